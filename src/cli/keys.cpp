@@ -1,0 +1,60 @@
+// `writ keys list|delete`: operator views of the idempotency records.
+#include <iostream>
+
+#include "cli/commands.h"
+#include "config/config.h"
+#include "store/store.h"
+
+namespace writ {
+namespace {
+Result<std::unique_ptr<Store>> OpenFromConfig(const std::string& path, bool read_only) {
+  auto loaded = LoadConfigFile(path);
+  for (const auto& e : loaded.errors) std::cerr << e.ToString() << "\n";
+  if (!loaded.errors.empty()) return Status(Code::kInvalidArgument, "invalid config");
+  StoreOptions so;
+  so.url = loaded.config.store.url;
+  so.read_only = read_only;
+  return OpenStore(so);
+}
+}  // namespace
+
+int RunKeysList(const std::string& config_path, const std::string& state, const std::string& route, int limit) {
+  auto store = OpenFromConfig(config_path, true);
+  if (!store.ok()) {
+    std::cerr << "cannot open store: " << store.status().message() << "\n";
+    return 1;
+  }
+  auto rows = (*store)->List(state.empty() ? std::nullopt : ParseKeyState(state), route, limit);
+  if (!rows.ok()) {
+    std::cerr << rows.status().message() << "\n";
+    return 1;
+  }
+  std::cout << "STATE\tROUTE\tKEY\tATTEMPTS\tSTATUS\tUPDATED_MS\n";
+  for (const auto& r : *rows)
+    std::cout << KeyStateName(r.state) << '\t' << r.id.route << '\t' << r.id.key << '\t' << r.attempts << '\t'
+              << (r.state == KeyState::kCompleted ? std::to_string(r.response.status) : "-") << '\t' << r.updated_at
+              << '\n';
+  std::cerr << rows->size() << " key(s)\n";
+  return 0;
+}
+
+int RunKeysDelete(const std::string& config_path, const std::string& route, const std::string& key) {
+  auto store = OpenFromConfig(config_path, false);
+  if (!store.ok()) {
+    std::cerr << "cannot open store: " << store.status().message() << "\n";
+    return 1;
+  }
+  auto r = RemoveSync(**store, {"default", route, key});
+  if (!r.ok()) {
+    std::cerr << r.status().message() << "\n";
+    return 1;
+  }
+  if (!*r) {
+    std::cerr << "no such key for route '" << route << "'\n";
+    return 1;
+  }
+  std::cout << "deleted\n";
+  return 0;
+}
+
+}  // namespace writ

@@ -1,0 +1,124 @@
+// The `writ` binary: serve, check-config, mock-master, demo, keys.
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+#include "cli/commands.h"
+#include "config/config.h"
+#include "core/units.h"
+#include "gateway/gateway.h"
+#include "mock_master/mock_master.h"
+
+namespace {
+
+// Loads and validates a config, applying --listen. Prints every error.
+bool Load(const std::string& path, const std::string& listen, writ::Config& out) {
+  auto loaded = writ::LoadConfigFile(path);
+  if (!listen.empty() && !writ::ParseListen(listen, loaded.config.server.listen))
+    loaded.errors.push_back({"--listen", 0, 0, "must be host:port, got '" + listen + "'"});
+  for (const auto& e : loaded.errors) std::cerr << e.ToString() << "\n";
+  if (!loaded.errors.empty()) {
+    std::cerr << loaded.errors.size() << " error(s) in " << path << "\n";
+    return false;
+  }
+  out = std::move(loaded.config);
+  return true;
+}
+
+template <typename T>
+CLI::Validator UnitValidator(T parse, const char* what) {
+  return CLI::Validator(
+      [parse, what](std::string& s) { return parse(s) ? std::string() : std::string("invalid ") + what + ": " + s; },
+      what);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"writ: a reliable-write gateway in front of your system of record"};
+  app.require_subcommand(1);
+  std::string config_path, listen;
+
+  auto* serve = app.add_subcommand("serve", "Run the gateway");
+  serve->add_option("-c,--config", config_path, "Config file (YAML)")->required();
+  serve->add_option("--listen", listen, "Override server.listen (host:port)");
+
+  auto* check = app.add_subcommand("check-config", "Validate a config file and report every error");
+  check->add_option("config", config_path, "Config file (YAML)")->required();
+  check->add_option("--listen", listen, "Override server.listen (host:port)");
+
+  writ::MockMasterOptions mm;
+  std::string mm_listen = "127.0.0.1:9090", mm_latency = "0ms", mm_hang_for = "30s";
+  auto* mock = app.add_subcommand("mock-master", "Run the fault-injecting mock master");
+  mock->add_option("--listen", mm_listen, "host:port")->capture_default_str();
+  mock->add_flag("--honor-idempotency-key", mm.honor_idempotency_key,
+                 "Answer a repeated Idempotency-Key with the first response instead of applying again");
+  mock->add_option("--latency", mm_latency, "Delay before every answer, e.g. 5ms")
+      ->check(UnitValidator(writ::ParseDuration, "duration"));
+  mock->add_option("--error-rate", mm.error_rate, "Share of writes answered 503, nothing applied")
+      ->check(CLI::Range(0.0, 1.0));
+  mock->add_option("--drop-after-commit", mm.drop_after_commit, "Share of writes applied, then connection reset")
+      ->check(CLI::Range(0.0, 1.0));
+  mock->add_option("--hang-rate", mm.hang_rate, "Share of writes applied, then no answer")
+      ->check(CLI::Range(0.0, 1.0));
+  mock->add_option("--hang-for", mm_hang_for, "How long a hang lasts before the reset")
+      ->check(UnitValidator(writ::ParseDuration, "duration"));
+  mock->add_option("--seed", mm.seed, "Fault RNG seed (0: random)");
+  mock->add_option("--threads", mm.threads, "I/O threads")->check(CLI::Range(1, 64));
+
+  writ::DemoOptions demo;
+  auto* demo_cmd = app.add_subcommand("demo", "Show the guarantees against a faulty mock master");
+  demo_cmd->add_option("--writes", demo.writes, "Logical writes per scenario")->check(CLI::Range(1, 1'000'000));
+  demo_cmd->add_option("--concurrency", demo.concurrency, "Client threads")->check(CLI::Range(1, 256));
+  demo_cmd->add_option("--seed", demo.seed, "Seed for faults and client jitter (0: random)");
+  demo_cmd->add_option("--data-dir", demo.data_dir, "Where the demo keeps its store and logs");
+  demo_cmd->add_flag("--serve", demo.serve, "Keep a mock master and writ running and print curl lines");
+
+  auto* keys = app.add_subcommand("keys", "Inspect and manage stored idempotency keys");
+  keys->require_subcommand(1);
+  std::string state, route, key;
+  int limit = 100;
+  auto* keys_list = keys->add_subcommand("list", "List keys, newest first");
+  keys_list->add_option("-c,--config", config_path, "Config file (names the store)")->required();
+  keys_list->add_option("--state", state, "in_flight, completed or unknown")
+      ->check(CLI::IsMember({"in_flight", "completed", "unknown"}));
+  keys_list->add_option("--route", route, "Route name, e.g. 'POST /orders'");
+  keys_list->add_option("--limit", limit, "At most this many")->check(CLI::Range(1, 100000));
+  auto* keys_delete = keys->add_subcommand(
+      "delete", "Delete one key record (e.g. a parked unknown outcome you have checked at the master)");
+  keys_delete->add_option("-c,--config", config_path, "Config file (names the store)")->required();
+  keys_delete->add_option("--route", route, "Route name, e.g. 'POST /orders'")->required();
+  keys_delete->add_option("key", key, "The client's Idempotency-Key")->required();
+
+  CLI11_PARSE(app, argc, argv);
+
+  if (*serve) {
+    writ::Config c;
+    if (!Load(config_path, listen, c)) return 2;
+    return writ::RunServe(c);
+  }
+  if (*check) {
+    writ::Config c;
+    if (!Load(config_path, listen, c)) return 2;
+    std::cout << config_path << ": OK (" << c.routes.size() << " route(s), " << c.upstreams.size()
+              << " upstream(s), listen " << c.server.listen.host << ":" << c.server.listen.port << ", store "
+              << c.store.url << ")\n";
+    return 0;
+  }
+  if (*mock) {
+    writ::ListenAddress a;
+    if (!writ::ParseListen(mm_listen, a)) {
+      std::cerr << "--listen must be host:port\n";
+      return 2;
+    }
+    mm.host = a.host;
+    mm.port = a.port;
+    mm.latency = *writ::ParseDuration(mm_latency);
+    mm.hang_for = *writ::ParseDuration(mm_hang_for);
+    return writ::RunMockMaster(mm);
+  }
+  if (*demo_cmd) return writ::RunDemo(demo);
+  if (*keys_list) return writ::RunKeysList(config_path, state, route, limit);
+  if (*keys_delete) return writ::RunKeysDelete(config_path, route, key);
+  return 0;
+}

@@ -1,0 +1,111 @@
+// Writ's configuration: the YAML file loaded once at start-up into plain
+// structs. Loading reports every error with file:line:column, not just the
+// first. Thread-safety: a loaded Config is immutable and shared read-only.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/clock.h"
+
+namespace writ {
+
+struct ListenAddress {
+  std::string host = "127.0.0.1";
+  uint16_t port = 8080;
+};
+// Parses "host:port" (port may be 0: pick a free one). False if malformed.
+bool ParseListen(const std::string& text, ListenAddress& out);
+
+struct ServerConfig {
+  ListenAddress listen;
+  int threads = 0;                  // 0: one per core
+  Millis header_timeout = 10'000;   // whole header must arrive within this
+  Millis idle_timeout = 60'000;     // keep-alive connection idle limit
+  uint64_t max_header_bytes = 16 * 1024;
+  int max_header_count = 100;
+};
+
+struct UpstreamConfig {
+  std::string name;
+  std::string host;
+  uint16_t port = 80;
+  std::string base_path;  // prefix for every upstream path, no trailing '/'
+  Millis connect_timeout = 2'000;
+  Millis request_timeout = 10'000;
+  int pool_size = 64;  // idle keep-alive connections kept per upstream
+};
+
+enum class FingerprintMode { kRaw, kJson };
+enum class OnUnknown { kRetry, kPark };
+enum class Concurrent { kReject, kWait };
+
+// Which upstream statuses are stored as the final answer of a key.
+struct StatusSet {
+  std::vector<std::pair<int, int>> include;  // inclusive ranges
+  std::vector<int> exclude;
+  bool Contains(int status) const;
+};
+
+struct IdempotencyConfig {
+  bool required = true;
+  Millis retention = 24 * 3'600'000LL;
+  FingerprintMode fingerprint = FingerprintMode::kJson;
+  std::vector<std::string> ignore_fields;  // JSON Pointers left out of the fingerprint
+  StatusSet final_statuses;                // default: 2xx and 4xx except 408, 409, 429
+  std::string upstream_header = "Idempotency-Key";
+  OnUnknown on_unknown = OnUnknown::kRetry;
+  Concurrent concurrent = Concurrent::kReject;
+  Millis wait_timeout = 10'000;  // bound for concurrent: wait
+  Millis lease = 30'000;         // in-flight lock lifetime; must exceed the request timeout
+};
+
+struct RouteConfig {
+  std::string name;  // defaults to "METHOD path"
+  std::string method;
+  std::string path;  // template, e.g. /orders/{id}
+  std::string mode = "sync";
+  std::string upstream;
+  std::string upstream_path;  // template; defaults to path
+  uint64_t max_body_bytes = 1024 * 1024;
+  IdempotencyConfig idempotency;
+  std::vector<std::string> forward_headers;   // request headers passed to the master
+  std::vector<std::string> response_headers;  // master headers returned and stored
+};
+
+struct StoreConfig {
+  std::string url = "sqlite:./writ-data/writ.db";
+  std::string sqlite_path() const;  // path part of a sqlite: URL
+  int max_batch = 512;              // operations per group commit
+  Millis gc_interval = 60'000;
+  int gc_batch = 1'000;  // records deleted per GC transaction
+};
+
+struct Config {
+  std::string file;
+  ServerConfig server;
+  StoreConfig store;
+  std::vector<UpstreamConfig> upstreams;
+  std::vector<RouteConfig> routes;
+
+  const UpstreamConfig* FindUpstream(const std::string& name) const;
+};
+
+struct ConfigError {
+  std::string file;
+  int line = 0;    // 1-based; 0 when unknown
+  int column = 0;  // 1-based
+  std::string message;
+  std::string ToString() const;
+};
+
+struct LoadedConfig {
+  Config config;
+  std::vector<ConfigError> errors;  // empty when the config is usable
+};
+
+LoadedConfig LoadConfigFile(const std::string& path);
+LoadedConfig LoadConfigText(const std::string& text, const std::string& file_name);
+
+}  // namespace writ

@@ -1,0 +1,21 @@
+// Named crash points: places where a crash hurts most. When built with
+// WRIT_CRASH_POINTS (non-Release builds) and the environment variable
+// WRIT_CRASH_AT names the point, the process kills itself with SIGKILL there,
+// exactly as `kill -9` would. WRIT_CRASH_AFTER=N lets the first N hits pass.
+// In Release builds the macro compiles to nothing.
+#pragma once
+
+namespace writ {
+void CrashPointHit(const char* name);
+}
+
+#ifdef WRIT_CRASH_POINTS
+#define WRIT_CRASH_POINT(name) ::writ::CrashPointHit(name)
+#else
+#define WRIT_CRASH_POINT(name) ((void)0)
+#endif
+
+// The names in use:
+//   "after_upstream_response"  master answered, record not yet updated
+//   "after_commit_before_response"  record committed, response not yet written
+//   "after_claim"  in-flight record committed, master not yet called

@@ -1,0 +1,32 @@
+#include "core/hash.h"
+
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+namespace writ {
+namespace {
+std::string Hex(const unsigned char* p, size_t n) {
+  static const char* kDigits = "0123456789abcdef";
+  std::string out(n * 2, '0');
+  for (size_t i = 0; i < n; ++i) {
+    out[2 * i] = kDigits[p[i] >> 4];
+    out[2 * i + 1] = kDigits[p[i] & 15];
+  }
+  return out;
+}
+}  // namespace
+
+std::string Sha256Hex(std::string_view data) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr);
+  return Hex(md, len);
+}
+
+std::string RandomId() {
+  unsigned char b[16];
+  RAND_bytes(b, sizeof b);
+  return Hex(b, sizeof b);
+}
+
+}  // namespace writ

@@ -1,0 +1,14 @@
+// SHA-256 helpers (OpenSSL) used for fingerprints, derived keys and log hashes.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace writ {
+
+// Lower-case hex SHA-256 of the input.
+std::string Sha256Hex(std::string_view data);
+// Random 128-bit identifier as 32 hex characters.
+std::string RandomId();
+
+}  // namespace writ

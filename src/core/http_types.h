@@ -1,0 +1,41 @@
+// Plain HTTP message types shared by the core, the patterns and the server.
+// No framework types: the server (http/) converts Beast messages to these.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace writ {
+
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
+bool IEquals(std::string_view a, std::string_view b);
+// First value of a header (case-insensitive name), if present.
+std::optional<std::string_view> FindHeader(const Headers& h, std::string_view name);
+size_t CountHeader(const Headers& h, std::string_view name);
+void SetHeader(Headers& h, std::string name, std::string value);
+
+struct Request {
+  std::string method;  // upper case, e.g. "POST"
+  std::string target;  // path and query as received
+  std::string path;    // path only, percent-decoding not applied
+  Headers headers;
+  std::string body;
+  std::string remote;  // peer address, for logs
+  std::string request_id;
+};
+
+struct Response {
+  int status = 200;
+  Headers headers;
+  std::string body;
+  // Server instructions, never sent on the wire.
+  bool close_connection = false;  // send, then close
+  bool reset_connection = false;  // close without sending anything (fault injection)
+};
+
+}  // namespace writ

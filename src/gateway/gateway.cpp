@@ -1,0 +1,209 @@
+#include "gateway/gateway.h"
+
+#include <csignal>
+#include <chrono>
+#include <thread>
+
+#include <boost/json.hpp>
+
+#include "core/problem.h"
+#include "core/units.h"
+#include "gateway/log.h"
+#include "http/server.h"
+#include "http/upstream_client.h"
+
+namespace writ {
+
+namespace {
+constexpr uint64_t kOperatorBodyLimit = 64 * 1024;
+
+Response Json(int status, const boost::json::value& v) {
+  Response r;
+  r.status = status;
+  r.headers.emplace_back("Content-Type", "application/json");
+  r.body = boost::json::serialize(v);
+  return r;
+}
+}  // namespace
+
+Gateway::Gateway(const Config& config, Runtime& rt, Store& store, Metrics& metrics)
+    : config_(config),
+      rt_(rt),
+      store_(store),
+      metrics_(metrics),
+      gc_deleted_(metrics.GetCounter("writ_gc_deleted_total", "Expired idempotency records deleted")) {
+  std::map<std::string, UpstreamClient*> by_name;
+  for (const auto& u : config.upstreams) {
+    clients_.push_back(MakeHttpUpstreamClient(rt, u));
+    by_name[u.name] = clients_.back().get();
+  }
+  for (const auto& r : config.routes) {
+    router_.Add(r.method, r.path);
+    routes_.push_back(std::make_unique<SyncRoute>(r, *config.FindUpstream(r.upstream), store, *by_name[r.upstream],
+                                                  rt.scheduler(), metrics));
+  }
+}
+
+Gateway::~Gateway() { stopping_ = true; }
+
+uint64_t Gateway::BodyLimit(const std::string& method, const std::string& path) const {
+  auto m = router_.Match(method, path);
+  return m.kind == RouteMatch::kFound ? routes_[m.index]->config().max_body_bytes : kOperatorBodyLimit;
+}
+
+void Gateway::Handle(Request req, std::function<void(Response)> done) {
+  auto t0 = std::chrono::steady_clock::now();
+  auto m = router_.Match(req.method, req.path);
+  if (m.kind != RouteMatch::kFound) {
+    Response r = Operator(req);
+    if (r.status == 404 && m.kind == RouteMatch::kWrongMethod) {
+      r = Problem(405, "method-not-allowed", "Method not allowed", req.method + " is not configured for " + req.path);
+      r.headers.emplace_back("Allow", m.allow);
+    }
+    return done(std::move(r));
+  }
+  SyncRoute& route = *routes_[m.index];
+  std::string request_id = req.request_id, method = req.method;
+  route.Handle(std::move(req), std::move(m.params),
+               [this, &route, t0, request_id, method, done = std::move(done)](Response resp, RequestInfo info) {
+                 double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+                 const auto& name = route.config().name;
+                 metrics_
+                     .GetCounter("writ_requests_total", "Requests by route, mode and status",
+                                 "route=\"" + LabelValue(name) + "\",mode=\"" + route.config().mode + "\",status=\"" +
+                                     std::to_string(resp.status) + "\"")
+                     .Inc();
+                 resp.headers.emplace_back("X-Request-Id", request_id);
+                 LogJson("info", "request",
+                         {{"request_id", request_id},
+                          {"method", method},
+                          {"route", name},
+                          {"status", resp.status},
+                          {"outcome", info.outcome},
+                          {"key_hash", info.key_hash},
+                          {"ms", static_cast<int64_t>(ms * 1000) / 1000.0}});
+                 done(std::move(resp));
+               });
+}
+
+Response Gateway::Operator(const Request& req) const {
+  if (req.method == "GET" && req.path == "/healthz") return Json(200, {{"status", "ok"}});
+  if (req.method == "GET" && req.path == "/readyz") {
+    auto c = store_.Counts();
+    if (!c.ok()) return Problem(503, "store-unavailable", "Store unavailable", c.status().message());
+    return Json(200, {{"status", "ready"}});
+  }
+  if (req.method == "GET" && req.path == "/metrics") {
+    if (auto c = store_.Counts(); c.ok()) {
+      metrics_.GetGauge("writ_keys", "Stored idempotency records by state", "state=\"in_flight\"").Set(c->in_flight);
+      metrics_.GetGauge("writ_keys", "Stored idempotency records by state", "state=\"completed\"").Set(c->completed);
+      metrics_.GetGauge("writ_keys", "Stored idempotency records by state", "state=\"unknown\"").Set(c->unknown);
+    }
+    Response r;
+    r.headers.emplace_back("Content-Type", "text/plain; version=0.0.4");
+    r.body = metrics_.RenderPrometheus();
+    return r;
+  }
+  if (req.method == "GET" && req.path == "/.well-known/writ/idempotency") {
+    boost::json::array routes;
+    for (const auto& r : routes_) {
+      const auto& c = r->config();
+      const auto& i = c.idempotency;
+      routes.push_back({{"route", c.name},
+                        {"method", c.method},
+                        {"path", c.path},
+                        {"keyRequired", i.required},
+                        {"retention", FormatDuration(i.retention)},
+                        {"retentionSeconds", i.retention / 1000},
+                        {"fingerprint", i.fingerprint == FingerprintMode::kJson ? "json" : "raw"},
+                        {"concurrent", i.concurrent == Concurrent::kWait ? "wait" : "reject"},
+                        {"onUnknown", i.on_unknown == OnUnknown::kPark ? "park" : "retry"},
+                        {"maxKeyLength", 255}});
+    }
+    return Json(200, {{"header", "Idempotency-Key"}, {"routes", std::move(routes)}});
+  }
+  return Problem(404, "not-found", "No such route", req.method + " " + req.path + " matches no configured route");
+}
+
+void Gateway::StartBackground() {
+  rt_.scheduler().After(config_.store.gc_interval, [this] { CollectGarbage(); });
+}
+
+void Gateway::CollectGarbage() {
+  if (stopping_) return;
+  ++gc_running_;
+  store_.CollectGarbage(config_.store.gc_batch, [this](Result<int> r) {
+    --gc_running_;
+    if (stopping_) return;
+    if (!r.ok()) {
+      LogJson("warn", "gc failed", {{"error", r.status().message()}});
+    } else if (*r > 0) {
+      gc_deleted_.Inc(*r);
+      // A full batch means more are due: continue soon, in small steps so
+      // live traffic keeps sharing the writer.
+      if (*r == config_.store.gc_batch) {
+        rt_.scheduler().After(10, [this] { CollectGarbage(); });
+        return;
+      }
+    }
+    rt_.scheduler().After(config_.store.gc_interval, [this] { CollectGarbage(); });
+  });
+}
+
+int RunServe(const Config& config) {
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGINT);
+  sigaddset(&sigs, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);  // threads inherit the mask
+
+  Metrics metrics;
+  StoreOptions so;
+  so.url = config.store.url;
+  so.max_batch = config.store.max_batch;
+  so.metrics = &metrics;
+  auto store = OpenStore(so);
+  if (!store.ok()) {
+    LogJson("error", "cannot open store", {{"store", config.store.url}, {"error", store.status().message()}});
+    return 1;
+  }
+  int threads = config.server.threads > 0 ? config.server.threads
+                                          : std::max(1u, std::thread::hardware_concurrency());
+  Runtime rt(threads);
+  auto gateway = std::make_unique<Gateway>(config, rt, **store, metrics);
+  ServerOptions opts;
+  opts.host = config.server.listen.host;
+  opts.port = config.server.listen.port;
+  opts.header_timeout = config.server.header_timeout;
+  opts.idle_timeout = config.server.idle_timeout;
+  opts.max_header_bytes = config.server.max_header_bytes;
+  opts.max_header_count = config.server.max_header_count;
+  Gateway* g = gateway.get();
+  auto server = StartServer(
+      rt, opts, [g](Request r, std::function<void(Response)> done) { g->Handle(std::move(r), std::move(done)); },
+      [g](const std::string& m, const std::string& p) { return g->BodyLimit(m, p); });
+  if (!server.ok()) {
+    LogJson("error", "cannot start server", {{"error", server.status().message()}});
+    return 1;
+  }
+  rt.Start();
+  gateway->StartBackground();
+  LogJson("info", "listening",
+          {{"host", opts.host}, {"port", (*server)->port()}, {"store", config.store.url},
+           {"routes", static_cast<int64_t>(config.routes.size())}});
+  int sig = 0;
+  sigwait(&sigs, &sig);
+  LogJson("info", "shutting down", {{"signal", sig}});
+  (*server)->Stop();
+  gateway->StopBackground();
+  // Give requests in progress a moment to finish their commit and answer.
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  rt.Stop();
+  rt.Join();
+  // The store's writer may still run callbacks into the routes: close it
+  // while the gateway is alive.
+  store.value().reset();
+  return 0;
+}
+
+}  // namespace writ

@@ -1,0 +1,57 @@
+// Gateway: the configured routes behind one server, plus the operator
+// endpoints (/healthz, /readyz, /metrics, /.well-known/writ/idempotency) and
+// the background garbage collector of expired idempotency records.
+//
+// Ownership: the Gateway borrows the Runtime, Store and Metrics, which must
+// outlive it; it owns the routes and the upstream clients.
+// Thread-safety: Handle and BodyLimit are called concurrently by the server.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <vector>
+
+#include "config/config.h"
+#include "core/http_types.h"
+#include "core/status.h"
+#include "gateway/router.h"
+#include "http/runtime.h"
+#include "metrics/metrics.h"
+#include "patterns/sync/sync_route.h"
+#include "store/store.h"
+#include "upstream/client.h"
+
+namespace writ {
+
+class Gateway {
+ public:
+  Gateway(const Config& config, Runtime& rt, Store& store, Metrics& metrics);
+  ~Gateway();
+
+  void Handle(Request req, std::function<void(Response)> done);
+  uint64_t BodyLimit(const std::string& method, const std::string& path) const;
+  // Starts the periodic garbage collector on the runtime.
+  void StartBackground();
+  void StopBackground() { stopping_ = true; }
+
+ private:
+  Response Operator(const Request& req) const;
+  void CollectGarbage();
+
+  const Config& config_;
+  Runtime& rt_;
+  Store& store_;
+  Metrics& metrics_;
+  Router router_;
+  std::vector<std::unique_ptr<UpstreamClient>> clients_;
+  std::vector<std::unique_ptr<SyncRoute>> routes_;
+  Counter& gc_deleted_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<int> gc_running_{0};
+};
+
+// `writ serve`: opens the store, starts the server and runs until SIGTERM or
+// SIGINT, then drains. Returns the process exit code.
+int RunServe(const Config& config);
+
+}  // namespace writ

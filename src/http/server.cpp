@@ -1,0 +1,237 @@
+#include "http/server.h"
+
+#include <atomic>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include "core/hash.h"
+#include "core/problem.h"
+#include "http/io.h"
+
+namespace writ {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+// Awaits the handler's `done` callback, resuming on the session's executor.
+template <typename Token>
+auto AsyncHandle(const Handler& handler, Request req, Token&& token) {
+  return asio::async_initiate<Token, void(Response)>(
+      [&handler](auto completion, Request r) {
+        auto shared = std::make_shared<decltype(completion)>(std::move(completion));
+        handler(std::move(r), [shared](Response resp) {
+          auto ex = asio::get_associated_executor(*shared);
+          asio::post(ex, [shared, resp = std::move(resp)]() mutable { (*shared)(std::move(resp)); });
+        });
+      },
+      token, std::move(req));
+}
+
+http::response<http::string_body> ToBeast(const Response& r, unsigned version, bool keep_alive) {
+  http::response<http::string_body> res{static_cast<http::status>(r.status), version};
+  for (const auto& [k, v] : r.headers) res.insert(k, v);
+  res.set(http::field::server, "writ");
+  res.body() = r.body;
+  res.keep_alive(keep_alive);
+  res.prepare_payload();
+  return res;
+}
+
+class ServerImpl : public Server, public std::enable_shared_from_this<ServerImpl> {
+ public:
+  ServerImpl(Runtime& rt, ServerOptions o, Handler h, BodyLimitFn limit)
+      : ioc_(rt.impl().ioc), opts_(std::move(o)), handler_(std::move(h)), body_limit_(std::move(limit)),
+        acceptor_(ioc_) {}
+
+  Status Listen() {
+    boost::system::error_code ec;
+    auto addr = asio::ip::make_address(opts_.host, ec);
+    if (ec) {
+      tcp::resolver res(ioc_);
+      auto eps = res.resolve(opts_.host, std::to_string(opts_.port), ec);
+      if (ec || eps.empty()) return Status(Code::kInvalidArgument, "cannot resolve " + opts_.host);
+      addr = eps.begin()->endpoint().address();
+    }
+    tcp::endpoint ep(addr, opts_.port);
+    acceptor_.open(ep.protocol(), ec);
+    if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor_.bind(ep, ec);
+    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec)
+      return Status(Code::kUnavailable,
+                    "cannot listen on " + opts_.host + ":" + std::to_string(opts_.port) + ": " + ec.message());
+    port_ = acceptor_.local_endpoint().port();
+    return Status::Ok();
+  }
+
+  void Begin() {
+    asio::co_spawn(ioc_, Accept(shared_from_this()), asio::detached);
+  }
+
+  uint16_t port() const override { return port_; }
+
+  void Stop() override {
+    asio::post(ioc_, [self = shared_from_this()] {
+      boost::system::error_code ec;
+      self->acceptor_.close(ec);
+    });
+  }
+
+ private:
+  static asio::awaitable<void> Accept(std::shared_ptr<ServerImpl> self) {
+    for (;;) {
+      auto [ec, sock] = co_await self->acceptor_.async_accept(asio::as_tuple(asio::use_awaitable));
+      if (ec) {
+        if (ec == asio::error::operation_aborted || !self->acceptor_.is_open()) co_return;
+        continue;  // e.g. EMFILE: keep serving the connections we have
+      }
+      sock.set_option(tcp::no_delay(true), ec);
+      asio::co_spawn(sock.get_executor(), Session(self, beast::tcp_stream(std::move(sock))), asio::detached);
+    }
+  }
+
+  static asio::awaitable<void> WriteProblem(beast::tcp_stream& stream, int status, const char* slug,
+                                            const char* title, std::string detail) {
+    auto res = ToBeast(Problem(status, slug, title, detail), 11, false);
+    co_await http::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
+  }
+
+  static asio::awaitable<void> Session(std::shared_ptr<ServerImpl> self, beast::tcp_stream stream) {
+    const auto& o = self->opts_;
+    beast::flat_buffer buffer;
+    std::string remote;
+    {
+      boost::system::error_code ec;
+      auto ep = stream.socket().remote_endpoint(ec);
+      if (!ec) remote = ep.address().to_string() + ":" + std::to_string(ep.port());
+    }
+    bool first = true;
+    for (;;) {
+      http::request_parser<http::string_body> parser;
+      parser.header_limit(static_cast<std::uint32_t>(o.max_header_bytes));
+      // The first request gets the header timeout; later ones the idle timeout
+      // for their first byte plus the header timeout is folded into it.
+      stream.expires_after(std::chrono::milliseconds(first ? o.header_timeout : o.idle_timeout));
+      first = false;
+      auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
+      if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == asio::error::eof ||
+          ec == asio::error::connection_reset || ec == asio::error::operation_aborted)
+        break;
+      if (ec == http::error::header_limit) {
+        co_await WriteProblem(stream, 431, "headers-too-large", "Request headers too large",
+                              "headers exceed " + std::to_string(o.max_header_bytes) + " bytes");
+        break;
+      }
+      if (ec) {
+        co_await WriteProblem(stream, 400, "bad-request", "Malformed request", ec.message());
+        break;
+      }
+      auto& head = parser.get();
+      size_t count = std::distance(head.begin(), head.end());
+      if (static_cast<int>(count) > o.max_header_count) {
+        co_await WriteProblem(stream, 431, "headers-too-large", "Too many request headers",
+                              "more than " + std::to_string(o.max_header_count) + " headers");
+        break;
+      }
+      if (head.version() >= 11 && head.count(http::field::host) != 1) {
+        co_await WriteProblem(stream, 400, "bad-request", "Malformed request",
+                              "HTTP/1.1 requests need exactly one Host header");
+        break;
+      }
+      std::string target(head.target());
+      std::string path = target.substr(0, target.find('?'));
+      std::string method(head.method_string());
+      uint64_t limit = self->body_limit_(method, path);
+      if (auto len = parser.content_length(); len && *len > limit) {
+        co_await WriteProblem(stream, 413, "body-too-large", "Request body too large",
+                              "the body is " + std::to_string(*len) + " bytes; this route accepts at most " +
+                                  std::to_string(limit));
+        break;
+      }
+      parser.body_limit(limit);
+      if (!parser.is_done()) {
+        if (beast::iequals(head[http::field::expect], "100-continue")) {
+          http::response<http::empty_body> cont{http::status::continue_, head.version()};
+          co_await http::async_write(stream, cont, asio::as_tuple(asio::use_awaitable));
+        }
+        stream.expires_after(std::chrono::milliseconds(o.header_timeout));
+        auto [bec, bn] = co_await http::async_read(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
+        if (bec == http::error::body_limit) {
+          co_await WriteProblem(stream, 413, "body-too-large", "Request body too large",
+                                "this route accepts at most " + std::to_string(limit) + " bytes");
+          break;
+        }
+        if (bec) {
+          if (bec != beast::error::timeout && bec != asio::error::eof && bec != asio::error::connection_reset)
+            co_await WriteProblem(stream, 400, "bad-request", "Malformed request body", bec.message());
+          break;
+        }
+      }
+      auto msg = parser.release();
+      Request req;
+      req.method = method;
+      req.target = target;
+      req.path = path;
+      req.remote = remote;
+      for (const auto& f : msg) req.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
+      req.body = std::move(msg.body());
+      auto rid = FindHeader(req.headers, "X-Request-Id");
+      req.request_id = rid && rid->size() <= 128 ? std::string(*rid) : RandomId().substr(0, 16);
+      bool keep_alive = msg.keep_alive();
+      unsigned version = msg.version();
+
+      stream.expires_never();
+      Response resp = co_await AsyncHandle(self->handler_, std::move(req), asio::use_awaitable);
+      if (resp.reset_connection) {
+        boost::system::error_code ignored;
+        stream.socket().set_option(asio::socket_base::linger(true, 0), ignored);
+        stream.socket().close(ignored);
+        co_return;
+      }
+      keep_alive = keep_alive && !resp.close_connection;
+      auto res = ToBeast(resp, version, keep_alive);
+      stream.expires_after(std::chrono::milliseconds(o.idle_timeout));
+      auto [wec, wn] = co_await http::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
+      if (wec || !keep_alive) break;
+    }
+    boost::system::error_code ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  }
+
+  asio::io_context& ioc_;
+  ServerOptions opts_;
+  Handler handler_;
+  BodyLimitFn body_limit_;
+  tcp::acceptor acceptor_;
+  uint16_t port_ = 0;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Server>> StartServer(Runtime& rt, ServerOptions opts, Handler handler,
+                                            BodyLimitFn body_limit) {
+  auto impl = std::make_shared<ServerImpl>(rt, std::move(opts), std::move(handler), std::move(body_limit));
+  if (auto s = impl->Listen(); !s.ok()) return s;
+  impl->Begin();
+  // The owner holds a thin handle; the accept loop keeps the impl alive.
+  struct Handle : Server {
+    std::shared_ptr<ServerImpl> impl;
+    uint16_t port() const override { return impl->port(); }
+    void Stop() override { impl->Stop(); }
+  };
+  auto h = std::make_unique<Handle>();
+  h->impl = impl;
+  return std::unique_ptr<Server>(std::move(h));
+}
+
+}  // namespace writ

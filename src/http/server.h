@@ -1,0 +1,43 @@
+// The HTTP/1.1 server front: accepts connections, enforces limits (header
+// size and count, body size per route, header and idle timeouts), converts
+// Beast messages to plain Request/Response and hands them to a Handler.
+// Thread-safety: the handler is called on I/O threads, concurrently; it may
+// call `done` from any thread, exactly once.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "core/clock.h"
+#include "core/http_types.h"
+#include "core/status.h"
+#include "http/runtime.h"
+
+namespace writ {
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  uint16_t port = 0;  // 0: any free port (see Server::port)
+  Millis header_timeout = 10'000;
+  Millis idle_timeout = 60'000;
+  uint64_t max_header_bytes = 16 * 1024;
+  int max_header_count = 100;
+};
+
+using Handler = std::function<void(Request, std::function<void(Response)>)>;
+// Body limit for a request, decided from its head before the body is read.
+using BodyLimitFn = std::function<uint64_t(const std::string& method, const std::string& path)>;
+
+class Server {
+ public:
+  virtual ~Server() = default;
+  virtual uint16_t port() const = 0;
+  virtual void Stop() = 0;  // stops accepting; open connections finish their request
+};
+
+Result<std::unique_ptr<Server>> StartServer(Runtime& rt, ServerOptions opts, Handler handler,
+                                            BodyLimitFn body_limit);
+
+}  // namespace writ

@@ -1,0 +1,164 @@
+#include "http/upstream_client.h"
+
+#include <chrono>
+#include <mutex>
+#include <vector>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include "http/io.h"
+
+namespace writ {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using SteadyTime = std::chrono::steady_clock::time_point;
+
+// Idle pooled connections older than this are dropped rather than reused:
+// well under common server keep-alive timeouts (5 s for Node, 75 s nginx), so
+// a reused connection is very unlikely to have been closed by the master.
+constexpr auto kMaxIdle = std::chrono::seconds(2);
+
+struct Conn {
+  explicit Conn(asio::io_context& ioc) : stream(ioc) {}
+  beast::tcp_stream stream;
+  beast::flat_buffer buffer;
+  SteadyTime idle_since;
+};
+
+class HttpUpstreamClient : public UpstreamClient, public std::enable_shared_from_this<HttpUpstreamClient> {
+ public:
+  HttpUpstreamClient(asio::io_context& ioc, UpstreamConfig cfg) : ioc_(ioc), cfg_(std::move(cfg)) {}
+
+  void Send(UpstreamRequest req, std::function<void(UpstreamResult)> done) override {
+    asio::co_spawn(ioc_, Run(shared_from_this(), std::move(req)),
+                   [done = std::move(done)](std::exception_ptr e, UpstreamResult r) {
+                     if (e) {
+                       r = {};
+                       r.error = UpstreamError::kBrokenAnswer;
+                       r.message = "internal error in upstream client";
+                     }
+                     done(std::move(r));
+                   });
+  }
+
+ private:
+  std::unique_ptr<Conn> TakeIdle() {
+    std::lock_guard lock(mu_);
+    auto now = std::chrono::steady_clock::now();
+    while (!idle_.empty()) {
+      auto c = std::move(idle_.back());
+      idle_.pop_back();
+      if (now - c->idle_since < kMaxIdle) return c;
+    }
+    return nullptr;
+  }
+
+  void GiveBack(std::unique_ptr<Conn> c) {
+    c->idle_since = std::chrono::steady_clock::now();
+    std::lock_guard lock(mu_);
+    if (static_cast<int>(idle_.size()) < cfg_.pool_size) idle_.push_back(std::move(c));
+  }
+
+  static asio::awaitable<UpstreamResult> Run(std::shared_ptr<HttpUpstreamClient> self, UpstreamRequest req) {
+    UpstreamResult out;
+    const auto& cfg = self->cfg_;
+    auto conn = self->TakeIdle();
+    if (!conn) {
+      conn = std::make_unique<Conn>(self->ioc_);
+      boost::system::error_code ec;
+      auto addr = asio::ip::make_address(cfg.host, ec);
+      std::vector<tcp::endpoint> eps;
+      if (!ec) {
+        eps.emplace_back(addr, cfg.port);
+      } else {
+        tcp::resolver resolver(self->ioc_);
+        auto [rec, results] = co_await resolver.async_resolve(cfg.host, std::to_string(cfg.port),
+                                                              asio::as_tuple(asio::use_awaitable));
+        if (rec) {
+          out.error = UpstreamError::kNotSent;
+          out.message = "cannot resolve " + cfg.host + ": " + rec.message();
+          co_return out;
+        }
+        for (const auto& r : results) eps.push_back(r.endpoint());
+      }
+      conn->stream.expires_after(std::chrono::milliseconds(cfg.connect_timeout));
+      auto [cec, ep] = co_await conn->stream.async_connect(eps, asio::as_tuple(asio::use_awaitable));
+      if (cec) {
+        out.error = UpstreamError::kNotSent;
+        out.message = "connect to " + cfg.host + ":" + std::to_string(cfg.port) + " failed: " +
+                      (cec == beast::error::timeout ? std::string("timed out") : cec.message());
+        co_return out;
+      }
+      conn->stream.socket().set_option(tcp::no_delay(true), cec);
+    }
+
+    http::request<http::string_body> r{http::string_to_verb(req.method), req.target, 11};
+    r.set(http::field::host, cfg.host + ":" + std::to_string(cfg.port));
+    for (const auto& [k, v] : req.headers) r.insert(k, v);
+    r.body() = std::move(req.body);
+    r.keep_alive(true);
+    r.prepare_payload();
+
+    auto t0 = std::chrono::steady_clock::now();
+    conn->stream.expires_after(std::chrono::milliseconds(cfg.request_timeout));
+    auto [wec, wn] = co_await http::async_write(conn->stream, r, asio::as_tuple(asio::use_awaitable));
+    if (wec) {
+      // An incomplete request cannot be processed by the master.
+      out.error = UpstreamError::kNotSent;
+      out.message = "sending to the master failed: " + wec.message();
+      co_return out;
+    }
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(64 * 1024 * 1024);
+    auto [rec, rn] = co_await http::async_read(conn->stream, conn->buffer, parser, asio::as_tuple(asio::use_awaitable));
+    out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (rec) {
+      out.error = rec == beast::error::timeout ? UpstreamError::kTimeout : UpstreamError::kBrokenAnswer;
+      out.message = rec == beast::error::timeout
+                        ? "no answer from the master within " + std::to_string(cfg.request_timeout) + " ms"
+                        : "the master's answer was lost: " + rec.message();
+      co_return out;
+    }
+    auto res = parser.release();
+    out.response.status = static_cast<int>(res.result_int());
+    for (const auto& f : res) out.response.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
+    out.response.body = std::move(res.body());
+    if (res.keep_alive()) {
+      conn->stream.expires_never();
+      self->GiveBack(std::move(conn));
+    }
+    co_return out;
+  }
+
+  asio::io_context& ioc_;
+  UpstreamConfig cfg_;
+  std::mutex mu_;
+  std::vector<std::unique_ptr<Conn>> idle_;
+};
+
+}  // namespace
+
+std::unique_ptr<UpstreamClient> MakeHttpUpstreamClient(Runtime& rt, const UpstreamConfig& config) {
+  // The coroutines hold shared ownership; the returned handle forwards to it.
+  struct Handle : UpstreamClient {
+    std::shared_ptr<HttpUpstreamClient> impl;
+    void Send(UpstreamRequest req, std::function<void(UpstreamResult)> done) override {
+      impl->Send(std::move(req), std::move(done));
+    }
+  };
+  auto h = std::make_unique<Handle>();
+  h->impl = std::make_shared<HttpUpstreamClient>(rt.impl().ioc, config);
+  return h;
+}
+
+}  // namespace writ

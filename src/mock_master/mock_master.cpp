@@ -1,0 +1,220 @@
+#include "mock_master/mock_master.h"
+
+#include <csignal>
+#include <iostream>
+#include <map>
+#include <mutex>
+#include <random>
+
+#include <boost/json.hpp>
+
+#include "core/json.h"
+#include "core/problem.h"
+#include "http/runtime.h"
+#include "http/server.h"
+
+namespace writ {
+namespace {
+
+namespace json = boost::json;
+
+Response JsonResponse(int status, const json::value& v) {
+  Response r;
+  r.status = status;
+  r.headers.emplace_back("Content-Type", "application/json");
+  r.body = json::serialize(v);
+  return r;
+}
+
+class MockMaster {
+ public:
+  MockMaster(MockMasterOptions o, Scheduler& sched)
+      : opts_(std::move(o)), sched_(sched), rng_(opts_.seed ? opts_.seed : std::random_device{}()) {}
+
+  void Handle(Request req, std::function<void(Response)> done) {
+    if (req.method == "GET" && req.path == "/_stats") return done(Stats());
+    if (req.method == "POST" && req.path == "/_reset") {
+      std::lock_guard lock(mu_);
+      records_.clear();
+      applied_by_key_.clear();
+      responses_by_key_.clear();
+      requests_ = applied_ = errors_ = drops_ = hangs_ = replays_ = next_id_ = 0;
+      return done(JsonResponse(200, {{"reset", true}}));
+    }
+    Response resp;
+    enum { kNormal, kDrop, kHang } fault = kNormal;
+    {
+      std::lock_guard lock(mu_);
+      ++requests_;
+      bool write = req.method != "GET";
+      if (write && Chance(opts_.error_rate)) {
+        ++errors_;
+        resp = Problem(503, "injected-error", "Injected failure", "mock master error injected; nothing applied");
+      } else {
+        resp = Apply(req);
+        if (write && Chance(opts_.drop_after_commit)) fault = kDrop, ++drops_;
+        else if (write && Chance(opts_.hang_rate)) fault = kHang, ++hangs_;
+      }
+    }
+    if (fault == kDrop) {
+      resp.reset_connection = true;
+    } else if (fault == kHang) {
+      Response reset;
+      reset.reset_connection = true;
+      sched_.After(opts_.hang_for, [done, reset] { done(reset); });
+      return;
+    }
+    if (opts_.latency > 0) {
+      sched_.After(opts_.latency, [done, resp = std::move(resp)] { done(resp); });
+      return;
+    }
+    done(std::move(resp));
+  }
+
+ private:
+  bool Chance(double p) { return p > 0 && std::uniform_real_distribution<double>(0, 1)(rng_) < p; }
+
+  // Applies a request to the records. Caller holds mu_.
+  Response Apply(const Request& req) {
+    auto key_it = FindHeader(req.headers, "Idempotency-Key");
+    std::string key = key_it ? std::string(*key_it) : "";
+    if (opts_.honor_idempotency_key && !key.empty() && req.method != "GET") {
+      if (auto it = responses_by_key_.find(key); it != responses_by_key_.end()) {
+        ++replays_;
+        return it->second;
+      }
+    }
+    Response r = ApplyRecord(req);
+    if (req.method != "GET" && r.status < 300) {
+      ++applied_;
+      if (!key.empty()) ++applied_by_key_[key];
+      if (opts_.honor_idempotency_key && !key.empty()) responses_by_key_[key] = r;
+    }
+    return r;
+  }
+
+  Response ApplyRecord(const Request& req) {
+    std::vector<std::string> segs;
+    for (size_t i = 1; i <= req.path.size();) {
+      size_t j = req.path.find('/', i);
+      if (j == std::string::npos) j = req.path.size();
+      if (j > i) segs.push_back(req.path.substr(i, j - i));
+      i = j + 1;
+    }
+    json::object body;
+    if (!req.body.empty()) {
+      auto v = ParseJsonStrict(req.body);
+      if (!v.ok() || !v->is_object())
+        return Problem(400, "invalid-body", "Invalid body", "the mock master takes JSON objects");
+      body = std::move(v->get_object());
+      if (auto* inv = body.if_contains("invalid"); inv && inv->is_bool() && inv->get_bool())
+        return Problem(422, "validation-failed", "Validation failed", "the record is marked invalid");
+    }
+    if (segs.size() == 1 && req.method == "POST") {
+      std::string id = segs[0].substr(0, 3) + "_" + std::to_string(++next_id_);
+      body["id"] = id;
+      records_[segs[0] + "/" + id] = body;
+      Response r = JsonResponse(201, body);
+      r.headers.emplace_back("Location", "/" + segs[0] + "/" + id);
+      return r;
+    }
+    if (segs.size() == 2) {
+      std::string path = segs[0] + "/" + segs[1];
+      auto it = records_.find(path);
+      if (req.method == "GET") {
+        if (it == records_.end()) return Problem(404, "not-found", "No such record", path);
+        return JsonResponse(200, it->second);
+      }
+      if (req.method == "PUT") {
+        body["id"] = segs[1];
+        bool created = it == records_.end();
+        records_[path] = body;
+        return JsonResponse(created ? 201 : 200, body);
+      }
+      if (req.method == "PATCH") {
+        if (it == records_.end()) return Problem(404, "not-found", "No such record", path);
+        for (auto& kv : body) it->second[kv.key()] = kv.value();
+        return JsonResponse(200, it->second);
+      }
+      if (req.method == "DELETE") {
+        if (it == records_.end()) return Problem(404, "not-found", "No such record", path);
+        records_.erase(it);
+        Response r;
+        r.status = 204;
+        return r;
+      }
+    }
+    return Problem(404, "not-found", "No such resource", req.method + " " + req.path);
+  }
+
+  Response Stats() {
+    std::lock_guard lock(mu_);
+    json::array dups;
+    int64_t dup_applies = 0;
+    for (const auto& [k, n] : applied_by_key_) {
+      if (n > 1) {
+        dups.push_back({{"key", k}, {"applied", n}});
+        dup_applies += n - 1;
+      }
+    }
+    return JsonResponse(200, {{"requests", requests_},
+                              {"applied", applied_},
+                              {"records", static_cast<int64_t>(records_.size())},
+                              {"keysApplied", static_cast<int64_t>(applied_by_key_.size())},
+                              {"duplicateKeys", dups},
+                              {"duplicateApplies", dup_applies},
+                              {"keyReplays", replays_},
+                              {"injectedErrors", errors_},
+                              {"droppedAfterCommit", drops_},
+                              {"hangs", hangs_},
+                              {"honorIdempotencyKey", opts_.honor_idempotency_key}});
+  }
+
+  MockMasterOptions opts_;
+  Scheduler& sched_;
+  std::mutex mu_;
+  std::mt19937_64 rng_;
+  std::map<std::string, json::object> records_;
+  std::map<std::string, int64_t> applied_by_key_;
+  std::map<std::string, Response> responses_by_key_;
+  int64_t requests_ = 0, applied_ = 0, errors_ = 0, drops_ = 0, hangs_ = 0, replays_ = 0, next_id_ = 0;
+};
+
+}  // namespace
+
+int RunMockMaster(const MockMasterOptions& options) {
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGINT);
+  sigaddset(&sigs, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+
+  Runtime rt(options.threads);
+  MockMaster master(options, rt.scheduler());
+  ServerOptions so;
+  so.host = options.host;
+  so.port = options.port;
+  so.max_header_count = 200;
+  auto server = StartServer(
+      rt, so, [&master](Request r, std::function<void(Response)> done) { master.Handle(std::move(r), std::move(done)); },
+      [](const std::string&, const std::string&) { return uint64_t{64} * 1024 * 1024; });
+  if (!server.ok()) {
+    std::cerr << "mock-master: " << server.status().message() << "\n";
+    return 1;
+  }
+  rt.Start();
+  std::cout << json::serialize(json::object{{"msg", "listening"},
+                                            {"service", "mock-master"},
+                                            {"host", options.host},
+                                            {"port", (*server)->port()},
+                                            {"honorIdempotencyKey", options.honor_idempotency_key}})
+            << std::endl;
+  int sig = 0;
+  sigwait(&sigs, &sig);
+  (*server)->Stop();
+  rt.Stop();
+  rt.Join();
+  return 0;
+}
+
+}  // namespace writ

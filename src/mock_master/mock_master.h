@@ -1,0 +1,41 @@
+// writ mock-master: a fault-injecting system of record used by the demo, the
+// tests and the benchmarks. It counts side effects per Idempotency-Key so a
+// test can prove that nothing was applied twice or lost.
+//
+//   POST /{collection}            create, 201 + {"id": ...} + Location
+//   GET|PUT|PATCH /{c}/{id}       read, replace, merge
+//   GET /_stats                   counters and keys applied more than once
+//   POST /_reset                  forget everything
+//
+// Faults (each drawn per write request from a seeded RNG):
+//   error_rate         answer 503 without applying anything
+//   drop_after_commit  apply, then reset the connection (outcome unknown)
+//   hang_rate          apply, then answer nothing for hang_for, then reset
+//   latency            delay every answer
+// A body with "invalid": true is refused with 422 (a deterministic failure).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "core/clock.h"
+
+namespace writ {
+
+struct MockMasterOptions {
+  std::string host = "127.0.0.1";
+  uint16_t port = 9090;
+  bool honor_idempotency_key = false;
+  Millis latency = 0;
+  double error_rate = 0;
+  double drop_after_commit = 0;
+  double hang_rate = 0;
+  Millis hang_for = 30'000;
+  uint64_t seed = 0;  // 0: random
+  int threads = 1;
+};
+
+// Runs until SIGINT/SIGTERM. Prints a JSON "listening" line with the port.
+int RunMockMaster(const MockMasterOptions& options);
+
+}  // namespace writ

@@ -1,0 +1,292 @@
+#include "patterns/sync/sync_route.h"
+
+#include <boost/json.hpp>
+
+#include "core/crash_point.h"
+#include "core/problem.h"
+#include "patterns/idempotency/fingerprint.h"
+#include "patterns/idempotency/key.h"
+#include "patterns/idempotency/outcome.h"
+
+namespace writ {
+namespace {
+
+constexpr const char* kTenant = "default";  // until auth exists
+constexpr Millis kFirstPoll = 10;
+constexpr Millis kMaxPoll = 200;
+
+bool IsJsonContentType(std::string_view ct) {
+  auto semi = ct.find(';');
+  std::string_view media = ct.substr(0, semi);
+  while (!media.empty() && media.back() == ' ') media.remove_suffix(1);
+  if (IEquals(media, "application/json")) return true;
+  return media.size() > 5 && IEquals(media.substr(media.size() - 5), "+json");
+}
+
+Response FromStored(const StoredResponse& s) {
+  Response r;
+  r.status = s.status;
+  r.headers = s.headers;
+  r.body = s.body;
+  return r;
+}
+
+std::string SubstituteParams(const std::string& tmpl, const PathParams& params) {
+  std::string out;
+  for (size_t i = 0; i < tmpl.size(); ++i) {
+    if (tmpl[i] == '{') {
+      auto end = tmpl.find('}', i);
+      auto it = params.find(tmpl.substr(i + 1, end - i - 1));
+      if (it != params.end()) out += it->second;
+      i = end;
+    } else {
+      out += tmpl[i];
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+struct SyncRoute::Call {
+  Request req;
+  PathParams params;
+  Respond respond;
+  bool has_key = false;
+  KeyId id;
+  Fingerprint fp;
+  int64_t fence = 0;
+  Millis wait_deadline = 0;
+  Millis next_poll = kFirstPoll;
+  RequestInfo info;
+};
+
+SyncRoute::SyncRoute(RouteConfig route, UpstreamConfig upstream, Store& store, UpstreamClient& client,
+                     Scheduler& scheduler, Metrics& metrics)
+    : route_(std::move(route)),
+      upstream_(std::move(upstream)),
+      store_(store),
+      client_(client),
+      scheduler_(scheduler),
+      metrics_(metrics),
+      replays_(metrics.GetCounter("writ_replays_total", "Completed keys answered from the store",
+                                  "route=\"" + LabelValue(route_.name) + "\"")),
+      mismatches_(metrics.GetCounter("writ_conflicts_total", "Key conflicts by kind",
+                                     "route=\"" + LabelValue(route_.name) + "\",kind=\"fingerprint\"")),
+      in_flight_conflicts_(metrics.GetCounter("writ_conflicts_total", "Key conflicts by kind",
+                                              "route=\"" + LabelValue(route_.name) + "\",kind=\"in_flight\"")),
+      unknown_(metrics.GetCounter("writ_outcome_unknown_total", "Upstream attempts with unknown outcome",
+                                  "route=\"" + LabelValue(route_.name) + "\"")),
+      takeovers_(metrics.GetCounter("writ_lease_takeovers_total", "Expired in-flight keys taken over",
+                                    "route=\"" + LabelValue(route_.name) + "\"")),
+      upstream_seconds_(metrics.GetHistogram("writ_upstream_seconds", "Master response time", LatencyBuckets(),
+                                             "route=\"" + LabelValue(route_.name) + "\"")),
+      in_flight_(metrics.GetGauge("writ_in_flight_keys", "Requests holding a key while the master is called",
+                                  "route=\"" + LabelValue(route_.name) + "\"")) {}
+
+void SyncRoute::Handle(Request req, PathParams params, Respond respond) {
+  auto call = std::make_shared<Call>();
+  call->req = std::move(req);
+  call->params = std::move(params);
+  call->respond = std::move(respond);
+  const auto& idem = route_.idempotency;
+  const Request& r = call->req;
+
+  if (idem.fingerprint == FingerprintMode::kJson && !r.body.empty()) {
+    auto ct = FindHeader(r.headers, "Content-Type");
+    if (!ct || !IsJsonContentType(*ct))
+      return Finish(call,
+                    Problem(415, "unsupported-media-type", "Unsupported media type",
+                            "this route takes application/json bodies; got '" + std::string(ct.value_or("")) + "'"),
+                    "rejected");
+  }
+  size_t key_headers = CountHeader(r.headers, "Idempotency-Key");
+  if (key_headers > 1)
+    return Finish(call,
+                  Problem(400, "idempotency-key-invalid", "Invalid Idempotency-Key",
+                          "the Idempotency-Key header was sent more than once"),
+                  "rejected");
+  if (key_headers == 0 && idem.required)
+    return Finish(call,
+                  Problem(400, "idempotency-key-missing", "Idempotency-Key required",
+                          "this route requires an Idempotency-Key header, e.g. Idempotency-Key: \"8e03978e-40d5\""),
+                  "rejected");
+  auto fp = ComputeFingerprint(r.method, r.path, r.body, idem.fingerprint, idem.ignore_fields);
+  if (!fp.ok())
+    return Finish(call, Problem(400, "invalid-json", "Invalid JSON body", fp.status().message()), "rejected");
+  call->fp = std::move(*fp);
+  if (key_headers == 0) return Forward(call);  // optional key, none given: plain proxy
+
+  auto key = ParseIdempotencyKey(*FindHeader(r.headers, "Idempotency-Key"));
+  if (!key.ok())
+    return Finish(call, Problem(400, "idempotency-key-invalid", "Invalid Idempotency-Key", key.status().message()),
+                  "rejected");
+  call->has_key = true;
+  call->id = {kTenant, route_.name, std::move(*key)};
+  call->info.key_hash = KeyHashForLog(call->id.tenant, call->id.route, call->id.key);
+  call->wait_deadline = store_.Now() + idem.wait_timeout;
+  Decide(call);
+}
+
+void SyncRoute::Decide(std::shared_ptr<Call> call) {
+  // Fast path on a reader connection: completed keys replay without a write.
+  auto rec = store_.Lookup(call->id);
+  if (!rec.ok())
+    return Finish(call, Problem(503, "store-unavailable", "Store unavailable", rec.status().message()), "error");
+  if (rec->has_value()) {
+    const IdempotencyRecord& r = **rec;
+    bool live_lease = r.state == KeyState::kInFlight && r.lease_until > store_.Now();
+    if (r.fingerprint != call->fp.digest || r.state != KeyState::kInFlight || live_lease)
+      return AnswerExisting(call, r);
+  }
+  ClaimRequest req;
+  req.id = call->id;
+  req.fingerprint = call->fp.digest;
+  req.fingerprint_detail = call->fp.detail;
+  req.lease = route_.idempotency.lease;
+  req.retention = route_.idempotency.retention;
+  req.park_on_takeover = route_.idempotency.on_unknown == OnUnknown::kPark;
+  store_.Claim(std::move(req), [this, call](Result<ClaimResult> r) { OnClaim(call, std::move(r)); });
+}
+
+void SyncRoute::OnClaim(std::shared_ptr<Call> call, Result<ClaimResult> r) {
+  if (!r.ok())
+    return Finish(call, Problem(503, "store-unavailable", "Store unavailable", r.status().message()), "error");
+  if (!r->claimed) return AnswerExisting(call, r->existing);
+  call->fence = r->fence;
+  if (r->took_over) takeovers_.Inc();
+  Forward(call);
+}
+
+void SyncRoute::AnswerExisting(std::shared_ptr<Call> call, const IdempotencyRecord& rec) {
+  if (rec.fingerprint != call->fp.digest) {
+    mismatches_.Inc();
+    boost::json::array differs;
+    for (auto& part : DescribeMismatch(rec.fingerprint_detail, call->fp.detail)) differs.emplace_back(part);
+    return Finish(call,
+                  Problem(422, "idempotency-key-reused", "Idempotency-Key reused",
+                          "this key was first used with a different request; use a new key for a new request",
+                          {{"differs", std::move(differs)}}),
+                  "mismatch");
+  }
+  switch (rec.state) {
+    case KeyState::kCompleted: {
+      replays_.Inc();
+      Response resp = FromStored(rec.response);
+      resp.headers.emplace_back("Idempotent-Replayed", "true");
+      return Finish(call, std::move(resp), "replayed");
+    }
+    case KeyState::kUnknown: {
+      UpstreamResult none;
+      none.message = "an earlier attempt with this key ended without an answer";
+      return Finish(call, UpstreamProblem(none, Outcome::kUnknown, true), "parked");
+    }
+    case KeyState::kInFlight:
+      break;
+  }
+  Millis now = store_.Now();
+  if (route_.idempotency.concurrent == Concurrent::kWait && now < call->wait_deadline) {
+    Millis delay = std::min({call->next_poll, call->wait_deadline - now, kMaxPoll});
+    call->next_poll = std::min(call->next_poll * 2, kMaxPoll);
+    scheduler_.After(delay, [this, call] { Decide(call); });
+    return;
+  }
+  in_flight_conflicts_.Inc();
+  Millis remaining = rec.lease_until - now;
+  Response p = Problem(409, "idempotency-key-in-flight", "Request in progress",
+                       "a request with this key is still being processed; retry after a moment with the same key");
+  // Short waits for a typical master, never beyond the lease.
+  p.headers.emplace_back("Retry-After", std::to_string(std::clamp<Millis>(remaining / 1000, 1, 1)));
+  Finish(call, std::move(p), "in_flight");
+}
+
+UpstreamRequest SyncRoute::BuildUpstreamRequest(const Call& call) const {
+  UpstreamRequest u;
+  u.method = call.req.method;
+  u.target = upstream_.base_path + SubstituteParams(route_.upstream_path, call.params);
+  if (auto q = call.req.target.find('?'); q != std::string::npos) u.target += call.req.target.substr(q);
+  if (auto ct = FindHeader(call.req.headers, "Content-Type")) u.headers.emplace_back("Content-Type", *ct);
+  for (const auto& name : route_.forward_headers)
+    if (auto v = FindHeader(call.req.headers, name)) u.headers.emplace_back(name, *v);
+  if (call.has_key)
+    u.headers.emplace_back(route_.idempotency.upstream_header,
+                           DeriveUpstreamKey(call.id.tenant, call.id.route, call.id.key));
+  if (!call.req.request_id.empty()) u.headers.emplace_back("X-Request-Id", call.req.request_id);
+  u.body = call.req.body;
+  return u;
+}
+
+void SyncRoute::Forward(std::shared_ptr<Call> call) {
+  WRIT_CRASH_POINT("after_claim");
+  in_flight_.Add(1);
+  client_.Send(BuildUpstreamRequest(*call), [this, call](UpstreamResult r) { OnUpstream(call, std::move(r)); });
+}
+
+StoredResponse SyncRoute::Keep(const Response& upstream) const {
+  StoredResponse s;
+  s.status = upstream.status;
+  s.body = upstream.body;
+  for (const auto& [k, v] : upstream.headers) {
+    bool keep = IEquals(k, "Content-Type") || IEquals(k, "Location") || IEquals(k, "ETag") ||
+                IEquals(k, "Last-Modified");
+    for (const auto& name : route_.response_headers) keep = keep || IEquals(k, name);
+    if (keep) s.headers.emplace_back(k, v);
+  }
+  return s;
+}
+
+void SyncRoute::OnUpstream(std::shared_ptr<Call> call, UpstreamResult r) {
+  in_flight_.Add(-1);
+  if (r.error == UpstreamError::kNone || r.error == UpstreamError::kTimeout) upstream_seconds_.Observe(r.seconds);
+  WRIT_CRASH_POINT("after_upstream_response");
+  Outcome outcome = Classify(r, route_.idempotency.final_statuses);
+  if (outcome == Outcome::kUnknown) unknown_.Inc();
+
+  if (!call->has_key) {
+    if (r.error != UpstreamError::kNone) return Finish(call, UpstreamProblem(r, outcome, false), "upstream_error");
+    return Finish(call, FromStored(Keep(r.response)), "forwarded");
+  }
+
+  switch (outcome) {
+    case Outcome::kFinal: {
+      StoredResponse stored = Keep(r.response);
+      auto resp = std::make_shared<Response>(FromStored(stored));
+      store_.Complete(call->id, call->fence, std::move(stored), route_.idempotency.retention,
+                      [this, call, resp](Result<bool> done) {
+                        if (!done.ok())
+                          return Finish(call,
+                                        Problem(503, "store-unavailable", "Store unavailable",
+                                                "the master answered but Writ could not record the answer (" +
+                                                    done.status().message() +
+                                                    "); retry with the same Idempotency-Key"),
+                                        "error");
+                        WRIT_CRASH_POINT("after_commit_before_response");
+                        Finish(call, std::move(*resp), "forwarded");
+                      });
+      return;
+    }
+    case Outcome::kUnknown:
+      if (route_.idempotency.on_unknown == OnUnknown::kPark) {
+        store_.MarkUnknown(call->id, call->fence, [this, call, r](Result<bool>) {
+          Finish(call, UpstreamProblem(r, Outcome::kUnknown, true), "parked");
+        });
+        return;
+      }
+      [[fallthrough]];
+    case Outcome::kTransient:
+    case Outcome::kNotSent:
+      // Nothing final to keep: free the key so the client's retry goes through.
+      store_.Release(call->id, call->fence, [this, call, r, outcome](Result<bool>) {
+        Finish(call, UpstreamProblem(r, outcome, false), "upstream_error");
+      });
+      return;
+  }
+}
+
+void SyncRoute::Finish(std::shared_ptr<Call> call, Response resp, const std::string& outcome) {
+  call->info.outcome = outcome;
+  auto respond = std::move(call->respond);
+  respond(std::move(resp), call->info);
+}
+
+}  // namespace writ

@@ -1,0 +1,59 @@
+#include "store/store.h"
+
+#include <future>
+
+#include "store/sqlite/sqlite_store.h"
+
+namespace writ {
+
+const char* KeyStateName(KeyState s) {
+  switch (s) {
+    case KeyState::kInFlight: return "in_flight";
+    case KeyState::kCompleted: return "completed";
+    case KeyState::kUnknown: return "unknown";
+  }
+  return "?";
+}
+
+std::optional<KeyState> ParseKeyState(const std::string& s) {
+  if (s == "in_flight") return KeyState::kInFlight;
+  if (s == "completed") return KeyState::kCompleted;
+  if (s == "unknown") return KeyState::kUnknown;
+  return std::nullopt;
+}
+
+namespace {
+template <typename T, typename F>
+Result<T> Wait(F&& start) {
+  std::promise<Result<T>> p;
+  auto f = p.get_future();
+  start([&p](Result<T> r) { p.set_value(std::move(r)); });
+  return f.get();
+}
+}  // namespace
+
+Result<ClaimResult> ClaimSync(Store& s, ClaimRequest req) {
+  return Wait<ClaimResult>([&](auto cb) { s.Claim(std::move(req), cb); });
+}
+Result<bool> CompleteSync(Store& s, KeyId id, int64_t fence, StoredResponse r, Millis retention) {
+  return Wait<bool>([&](auto cb) { s.Complete(std::move(id), fence, std::move(r), retention, cb); });
+}
+Result<bool> ReleaseSync(Store& s, KeyId id, int64_t fence) {
+  return Wait<bool>([&](auto cb) { s.Release(std::move(id), fence, cb); });
+}
+Result<bool> MarkUnknownSync(Store& s, KeyId id, int64_t fence) {
+  return Wait<bool>([&](auto cb) { s.MarkUnknown(std::move(id), fence, cb); });
+}
+Result<bool> RemoveSync(Store& s, KeyId id) {
+  return Wait<bool>([&](auto cb) { s.Remove(std::move(id), cb); });
+}
+Result<int> CollectGarbageSync(Store& s, int batch) {
+  return Wait<int>([&](auto cb) { s.CollectGarbage(batch, cb); });
+}
+
+Result<std::unique_ptr<Store>> OpenStore(const StoreOptions& options) {
+  if (options.url.rfind("sqlite:", 0) == 0) return OpenSqliteStore(options);
+  return Status(Code::kInvalidArgument, "unsupported store url '" + options.url + "' (use sqlite:PATH)");
+}
+
+}  // namespace writ

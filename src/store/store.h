@@ -1,0 +1,132 @@
+// The store: durable state behind every acknowledgement Writ gives.
+//
+// Writes go through group commit: many operations share one transaction and
+// one fsync, and each operation's callback runs only after that transaction
+// has committed (or failed as a whole). Reads that need no write lock
+// (Lookup, List, Counts) run on reader connections and return directly.
+//
+// Thread-safety: every method may be called from any thread. Callbacks run on
+// the store's writer thread: keep them short and hand real work elsewhere.
+// Time for leases and expiry is the store's own clock (StoreOptions::clock).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/http_types.h"
+#include "core/status.h"
+
+namespace writ {
+
+class Metrics;
+
+// Idempotency keys are scoped by (tenant, route, key).
+struct KeyId {
+  std::string tenant;
+  std::string route;
+  std::string key;
+};
+
+enum class KeyState { kInFlight, kCompleted, kUnknown };
+const char* KeyStateName(KeyState s);
+std::optional<KeyState> ParseKeyState(const std::string& s);
+
+struct StoredResponse {
+  int status = 0;
+  Headers headers;
+  std::string body;
+};
+
+struct IdempotencyRecord {
+  KeyId id;
+  KeyState state = KeyState::kInFlight;
+  std::string fingerprint;         // hex digest of the whole request
+  std::string fingerprint_detail;  // JSON: per-part digests used to say what differs
+  int64_t fence = 0;               // bumped on every claim; stale holders lose
+  int attempts = 0;                // upstream attempts started under this key
+  Millis created_at = 0;
+  Millis updated_at = 0;
+  Millis lease_until = 0;  // in-flight only
+  Millis expires_at = 0;   // 0: kept until an operator removes it (unknown outcomes)
+  StoredResponse response;  // completed only
+};
+
+struct ClaimRequest {
+  KeyId id;
+  std::string fingerprint;
+  std::string fingerprint_detail;
+  Millis lease = 30'000;
+  Millis retention = 86'400'000;
+  // When an expired in-flight record is found: park it as unknown instead of
+  // taking it over (at-most-once guard for masters that ignore keys).
+  bool park_on_takeover = false;
+};
+
+struct ClaimResult {
+  bool claimed = false;     // true: caller holds the key with `fence`
+  bool took_over = false;   // claimed an expired in-flight record
+  int64_t fence = 0;
+  IdempotencyRecord existing;  // when !claimed: the record that stands
+};
+
+struct KeyCounts {
+  int64_t in_flight = 0, completed = 0, unknown = 0;
+};
+
+class Store {
+ public:
+  template <typename T>
+  using Callback = std::function<void(Result<T>)>;
+
+  virtual ~Store() = default;
+
+  virtual Result<std::optional<IdempotencyRecord>> Lookup(const KeyId& id) = 0;
+
+  // Atomically: create an in-flight record, or take over an expired one with
+  // the same fingerprint, or report the record that stands.
+  virtual void Claim(ClaimRequest req, Callback<ClaimResult> done) = 0;
+  // in-flight -> completed with the final response, if `fence` still holds.
+  // The result is false when another holder has taken the key over.
+  virtual void Complete(KeyId id, int64_t fence, StoredResponse response, Millis retention,
+                        Callback<bool> done) = 0;
+  // Deletes an in-flight record held with `fence` (transient failure: the
+  // client may retry with the same key).
+  virtual void Release(KeyId id, int64_t fence, Callback<bool> done) = 0;
+  // in-flight -> unknown (outcome unknown, never re-sent automatically).
+  virtual void MarkUnknown(KeyId id, int64_t fence, Callback<bool> done) = 0;
+  // Operator action: deletes a record in any state. False if absent.
+  virtual void Remove(KeyId id, Callback<bool> done) = 0;
+  // Deletes up to `batch` expired records in one transaction; returns how many.
+  virtual void CollectGarbage(int batch, Callback<int> done) = 0;
+
+  virtual Result<std::vector<IdempotencyRecord>> List(std::optional<KeyState> state,
+                                                      const std::string& route, int limit) = 0;
+  virtual Result<KeyCounts> Counts() = 0;
+  virtual Millis Now() const = 0;
+};
+
+// Blocking helpers for tools and tests: wait for the callback.
+Result<ClaimResult> ClaimSync(Store& s, ClaimRequest req);
+Result<bool> CompleteSync(Store& s, KeyId id, int64_t fence, StoredResponse r, Millis retention);
+Result<bool> ReleaseSync(Store& s, KeyId id, int64_t fence);
+Result<bool> MarkUnknownSync(Store& s, KeyId id, int64_t fence);
+Result<bool> RemoveSync(Store& s, KeyId id);
+Result<int> CollectGarbageSync(Store& s, int batch);
+
+struct StoreOptions {
+  std::string url;  // sqlite:PATH
+  int max_batch = 512;
+  Clock* clock = &SystemClock();
+  Metrics* metrics = nullptr;  // optional
+  bool read_only = false;      // operator tools inspecting a live store
+};
+
+// Opens the store named by options.url (creating and migrating it if needed).
+Result<std::unique_ptr<Store>> OpenStore(const StoreOptions& options);
+
+}  // namespace writ
