@@ -22,7 +22,9 @@ std::string SelfExe() {
   return n > 0 ? std::string(buf, n) : std::string("writ");
 }
 
-ChildProcess::ChildProcess(ChildProcess&& o) noexcept : pid_(o.pid_), log_(std::move(o.log_)) { o.pid_ = -1; }
+ChildProcess::ChildProcess(ChildProcess&& o) noexcept : pid_(o.pid_), log_(std::move(o.log_)), log_start_(o.log_start_) {
+  o.pid_ = -1;
+}
 
 ChildProcess& ChildProcess::operator=(ChildProcess&& o) noexcept {
   if (this != &o) {
@@ -32,6 +34,7 @@ ChildProcess& ChildProcess::operator=(ChildProcess&& o) noexcept {
     }
     pid_ = o.pid_;
     log_ = std::move(o.log_);
+    log_start_ = o.log_start_;
     o.pid_ = -1;
   }
   return *this;
@@ -48,6 +51,7 @@ Result<ChildProcess> ChildProcess::Spawn(const std::vector<std::string>& argv, c
                                          const std::vector<std::string>& env) {
   int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (fd < 0) return Status(Code::kUnavailable, "cannot open " + log_path);
+  off_t start = ::lseek(fd, 0, SEEK_END);
   std::vector<std::string> envs;
   for (char** e = environ; *e; ++e) envs.emplace_back(*e);
   for (const auto& e : env) envs.push_back(e);
@@ -74,6 +78,7 @@ Result<ChildProcess> ChildProcess::Spawn(const std::vector<std::string>& argv, c
   ChildProcess c;
   c.pid_ = pid;
   c.log_ = log_path;
+  c.log_start_ = start;
   return c;
 }
 
@@ -86,6 +91,7 @@ Result<uint16_t> ChildProcess::WaitListening(Millis timeout) {
       return Status(Code::kUnavailable, "process exited before listening; see " + log_);
     }
     std::ifstream in(log_);
+    in.seekg(log_start_);
     std::string line, last;
     while (std::getline(in, line)) {
       if (line.find("\"msg\":\"listening\"") == std::string::npos) continue;

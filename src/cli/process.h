@@ -28,7 +28,8 @@ class ChildProcess {
   // argv[0] is the program; `env` entries are "NAME=value" added to ours.
   static Result<ChildProcess> Spawn(const std::vector<std::string>& argv, const std::string& log_path,
                                     const std::vector<std::string>& env = {});
-  // Waits for a log line containing "msg":"listening" and returns its port.
+  // Waits for a log line containing "msg":"listening", written by this
+  // process (not an earlier one appending to the same log), and returns its port.
   Result<uint16_t> WaitListening(Millis timeout);
   void Signal(int sig);
   // Waits for exit; returns the exit code, or 128+signal.
@@ -42,6 +43,7 @@ class ChildProcess {
  private:
   pid_t pid_ = -1;
   std::string log_;
+  std::streamoff log_start_ = 0;  // the log may be shared with earlier runs
 };
 
 }  // namespace writ

@@ -48,7 +48,6 @@ std::optional<uint64_t> ParseSize(std::string_view s) {
 }
 
 std::string FormatDuration(Millis ms) {
-  if (ms % 86'400'000 == 0 && ms > 0) return std::to_string(ms / 86'400'000) + "d";
   if (ms % 3'600'000 == 0 && ms > 0) return std::to_string(ms / 3'600'000) + "h";
   if (ms % 60'000 == 0 && ms > 0) return std::to_string(ms / 60'000) + "m";
   if (ms % 1000 == 0 && ms > 0) return std::to_string(ms / 1000) + "s";

@@ -81,7 +81,7 @@ void Gateway::Handle(Request req, std::function<void(Response)> done) {
                           {"status", resp.status},
                           {"outcome", info.outcome},
                           {"key_hash", info.key_hash},
-                          {"ms", static_cast<int64_t>(ms * 1000) / 1000.0}});
+                          {"us", static_cast<int64_t>(ms * 1000)}});
                  done(std::move(resp));
                });
 }

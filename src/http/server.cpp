@@ -7,6 +7,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -90,7 +91,10 @@ class ServerImpl : public Server, public std::enable_shared_from_this<ServerImpl
  private:
   static asio::awaitable<void> Accept(std::shared_ptr<ServerImpl> self) {
     for (;;) {
-      auto [ec, sock] = co_await self->acceptor_.async_accept(asio::as_tuple(asio::use_awaitable));
+      // Each connection gets its own strand: Beast's timers and the session's
+      // reads and writes must not run at once on different I/O threads.
+      auto [ec, sock] =
+          co_await self->acceptor_.async_accept(asio::make_strand(self->ioc_), asio::as_tuple(asio::use_awaitable));
       if (ec) {
         if (ec == asio::error::operation_aborted || !self->acceptor_.is_open()) co_return;
         continue;  // e.g. EMFILE: keep serving the connections we have

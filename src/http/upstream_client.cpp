@@ -1,5 +1,8 @@
 #include "http/upstream_client.h"
 
+#include <sys/socket.h>
+
+#include <cerrno>
 #include <chrono>
 #include <mutex>
 #include <vector>
@@ -7,6 +10,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
@@ -28,8 +32,11 @@ using SteadyTime = std::chrono::steady_clock::time_point;
 // a reused connection is very unlikely to have been closed by the master.
 constexpr auto kMaxIdle = std::chrono::seconds(2);
 
+// One connection to the master. Its stream runs on a strand of its own: the
+// I/O threads are many, and Beast's timeouts need the stream's handlers
+// serialised.
 struct Conn {
-  explicit Conn(asio::io_context& ioc) : stream(ioc) {}
+  explicit Conn(asio::io_context& ioc) : stream(asio::make_strand(ioc)) {}
   beast::tcp_stream stream;
   beast::flat_buffer buffer;
   SteadyTime idle_since;
@@ -40,7 +47,11 @@ class HttpUpstreamClient : public UpstreamClient, public std::enable_shared_from
   HttpUpstreamClient(asio::io_context& ioc, UpstreamConfig cfg) : ioc_(ioc), cfg_(std::move(cfg)) {}
 
   void Send(UpstreamRequest req, std::function<void(UpstreamResult)> done) override {
-    asio::co_spawn(ioc_, Run(shared_from_this(), std::move(req)),
+    auto conn = TakeIdle();
+    bool fresh = !conn;
+    if (fresh) conn = std::make_unique<Conn>(ioc_);
+    auto ex = conn->stream.get_executor();
+    asio::co_spawn(ex, Run(shared_from_this(), std::move(conn), fresh, std::move(req)),
                    [done = std::move(done)](std::exception_ptr e, UpstreamResult r) {
                      if (e) {
                        r = {};
@@ -58,9 +69,17 @@ class HttpUpstreamClient : public UpstreamClient, public std::enable_shared_from
     while (!idle_.empty()) {
       auto c = std::move(idle_.back());
       idle_.pop_back();
-      if (now - c->idle_since < kMaxIdle) return c;
+      if (now - c->idle_since < kMaxIdle && StillOpen(*c)) return c;
     }
     return nullptr;
+  }
+
+  // A pooled connection the master has closed (FIN or RST already received)
+  // reads as end-of-file without blocking: drop it instead of sending on it.
+  static bool StillOpen(Conn& c) {
+    char byte;
+    ssize_t n = ::recv(c.stream.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
   }
 
   void GiveBack(std::unique_ptr<Conn> c) {
@@ -69,19 +88,18 @@ class HttpUpstreamClient : public UpstreamClient, public std::enable_shared_from
     if (static_cast<int>(idle_.size()) < cfg_.pool_size) idle_.push_back(std::move(c));
   }
 
-  static asio::awaitable<UpstreamResult> Run(std::shared_ptr<HttpUpstreamClient> self, UpstreamRequest req) {
+  static asio::awaitable<UpstreamResult> Run(std::shared_ptr<HttpUpstreamClient> self, std::unique_ptr<Conn> conn,
+                                             bool fresh, UpstreamRequest req) {
     UpstreamResult out;
     const auto& cfg = self->cfg_;
-    auto conn = self->TakeIdle();
-    if (!conn) {
-      conn = std::make_unique<Conn>(self->ioc_);
+    if (fresh) {
       boost::system::error_code ec;
       auto addr = asio::ip::make_address(cfg.host, ec);
       std::vector<tcp::endpoint> eps;
       if (!ec) {
         eps.emplace_back(addr, cfg.port);
       } else {
-        tcp::resolver resolver(self->ioc_);
+        tcp::resolver resolver(conn->stream.get_executor());
         auto [rec, results] = co_await resolver.async_resolve(cfg.host, std::to_string(cfg.port),
                                                               asio::as_tuple(asio::use_awaitable));
         if (rec) {

@@ -33,10 +33,13 @@ class MockMaster {
 
   void Handle(Request req, std::function<void(Response)> done) {
     if (req.method == "GET" && req.path == "/_stats") return done(Stats());
+    if (req.method == "GET" && req.path == "/_keys") return done(Keys());
+    if (req.method == "POST" && req.path == "/_faults") return done(SetFaults(req.body));
     if (req.method == "POST" && req.path == "/_reset") {
       std::lock_guard lock(mu_);
       records_.clear();
       applied_by_key_.clear();
+      requests_by_key_.clear();
       responses_by_key_.clear();
       requests_ = applied_ = errors_ = drops_ = hangs_ = replays_ = next_id_ = 0;
       return done(JsonResponse(200, {{"reset", true}}));
@@ -78,6 +81,7 @@ class MockMaster {
   Response Apply(const Request& req) {
     auto key_it = FindHeader(req.headers, "Idempotency-Key");
     std::string key = key_it ? std::string(*key_it) : "";
+    if (!key.empty() && req.method != "GET") ++requests_by_key_[key];
     if (opts_.honor_idempotency_key && !key.empty() && req.method != "GET") {
       if (auto it = responses_by_key_.find(key); it != responses_by_key_.end()) {
         ++replays_;
@@ -147,6 +151,38 @@ class MockMaster {
     return Problem(404, "not-found", "No such resource", req.method + " " + req.path);
   }
 
+  // Changes fault rates at run time: {"errorRate":0, "dropAfterCommit":0, "hangRate":0, "latencyMs":0}.
+  Response SetFaults(const std::string& body) {
+    auto v = ParseJsonStrict(body);
+    if (!v.ok() || !v->is_object()) return Problem(400, "invalid-body", "Invalid body", "expected a JSON object");
+    std::lock_guard lock(mu_);
+    const auto& o = v->get_object();
+    auto num = [&](const char* k, double& out) {
+      if (auto* x = o.if_contains(k); x && x->is_number()) out = x->to_number<double>();
+    };
+    num("errorRate", opts_.error_rate);
+    num("dropAfterCommit", opts_.drop_after_commit);
+    num("hangRate", opts_.hang_rate);
+    double latency = static_cast<double>(opts_.latency);
+    num("latencyMs", latency);
+    opts_.latency = static_cast<Millis>(latency);
+    return JsonResponse(200, {{"errorRate", opts_.error_rate},
+                              {"dropAfterCommit", opts_.drop_after_commit},
+                              {"hangRate", opts_.hang_rate},
+                              {"latencyMs", opts_.latency}});
+  }
+
+  // Per Idempotency-Key: write requests received and side effects applied.
+  Response Keys() {
+    std::lock_guard lock(mu_);
+    json::object out;
+    for (const auto& [k, n] : requests_by_key_) {
+      auto it = applied_by_key_.find(k);
+      out[k] = {{"requests", n}, {"applied", it == applied_by_key_.end() ? 0 : it->second}};
+    }
+    return JsonResponse(200, out);
+  }
+
   Response Stats() {
     std::lock_guard lock(mu_);
     json::array dups;
@@ -176,6 +212,7 @@ class MockMaster {
   std::mt19937_64 rng_;
   std::map<std::string, json::object> records_;
   std::map<std::string, int64_t> applied_by_key_;
+  std::map<std::string, int64_t> requests_by_key_;
   std::map<std::string, Response> responses_by_key_;
   int64_t requests_ = 0, applied_ = 0, errors_ = 0, drops_ = 0, hangs_ = 0, replays_ = 0, next_id_ = 0;
 };

@@ -5,6 +5,8 @@
 //   POST /{collection}            create, 201 + {"id": ...} + Location
 //   GET|PUT|PATCH /{c}/{id}       read, replace, merge
 //   GET /_stats                   counters and keys applied more than once
+//   GET /_keys                    per key: write requests received, side effects
+//   POST /_faults                 change fault rates at run time (JSON)
 //   POST /_reset                  forget everything
 //
 // Faults (each drawn per write request from a seeded RNG):

@@ -192,11 +192,9 @@ void SyncRoute::AnswerExisting(std::shared_ptr<Call> call, const IdempotencyReco
     return;
   }
   in_flight_conflicts_.Inc();
-  Millis remaining = rec.lease_until - now;
   Response p = Problem(409, "idempotency-key-in-flight", "Request in progress",
                        "a request with this key is still being processed; retry after a moment with the same key");
-  // Short waits for a typical master, never beyond the lease.
-  p.headers.emplace_back("Retry-After", std::to_string(std::clamp<Millis>(remaining / 1000, 1, 1)));
+  p.headers.emplace_back("Retry-After", "1");
   Finish(call, std::move(p), "in_flight");
 }
 

@@ -1,0 +1,113 @@
+// Config loading: defaults, every error reported with file:line:column.
+#include <gtest/gtest.h>
+
+#include "config/config.h"
+
+namespace writ {
+namespace {
+
+const char* kGood = R"(server:
+  listen: 127.0.0.1:8080
+upstreams:
+  master:
+    url: http://127.0.0.1:9090/api/
+    request_timeout: 5s
+routes:
+  - method: POST
+    path: /orders/{id}/lines
+    upstream: master
+    idempotency:
+      retention: 1h
+      fingerprint: raw
+      on_unknown: park
+      concurrent: wait
+      final_statuses: [2xx, 404, "!204"]
+)";
+
+TEST(Config, LoadsAValidFile) {
+  auto c = LoadConfigText(kGood, "good.yaml");
+  ASSERT_TRUE(c.errors.empty()) << c.errors[0].ToString();
+  ASSERT_EQ(c.config.routes.size(), 1u);
+  const auto& r = c.config.routes[0];
+  EXPECT_EQ(r.name, "POST /orders/{id}/lines");
+  EXPECT_EQ(r.upstream_path, "/orders/{id}/lines");
+  EXPECT_EQ(r.idempotency.retention, 3'600'000);
+  EXPECT_EQ(r.idempotency.fingerprint, FingerprintMode::kRaw);
+  EXPECT_EQ(r.idempotency.on_unknown, OnUnknown::kPark);
+  EXPECT_EQ(r.idempotency.concurrent, Concurrent::kWait);
+  EXPECT_TRUE(r.idempotency.final_statuses.Contains(201));
+  EXPECT_FALSE(r.idempotency.final_statuses.Contains(204));
+  EXPECT_TRUE(r.idempotency.final_statuses.Contains(404));
+  EXPECT_FALSE(r.idempotency.final_statuses.Contains(400));
+  EXPECT_EQ(c.config.upstreams[0].base_path, "/api");
+  EXPECT_EQ(c.config.upstreams[0].port, 9090);
+  EXPECT_EQ(c.config.store.url, "sqlite:./writ-data/writ.db");
+}
+
+TEST(Config, DefaultFinalStatusesAreDeterministicAnswers) {
+  auto c = LoadConfigText(
+      "upstreams: {m: {url: 'http://h:1'}}\nroutes: [{method: POST, path: /x, upstream: m}]\n", "d.yaml");
+  ASSERT_TRUE(c.errors.empty()) << c.errors[0].ToString();
+  const auto& f = c.config.routes[0].idempotency.final_statuses;
+  for (int s : {200, 201, 400, 404, 422}) EXPECT_TRUE(f.Contains(s)) << s;
+  for (int s : {408, 409, 429, 500, 503}) EXPECT_FALSE(f.Contains(s)) << s;
+}
+
+TEST(Config, ReportsEveryErrorWithLineAndColumn) {
+  const char* bad = R"(server:
+  listen: nowhere
+  colour: blue
+upstreams:
+  master:
+    url: ftp://x
+routes:
+  - method: GET
+    path: orders
+    upstream: missing
+    mode: teleport
+    idempotency:
+      retention: forever
+      on_unknown: maybe
+)";
+  auto c = LoadConfigText(bad, "bad.yaml");
+  std::string all;
+  for (const auto& e : c.errors) all += e.ToString() + "\n";
+  EXPECT_NE(all.find("bad.yaml:2:11: 'listen' must be host:port"), std::string::npos) << all;
+  EXPECT_NE(all.find("bad.yaml:3:3: unknown key 'colour'"), std::string::npos) << all;
+  EXPECT_NE(all.find("bad.yaml:6:10: upstream url must be http"), std::string::npos) << all;
+  EXPECT_NE(all.find("bad.yaml:8:13: method must be"), std::string::npos) << all;
+  EXPECT_NE(all.find("bad.yaml:9:11: path must start"), std::string::npos) << all;
+  EXPECT_NE(all.find("bad.yaml:10:15: route 'GET orders' names unknown upstream 'missing'"), std::string::npos) << all;
+  EXPECT_NE(all.find("bad.yaml:11:11: mode 'teleport' is not available"), std::string::npos) << all;
+  EXPECT_NE(all.find("bad.yaml:13:18: 'retention': invalid duration 'forever'"), std::string::npos) << all;
+  EXPECT_NE(all.find("bad.yaml:14:19: 'on_unknown': 'maybe' is not one of: retry, park"), std::string::npos) << all;
+  EXPECT_EQ(c.errors.size(), 9u) << all;
+}
+
+TEST(Config, LeaseMustExceedRequestTimeout) {
+  auto c = LoadConfigText(
+      "upstreams: {m: {url: 'http://h:1', request_timeout: 30s}}\n"
+      "routes: [{method: POST, path: /x, upstream: m, idempotency: {lease: 10s}}]\n",
+      "l.yaml");
+  ASSERT_EQ(c.errors.size(), 1u);
+  EXPECT_NE(c.errors[0].message.find("must exceed the upstream request_timeout"), std::string::npos);
+}
+
+TEST(Config, SyntaxErrorHasPosition) {
+  auto c = LoadConfigText("routes: [\n  {method: POST\n", "s.yaml");
+  ASSERT_EQ(c.errors.size(), 1u);
+  EXPECT_GT(c.errors[0].line, 0);
+}
+
+TEST(Config, ParsesListen) {
+  ListenAddress a;
+  EXPECT_TRUE(ParseListen("0.0.0.0:0", a));
+  EXPECT_EQ(a.port, 0);
+  EXPECT_TRUE(ParseListen("[::1]:8080", a));
+  EXPECT_EQ(a.host, "::1");
+  EXPECT_FALSE(ParseListen("8080", a));
+  EXPECT_FALSE(ParseListen("h:99999", a));
+}
+
+}  // namespace
+}  // namespace writ

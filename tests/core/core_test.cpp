@@ -1,0 +1,147 @@
+// Unit tests for the pure parts: idempotency keys, fingerprints, units,
+// canonical JSON, outcome classification, router, metrics.
+#include <gtest/gtest.h>
+
+#include "config/config.h"
+#include "core/json.h"
+#include "core/units.h"
+#include "gateway/router.h"
+#include "metrics/metrics.h"
+#include "patterns/idempotency/fingerprint.h"
+#include "patterns/idempotency/key.h"
+#include "patterns/idempotency/outcome.h"
+
+namespace writ {
+namespace {
+
+TEST(IdempotencyKey, AcceptsTokenAndSfString) {
+  EXPECT_EQ(*ParseIdempotencyKey("abc-123"), "abc-123");
+  EXPECT_EQ(*ParseIdempotencyKey("\"8e03978e-40d5-43e8\""), "8e03978e-40d5-43e8");
+  EXPECT_EQ(*ParseIdempotencyKey("  spaced  "), "spaced");
+  EXPECT_EQ(*ParseIdempotencyKey("\"with \\\"quote\\\"\""), "with \"quote\"");
+  EXPECT_EQ(*ParseIdempotencyKey("'; DROP TABLE idem_keys; --"), "'; DROP TABLE idem_keys; --");
+  EXPECT_EQ(ParseIdempotencyKey(std::string(255, 'k'))->size(), 255u);
+}
+
+TEST(IdempotencyKey, RejectsBadKeys) {
+  EXPECT_FALSE(ParseIdempotencyKey("").ok());
+  EXPECT_FALSE(ParseIdempotencyKey("\"\"").ok());
+  EXPECT_FALSE(ParseIdempotencyKey(std::string(256, 'k')).ok());
+  EXPECT_FALSE(ParseIdempotencyKey("a\x01" "b").ok());
+  EXPECT_FALSE(ParseIdempotencyKey("caf\xc3\xa9").ok());
+  EXPECT_FALSE(ParseIdempotencyKey("\"unterminated").ok());
+  EXPECT_FALSE(ParseIdempotencyKey("\"bad\\escape\"").ok());
+}
+
+TEST(IdempotencyKey, DerivedKeyIsStableAndScoped) {
+  auto a = DeriveUpstreamKey("default", "POST /orders", "k1");
+  EXPECT_EQ(a, DeriveUpstreamKey("default", "POST /orders", "k1"));
+  EXPECT_NE(a, DeriveUpstreamKey("default", "POST /payments", "k1"));
+  EXPECT_NE(a, DeriveUpstreamKey("other", "POST /orders", "k1"));
+  EXPECT_NE(a, DeriveUpstreamKey("default", "POST /orders", "k2"));
+  EXPECT_EQ(a.rfind("writ-", 0), 0u);
+}
+
+TEST(Fingerprint, JsonIgnoresOrderWhitespaceAndIgnoredFields) {
+  auto a = ComputeFingerprint("POST", "/orders", R"({"a":1,"b":{"c":[1,2]},"at":"x"})", FingerprintMode::kJson,
+                              {"/at"});
+  auto b = ComputeFingerprint("POST", "/orders", R"({ "b" : {"c":[1, 2]}, "a":1, "at":"y"})",
+                              FingerprintMode::kJson, {"/at"});
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ(a->digest, b->digest);
+  auto raw_a = ComputeFingerprint("POST", "/orders", R"({"a":1})", FingerprintMode::kRaw, {});
+  auto raw_b = ComputeFingerprint("POST", "/orders", R"({ "a":1})", FingerprintMode::kRaw, {});
+  EXPECT_NE(raw_a->digest, raw_b->digest);
+}
+
+TEST(Fingerprint, MismatchNamesPointersNeverValues) {
+  auto a = ComputeFingerprint("POST", "/orders", R"({"amount":10,"card":{"number":"4111"},"n":[1]})",
+                              FingerprintMode::kJson, {});
+  auto b = ComputeFingerprint("POST", "/orders", R"({"amount":11,"card":{"number":"4111"},"n":[1,2]})",
+                              FingerprintMode::kJson, {});
+  auto diff = DescribeMismatch(a->detail, b->detail);
+  EXPECT_EQ(diff, (std::vector<std::string>{"/amount", "/n/1"}));
+  EXPECT_EQ(a->detail.find("4111"), std::string::npos) << "values must never be stored in the detail";
+  auto c = ComputeFingerprint("PUT", "/orders/2", R"({"amount":10,"card":{"number":"4111"},"n":[1]})",
+                              FingerprintMode::kJson, {});
+  EXPECT_EQ(DescribeMismatch(a->detail, c->detail), (std::vector<std::string>{"method", "path"}));
+}
+
+TEST(Fingerprint, RejectsInvalidJson) {
+  EXPECT_FALSE(ComputeFingerprint("POST", "/o", "{\"a\":", FingerprintMode::kJson, {}).ok());
+  EXPECT_FALSE(ComputeFingerprint("POST", "/o", "{} trailing", FingerprintMode::kJson, {}).ok());
+  EXPECT_FALSE(ComputeFingerprint("POST", "/o", "\"\xff\"", FingerprintMode::kJson, {}).ok());
+  std::string deep(65, '[');
+  deep += std::string(65, ']');
+  EXPECT_FALSE(ComputeFingerprint("POST", "/o", deep, FingerprintMode::kJson, {}).ok());
+  EXPECT_TRUE(ComputeFingerprint("POST", "/o", "not json", FingerprintMode::kRaw, {}).ok());
+}
+
+TEST(Units, DurationsAndSizes) {
+  EXPECT_EQ(*ParseDuration("250ms"), 250);
+  EXPECT_EQ(*ParseDuration("30s"), 30'000);
+  EXPECT_EQ(*ParseDuration("24h"), 86'400'000);
+  EXPECT_EQ(*ParseDuration("1.5s"), 1'500);
+  EXPECT_FALSE(ParseDuration("30").has_value());
+  EXPECT_FALSE(ParseDuration("abc").has_value());
+  EXPECT_EQ(*ParseSize("1MiB"), 1024u * 1024);
+  EXPECT_EQ(*ParseSize("512"), 512u);
+  EXPECT_FALSE(ParseSize("1 parsec").has_value());
+  EXPECT_EQ(FormatDuration(86'400'000), "24h");
+  EXPECT_EQ(FormatDuration(1'500), "1500ms");
+}
+
+TEST(Outcome, ClassifiesUpstreamResults) {
+  StatusSet final_set;
+  final_set.include = {{200, 299}, {400, 499}};
+  final_set.exclude = {408, 409, 429};
+  UpstreamResult r;
+  for (int s : {200, 201, 204, 400, 404, 422}) {
+    r.response.status = s;
+    EXPECT_EQ(Classify(r, final_set), Outcome::kFinal) << s;
+  }
+  for (int s : {408, 409, 429, 500, 502, 503, 504}) {
+    r.response.status = s;
+    EXPECT_EQ(Classify(r, final_set), Outcome::kTransient) << s;
+  }
+  r.error = UpstreamError::kNotSent;
+  EXPECT_EQ(Classify(r, final_set), Outcome::kNotSent);
+  r.error = UpstreamError::kTimeout;
+  EXPECT_EQ(Classify(r, final_set), Outcome::kUnknown);
+  EXPECT_EQ(UpstreamProblem(r, Outcome::kUnknown, false).status, 504);
+  EXPECT_EQ(UpstreamProblem(r, Outcome::kUnknown, true).status, 502);
+  r.error = UpstreamError::kNone;
+  r.response.status = 429;
+  auto p = UpstreamProblem(r, Outcome::kTransient, false);
+  EXPECT_EQ(p.status, 503);
+  EXPECT_TRUE(FindHeader(p.headers, "Retry-After").has_value());
+}
+
+TEST(Router, MatchesTemplatesAndReportsWrongMethod) {
+  Router r;
+  r.Add("POST", "/orders");
+  r.Add("PUT", "/orders/{id}");
+  auto m = r.Match("PUT", "/orders/42");
+  ASSERT_EQ(m.kind, RouteMatch::kFound);
+  EXPECT_EQ(m.index, 1u);
+  EXPECT_EQ(m.params["id"], "42");
+  EXPECT_EQ(r.Match("GET", "/orders").kind, RouteMatch::kWrongMethod);
+  EXPECT_EQ(r.Match("GET", "/orders").allow, "POST");
+  EXPECT_EQ(r.Match("POST", "/customers").kind, RouteMatch::kNoPath);
+  EXPECT_EQ(r.Match("POST", "/orders/1/2").kind, RouteMatch::kNoPath);
+}
+
+TEST(Metrics, RendersPrometheusText) {
+  Metrics m;
+  m.GetCounter("writ_requests_total", "Requests", "route=\"a\"").Inc(3);
+  m.GetHistogram("writ_upstream_seconds", "Latency", {0.1, 1}).Observe(0.5);
+  auto text = m.RenderPrometheus();
+  EXPECT_NE(text.find("# TYPE writ_requests_total counter"), std::string::npos);
+  EXPECT_NE(text.find("writ_requests_total{route=\"a\"} 3"), std::string::npos);
+  EXPECT_NE(text.find("writ_upstream_seconds_bucket{le=\"0.1\"} 0"), std::string::npos);
+  EXPECT_NE(text.find("writ_upstream_seconds_bucket{le=\"1\"} 1"), std::string::npos);
+  EXPECT_NE(text.find("writ_upstream_seconds_count 1"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace writ

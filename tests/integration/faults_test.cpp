@@ -1,0 +1,158 @@
+// Failure paths: unknown outcomes, the at-most-once guard, an unreachable
+// master, and kill -9 at the named crash points followed by a restart.
+#include <gtest/gtest.h>
+
+#include "patterns/idempotency/key.h"
+#include "testing/cluster.h"
+
+namespace writ::testing {
+namespace {
+
+class FaultsTest : public ::testing::Test {
+ protected:
+  void SetFaults(const std::string& json) {
+    auto r = Call(master_.port(), "POST", "/_faults", json, {{"Content-Type", "application/json"}});
+    ASSERT_EQ(r.status, 200) << r.body;
+  }
+  boost::json::object MasterKeys() { return ParseBody(Call(master_.port(), "GET", "/_keys")).as_object(); }
+  std::string Derived(const std::string& key) { return DeriveUpstreamKey("default", "POST /orders", key); }
+
+  TempDir dir_;
+  MockMasterProcess master_;
+  WritProcess writ_;
+};
+
+TEST_F(FaultsTest, LostAnswerFromHonouringMasterIsResentWithTheSameDerivedKey) {
+  master_.Start(dir_.path(), {"--honor-idempotency-key", "--drop-after-commit", "1"});
+  writ_.Start(dir_.path(), master_.port());
+  auto lost = PostJson(writ_.port(), "/orders", "k", R"({"a":1})");
+  EXPECT_EQ(lost.status, 502);
+  EXPECT_EQ(ProblemType(lost), "upstream-broken-answer");
+  EXPECT_EQ(CountKeys(writ_.db_path()).in_flight, 0) << "key freed so the client can retry";
+  SetFaults(R"({"dropAfterCommit":0})");
+  auto retry = PostJson(writ_.port(), "/orders", "k", R"({"a":1})");
+  ASSERT_EQ(retry.status, 201);
+  auto keys = MasterKeys();
+  ASSERT_EQ(keys.size(), 1u);
+  ASSERT_TRUE(keys.contains(Derived("k")));
+  EXPECT_EQ(keys[Derived("k")].as_object()["requests"].as_int64(), 2);
+  EXPECT_EQ(keys[Derived("k")].as_object()["applied"].as_int64(), 1);
+  EXPECT_EQ(master_.Stat("keyReplays"), 1);
+}
+
+TEST_F(FaultsTest, TimeoutIs504AndRetryAppliesOnceAtHonouringMaster) {
+  master_.Start(dir_.path(), {"--honor-idempotency-key", "--hang-rate", "1", "--hang-for", "3s"});
+  writ_.Start(dir_.path(), master_.port(), {{}}, "request_timeout: 500ms");
+  auto r = PostJson(writ_.port(), "/orders", "slowpoke", R"({"a":1})");
+  EXPECT_EQ(r.status, 504);
+  EXPECT_EQ(ProblemType(r), "upstream-timeout");
+  SetFaults(R"({"hangRate":0})");
+  EXPECT_EQ(PostJson(writ_.port(), "/orders", "slowpoke", R"({"a":1})").status, 201);
+  EXPECT_EQ(master_.Stat("applied"), 1);
+  EXPECT_EQ(master_.Stat("duplicateApplies"), 0);
+}
+
+TEST_F(FaultsTest, ParkedUnknownOutcomeIsNeverResent) {
+  master_.Start(dir_.path(), {"--drop-after-commit", "1"});  // ignores keys
+  RouteOptions route;
+  route.idempotency = "on_unknown: park";
+  writ_.Start(dir_.path(), master_.port(), {route});
+  auto r = PostJson(writ_.port(), "/orders", "p1", R"({"a":1})");
+  EXPECT_EQ(r.status, 502);
+  EXPECT_EQ(ProblemType(r), "upstream-outcome-unknown");
+  EXPECT_EQ(CountKeys(writ_.db_path()).unknown, 1);
+  SetFaults(R"({"dropAfterCommit":0})");
+  for (int i = 0; i < 3; ++i) {
+    auto again = PostJson(writ_.port(), "/orders", "p1", R"({"a":1})");
+    EXPECT_EQ(again.status, 502);
+    EXPECT_EQ(ProblemType(again), "upstream-outcome-unknown");
+  }
+  EXPECT_EQ(master_.Stat("requests"), 1);
+  EXPECT_EQ(master_.Stat("applied"), 1);
+
+  std::string out;
+  ASSERT_EQ(RunWrit({"keys", "list", "--config", writ_.config_path(), "--state", "unknown"}, &out), 0) << out;
+  EXPECT_NE(out.find("unknown\tPOST /orders\tp1"), std::string::npos) << out;
+  // The operator checked the master and releases the key deliberately.
+  ASSERT_EQ(RunWrit({"keys", "delete", "--config", writ_.config_path(), "--route", "POST /orders", "p1"}, &out), 0)
+      << out;
+  EXPECT_EQ(CountKeys(writ_.db_path()).unknown, 0);
+}
+
+TEST_F(FaultsTest, UnreachableMasterIs503AndStoresNothing) {
+  master_.Start(dir_.path());
+  writ_.Start(dir_.path(), master_.port());
+  master_.Stop();
+  auto r = PostJson(writ_.port(), "/orders", "down", R"({"a":1})");
+  EXPECT_EQ(r.status, 503);
+  EXPECT_EQ(ProblemType(r), "upstream-unavailable");
+  EXPECT_TRUE(FindHeader(r.headers, "Retry-After"));
+  auto counts = CountKeys(writ_.db_path());
+  EXPECT_EQ(counts.completed + counts.in_flight + counts.unknown, 0);
+}
+
+#ifdef WRIT_CRASH_POINTS
+// kill -9 after the master committed and before Writ recorded the answer.
+// The restarted Writ finds the key in flight; once the lease has expired the
+// client's retry takes it over and re-sends with the same derived key.
+TEST_F(FaultsTest, CrashAfterMasterCommitThenLeaseTakeoverAppliesOnce) {
+  master_.Start(dir_.path(), {"--honor-idempotency-key"});
+  RouteOptions route;
+  route.idempotency = "lease: 1500ms";
+  writ_.Start(dir_.path(), master_.port(), {route}, "request_timeout: 1s", {"WRIT_CRASH_AT=after_upstream_response"});
+  auto r = PostJson(writ_.port(), "/orders", "crash-1", R"({"a":1})");
+  EXPECT_EQ(r.status, 0) << "the client saw no answer";
+  EXPECT_EQ(writ_.WaitExit(), 128 + 9);
+  EXPECT_EQ(master_.Stat("applied"), 1);
+  EXPECT_EQ(CountKeys(writ_.db_path()).in_flight, 1);
+
+  writ_.Restart();
+  auto during = PostJson(writ_.port(), "/orders", "crash-1", R"({"a":1})");
+  EXPECT_EQ(during.status, 409) << "the crashed holder's lease still runs";
+  Response done;
+  ASSERT_TRUE(Eventually([&] {
+    done = PostJson(writ_.port(), "/orders", "crash-1", R"({"a":1})");
+    return done.status != 409;
+  }));
+  EXPECT_EQ(done.status, 201);
+  EXPECT_EQ(master_.Stat("applied"), 1);
+  EXPECT_EQ(master_.Stat("keyReplays"), 1);
+  EXPECT_EQ(master_.Stat("duplicateApplies"), 0);
+  EXPECT_NE(Call(writ_.port(), "GET", "/metrics").body.find("writ_lease_takeovers_total{route=\"POST /orders\"} 1"),
+            std::string::npos);
+}
+
+TEST_F(FaultsTest, CrashAfterCommitBeforeResponseReplaysOnRetry) {
+  master_.Start(dir_.path());
+  writ_.Start(dir_.path(), master_.port(), {{}}, "", {"WRIT_CRASH_AT=after_commit_before_response"});
+  EXPECT_EQ(PostJson(writ_.port(), "/orders", "c2", R"({"a":1})").status, 0);
+  EXPECT_EQ(writ_.WaitExit(), 128 + 9);
+  writ_.Restart();
+  auto r = PostJson(writ_.port(), "/orders", "c2", R"({"a":1})");
+  EXPECT_EQ(r.status, 201);
+  EXPECT_EQ(*FindHeader(r.headers, "Idempotent-Replayed"), "true");
+  EXPECT_EQ(master_.Stat("requests"), 1);
+}
+
+TEST_F(FaultsTest, CrashWithKeyInFlightOnParkRouteParksInsteadOfResending) {
+  master_.Start(dir_.path());  // ignores keys: a resend would apply twice
+  RouteOptions route;
+  route.idempotency = "on_unknown: park\nlease: 1500ms";
+  writ_.Start(dir_.path(), master_.port(), {route}, "request_timeout: 1s", {"WRIT_CRASH_AT=after_upstream_response"});
+  EXPECT_EQ(PostJson(writ_.port(), "/orders", "c3", R"({"a":1})").status, 0);
+  EXPECT_EQ(writ_.WaitExit(), 128 + 9);
+  writ_.Restart();
+  Response r;
+  ASSERT_TRUE(Eventually([&] {
+    r = PostJson(writ_.port(), "/orders", "c3", R"({"a":1})");
+    return r.status != 409;
+  }));
+  EXPECT_EQ(r.status, 502);
+  EXPECT_EQ(ProblemType(r), "upstream-outcome-unknown");
+  EXPECT_EQ(master_.Stat("applied"), 1);
+  EXPECT_EQ(CountKeys(writ_.db_path()).unknown, 1);
+}
+#endif
+
+}  // namespace
+}  // namespace writ::testing

@@ -1,0 +1,108 @@
+// Operating writ: health, readiness, metrics, published retention, config
+// checking, the garbage collector in a running server, logs and shutdown.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "testing/cluster.h"
+
+namespace writ::testing {
+namespace {
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+TEST(Operator, HealthReadinessMetricsAndRetention) {
+  TempDir dir;
+  MockMasterProcess master;
+  master.Start(dir.path());
+  WritProcess writ;
+  RouteOptions route;
+  route.idempotency = "retention: 2h";
+  writ.Start(dir.path(), master.port(), {route});
+  EXPECT_EQ(Call(writ.port(), "GET", "/healthz").status, 200);
+  EXPECT_EQ(Call(writ.port(), "GET", "/readyz").status, 200);
+  ASSERT_EQ(PostJson(writ.port(), "/orders", "m1", "{}").status, 201);
+  ASSERT_EQ(PostJson(writ.port(), "/orders", "m1", "{}").status, 201);
+  auto metrics = Call(writ.port(), "GET", "/metrics").body;
+  for (const char* want : {"writ_requests_total{route=\"POST /orders\",mode=\"sync\",status=\"201\"} 2",
+                           "writ_replays_total{route=\"POST /orders\"} 1", "writ_upstream_seconds_count",
+                           "writ_store_commit_seconds_bucket", "writ_store_commit_batch_size_count",
+                           "writ_in_flight_keys{route=\"POST /orders\"} 0", "writ_keys{state=\"completed\"} 1",
+                           "writ_conflicts_total{route=\"POST /orders\",kind=\"fingerprint\"} 0"})
+    EXPECT_NE(metrics.find(want), std::string::npos) << want << "\n" << metrics;
+  auto wk = ParseBody(Call(writ.port(), "GET", "/.well-known/writ/idempotency")).as_object();
+  auto r0 = wk["routes"].as_array()[0].as_object();
+  EXPECT_EQ(r0["route"], "POST /orders");
+  EXPECT_EQ(r0["retentionSeconds"].as_int64(), 7200);
+  EXPECT_EQ(r0["keyRequired"], true);
+}
+
+TEST(Operator, GarbageCollectorDeletesExpiredRecordsWhileServing) {
+  TempDir dir;
+  MockMasterProcess master;
+  master.Start(dir.path());
+  WritProcess writ;
+  RouteOptions shortlived, kept;
+  shortlived.idempotency = "retention: 300ms";
+  kept.path = "/keep";
+  kept.idempotency = "retention: 1h";
+  writ.set_store_extra("gc_interval: 100ms\ngc_batch: 3");
+  writ.Start(dir.path(), master.port(), {shortlived, kept});
+  for (int i = 0; i < 10; ++i)
+    ASSERT_EQ(PostJson(writ.port(), "/orders", "gc-" + std::to_string(i), "{}").status, 201);
+  ASSERT_EQ(PostJson(writ.port(), "/keep", "keep-me", "{}").status, 201);
+  ASSERT_TRUE(Eventually([&] { return CountKeys(writ.db_path()).completed == 1; }, 10'000));
+  auto kept_rec = OpenStoreReadOnly(writ.db_path())->Lookup({"default", "POST /keep", "keep-me"});
+  ASSERT_TRUE(kept_rec.ok() && kept_rec->has_value());
+  EXPECT_NE(Call(writ.port(), "GET", "/metrics").body.find("writ_gc_deleted_total 10"), std::string::npos);
+  // A collected key is new again.
+  auto again = PostJson(writ.port(), "/orders", "gc-0", "{}");
+  EXPECT_EQ(again.status, 201);
+  EXPECT_FALSE(FindHeader(again.headers, "Idempotent-Replayed"));
+}
+
+TEST(Operator, RequestLogIsJsonWithoutBodiesAndShutdownIsClean) {
+  TempDir dir;
+  MockMasterProcess master;
+  master.Start(dir.path());
+  WritProcess writ;
+  writ.Start(dir.path(), master.port());
+  ASSERT_EQ(PostJson(writ.port(), "/orders", "secret-key-123", R"({"card":"4111-1111"})").status, 201);
+  writ.Stop();
+  auto log = ReadFile(dir.path() + "/writ-0.log");
+  EXPECT_NE(log.find("\"msg\":\"request\""), std::string::npos) << log;
+  EXPECT_NE(log.find("\"route\":\"POST /orders\""), std::string::npos);
+  EXPECT_NE(log.find("\"outcome\":\"forwarded\""), std::string::npos);
+  EXPECT_NE(log.find("\"key_hash\":\""), std::string::npos);
+  EXPECT_EQ(log.find("4111"), std::string::npos) << "no bodies in logs";
+  EXPECT_EQ(log.find("secret-key-123"), std::string::npos) << "no raw keys in logs";
+  EXPECT_NE(log.find("\"msg\":\"shutting down\""), std::string::npos);
+}
+
+TEST(Operator, CheckConfigReportsEveryErrorWithPosition) {
+  TempDir dir;
+  std::string path = dir.path() + "/bad.yaml";
+  std::ofstream(path) << "upstreams:\n  m:\n    url: http://127.0.0.1:9\nroutes:\n  - method: POST\n    path: /x\n"
+                         "    upstream: nope\n    idempotency:\n      lease: soon\n";
+  std::string out;
+  EXPECT_EQ(RunWrit({"check-config", path}, &out), 2);
+  EXPECT_NE(out.find(path + ":7:15: route 'POST /x' names unknown upstream 'nope'"), std::string::npos) << out;
+  EXPECT_NE(out.find(path + ":9:14: 'lease': invalid duration 'soon'"), std::string::npos) << out;
+  EXPECT_NE(out.find("2 error(s)"), std::string::npos) << out;
+
+  out.clear();
+  EXPECT_EQ(RunWrit({"check-config", std::string(WRIT_SOURCE_DIR) + "/examples/writ.yaml"}, &out), 0) << out;
+  EXPECT_NE(out.find("OK"), std::string::npos);
+  out.clear();
+  EXPECT_EQ(RunWrit({"check-config", std::string(WRIT_SOURCE_DIR) + "/examples/writ.yaml", "--listen", "bad"}, &out),
+            2);
+}
+
+}  // namespace
+}  // namespace writ::testing

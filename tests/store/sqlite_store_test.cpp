@@ -1,0 +1,217 @@
+// The store contract, on the SQLite backend with a fake clock: claims,
+// completion, fencing, lease takeover, parking, GC, concurrency, durability.
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <atomic>
+#include <thread>
+
+#include "store/store.h"
+#include "testing/cluster.h"
+
+namespace writ {
+namespace {
+
+class SqliteStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override { Open(); }
+  void Open() {
+    StoreOptions o;
+    o.url = "sqlite:" + dir_.path() + "/db/writ.db";
+    o.clock = &clock_;
+    auto s = OpenStore(o);
+    ASSERT_TRUE(s.ok()) << s.status().message();
+    store_ = std::move(*s);
+  }
+  ClaimRequest Req(const std::string& key, const std::string& fp = "fp1") {
+    ClaimRequest r;
+    r.id = {"default", "POST /orders", key};
+    r.fingerprint = fp;
+    r.fingerprint_detail = "{}";
+    r.lease = 5'000;
+    r.retention = 60'000;
+    return r;
+  }
+  StoredResponse Answer() { return {201, {{"Content-Type", "application/json"}}, "{\"id\":\"ord_1\"}"}; }
+
+  testing::TempDir dir_;
+  FakeClock clock_;
+  std::unique_ptr<Store> store_;
+};
+
+TEST_F(SqliteStoreTest, ClaimCompleteAndLookup) {
+  auto c = ClaimSync(*store_, Req("k1"));
+  ASSERT_TRUE(c.ok());
+  EXPECT_TRUE(c->claimed);
+  EXPECT_EQ(c->fence, 1);
+  auto again = ClaimSync(*store_, Req("k1"));
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(again->claimed) << "a live in-flight key cannot be claimed twice";
+  EXPECT_EQ(again->existing.state, KeyState::kInFlight);
+
+  ASSERT_TRUE(*CompleteSync(*store_, Req("k1").id, 1, Answer(), 60'000));
+  auto rec = store_->Lookup(Req("k1").id);
+  ASSERT_TRUE(rec.ok() && rec->has_value());
+  EXPECT_EQ((*rec)->state, KeyState::kCompleted);
+  EXPECT_EQ((*rec)->response.status, 201);
+  EXPECT_EQ((*rec)->response.body, "{\"id\":\"ord_1\"}");
+  EXPECT_EQ((*rec)->response.headers, Answer().headers);
+  EXPECT_EQ((*rec)->expires_at, clock_.NowMs() + 60'000);
+}
+
+TEST_F(SqliteStoreTest, KeysAreScopedByTenantAndRoute) {
+  auto a = Req("same");
+  auto b = Req("same");
+  b.id.route = "POST /payments";
+  auto c = Req("same");
+  c.id.tenant = "acme";
+  EXPECT_TRUE(ClaimSync(*store_, a)->claimed);
+  EXPECT_TRUE(ClaimSync(*store_, b)->claimed);
+  EXPECT_TRUE(ClaimSync(*store_, c)->claimed);
+}
+
+TEST_F(SqliteStoreTest, ExpiredLeaseIsTakenOverAndStaleHolderIsFenced) {
+  ASSERT_TRUE(ClaimSync(*store_, Req("k1"))->claimed);
+  clock_.Advance(4'999);
+  EXPECT_FALSE(ClaimSync(*store_, Req("k1"))->claimed);
+  clock_.Advance(1);
+  auto take = ClaimSync(*store_, Req("k1"));
+  ASSERT_TRUE(take->claimed);
+  EXPECT_TRUE(take->took_over);
+  EXPECT_EQ(take->fence, 2);
+  // The crashed-but-alive first holder finishes late: rejected.
+  EXPECT_FALSE(*CompleteSync(*store_, Req("k1").id, 1, Answer(), 60'000));
+  EXPECT_TRUE(*CompleteSync(*store_, Req("k1").id, 2, Answer(), 60'000));
+  EXPECT_EQ((*store_->Lookup(Req("k1").id))->attempts, 2);
+}
+
+TEST_F(SqliteStoreTest, ExpiredLeaseWithOtherFingerprintIsNotTakenOver) {
+  ASSERT_TRUE(ClaimSync(*store_, Req("k1", "fpA"))->claimed);
+  clock_.Advance(10'000);
+  auto other = ClaimSync(*store_, Req("k1", "fpB"));
+  EXPECT_FALSE(other->claimed);
+  EXPECT_EQ(other->existing.fingerprint, "fpA");
+}
+
+TEST_F(SqliteStoreTest, ParkOnTakeoverMarksUnknownAndNeverReleases) {
+  ASSERT_TRUE(ClaimSync(*store_, Req("k1"))->claimed);
+  clock_.Advance(10'000);
+  auto req = Req("k1");
+  req.park_on_takeover = true;
+  auto r = ClaimSync(*store_, req);
+  EXPECT_FALSE(r->claimed);
+  EXPECT_EQ(r->existing.state, KeyState::kUnknown);
+  clock_.Advance(365LL * 86'400'000);
+  EXPECT_EQ(*CollectGarbageSync(*store_, 100), 0) << "unknown outcomes wait for an operator";
+  EXPECT_FALSE(ClaimSync(*store_, Req("k1"))->claimed);
+  EXPECT_TRUE(*RemoveSync(*store_, Req("k1").id));
+  EXPECT_TRUE(ClaimSync(*store_, Req("k1"))->claimed);
+}
+
+TEST_F(SqliteStoreTest, ReleaseAndMarkUnknownNeedTheFence) {
+  ASSERT_TRUE(ClaimSync(*store_, Req("k1"))->claimed);
+  EXPECT_FALSE(*ReleaseSync(*store_, Req("k1").id, 7));
+  EXPECT_TRUE(*ReleaseSync(*store_, Req("k1").id, 1));
+  EXPECT_FALSE(store_->Lookup(Req("k1").id)->has_value());
+  ASSERT_TRUE(ClaimSync(*store_, Req("k2"))->claimed);
+  EXPECT_FALSE(*MarkUnknownSync(*store_, Req("k2").id, 9));
+  EXPECT_TRUE(*MarkUnknownSync(*store_, Req("k2").id, 1));
+  EXPECT_EQ((*store_->Lookup(Req("k2").id))->state, KeyState::kUnknown);
+}
+
+TEST_F(SqliteStoreTest, GarbageCollectionRemovesExpiredRecordsAndNothingElse) {
+  for (int i = 0; i < 25; ++i) {
+    ASSERT_TRUE(ClaimSync(*store_, Req("old" + std::to_string(i)))->claimed);
+    ASSERT_TRUE(*CompleteSync(*store_, Req("old" + std::to_string(i)).id, 1, Answer(), 1'000));
+  }
+  ASSERT_TRUE(ClaimSync(*store_, Req("young"))->claimed);
+  ASSERT_TRUE(*CompleteSync(*store_, Req("young").id, 1, Answer(), 120'000));
+  auto live = Req("live-in-flight");
+  live.retention = 500;  // retention shorter than its lease: must still survive while leased
+  ASSERT_TRUE(ClaimSync(*store_, live)->claimed);
+  ASSERT_TRUE(ClaimSync(*store_, Req("parked"))->claimed);
+  ASSERT_TRUE(*MarkUnknownSync(*store_, Req("parked").id, 1));
+
+  EXPECT_EQ(*CollectGarbageSync(*store_, 10), 0) << "nothing has expired yet";
+  clock_.Advance(1'000);
+  EXPECT_EQ(*CollectGarbageSync(*store_, 10), 10) << "batches are bounded";
+  EXPECT_EQ(*CollectGarbageSync(*store_, 10), 10);
+  EXPECT_EQ(*CollectGarbageSync(*store_, 10), 5);
+  EXPECT_EQ(*CollectGarbageSync(*store_, 10), 0);
+  auto counts = store_->Counts();
+  EXPECT_EQ(counts->completed, 1);
+  EXPECT_EQ(counts->in_flight, 1);
+  EXPECT_EQ(counts->unknown, 1);
+  clock_.Advance(5'000);  // lease of live-in-flight over: abandoned, collectable
+  EXPECT_EQ(*CollectGarbageSync(*store_, 10), 1);
+  EXPECT_TRUE(store_->Lookup(Req("young").id)->has_value());
+}
+
+TEST_F(SqliteStoreTest, ConcurrentClaimsOfOneKeyHaveOneWinner) {
+  std::atomic<int> winners{0}, losers{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 32; ++t) {
+    threads.emplace_back([&] {
+      auto r = ClaimSync(*store_, Req("contended"));
+      ASSERT_TRUE(r.ok());
+      (r->claimed ? winners : losers)++;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(winners, 1);
+  EXPECT_EQ(losers, 31);
+}
+
+TEST_F(SqliteStoreTest, ManyWritersShareCommits) {
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 200; ++i) {
+        auto key = "t" + std::to_string(t) + "-" + std::to_string(i);
+        ASSERT_TRUE(ClaimSync(*store_, Req(key))->claimed);
+        ASSERT_TRUE(*CompleteSync(*store_, Req(key).id, 1, Answer(), 60'000));
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(store_->Counts()->completed, 1600);
+}
+
+TEST_F(SqliteStoreTest, CommittedRecordsSurviveReopen) {
+  ASSERT_TRUE(ClaimSync(*store_, Req("k1"))->claimed);
+  ASSERT_TRUE(*CompleteSync(*store_, Req("k1").id, 1, Answer(), 60'000));
+  ASSERT_TRUE(ClaimSync(*store_, Req("k2"))->claimed);
+  store_.reset();
+  Open();
+  EXPECT_EQ((*store_->Lookup(Req("k1").id))->state, KeyState::kCompleted);
+  EXPECT_EQ((*store_->Lookup(Req("k2").id))->state, KeyState::kInFlight);
+  auto list = store_->List(KeyState::kInFlight, "", 10);
+  ASSERT_EQ(list->size(), 1u);
+  EXPECT_EQ((*list)[0].id.key, "k2");
+}
+
+TEST_F(SqliteStoreTest, StoresSqlMetacharactersVerbatim) {
+  std::string evil = "'); DROP TABLE idem_keys; --\"";
+  ASSERT_TRUE(ClaimSync(*store_, Req(evil))->claimed);
+  auto rec = store_->Lookup(Req(evil).id);
+  ASSERT_TRUE(rec->has_value());
+  EXPECT_EQ((*rec)->id.key, evil);
+  EXPECT_EQ(store_->Counts()->in_flight, 1);
+}
+
+TEST(SqliteStore, RefusesANewerSchema) {
+  testing::TempDir dir;
+  StoreOptions o;
+  o.url = "sqlite:" + dir.path() + "/w.db";
+  { ASSERT_TRUE(OpenStore(o).ok()); }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir.path() + "/w.db").c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "PRAGMA user_version=99", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+  auto s = OpenStore(o);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.status().message().find("newer"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace writ

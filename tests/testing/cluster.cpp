@@ -1,0 +1,177 @@
+#include "testing/cluster.h"
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "http/blocking_client.h"
+
+namespace writ::testing {
+
+TempDir::TempDir() {
+  std::string base = std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp";
+  std::string tmpl = base + "/writ-test-XXXXXX";
+  std::vector<char> buf(tmpl.begin(), tmpl.end());
+  buf.push_back('\0');
+  path_ = ::mkdtemp(buf.data());
+}
+
+TempDir::~TempDir() {
+  auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+  bool failed = info && info->result() && info->result()->Failed();
+  if (failed) {
+    std::fprintf(stderr, "kept test directory for inspection: %s\n", path_.c_str());
+  } else {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+}
+
+void MockMasterProcess::Start(const std::string& dir, const std::vector<std::string>& flags, uint16_t port) {
+  std::vector<std::string> args = {WRIT_BINARY, "mock-master", "--listen", "127.0.0.1:" + std::to_string(port)};
+  args.insert(args.end(), flags.begin(), flags.end());
+  auto p = ChildProcess::Spawn(args, dir + "/mock-master.log");
+  ASSERT_TRUE(p.ok()) << p.status().message();
+  proc_ = std::move(*p);
+  auto listening = proc_.WaitListening(15'000);
+  ASSERT_TRUE(listening.ok()) << listening.status().message();
+  port_ = *listening;
+}
+
+boost::json::object MockMasterProcess::Stats() const {
+  auto r = Call(port_, "GET", "/_stats");
+  auto v = ParseBody(r);
+  return v.is_object() ? v.as_object() : boost::json::object{};
+}
+
+int64_t MockMasterProcess::Stat(const char* name) const {
+  auto s = Stats();
+  auto* v = s.if_contains(name);
+  return v && v->is_number() ? v->to_number<int64_t>() : -1;
+}
+
+void WritProcess::Start(const std::string& dir, uint16_t master_port, const std::vector<RouteOptions>& routes,
+                        const std::string& upstream_extra, const std::vector<std::string>& env) {
+  dir_ = dir;
+  config_ = dir + "/writ.yaml";
+  db_ = dir + "/data/writ.db";
+  std::ostringstream y;
+  y << "server:\n  listen: 127.0.0.1:0\n  threads: 2\n"
+    << "store:\n  url: sqlite:" << db_ << "\n";
+  std::istringstream se(store_extra_);
+  for (std::string line; std::getline(se, line);) y << "  " << line << "\n";
+  y
+    << "upstreams:\n  master:\n    url: http://127.0.0.1:" << master_port << "\n"
+    << "    connect_timeout: 1s\n";
+  if (upstream_extra.find("request_timeout") == std::string::npos) y << "    request_timeout: 2s\n";
+  std::istringstream ue(upstream_extra);
+  for (std::string line; std::getline(ue, line);) y << "    " << line << "\n";
+  y << "routes:\n";
+  for (const auto& r : routes) {
+    y << "  - method: " << r.method << "\n    path: " << r.path << "\n    mode: sync\n    upstream: master\n";
+    std::istringstream ex(r.extra);
+    for (std::string line; std::getline(ex, line);) y << "    " << line << "\n";
+    y << "    idempotency:\n";
+    if (r.idempotency.find("lease:") == std::string::npos) y << "      lease: 5s\n";
+    std::istringstream id(r.idempotency);
+    for (std::string line; std::getline(id, line);) y << "      " << line << "\n";
+  }
+  std::ofstream(config_) << y.str();
+  Launch(env, true);
+}
+
+void WritProcess::Restart(const std::vector<std::string>& env) { Launch(env, true); }
+
+void WritProcess::Launch(const std::vector<std::string>& env, bool wait) {
+  std::string log = dir_ + "/writ-" + std::to_string(restarts_++) + ".log";
+  auto p = ChildProcess::Spawn({WRIT_BINARY, "serve", "--config", config_}, log, env);
+  ASSERT_TRUE(p.ok()) << p.status().message();
+  proc_ = std::move(*p);
+  if (!wait) return;
+  auto listening = proc_.WaitListening(15'000);
+  ASSERT_TRUE(listening.ok()) << listening.status().message();
+  port_ = *listening;
+}
+
+Response Call(uint16_t port, const std::string& method, const std::string& target, const std::string& body,
+              const Headers& headers, Millis timeout) {
+  Request req;
+  req.method = method;
+  req.target = target;
+  req.headers = headers;
+  req.body = body;
+  auto r = HttpCall("127.0.0.1", port, req, timeout);
+  if (!r.ok()) {
+    Response failed;
+    failed.status = 0;  // no answer
+    failed.body = r.status().message();
+    return failed;
+  }
+  return *r;
+}
+
+Response PostJson(uint16_t port, const std::string& target, const std::string& key, const std::string& body) {
+  Headers h = {{"Content-Type", "application/json"}};
+  if (!key.empty()) h.emplace_back("Idempotency-Key", key);
+  return Call(port, "POST", target, body, h);
+}
+
+boost::json::value ParseBody(const Response& r) {
+  boost::system::error_code ec;
+  auto v = boost::json::parse(r.body, ec);
+  return ec ? boost::json::value() : v;
+}
+
+std::string ProblemType(const Response& r) {
+  auto v = ParseBody(r);
+  if (!v.is_object() || !v.as_object().contains("type")) return "";
+  std::string t(v.as_object().at("type").as_string());
+  auto slash = t.rfind('/');
+  return slash == std::string::npos ? t : t.substr(slash + 1);
+}
+
+std::unique_ptr<Store> OpenStoreReadOnly(const std::string& db_path) {
+  StoreOptions o;
+  o.url = "sqlite:" + db_path;
+  o.read_only = true;
+  auto s = OpenStore(o);
+  EXPECT_TRUE(s.ok()) << s.status().message();
+  return s.ok() ? std::move(*s) : nullptr;
+}
+
+KeyCounts CountKeys(const std::string& db_path) {
+  auto s = OpenStoreReadOnly(db_path);
+  if (!s) return {};
+  auto c = s->Counts();
+  EXPECT_TRUE(c.ok()) << c.status().message();
+  return c.ok() ? *c : KeyCounts{};
+}
+
+bool Eventually(const std::function<bool()>& pred, Millis timeout) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return pred();
+}
+
+int RunWrit(const std::vector<std::string>& args, std::string* output) {
+  std::string cmd = WRIT_BINARY;
+  for (const auto& a : args) cmd += " '" + a + "'";
+  cmd += " 2>&1";
+  FILE* f = ::popen(cmd.c_str(), "r");
+  if (!f) return -1;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0)
+    if (output) output->append(buf, n);
+  int rc = ::pclose(f);
+  return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+}  // namespace writ::testing
