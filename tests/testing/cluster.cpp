@@ -60,8 +60,10 @@ void WritProcess::Start(const std::string& dir, uint16_t master_port, const std:
   config_ = dir + "/writ.yaml";
   db_ = dir + "/data/writ.db";
   std::ostringstream y;
-  y << "server:\n  listen: 127.0.0.1:0\n  threads: 2\n"
-    << "store:\n  url: sqlite:" << db_ << "\n";
+  y << "server:\n  listen: 127.0.0.1:0\n  threads: 2\n";
+  std::istringstream sv(server_extra_);
+  for (std::string line; std::getline(sv, line);) y << "  " << line << "\n";
+  y << "store:\n  url: sqlite:" << db_ << "\n";
   std::istringstream se(store_extra_);
   for (std::string line; std::getline(se, line);) y << "  " << line << "\n";
   y

@@ -57,6 +57,8 @@ class WritProcess {
              const std::string& upstream_extra = "", const std::vector<std::string>& env = {});
   // Extra YAML lines for the store section (e.g. "gc_interval: 100ms"); call before Start.
   void set_store_extra(std::string yaml) { store_extra_ = std::move(yaml); }
+  // Extra YAML lines for the server section (e.g. "header_timeout: 300ms"); call before Start.
+  void set_server_extra(std::string yaml) { server_extra_ = std::move(yaml); }
   // Starts again with the same config and store (after a crash or Stop).
   void Restart(const std::vector<std::string>& env = {});
   void Stop() { proc_.Stop(); }
@@ -69,7 +71,7 @@ class WritProcess {
  private:
   void Launch(const std::vector<std::string>& env, bool wait);
   ChildProcess proc_;
-  std::string dir_, config_, db_, store_extra_;
+  std::string dir_, config_, db_, store_extra_, server_extra_;
   uint16_t port_ = 0;
   int restarts_ = 0;
 };

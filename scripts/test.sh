@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# The second README command: builds the test configuration and runs the
+# whole suite with ctest. Idempotent.
+#
+# Builds (each in its own directory, each runs the full suite):
+#   build-test   RelWithDebInfo with named crash points compiled in
+#   build-asan   AddressSanitizer + UndefinedBehaviorSanitizer
+#   build-tsan   ThreadSanitizer (store, server, upstream client are concurrent)
+# By default only build-test runs; WRIT_SANITIZERS="asan tsan" (CI sets both)
+# adds the others. Extra arguments go to ctest, e.g. scripts/test.sh -L integration
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+[[ "${WRIT_SKIP_INSTALL:-0}" == 1 ]] || scripts/install-deps.sh
+
+JOBS=$(nproc)
+SANITIZERS="${WRIT_SANITIZERS:-}"
+if [[ "${CI:-}" == "true" && -z "${WRIT_SANITIZERS+x}" ]]; then
+  SANITIZERS="asan tsan"
+fi
+
+run_suite() {  # dir, cmake args...
+  local dir=$1
+  shift
+  echo "=== $dir: configure and build"
+  cmake -S . -B "$dir" -G Ninja "$@" >/dev/null
+  cmake --build "$dir" -j "$JOBS"
+  echo "=== $dir: ctest"
+  (cd "$dir" && ctest --output-on-failure -j "$JOBS" "${CTEST_ARGS[@]}")
+}
+
+CTEST_ARGS=("$@")
+run_suite build-test -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWRIT_CRASH_POINTS=ON
+for s in $SANITIZERS; do
+  case "$s" in
+    asan) run_suite build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWRIT_CRASH_POINTS=ON -DWRIT_SANITIZE=address ;;
+    tsan) TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
+            run_suite build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWRIT_CRASH_POINTS=ON -DWRIT_SANITIZE=thread ;;
+    *) echo "unknown sanitizer '$s' (use asan, tsan)"; exit 2 ;;
+  esac
+done
+echo "=== all suites passed"
