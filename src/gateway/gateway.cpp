@@ -63,6 +63,7 @@ void Gateway::Handle(Request req, std::function<void(Response)> done) {
     return done(std::move(r));
   }
   SyncRoute& route = *routes_[m.index];
+  ++active_;
   std::string request_id = req.request_id, method = req.method;
   route.Handle(std::move(req), std::move(m.params),
                [this, &route, t0, request_id, method, done = std::move(done)](Response resp, RequestInfo info) {
@@ -83,6 +84,7 @@ void Gateway::Handle(Request req, std::function<void(Response)> done) {
                           {"key_hash", info.key_hash},
                           {"us", static_cast<int64_t>(ms * 1000)}});
                  done(std::move(resp));
+                 --active_;
                });
 }
 
@@ -196,8 +198,15 @@ int RunServe(const Config& config) {
   LogJson("info", "shutting down", {{"signal", sig}});
   (*server)->Stop();
   gateway->StopBackground();
-  // Give requests in progress a moment to finish their commit and answer.
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  // Drain: requests in progress finish their master call and commit. The
+  // longest a request can take is bounded by the upstream request timeout.
+  Millis longest = 0;
+  for (const auto& u : config.upstreams) longest = std::max(longest, u.connect_timeout + u.request_timeout);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(longest + 1'000);
+  while (gateway->active() > 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  if (gateway->active() > 0) LogJson("warn", "shutdown with requests in progress", {{"active", gateway->active()}});
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // let the last answers reach their sockets
   rt.Stop();
   rt.Join();
   // The store's writer may still run callbacks into the routes: close it

@@ -33,6 +33,8 @@ class Gateway {
   // Starts the periodic garbage collector on the runtime.
   void StartBackground();
   void StopBackground() { stopping_ = true; }
+  // Requests accepted and not yet answered (for draining on shutdown).
+  int active() const { return active_.load(); }
 
  private:
   Response Operator(const Request& req) const;
@@ -48,6 +50,7 @@ class Gateway {
   Counter& gc_deleted_;
   std::atomic<bool> stopping_{false};
   std::atomic<int> gc_running_{0};
+  std::atomic<int> active_{0};
 };
 
 // `writ serve`: opens the store, starts the server and runs until SIGTERM or

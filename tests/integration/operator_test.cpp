@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <thread>
 #include <sstream>
 
 #include "testing/cluster.h"
@@ -83,6 +84,21 @@ TEST(Operator, RequestLogIsJsonWithoutBodiesAndShutdownIsClean) {
   EXPECT_EQ(log.find("4111"), std::string::npos) << "no bodies in logs";
   EXPECT_EQ(log.find("secret-key-123"), std::string::npos) << "no raw keys in logs";
   EXPECT_NE(log.find("\"msg\":\"shutting down\""), std::string::npos);
+}
+
+TEST(Operator, SigtermDrainsRequestsInProgress) {
+  TempDir dir;
+  MockMasterProcess master;
+  master.Start(dir.path(), {"--latency", "500ms"});
+  WritProcess writ;
+  writ.Start(dir.path(), master.port());
+  Response r;
+  std::thread client([&] { r = PostJson(writ.port(), "/orders", "drain", "{}"); });
+  ASSERT_TRUE(Eventually([&] { return CountKeys(writ.db_path()).in_flight == 1; }));
+  writ.Stop();  // expects exit code 0
+  client.join();
+  EXPECT_EQ(r.status, 201) << r.body;
+  EXPECT_EQ(CountKeys(writ.db_path()).completed, 1);
 }
 
 TEST(Operator, CheckConfigReportsEveryErrorWithPosition) {

@@ -86,6 +86,15 @@ void WritProcess::Start(const std::string& dir, uint16_t master_port, const std:
   Launch(env, true);
 }
 
+WritProcess::~WritProcess() {
+  if (proc_.running()) Stop();
+}
+
+void WritProcess::Stop() {
+  if (!proc_.running()) return;
+  EXPECT_EQ(proc_.Stop(), 0) << "writ serve did not exit cleanly; see " << proc_.log_path();
+}
+
 void WritProcess::Restart(const std::vector<std::string>& env) { Launch(env, true); }
 
 void WritProcess::Launch(const std::vector<std::string>& env, bool wait) {
