@@ -26,8 +26,16 @@ run_suite() {  # dir, cmake args...
   cmake -S . -B "$dir" -G Ninja "$@" >/dev/null
   cmake --build "$dir" -j "$JOBS"
   echo "=== $dir: ctest"
-  (cd "$dir" && ctest --output-on-failure -j "$JOBS" "${CTEST_ARGS[@]}")
+  (cd "$dir" && ctest --output-on-failure -j "$JOBS" "${CTEST_ARGS[@]}") | tee "$dir/ctest-summary.log"
+  local line total failed
+  line=$(grep -E 'tests passed, [0-9]+ tests failed out of [0-9]+' "$dir/ctest-summary.log" | tail -1)
+  total=$(sed -E 's/.*out of ([0-9]+).*/\1/' <<<"$line")
+  failed=$(sed -E 's/.* ([0-9]+) tests failed.*/\1/' <<<"$line")
+  PASSED=$((PASSED + total - failed))
+  FAILED=$((FAILED + failed))
 }
+PASSED=0
+FAILED=0
 
 CTEST_ARGS=("$@")
 run_suite build-test -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWRIT_CRASH_POINTS=ON
@@ -40,3 +48,4 @@ for s in $SANITIZERS; do
   esac
 done
 echo "=== all suites passed"
+echo "$PASSED passed, $FAILED failed"

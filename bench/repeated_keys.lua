@@ -1,0 +1,15 @@
+-- wrk script: cycles through a fixed set of keys already completed (S2: replays).
+-- The keys are created beforehand by bench/run.sh with the same body.
+local counter = 0
+local nkeys = 1000
+function init(args)
+  nkeys = tonumber(args[1] or "1000")
+  counter = math.random(0, nkeys - 1)
+end
+function request()
+  counter = (counter + 1) % nkeys
+  return wrk.format("POST", "/orders", {
+    ["Content-Type"] = "application/json",
+    ["Idempotency-Key"] = "replay-" .. counter,
+  }, '{"customer":"c-17","amount":1250,"currency":"EUR","lines":[{"sku":"A-1","qty":2}]}')
+end

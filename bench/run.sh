@@ -1,0 +1,163 @@
+#!/usr/bin/env bash
+# Benchmarks, each against a peer measured in the same run.
+#   bench/run.sh [s1|s2|all]        (default: all)
+# Environment: BENCH_DURATION (s per measurement, 10), BENCH_ROUNDS (3),
+# BENCH_CONNECTIONS (64). Needs root or sudo for the first install of
+# nginx-light and wrk (Debian packages).
+#
+# S1 sync write, fresh keys:  writ (sync, SQLite) -> mock master
+#                             vs nginx proxy_pass -> the same mock master
+#                             vs the mock master direct
+# S2 replay of completed keys: writ vs nginx proxy (which must call the master)
+#
+# Placement: the load generator (wrk) runs on core 0, every server on core 1
+# (taskset), so each system gets the same single core. Measurements
+# alternate A, B, A, B ... and the medians are reported with the ratio.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+SCENARIO=${1:-all}
+DURATION=${BENCH_DURATION:-10}
+ROUNDS=${BENCH_ROUNDS:-3}
+CONNS=${BENCH_CONNECTIONS:-64}
+
+need=()
+command -v wrk >/dev/null || need+=(wrk)
+command -v nginx >/dev/null || [[ -x /usr/sbin/nginx ]] || need+=(nginx-light)
+if ((${#need[@]})); then
+  SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO=sudo
+  $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}"
+fi
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+[[ -x build/writ ]] || WRIT_SKIP_DEMO=1 scripts/setup.sh
+WRIT="$ROOT/build/writ"
+
+WORK=$(mktemp -d /tmp/writ-bench-XXXXXX)
+chmod 755 "$WORK"
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT
+
+CORE_LOAD=0; CORE_SRV=1
+if (($(nproc) < 2)); then CORE_SRV=0; fi
+
+# --- machine and durability ------------------------------------------------
+probe_fsync() {  # fdatasync/s on the disk holding $WORK
+  local n=300 t0 t1
+  t0=$(date +%s.%N)
+  dd if=/dev/zero of="$WORK/fsync-probe" bs=4k count=$n oflag=dsync status=none
+  t1=$(date +%s.%N)
+  rm -f "$WORK/fsync-probe"
+  awk -v n=$n -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", n / (b - a) }'
+}
+echo "# writ bench $(date -u +%Y-%m-%dT%H:%MZ)"
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(free -g | awk '/Mem:/{print $2}') GiB"
+echo "fdatasync/s (dd oflag=dsync, 4 KiB): $(probe_fsync)"
+echo "durability: writ SQLite journal_mode=WAL synchronous=FULL, group commit; every 2xx after commit"
+echo "load: wrk -t1 -c$CONNS -d${DURATION}s on core $CORE_LOAD; servers on core $CORE_SRV; $ROUNDS rounds, alternating"
+echo
+
+# --- servers ---------------------------------------------------------------
+wait_port() { for _ in $(seq 200); do (echo >/dev/tcp/127.0.0.1/$1) 2>/dev/null && return 0; sleep 0.05; done; echo "port $1 not up" >&2; return 1; }
+
+MASTER_PORT=19090; WRIT_PORT=18080; NGINX_PORT=18081
+taskset -c $CORE_SRV "$WRIT" mock-master --listen 127.0.0.1:$MASTER_PORT --honor-idempotency-key >"$WORK/master.log" 2>&1 &
+PIDS+=($!)
+wait_port $MASTER_PORT
+
+cat >"$WORK/writ.yaml" <<YAML
+server: {listen: 127.0.0.1:$WRIT_PORT, threads: 1}
+store: {url: sqlite:$WORK/writ.db}
+upstreams: {master: {url: http://127.0.0.1:$MASTER_PORT, pool_size: 256}}
+routes:
+  - {method: POST, path: /orders, mode: sync, upstream: master, idempotency: {required: true}}
+YAML
+taskset -c $CORE_SRV "$WRIT" serve --config "$WORK/writ.yaml" >"$WORK/writ.log" 2>&1 &
+PIDS+=($!)
+wait_port $WRIT_PORT
+
+mkdir -p "$WORK/nginx"
+USER_LINE=""; [[ $(id -u) -eq 0 ]] && USER_LINE="user root;"
+cat >"$WORK/nginx.conf" <<NGINX
+$USER_LINE
+worker_processes 1;
+daemon off;
+pid $WORK/nginx.pid;
+error_log $WORK/nginx-error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path $WORK/nginx/body;
+  proxy_temp_path $WORK/nginx/proxy;
+  fastcgi_temp_path $WORK/nginx/fastcgi;
+  uwsgi_temp_path $WORK/nginx/uwsgi;
+  scgi_temp_path $WORK/nginx/scgi;
+  upstream master { server 127.0.0.1:$MASTER_PORT; keepalive 256; }
+  server {
+    listen 127.0.0.1:$NGINX_PORT;
+    location / {
+      proxy_pass http://master;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+    }
+  }
+}
+NGINX
+taskset -c $CORE_SRV "$NGINX" -c "$WORK/nginx.conf" -p "$WORK/nginx" 2>"$WORK/nginx-start.log" &
+PIDS+=($!)
+wait_port $NGINX_PORT
+
+# --- measurement -----------------------------------------------------------
+# run NAME PORT SCRIPT ARG -> appends "rps p50_ms p99_ms" to $WORK/NAME.txt
+run() {
+  local name=$1 port=$2 script=$3 arg=$4 out
+  out=$(taskset -c $CORE_LOAD wrk -t1 -c"$CONNS" -d"${DURATION}s" --latency -s "bench/$script" "http://127.0.0.1:$port" -- "$arg")
+  local rps p50 p99 errs
+  rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+  p50=$(awk '$1=="50%" {print $2}' <<<"$out")
+  p99=$(awk '$1=="99%" {print $2}' <<<"$out")
+  errs=$(awk '/Non-2xx|Socket errors/ {print}' <<<"$out" | tr '\n' ' ')
+  echo "$(to_ms "$p50") $(to_ms "$p99") $rps" >>"$WORK/$name.txt"
+  printf '  %-14s %10s req/s  p50 %8s  p99 %8s  %s\n' "$name" "$rps" "$p50" "$p99" "$errs"
+}
+to_ms() { awk -v v="$1" 'BEGIN { n=v+0; if (v ~ /us$/) n/=1000; else if (v ~ /ms$/) n+=0; else if (v ~ /s$/) n*=1000; printf "%.3f", n }'; }
+median() { sort -n -k"$2" "$WORK/$1.txt" | awk -v k="$2" '{a[NR]=$k} END {print a[int((NR+1)/2)]}'; }
+summary() {  # peer-last list of names
+  printf '\n  %-14s %12s %10s %10s %8s\n' system "median req/s" "p50 ms" "p99 ms" ratio
+  local base; base=$(median "$1" 3)
+  for n in "$@"; do
+    local r; r=$(median "$n" 3)
+    printf '  %-14s %12s %10s %10s %8s\n' "$n" "$r" "$(median "$n" 1)" "$(median "$n" 2)" \
+      "$(awk -v a="$r" -v b="$base" 'BEGIN { printf "%.2fx", a / b }')"
+  done
+  echo "  (ratio: throughput relative to $1)"
+}
+
+if [[ $SCENARIO == s1 || $SCENARIO == all ]]; then
+  echo "## S1 sync write, fresh keys (POST /orders, 90-byte JSON body)"
+  run warmup-writ $WRIT_PORT unique_keys.lua warm >/dev/null
+  run warmup-nginx $NGINX_PORT unique_keys.lua warm >/dev/null
+  for r in $(seq "$ROUNDS"); do
+    run s1-writ $WRIT_PORT unique_keys.lua "w$r"
+    run s1-nginx $NGINX_PORT unique_keys.lua "n$r"
+    run s1-direct $MASTER_PORT unique_keys.lua "d$r"
+  done
+  summary s1-nginx s1-writ s1-direct
+  echo
+fi
+
+if [[ $SCENARIO == s2 || $SCENARIO == all ]]; then
+  echo "## S2 replay of 1000 completed keys"
+  for i in $(seq 0 999); do
+    curl -s -o /dev/null -X POST http://127.0.0.1:$WRIT_PORT/orders -H 'Content-Type: application/json' \
+      -H "Idempotency-Key: replay-$i" \
+      -d '{"customer":"c-17","amount":1250,"currency":"EUR","lines":[{"sku":"A-1","qty":2}]}'
+  done
+  for r in $(seq "$ROUNDS"); do
+    run s2-writ $WRIT_PORT repeated_keys.lua 1000
+    run s2-nginx $NGINX_PORT repeated_keys.lua 1000
+  done
+  summary s2-nginx s2-writ
+  echo
+fi
+echo "logs and configs: $WORK"

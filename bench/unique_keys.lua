@@ -1,0 +1,16 @@
+-- wrk script: every request a new Idempotency-Key (S1: fresh writes).
+local counter = 0
+local prefix = ""
+function setup(thread)
+  thread:set("tid", tostring(math.random(1, 1e9)))
+end
+function init(args)
+  prefix = (args[1] or "k") .. "-" .. tid .. "-"
+end
+function request()
+  counter = counter + 1
+  return wrk.format("POST", "/orders", {
+    ["Content-Type"] = "application/json",
+    ["Idempotency-Key"] = prefix .. counter,
+  }, '{"customer":"c-17","amount":1250,"currency":"EUR","lines":[{"sku":"A-1","qty":2}]}')
+end
