@@ -37,6 +37,9 @@ Gateway::Gateway(const Config& config, Runtime& rt, Store& store, Metrics& metri
     clients_.push_back(MakeHttpUpstreamClient(rt, u));
     by_name[u.name] = clients_.back().get();
   }
+  request_counters_ = std::make_unique<StatusCounters[]>(config.routes.size());
+  for (size_t i = 0; i < config.routes.size(); ++i)
+    for (auto& c : request_counters_[i]) c.store(nullptr);
   for (const auto& r : config.routes) {
     router_.Add(r.method, r.path);
     routes_.push_back(std::make_unique<SyncRoute>(r, *config.FindUpstream(r.upstream), store, *by_name[r.upstream],
@@ -63,17 +66,14 @@ void Gateway::Handle(Request req, std::function<void(Response)> done) {
     return done(std::move(r));
   }
   SyncRoute& route = *routes_[m.index];
+  size_t index = m.index;
   ++active_;
   std::string request_id = req.request_id, method = req.method;
   route.Handle(std::move(req), std::move(m.params),
-               [this, &route, t0, request_id, method, done = std::move(done)](Response resp, RequestInfo info) {
+               [this, &route, index, t0, request_id, method, done = std::move(done)](Response resp, RequestInfo info) {
                  double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
                  const auto& name = route.config().name;
-                 metrics_
-                     .GetCounter("writ_requests_total", "Requests by route, mode and status",
-                                 "route=\"" + LabelValue(name) + "\",mode=\"" + route.config().mode + "\",status=\"" +
-                                     std::to_string(resp.status) + "\"")
-                     .Inc();
+                 RequestCounter(index, resp.status).Inc();
                  resp.headers.emplace_back("X-Request-Id", request_id);
                  LogJson("info", "request",
                          {{"request_id", request_id},
@@ -86,6 +86,20 @@ void Gateway::Handle(Request req, std::function<void(Response)> done) {
                  done(std::move(resp));
                  --active_;
                });
+}
+
+Counter& Gateway::RequestCounter(size_t route, int status) {
+  status = std::clamp(status, 100, 599);
+  auto& slot = request_counters_[route][status - 100];
+  Counter* c = slot.load(std::memory_order_acquire);
+  if (c == nullptr) {
+    const auto& rc = routes_[route]->config();
+    c = &metrics_.GetCounter("writ_requests_total", "Requests by route, mode and status",
+                             "route=\"" + LabelValue(rc.name) + "\",mode=\"" + rc.mode + "\",status=\"" +
+                                 std::to_string(status) + "\"");
+    slot.store(c, std::memory_order_release);
+  }
+  return *c;
 }
 
 Response Gateway::Operator(const Request& req) const {

@@ -7,6 +7,7 @@
 // Thread-safety: Handle and BodyLimit are called concurrently by the server.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <memory>
 #include <vector>
@@ -38,6 +39,7 @@ class Gateway {
 
  private:
   Response Operator(const Request& req) const;
+  Counter& RequestCounter(size_t route, int status);
   void CollectGarbage();
 
   const Config& config_;
@@ -48,6 +50,9 @@ class Gateway {
   std::vector<std::unique_ptr<UpstreamClient>> clients_;
   std::vector<std::unique_ptr<SyncRoute>> routes_;
   Counter& gc_deleted_;
+  // writ_requests_total per route and status (100..599), looked up once.
+  using StatusCounters = std::array<std::atomic<Counter*>, 500>;
+  std::unique_ptr<StatusCounters[]> request_counters_;
   std::atomic<bool> stopping_{false};
   std::atomic<int> gc_running_{0};
   std::atomic<int> active_{0};

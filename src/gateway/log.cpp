@@ -12,7 +12,10 @@ spdlog::logger& Logger() {
   static auto logger = [] {
     auto l = spdlog::stdout_logger_mt("writ-json");
     l->set_pattern("%v");
-    l->flush_on(spdlog::level::info);
+    // Request lines are buffered (flushed every second); lifecycle and
+    // warning lines are flushed at once (see LogJson).
+    l->flush_on(spdlog::level::warn);
+    spdlog::flush_every(std::chrono::seconds(1));
     return l;
   }();
   return *logger;
@@ -25,7 +28,9 @@ void LogJson(const std::string& level, const std::string& msg, boost::json::obje
   o["level"] = level;
   o["msg"] = msg;
   for (auto& kv : fields) o[kv.key()] = std::move(kv.value());
-  Logger().info(boost::json::serialize(o));
+  auto& logger = Logger();
+  logger.info(boost::json::serialize(o));
+  if (msg != "request") logger.flush();
 }
 
 }  // namespace writ

@@ -2,7 +2,9 @@
 //
 // Writes go through group commit: many operations share one transaction and
 // one fsync, and each operation's callback runs only after that transaction
-// has committed (or failed as a whole). Reads that need no write lock
+// has committed (or failed as a whole). A batch is fsynced when any of its
+// operations asks for durability; operations that may wait for the next
+// durable commit (Release, non-durable claims) are committed without one. Reads that need no write lock
 // (Lookup, List, Counts) run on reader connections and return directly.
 //
 // Thread-safety: every method may be called from any thread. Callbacks run on
@@ -65,6 +67,11 @@ struct ClaimRequest {
   // When an expired in-flight record is found: park it as unknown instead of
   // taking it over (at-most-once guard for masters that ignore keys).
   bool park_on_takeover = false;
+  // false: the claim need not be on disk before the master is called; it
+  // becomes durable with the next durable commit (the completion). Safe only
+  // where a claim lost in a crash is harmless: the master honours keys, so a
+  // re-send under the same derived key is deduplicated there.
+  bool durable = true;
 };
 
 struct ClaimResult {
@@ -95,7 +102,8 @@ class Store {
   virtual void Complete(KeyId id, int64_t fence, StoredResponse response, Millis retention,
                         Callback<bool> done) = 0;
   // Deletes an in-flight record held with `fence` (transient failure: the
-  // client may retry with the same key).
+  // client may retry with the same key). Not fsynced on its own: if lost in a
+  // crash, the record stays in flight until its lease expires.
   virtual void Release(KeyId id, int64_t fence, Callback<bool> done) = 0;
   // in-flight -> unknown (outcome unknown, never re-sent automatically).
   virtual void MarkUnknown(KeyId id, int64_t fence, Callback<bool> done) = 0;

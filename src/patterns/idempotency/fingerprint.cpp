@@ -17,29 +17,38 @@ std::string Short(std::string_view s) { return Sha256Hex(s).substr(0, 12); }
 Result<Fingerprint> ComputeFingerprint(const std::string& method, const std::string& path,
                                        const std::string& body, FingerprintMode mode,
                                        const std::vector<std::string>& ignore_fields) {
-  boost::json::object detail;
-  detail["method"] = Short(method);
-  detail["path"] = Short(path);
-  std::string body_canon;
+  Fingerprint f;
+  f.method_ = method;
+  f.path_ = path;
   if (mode == FingerprintMode::kJson && !body.empty()) {
     auto parsed = ParseJsonStrict(body);
     if (!parsed.ok()) return parsed.status();
     for (const auto& p : ignore_fields) ErasePointer(*parsed, p);
-    body_canon = CanonicalJson(*parsed);
-    auto leaves = FlattenJson(*parsed);
+    f.body_canon_ = CanonicalJson(*parsed);
+    f.body_ = std::make_shared<const boost::json::value>(std::move(*parsed));
+  } else {
+    f.body_canon_ = body;
+  }
+  f.digest = Sha256Hex(method + '\n' + path + '\n' + f.body_canon_);
+  return f;
+}
+
+const std::string& Fingerprint::detail() {
+  if (!detail_.empty()) return detail_;
+  boost::json::object detail;
+  detail["method"] = Short(method_);
+  detail["path"] = Short(path_);
+  if (body_) {
+    auto leaves = FlattenJson(*body_);
     if (leaves.size() <= kMaxDetailLeaves) {
       boost::json::object fields;
       for (const auto& [ptr, text] : leaves) fields[ptr] = Short(text);
       detail["fields"] = std::move(fields);
     }
-  } else {
-    body_canon = body;
   }
-  detail["body"] = Short(body_canon);
-  Fingerprint f;
-  f.digest = Sha256Hex(method + '\n' + path + '\n' + body_canon);
-  f.detail = boost::json::serialize(detail);
-  return f;
+  detail["body"] = Short(body_canon_);
+  detail_ = boost::json::serialize(detail);
+  return detail_;
 }
 
 std::vector<std::string> DescribeMismatch(const std::string& stored_detail, const std::string& new_detail) {

@@ -5,17 +5,31 @@
 // Pointer leaf) so a mismatch can be named without storing any value.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
+
+#include <boost/json/value.hpp>
 
 #include "config/config.h"
 #include "core/status.h"
 
 namespace writ {
 
-struct Fingerprint {
+class Fingerprint {
+ public:
   std::string digest;  // hex SHA-256 over every part
-  std::string detail;  // JSON object of part -> short digest
+
+  // JSON object of part -> short digest. Computed on first use: a replay
+  // whose digest matches never needs it.
+  const std::string& detail();
+
+ private:
+  friend Result<Fingerprint> ComputeFingerprint(const std::string&, const std::string&, const std::string&,
+                                                FingerprintMode, const std::vector<std::string>&);
+  std::string method_, path_, body_canon_;
+  std::shared_ptr<const boost::json::value> body_;  // parsed, ignored fields removed (json mode)
+  std::string detail_;
 };
 
 // Fails with kInvalidArgument when mode is json and the body is not JSON.

@@ -142,10 +142,13 @@ void SyncRoute::Decide(std::shared_ptr<Call> call) {
   ClaimRequest req;
   req.id = call->id;
   req.fingerprint = call->fp.digest;
-  req.fingerprint_detail = call->fp.detail;
+  req.fingerprint_detail = call->fp.detail();
   req.lease = route_.idempotency.lease;
   req.retention = route_.idempotency.retention;
   req.park_on_takeover = route_.idempotency.on_unknown == OnUnknown::kPark;
+  // At-most-once routes must know they may have sent a request even after a
+  // crash; for key-honouring masters a lost claim only means a safe re-send.
+  req.durable = route_.idempotency.on_unknown == OnUnknown::kPark;
   store_.Claim(std::move(req), [this, call](Result<ClaimResult> r) { OnClaim(call, std::move(r)); });
 }
 
@@ -162,7 +165,7 @@ void SyncRoute::AnswerExisting(std::shared_ptr<Call> call, const IdempotencyReco
   if (rec.fingerprint != call->fp.digest) {
     mismatches_.Inc();
     boost::json::array differs;
-    for (auto& part : DescribeMismatch(rec.fingerprint_detail, call->fp.detail)) differs.emplace_back(part);
+    for (auto& part : DescribeMismatch(rec.fingerprint_detail, call->fp.detail())) differs.emplace_back(part);
     return Finish(call,
                   Problem(422, "idempotency-key-reused", "Idempotency-Key reused",
                           "this key was first used with a different request; use a new key for a new request",

@@ -238,6 +238,7 @@ class SqliteStore : public Store {
 
   void Claim(ClaimRequest req, Callback<ClaimResult> done) override {
     auto out = std::make_shared<ClaimResult>();
+    bool durable = req.durable;
     Submit(
         [this, req = std::move(req), out](Conn& c) -> Status {
           Millis now = clock_->NowMs();
@@ -292,7 +293,8 @@ class SqliteStore : public Store {
         [out, done = std::move(done)](Status s) {
           if (!s.ok()) return done(s);
           done(std::move(*out));
-        });
+        },
+        durable);
   }
 
   void Complete(KeyId id, int64_t fence, StoredResponse resp, Millis retention, Callback<bool> done) override {
@@ -328,7 +330,7 @@ class SqliteStore : public Store {
           *changed = *n;
           return Status::Ok();
         },
-        ChangedCallback(changed, std::move(done)));
+        ChangedCallback(changed, std::move(done)), /*durable=*/false);
   }
 
   void MarkUnknown(KeyId id, int64_t fence, Callback<bool> done) override {
@@ -424,6 +426,7 @@ class SqliteStore : public Store {
   struct Op {
     std::function<Status(Conn&)> work;
     std::function<void(Status)> done;
+    bool durable = true;
   };
 
   static std::function<void(Status)> ChangedCallback(std::shared_ptr<int> changed, Callback<bool> done) {
@@ -452,14 +455,14 @@ class SqliteStore : public Store {
     return writer_conn_->Exec("COMMIT");
   }
 
-  void Submit(std::function<Status(Conn&)> work, std::function<void(Status)> done) {
+  void Submit(std::function<Status(Conn&)> work, std::function<void(Status)> done, bool durable = true) {
     if (opts_.read_only) {
       done(Status(Code::kInvalidArgument, "store opened read-only"));
       return;
     }
     {
       std::lock_guard lock(mu_);
-      queue_.push_back({std::move(work), std::move(done)});
+      queue_.push_back({std::move(work), std::move(done), durable});
     }
     cv_.notify_one();
   }
@@ -480,16 +483,25 @@ class SqliteStore : public Store {
         }
       }
       auto t0 = std::chrono::steady_clock::now();
-      Status commit = writer_conn_->Exec("BEGIN IMMEDIATE");
+      // fsync this commit only if an operation in it needs durability; the
+      // WAL is one file, so that fsync also covers earlier unsynced commits.
+      bool durable = false;
+      for (const auto& op : batch) durable = durable || op.durable;
+      Status commit = Status::Ok();
+      if (durable != synced_) {
+        commit = writer_conn_->Exec(durable ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+        if (commit.ok()) synced_ = durable;
+      }
+      if (commit.ok()) commit = writer_conn_->Exec("BEGIN IMMEDIATE");
       results.assign(batch.size(), Status::Ok());
       if (commit.ok()) {
-        for (size_t i = 0; i < batch.size(); ++i) {
-          // A savepoint per operation: one failing operation does not undo the others.
-          (void)writer_conn_->Exec("SAVEPOINT op");
+        // Operations fail only when the database does (I/O, full disk): then
+        // the whole batch is rolled back and every caller told.
+        for (size_t i = 0; i < batch.size() && commit.ok(); ++i) {
           results[i] = batch[i].work(*writer_conn_);
-          (void)writer_conn_->Exec(results[i].ok() ? "RELEASE op" : "ROLLBACK TO op; RELEASE op");
+          if (!results[i].ok()) commit = results[i];
         }
-        commit = writer_conn_->Exec("COMMIT");
+        if (commit.ok()) commit = writer_conn_->Exec("COMMIT");
         if (!commit.ok()) (void)writer_conn_->Exec("ROLLBACK");
       }
       if (commit_latency_) {
@@ -530,6 +542,7 @@ class SqliteStore : public Store {
   std::condition_variable cv_;
   std::deque<Op> queue_;
   bool stop_ = false;
+  bool synced_ = true;  // synchronous=FULL is in force (set at open)
   std::mutex reader_mu_;
   std::vector<std::unique_ptr<Conn>> readers_;
   Histogram* commit_latency_ = nullptr;
