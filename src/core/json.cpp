@@ -2,11 +2,70 @@
 
 #include <algorithm>
 
+#include <boost/json/basic_parser_impl.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
 namespace writ {
 namespace json = boost::json;
+
+namespace {
+// A SAX handler that only looks for objects naming one member twice, which
+// Boost.JSON's DOM parser would silently collapse (last one wins): a body
+// that means different things to different parsers is refused instead.
+struct DuplicateKeyCheck {
+  static constexpr std::size_t max_object_size = std::size_t(-1);
+  static constexpr std::size_t max_array_size = std::size_t(-1);
+  static constexpr std::size_t max_key_size = std::size_t(-1);
+  static constexpr std::size_t max_string_size = std::size_t(-1);
+  using ec_t = boost::system::error_code;
+
+  std::vector<std::vector<std::string>> keys;  // member names per open object
+  std::string partial;
+  std::string duplicate;
+
+  bool on_document_begin(ec_t&) { return true; }
+  bool on_document_end(ec_t&) { return true; }
+  bool on_object_begin(ec_t&) {
+    keys.emplace_back();
+    return true;
+  }
+  bool on_object_end(std::size_t, ec_t&) {
+    keys.pop_back();
+    return true;
+  }
+  bool on_array_begin(ec_t&) { return true; }
+  bool on_array_end(std::size_t, ec_t&) { return true; }
+  bool on_key_part(json::string_view s, std::size_t, ec_t&) {
+    partial.append(s.data(), s.size());
+    return true;
+  }
+  bool on_key(json::string_view s, std::size_t, ec_t& ec) {
+    partial.append(s.data(), s.size());
+    auto& level = keys.back();
+    for (const auto& k : level) {
+      if (k == partial) {
+        duplicate = partial;
+        ec = make_error_code(boost::system::errc::invalid_argument);
+        return false;
+      }
+    }
+    level.push_back(std::move(partial));
+    partial.clear();
+    return true;
+  }
+  bool on_string_part(json::string_view, std::size_t, ec_t&) { return true; }
+  bool on_string(json::string_view, std::size_t, ec_t&) { return true; }
+  bool on_number_part(json::string_view, ec_t&) { return true; }
+  bool on_int64(std::int64_t, json::string_view, ec_t&) { return true; }
+  bool on_uint64(std::uint64_t, json::string_view, ec_t&) { return true; }
+  bool on_double(double, json::string_view, ec_t&) { return true; }
+  bool on_bool(bool, ec_t&) { return true; }
+  bool on_null(ec_t&) { return true; }
+  bool on_comment_part(json::string_view, ec_t&) { return true; }
+  bool on_comment(json::string_view, ec_t&) { return true; }
+};
+}  // namespace
 
 Result<json::value> ParseJsonStrict(std::string_view text) {
   json::parse_options opt;
@@ -14,6 +73,14 @@ Result<json::value> ParseJsonStrict(std::string_view text) {
   boost::system::error_code ec;
   json::value v = json::parse(text, ec, {}, opt);
   if (ec) return Status(Code::kInvalidArgument, "invalid JSON: " + ec.message());
+  // Only bodies with objects can hold duplicate names; check those.
+  if (text.find('{') != std::string_view::npos) {
+    json::basic_parser<DuplicateKeyCheck> check(opt);
+    check.write_some(false, text.data(), text.size(), ec);
+    if (!check.handler().duplicate.empty())
+      return Status(Code::kInvalidArgument, "invalid JSON: an object names member '" + check.handler().duplicate +
+                                                "' more than once");
+  }
   return v;
 }
 

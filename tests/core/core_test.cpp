@@ -75,6 +75,11 @@ TEST(Fingerprint, RejectsInvalidJson) {
   deep += std::string(65, ']');
   EXPECT_FALSE(ComputeFingerprint("POST", "/o", deep, FingerprintMode::kJson, {}).ok());
   EXPECT_TRUE(ComputeFingerprint("POST", "/o", "not json", FingerprintMode::kRaw, {}).ok());
+  EXPECT_FALSE(ComputeFingerprint("POST", "/o", R"({"a":1,"a":2})", FingerprintMode::kJson, {}).ok());
+  EXPECT_FALSE(ComputeFingerprint("POST", "/o", R"({"x":{"a":1,"b":{},"a":2}})", FingerprintMode::kJson, {}).ok());
+  EXPECT_TRUE(ComputeFingerprint("POST", "/o", R"({"a":{"a":1},"b":[{"a":1},{"a":2}]})", FingerprintMode::kJson, {})
+                  .ok()) << "the same name at different levels or in sibling objects is fine";
+  EXPECT_FALSE(ComputeFingerprint("POST", "/o", R"("\ud800")", FingerprintMode::kJson, {}).ok());
 }
 
 TEST(Units, DurationsAndSizes) {
