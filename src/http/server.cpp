@@ -1,6 +1,7 @@
 #include "http/server.h"
 
 #include <atomic>
+#include <limits>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -46,6 +47,28 @@ http::response<http::string_body> ToBeast(const Response& r, unsigned version, b
   res.keep_alive(keep_alive);
   res.prepare_payload();
   return res;
+}
+
+// Refuses what request smuggling is made of, beyond what Beast's parser
+// already refuses: more than one Content-Length (even equal ones), a list or
+// non-digit Content-Length, any transfer coding but a lone "chunked", and
+// header values carrying line breaks (folded lines).
+const char* FramingProblem(const http::request_header<>& head) {
+  size_t lengths = 0;
+  for (const auto& f : head) {
+    if (f.name() == http::field::content_length) {
+      ++lengths;
+      auto v = f.value();
+      if (v.empty() || v.find_first_not_of("0123456789") != beast::string_view::npos)
+        return "Content-Length must be a single decimal number";
+    } else if (f.name() == http::field::transfer_encoding) {
+      if (!beast::iequals(f.value(), "chunked")) return "the only transfer coding accepted is chunked";
+    }
+    if (f.value().find_first_of("\r\n") != beast::string_view::npos) return "folded header lines are not accepted";
+  }
+  if (lengths > 1) return "more than one Content-Length header";
+  if (head.count(http::field::transfer_encoding) > 1) return "more than one Transfer-Encoding header";
+  return nullptr;
 }
 
 class ServerImpl : public Server, public std::enable_shared_from_this<ServerImpl> {
@@ -123,6 +146,9 @@ class ServerImpl : public Server, public std::enable_shared_from_this<ServerImpl
     for (;;) {
       http::request_parser<http::string_body> parser;
       parser.header_limit(static_cast<std::uint32_t>(o.max_header_bytes));
+      // The route's own limit is applied once the head is known; until then
+      // Beast's default must not answer for it.
+      parser.body_limit(std::numeric_limits<std::uint64_t>::max());
       // The first request gets the header timeout; later ones the idle timeout
       // for their first byte plus the header timeout is folded into it.
       stream.expires_after(std::chrono::milliseconds(first ? o.header_timeout : o.idle_timeout));
@@ -150,6 +176,15 @@ class ServerImpl : public Server, public std::enable_shared_from_this<ServerImpl
       if (head.version() >= 11 && head.count(http::field::host) != 1) {
         co_await WriteProblem(stream, 400, "bad-request", "Malformed request",
                               "HTTP/1.1 requests need exactly one Host header");
+        break;
+      }
+      if (const char* why = FramingProblem(head)) {
+        co_await WriteProblem(stream, 400, "bad-request", "Malformed request", why);
+        break;
+      }
+      if (head.target().size() > o.max_uri_bytes) {
+        co_await WriteProblem(stream, 414, "uri-too-long", "URI too long",
+                              "the request target exceeds " + std::to_string(o.max_uri_bytes) + " bytes");
         break;
       }
       std::string target(head.target());

@@ -23,6 +23,7 @@ struct ServerOptions {
   Millis header_timeout = 10'000;
   Millis idle_timeout = 60'000;
   uint64_t max_header_bytes = 16 * 1024;
+  uint64_t max_uri_bytes = 8 * 1024;  // longer request targets get 414
   int max_header_count = 100;
 };
 

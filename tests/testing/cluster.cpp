@@ -1,5 +1,11 @@
 #include "testing/cluster.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -129,6 +135,44 @@ Response PostJson(uint16_t port, const std::string& target, const std::string& k
   Headers h = {{"Content-Type", "application/json"}};
   if (!key.empty()) h.emplace_back("Idempotency-Key", key);
   return Call(port, "POST", target, body, h);
+}
+
+RawResult RawRequest(uint16_t port, const std::string& bytes, Millis timeout) {
+  RawResult out;
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd);
+    return out;
+  }
+  size_t sent = 0;
+  while (sent < bytes.size()) {
+    ssize_t n = ::send(fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+    if (n <= 0) break;  // the server may refuse early (413, 431) and close
+    sent += static_cast<size_t>(n);
+  }
+  timeval tv{static_cast<time_t>(timeout / 1000), static_cast<suseconds_t>((timeout % 1000) * 1000)};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  char buf[4096];
+  for (;;) {
+    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n == 0) {
+      out.closed = true;
+      break;
+    }
+    if (n < 0) {
+      out.closed = errno == ECONNRESET;
+      break;
+    }
+    out.response.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  if (out.response.rfind("HTTP/1.", 0) == 0 && out.response.size() >= 12)
+    out.status = std::atoi(out.response.substr(9, 3).c_str());
+  return out;
 }
 
 boost::json::value ParseBody(const Response& r) {

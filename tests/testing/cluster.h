@@ -84,6 +84,15 @@ Response Call(uint16_t port, const std::string& method, const std::string& targe
 // POST a JSON body with an Idempotency-Key (omitted when key is empty).
 Response PostJson(uint16_t port, const std::string& target, const std::string& key, const std::string& body);
 
+// Sends raw bytes on a new connection and reads until the server closes or
+// `timeout` passes. status is the first response's status (0: none).
+struct RawResult {
+  int status = 0;
+  std::string response;  // everything received
+  bool closed = false;   // the server closed the connection
+};
+RawResult RawRequest(uint16_t port, const std::string& bytes, Millis timeout = 3'000);
+
 boost::json::value ParseBody(const Response& r);
 std::string ProblemType(const Response& r);
 
