@@ -226,6 +226,8 @@ int RunServe(const Config& config) {
   // The store's writer may still run callbacks into the routes: close it
   // while the gateway is alive.
   store.value().reset();
+  LogJson("info", "stopped");
+  ShutdownLogging();
   return 0;
 }
 

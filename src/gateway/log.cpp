@@ -33,4 +33,9 @@ void LogJson(const std::string& level, const std::string& msg, boost::json::obje
   if (msg != "request") logger.flush();
 }
 
+void ShutdownLogging() {
+  Logger().flush();
+  spdlog::shutdown();
+}
+
 }  // namespace writ

@@ -10,5 +10,7 @@
 namespace writ {
 
 void LogJson(const std::string& level, const std::string& msg, boost::json::object fields = {});
+// Flushes and stops the logger (and its periodic flusher) before exit.
+void ShutdownLogging();
 
 }  // namespace writ
