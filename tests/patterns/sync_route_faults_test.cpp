@@ -1,0 +1,154 @@
+// Fail-at-every-step: one sync request and its client's retries, with the
+// store failing at call N for every N (and, separately, committing and then
+// reporting failure). For every N: the master applies the write at most once,
+// exactly once when the client got a 2xx, and every 2xx the client ever sees
+// is the same answer.
+#include <gtest/gtest.h>
+
+#include <future>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "patterns/sync/sync_route.h"
+#include "testing/cluster.h"
+#include "testing/fault_store.h"
+
+namespace writ::testing {
+namespace {
+
+// An in-process master that honours keys, like `writ mock-master --honor-idempotency-key`.
+class HonouringMaster : public UpstreamClient {
+ public:
+  void Send(UpstreamRequest req, std::function<void(UpstreamResult)> done) override {
+    UpstreamResult r;
+    {
+      std::lock_guard lock(mu_);
+      std::string key(FindHeader(req.headers, "Idempotency-Key").value_or(""));
+      auto it = answers_.find(key);
+      if (it == answers_.end()) {
+        ++applied_;
+        Response created;
+        created.status = 201;
+        created.headers = {{"Content-Type", "application/json"}, {"Location", "/orders/" + std::to_string(applied_)}};
+        created.body = "{\"id\":" + std::to_string(applied_) + "}";
+        it = answers_.emplace(key, created).first;
+      }
+      r.response = it->second;
+    }
+    done(std::move(r));
+  }
+  int applied() {
+    std::lock_guard lock(mu_);
+    return applied_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::map<std::string, Response> answers_;
+  int applied_ = 0;
+};
+
+class ThreadScheduler : public Scheduler {
+ public:
+  void Post(std::function<void()> fn) override { std::thread(std::move(fn)).detach(); }
+  void After(Millis, std::function<void()> fn) override { std::thread(std::move(fn)).detach(); }
+};
+
+struct Outcome {
+  int applied = 0;
+  std::vector<Response> successes;
+  Response last;
+  bool fired = false;
+  int calls = 0;
+};
+
+Outcome RunWithFault(int fail_at, bool commit_then_fail, OnUnknown on_unknown) {
+  TempDir dir;
+  FakeClock clock;
+  StoreOptions so;
+  so.url = "sqlite:" + dir.path() + "/w.db";
+  so.clock = &clock;
+  auto inner = OpenStore(so);
+  EXPECT_TRUE(inner.ok());
+  FaultStore store(**inner, fail_at, commit_then_fail);
+  HonouringMaster master;
+  ThreadScheduler scheduler;
+  Metrics metrics;
+  RouteConfig rc;
+  rc.name = "POST /orders";
+  rc.method = "POST";
+  rc.path = rc.upstream_path = "/orders";
+  rc.idempotency.final_statuses.include = {{200, 299}, {400, 499}};
+  rc.idempotency.on_unknown = on_unknown;
+  rc.idempotency.lease = 5'000;
+  UpstreamConfig uc;
+  SyncRoute route(rc, uc, store, master, scheduler, metrics);
+
+  Outcome out;
+  for (int attempt = 0; attempt < 6; ++attempt) {
+    Request req;
+    req.method = "POST";
+    req.target = req.path = "/orders";
+    req.headers = {{"Content-Type", "application/json"}, {"Idempotency-Key", "k-1"}};
+    req.body = R"({"amount":10})";
+    std::promise<Response> p;
+    route.Handle(req, {}, [&p](Response r, RequestInfo) { p.set_value(std::move(r)); });
+    Response r = p.get_future().get();
+    if (r.status >= 200 && r.status < 300) out.successes.push_back(r);
+    out.last = r;
+    if (r.status == 409) clock.Advance(5'000);  // a real client waits for the lease
+  }
+  out.applied = master.applied();
+  out.fired = store.fired();
+  out.calls = store.calls();
+  return out;
+}
+
+void CheckInvariants(const Outcome& o, int n, const char* mode) {
+  SCOPED_TRACE(std::string(mode) + " failing store call " + std::to_string(n));
+  EXPECT_LE(o.applied, 1) << "applied twice";
+  if (!o.successes.empty()) {
+    EXPECT_EQ(o.applied, 1) << "a 2xx for a write the master never applied";
+    for (const auto& s : o.successes) {
+      EXPECT_EQ(s.status, o.successes.front().status);
+      EXPECT_EQ(s.body, o.successes.front().body) << "every 2xx carries the first answer";
+    }
+  }
+}
+
+TEST(SyncRouteFaults, FailEveryStoreCallInTurn) {
+  for (auto on_unknown : {OnUnknown::kRetry, OnUnknown::kPark}) {
+    int n = 0;
+    for (;; ++n) {
+      auto o = RunWithFault(n, false, on_unknown);
+      CheckInvariants(o, n, "fail");
+      if (!o.fired) break;  // past the last store call of the whole exchange
+      // The client keeps retrying; after one failure it must get a final
+      // answer: the write, or on an at-most-once route possibly the parked
+      // "outcome unknown" (the failed store call may have hidden an answer).
+      if (on_unknown == OnUnknown::kRetry) {
+        EXPECT_FALSE(o.successes.empty()) << "call " << n << " failing left the key stuck";
+      } else {
+        EXPECT_TRUE(!o.successes.empty() || o.last.body.find("upstream-outcome-unknown") != std::string::npos)
+            << "call " << n << " failing left the key stuck: " << o.last.status << " " << o.last.body;
+      }
+    }
+    EXPECT_GT(n, 5) << "the loop covered every step of the exchange";
+  }
+}
+
+TEST(SyncRouteFaults, CommitThenReportFailureAtEveryStoreCall) {
+  for (auto on_unknown : {OnUnknown::kRetry, OnUnknown::kPark}) {
+    int n = 0;
+    for (;; ++n) {
+      auto o = RunWithFault(n, true, on_unknown);
+      CheckInvariants(o, n, "commit-then-fail");
+      if (!o.fired) break;
+    }
+    EXPECT_GT(n, 5);
+  }
+}
+
+}  // namespace
+}  // namespace writ::testing

@@ -1,0 +1,74 @@
+// FaultStore: a forwarding Store that fails one chosen call, counted from 0
+// across every method. With `commit_then_fail` a write is carried out and
+// committed, and only then reported as failed (the ambiguous case a network
+// or fsync error produces). Tests loop `fail_at` over every step of a request.
+#pragma once
+
+#include <atomic>
+
+#include "store/store.h"
+
+namespace writ::testing {
+
+class FaultStore : public Store {
+ public:
+  FaultStore(Store& inner, int fail_at, bool commit_then_fail)
+      : inner_(inner), fail_at_(fail_at), commit_then_fail_(commit_then_fail) {}
+
+  int calls() const { return calls_.load(); }
+  bool fired() const { return fired_.load(); }
+
+  Result<std::optional<IdempotencyRecord>> Lookup(const KeyId& id) override {
+    if (Fail()) return Injected();
+    return inner_.Lookup(id);
+  }
+  void Claim(ClaimRequest req, Callback<ClaimResult> done) override {
+    Write<ClaimResult>([&](auto cb) { inner_.Claim(std::move(req), cb); }, std::move(done));
+  }
+  void Complete(KeyId id, int64_t fence, StoredResponse r, Millis retention, Callback<bool> done) override {
+    Write<bool>([&](auto cb) { inner_.Complete(std::move(id), fence, std::move(r), retention, cb); }, std::move(done));
+  }
+  void Release(KeyId id, int64_t fence, Callback<bool> done) override {
+    Write<bool>([&](auto cb) { inner_.Release(std::move(id), fence, cb); }, std::move(done));
+  }
+  void MarkUnknown(KeyId id, int64_t fence, Callback<bool> done) override {
+    Write<bool>([&](auto cb) { inner_.MarkUnknown(std::move(id), fence, cb); }, std::move(done));
+  }
+  void Remove(KeyId id, Callback<bool> done) override {
+    Write<bool>([&](auto cb) { inner_.Remove(std::move(id), cb); }, std::move(done));
+  }
+  void CollectGarbage(int batch, Callback<int> done) override {
+    Write<int>([&](auto cb) { inner_.CollectGarbage(batch, cb); }, std::move(done));
+  }
+  Result<std::vector<IdempotencyRecord>> List(std::optional<KeyState> s, const std::string& r, int limit) override {
+    if (Fail()) return Injected();
+    return inner_.List(s, r, limit);
+  }
+  Result<KeyCounts> Counts() override {
+    if (Fail()) return Injected();
+    return inner_.Counts();
+  }
+  Millis Now() const override { return inner_.Now(); }
+
+ private:
+  static Status Injected() { return Status(Code::kUnavailable, "injected store failure"); }
+  bool Fail() {
+    if (calls_++ != fail_at_) return false;
+    fired_ = true;
+    return true;
+  }
+  template <typename T, typename Start>
+  void Write(Start start, Callback<T> done) {
+    if (!Fail()) return start(std::move(done));
+    if (!commit_then_fail_) return done(Injected());
+    start([done = std::move(done)](Result<T>) { done(Injected()); });
+  }
+
+  Store& inner_;
+  const int fail_at_;
+  const bool commit_then_fail_;
+  std::atomic<int> calls_{0};
+  std::atomic<bool> fired_{false};
+};
+
+}  // namespace writ::testing
