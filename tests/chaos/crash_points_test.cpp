@@ -1,0 +1,94 @@
+// Crash points, hit again and again: writ is killed (SIGKILL, from inside, at
+// the named point) in the middle of a write, restarted on the same store, and
+// the client retries with the same key, as a real client would. After every
+// cycle and at the end:
+//   - an acknowledged write (2xx) is applied at the master exactly once;
+//   - nothing is applied twice, for a master that honours keys (on_unknown:
+//     retry) and for one that ignores them (on_unknown: park);
+//   - a key whose outcome writ cannot know is parked, never re-sent.
+// WRIT_CHAOS_ITERATIONS sets the cycles per crash point (default 20).
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+
+#include "testing/cluster.h"
+
+namespace writ::testing {
+namespace {
+
+#ifdef WRIT_CRASH_POINTS
+
+struct Scenario {
+  const char* point;
+  bool honouring_master;
+};
+
+int Iterations() {
+  const char* v = std::getenv("WRIT_CHAOS_ITERATIONS");
+  return v ? std::max(1, std::atoi(v)) : 20;
+}
+
+class CrashPoints : public ::testing::TestWithParam<Scenario> {};
+
+TEST_P(CrashPoints, NothingLostNothingAppliedTwice) {
+  const Scenario& s = GetParam();
+  TempDir dir;
+  MockMasterProcess master;
+  std::vector<std::string> flags;
+  if (s.honouring_master) flags.emplace_back("--honor-idempotency-key");
+  master.Start(dir.path(), flags);
+  RouteOptions route;
+  route.idempotency = std::string("lease: 300ms\non_unknown: ") + (s.honouring_master ? "retry" : "park");
+  WritProcess writ;
+  writ.Start(dir.path(), master.port(), {route}, "request_timeout: 200ms");
+
+  int n = Iterations(), acknowledged = 0, parked = 0;
+  for (int i = 0; i < n; ++i) {
+    std::string key = std::string(s.point) + "-" + std::to_string(i);
+    std::string body = "{\"i\":" + std::to_string(i) + "}";
+    writ.Stop();
+    writ.Restart({std::string("WRIT_CRASH_AT=") + s.point});
+    auto crashed = PostJson(writ.port(), "/orders", key, body);
+    ASSERT_EQ(crashed.status, 0) << "cycle " << i << ": the crash point was not reached";
+    ASSERT_EQ(writ.WaitExit(), 128 + 9);
+    writ.Restart();
+    Response r;
+    ASSERT_TRUE(Eventually([&] {
+      r = PostJson(writ.port(), "/orders", key, body);
+      return r.status != 409;
+    }));
+    if (r.status == 201) {
+      ++acknowledged;
+      auto replay = PostJson(writ.port(), "/orders", key, body);
+      EXPECT_EQ(replay.body, r.body);
+      EXPECT_EQ(*FindHeader(replay.headers, "Idempotent-Replayed"), "true");
+    } else {
+      ASSERT_EQ(ProblemType(r), "upstream-outcome-unknown") << "cycle " << i << ": " << r.status << " " << r.body;
+      EXPECT_FALSE(s.honouring_master) << "only at-most-once routes park";
+      ++parked;
+    }
+  }
+  auto stats = master.Stats();
+  EXPECT_EQ(stats["duplicateApplies"].as_int64(), 0) << boost::json::serialize(stats);
+  EXPECT_GE(stats["keysApplied"].as_int64(), acknowledged) << "every acknowledged write reached the master";
+  EXPECT_LE(stats["keysApplied"].as_int64(), n);
+  if (s.honouring_master) EXPECT_EQ(acknowledged, n);
+  EXPECT_EQ(CountKeys(writ.db_path()).unknown, parked);
+  std::printf("%s (%s master): %d cycles, %d acknowledged, %d parked, %lld applied, 0 duplicates\n", s.point,
+              s.honouring_master ? "key-honouring" : "key-ignoring", n, acknowledged, parked,
+              static_cast<long long>(stats["keysApplied"].as_int64()));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Points, CrashPoints,
+    ::testing::Values(Scenario{"after_claim", true}, Scenario{"after_upstream_response", true},
+                      Scenario{"after_commit_before_response", true}, Scenario{"after_claim", false},
+                      Scenario{"after_upstream_response", false}, Scenario{"after_commit_before_response", false}),
+    [](const ::testing::TestParamInfo<Scenario>& i) {
+      return std::string(i.param.point) + (i.param.honouring_master ? "_honouring" : "_ignoring");
+    });
+
+#endif
+
+}  // namespace
+}  // namespace writ::testing
