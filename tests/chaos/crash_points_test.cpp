@@ -38,9 +38,9 @@ TEST_P(CrashPoints, NothingLostNothingAppliedTwice) {
   if (s.honouring_master) flags.emplace_back("--honor-idempotency-key");
   master.Start(dir.path(), flags);
   RouteOptions route;
-  route.idempotency = std::string("lease: 300ms\non_unknown: ") + (s.honouring_master ? "retry" : "park");
+  route.idempotency = std::string("lease: 1200ms\non_unknown: ") + (s.honouring_master ? "retry" : "park");
   WritProcess writ;
-  writ.Start(dir.path(), master.port(), {route}, "request_timeout: 200ms");
+  writ.Start(dir.path(), master.port(), {route}, "request_timeout: 1s");
 
   int n = Iterations(), acknowledged = 0, parked = 0;
   for (int i = 0; i < n; ++i) {
@@ -53,10 +53,14 @@ TEST_P(CrashPoints, NothingLostNothingAppliedTwice) {
     ASSERT_EQ(writ.WaitExit(), 128 + 9);
     writ.Restart();
     Response r;
+    // Retry as a client does: on 409 (lease still held) and on transient 5xx,
+    // until a final answer: the write, or "outcome unknown" on a park route.
     ASSERT_TRUE(Eventually([&] {
       r = PostJson(writ.port(), "/orders", key, body);
-      return r.status != 409;
-    }));
+      bool transient = r.status == 0 || r.status == 409 ||
+                       (r.status >= 500 && ProblemType(r) != "upstream-outcome-unknown");
+      return !transient;
+    }, 30'000));
     if (r.status == 201) {
       ++acknowledged;
       auto replay = PostJson(writ.port(), "/orders", key, body);

@@ -2,11 +2,6 @@
 // Every status code a client can get, and what is stored after each.
 #include <gtest/gtest.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <atomic>
 #include <chrono>
 #include <thread>
@@ -216,22 +211,11 @@ TEST_F(SyncTest, LimitsAndUnknownRoutes) {
 TEST_F(SyncTest, SlowClientIsCutOffAtTheHeaderTimeout) {
   writ_.set_server_extra("header_timeout: 300ms");
   StartPair();
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(writ_.port());
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  std::string partial = "POST /orders HTTP/1.1\r\nHost: x\r\nIdempotency-Key: slow";
-  ASSERT_EQ(::send(fd, partial.data(), partial.size(), 0), static_cast<ssize_t>(partial.size()));
-  timeval tv{5, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   auto t0 = std::chrono::steady_clock::now();
-  char buf[256];
-  ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+  auto r = RawRequest(writ_.port(), "POST /orders HTTP/1.1\r\nHost: x\r\nIdempotency-Key: slow", 5'000);
   auto waited = std::chrono::steady_clock::now() - t0;
-  ::close(fd);
-  EXPECT_EQ(n, 0) << "the server closes the connection";
+  EXPECT_TRUE(r.closed) << "the server closes the connection";
+  EXPECT_EQ(r.status, 0) << r.response;
   EXPECT_LT(waited, std::chrono::seconds(3));
   // Normal clients are served throughout.
   EXPECT_EQ(PostJson(writ_.port(), "/orders", "fast", "{}").status, 201);
