@@ -89,6 +89,8 @@ class MockMaster {
       }
     }
     Response r = ApplyRecord(req);
+    // Lets tests see which request headers reached the master.
+    if (FindHeader(req.headers, "Authorization")) r.headers.emplace_back("X-Authorization-Seen", "yes");
     if (req.method != "GET" && r.status < 300) {
       ++applied_;
       if (!key.empty()) ++applied_by_key_[key];

@@ -15,6 +15,7 @@
 //   hang_rate          apply, then answer nothing for hang_for, then reset
 //   latency            delay every answer
 // A body with "invalid": true is refused with 422 (a deterministic failure).
+// A request carrying Authorization is answered with X-Authorization-Seen: yes.
 #pragma once
 
 #include <cstdint>

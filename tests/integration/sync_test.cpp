@@ -184,6 +184,38 @@ TEST_F(SyncTest, OptionalKeyRouteProxiesWithoutKeyAndSubstitutesParams) {
   EXPECT_EQ(CountKeys(writ_.db_path()).completed, 1);
 }
 
+TEST_F(SyncTest, IdleKeepAliveConnectionIsClosed) {
+  writ_.set_server_extra("idle_timeout: 300ms");
+  StartPair();
+  std::string body = "{}";
+  auto t0 = std::chrono::steady_clock::now();
+  auto r = RawRequest(writ_.port(),
+                      "POST /orders HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                      "Idempotency-Key: idle\r\nContent-Length: 2\r\n\r\n" + body,
+                      5'000);
+  auto waited = std::chrono::steady_clock::now() - t0;
+  EXPECT_EQ(r.status, 201) << r.response;
+  EXPECT_TRUE(r.closed) << "the idle keep-alive connection is closed by the server";
+  EXPECT_LT(waited, std::chrono::seconds(3));
+}
+
+TEST_F(SyncTest, ForwardsAndKeepsOnlyConfiguredHeaders) {
+  RouteOptions with, without;
+  with.extra = "forward_headers: [Authorization]\nresponse_headers: [X-Authorization-Seen]";
+  without.path = "/plain";
+  without.extra = "upstream_path: /orders";
+  StartPair({}, {with, without});
+  Headers h = {{"Content-Type", "application/json"}, {"Idempotency-Key", "h1"}, {"Authorization", "Bearer t"}};
+  auto r = Call(writ_.port(), "POST", "/orders", "{}", h);
+  ASSERT_EQ(r.status, 201);
+  EXPECT_EQ(FindHeader(r.headers, "X-Authorization-Seen").value_or(""), "yes");
+  auto replay = Call(writ_.port(), "POST", "/orders", "{}", h);
+  EXPECT_EQ(FindHeader(replay.headers, "X-Authorization-Seen").value_or(""), "yes") << "kept headers are replayed";
+  auto plain = Call(writ_.port(), "POST", "/plain", "{}", h);
+  ASSERT_EQ(plain.status, 201);
+  EXPECT_FALSE(FindHeader(plain.headers, "X-Authorization-Seen")) << "Authorization is not forwarded unless configured";
+}
+
 TEST_F(SyncTest, LimitsAndUnknownRoutes) {
   RouteOptions small;
   small.extra = "max_body: 64";
