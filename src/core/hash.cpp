@@ -1,5 +1,8 @@
 #include "core/hash.h"
 
+#include <atomic>
+#include <cstdint>
+
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
@@ -29,6 +32,15 @@ std::string RandomId() {
   unsigned char b[16];
   RAND_bytes(b, sizeof b);
   return Hex(b, sizeof b);
+}
+
+std::string NextRequestId() {
+  static const std::string prefix = RandomId().substr(0, 8);
+  static std::atomic<uint32_t> counter{0};
+  uint32_t n = counter.fetch_add(1, std::memory_order_relaxed);
+  unsigned char b[4] = {static_cast<unsigned char>(n >> 24), static_cast<unsigned char>(n >> 16),
+                        static_cast<unsigned char>(n >> 8), static_cast<unsigned char>(n)};
+  return prefix + Hex(b, 4);
 }
 
 }  // namespace writ

@@ -10,5 +10,8 @@ namespace writ {
 std::string Sha256Hex(std::string_view data);
 // Random 128-bit identifier as 32 hex characters.
 std::string RandomId();
+// Request identifier: 16 hex characters, a random per-process prefix and a
+// counter. Unique within a process's life and cheap (no RNG per request).
+std::string NextRequestId();
 
 }  // namespace writ

@@ -75,14 +75,8 @@ void Gateway::Handle(Request req, std::function<void(Response)> done) {
                  const auto& name = route.config().name;
                  RequestCounter(index, resp.status).Inc();
                  resp.headers.emplace_back("X-Request-Id", request_id);
-                 LogJson("info", "request",
-                         {{"request_id", request_id},
-                          {"method", method},
-                          {"route", name},
-                          {"status", resp.status},
-                          {"outcome", info.outcome},
-                          {"key_hash", info.key_hash},
-                          {"us", static_cast<int64_t>(ms * 1000)}});
+                 LogRequest({request_id, method, name, info.outcome, info.key_hash, resp.status,
+                             static_cast<int64_t>(ms * 1000)});
                  done(std::move(resp));
                  --active_;
                });

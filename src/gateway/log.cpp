@@ -33,6 +33,51 @@ void LogJson(const std::string& level, const std::string& msg, boost::json::obje
   if (msg != "request") logger.flush();
 }
 
+namespace {
+void AppendEscaped(std::string& out, std::string_view s) {
+  static const char* kHex = "0123456789abcdef";
+  for (char c : s) {
+    auto u = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (u < 0x20 || u >= 0x7f) {
+      out += "\\u00";
+      out += kHex[u >> 4];
+      out += kHex[u & 15];
+    } else {
+      out += c;
+    }
+  }
+}
+void Field(std::string& out, const char* name, std::string_view value) {
+  out += ",\"";
+  out += name;
+  out += "\":\"";
+  AppendEscaped(out, value);
+  out += '"';
+}
+}  // namespace
+
+void LogRequest(const RequestLogLine& l) {
+  thread_local std::string line;
+  line.clear();
+  line += "{\"ts\":";
+  line += std::to_string(SystemClock().NowMs());
+  line += ",\"level\":\"info\",\"msg\":\"request\"";
+  Field(line, "request_id", l.request_id);
+  Field(line, "method", l.method);
+  Field(line, "route", l.route);
+  line += ",\"status\":";
+  line += std::to_string(l.status);
+  Field(line, "outcome", l.outcome);
+  Field(line, "key_hash", l.key_hash);
+  line += ",\"us\":";
+  line += std::to_string(l.us);
+  line += '}';
+  Logger().info(std::string_view(line));
+}
+
 void ShutdownLogging() {
   Logger().flush();
   spdlog::shutdown();

@@ -225,7 +225,7 @@ class ServerImpl : public Server, public std::enable_shared_from_this<ServerImpl
       for (const auto& f : msg) req.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
       req.body = std::move(msg.body());
       auto rid = FindHeader(req.headers, "X-Request-Id");
-      req.request_id = rid && rid->size() <= 128 ? std::string(*rid) : RandomId().substr(0, 16);
+      req.request_id = rid && rid->size() <= 128 ? std::string(*rid) : NextRequestId();
       bool keep_alive = msg.keep_alive();
       unsigned version = msg.version();
 

@@ -75,6 +75,10 @@ TEST(Operator, RequestLogIsJsonWithoutBodiesAndShutdownIsClean) {
   WritProcess writ;
   writ.Start(dir.path(), master.port());
   ASSERT_EQ(PostJson(writ.port(), "/orders", "secret-key-123", R"({"card":"4111-1111"})").status, 201);
+  auto odd = Call(writ.port(), "POST", "/orders", "{}",
+                  {{"Content-Type", "application/json"}, {"Idempotency-Key", "k2"}, {"X-Request-Id", R"(id-"q"\)"}});
+  ASSERT_EQ(odd.status, 201);
+  EXPECT_EQ(*FindHeader(odd.headers, "X-Request-Id"), R"(id-"q"\)") << "the client's request id is echoed";
   writ.Stop();
   auto log = ReadFile(dir.path() + "/writ-0.log");
   EXPECT_NE(log.find("\"msg\":\"request\""), std::string::npos) << log;
@@ -84,6 +88,15 @@ TEST(Operator, RequestLogIsJsonWithoutBodiesAndShutdownIsClean) {
   EXPECT_EQ(log.find("4111"), std::string::npos) << "no bodies in logs";
   EXPECT_EQ(log.find("secret-key-123"), std::string::npos) << "no raw keys in logs";
   EXPECT_NE(log.find("\"msg\":\"shutting down\""), std::string::npos);
+  std::istringstream lines(log);
+  int parsed = 0;
+  for (std::string line; std::getline(lines, line);) {
+    boost::system::error_code ec;
+    auto v = boost::json::parse(line, ec);
+    EXPECT_FALSE(ec) << "not JSON: " << line;
+    if (!ec && v.as_object().contains("request_id") && v.as_object().at("request_id") == R"(id-"q"\)") ++parsed;
+  }
+  EXPECT_EQ(parsed, 1) << "the odd request id is logged, escaped";
 }
 
 TEST(Operator, SigtermDrainsRequestsInProgress) {

@@ -10,8 +10,6 @@
 #include <mutex>
 #include <thread>
 
-#include <boost/json.hpp>
-
 #include "metrics/metrics.h"
 
 namespace writ {
@@ -35,7 +33,7 @@ CREATE TABLE IF NOT EXISTS idem_keys (
   lease_until INTEGER NOT NULL,
   expires_at INTEGER,
   status INTEGER NOT NULL DEFAULT 0,
-  headers TEXT NOT NULL DEFAULT '[]',
+  headers TEXT NOT NULL DEFAULT '',  -- "Name: value\n" lines
   body BLOB NOT NULL DEFAULT x''
 );
 CREATE UNIQUE INDEX IF NOT EXISTS idem_keys_scope ON idem_keys(tenant, route, key);
@@ -132,20 +130,28 @@ class Conn {
   std::map<std::string, sqlite3_stmt*> cache_;
 };
 
-std::string HeadersToJson(const Headers& h) {
-  boost::json::array a;
-  for (const auto& [k, v] : h) a.push_back(boost::json::array{boost::json::string(k), boost::json::string(v)});
-  return boost::json::serialize(a);
+// Stored headers: "Name: value" lines. Names never hold ':' and values never
+// hold line breaks (the HTTP parsers refuse both), so no escaping is needed.
+std::string HeadersToText(const Headers& h) {
+  std::string out;
+  for (const auto& [k, v] : h) {
+    out += k;
+    out += ": ";
+    out += v;
+    out += '\n';
+  }
+  return out;
 }
 
-Headers HeadersFromJson(const std::string& s) {
+Headers HeadersFromText(const std::string& s) {
   Headers h;
-  boost::system::error_code ec;
-  auto v = boost::json::parse(s, ec);
-  if (ec || !v.is_array()) return h;
-  for (const auto& p : v.get_array()) {
-    if (!p.is_array() || p.get_array().size() != 2) continue;
-    h.emplace_back(std::string(p.get_array()[0].as_string()), std::string(p.get_array()[1].as_string()));
+  size_t pos = 0;
+  while (pos < s.size()) {
+    size_t end = s.find('\n', pos);
+    if (end == std::string::npos) end = s.size();
+    size_t colon = s.find(": ", pos);
+    if (colon != std::string::npos && colon < end) h.emplace_back(s.substr(pos, colon - pos), s.substr(colon + 2, end - colon - 2));
+    pos = end + 1;
   }
   return h;
 }
@@ -163,7 +169,7 @@ IdempotencyRecord ReadRecord(Stmt& s) {
   r.lease_until = s.Int(10);
   r.expires_at = s.IsNull(11) ? 0 : s.Int(11);
   r.response.status = static_cast<int>(s.Int(12));
-  r.response.headers = HeadersFromJson(s.Text(13));
+  r.response.headers = HeadersFromText(s.Text(13));
   r.response.body = s.Text(14);
   return r;
 }
@@ -247,7 +253,7 @@ class SqliteStore : public Store {
           if (!cur->has_value()) {
             auto n = Change(c,
                             std::string("INSERT INTO idem_keys (") + kColumns +
-                                ") VALUES (?1,?2,?3,'in_flight',?4,?5,1,1,?6,?6,?7,?8,0,'[]',x'')",
+                                ") VALUES (?1,?2,?3,'in_flight',?4,?5,1,1,?6,?6,?7,?8,0,'',x'')",
                             [&](Stmt& s) {
                               s.Bind(1, req.id.tenant).Bind(2, req.id.route).Bind(3, req.id.key);
                               s.Bind(4, req.fingerprint).Bind(5, req.fingerprint_detail);
@@ -308,7 +314,7 @@ class SqliteStore : public Store {
                           "AND fence=?4 AND state='in_flight'",
                           [&](Stmt& s) {
                             s.Bind(1, id.tenant).Bind(2, id.route).Bind(3, id.key).Bind(4, fence);
-                            s.Bind(5, static_cast<int64_t>(resp.status)).Bind(6, HeadersToJson(resp.headers));
+                            s.Bind(5, static_cast<int64_t>(resp.status)).Bind(6, HeadersToText(resp.headers));
                             s.BindBlob(7, resp.body).Bind(8, now).Bind(9, now + retention);
                           });
           if (!n.ok()) return n.status();
