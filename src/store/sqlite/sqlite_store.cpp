@@ -38,7 +38,8 @@ CREATE TABLE IF NOT EXISTS idem_keys (
 );
 CREATE UNIQUE INDEX IF NOT EXISTS idem_keys_scope ON idem_keys(tenant, route, key);
 CREATE INDEX IF NOT EXISTS idem_keys_expiry ON idem_keys(expires_at) WHERE expires_at IS NOT NULL;
-CREATE INDEX IF NOT EXISTS idem_keys_state ON idem_keys(state, route);
+-- No index on state: listing by state is an operator query and may scan;
+-- every write would pay for keeping such an index.
 )sql";
 
 constexpr const char* kColumns =
