@@ -1,6 +1,7 @@
 #include "config/config.h"
 
 #include <algorithm>
+#include <cctype>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -322,6 +323,31 @@ void ReadRoute(Reader& r, const YAML::Node& n, RouteConfig& rt) {
   if (rt.upstream_path.empty()) rt.upstream_path = rt.path;
   else if (!ValidTemplate(rt.upstream_path)) r.Error(n["upstream_path"], "upstream_path must start with '/'");
   if (rt.name.empty()) rt.name = rt.method + " " + rt.path;
+
+  // Every {param} the master's path uses must come from the route's path.
+  auto params = [](const std::string& t) {
+    std::set<std::string> out;
+    for (size_t i = t.find('{'); i != std::string::npos; i = t.find('{', i + 1))
+      out.insert(t.substr(i + 1, t.find('}', i) - i - 1));
+    return out;
+  };
+  auto have = params(rt.path);
+  for (const auto& p : params(rt.upstream_path))
+    if (!have.count(p))
+      r.Error(n["upstream_path"] ? n["upstream_path"] : n,
+              "upstream_path uses {" + p + "}, which path '" + rt.path + "' does not define");
+  // Headers Writ itself sets or that frame the message cannot be forwarded.
+  static const std::set<std::string> kReserved = {"host", "content-length", "transfer-encoding", "connection",
+                                                  "upgrade", "te", "trailer", "keep-alive", "idempotency-key",
+                                                  "content-type", "x-request-id"};
+  for (size_t i = 0; i < rt.forward_headers.size(); ++i) {
+    std::string lower;
+    for (char c : rt.forward_headers[i]) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (kReserved.count(lower))
+      r.Error(n["forward_headers"][i], "'" + rt.forward_headers[i] +
+                                           "' cannot be listed in forward_headers: writ sets it itself or it frames "
+                                           "the message");
+  }
 }
 
 }  // namespace

@@ -93,6 +93,24 @@ TEST(Config, LeaseMustExceedRequestTimeout) {
   EXPECT_NE(c.errors[0].message.find("must exceed the upstream request_timeout"), std::string::npos);
 }
 
+TEST(Config, UpstreamPathParamsAndForwardedHeadersAreChecked) {
+  auto c = LoadConfigText(
+      "upstreams: {m: {url: 'http://h:1'}}\n"
+      "routes:\n"
+      "  - method: PUT\n"
+      "    path: /orders/{id}\n"
+      "    upstream: m\n"
+      "    upstream_path: /v2/orders/{orderId}\n"
+      "    forward_headers: [Authorization, Content-Length]\n",
+      "p.yaml");
+  ASSERT_EQ(c.errors.size(), 2u);
+  EXPECT_EQ(c.errors[0].ToString(),
+            "p.yaml:6:20: upstream_path uses {orderId}, which path '/orders/{id}' does not define");
+  EXPECT_NE(c.errors[1].ToString().find("p.yaml:7:38: 'Content-Length' cannot be listed in forward_headers"),
+            std::string::npos)
+      << c.errors[1].ToString();
+}
+
 TEST(Config, SyntaxErrorHasPosition) {
   auto c = LoadConfigText("routes: [\n  {method: POST\n", "s.yaml");
   ASSERT_EQ(c.errors.size(), 1u);
