@@ -15,6 +15,8 @@ struct DemoOptions {
 int RunDemo(const DemoOptions& o);
 
 int RunKeysList(const std::string& config_path, const std::string& state, const std::string& route, int limit);
+// Deletes every expired idempotency record now, in batches; prints the count.
+int RunGc(const std::string& config_path);
 int RunKeysDelete(const std::string& config_path, const std::string& route, const std::string& key);
 
 }  // namespace writ

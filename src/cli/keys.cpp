@@ -38,6 +38,27 @@ int RunKeysList(const std::string& config_path, const std::string& state, const 
   return 0;
 }
 
+int RunGc(const std::string& config_path) {
+  auto loaded = LoadConfigFile(config_path);
+  auto store = OpenFromConfig(config_path, false);
+  if (!store.ok()) {
+    std::cerr << "cannot open store: " << store.status().message() << "\n";
+    return 1;
+  }
+  int batch = loaded.config.store.gc_batch, total = 0;
+  for (;;) {
+    auto n = CollectGarbageSync(**store, batch);
+    if (!n.ok()) {
+      std::cerr << "gc failed after " << total << " deletions: " << n.status().message() << "\n";
+      return 1;
+    }
+    total += *n;
+    if (*n < batch) break;
+  }
+  std::cout << "deleted " << total << " expired record(s)\n";
+  return 0;
+}
+
 int RunKeysDelete(const std::string& config_path, const std::string& route, const std::string& key) {
   auto store = OpenFromConfig(config_path, false);
   if (!store.ok()) {

@@ -90,6 +90,9 @@ int main(int argc, char** argv) {
   keys_delete->add_option("--route", route, "Route name, e.g. 'POST /orders'")->required();
   keys_delete->add_option("key", key, "The client's Idempotency-Key")->required();
 
+  auto* gc = app.add_subcommand("gc", "Delete expired idempotency records now (writ serve also does it on a schedule)");
+  gc->add_option("-c,--config", config_path, "Config file (names the store)")->required();
+
   CLI11_PARSE(app, argc, argv);
 
   if (*serve) {
@@ -120,5 +123,6 @@ int main(int argc, char** argv) {
   if (*demo_cmd) return writ::RunDemo(demo);
   if (*keys_list) return writ::RunKeysList(config_path, state, route, limit);
   if (*keys_delete) return writ::RunKeysDelete(config_path, route, key);
+  if (*gc) return writ::RunGc(config_path);
   return 0;
 }

@@ -68,6 +68,30 @@ TEST(Operator, GarbageCollectorDeletesExpiredRecordsWhileServing) {
   EXPECT_FALSE(FindHeader(again.headers, "Idempotent-Replayed"));
 }
 
+TEST(Operator, GcCommandDeletesExpiredRecordsOfAStoppedServer) {
+  TempDir dir;
+  MockMasterProcess master;
+  master.Start(dir.path());
+  WritProcess writ;
+  RouteOptions shortlived, kept;
+  shortlived.idempotency = "retention: 200ms";
+  kept.path = "/keep";
+  writ.set_store_extra("gc_interval: 1h");
+  writ.Start(dir.path(), master.port(), {shortlived, kept});
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(PostJson(writ.port(), "/orders", "g" + std::to_string(i), "{}").status, 201);
+  ASSERT_EQ(PostJson(writ.port(), "/keep", "k", "{}").status, 201);
+  writ.Stop();
+  int deleted = 0;
+  ASSERT_TRUE(Eventually([&] {
+    std::string out;
+    if (RunWrit({"gc", "--config", writ.config_path()}, &out) != 0) return false;
+    deleted += std::atoi(out.substr(out.find("deleted ") + 8).c_str());
+    return deleted >= 3;
+  }));
+  EXPECT_EQ(deleted, 3);
+  EXPECT_EQ(CountKeys(writ.db_path()).completed, 1) << "the record with a long retention stays";
+}
+
 TEST(Operator, RequestLogIsJsonWithoutBodiesAndShutdownIsClean) {
   TempDir dir;
   MockMasterProcess master;
