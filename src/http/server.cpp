@@ -1,5 +1,6 @@
 #include "http/server.h"
 
+#include <array>
 #include <atomic>
 #include <limits>
 
@@ -243,9 +244,22 @@ class ServerImpl : public Server, public std::enable_shared_from_this<ServerImpl
       auto [wec, wn] = co_await http::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
       if (wec || !keep_alive) break;
     }
+    // Lingering close: stop sending, then read and discard what the client is
+    // still sending (e.g. the body of a refused request) for a short while.
+    // Closing with unread data would reset the connection, and the client
+    // could lose the answer we just wrote.
     boost::system::error_code ignored;
     stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream.expires_after(std::chrono::seconds(1));
+    std::array<char, 16 * 1024> scratch;
+    for (size_t drained = 0; drained < kMaxLingerBytes;) {
+      auto [rec, n] = co_await stream.async_read_some(asio::buffer(scratch), asio::as_tuple(asio::use_awaitable));
+      if (rec) break;
+      drained += n;
+    }
   }
+
+  static constexpr size_t kMaxLingerBytes = 4 * 1024 * 1024;
 
   asio::io_context& ioc_;
   ServerOptions opts_;
