@@ -117,6 +117,23 @@ TEST_F(SyncTest, ConcurrentWaitReturnsTheFirstResult) {
   EXPECT_EQ(master_.Stat("requests"), 1);
 }
 
+TEST_F(SyncTest, ConcurrentWaitIsBoundedByWaitTimeout) {
+  RouteOptions route;
+  route.idempotency = "concurrent: wait\nwait_timeout: 300ms";
+  StartPair({"--latency", "1500ms"}, {route});
+  std::thread first([&] { EXPECT_EQ(PostJson(writ_.port(), "/orders", "w2", R"({"a":1})").status, 201); });
+  ASSERT_TRUE(Eventually([&] { return CountKeys(writ_.db_path()).in_flight == 1; }));
+  auto t0 = std::chrono::steady_clock::now();
+  auto r = PostJson(writ_.port(), "/orders", "w2", R"({"a":1})");
+  auto waited = std::chrono::steady_clock::now() - t0;
+  first.join();
+  EXPECT_EQ(r.status, 409);
+  EXPECT_EQ(ProblemType(r), "idempotency-key-in-flight");
+  EXPECT_GE(waited, std::chrono::milliseconds(250)) << "it waited";
+  EXPECT_LT(waited, std::chrono::milliseconds(1400)) << "but not for the whole first request";
+  EXPECT_EQ(master_.Stat("requests"), 1);
+}
+
 TEST_F(SyncTest, ThirtyTwoConcurrentIdenticalRequestsMakeOneUpstreamCall) {
   StartPair({"--latency", "50ms"});
   std::atomic<int> created{0}, replayed{0}, conflicts{0}, other{0};
