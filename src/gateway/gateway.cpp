@@ -34,7 +34,7 @@ Gateway::Gateway(const Config& config, Runtime& rt, Store& store, Metrics& metri
       gc_deleted_(metrics.GetCounter("writ_gc_deleted_total", "Expired idempotency records deleted")) {
   std::map<std::string, UpstreamClient*> by_name;
   for (const auto& u : config.upstreams) {
-    clients_.push_back(MakeHttpUpstreamClient(rt, u));
+    clients_.push_back(MakeHttpUpstreamClient(rt, u, &metrics));
     by_name[u.name] = clients_.back().get();
   }
   request_counters_ = std::make_unique<StatusCounters[]>(config.routes.size());

@@ -44,10 +44,14 @@ struct Conn {
 
 class HttpUpstreamClient : public UpstreamClient, public std::enable_shared_from_this<HttpUpstreamClient> {
  public:
-  HttpUpstreamClient(asio::io_context& ioc, UpstreamConfig cfg) : ioc_(ioc), cfg_(std::move(cfg)) {}
+  HttpUpstreamClient(asio::io_context& ioc, UpstreamConfig cfg, Metrics* metrics) : ioc_(ioc), cfg_(std::move(cfg)) {
+    if (metrics)
+      opened_ = &metrics->GetCounter("writ_upstream_connections_opened_total", "Connections opened to the master",
+                                     "upstream=\"" + LabelValue(cfg_.name) + "\"");
+  }
 
   void Send(UpstreamRequest req, std::function<void(UpstreamResult)> done) override {
-    auto conn = TakeIdle();
+    auto conn = req.fresh_connection ? nullptr : TakeIdle();
     bool fresh = !conn;
     if (fresh) conn = std::make_unique<Conn>(ioc_);
     auto ex = conn->stream.get_executor();
@@ -118,13 +122,15 @@ class HttpUpstreamClient : public UpstreamClient, public std::enable_shared_from
         co_return out;
       }
       conn->stream.socket().set_option(tcp::no_delay(true), cec);
+      if (self->opened_) self->opened_->Inc();
     }
 
     http::request<http::string_body> r{http::string_to_verb(req.method), req.target, 11};
     r.set(http::field::host, cfg.host + ":" + std::to_string(cfg.port));
     for (const auto& [k, v] : req.headers) r.insert(k, v);
     r.body() = std::move(req.body);
-    r.keep_alive(true);
+    bool keep = !req.fresh_connection;
+    r.keep_alive(keep);
     r.prepare_payload();
 
     auto t0 = std::chrono::steady_clock::now();
@@ -151,7 +157,7 @@ class HttpUpstreamClient : public UpstreamClient, public std::enable_shared_from
     out.response.status = static_cast<int>(res.result_int());
     for (const auto& f : res) out.response.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
     out.response.body = std::move(res.body());
-    if (res.keep_alive()) {
+    if (keep && res.keep_alive()) {
       conn->stream.expires_never();
       self->GiveBack(std::move(conn));
     }
@@ -162,11 +168,12 @@ class HttpUpstreamClient : public UpstreamClient, public std::enable_shared_from
   UpstreamConfig cfg_;
   std::mutex mu_;
   std::vector<std::unique_ptr<Conn>> idle_;
+  Counter* opened_ = nullptr;
 };
 
 }  // namespace
 
-std::unique_ptr<UpstreamClient> MakeHttpUpstreamClient(Runtime& rt, const UpstreamConfig& config) {
+std::unique_ptr<UpstreamClient> MakeHttpUpstreamClient(Runtime& rt, const UpstreamConfig& config, Metrics* metrics) {
   // The coroutines hold shared ownership; the returned handle forwards to it.
   struct Handle : UpstreamClient {
     std::shared_ptr<HttpUpstreamClient> impl;
@@ -175,7 +182,7 @@ std::unique_ptr<UpstreamClient> MakeHttpUpstreamClient(Runtime& rt, const Upstre
     }
   };
   auto h = std::make_unique<Handle>();
-  h->impl = std::make_shared<HttpUpstreamClient>(rt.impl().ioc, config);
+  h->impl = std::make_shared<HttpUpstreamClient>(rt.impl().ioc, config, metrics);
   return h;
 }
 

@@ -4,11 +4,14 @@
 #include <memory>
 
 #include "config/config.h"
+#include "metrics/metrics.h"
 #include "http/runtime.h"
 #include "upstream/client.h"
 
 namespace writ {
 
-std::unique_ptr<UpstreamClient> MakeHttpUpstreamClient(Runtime& rt, const UpstreamConfig& config);
+// `metrics` (optional) receives writ_upstream_connections_opened_total{upstream}.
+std::unique_ptr<UpstreamClient> MakeHttpUpstreamClient(Runtime& rt, const UpstreamConfig& config,
+                                                       Metrics* metrics = nullptr);
 
 }  // namespace writ

@@ -22,6 +22,10 @@ struct UpstreamRequest {
   std::string target;  // path and query, base path already applied
   Headers headers;
   std::string body;
+  // Use a new connection, never a pooled one, and close it afterwards. A pooled
+  // connection the master closes just as the request goes out looks exactly
+  // like a lost answer; at-most-once routes cannot afford that ambiguity.
+  bool fresh_connection = false;
 };
 
 enum class UpstreamError {

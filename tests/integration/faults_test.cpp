@@ -79,6 +79,25 @@ TEST_F(FaultsTest, ParkedUnknownOutcomeIsNeverResent) {
   EXPECT_EQ(CountKeys(writ_.db_path()).unknown, 0);
 }
 
+TEST_F(FaultsTest, AtMostOnceRoutesNeverReuseAPooledConnection) {
+  master_.Start(dir_.path());
+  RouteOptions park, retry;
+  park.idempotency = "on_unknown: park";
+  retry.path = "/pooled";
+  retry.extra = "upstream_path: /orders";
+  writ_.Start(dir_.path(), master_.port(), {park, retry});
+  auto opened = [&] {
+    auto m = Call(writ_.port(), "GET", "/metrics").body;
+    auto at = m.find("writ_upstream_connections_opened_total{upstream=\"master\"} ");
+    return at == std::string::npos ? -1 : std::atoi(m.c_str() + m.find("} ", at) + 2);
+  };
+  for (int i = 0; i < 3; ++i)
+    ASSERT_EQ(PostJson(writ_.port(), "/pooled", "r" + std::to_string(i), "{}").status, 201);
+  EXPECT_EQ(opened(), 1) << "key-honouring routes reuse the pool";
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(PostJson(writ_.port(), "/orders", "p" + std::to_string(i), "{}").status, 201);
+  EXPECT_EQ(opened(), 4) << "each at-most-once request gets its own connection";
+}
+
 TEST_F(FaultsTest, UnreachableMasterIs503AndStoresNothing) {
   master_.Start(dir_.path());
   writ_.Start(dir_.path(), master_.port());

@@ -214,6 +214,7 @@ UpstreamRequest SyncRoute::BuildUpstreamRequest(const Call& call) const {
                            DeriveUpstreamKey(call.id.tenant, call.id.route, call.id.key));
   if (!call.req.request_id.empty()) u.headers.emplace_back("X-Request-Id", call.req.request_id);
   u.body = call.req.body;
+  u.fresh_connection = route_.idempotency.on_unknown == OnUnknown::kPark;
   return u;
 }
 
