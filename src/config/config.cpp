@@ -393,10 +393,13 @@ LoadedConfig LoadConfigText(const std::string& text, const std::string& file_nam
       ReadRoute(r, rn, rt);
       if (!rt.upstream.empty() && ups && !c.FindUpstream(rt.upstream))
         r.Error(rn["upstream"], "route '" + rt.name + "' names unknown upstream '" + rt.upstream + "'");
-      if (const auto* u = c.FindUpstream(rt.upstream); u && rt.idempotency.lease <= u->request_timeout)
+      // A holder must finish (connect + request) before its lease can be taken over.
+      if (const auto* u = c.FindUpstream(rt.upstream);
+          u && rt.idempotency.lease <= u->connect_timeout + u->request_timeout)
         r.Error(rn["idempotency"] ? rn["idempotency"] : rn,
                 "idempotency lease (" + FormatDuration(rt.idempotency.lease) +
-                    ") must exceed the upstream request_timeout (" + FormatDuration(u->request_timeout) + ")");
+                    ") must exceed the upstream connect_timeout + request_timeout (" +
+                    FormatDuration(u->connect_timeout + u->request_timeout) + ")");
       if (!seen_names.insert(rt.name).second) r.Error(rn, "duplicate route name '" + rt.name + "'");
       if (!seen_paths.insert(rt.method + " " + rt.path).second)
         r.Error(rn, "duplicate route " + rt.method + " " + rt.path);

@@ -58,7 +58,7 @@ struct IdempotencyConfig {
   OnUnknown on_unknown = OnUnknown::kRetry;
   Concurrent concurrent = Concurrent::kReject;
   Millis wait_timeout = 10'000;  // bound for concurrent: wait
-  Millis lease = 30'000;         // in-flight lock lifetime; must exceed the request timeout
+  Millis lease = 30'000;         // in-flight lock lifetime; must exceed connect + request timeouts
 };
 
 struct RouteConfig {

@@ -38,9 +38,9 @@ TEST_P(CrashPoints, NothingLostNothingAppliedTwice) {
   if (s.honouring_master) flags.emplace_back("--honor-idempotency-key");
   master.Start(dir.path(), flags);
   RouteOptions route;
-  route.idempotency = std::string("lease: 1200ms\non_unknown: ") + (s.honouring_master ? "retry" : "park");
+  route.idempotency = std::string("lease: 1500ms\non_unknown: ") + (s.honouring_master ? "retry" : "park");
   WritProcess writ;
-  writ.Start(dir.path(), master.port(), {route}, "request_timeout: 1s");
+  writ.Start(dir.path(), master.port(), {route}, "request_timeout: 1s\nconnect_timeout: 200ms");
 
   int n = Iterations(), acknowledged = 0, parked = 0;
   for (int i = 0; i < n; ++i) {

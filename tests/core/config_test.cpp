@@ -90,7 +90,9 @@ TEST(Config, LeaseMustExceedRequestTimeout) {
       "routes: [{method: POST, path: /x, upstream: m, idempotency: {lease: 10s}}]\n",
       "l.yaml");
   ASSERT_EQ(c.errors.size(), 1u);
-  EXPECT_NE(c.errors[0].message.find("must exceed the upstream request_timeout"), std::string::npos);
+  EXPECT_NE(c.errors[0].message.find("must exceed the upstream connect_timeout + request_timeout (32s)"),
+            std::string::npos)
+      << c.errors[0].message;
 }
 
 TEST(Config, UpstreamPathParamsAndForwardedHeadersAreChecked) {

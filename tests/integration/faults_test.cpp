@@ -118,7 +118,8 @@ TEST_F(FaultsTest, CrashAfterMasterCommitThenLeaseTakeoverAppliesOnce) {
   master_.Start(dir_.path(), {"--honor-idempotency-key"});
   RouteOptions route;
   route.idempotency = "lease: 1500ms";
-  writ_.Start(dir_.path(), master_.port(), {route}, "request_timeout: 1s", {"WRIT_CRASH_AT=after_upstream_response"});
+  writ_.Start(dir_.path(), master_.port(), {route}, "request_timeout: 1s\nconnect_timeout: 200ms",
+              {"WRIT_CRASH_AT=after_upstream_response"});
   auto r = PostJson(writ_.port(), "/orders", "crash-1", R"({"a":1})");
   EXPECT_EQ(r.status, 0) << "the client saw no answer";
   EXPECT_EQ(writ_.WaitExit(), 128 + 9);
@@ -157,7 +158,8 @@ TEST_F(FaultsTest, CrashWithKeyInFlightOnParkRouteParksInsteadOfResending) {
   master_.Start(dir_.path());  // ignores keys: a resend would apply twice
   RouteOptions route;
   route.idempotency = "on_unknown: park\nlease: 1500ms";
-  writ_.Start(dir_.path(), master_.port(), {route}, "request_timeout: 1s", {"WRIT_CRASH_AT=after_upstream_response"});
+  writ_.Start(dir_.path(), master_.port(), {route}, "request_timeout: 1s\nconnect_timeout: 200ms",
+              {"WRIT_CRASH_AT=after_upstream_response"});
   EXPECT_EQ(PostJson(writ_.port(), "/orders", "c3", R"({"a":1})").status, 0);
   EXPECT_EQ(writ_.WaitExit(), 128 + 9);
   writ_.Restart();

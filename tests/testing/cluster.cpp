@@ -72,9 +72,8 @@ void WritProcess::Start(const std::string& dir, uint16_t master_port, const std:
   y << "store:\n  url: sqlite:" << db_ << "\n";
   std::istringstream se(store_extra_);
   for (std::string line; std::getline(se, line);) y << "  " << line << "\n";
-  y
-    << "upstreams:\n  master:\n    url: http://127.0.0.1:" << master_port << "\n"
-    << "    connect_timeout: 1s\n";
+  y << "upstreams:\n  master:\n    url: http://127.0.0.1:" << master_port << "\n";
+  if (upstream_extra.find("connect_timeout") == std::string::npos) y << "    connect_timeout: 1s\n";
   if (upstream_extra.find("request_timeout") == std::string::npos) y << "    request_timeout: 2s\n";
   std::istringstream ue(upstream_extra);
   for (std::string line; std::getline(ue, line);) y << "    " << line << "\n";
