@@ -180,7 +180,6 @@ int RunScenario(const std::string& dir, const Scenario& s, const DemoOptions& o,
   if (s.honor) ok = ok && t.succeeded == o.writes && keys == o.writes;
   else ok = ok && t.succeeded + t.parked == o.writes && keys <= o.writes && t.succeeded <= keys;
   std::cout << "  verdict               " << (ok ? "OK: every write applied at most once" : "FAILED") << "\n";
-  std::cout << "  logs                  " << dir << "\n";
   return ok ? 0 : 1;
 }
 
@@ -219,7 +218,8 @@ int Serve(const std::string& dir, uint64_t seed) {
 int RunDemo(const DemoOptions& o) {
   uint64_t seed = o.seed ? o.seed : std::random_device{}();
   std::string dir = o.data_dir;
-  if (dir.empty()) {
+  bool temporary = dir.empty();
+  if (temporary) {
     char tmpl[] = "/tmp/writ-demo-XXXXXX";
     dir = ::mkdtemp(tmpl) ? tmpl : "./writ-data/demo";
   }
@@ -230,6 +230,12 @@ int RunDemo(const DemoOptions& o) {
   int rc = RunScenario(dir + "/honoring", {"master honours Idempotency-Key (on_unknown: retry)", true, "retry"}, o,
                        seed);
   rc |= RunScenario(dir + "/ignoring", {"master ignores Idempotency-Key (on_unknown: park)", false, "park"}, o, seed);
+  if (rc == 0 && temporary && !o.serve) {
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);  // logs are kept when --data-dir is given or the demo failed
+  } else {
+    std::cout << "\nlogs and stores kept in " << dir << "\n";
+  }
   std::cout << "\n" << (rc == 0 ? "demo passed" : "demo FAILED") << "\n";
   return rc;
 }

@@ -71,7 +71,7 @@ int main(int argc, char** argv) {
   demo_cmd->add_option("--writes", demo.writes, "Logical writes per scenario")->check(CLI::Range(1, 1'000'000));
   demo_cmd->add_option("--concurrency", demo.concurrency, "Client threads")->check(CLI::Range(1, 256));
   demo_cmd->add_option("--seed", demo.seed, "Seed for faults and client jitter (0: random)");
-  demo_cmd->add_option("--data-dir", demo.data_dir, "Where the demo keeps its store and logs");
+  demo_cmd->add_option("--data-dir", demo.data_dir, "Keep the demo's stores and logs here (default: a temporary directory, removed when the demo passes)");
   demo_cmd->add_flag("--serve", demo.serve, "Keep a mock master and writ running and print curl lines");
 
   auto* keys = app.add_subcommand("keys", "Inspect and manage stored idempotency keys");
