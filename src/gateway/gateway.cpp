@@ -68,14 +68,14 @@ void Gateway::Handle(Request req, std::function<void(Response)> done) {
   SyncRoute& route = *routes_[m.index];
   size_t index = m.index;
   ++active_;
-  std::string request_id = req.request_id, method = req.method;
+  std::string request_id = req.request_id, method = req.method, remote = req.remote;
   route.Handle(std::move(req), std::move(m.params),
-               [this, &route, index, t0, request_id, method, done = std::move(done)](Response resp, RequestInfo info) {
+               [this, &route, index, t0, request_id, method, remote, done = std::move(done)](Response resp, RequestInfo info) {
                  double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
                  const auto& name = route.config().name;
                  RequestCounter(index, resp.status).Inc();
                  resp.headers.emplace_back("X-Request-Id", request_id);
-                 LogRequest({request_id, method, name, info.outcome, info.key_hash, resp.status,
+                 LogRequest({request_id, remote, method, name, info.outcome, info.key_hash, resp.status,
                              static_cast<int64_t>(ms * 1000)});
                  done(std::move(resp));
                  --active_;
@@ -99,8 +99,7 @@ Counter& Gateway::RequestCounter(size_t route, int status) {
 Response Gateway::Operator(const Request& req) const {
   if (req.method == "GET" && req.path == "/healthz") return Json(200, {{"status", "ok"}});
   if (req.method == "GET" && req.path == "/readyz") {
-    auto c = store_.Counts();
-    if (!c.ok()) return Problem(503, "store-unavailable", "Store unavailable", c.status().message());
+    if (auto s = store_.Ping(); !s.ok()) return Problem(503, "store-unavailable", "Store unavailable", s.message());
     return Json(200, {{"status", "ready"}});
   }
   if (req.method == "GET" && req.path == "/metrics") {
@@ -141,9 +140,7 @@ void Gateway::StartBackground() {
 
 void Gateway::CollectGarbage() {
   if (stopping_) return;
-  ++gc_running_;
   store_.CollectGarbage(config_.store.gc_batch, [this](Result<int> r) {
-    --gc_running_;
     if (stopping_) return;
     if (!r.ok()) {
       LogJson("warn", "gc failed", {{"error", r.status().message()}});

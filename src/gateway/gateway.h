@@ -54,7 +54,6 @@ class Gateway {
   using StatusCounters = std::array<std::atomic<Counter*>, 500>;
   std::unique_ptr<StatusCounters[]> request_counters_;
   std::atomic<bool> stopping_{false};
-  std::atomic<int> gc_running_{0};
   std::atomic<int> active_{0};
 };
 

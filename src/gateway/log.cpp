@@ -66,6 +66,7 @@ void LogRequest(const RequestLogLine& l) {
   line += std::to_string(SystemClock().NowMs());
   line += ",\"level\":\"info\",\"msg\":\"request\"";
   Field(line, "request_id", l.request_id);
+  Field(line, "remote", l.remote);
   Field(line, "method", l.method);
   Field(line, "route", l.route);
   line += ",\"status\":";

@@ -15,7 +15,7 @@ void LogJson(const std::string& level, const std::string& msg, boost::json::obje
 // The per-request line, written without building a JSON document (it is on
 // the hot path). Strings are JSON-escaped.
 struct RequestLogLine {
-  std::string_view request_id, method, route, outcome, key_hash;
+  std::string_view request_id, remote, method, route, outcome, key_hash;
   int status = 0;
   int64_t us = 0;
 };

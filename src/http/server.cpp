@@ -150,8 +150,9 @@ class ServerImpl : public Server, public std::enable_shared_from_this<ServerImpl
       // The route's own limit is applied once the head is known; until then
       // Beast's default must not answer for it.
       parser.body_limit(std::numeric_limits<std::uint64_t>::max());
-      // The first request gets the header timeout; later ones the idle timeout
-      // for their first byte plus the header timeout is folded into it.
+      // A new connection must deliver its first header within header_timeout;
+      // a kept-alive one may idle up to idle_timeout before its next header
+      // is complete. A body must then arrive within header_timeout.
       stream.expires_after(std::chrono::milliseconds(first ? o.header_timeout : o.idle_timeout));
       first = false;
       auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));

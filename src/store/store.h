@@ -114,7 +114,10 @@ class Store {
 
   virtual Result<std::vector<IdempotencyRecord>> List(std::optional<KeyState> state,
                                                       const std::string& route, int limit) = 0;
+  // Counts records by state: a full scan, for metrics and tools.
   virtual Result<KeyCounts> Counts() = 0;
+  // Cheap check that the store can be read (readiness probes).
+  virtual Status Ping() = 0;
   virtual Millis Now() const = 0;
 };
 

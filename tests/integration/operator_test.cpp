@@ -11,6 +11,13 @@
 namespace writ::testing {
 namespace {
 
+class OperatorTest : public ::testing::Test {
+ protected:
+  TempDir dir_;
+  MockMasterProcess master_;
+  WritProcess writ_;
+};
+
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path);
   std::stringstream ss;
@@ -18,97 +25,86 @@ std::string ReadFile(const std::string& path) {
   return ss.str();
 }
 
-TEST(Operator, HealthReadinessMetricsAndRetention) {
-  TempDir dir;
-  MockMasterProcess master;
-  master.Start(dir.path());
-  WritProcess writ;
+TEST_F(OperatorTest, HealthReadinessMetricsAndRetention) {
+  master_.Start(dir_.path());
   RouteOptions route;
   route.idempotency = "retention: 2h";
-  writ.Start(dir.path(), master.port(), {route});
-  EXPECT_EQ(Call(writ.port(), "GET", "/healthz").status, 200);
-  EXPECT_EQ(Call(writ.port(), "GET", "/readyz").status, 200);
-  ASSERT_EQ(PostJson(writ.port(), "/orders", "m1", "{}").status, 201);
-  ASSERT_EQ(PostJson(writ.port(), "/orders", "m1", "{}").status, 201);
-  auto metrics = Call(writ.port(), "GET", "/metrics").body;
+  writ_.Start(dir_.path(), master_.port(), {route});
+  EXPECT_EQ(Call(writ_.port(), "GET", "/healthz").status, 200);
+  EXPECT_EQ(Call(writ_.port(), "GET", "/readyz").status, 200);
+  ASSERT_EQ(PostJson(writ_.port(), "/orders", "m1", "{}").status, 201);
+  ASSERT_EQ(PostJson(writ_.port(), "/orders", "m1", "{}").status, 201);
+  auto metrics = Call(writ_.port(), "GET", "/metrics").body;
   for (const char* want : {"writ_requests_total{route=\"POST /orders\",mode=\"sync\",status=\"201\"} 2",
                            "writ_replays_total{route=\"POST /orders\"} 1", "writ_upstream_seconds_count",
                            "writ_store_commit_seconds_bucket", "writ_store_commit_batch_size_count",
                            "writ_in_flight_keys{route=\"POST /orders\"} 0", "writ_keys{state=\"completed\"} 1",
                            "writ_conflicts_total{route=\"POST /orders\",kind=\"fingerprint\"} 0"})
     EXPECT_NE(metrics.find(want), std::string::npos) << want << "\n" << metrics;
-  auto wk = ParseBody(Call(writ.port(), "GET", "/.well-known/writ/idempotency")).as_object();
+  auto wk = ParseBody(Call(writ_.port(), "GET", "/.well-known/writ/idempotency")).as_object();
   auto r0 = wk["routes"].as_array()[0].as_object();
   EXPECT_EQ(r0["route"], "POST /orders");
   EXPECT_EQ(r0["retentionSeconds"].as_int64(), 7200);
   EXPECT_EQ(r0["keyRequired"], true);
 }
 
-TEST(Operator, GarbageCollectorDeletesExpiredRecordsWhileServing) {
-  TempDir dir;
-  MockMasterProcess master;
-  master.Start(dir.path());
-  WritProcess writ;
+TEST_F(OperatorTest, GarbageCollectorDeletesExpiredRecordsWhileServing) {
+  master_.Start(dir_.path());
   RouteOptions shortlived, kept;
   shortlived.idempotency = "retention: 300ms";
   kept.path = "/keep";
   kept.idempotency = "retention: 1h";
-  writ.set_store_extra("gc_interval: 100ms\ngc_batch: 3");
-  writ.Start(dir.path(), master.port(), {shortlived, kept});
+  writ_.set_store_extra("gc_interval: 100ms\ngc_batch: 3");
+  writ_.Start(dir_.path(), master_.port(), {shortlived, kept});
   for (int i = 0; i < 10; ++i)
-    ASSERT_EQ(PostJson(writ.port(), "/orders", "gc-" + std::to_string(i), "{}").status, 201);
-  ASSERT_EQ(PostJson(writ.port(), "/keep", "keep-me", "{}").status, 201);
-  ASSERT_TRUE(Eventually([&] { return CountKeys(writ.db_path()).completed == 1; }, 10'000));
-  auto kept_rec = OpenStoreReadOnly(writ.db_path())->Lookup({"default", "POST /keep", "keep-me"});
+    ASSERT_EQ(PostJson(writ_.port(), "/orders", "gc-" + std::to_string(i), "{}").status, 201);
+  ASSERT_EQ(PostJson(writ_.port(), "/keep", "keep-me", "{}").status, 201);
+  ASSERT_TRUE(Eventually([&] { return CountKeys(writ_.db_path()).completed == 1; }, 10'000));
+  auto kept_rec = OpenStoreReadOnly(writ_.db_path())->Lookup({"default", "POST /keep", "keep-me"});
   ASSERT_TRUE(kept_rec.ok() && kept_rec->has_value());
-  EXPECT_NE(Call(writ.port(), "GET", "/metrics").body.find("writ_gc_deleted_total 10"), std::string::npos);
+  EXPECT_NE(Call(writ_.port(), "GET", "/metrics").body.find("writ_gc_deleted_total 10"), std::string::npos);
   // A collected key is new again.
-  auto again = PostJson(writ.port(), "/orders", "gc-0", "{}");
+  auto again = PostJson(writ_.port(), "/orders", "gc-0", "{}");
   EXPECT_EQ(again.status, 201);
   EXPECT_FALSE(FindHeader(again.headers, "Idempotent-Replayed"));
 }
 
-TEST(Operator, GcCommandDeletesExpiredRecordsOfAStoppedServer) {
-  TempDir dir;
-  MockMasterProcess master;
-  master.Start(dir.path());
-  WritProcess writ;
+TEST_F(OperatorTest, GcCommandDeletesExpiredRecordsOfAStoppedServer) {
+  master_.Start(dir_.path());
   RouteOptions shortlived, kept;
   shortlived.idempotency = "retention: 200ms";
   kept.path = "/keep";
-  writ.set_store_extra("gc_interval: 1h");
-  writ.Start(dir.path(), master.port(), {shortlived, kept});
-  for (int i = 0; i < 3; ++i) ASSERT_EQ(PostJson(writ.port(), "/orders", "g" + std::to_string(i), "{}").status, 201);
-  ASSERT_EQ(PostJson(writ.port(), "/keep", "k", "{}").status, 201);
-  writ.Stop();
+  writ_.set_store_extra("gc_interval: 1h");
+  writ_.Start(dir_.path(), master_.port(), {shortlived, kept});
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(PostJson(writ_.port(), "/orders", "g" + std::to_string(i), "{}").status, 201);
+  ASSERT_EQ(PostJson(writ_.port(), "/keep", "k", "{}").status, 201);
+  writ_.Stop();
   int deleted = 0;
   ASSERT_TRUE(Eventually([&] {
     std::string out;
-    if (RunWrit({"gc", "--config", writ.config_path()}, &out) != 0) return false;
+    if (RunWrit({"gc", "--config", writ_.config_path()}, &out) != 0) return false;
     deleted += std::atoi(out.substr(out.find("deleted ") + 8).c_str());
     return deleted >= 3;
   }));
   EXPECT_EQ(deleted, 3);
-  EXPECT_EQ(CountKeys(writ.db_path()).completed, 1) << "the record with a long retention stays";
+  EXPECT_EQ(CountKeys(writ_.db_path()).completed, 1) << "the record with a long retention stays";
 }
 
-TEST(Operator, RequestLogIsJsonWithoutBodiesAndShutdownIsClean) {
-  TempDir dir;
-  MockMasterProcess master;
-  master.Start(dir.path());
-  WritProcess writ;
-  writ.Start(dir.path(), master.port());
-  ASSERT_EQ(PostJson(writ.port(), "/orders", "secret-key-123", R"({"card":"4111-1111"})").status, 201);
-  auto odd = Call(writ.port(), "POST", "/orders", "{}",
+TEST_F(OperatorTest, RequestLogIsJsonWithoutBodiesAndShutdownIsClean) {
+  master_.Start(dir_.path());
+  writ_.Start(dir_.path(), master_.port());
+  ASSERT_EQ(PostJson(writ_.port(), "/orders", "secret-key-123", R"({"card":"4111-1111"})").status, 201);
+  auto odd = Call(writ_.port(), "POST", "/orders", "{}",
                   {{"Content-Type", "application/json"}, {"Idempotency-Key", "k2"}, {"X-Request-Id", R"(id-"q"\)"}});
   ASSERT_EQ(odd.status, 201);
   EXPECT_EQ(*FindHeader(odd.headers, "X-Request-Id"), R"(id-"q"\)") << "the client's request id is echoed";
-  writ.Stop();
-  auto log = ReadFile(dir.path() + "/writ-0.log");
+  writ_.Stop();
+  auto log = ReadFile(dir_.path() + "/writ-0.log");
   EXPECT_NE(log.find("\"msg\":\"request\""), std::string::npos) << log;
   EXPECT_NE(log.find("\"route\":\"POST /orders\""), std::string::npos);
   EXPECT_NE(log.find("\"outcome\":\"forwarded\""), std::string::npos);
   EXPECT_NE(log.find("\"key_hash\":\""), std::string::npos);
+  EXPECT_NE(log.find("\"remote\":\"127.0.0.1:"), std::string::npos);
   EXPECT_EQ(log.find("4111"), std::string::npos) << "no bodies in logs";
   EXPECT_EQ(log.find("secret-key-123"), std::string::npos) << "no raw keys in logs";
   EXPECT_NE(log.find("\"msg\":\"shutting down\""), std::string::npos);
@@ -123,24 +119,20 @@ TEST(Operator, RequestLogIsJsonWithoutBodiesAndShutdownIsClean) {
   EXPECT_EQ(parsed, 1) << "the odd request id is logged, escaped";
 }
 
-TEST(Operator, SigtermDrainsRequestsInProgress) {
-  TempDir dir;
-  MockMasterProcess master;
-  master.Start(dir.path(), {"--latency", "500ms"});
-  WritProcess writ;
-  writ.Start(dir.path(), master.port());
+TEST_F(OperatorTest, SigtermDrainsRequestsInProgress) {
+  master_.Start(dir_.path(), {"--latency", "500ms"});
+  writ_.Start(dir_.path(), master_.port());
   Response r;
-  std::thread client([&] { r = PostJson(writ.port(), "/orders", "drain", "{}"); });
-  ASSERT_TRUE(Eventually([&] { return CountKeys(writ.db_path()).in_flight == 1; }));
-  writ.Stop();  // expects exit code 0
+  std::thread client([&] { r = PostJson(writ_.port(), "/orders", "drain", "{}"); });
+  ASSERT_TRUE(Eventually([&] { return CountKeys(writ_.db_path()).in_flight == 1; }));
+  writ_.Stop();  // expects exit code 0
   client.join();
   EXPECT_EQ(r.status, 201) << r.body;
-  EXPECT_EQ(CountKeys(writ.db_path()).completed, 1);
+  EXPECT_EQ(CountKeys(writ_.db_path()).completed, 1);
 }
 
-TEST(Operator, CheckConfigReportsEveryErrorWithPosition) {
-  TempDir dir;
-  std::string path = dir.path() + "/bad.yaml";
+TEST_F(OperatorTest, CheckConfigReportsEveryErrorWithPosition) {
+  std::string path = dir_.path() + "/bad.yaml";
   std::ofstream(path) << "upstreams:\n  m:\n    url: http://127.0.0.1:9\nroutes:\n  - method: POST\n    path: /x\n"
                          "    upstream: nope\n    idempotency:\n      lease: soon\n";
   std::string out;

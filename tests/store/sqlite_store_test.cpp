@@ -190,6 +190,8 @@ TEST_F(SqliteStoreTest, CommittedRecordsSurviveReopen) {
   EXPECT_EQ((*list)[0].id.key, "k2");
 }
 
+TEST_F(SqliteStoreTest, PingSucceedsOnAnOpenStore) { EXPECT_TRUE(store_->Ping().ok()); }
+
 TEST_F(SqliteStoreTest, StoresSqlMetacharactersVerbatim) {
   std::string evil = "'); DROP TABLE idem_keys; --\"";
   ASSERT_TRUE(ClaimSync(*store_, Req(evil))->claimed);

@@ -48,6 +48,7 @@ class FaultStore : public Store {
     if (Fail()) return Injected();
     return inner_.Counts();
   }
+  Status Ping() override { return Fail() ? Injected() : inner_.Ping(); }
   Millis Now() const override { return inner_.Now(); }
 
  private:

@@ -427,6 +427,20 @@ class SqliteStore : public Store {
     return k;
   }
 
+  Status Ping() override {
+    auto c = AcquireReader();
+    if (!c.ok()) return c.status();
+    Status s = Status::Ok();
+    {
+      auto st = (*c)->Prepare("SELECT 1 FROM idem_keys LIMIT 1");
+      if (!st.ok()) return st.status();
+      int rc = st->Step();
+      if (rc != SQLITE_ROW && rc != SQLITE_DONE) s = SqlError((*c)->db(), "ping");
+    }
+    ReleaseReader(std::move(*c));
+    return s;
+  }
+
   Millis Now() const override { return clock_->NowMs(); }
 
  private:
