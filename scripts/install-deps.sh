@@ -10,16 +10,37 @@ PACKAGES=(
   libgtest-dev libgmock-dev
 )
 
+# valijson (JSON Schema) is header-only, but Debian's libvalijson-dev depends
+# on Qt, Poco and four other JSON libraries' development packages. We fetch
+# the .deb from Debian with apt-get and unpack only its headers into .deps/.
+install_valijson() {
+  local dest=.deps/valijson
+  [[ -f $dest/usr/include/valijson/validator.hpp ]] && return 0
+  if [[ -f /usr/include/valijson/validator.hpp ]]; then return 0; fi
+  local tmp
+  tmp=$(mktemp -d)
+  (cd "$tmp" && apt-get download libvalijson-dev >/dev/null 2>&1) || {
+    $SUDO apt-get update -qq
+    (cd "$tmp" && apt-get download libvalijson-dev >/dev/null)
+  }
+  mkdir -p "$dest"
+  dpkg -x "$tmp"/libvalijson-dev_*.deb "$dest"
+  rm -rf "$tmp"
+  echo "install-deps: valijson headers unpacked into $dest"
+}
+cd "$(dirname "$0")/.."
+SUDO=""
+[[ $(id -u) -ne 0 ]] && SUDO="sudo"
+
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if ((${#missing[@]} == 0)); then
   echo "install-deps: all ${#PACKAGES[@]} Debian packages present"
-  exit 0
+else
+  echo "install-deps: installing ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
-SUDO=""
-[[ $(id -u) -ne 0 ]] && SUDO="sudo"
-echo "install-deps: installing ${missing[*]}"
-$SUDO apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+install_valijson

@@ -103,6 +103,10 @@ int main(int argc, char** argv) {
   if (*check) {
     writ::Config c;
     if (!Load(config_path, listen, c)) return 2;
+    if (auto s = writ::Gateway::CheckSchemas(c); !s.ok()) {
+      std::cerr << config_path << ": " << s.message() << "\n";
+      return 2;
+    }
     std::cout << config_path << ": OK (" << c.routes.size() << " route(s), " << c.upstreams.size()
               << " upstream(s), listen " << c.server.listen.host << ":" << c.server.listen.port << ", store "
               << c.store.url << ")\n";

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -241,6 +242,16 @@ void ReadStore(Reader& r, const YAML::Node& n, StoreConfig& s) {
     r.Error(at, "store url must be sqlite:PATH (PostgreSQL is not supported yet), got '" + s.url + "'");
 }
 
+bool ParseHttpUrl(const std::string& url, std::string& host, uint16_t& port, std::string& path) {
+  auto parsed = boost::urls::parse_absolute_uri(url);
+  if (!parsed || parsed->scheme() != "http" || parsed->host().empty()) return false;
+  host = std::string(parsed->host());
+  if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+  port = parsed->has_port() ? parsed->port_number() : 80;
+  path = std::string(parsed->encoded_path());
+  return true;
+}
+
 void ReadUpstream(Reader& r, const std::string& name, const YAML::Node& n, UpstreamConfig& u) {
   u.name = name;
   if (!r.CheckMap(n, "upstream '" + name + "'", {"url", "connect_timeout", "request_timeout", "pool_size"}))
@@ -250,14 +261,9 @@ void ReadUpstream(Reader& r, const std::string& name, const YAML::Node& n, Upstr
   if (!un) {
     r.Error(n, "upstream '" + name + "' needs a url (http://host:port[/base])");
   } else if (r.Scalar(un, "url", url)) {
-    auto parsed = boost::urls::parse_absolute_uri(url);
-    if (!parsed || parsed->scheme() != "http" || parsed->host().empty()) {
+    if (!ParseHttpUrl(url, u.host, u.port, u.base_path)) {
       r.Error(un, "upstream url must be http://host[:port][/base], got '" + url + "'");
     } else {
-      u.host = std::string(parsed->host());
-      if (u.host.size() > 2 && u.host.front() == '[') u.host = u.host.substr(1, u.host.size() - 2);
-      u.port = parsed->has_port() ? parsed->port_number() : 80;
-      u.base_path = std::string(parsed->encoded_path());
       while (!u.base_path.empty() && u.base_path.back() == '/') u.base_path.pop_back();
     }
   }
@@ -286,6 +292,43 @@ void ReadIdempotency(Reader& r, const YAML::Node& n, IdempotencyConfig& c) {
   r.Duration(n, "lease", c.lease);
 }
 
+void ReadAsync(Reader& r, const YAML::Node& n, AsyncConfig& a) {
+  if (!r.CheckMap(n, "async", {"max_attempts", "max_age", "backoff_base", "backoff_max", "concurrency",
+                               "ordering_key", "canonical_id", "lease", "poll_interval"}))
+    return;
+  r.Int(n, "max_attempts", a.max_attempts, 1, 1'000);
+  r.Duration(n, "max_age", a.max_age);
+  r.Duration(n, "backoff_base", a.backoff_base);
+  r.Duration(n, "backoff_max", a.backoff_max);
+  r.Int(n, "concurrency", a.concurrency, 1, 4'096);
+  r.Str(n, "ordering_key", a.ordering_key);
+  r.Str(n, "canonical_id", a.canonical_id);
+  r.Duration(n, "lease", a.lease);
+  r.Duration(n, "poll_interval", a.poll_interval);
+  for (const char* k : {"ordering_key", "canonical_id"}) {
+    const std::string& v = std::string(k) == "ordering_key" ? a.ordering_key : a.canonical_id;
+    if (n[k] && !v.empty() && v[0] != '/')
+      r.Error(n[k], std::string("'") + k + "' must be a JSON Pointer such as /accountId");
+  }
+  if (a.backoff_base <= 0) r.Error(n["backoff_base"], "'backoff_base' must be positive");
+  if (a.backoff_max < a.backoff_base) r.Error(n["backoff_max"] ? n["backoff_max"] : n, "'backoff_max' must be >= backoff_base");
+  if (a.poll_interval <= 0) r.Error(n["poll_interval"], "'poll_interval' must be positive");
+}
+
+void ReadNotify(Reader& r, const YAML::Node& n, NotifyConfig& c) {
+  if (!r.CheckMap(n, "notify", {"url", "secret", "timeout"})) return;
+  r.Str(n, "url", c.url);
+  r.Str(n, "secret", c.secret);
+  r.Duration(n, "timeout", c.timeout);
+  if (!n["url"]) return r.Error(n, "notify needs a url (http://host:port/path)");
+  if (!ParseHttpUrl(c.url, c.host, c.port, c.path))
+    r.Error(n["url"], "notify url must be http://host[:port]/path, got '" + c.url + "'");
+  if (c.path.empty()) c.path = "/";
+  if (!n["secret"] || c.secret.size() < 8)
+    r.Error(n["secret"] ? n["secret"] : n,
+            "notify needs a secret of at least 8 characters (Standard Webhooks: whsec_<base64>)");
+}
+
 bool ValidTemplate(const std::string& t) {
   if (t.empty() || t[0] != '/') return false;
   int depth = 0;
@@ -299,7 +342,8 @@ bool ValidTemplate(const std::string& t) {
 
 void ReadRoute(Reader& r, const YAML::Node& n, RouteConfig& rt) {
   if (!r.CheckMap(n, "route", {"name", "method", "path", "mode", "upstream", "upstream_path",
-                               "max_body", "idempotency", "forward_headers", "response_headers"}))
+                               "max_body", "idempotency", "forward_headers", "response_headers", "validate",
+                               "async", "notify"}))
     return;
   r.Str(n, "method", rt.method);
   r.Str(n, "path", rt.path);
@@ -311,14 +355,20 @@ void ReadRoute(Reader& r, const YAML::Node& n, RouteConfig& rt) {
   r.StrList(n, "forward_headers", rt.forward_headers);
   r.StrList(n, "response_headers", rt.response_headers);
   if (auto i = n["idempotency"]) ReadIdempotency(r, i, rt.idempotency);
+  r.Str(n, "validate", rt.validate);
+  if (auto a = n["async"]) ReadAsync(r, a, rt.async);
+  if (auto a = n["notify"]) ReadNotify(r, a, rt.notify);
 
   static const std::set<std::string> kMethods = {"POST", "PUT", "PATCH", "DELETE"};
   if (!n["method"]) r.Error(n, "route needs a method");
   else if (!kMethods.count(rt.method)) r.Error(n["method"], "method must be POST, PUT, PATCH or DELETE");
   if (!n["path"]) r.Error(n, "route needs a path");
   else if (!ValidTemplate(rt.path)) r.Error(n["path"], "path must start with '/' and use {name} params");
-  if (rt.mode != "sync")
-    r.Error(n["mode"], "mode '" + rt.mode + "' is not available (this version supports: sync)");
+  if (rt.mode != "sync" && rt.mode != "async")
+    r.Error(n["mode"], "mode '" + rt.mode + "' is not available (this version supports: sync, async)");
+  if (rt.mode != "async")
+    for (const char* k : {"async", "notify"})
+      if (n[k]) r.Error(n[k], std::string("'") + k + "' applies to mode: async routes only");
   if (!n["upstream"]) r.Error(n, "route needs an upstream");
   if (rt.upstream_path.empty()) rt.upstream_path = rt.path;
   else if (!ValidTemplate(rt.upstream_path)) r.Error(n["upstream_path"], "upstream_path must start with '/'");
@@ -400,6 +450,19 @@ LoadedConfig LoadConfigText(const std::string& text, const std::string& file_nam
                 "idempotency lease (" + FormatDuration(rt.idempotency.lease) +
                     ") must exceed the upstream connect_timeout + request_timeout (" +
                     FormatDuration(u->connect_timeout + u->request_timeout) + ")");
+      if (const auto* u = c.FindUpstream(rt.upstream);
+          u && rt.mode == "async" && rt.async.lease <= u->connect_timeout + u->request_timeout)
+        r.Error(rn["async"] ? rn["async"] : rn,
+                "async lease (" + FormatDuration(rt.async.lease) +
+                    ") must exceed the upstream connect_timeout + request_timeout (" +
+                    FormatDuration(u->connect_timeout + u->request_timeout) + ")");
+      if (!rt.validate.empty()) {
+        std::filesystem::path p(rt.validate);
+        if (p.is_relative()) p = std::filesystem::path(file_name).parent_path() / p;
+        rt.validate = p.lexically_normal().string();
+        std::ifstream in(rt.validate);
+        if (!in) r.Error(rn["validate"], "cannot read schema file '" + rt.validate + "'");
+      }
       if (!seen_names.insert(rt.name).second) r.Error(rn, "duplicate route name '" + rt.name + "'");
       if (!seen_paths.insert(rt.method + " " + rt.path).second)
         r.Error(rn, "duplicate route " + rt.method + " " + rt.path);

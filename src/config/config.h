@@ -61,6 +61,31 @@ struct IdempotencyConfig {
   Millis lease = 30'000;         // in-flight lock lifetime; must exceed connect + request timeouts
 };
 
+// Where status events of an async route are POSTed (Standard Webhooks).
+struct NotifyConfig {
+  std::string url;  // as written, http://host[:port]/path
+  std::string host;
+  uint16_t port = 80;
+  std::string path = "/";
+  std::string secret;  // "whsec_<base64>" (or any other string, used as raw bytes)
+  Millis timeout = 5'000;
+  bool enabled() const { return !url.empty(); }
+};
+
+// mode: async (CP-2): the command is queued durably, answered 202, and sent
+// to the master by workers with retries.
+struct AsyncConfig {
+  int max_attempts = 10;             // then the command is dead
+  Millis max_age = 24 * 3'600'000LL;  // no new attempt after this long since acceptance
+  Millis backoff_base = 200;         // retry n waits rand(0, min(max, base * 2^(n-1)))
+  Millis backoff_max = 60'000;
+  int concurrency = 16;              // calls to the master in flight for this route
+  std::string ordering_key;          // JSON Pointer; same value -> one at a time, in order
+  std::string canonical_id = "/id";  // JSON Pointer into the master's success answer
+  Millis lease = 30'000;             // a worker's hold on a command; > connect + request timeout
+  Millis poll_interval = 200;        // idle workers look for due retries this often
+};
+
 struct RouteConfig {
   std::string name;  // defaults to "METHOD path"
   std::string method;
@@ -72,6 +97,9 @@ struct RouteConfig {
   IdempotencyConfig idempotency;
   std::vector<std::string> forward_headers;   // request headers passed to the master
   std::vector<std::string> response_headers;  // master headers returned and stored
+  std::string validate;  // JSON Schema file (draft 7), resolved against the config's folder
+  AsyncConfig async;     // mode: async only
+  NotifyConfig notify;   // mode: async only; empty url = no webhook
 };
 
 struct StoreConfig {

@@ -40,22 +40,83 @@ Gateway::Gateway(const Config& config, Runtime& rt, Store& store, Metrics& metri
   request_counters_ = std::make_unique<StatusCounters[]>(config.routes.size());
   for (size_t i = 0; i < config.routes.size(); ++i)
     for (auto& c : request_counters_[i]) c.store(nullptr);
+  std::map<std::string, SubmissionsApi::RouteHooks> hooks;
+  std::map<std::string, WebhookTarget> targets;
   for (const auto& r : config.routes) {
     router_.Add(r.method, r.path);
-    routes_.push_back(std::make_unique<SyncRoute>(r, *config.FindUpstream(r.upstream), store, *by_name[r.upstream],
-                                                  rt.scheduler(), metrics));
+    const UpstreamConfig& up = *config.FindUpstream(r.upstream);
+    if (r.mode == "async") {
+      std::shared_ptr<const JsonSchema> schema;
+      if (!r.validate.empty()) schema = LoadJsonSchema(r.validate).value();  // checked by CheckSchemas
+      workers_.push_back(std::make_unique<AsyncWorker>(r, store, *by_name[r.upstream], rt.scheduler(), metrics, rng_));
+      AsyncWorker* worker = workers_.back().get();
+      async_routes_.push_back(
+          std::make_unique<AsyncRoute>(r, up, store, metrics, std::move(schema), [worker] { worker->Wake(); }));
+      route_configs_.push_back(&async_routes_.back()->config());
+      AsyncRoute* route = async_routes_.back().get();
+      handlers_.push_back([route](Request q, PathParams p, SyncRoute::Respond d) {
+        route->Handle(std::move(q), std::move(p), std::move(d));
+      });
+      hooks[r.name] = {r.notify.enabled(), [worker] { worker->Wake(); }};
+      if (r.notify.enabled()) {
+        UpstreamConfig hook;
+        hook.name = "webhook " + r.name;
+        hook.host = r.notify.host;
+        hook.port = r.notify.port;
+        hook.request_timeout = r.notify.timeout;
+        hook.pool_size = 8;
+        webhook_clients_.push_back(MakeHttpUpstreamClient(rt, hook, &metrics));
+        targets[r.name] = {&r.notify, webhook_clients_.back().get()};
+      }
+    } else {
+      sync_routes_.push_back(
+          std::make_unique<SyncRoute>(r, up, store, *by_name[r.upstream], rt.scheduler(), metrics));
+      route_configs_.push_back(&sync_routes_.back()->config());
+      SyncRoute* route = sync_routes_.back().get();
+      handlers_.push_back([route](Request q, PathParams p, SyncRoute::Respond d) {
+        route->Handle(std::move(q), std::move(p), std::move(d));
+      });
+    }
   }
+  submissions_ = std::make_unique<SubmissionsApi>(store, rt.scheduler(), std::move(hooks));
+  if (!targets.empty())
+    relay_ = std::make_unique<WebhookRelay>(std::move(targets), store, rt.scheduler(), metrics, rng_);
+}
+
+Status Gateway::CheckSchemas(const Config& config) {
+  for (const auto& r : config.routes) {
+    if (r.validate.empty()) continue;
+    if (r.mode != "async")
+      return Status(Code::kInvalidArgument, "route '" + r.name + "': validate is supported on async routes only");
+    auto s = LoadJsonSchema(r.validate);
+    if (!s.ok()) return Status(Code::kInvalidArgument, "route '" + r.name + "': " + s.status().message());
+  }
+  return Status::Ok();
+}
+
+int Gateway::active() const {
+  int n = active_.load();
+  for (const auto& w : workers_) n += w->in_flight();
+  if (relay_ && !relay_->idle()) n += 1;
+  return n;
+}
+
+void Gateway::StopBackground() {
+  stopping_ = true;
+  for (auto& w : workers_) w->Stop();
+  if (relay_) relay_->Stop();
 }
 
 Gateway::~Gateway() { stopping_ = true; }
 
 uint64_t Gateway::BodyLimit(const std::string& method, const std::string& path) const {
   auto m = router_.Match(method, path);
-  return m.kind == RouteMatch::kFound ? routes_[m.index]->config().max_body_bytes : kOperatorBodyLimit;
+  return m.kind == RouteMatch::kFound ? route_configs_[m.index]->max_body_bytes : kOperatorBodyLimit;
 }
 
 void Gateway::Handle(Request req, std::function<void(Response)> done) {
   auto t0 = std::chrono::steady_clock::now();
+  if (SubmissionsApi::Matches(req.path)) return submissions_->Handle(req, std::move(done));
   auto m = router_.Match(req.method, req.path);
   if (m.kind != RouteMatch::kFound) {
     Response r = Operator(req);
@@ -65,14 +126,14 @@ void Gateway::Handle(Request req, std::function<void(Response)> done) {
     }
     return done(std::move(r));
   }
-  SyncRoute& route = *routes_[m.index];
+  const RouteConfig& config = *route_configs_[m.index];
   size_t index = m.index;
   ++active_;
   std::string request_id = req.request_id, method = req.method, remote = req.remote;
-  route.Handle(std::move(req), std::move(m.params),
-               [this, &route, index, t0, request_id, method, remote, done = std::move(done)](Response resp, RequestInfo info) {
+  handlers_[index](std::move(req), std::move(m.params),
+               [this, &config, index, t0, request_id, method, remote, done = std::move(done)](Response resp, RequestInfo info) {
                  double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-                 const auto& name = route.config().name;
+                 const auto& name = config.name;
                  RequestCounter(index, resp.status).Inc();
                  resp.headers.emplace_back("X-Request-Id", request_id);
                  LogRequest({request_id, remote, method, name, info.outcome, info.key_hash, resp.status,
@@ -87,7 +148,7 @@ Counter& Gateway::RequestCounter(size_t route, int status) {
   auto& slot = request_counters_[route][status - 100];
   Counter* c = slot.load(std::memory_order_acquire);
   if (c == nullptr) {
-    const auto& rc = routes_[route]->config();
+    const auto& rc = *route_configs_[route];
     c = &metrics_.GetCounter("writ_requests_total", "Requests by route, mode and status",
                              "route=\"" + LabelValue(rc.name) + "\",mode=\"" + rc.mode + "\",status=\"" +
                                  std::to_string(status) + "\"");
@@ -103,6 +164,7 @@ Response Gateway::Operator(const Request& req) const {
     return Json(200, {{"status", "ready"}});
   }
   if (req.method == "GET" && req.path == "/metrics") {
+    if (!workers_.empty()) UpdateQueueGauges();
     if (auto c = store_.Counts(); c.ok()) {
       metrics_.GetGauge("writ_keys", "Stored idempotency records by state", "state=\"in_flight\"").Set(c->in_flight);
       metrics_.GetGauge("writ_keys", "Stored idempotency records by state", "state=\"completed\"").Set(c->completed);
@@ -115,8 +177,8 @@ Response Gateway::Operator(const Request& req) const {
   }
   if (req.method == "GET" && req.path == "/.well-known/writ/idempotency") {
     boost::json::array routes;
-    for (const auto& r : routes_) {
-      const auto& c = r->config();
+    for (const auto* rc : route_configs_) {
+      const auto& c = *rc;
       const auto& i = c.idempotency;
       routes.push_back({{"route", c.name},
                         {"method", c.method},
@@ -136,6 +198,33 @@ Response Gateway::Operator(const Request& req) const {
 
 void Gateway::StartBackground() {
   rt_.scheduler().After(config_.store.gc_interval, [this] { CollectGarbage(); });
+  for (auto& w : workers_) w->Start();
+  if (relay_) relay_->Start();
+}
+
+void Gateway::UpdateQueueGauges() const {
+  auto stats = store_.QueueStats();
+  if (!stats.ok()) return;
+  Millis now = store_.Now();
+  for (const auto* rc : route_configs_) {
+    if (rc->mode != "async") continue;
+    std::string route = "route=\"" + LabelValue(rc->name) + "\"";
+    Millis oldest = 0;
+    for (auto st : {SubmissionStatus::kAccepted, SubmissionStatus::kProcessing, SubmissionStatus::kFailed,
+                    SubmissionStatus::kDead}) {
+      int64_t count = 0;
+      for (const auto& q : *stats) {
+        if (q.route != rc->name || q.status != st) continue;
+        count = q.count;
+        if (!IsTerminal(st) && (oldest == 0 || q.oldest_created_at < oldest)) oldest = q.oldest_created_at;
+      }
+      metrics_.GetGauge("writ_async_queue", "Async commands by route and status (unfinished, failed and dead)",
+                        route + ",status=\"" + SubmissionStatusName(st) + "\"")
+          .Set(count);
+    }
+    metrics_.GetGauge("writ_async_oldest_pending_seconds", "Age of the oldest unfinished command", route)
+        .Set(oldest == 0 ? 0 : (now - oldest) / 1000);
+  }
 }
 
 void Gateway::CollectGarbage() {
@@ -164,6 +253,10 @@ int RunServe(const Config& config) {
   sigaddset(&sigs, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);  // threads inherit the mask
 
+  if (auto s = Gateway::CheckSchemas(config); !s.ok()) {
+    LogJson("error", "invalid config", {{"error", s.message()}});
+    return 2;
+  }
   Metrics metrics;
   StoreOptions so;
   so.url = config.store.url;

@@ -18,6 +18,10 @@
 #include "gateway/router.h"
 #include "http/runtime.h"
 #include "metrics/metrics.h"
+#include "gateway/submissions_api.h"
+#include "outbox/webhook.h"
+#include "patterns/async/async_route.h"
+#include "patterns/async/worker.h"
 #include "patterns/sync/sync_route.h"
 #include "store/store.h"
 #include "upstream/client.h"
@@ -27,18 +31,24 @@ namespace writ {
 class Gateway {
  public:
   Gateway(const Config& config, Runtime& rt, Store& store, Metrics& metrics);
+  // Compiles the routes' JSON Schemas; the error names the file and cause.
+  // Call before constructing the Gateway (`writ check-config` uses it too).
+  static Status CheckSchemas(const Config& config);
   ~Gateway();
 
   void Handle(Request req, std::function<void(Response)> done);
   uint64_t BodyLimit(const std::string& method, const std::string& path) const;
-  // Starts the periodic garbage collector on the runtime.
+  // Starts the garbage collector, the async workers and the webhook relay.
   void StartBackground();
-  void StopBackground() { stopping_ = true; }
-  // Requests accepted and not yet answered (for draining on shutdown).
-  int active() const { return active_.load(); }
+  // No new background work; what is in flight finishes (see active()).
+  void StopBackground();
+  // Requests accepted and not yet answered plus master calls and webhook
+  // deliveries in flight (for draining on shutdown).
+  int active() const;
 
  private:
   Response Operator(const Request& req) const;
+  void UpdateQueueGauges() const;
   Counter& RequestCounter(size_t route, int status);
   void CollectGarbage();
 
@@ -48,7 +58,16 @@ class Gateway {
   Metrics& metrics_;
   Router router_;
   std::vector<std::unique_ptr<UpstreamClient>> clients_;
-  std::vector<std::unique_ptr<SyncRoute>> routes_;
+  // One handler per configured route (sync or async), indexed like the router.
+  std::vector<const RouteConfig*> route_configs_;
+  std::vector<std::function<void(Request, PathParams, SyncRoute::Respond)>> handlers_;
+  std::vector<std::unique_ptr<SyncRoute>> sync_routes_;
+  std::vector<std::unique_ptr<AsyncRoute>> async_routes_;
+  std::vector<std::unique_ptr<AsyncWorker>> workers_;
+  std::vector<std::unique_ptr<UpstreamClient>> webhook_clients_;
+  std::unique_ptr<WebhookRelay> relay_;
+  std::unique_ptr<SubmissionsApi> submissions_;
+  Rng rng_;
   Counter& gc_deleted_;
   // writ_requests_total per route and status (100..599), looked up once.
   using StatusCounters = std::array<std::atomic<Counter*>, 500>;

@@ -51,6 +51,22 @@ Result<int> CollectGarbageSync(Store& s, int batch) {
   return Wait<int>([&](auto cb) { s.CollectGarbage(batch, cb); });
 }
 
+Result<ClaimResult> AcceptSync(Store& s, AcceptRequest req) {
+  return Wait<ClaimResult>([&](auto cb) { s.Accept(std::move(req), cb); });
+}
+Result<std::vector<Command>> ClaimCommandsSync(Store& s, std::string route, int limit, Millis lease) {
+  return Wait<std::vector<Command>>([&](auto cb) { s.ClaimCommands(std::move(route), limit, lease, cb); });
+}
+Result<bool> FinishAttemptSync(Store& s, AttemptOutcome outcome) {
+  return Wait<bool>([&](auto cb) { s.FinishAttempt(std::move(outcome), cb); });
+}
+Result<ActionResult> RedriveSync(Store& s, std::string id, bool notify) {
+  return Wait<ActionResult>([&](auto cb) { s.Redrive(std::move(id), notify, cb); });
+}
+Result<ActionResult> CancelSync(Store& s, std::string id, bool notify) {
+  return Wait<ActionResult>([&](auto cb) { s.Cancel(std::move(id), notify, cb); });
+}
+
 Result<std::unique_ptr<Store>> OpenStore(const StoreOptions& options) {
   if (options.url.rfind("sqlite:", 0) == 0) return OpenSqliteStore(options);
   return Status(Code::kInvalidArgument, "unsupported store url '" + options.url + "' (use sqlite:PATH)");

@@ -22,6 +22,7 @@
 #include "core/clock.h"
 #include "core/http_types.h"
 #include "core/status.h"
+#include "store/commands.h"
 
 namespace writ {
 
@@ -116,6 +117,35 @@ class Store {
                                                       const std::string& route, int limit) = 0;
   // Counts records by state: a full scan, for metrics and tools.
   virtual Result<KeyCounts> Counts() = 0;
+  // --- Command queue (async routes); see store/commands.h.
+  // Creates the idempotency record (when req.has_key) and the command and its
+  // "accepted" event in one durable transaction. When the key already has a
+  // record nothing is written and the result is that record (claimed=false).
+  virtual void Accept(AcceptRequest req, Callback<ClaimResult> done) = 0;
+  // Leases up to `limit` due commands of `route` (accepted, waiting for a
+  // retry, or processing with an expired lease), oldest first; a command
+  // whose ordering key has an older unfinished command is skipped. Each
+  // claim bumps attempts and the fence. Not fsynced on its own.
+  virtual void ClaimCommands(std::string route, int limit, Millis lease, Callback<std::vector<Command>> done) = 0;
+  // Extends the leases of commands still held with these fences.
+  virtual void ExtendLeases(std::vector<std::pair<std::string, int64_t>> held, Millis lease,
+                            Callback<int> done) = 0;
+  // Records an attempt's outcome (and its event) if the fence still holds.
+  virtual void FinishAttempt(AttemptOutcome outcome, Callback<bool> done) = 0;
+  // Operator: failed/dead -> accepted with a fresh attempt budget.
+  virtual void Redrive(std::string id, bool notify, Callback<ActionResult> done) = 0;
+  // Operator or client: accepted and never attempted -> cancelled.
+  virtual void Cancel(std::string id, bool notify, Callback<ActionResult> done) = 0;
+  virtual Result<std::optional<Command>> GetCommand(const std::string& id) = 0;
+  virtual Result<std::vector<Command>> ListCommands(const CommandFilter& filter) = 0;
+  virtual Result<std::vector<QueueStat>> QueueStats() = 0;
+  // Events of one submission with seq > after_seq, oldest first.
+  virtual Result<std::vector<StatusEvent>> ListEvents(const std::string& submission_id, int64_t after_seq) = 0;
+  // Webhook relay: undelivered events due now, oldest first.
+  virtual Result<std::vector<StatusEvent>> DueEvents(int limit) = 0;
+  // delivered: marks the event sent; otherwise records the error and next try.
+  virtual void MarkEvent(int64_t seq, bool delivered, Millis next_at, std::string error, Callback<bool> done) = 0;
+
   // Cheap check that the store can be read (readiness probes).
   virtual Status Ping() = 0;
   virtual Millis Now() const = 0;
@@ -128,6 +158,11 @@ Result<bool> ReleaseSync(Store& s, KeyId id, int64_t fence);
 Result<bool> MarkUnknownSync(Store& s, KeyId id, int64_t fence);
 Result<bool> RemoveSync(Store& s, KeyId id);
 Result<int> CollectGarbageSync(Store& s, int batch);
+Result<ClaimResult> AcceptSync(Store& s, AcceptRequest req);
+Result<std::vector<Command>> ClaimCommandsSync(Store& s, std::string route, int limit, Millis lease);
+Result<bool> FinishAttemptSync(Store& s, AttemptOutcome outcome);
+Result<ActionResult> RedriveSync(Store& s, std::string id, bool notify);
+Result<ActionResult> CancelSync(Store& s, std::string id, bool notify);
 
 struct StoreOptions {
   std::string url;  // sqlite:PATH

@@ -48,6 +48,48 @@ class FaultStore : public Store {
     if (Fail()) return Injected();
     return inner_.Counts();
   }
+  void Accept(AcceptRequest req, Callback<ClaimResult> done) override {
+    Write<ClaimResult>([&](auto cb) { inner_.Accept(std::move(req), cb); }, std::move(done));
+  }
+  void ClaimCommands(std::string route, int limit, Millis lease, Callback<std::vector<Command>> done) override {
+    Write<std::vector<Command>>([&](auto cb) { inner_.ClaimCommands(std::move(route), limit, lease, cb); },
+                                std::move(done));
+  }
+  void ExtendLeases(std::vector<std::pair<std::string, int64_t>> held, Millis lease, Callback<int> done) override {
+    Write<int>([&](auto cb) { inner_.ExtendLeases(std::move(held), lease, cb); }, std::move(done));
+  }
+  void FinishAttempt(AttemptOutcome o, Callback<bool> done) override {
+    Write<bool>([&](auto cb) { inner_.FinishAttempt(std::move(o), cb); }, std::move(done));
+  }
+  void Redrive(std::string id, bool notify, Callback<ActionResult> done) override {
+    Write<ActionResult>([&](auto cb) { inner_.Redrive(std::move(id), notify, cb); }, std::move(done));
+  }
+  void Cancel(std::string id, bool notify, Callback<ActionResult> done) override {
+    Write<ActionResult>([&](auto cb) { inner_.Cancel(std::move(id), notify, cb); }, std::move(done));
+  }
+  void MarkEvent(int64_t seq, bool delivered, Millis next_at, std::string error, Callback<bool> done) override {
+    Write<bool>([&](auto cb) { inner_.MarkEvent(seq, delivered, next_at, std::move(error), cb); }, std::move(done));
+  }
+  Result<std::optional<Command>> GetCommand(const std::string& id) override {
+    if (Fail()) return Injected();
+    return inner_.GetCommand(id);
+  }
+  Result<std::vector<Command>> ListCommands(const CommandFilter& f) override {
+    if (Fail()) return Injected();
+    return inner_.ListCommands(f);
+  }
+  Result<std::vector<QueueStat>> QueueStats() override {
+    if (Fail()) return Injected();
+    return inner_.QueueStats();
+  }
+  Result<std::vector<StatusEvent>> ListEvents(const std::string& id, int64_t after) override {
+    if (Fail()) return Injected();
+    return inner_.ListEvents(id, after);
+  }
+  Result<std::vector<StatusEvent>> DueEvents(int limit) override {
+    if (Fail()) return Injected();
+    return inner_.DueEvents(limit);
+  }
   Status Ping() override { return Fail() ? Injected() : inner_.Ping(); }
   Millis Now() const override { return inner_.Now(); }
 

@@ -7,21 +7,13 @@
 #include "patterns/idempotency/fingerprint.h"
 #include "patterns/idempotency/key.h"
 #include "patterns/idempotency/outcome.h"
+#include "patterns/idempotency/request.h"
 
 namespace writ {
 namespace {
 
-constexpr const char* kTenant = "default";  // until auth exists
 constexpr Millis kFirstPoll = 10;
 constexpr Millis kMaxPoll = 200;
-
-bool IsJsonContentType(std::string_view ct) {
-  auto semi = ct.find(';');
-  std::string_view media = ct.substr(0, semi);
-  while (!media.empty() && media.back() == ' ') media.remove_suffix(1);
-  if (IEquals(media, "application/json")) return true;
-  return media.size() > 5 && IEquals(media.substr(media.size() - 5), "+json");
-}
 
 Response FromStored(const StoredResponse& s) {
   Response r;
@@ -29,21 +21,6 @@ Response FromStored(const StoredResponse& s) {
   r.headers = s.headers;
   r.body = s.body;
   return r;
-}
-
-std::string SubstituteParams(const std::string& tmpl, const PathParams& params) {
-  std::string out;
-  for (size_t i = 0; i < tmpl.size(); ++i) {
-    if (tmpl[i] == '{') {
-      auto end = tmpl.find('}', i);
-      auto it = params.find(tmpl.substr(i + 1, end - i - 1));
-      if (it != params.end()) out += it->second;
-      i = end;
-    } else {
-      out += tmpl[i];
-    }
-  }
-  return out;
 }
 
 }  // namespace
@@ -89,42 +66,14 @@ void SyncRoute::Handle(Request req, PathParams params, Respond respond) {
   call->req = std::move(req);
   call->params = std::move(params);
   call->respond = std::move(respond);
-  const auto& idem = route_.idempotency;
-  const Request& r = call->req;
-
-  if (idem.fingerprint == FingerprintMode::kJson && !r.body.empty()) {
-    auto ct = FindHeader(r.headers, "Content-Type");
-    if (!ct || !IsJsonContentType(*ct))
-      return Finish(call,
-                    Problem(415, "unsupported-media-type", "Unsupported media type",
-                            "this route takes application/json bodies; got '" + std::string(ct.value_or("")) + "'"),
-                    "rejected");
-  }
-  size_t key_headers = CountHeader(r.headers, "Idempotency-Key");
-  if (key_headers > 1)
-    return Finish(call,
-                  Problem(400, "idempotency-key-invalid", "Invalid Idempotency-Key",
-                          "the Idempotency-Key header was sent more than once"),
-                  "rejected");
-  if (key_headers == 0 && idem.required)
-    return Finish(call,
-                  Problem(400, "idempotency-key-missing", "Idempotency-Key required",
-                          "this route requires an Idempotency-Key header, e.g. Idempotency-Key: \"8e03978e-40d5\""),
-                  "rejected");
-  auto fp = ComputeFingerprint(r.method, r.path, r.body, idem.fingerprint, idem.ignore_fields);
-  if (!fp.ok())
-    return Finish(call, Problem(400, "invalid-json", "Invalid JSON body", fp.status().message()), "rejected");
-  call->fp = std::move(*fp);
-  if (key_headers == 0) return Forward(call);  // optional key, none given: plain proxy
-
-  auto key = ParseIdempotencyKey(*FindHeader(r.headers, "Idempotency-Key"));
-  if (!key.ok())
-    return Finish(call, Problem(400, "idempotency-key-invalid", "Invalid Idempotency-Key", key.status().message()),
-                  "rejected");
+  auto prepared = PrepareKeyedRequest(call->req, route_.idempotency, route_.name);
+  if (!prepared.keyed) return Finish(call, std::move(prepared.problem), "rejected");
+  call->fp = std::move(prepared.keyed->fp);
+  if (!prepared.keyed->has_key) return Forward(call);  // optional key, none given: plain proxy
   call->has_key = true;
-  call->id = {kTenant, route_.name, std::move(*key)};
+  call->id = std::move(prepared.keyed->id);
   call->info.key_hash = KeyHashForLog(call->id.tenant, call->id.route, call->id.key);
-  call->wait_deadline = store_.Now() + idem.wait_timeout;
+  call->wait_deadline = store_.Now() + route_.idempotency.wait_timeout;
   Decide(call);
 }
 
@@ -164,20 +113,12 @@ void SyncRoute::OnClaim(std::shared_ptr<Call> call, Result<ClaimResult> r) {
 void SyncRoute::AnswerExisting(std::shared_ptr<Call> call, const IdempotencyRecord& rec) {
   if (rec.fingerprint != call->fp.digest) {
     mismatches_.Inc();
-    boost::json::array differs;
-    for (auto& part : DescribeMismatch(rec.fingerprint_detail, call->fp.detail())) differs.emplace_back(part);
-    return Finish(call,
-                  Problem(422, "idempotency-key-reused", "Idempotency-Key reused",
-                          "this key was first used with a different request; use a new key for a new request",
-                          {{"differs", std::move(differs)}}),
-                  "mismatch");
+    return Finish(call, KeyReusedProblem(rec, call->fp), "mismatch");
   }
   switch (rec.state) {
     case KeyState::kCompleted: {
       replays_.Inc();
-      Response resp = FromStored(rec.response);
-      resp.headers.emplace_back("Idempotent-Replayed", "true");
-      return Finish(call, std::move(resp), "replayed");
+      return Finish(call, ReplayStored(rec.response), "replayed");
     }
     case KeyState::kUnknown: {
       UpstreamResult none;

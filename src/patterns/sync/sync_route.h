@@ -21,12 +21,11 @@
 #include "core/http_types.h"
 #include "core/scheduler.h"
 #include "metrics/metrics.h"
+#include "patterns/idempotency/request.h"
 #include "store/store.h"
 #include "upstream/client.h"
 
 namespace writ {
-
-using PathParams = std::map<std::string, std::string>;
 
 struct RequestInfo {
   std::string key_hash;  // for the request log, empty without a key

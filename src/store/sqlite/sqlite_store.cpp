@@ -2,6 +2,9 @@
 
 #include <sqlite3.h>
 
+#include "store/sqlite/sqlite_conn.h"
+#include "store/sqlite/sqlite_commands.h"
+
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -15,7 +18,10 @@
 namespace writ {
 namespace {
 
-constexpr int kSchemaVersion = 1;
+using namespace sqlite;  // Conn, Stmt and helpers (sqlite_conn.h)
+
+// 1: idempotency records; 2: command queue and status events.
+constexpr int kSchemaVersion = 2;
 
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS idem_keys (
@@ -46,117 +52,6 @@ constexpr const char* kColumns =
     "tenant, route, key, state, fingerprint, fingerprint_detail, fence, attempts, created_at, "
     "updated_at, lease_until, expires_at, status, headers, body";
 
-Status SqlError(sqlite3* db, const std::string& what) {
-  return Status(Code::kUnavailable, what + ": " + sqlite3_errmsg(db));
-}
-
-// A prepared statement, reset on destruction so it can be reused.
-class Stmt {
- public:
-  Stmt(sqlite3_stmt* s) : s_(s) {}
-  ~Stmt() {
-    sqlite3_reset(s_);
-    sqlite3_clear_bindings(s_);
-  }
-  Stmt& Bind(int i, const std::string& v) {
-    sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-    return *this;
-  }
-  Stmt& BindBlob(int i, const std::string& v) {
-    sqlite3_bind_blob(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-    return *this;
-  }
-  Stmt& Bind(int i, int64_t v) {
-    sqlite3_bind_int64(s_, i, v);
-    return *this;
-  }
-  Stmt& BindNull(int i) {
-    sqlite3_bind_null(s_, i);
-    return *this;
-  }
-  int Step() { return sqlite3_step(s_); }
-  int64_t Int(int c) { return sqlite3_column_int64(s_, c); }
-  bool IsNull(int c) { return sqlite3_column_type(s_, c) == SQLITE_NULL; }
-  std::string Text(int c) {
-    auto* p = static_cast<const char*>(sqlite3_column_blob(s_, c));
-    return p ? std::string(p, sqlite3_column_bytes(s_, c)) : std::string();
-  }
-
- private:
-  sqlite3_stmt* s_;
-};
-
-// One SQLite connection with its statement cache. Not thread-safe.
-class Conn {
- public:
-  ~Conn() {
-    for (auto& [sql, s] : cache_) sqlite3_finalize(s);
-    if (db_) sqlite3_close(db_);
-  }
-
-  Status Open(const std::string& path, bool read_only) {
-    int flags = read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
-    flags |= SQLITE_OPEN_NOMUTEX;
-    if (sqlite3_open_v2(path.c_str(), &db_, flags, nullptr) != SQLITE_OK)
-      return SqlError(db_, "open " + path);
-    sqlite3_busy_timeout(db_, 5000);
-    return Exec("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;");
-  }
-
-  Status Exec(const char* sql) {
-    char* err = nullptr;
-    if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
-      Status s(Code::kUnavailable, std::string(sql).substr(0, 60) + ": " + (err ? err : "?"));
-      sqlite3_free(err);
-      return s;
-    }
-    return Status::Ok();
-  }
-
-  Result<Stmt> Prepare(const std::string& sql) {
-    auto it = cache_.find(sql);
-    if (it == cache_.end()) {
-      sqlite3_stmt* s = nullptr;
-      if (sqlite3_prepare_v3(db_, sql.c_str(), -1, SQLITE_PREPARE_PERSISTENT, &s, nullptr) != SQLITE_OK)
-        return SqlError(db_, "prepare");
-      it = cache_.emplace(sql, s).first;
-    }
-    return Stmt(it->second);
-  }
-
-  sqlite3* db() { return db_; }
-
- private:
-  sqlite3* db_ = nullptr;
-  std::map<std::string, sqlite3_stmt*> cache_;
-};
-
-// Stored headers: "Name: value" lines. Names never hold ':' and values never
-// hold line breaks (the HTTP parsers refuse both), so no escaping is needed.
-std::string HeadersToText(const Headers& h) {
-  std::string out;
-  for (const auto& [k, v] : h) {
-    out += k;
-    out += ": ";
-    out += v;
-    out += '\n';
-  }
-  return out;
-}
-
-Headers HeadersFromText(const std::string& s) {
-  Headers h;
-  size_t pos = 0;
-  while (pos < s.size()) {
-    size_t end = s.find('\n', pos);
-    if (end == std::string::npos) end = s.size();
-    size_t colon = s.find(": ", pos);
-    if (colon != std::string::npos && colon < end) h.emplace_back(s.substr(pos, colon - pos), s.substr(colon + 2, end - colon - 2));
-    pos = end + 1;
-  }
-  return h;
-}
-
 IdempotencyRecord ReadRecord(Stmt& s) {
   IdempotencyRecord r;
   r.id = {s.Text(0), s.Text(1), s.Text(2)};
@@ -184,16 +79,6 @@ Result<std::optional<IdempotencyRecord>> SelectRecord(Conn& c, const KeyId& id) 
   if (rc == SQLITE_ROW) return std::optional<IdempotencyRecord>(ReadRecord(*st));
   if (rc == SQLITE_DONE) return std::optional<IdempotencyRecord>();
   return SqlError(c.db(), "select key");
-}
-
-// Runs an UPDATE/DELETE; returns the number of changed rows.
-template <typename BindFn>
-Result<int> Change(Conn& c, const std::string& sql, BindFn bind) {
-  auto st = c.Prepare(sql);
-  if (!st.ok()) return st.status();
-  bind(*st);
-  if (st->Step() != SQLITE_DONE) return SqlError(c.db(), "write");
-  return sqlite3_changes(c.db());
 }
 
 class SqliteStore : public Store {
@@ -392,6 +277,126 @@ class SqliteStore : public Store {
         });
   }
 
+  void Accept(AcceptRequest req, Callback<ClaimResult> done) override {
+    auto out = std::make_shared<ClaimResult>();
+    Submit(
+        [this, req = std::move(req), out](Conn& c) -> Status {
+          Millis now = clock_->NowMs();
+          if (req.has_key) {
+            KeyId id{req.command.tenant, req.command.route, req.command.idem_key};
+            auto cur = SelectRecord(c, id);
+            if (!cur.ok()) return cur.status();
+            if (cur->has_value()) {  // a retry, or the key reused: the caller decides
+              out->existing = std::move(**cur);
+              return Status::Ok();
+            }
+            auto n = Change(c,
+                            std::string("INSERT INTO idem_keys (") + kColumns +
+                                ") VALUES (?1,?2,?3,'completed',?4,?5,1,1,?6,?6,0,?7,?8,?9,?10)",
+                            [&](Stmt& s) {
+                              s.Bind(1, id.tenant).Bind(2, id.route).Bind(3, id.key);
+                              s.Bind(4, req.fingerprint).Bind(5, req.fingerprint_detail);
+                              s.Bind(6, now).Bind(7, now + req.retention).Bind(8, int64_t{req.status});
+                              s.Bind(9, HeadersToText(req.response_headers)).BindBlob(10, req.response_body);
+                            });
+            if (!n.ok()) return n.status();
+          }
+          if (auto s = InsertCommand(c, req.command, now); !s.ok()) return s;
+          if (auto s = InsertEvent(c, req.command.id, req.notify, now); !s.ok()) return s;
+          out->claimed = true;
+          return Status::Ok();
+        },
+        [out, done = std::move(done)](Status s) {
+          if (!s.ok()) return done(s);
+          done(std::move(*out));
+        });
+  }
+
+  void ClaimCommands(std::string route, int limit, Millis lease, Callback<std::vector<Command>> done) override {
+    auto out = std::make_shared<std::vector<Command>>();
+    Submit(
+        [this, route = std::move(route), limit, lease, out](Conn& c) -> Status {
+          auto r = ClaimDue(c, route, limit, lease, clock_->NowMs());
+          if (!r.ok()) return r.status();
+          *out = std::move(*r);
+          return Status::Ok();
+        },
+        [out, done = std::move(done)](Status s) {
+          if (!s.ok()) return done(s);
+          done(std::move(*out));
+        },
+        /*durable=*/false);
+  }
+
+  void ExtendLeases(std::vector<std::pair<std::string, int64_t>> held, Millis lease, Callback<int> done) override {
+    auto out = std::make_shared<int>(0);
+    Submit(
+        [this, held = std::move(held), lease, out](Conn& c) -> Status {
+          auto r = sqlite::ExtendLeases(c, held, clock_->NowMs() + lease);
+          if (!r.ok()) return r.status();
+          *out = *r;
+          return Status::Ok();
+        },
+        [out, done = std::move(done)](Status s) {
+          if (!s.ok()) return done(s);
+          done(*out);
+        },
+        /*durable=*/false);
+  }
+
+  void FinishAttempt(AttemptOutcome o, Callback<bool> done) override {
+    auto changed = std::make_shared<int>(0);
+    // A retry schedule may wait for the next durable commit: if lost, the
+    // lease expires and the command is simply attempted again.
+    bool durable = IsTerminal(o.status);
+    Submit(
+        [this, o = std::move(o), changed](Conn& c) -> Status {
+          auto r = ApplyOutcome(c, o, clock_->NowMs());
+          if (!r.ok()) return r.status();
+          *changed = *r ? 1 : 0;
+          return Status::Ok();
+        },
+        ChangedCallback(changed, std::move(done)), durable);
+  }
+
+  void Redrive(std::string id, bool notify, Callback<ActionResult> done) override {
+    Action([this, id = std::move(id), notify](Conn& c) { return RedriveCommand(c, id, notify, clock_->NowMs()); },
+           std::move(done));
+  }
+
+  void Cancel(std::string id, bool notify, Callback<ActionResult> done) override {
+    Action([this, id = std::move(id), notify](Conn& c) { return CancelCommand(c, id, notify, clock_->NowMs()); },
+           std::move(done));
+  }
+
+  Result<std::optional<Command>> GetCommand(const std::string& id) override {
+    return Read<std::optional<Command>>([&](Conn& c) { return SelectCommand(c, id); });
+  }
+  Result<std::vector<Command>> ListCommands(const CommandFilter& f) override {
+    return Read<std::vector<Command>>([&](Conn& c) { return SelectCommands(c, f); });
+  }
+  Result<std::vector<QueueStat>> QueueStats() override {
+    return Read<std::vector<QueueStat>>([&](Conn& c) { return SelectQueueStats(c); });
+  }
+  Result<std::vector<StatusEvent>> ListEvents(const std::string& submission_id, int64_t after_seq) override {
+    return Read<std::vector<StatusEvent>>([&](Conn& c) { return SelectEvents(c, submission_id, after_seq); });
+  }
+  Result<std::vector<StatusEvent>> DueEvents(int limit) override {
+    return Read<std::vector<StatusEvent>>([&](Conn& c) { return SelectDueEvents(c, limit, clock_->NowMs()); });
+  }
+
+  void MarkEvent(int64_t seq, bool delivered, Millis next_at, std::string error, Callback<bool> done) override {
+    auto changed = std::make_shared<int>(0);
+    Submit(
+        [this, seq, delivered, next_at, error = std::move(error), changed](Conn& c) -> Status {
+          auto r = UpdateEvent(c, seq, delivered, next_at, error, clock_->NowMs());
+          if (!r.ok()) return r.status();
+          *changed = *r ? 1 : 0;
+          return Status::Ok();
+        },
+        ChangedCallback(changed, std::move(done)), /*durable=*/delivered);
+  }
+
   Result<std::vector<IdempotencyRecord>> List(std::optional<KeyState> state, const std::string& route,
                                               int limit) override {
     auto c = AcquireReader();
@@ -457,6 +462,32 @@ class SqliteStore : public Store {
     };
   }
 
+  // Runs a read on a pooled reader connection.
+  template <typename T, typename F>
+  Result<T> Read(F&& fn) {
+    auto c = AcquireReader();
+    if (!c.ok()) return c.status();
+    Result<T> r = fn(**c);
+    ReleaseReader(std::move(*c));
+    return r;
+  }
+
+  template <typename F>
+  void Action(F fn, Callback<ActionResult> done) {
+    auto out = std::make_shared<ActionResult>(ActionResult::kNotFound);
+    Submit(
+        [fn = std::move(fn), out](Conn& c) -> Status {
+          auto r = fn(c);
+          if (!r.ok()) return r.status();
+          *out = *r;
+          return Status::Ok();
+        },
+        [out, done = std::move(done)](Status s) {
+          if (!s.ok()) return done(s);
+          done(*out);
+        });
+  }
+
   Status Migrate() {
     auto st = writer_conn_->Prepare("PRAGMA user_version");
     if (!st.ok()) return st.status();
@@ -467,9 +498,12 @@ class SqliteStore : public Store {
                                                 "); upgrade writ");
     if (v == kSchemaVersion) return Status::Ok();
     if (auto s = writer_conn_->Exec("BEGIN IMMEDIATE"); !s.ok()) return s;
-    if (auto s = writer_conn_->Exec(kSchema); !s.ok()) {
-      (void)writer_conn_->Exec("ROLLBACK");
-      return s;
+    // Each version's statements are idempotent (IF NOT EXISTS), applied in order.
+    for (const char* step : {kSchema, kCommandsSchema}) {
+      if (auto s = writer_conn_->Exec(step); !s.ok()) {
+        (void)writer_conn_->Exec("ROLLBACK");
+        return s;
+      }
     }
     std::string set = "PRAGMA user_version=" + std::to_string(kSchemaVersion);
     if (auto s = writer_conn_->Exec(set.c_str()); !s.ok()) return s;

@@ -1,0 +1,231 @@
+#include "gateway/submissions_api.h"
+
+#include <boost/json.hpp>
+#include <boost/url/parse.hpp>
+
+#include "core/json.h"
+#include "core/problem.h"
+#include "core/units.h"
+#include "gateway/log.h"
+#include "patterns/idempotency/request.h"
+
+namespace writ {
+namespace {
+
+namespace json = boost::json;
+
+constexpr const char* kPrefix = "/v1/submissions";
+constexpr Millis kMaxWait = 60'000;
+constexpr Millis kPoll = 25;
+constexpr Millis kSseHold = 25'000;
+
+Response Json(int status, const json::value& v) {
+  Response r;
+  r.status = status;
+  r.headers.emplace_back("Content-Type", "application/json");
+  r.body = json::serialize(v);
+  return r;
+}
+
+Response StoreProblem(const Status& s) { return Problem(503, "store-unavailable", "Store unavailable", s.message()); }
+
+Response NotFound(const std::string& id) {
+  return Problem(404, "submission-not-found", "No such submission", "no submission has the id '" + id + "'");
+}
+
+std::map<std::string, std::string> Query(const std::string& target) {
+  std::map<std::string, std::string> out;
+  auto q = target.find('?');
+  if (q == std::string::npos) return out;
+  auto parsed = boost::urls::parse_origin_form(target);
+  if (!parsed) return out;
+  for (auto p : parsed->params()) out[std::string(p.key)] = std::string(p.value);
+  return out;
+}
+
+// Splits "/v1/submissions/ID/rest" into ID and rest ("" if none).
+void SplitId(const std::string& path, std::string& id, std::string& rest) {
+  std::string tail = path.substr(std::string(kPrefix).size() + 1);
+  auto slash = tail.find('/');
+  id = tail.substr(0, slash);
+  rest = slash == std::string::npos ? "" : tail.substr(slash + 1);
+}
+
+}  // namespace
+
+SubmissionsApi::SubmissionsApi(Store& store, Scheduler& scheduler, std::map<std::string, RouteHooks> routes)
+    : store_(store), scheduler_(scheduler), routes_(std::move(routes)) {}
+
+bool SubmissionsApi::Matches(const std::string& path) {
+  return path == kPrefix || path.rfind(std::string(kPrefix) + "/", 0) == 0;
+}
+
+void SubmissionsApi::Handle(const Request& req, std::function<void(Response)> done) {
+  if (req.path == kPrefix) {
+    if (req.method != "GET") {
+      Response r = Problem(405, "method-not-allowed", "Method not allowed", "use GET to list submissions");
+      r.headers.emplace_back("Allow", "GET");
+      return done(std::move(r));
+    }
+    return List(req, std::move(done));
+  }
+  std::string id, rest;
+  SplitId(req.path, id, rest);
+  if (id.empty() || id.size() > 64 || id.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_") != std::string::npos)
+    return done(NotFound(id.substr(0, 64)));
+  const char* allow = rest.empty() || rest == "events" ? "GET" : (rest == "retry" || rest == "cancel") ? "POST" : nullptr;
+  if (!allow)
+    return done(Problem(404, "not-found", "No such resource", req.method + " " + req.path + " is not part of the API"));
+  if (req.method != allow) {
+    Response r = Problem(405, "method-not-allowed", "Method not allowed", std::string("use ") + allow);
+    r.headers.emplace_back("Allow", allow);
+    return done(std::move(r));
+  }
+  if (rest == "retry" || rest == "cancel") return Action(id, rest, std::move(done));
+  auto query = Query(req.target);
+  if (rest == "events") {
+    std::string last(FindHeader(req.headers, "Last-Event-ID").value_or(""));
+    if (last.empty() && query.count("lastEventId")) last = query["lastEventId"];
+    return Events(id, last, store_.Now() + kSseHold, std::move(done));
+  }
+  Millis wait = 0;
+  if (auto it = query.find("wait"); it != query.end()) {
+    auto d = ParseDuration(it->second);
+    if (!d || *d < 0)
+      return done(Problem(400, "invalid-parameter", "Invalid parameter",
+                          "wait must be a duration such as 30s, got '" + it->second + "'"));
+    wait = std::min(*d, kMaxWait);
+  }
+  Get(id, wait > 0 ? store_.Now() + wait : 0, std::move(done));
+}
+
+void SubmissionsApi::Get(const std::string& id, Millis deadline, std::function<void(Response)> done) {
+  auto c = store_.GetCommand(id);
+  if (!c.ok()) return done(StoreProblem(c.status()));
+  if (!c->has_value()) return done(NotFound(id));
+  if (deadline == 0 || IsTerminal((*c)->status) || store_.Now() >= deadline)
+    return done(Json(200, SubmissionToJson(**c)));
+  scheduler_.After(kPoll, [this, id, deadline, done = std::move(done)]() mutable { Get(id, deadline, std::move(done)); });
+}
+
+void SubmissionsApi::List(const Request& req, std::function<void(Response)> done) {
+  auto q = Query(req.target);
+  auto bad = [&](const std::string& detail) {
+    done(Problem(400, "invalid-parameter", "Invalid parameter", detail));
+  };
+  for (const auto& [k, v] : q)
+    if (k != "route" && k != "status" && k != "limit" && k != "cursor" && k != "key")
+      return bad("unknown parameter '" + k + "' (use route, status, limit, cursor, key)");
+  CommandFilter f;
+  f.route = q["route"];
+  if (!f.route.empty() && !routes_.count(f.route)) return bad("no async route is named '" + f.route + "'");
+  if (q.count("key")) {
+    if (f.route.empty()) return bad("key needs route: keys are scoped per route");
+    auto rec = store_.Lookup({kDefaultTenant, f.route, q["key"]});
+    if (!rec.ok()) return done(StoreProblem(rec.status()));
+    std::string id;
+    if (rec->has_value()) {
+      auto body = ParseJsonStrict((*rec)->response.body);
+      if (body.ok() && body->is_object())
+        if (auto* s = body->as_object().if_contains("submissionId"); s && s->is_string()) id = s->get_string();
+    }
+    if (id.empty())
+      return done(Problem(404, "submission-not-found", "No such submission",
+                          "no submission was accepted with this key on route '" + f.route + "'"));
+    return Get(id, 0, std::move(done));
+  }
+  if (auto& s = q["status"]; !s.empty()) {
+    f.status = ParseSubmissionStatus(s);
+    if (!f.status) return bad("status must be accepted, processing, succeeded, failed, dead or cancelled");
+  }
+  if (auto& l = q["limit"]; !l.empty()) {
+    if (l.size() > 4 || l.find_first_not_of("0123456789") != std::string::npos || std::stoi(l) < 1 ||
+        std::stoi(l) > 1000)
+      return bad("limit must be an integer from 1 to 1000");
+    f.limit = std::stoi(l);
+  }
+  if (auto& c = q["cursor"]; !c.empty()) {
+    if (c.size() > 18 || c.find_first_not_of("0123456789") != std::string::npos)
+      return bad("cursor must be a value returned as nextCursor");
+    f.after_seq = std::stoll(c);
+  }
+  auto rows = store_.ListCommands(f);
+  if (!rows.ok()) return done(StoreProblem(rows.status()));
+  json::array items;
+  for (const auto& c : *rows) items.push_back(SubmissionToJson(c));
+  json::value next = nullptr;
+  if (static_cast<int>(rows->size()) == f.limit) next = std::to_string(rows->back().seq);
+  done(Json(200, {{"items", std::move(items)}, {"nextCursor", next}}));
+}
+
+void SubmissionsApi::Action(const std::string& id, const std::string& action, std::function<void(Response)> done) {
+  auto c = store_.GetCommand(id);
+  if (!c.ok()) return done(StoreProblem(c.status()));
+  if (!c->has_value()) return done(NotFound(id));
+  std::string route = (*c)->route;
+  auto hooks = routes_.find(route);
+  bool notify = hooks != routes_.end() && hooks->second.notify;
+  auto after = [this, id, action, route, done = std::move(done)](Result<ActionResult> r) {
+    if (!r.ok()) return done(StoreProblem(r.status()));
+    if (*r == ActionResult::kNotFound) return done(NotFound(id));
+    auto now = store_.GetCommand(id);
+    if (!now.ok() || !now->has_value()) return done(StoreProblem(now.ok() ? Status(Code::kInternal, "gone") : now.status()));
+    if (*r == ActionResult::kWrongState) {
+      std::string status = SubmissionStatusName((*now)->status);
+      return done(action == "retry"
+                      ? Problem(409, "submission-not-retryable", "Submission cannot be retried",
+                                "only failed or dead submissions can be retried; this one is " + status,
+                                {{"status", status}})
+                      : Problem(409, "submission-not-cancellable", "Submission cannot be cancelled",
+                                "only accepted submissions that were never attempted can be cancelled; this one is " +
+                                    status,
+                                {{"status", status}}));
+    }
+    LogJson("info", action == "retry" ? "submission redriven" : "submission cancelled",
+            {{"submission", id}, {"route", route}, {"redrives", (*now)->redrives}});
+    if (action == "retry")
+      if (auto it = routes_.find(route); it != routes_.end() && it->second.wake) it->second.wake();
+    done(Json(200, SubmissionToJson(**now)));
+  };
+  if (action == "retry") store_.Redrive(id, notify, std::move(after));
+  else store_.Cancel(id, notify, std::move(after));
+}
+
+void SubmissionsApi::Events(const std::string& id, const std::string& last_event_id, Millis deadline,
+                            std::function<void(Response)> done) {
+  auto c = store_.GetCommand(id);
+  if (!c.ok()) return done(StoreProblem(c.status()));
+  if (!c->has_value()) return done(NotFound(id));
+  auto events = store_.ListEvents(id, 0);
+  if (!events.ok()) return done(StoreProblem(events.status()));
+  size_t from = 0;
+  if (!last_event_id.empty())
+    for (size_t i = 0; i < events->size(); ++i)
+      if ((*events)[i].id == last_event_id) from = i + 1;
+  bool terminal = IsTerminal((*c)->status);
+  if (from == events->size()) {
+    if (terminal) {  // everything seen and nothing more will come: tell EventSource to stop
+      Response r;
+      r.status = 204;
+      return done(std::move(r));
+    }
+    if (store_.Now() < deadline) {
+      scheduler_.After(kPoll * 2, [this, id, last_event_id, deadline, done = std::move(done)]() mutable {
+        Events(id, last_event_id, deadline, std::move(done));
+      });
+      return;
+    }
+  }
+  Response r;
+  r.headers.emplace_back("Content-Type", "text/event-stream");
+  r.headers.emplace_back("Cache-Control", "no-store");
+  r.body = "retry: 500\n\n";
+  for (size_t i = from; i < events->size(); ++i) {
+    const auto& e = (*events)[i];
+    r.body += "id: " + e.id + "\nevent: " + e.type + "\ndata: " + e.payload + "\n\n";
+  }
+  if (from == events->size()) r.body += ": no new events; reconnect with Last-Event-ID\n\n";
+  done(std::move(r));
+}
+
+}  // namespace writ

@@ -1,0 +1,51 @@
+// The status API of async routes (CP-2):
+//   GET  /v1/submissions/{id}[?wait=30s]   one submission; wait long-polls
+//                                          until a terminal state or timeout
+//   GET  /v1/submissions?route=&status=&limit=&cursor=   list, oldest first
+//   GET  /v1/submissions?route=R&key=K     look one up by its Idempotency-Key
+//   POST /v1/submissions/{id}/retry        re-drive a failed or dead one
+//   POST /v1/submissions/{id}/cancel       cancel one not yet attempted
+//   GET  /v1/submissions/{id}/events       status events as Server-Sent Events
+//
+// Events are sent as long-poll SSE: the answer holds until there are events
+// after Last-Event-ID (or 25 s pass), sends them and closes; EventSource
+// reconnects with Last-Event-ID by itself, and once the submission is
+// finished and every event was seen the answer is 204, which tells
+// EventSource to stop.
+// Thread-safety: Handle may be called concurrently.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <string>
+
+#include "core/http_types.h"
+#include "core/scheduler.h"
+#include "store/store.h"
+
+namespace writ {
+
+class SubmissionsApi {
+ public:
+  struct RouteHooks {
+    bool notify = false;        // the route has a webhook (events to deliver)
+    std::function<void()> wake;  // wake the route's worker after a re-drive
+  };
+  SubmissionsApi(Store& store, Scheduler& scheduler, std::map<std::string, RouteHooks> routes);
+
+  static bool Matches(const std::string& path);
+  void Handle(const Request& req, std::function<void(Response)> done);
+
+ private:
+  void Get(const std::string& id, Millis wait, std::function<void(Response)> done);
+  void List(const Request& req, std::function<void(Response)> done);
+  void Action(const std::string& id, const std::string& action, std::function<void(Response)> done);
+  void Events(const std::string& id, const std::string& last_event_id, Millis deadline,
+              std::function<void(Response)> done);
+
+  Store& store_;
+  Scheduler& scheduler_;
+  std::map<std::string, RouteHooks> routes_;
+};
+
+}  // namespace writ

@@ -1,0 +1,54 @@
+// Async mode (CP-2), the accepting half: validate the request (content type,
+// Idempotency-Key, JSON Schema, ordering key), then commit the idempotency
+// record, the queued command and its first status event in one durable
+// transaction, and answer 202 Accepted with the submission's status URL.
+// The worker (worker.h) sends the command to the master later.
+//
+// A retry with the same key and request gets the stored 202 byte for byte
+// (Idempotent-Replayed: true); another request under the key gets 422.
+//
+// Thread-safety: Handle may be called concurrently from any thread.
+#pragma once
+
+#include <functional>
+#include <memory>
+
+#include "config/config.h"
+#include "core/http_types.h"
+#include "metrics/metrics.h"
+#include "patterns/idempotency/request.h"
+#include "patterns/sync/sync_route.h"
+#include "patterns/validate/schema.h"
+#include "store/store.h"
+
+namespace writ {
+
+class AsyncRoute {
+ public:
+  // `schema` may be null (no validate: file). `accepted` runs after each new
+  // command has committed (used to wake the route's worker).
+  AsyncRoute(RouteConfig route, UpstreamConfig upstream, Store& store, Metrics& metrics,
+             std::shared_ptr<const JsonSchema> schema, std::function<void()> accepted);
+
+  using Respond = std::function<void(Response, RequestInfo)>;
+  void Handle(Request req, PathParams params, Respond respond);
+
+  const RouteConfig& config() const { return route_; }
+
+ private:
+  struct Call;
+  void Finish(Call& call, Response resp, const std::string& outcome);
+  void AnswerExisting(Call& call, const IdempotencyRecord& rec);
+
+  RouteConfig route_;
+  UpstreamConfig upstream_;
+  Store& store_;
+  std::shared_ptr<const JsonSchema> schema_;
+  std::function<void()> accepted_;
+  Counter& replays_;
+  Counter& mismatches_;
+  Counter& invalid_;
+  Counter& accepted_count_;
+};
+
+}  // namespace writ

@@ -1,0 +1,271 @@
+#include "patterns/async/worker.h"
+
+#include <algorithm>
+#include <cmath>
+#include <ctime>
+
+#include <boost/json.hpp>
+
+#include "core/crash_point.h"
+#include "core/json.h"
+#include "patterns/idempotency/outcome.h"
+
+namespace writ {
+namespace {
+
+std::vector<double> AttemptBuckets() { return {1, 2, 3, 4, 5, 6, 8, 10, 15, 20, 50, 100}; }
+std::vector<double> CompletionBuckets() {
+  return {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800, 3600};
+}
+
+std::string Snippet(const std::string& body) {
+  std::string s = body.substr(0, 200);
+  for (char& c : s)
+    if (static_cast<unsigned char>(c) < 0x20) c = ' ';
+  return body.size() > 200 ? s + "..." : s;
+}
+
+// The canonical id from the master's JSON answer ("" if absent).
+std::string CanonicalId(const std::string& body, const std::string& pointer) {
+  if (pointer.empty()) return "";
+  auto doc = ParseJsonStrict(body);
+  if (!doc.ok()) return "";
+  boost::system::error_code ec;
+  const boost::json::value* v = doc->find_pointer(pointer, ec);
+  if (!v) return "";
+  if (v->is_string()) return std::string(v->get_string());
+  if (v->is_number()) return CanonicalJson(*v);
+  return "";
+}
+
+}  // namespace
+
+Millis BackoffDelay(const AsyncConfig& p, int attempts_made, Millis retry_after, double unit_random) {
+  double cap = static_cast<double>(p.backoff_base) * std::pow(2.0, std::max(0, attempts_made - 1));
+  cap = std::min(cap, static_cast<double>(p.backoff_max));
+  Millis jittered = static_cast<Millis>(unit_random * cap);
+  return std::max(jittered, retry_after);
+}
+
+Millis ParseRetryAfter(const Headers& headers, Millis now) {
+  auto v = FindHeader(headers, "Retry-After");
+  if (!v || v->empty()) return 0;
+  std::string s(*v);
+  if (s.find_first_not_of("0123456789") == std::string::npos) {
+    if (s.size() > 7) return 0;  // absurd; ignore rather than wait for days
+    return std::stoll(s) * 1000;
+  }
+  std::tm tm{};
+  if (strptime(s.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm) == nullptr) return 0;
+  Millis at = static_cast<Millis>(timegm(&tm)) * 1000;
+  return std::max<Millis>(0, at - now);
+}
+
+AsyncWorker::AsyncWorker(const RouteConfig& route, Store& store, UpstreamClient& client, Scheduler& scheduler,
+                         Metrics& m, Rng& rng)
+    : route_(route),
+      store_(store),
+      client_(client),
+      scheduler_(scheduler),
+      rng_(rng),
+      attempts_(m.GetCounter("writ_async_attempts_total", "Master calls made by async workers",
+                             "route=\"" + LabelValue(route.name) + "\"")),
+      succeeded_(m.GetCounter("writ_async_finished_total", "Commands that reached a terminal state",
+                              "route=\"" + LabelValue(route.name) + "\",status=\"succeeded\"")),
+      failed_(m.GetCounter("writ_async_finished_total", "Commands that reached a terminal state",
+                           "route=\"" + LabelValue(route.name) + "\",status=\"failed\"")),
+      dead_(m.GetCounter("writ_async_finished_total", "Commands that reached a terminal state",
+                         "route=\"" + LabelValue(route.name) + "\",status=\"dead\"")),
+      retries_(m.GetCounter("writ_async_retries_total", "Attempts that will be retried",
+                            "route=\"" + LabelValue(route.name) + "\"")),
+      fenced_out_(m.GetCounter("writ_async_fenced_out_total",
+                               "Outcomes discarded because another worker took the command over",
+                               "route=\"" + LabelValue(route.name) + "\"")),
+      store_errors_(m.GetCounter("writ_async_store_errors_total", "Worker store operations that failed",
+                                 "route=\"" + LabelValue(route.name) + "\"")),
+      attempts_per_command_(m.GetHistogram("writ_async_attempts", "Attempts a command needed to finish",
+                                           AttemptBuckets(), "route=\"" + LabelValue(route.name) + "\"")),
+      accept_to_terminal_(m.GetHistogram("writ_async_accept_to_terminal_seconds",
+                                         "Time from acceptance to a terminal state", CompletionBuckets(),
+                                         "route=\"" + LabelValue(route.name) + "\"")),
+      upstream_seconds_(m.GetHistogram("writ_upstream_seconds", "Master response time", LatencyBuckets(),
+                                       "route=\"" + LabelValue(route.name) + "\"")),
+      in_flight_gauge_(m.GetGauge("writ_async_in_flight", "Commands being sent to the master",
+                                  "route=\"" + LabelValue(route.name) + "\"")) {}
+
+AsyncWorker::~AsyncWorker() { Stop(); }
+
+void AsyncWorker::Start() {
+  {
+    std::lock_guard lock(mu_);
+    if (started_) return;
+    started_ = true;
+  }
+  // Recovery: commands left processing by a crashed writ are due again once
+  // their lease has expired; the first pump finds those already due.
+  scheduler_.Post([this] { Tick(); });
+}
+
+void AsyncWorker::Stop() {
+  std::lock_guard lock(mu_);
+  stopping_ = true;
+}
+
+int AsyncWorker::in_flight() const {
+  std::lock_guard lock(mu_);
+  return in_flight_ + (claiming_ ? 1 : 0);
+}
+
+void AsyncWorker::Wake() {
+  scheduler_.Post([this] { Pump(); });
+}
+
+void AsyncWorker::Tick() {
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return;
+  }
+  Pump();
+  Heartbeat();
+  scheduler_.After(route_.async.poll_interval, [this] { Tick(); });
+}
+
+void AsyncWorker::Pump() {
+  int capacity;
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return;
+    if (claiming_) {
+      again_ = true;
+      return;
+    }
+    capacity = route_.async.concurrency - in_flight_;
+    if (capacity <= 0) return;
+    claiming_ = true;
+    again_ = false;
+  }
+  store_.ClaimCommands(route_.name, capacity, route_.async.lease, [this](Result<std::vector<Command>> r) {
+    // Runs on the store's writer thread: hand the work to the I/O threads.
+    auto shared = std::make_shared<Result<std::vector<Command>>>(std::move(r));
+    scheduler_.Post([this, shared] { OnClaimed(std::move(*shared)); });
+  });
+}
+
+void AsyncWorker::OnClaimed(Result<std::vector<Command>> r) {
+  bool more;
+  {
+    std::lock_guard lock(mu_);
+    claiming_ = false;
+    if (!r.ok()) {
+      store_errors_.Inc();
+      return;  // the next tick tries again
+    }
+    in_flight_ += static_cast<int>(r->size());
+    for (const auto& c : *r) held_[c.id] = c.fence;
+    // A full batch or a wake during the claim: there may be more to do.
+    more = again_ || (!r->empty() && in_flight_ < route_.async.concurrency);
+  }
+  in_flight_gauge_.Add(static_cast<int64_t>(r->size()));
+  for (auto& c : *r) Attempt(std::move(c));
+  if (more) Pump();
+}
+
+void AsyncWorker::Attempt(Command cmd) {
+  attempts_.Inc();
+  UpstreamRequest u;
+  u.method = cmd.method;
+  u.target = cmd.target;
+  u.headers = cmd.headers;
+  u.headers.emplace_back(route_.idempotency.upstream_header, cmd.upstream_key);
+  u.body = cmd.body;
+  u.fresh_connection = route_.idempotency.on_unknown == OnUnknown::kPark;
+  auto shared = std::make_shared<Command>(std::move(cmd));
+  client_.Send(std::move(u), [this, shared](UpstreamResult r) { OnAnswer(*shared, std::move(r)); });
+}
+
+void AsyncWorker::OnAnswer(const Command& cmd, UpstreamResult r) {
+  if (r.error == UpstreamError::kNone || r.error == UpstreamError::kTimeout) upstream_seconds_.Observe(r.seconds);
+  WRIT_CRASH_POINT("after_upstream_response");
+  Outcome outcome = Classify(r, route_.idempotency.final_statuses);
+  Millis now = store_.Now();
+  AttemptOutcome o;
+  o.id = cmd.id;
+  o.fence = cmd.fence;
+  o.notify = route_.notify.enabled();
+  o.response_status = r.error == UpstreamError::kNone ? r.response.status : 0;
+  o.response_headers = r.response.headers;
+  o.response_body = r.response.body;
+  if (outcome == Outcome::kFinal) {
+    if (r.response.status >= 200 && r.response.status < 300) {
+      o.status = SubmissionStatus::kSucceeded;
+      o.canonical_id = CanonicalId(r.response.body, route_.async.canonical_id);
+    } else {
+      o.status = SubmissionStatus::kFailed;
+      o.error = "master answered " + std::to_string(r.response.status) + ": " + Snippet(r.response.body);
+    }
+    return Record(std::move(o), cmd.created_at, cmd.attempts);
+  }
+  o.error = r.error == UpstreamError::kNone
+                ? "master answered " + std::to_string(r.response.status) + ": " + Snippet(r.response.body)
+                : r.message;
+  if (outcome == Outcome::kUnknown && route_.idempotency.on_unknown == OnUnknown::kPark) {
+    o.status = SubmissionStatus::kDead;
+    o.error = "outcome unknown (" + o.error + "); not re-sent because on_unknown is park";
+    return Record(std::move(o), cmd.created_at, cmd.attempts);
+  }
+  Millis delay = BackoffDelay(route_.async, cmd.attempts, ParseRetryAfter(r.response.headers, now), rng_.Uniform());
+  if (cmd.attempts >= route_.async.max_attempts) {
+    o.status = SubmissionStatus::kDead;
+    o.error = "gave up after " + std::to_string(cmd.attempts) + " attempt(s) (max_attempts); last: " + o.error;
+  } else if (now + delay > cmd.budget_from + route_.async.max_age) {
+    o.status = SubmissionStatus::kDead;
+    o.error = "gave up: next attempt would be past max_age (" + std::to_string(route_.async.max_age / 1000) +
+              "s); last: " + o.error;
+  } else {
+    o.status = SubmissionStatus::kProcessing;
+    o.next_attempt_at = now + delay;
+    retries_.Inc();
+  }
+  Record(std::move(o), cmd.created_at, cmd.attempts);
+}
+
+void AsyncWorker::Record(AttemptOutcome o, Millis created_at, int attempts) {
+  SubmissionStatus status = o.status;
+  std::string id = o.id;
+  store_.FinishAttempt(std::move(o), [this, status, id, created_at, attempts](Result<bool> r) {
+    if (!r.ok()) {
+      store_errors_.Inc();  // the lease expires and the command is attempted again
+    } else if (!*r) {
+      fenced_out_.Inc();
+    } else if (IsTerminal(status)) {
+      if (status == SubmissionStatus::kSucceeded) succeeded_.Inc();
+      if (status == SubmissionStatus::kFailed) failed_.Inc();
+      if (status == SubmissionStatus::kDead) dead_.Inc();
+      attempts_per_command_.Observe(attempts);
+      accept_to_terminal_.Observe(static_cast<double>(store_.Now() - created_at) / 1000.0);
+    }
+    {
+      std::lock_guard lock(mu_);
+      --in_flight_;
+      held_.erase(id);
+    }
+    in_flight_gauge_.Add(-1);
+    scheduler_.Post([this] { Pump(); });
+  });
+}
+
+void AsyncWorker::Heartbeat() {
+  std::vector<std::pair<std::string, int64_t>> held;
+  {
+    std::lock_guard lock(mu_);
+    Millis now = store_.Now();
+    if (held_.empty() || now - last_heartbeat_ < route_.async.lease / 3) return;
+    last_heartbeat_ = now;
+    held.assign(held_.begin(), held_.end());
+  }
+  store_.ExtendLeases(std::move(held), route_.async.lease, [this](Result<int> r) {
+    if (!r.ok()) store_errors_.Inc();
+  });
+}
+
+}  // namespace writ

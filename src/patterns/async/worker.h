@@ -1,0 +1,88 @@
+// Async mode (CP-2), the working half: one AsyncWorker per async route leases
+// due commands from the store, sends each to the master with its stable
+// derived Idempotency-Key, and records the outcome:
+//   success (final 2xx)   -> succeeded, with the answer and a canonical id
+//   final failure (4xx)   -> failed, no retry
+//   transient / unknown   -> retried with exponential backoff and full jitter
+//                            (at least the master's Retry-After), until
+//                            max_attempts or max_age: then dead
+// Leases are extended by a heartbeat while the master call runs; a command
+// whose worker died is claimed again once its lease expires (recovery needs
+// no restart), and a late outcome from the old holder is fenced out.
+//
+// Concurrency: at most `concurrency` master calls per route; commands with
+// the same ordering key run one at a time in acceptance order (the store's
+// claim query enforces it).
+// Thread-safety: all methods may be called from any thread. The worker must
+// be stopped and idle (in_flight() == 0) before it is destroyed.
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <string>
+
+#include "config/config.h"
+#include "core/clock.h"
+#include "core/scheduler.h"
+#include "metrics/metrics.h"
+#include "store/store.h"
+#include "upstream/client.h"
+
+namespace writ {
+
+// The retry policy as a pure function, for the worker and its tests:
+// full-jitter delay before attempt n+1 after attempt n failed (n >= 1), never
+// less than `retry_after` (the master's Retry-After, 0 if none).
+Millis BackoffDelay(const AsyncConfig& policy, int attempts_made, Millis retry_after, double unit_random);
+// Retry-After as seconds or an HTTP date; 0 when absent or unparsable.
+Millis ParseRetryAfter(const Headers& headers, Millis now);
+
+class AsyncWorker {
+ public:
+  AsyncWorker(const RouteConfig& route, Store& store, UpstreamClient& client, Scheduler& scheduler,
+              Metrics& metrics, Rng& rng);
+  ~AsyncWorker();
+
+  void Start();  // begins polling; safe to call once
+  void Stop();   // no new claims; attempts in flight finish and record
+  void Wake();   // new work was accepted: look now instead of at the next poll
+  int in_flight() const;
+
+ private:
+  void Tick();
+  void Pump();
+  void OnClaimed(Result<std::vector<Command>> r);
+  void Attempt(Command cmd);
+  void OnAnswer(const Command& cmd, UpstreamResult r);
+  void Record(AttemptOutcome o, Millis created_at, int attempts);
+  void Heartbeat();
+
+  const RouteConfig& route_;
+  Store& store_;
+  UpstreamClient& client_;
+  Scheduler& scheduler_;
+  Rng& rng_;
+  mutable std::mutex mu_;
+  int in_flight_ = 0;
+  bool claiming_ = false;
+  bool again_ = false;  // a wake arrived while claiming
+  bool stopping_ = false;
+  bool started_ = false;
+  Millis last_heartbeat_ = 0;
+  std::map<std::string, int64_t> held_;  // submission id -> fence
+
+  Counter& attempts_;
+  Counter& succeeded_;
+  Counter& failed_;
+  Counter& dead_;
+  Counter& retries_;
+  Counter& fenced_out_;
+  Counter& store_errors_;
+  Histogram& attempts_per_command_;
+  Histogram& accept_to_terminal_;
+  Histogram& upstream_seconds_;
+  Gauge& in_flight_gauge_;
+};
+
+}  // namespace writ

@@ -1,0 +1,43 @@
+// The front half every keyed route shares (sync and async): check the
+// content type, the Idempotency-Key header(s) and the body, and compute the
+// fingerprint; and the answers for a key that already has a record.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+
+#include "config/config.h"
+#include "core/http_types.h"
+#include "patterns/idempotency/fingerprint.h"
+#include "store/store.h"
+
+namespace writ {
+
+inline constexpr const char* kDefaultTenant = "default";  // until auth exists
+
+using PathParams = std::map<std::string, std::string>;
+
+struct KeyedRequest {
+  bool has_key = false;  // false: the route's key is optional and none was sent
+  KeyId id;
+  Fingerprint fp;
+};
+
+// Either the parsed request or the 4xx problem to answer (nothing stored).
+struct PreparedRequest {
+  std::optional<KeyedRequest> keyed;
+  Response problem;
+};
+PreparedRequest PrepareKeyedRequest(const Request& r, const IdempotencyConfig& idem, const std::string& route);
+
+bool IsJsonContentType(std::string_view content_type);
+// "/orders/{id}" with {id: "7"} -> "/orders/7".
+std::string SubstituteParams(const std::string& tmpl, const PathParams& params);
+
+// 422 naming what differs (method, path or JSON Pointers), never values.
+Response KeyReusedProblem(const IdempotencyRecord& stored, Fingerprint& fp);
+// A stored final answer, marked Idempotent-Replayed.
+Response ReplayStored(const StoredResponse& s);
+
+}  // namespace writ

@@ -1,0 +1,127 @@
+// Durable command queue types (CP-2 asynchronous writes): submissions, their
+// attempts and the status events written with every state change
+// (transactional outbox). The Store (store.h) persists them.
+//
+// A submission's life:
+//   accepted --claim--> processing --success--> succeeded
+//                          |  \--final 4xx--> failed
+//                          |  \--budget spent--> dead
+//                          \--transient--> processing (waiting, next_attempt_at)
+//   accepted --cancel--> cancelled;  failed/dead --redrive--> accepted
+// A claimed command carries a lease (fenced); a worker that dies leaves the
+// lease to expire, and the command is claimed again with a new fence.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/json/object.hpp>
+
+#include "core/clock.h"
+#include "core/http_types.h"
+
+namespace writ {
+
+enum class SubmissionStatus { kAccepted, kProcessing, kSucceeded, kFailed, kDead, kCancelled };
+const char* SubmissionStatusName(SubmissionStatus s);
+std::optional<SubmissionStatus> ParseSubmissionStatus(const std::string& s);
+inline bool IsTerminal(SubmissionStatus s) {
+  return s == SubmissionStatus::kSucceeded || s == SubmissionStatus::kFailed || s == SubmissionStatus::kDead ||
+         s == SubmissionStatus::kCancelled;
+}
+
+struct Command {
+  int64_t seq = 0;            // acceptance order, unique
+  std::string id;             // submission id, "sub_..."
+  std::string tenant, route;  // route name
+  std::string idem_key;       // the client's key ("" without one)
+  std::string ordering_key;   // "" when the route has none
+  // What is sent to the master, fixed at acceptance.
+  std::string method, target;
+  Headers headers;
+  std::string body;
+  std::string upstream_key;  // derived Idempotency-Key sent on every attempt
+
+  SubmissionStatus status = SubmissionStatus::kAccepted;
+  int attempts = 0;
+  int redrives = 0;             // operator re-drives (retry from failed/dead)
+  int64_t fence = 0;            // bumped by every claim
+  Millis next_attempt_at = 0;   // when not leased: earliest next attempt
+  Millis lease_until = 0;       // 0 when not leased
+  std::string last_error;
+  std::string canonical_id;
+  int response_status = 0;      // the master's last answer
+  Headers response_headers;
+  std::string response_body;
+  Millis created_at = 0, updated_at = 0, finished_at = 0;
+  Millis budget_from = 0;  // max_age counts from here (acceptance or last redrive)
+};
+
+// A status event (outbox row), delivered to the route's webhook and streamed
+// over SSE. `id` is stable across redeliveries.
+struct StatusEvent {
+  int64_t seq = 0;
+  std::string id;  // "evt_<seq>_<submission>" style, unique
+  std::string submission_id;
+  std::string route;
+  std::string type;     // "submission.accepted", "submission.succeeded", ...
+  std::string payload;  // JSON object text
+  Millis created_at = 0;
+  int attempts = 0;  // webhook deliveries tried
+  Millis next_at = 0;
+  std::string last_error;
+};
+
+// Accept: the idempotency record (completed with the 202 answer), the command
+// and its first event, in one transaction.
+struct AcceptRequest {
+  Command command;                // id, route, request, ordering_key set by the caller
+  bool has_key = false;           // false: no idempotency record
+  std::string fingerprint, fingerprint_detail;
+  Millis retention = 86'400'000;  // of the idempotency record
+  int status = 202;               // the acknowledgement stored for replay
+  Headers response_headers;
+  std::string response_body;
+  bool notify = false;            // the route has a webhook: events are to be delivered
+};
+
+// What the worker records after one attempt. Applied only if `fence` holds.
+struct AttemptOutcome {
+  std::string id;
+  int64_t fence = 0;
+  SubmissionStatus status = SubmissionStatus::kProcessing;  // kProcessing: retry at next_attempt_at
+  Millis next_attempt_at = 0;
+  std::string error;
+  std::string canonical_id;
+  int response_status = 0;
+  Headers response_headers;
+  std::string response_body;
+  bool notify = false;
+  bool event = true;  // write a status event for this change
+};
+
+struct CommandFilter {
+  std::string route;  // "" = all
+  std::optional<SubmissionStatus> status;
+  int64_t after_seq = 0;  // cursor: list commands with seq > after_seq
+  int limit = 100;
+};
+
+struct QueueStat {
+  std::string route;
+  SubmissionStatus status;
+  int64_t count = 0;
+  Millis oldest_created_at = 0;  // of the commands counted
+};
+
+// Result of an operator action (redrive, cancel) on one submission.
+enum class ActionResult { kDone, kNotFound, kWrongState };
+
+// RFC 3339 UTC with milliseconds, e.g. 2026-11-25T14:20:58.123Z.
+std::string FormatTimestamp(Millis ms);
+// The submission as the status API and status events show it.
+boost::json::object SubmissionToJson(const Command& c);
+
+}  // namespace writ

@@ -1,0 +1,362 @@
+#include "store/sqlite/sqlite_commands.h"
+
+#include <boost/json.hpp>
+
+#include "core/hash.h"
+
+namespace writ::sqlite {
+
+const char* const kCommandsSchema = R"sql(
+CREATE TABLE IF NOT EXISTS commands (
+  seq INTEGER PRIMARY KEY,
+  id TEXT NOT NULL UNIQUE,
+  tenant TEXT NOT NULL,
+  route TEXT NOT NULL,
+  idem_key TEXT NOT NULL,
+  ordering_key TEXT,                 -- NULL: no ordering constraint
+  method TEXT NOT NULL,
+  target TEXT NOT NULL,
+  headers TEXT NOT NULL,
+  body BLOB NOT NULL,
+  upstream_key TEXT NOT NULL,
+  status TEXT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  redrives INTEGER NOT NULL DEFAULT 0,
+  fence INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at INTEGER NOT NULL,
+  lease_until INTEGER NOT NULL DEFAULT 0,
+  due_at INTEGER NOT NULL,           -- claimable from: next attempt, or lease expiry
+  last_error TEXT NOT NULL DEFAULT '',
+  canonical_id TEXT NOT NULL DEFAULT '',
+  response_status INTEGER NOT NULL DEFAULT 0,
+  response_headers TEXT NOT NULL DEFAULT '',
+  response_body BLOB NOT NULL DEFAULT x'',
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  finished_at INTEGER NOT NULL DEFAULT 0,
+  budget_from INTEGER NOT NULL
+);
+-- Workers scan only unfinished commands, in acceptance order.
+CREATE INDEX IF NOT EXISTS commands_active ON commands(route, seq)
+  WHERE status IN ('accepted','processing');
+CREATE INDEX IF NOT EXISTS commands_ordering ON commands(route, ordering_key, seq)
+  WHERE status IN ('accepted','processing') AND ordering_key IS NOT NULL;
+-- Operators list what needs attention; only those rows are indexed.
+CREATE INDEX IF NOT EXISTS commands_attention ON commands(seq) WHERE status IN ('failed','dead');
+CREATE TABLE IF NOT EXISTS events (
+  seq INTEGER PRIMARY KEY,
+  id TEXT NOT NULL UNIQUE,
+  submission_id TEXT NOT NULL,
+  route TEXT NOT NULL,
+  type TEXT NOT NULL,
+  payload TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  deliver INTEGER NOT NULL,          -- 1: the route has a webhook
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_at INTEGER NOT NULL DEFAULT 0,
+  last_error TEXT NOT NULL DEFAULT '',
+  delivered_at INTEGER
+);
+CREATE INDEX IF NOT EXISTS events_submission ON events(submission_id, seq);
+CREATE INDEX IF NOT EXISTS events_pending ON events(next_at) WHERE deliver = 1 AND delivered_at IS NULL;
+)sql";
+
+namespace {
+
+constexpr const char* kCommandColumns =
+    "seq, id, tenant, route, idem_key, ordering_key, method, target, headers, body, upstream_key, status, "
+    "attempts, redrives, fence, next_attempt_at, lease_until, last_error, canonical_id, response_status, "
+    "response_headers, response_body, created_at, updated_at, finished_at, budget_from";
+
+Command ReadCommand(Stmt& s) {
+  Command c;
+  c.seq = s.Int(0);
+  c.id = s.Text(1);
+  c.tenant = s.Text(2);
+  c.route = s.Text(3);
+  c.idem_key = s.Text(4);
+  c.ordering_key = s.Text(5);
+  c.method = s.Text(6);
+  c.target = s.Text(7);
+  c.headers = HeadersFromText(s.Text(8));
+  c.body = s.Text(9);
+  c.upstream_key = s.Text(10);
+  c.status = ParseSubmissionStatus(s.Text(11)).value_or(SubmissionStatus::kAccepted);
+  c.attempts = static_cast<int>(s.Int(12));
+  c.redrives = static_cast<int>(s.Int(13));
+  c.fence = s.Int(14);
+  c.next_attempt_at = s.Int(15);
+  c.lease_until = s.Int(16);
+  c.last_error = s.Text(17);
+  c.canonical_id = s.Text(18);
+  c.response_status = static_cast<int>(s.Int(19));
+  c.response_headers = HeadersFromText(s.Text(20));
+  c.response_body = s.Text(21);
+  c.created_at = s.Int(22);
+  c.updated_at = s.Int(23);
+  c.finished_at = s.Int(24);
+  c.budget_from = s.Int(25);
+  return c;
+}
+
+constexpr const char* kEventColumns =
+    "seq, id, submission_id, route, type, payload, created_at, attempts, next_at, last_error";
+
+StatusEvent ReadEvent(Stmt& s) {
+  StatusEvent e;
+  e.seq = s.Int(0);
+  e.id = s.Text(1);
+  e.submission_id = s.Text(2);
+  e.route = s.Text(3);
+  e.type = s.Text(4);
+  e.payload = s.Text(5);
+  e.created_at = s.Int(6);
+  e.attempts = static_cast<int>(s.Int(7));
+  e.next_at = s.Int(8);
+  e.last_error = s.Text(9);
+  return e;
+}
+
+// Runs a statement returning command rows.
+template <typename BindFn>
+Result<std::vector<Command>> QueryCommands(Conn& c, const std::string& sql, BindFn bind) {
+  auto st = c.Prepare(sql);
+  if (!st.ok()) return st.status();
+  bind(*st);
+  std::vector<Command> out;
+  for (;;) {
+    int rc = st->Step();
+    if (rc == SQLITE_ROW) out.push_back(ReadCommand(*st));
+    else if (rc == SQLITE_DONE) break;
+    else return SqlError(c.db(), "select commands");
+  }
+  return out;
+}
+
+}  // namespace
+
+Status InsertCommand(Conn& c, const Command& cmd, Millis now) {
+  auto n = Change(c,
+                  "INSERT INTO commands (id, tenant, route, idem_key, ordering_key, method, target, headers, body, "
+                  "upstream_key, status, next_attempt_at, due_at, created_at, updated_at, budget_from) "
+                  "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,'accepted',?11,?11,?11,?11,?11)",
+                  [&](Stmt& s) {
+                    s.Bind(1, cmd.id).Bind(2, cmd.tenant).Bind(3, cmd.route).Bind(4, cmd.idem_key);
+                    if (cmd.ordering_key.empty()) s.BindNull(5);
+                    else s.Bind(5, cmd.ordering_key);
+                    s.Bind(6, cmd.method).Bind(7, cmd.target).Bind(8, HeadersToText(cmd.headers));
+                    s.BindBlob(9, cmd.body).Bind(10, cmd.upstream_key).Bind(11, now);
+                  });
+  return n.ok() ? Status::Ok() : n.status();
+}
+
+Status InsertEvent(Conn& c, const std::string& submission_id, bool deliver, Millis now, const std::string& note) {
+  auto cur = SelectCommand(c, submission_id);
+  if (!cur.ok()) return cur.status();
+  if (!cur->has_value()) return Status(Code::kNotFound, "event for unknown submission " + submission_id);
+  const Command& cmd = **cur;
+  std::string type = std::string("submission.") + SubmissionStatusName(cmd.status);
+  std::string id = "evt_" + RandomId().substr(0, 24);
+  boost::json::object data = SubmissionToJson(cmd);
+  if (!note.empty()) data["note"] = note;
+  // Standard Webhooks payload shape: type, timestamp, data.
+  std::string payload = boost::json::serialize(
+      boost::json::object{{"type", type}, {"timestamp", FormatTimestamp(now)}, {"data", std::move(data)}});
+  auto n = Change(c,
+                  "INSERT INTO events (id, submission_id, route, type, payload, created_at, deliver, next_at) "
+                  "VALUES (?1,?2,?3,?4,?5,?6,?7,?6)",
+                  [&](Stmt& s) {
+                    s.Bind(1, id).Bind(2, submission_id).Bind(3, cmd.route).Bind(4, type).Bind(5, payload);
+                    s.Bind(6, now).Bind(7, int64_t{deliver ? 1 : 0});
+                  });
+  return n.ok() ? Status::Ok() : n.status();
+}
+
+Result<std::vector<Command>> ClaimDue(Conn& c, const std::string& route, int limit, Millis lease, Millis now) {
+  // Due and unfinished, oldest first; a command waits while an older one with
+  // the same ordering key is unfinished (one at a time, in acceptance order).
+  auto due = QueryCommands(
+      c,
+      std::string("SELECT ") + kCommandColumns +
+          " FROM commands c WHERE c.route = ?1 AND c.status IN ('accepted','processing') AND c.due_at <= ?2 "
+          "AND (c.ordering_key IS NULL OR NOT EXISTS (SELECT 1 FROM commands p WHERE p.route = c.route "
+          "AND p.ordering_key = c.ordering_key AND p.status IN ('accepted','processing') AND p.seq < c.seq)) "
+          "ORDER BY c.seq LIMIT ?3",
+      [&](Stmt& s) { s.Bind(1, route).Bind(2, now).Bind(3, static_cast<int64_t>(limit)); });
+  if (!due.ok()) return due.status();
+  for (Command& cmd : *due) {
+    bool first = cmd.status == SubmissionStatus::kAccepted;
+    auto n = Change(c,
+                    "UPDATE commands SET status='processing', attempts=attempts+1, fence=fence+1, lease_until=?2, "
+                    "due_at=?2, updated_at=?3 WHERE seq=?1",
+                    [&](Stmt& s) { s.Bind(1, cmd.seq).Bind(2, now + lease).Bind(3, now); });
+    if (!n.ok()) return n.status();
+    cmd.status = SubmissionStatus::kProcessing;
+    cmd.attempts += 1;
+    cmd.fence += 1;
+    cmd.lease_until = now + lease;
+    cmd.updated_at = now;
+    if (first) {
+      if (auto s = InsertEvent(c, cmd.id, false, now); !s.ok()) return s;
+    }
+  }
+  return due;
+}
+
+Result<int> ExtendLeases(Conn& c, const std::vector<std::pair<std::string, int64_t>>& held, Millis until) {
+  int extended = 0;
+  for (const auto& [id, fence] : held) {
+    auto n = Change(c,
+                    "UPDATE commands SET lease_until=?3, due_at=?3 WHERE id=?1 AND fence=?2 "
+                    "AND status='processing' AND lease_until > 0",
+                    [&](Stmt& s) { s.Bind(1, id).Bind(2, fence).Bind(3, until); });
+    if (!n.ok()) return n.status();
+    extended += *n;
+  }
+  return extended;
+}
+
+Result<bool> ApplyOutcome(Conn& c, const AttemptOutcome& o, Millis now) {
+  bool terminal = IsTerminal(o.status);
+  auto n = Change(c,
+                  "UPDATE commands SET status=?3, next_attempt_at=?4, lease_until=0, due_at=?4, last_error=?5, "
+                  "canonical_id=?6, response_status=?7, response_headers=?8, response_body=?9, updated_at=?10, "
+                  "finished_at=?11 WHERE id=?1 AND fence=?2 AND status='processing'",
+                  [&](Stmt& s) {
+                    s.Bind(1, o.id).Bind(2, o.fence).Bind(3, std::string(SubmissionStatusName(o.status)));
+                    s.Bind(4, terminal ? int64_t{0} : o.next_attempt_at).Bind(5, o.error).Bind(6, o.canonical_id);
+                    s.Bind(7, static_cast<int64_t>(o.response_status)).Bind(8, HeadersToText(o.response_headers));
+                    s.BindBlob(9, o.response_body).Bind(10, now).Bind(11, terminal ? now : int64_t{0});
+                  });
+  if (!n.ok()) return n.status();
+  if (*n == 0) return false;  // fenced out: another holder took the command over
+  if (terminal && o.event) {
+    if (auto s = InsertEvent(c, o.id, o.notify, now); !s.ok()) return s;
+  }
+  return true;
+}
+
+Result<ActionResult> RedriveCommand(Conn& c, const std::string& id, bool notify, Millis now) {
+  auto cur = SelectCommand(c, id);
+  if (!cur.ok()) return cur.status();
+  if (!cur->has_value()) return ActionResult::kNotFound;
+  auto n = Change(c,
+                  "UPDATE commands SET status='accepted', attempts=0, redrives=redrives+1, next_attempt_at=?2, "
+                  "due_at=?2, lease_until=0, budget_from=?2, finished_at=0, updated_at=?2 "
+                  "WHERE id=?1 AND status IN ('failed','dead')",
+                  [&](Stmt& s) { s.Bind(1, id).Bind(2, now); });
+  if (!n.ok()) return n.status();
+  if (*n == 0) return ActionResult::kWrongState;
+  if (auto s = InsertEvent(c, id, notify, now, "redriven by an operator"); !s.ok()) return s;
+  return ActionResult::kDone;
+}
+
+Result<ActionResult> CancelCommand(Conn& c, const std::string& id, bool notify, Millis now) {
+  auto cur = SelectCommand(c, id);
+  if (!cur.ok()) return cur.status();
+  if (!cur->has_value()) return ActionResult::kNotFound;
+  auto n = Change(c,
+                  "UPDATE commands SET status='cancelled', due_at=0, finished_at=?2, updated_at=?2 "
+                  "WHERE id=?1 AND status='accepted' AND attempts=0",
+                  [&](Stmt& s) { s.Bind(1, id).Bind(2, now); });
+  if (!n.ok()) return n.status();
+  if (*n == 0) return ActionResult::kWrongState;
+  if (auto s = InsertEvent(c, id, notify, now); !s.ok()) return s;
+  return ActionResult::kDone;
+}
+
+Result<std::optional<Command>> SelectCommand(Conn& c, const std::string& id) {
+  auto rows = QueryCommands(c, std::string("SELECT ") + kCommandColumns + " FROM commands WHERE id = ?1",
+                            [&](Stmt& s) { s.Bind(1, id); });
+  if (!rows.ok()) return rows.status();
+  if (rows->empty()) return std::optional<Command>();
+  return std::optional<Command>(std::move(rows->front()));
+}
+
+Result<std::vector<Command>> SelectCommands(Conn& c, const CommandFilter& f) {
+  // Each status filter names the partial index that serves it.
+  std::string where = "seq > ?1 AND (?2 = '' OR route = ?2)";
+  if (f.status == SubmissionStatus::kAccepted || f.status == SubmissionStatus::kProcessing)
+    where += " AND status IN ('accepted','processing') AND status = ?3";
+  else if (f.status == SubmissionStatus::kFailed || f.status == SubmissionStatus::kDead)
+    where += " AND status IN ('failed','dead') AND status = ?3";
+  else if (f.status)
+    where += " AND status = ?3";
+  return QueryCommands(c, std::string("SELECT ") + kCommandColumns + " FROM commands WHERE " + where +
+                              " ORDER BY seq LIMIT ?4",
+                       [&](Stmt& s) {
+                         s.Bind(1, f.after_seq).Bind(2, f.route);
+                         s.Bind(3, std::string(f.status ? SubmissionStatusName(*f.status) : ""));
+                         s.Bind(4, static_cast<int64_t>(f.limit));
+                       });
+}
+
+Result<std::vector<QueueStat>> SelectQueueStats(Conn& c) {
+  // Unfinished and attention-needing commands only: both are index-served,
+  // so a metrics scrape stays cheap however many commands have succeeded.
+  std::vector<QueueStat> out;
+  for (const char* sql :
+       {"SELECT route, status, count(*), min(created_at) FROM commands "
+        "WHERE status IN ('accepted','processing') GROUP BY route, status",
+        "SELECT route, status, count(*), min(created_at) FROM commands "
+        "WHERE status IN ('failed','dead') GROUP BY route, status"}) {
+    auto st = c.Prepare(sql);
+    if (!st.ok()) return st.status();
+    for (;;) {
+      int rc = st->Step();
+      if (rc == SQLITE_DONE) break;
+      if (rc != SQLITE_ROW) return SqlError(c.db(), "queue stats");
+      QueueStat q;
+      q.route = st->Text(0);
+      q.status = ParseSubmissionStatus(st->Text(1)).value_or(SubmissionStatus::kAccepted);
+      q.count = st->Int(2);
+      q.oldest_created_at = st->Int(3);
+      out.push_back(std::move(q));
+    }
+  }
+  return out;
+}
+
+namespace {
+template <typename BindFn>
+Result<std::vector<StatusEvent>> QueryEvents(Conn& c, const std::string& sql, BindFn bind) {
+  auto st = c.Prepare(sql);
+  if (!st.ok()) return st.status();
+  bind(*st);
+  std::vector<StatusEvent> out;
+  for (;;) {
+    int rc = st->Step();
+    if (rc == SQLITE_ROW) out.push_back(ReadEvent(*st));
+    else if (rc == SQLITE_DONE) break;
+    else return SqlError(c.db(), "select events");
+  }
+  return out;
+}
+}  // namespace
+
+Result<std::vector<StatusEvent>> SelectEvents(Conn& c, const std::string& submission_id, int64_t after_seq) {
+  return QueryEvents(c,
+                     std::string("SELECT ") + kEventColumns +
+                         " FROM events WHERE submission_id = ?1 AND seq > ?2 ORDER BY seq",
+                     [&](Stmt& s) { s.Bind(1, submission_id).Bind(2, after_seq); });
+}
+
+Result<std::vector<StatusEvent>> SelectDueEvents(Conn& c, int limit, Millis now) {
+  return QueryEvents(c,
+                     std::string("SELECT ") + kEventColumns +
+                         " FROM events WHERE deliver = 1 AND delivered_at IS NULL AND next_at <= ?1 "
+                         "ORDER BY next_at, seq LIMIT ?2",
+                     [&](Stmt& s) { s.Bind(1, now).Bind(2, static_cast<int64_t>(limit)); });
+}
+
+Result<bool> UpdateEvent(Conn& c, int64_t seq, bool delivered, Millis next_at, const std::string& error,
+                         Millis now) {
+  auto n = delivered ? Change(c, "UPDATE events SET delivered_at=?2, attempts=attempts+1 WHERE seq=?1",
+                              [&](Stmt& s) { s.Bind(1, seq).Bind(2, now); })
+                     : Change(c, "UPDATE events SET next_at=?2, last_error=?3, attempts=attempts+1 WHERE seq=?1",
+                              [&](Stmt& s) { s.Bind(1, seq).Bind(2, next_at).Bind(3, error); });
+  if (!n.ok()) return n.status();
+  return *n > 0;
+}
+
+}  // namespace writ::sqlite

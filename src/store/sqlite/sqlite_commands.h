@@ -1,0 +1,36 @@
+// Internal to the SQLite backend: the command queue and status events
+// (schema version 2) as statements on one connection. Every function runs
+// inside the caller's transaction on the writer connection, or on a reader.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "store/commands.h"
+#include "store/sqlite/sqlite_conn.h"
+
+namespace writ::sqlite {
+
+// Tables and indexes added by schema version 2.
+extern const char* const kCommandsSchema;
+
+Status InsertCommand(Conn& c, const Command& cmd, Millis now);
+// Writes the event "submission.<status>" for the command's current row.
+Status InsertEvent(Conn& c, const std::string& submission_id, bool deliver, Millis now,
+                   const std::string& note = "");
+Result<std::vector<Command>> ClaimDue(Conn& c, const std::string& route, int limit, Millis lease, Millis now);
+Result<int> ExtendLeases(Conn& c, const std::vector<std::pair<std::string, int64_t>>& held, Millis until);
+Result<bool> ApplyOutcome(Conn& c, const AttemptOutcome& o, Millis now);
+Result<ActionResult> RedriveCommand(Conn& c, const std::string& id, bool notify, Millis now);
+Result<ActionResult> CancelCommand(Conn& c, const std::string& id, bool notify, Millis now);
+
+Result<std::optional<Command>> SelectCommand(Conn& c, const std::string& id);
+Result<std::vector<Command>> SelectCommands(Conn& c, const CommandFilter& f);
+Result<std::vector<QueueStat>> SelectQueueStats(Conn& c);
+Result<std::vector<StatusEvent>> SelectEvents(Conn& c, const std::string& submission_id, int64_t after_seq);
+Result<std::vector<StatusEvent>> SelectDueEvents(Conn& c, int limit, Millis now);
+Result<bool> UpdateEvent(Conn& c, int64_t seq, bool delivered, Millis next_at, const std::string& error,
+                         Millis now);
+
+}  // namespace writ::sqlite
