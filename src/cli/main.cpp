@@ -63,6 +63,8 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0.0, 1.0));
   mock->add_option("--hang-for", mm_hang_for, "How long a hang lasts before the reset")
       ->check(UnitValidator(writ::ParseDuration, "duration"));
+  mock->add_option("--retry-after", mm.retry_after, "Retry-After seconds on injected 503s (0: none)")
+      ->check(CLI::Range(0, 3600));
   mock->add_option("--seed", mm.seed, "Fault RNG seed (0: random)");
   mock->add_option("--threads", mm.threads, "I/O threads")->check(CLI::Range(1, 64));
 

@@ -1,5 +1,6 @@
 #include "mock_master/mock_master.h"
 
+#include <chrono>
 #include <csignal>
 #include <iostream>
 #include <map>
@@ -34,6 +35,7 @@ class MockMaster {
   void Handle(Request req, std::function<void(Response)> done) {
     if (req.method == "GET" && req.path == "/_stats") return done(Stats());
     if (req.method == "GET" && req.path == "/_keys") return done(Keys());
+    if (req.method == "GET" && req.path == "/_log") return done(Log());
     if (req.method == "POST" && req.path == "/_faults") return done(SetFaults(req.body));
     if (req.method == "POST" && req.path == "/_reset") {
       std::lock_guard lock(mu_);
@@ -41,6 +43,7 @@ class MockMaster {
       applied_by_key_.clear();
       requests_by_key_.clear();
       responses_by_key_.clear();
+      log_.clear();
       requests_ = applied_ = errors_ = drops_ = hangs_ = replays_ = next_id_ = 0;
       return done(JsonResponse(200, {{"reset", true}}));
     }
@@ -53,8 +56,11 @@ class MockMaster {
       if (write && Chance(opts_.error_rate)) {
         ++errors_;
         resp = Problem(503, "injected-error", "Injected failure", "mock master error injected; nothing applied");
+        if (opts_.retry_after > 0) resp.headers.emplace_back("Retry-After", std::to_string(opts_.retry_after));
+        if (write) Record(req, resp.status);
       } else {
         resp = Apply(req);
+        if (write) Record(req, resp.status);
         if (write && Chance(opts_.drop_after_commit)) fault = kDrop, ++drops_;
         else if (write && Chance(opts_.hang_rate)) fault = kHang, ++hangs_;
       }
@@ -76,6 +82,23 @@ class MockMaster {
 
  private:
   bool Chance(double p) { return p > 0 && std::uniform_real_distribution<double>(0, 1)(rng_) < p; }
+
+  // Keeps a log of write requests (bounded) for ordering and timing checks.
+  // Caller holds mu_.
+  void Record(const Request& req, int status) {
+    if (log_.size() >= kMaxLog) return;
+    auto key = FindHeader(req.headers, "Idempotency-Key");
+    double at = std::chrono::duration<double, std::milli>(std::chrono::system_clock::now().time_since_epoch()).count();
+    log_.push_back({{"at", at},
+                    {"key", key ? std::string(*key) : ""},
+                    {"method", req.method},
+                    {"path", req.path},
+                    {"status", status},
+                    {"body", req.body.substr(0, 4096)}});
+    // Webhook receivers' tests check the Standard Webhooks headers.
+    for (const char* h : {"webhook-id", "webhook-timestamp", "webhook-signature"})
+      if (auto v = FindHeader(req.headers, h)) log_.back().as_object()[h] = std::string(*v);
+  }
 
   // Applies a request to the records. Caller holds mu_.
   Response Apply(const Request& req) {
@@ -165,6 +188,9 @@ class MockMaster {
     num("errorRate", opts_.error_rate);
     num("dropAfterCommit", opts_.drop_after_commit);
     num("hangRate", opts_.hang_rate);
+    double retry_after = static_cast<double>(opts_.retry_after);
+    num("retryAfter", retry_after);
+    opts_.retry_after = static_cast<int>(retry_after);
     double latency = static_cast<double>(opts_.latency);
     num("latencyMs", latency);
     opts_.latency = static_cast<Millis>(latency);
@@ -172,6 +198,13 @@ class MockMaster {
                               {"dropAfterCommit", opts_.drop_after_commit},
                               {"hangRate", opts_.hang_rate},
                               {"latencyMs", opts_.latency}});
+  }
+
+  // Every write request in arrival order: at (ms since the epoch), key,
+  // method, path, status answered (before any injected drop), body.
+  Response Log() {
+    std::lock_guard lock(mu_);
+    return JsonResponse(200, {{"requests", log_}, {"truncated", log_.size() >= kMaxLog}});
   }
 
   // Per Idempotency-Key: write requests received and side effects applied.
@@ -216,6 +249,8 @@ class MockMaster {
   std::map<std::string, int64_t> applied_by_key_;
   std::map<std::string, int64_t> requests_by_key_;
   std::map<std::string, Response> responses_by_key_;
+  static constexpr size_t kMaxLog = 200'000;
+  json::array log_;
   int64_t requests_ = 0, applied_ = 0, errors_ = 0, drops_ = 0, hangs_ = 0, replays_ = 0, next_id_ = 0;
 };
 

@@ -6,11 +6,12 @@
 //   GET|PUT|PATCH /{c}/{id}       read, replace, merge
 //   GET /_stats                   counters and keys applied more than once
 //   GET /_keys                    per key: write requests received, side effects
+//   GET /_log                     every write request in arrival order (time, key, body)
 //   POST /_faults                 change fault rates at run time (JSON)
 //   POST /_reset                  forget everything
 //
 // Faults (each drawn per write request from a seeded RNG):
-//   error_rate         answer 503 without applying anything
+//   error_rate         answer 503 without applying anything (Retry-After with retry_after)
 //   drop_after_commit  apply, then reset the connection (outcome unknown)
 //   hang_rate          apply, then answer nothing for hang_for, then reset
 //   latency            delay every answer
@@ -34,6 +35,7 @@ struct MockMasterOptions {
   double drop_after_commit = 0;
   double hang_rate = 0;
   Millis hang_for = 30'000;
+  int retry_after = 0;  // seconds; sent with injected 503s when > 0
   uint64_t seed = 0;  // 0: random
   int threads = 1;
 };

@@ -54,8 +54,8 @@ Result<int> CollectGarbageSync(Store& s, int batch) {
 Result<ClaimResult> AcceptSync(Store& s, AcceptRequest req) {
   return Wait<ClaimResult>([&](auto cb) { s.Accept(std::move(req), cb); });
 }
-Result<std::vector<Command>> ClaimCommandsSync(Store& s, std::string route, int limit, Millis lease) {
-  return Wait<std::vector<Command>>([&](auto cb) { s.ClaimCommands(std::move(route), limit, lease, cb); });
+Result<std::vector<Command>> ClaimCommandsSync(Store& s, std::string route, int limit, Millis lease, bool notify) {
+  return Wait<std::vector<Command>>([&](auto cb) { s.ClaimCommands(std::move(route), limit, lease, notify, cb); });
 }
 Result<bool> FinishAttemptSync(Store& s, AttemptOutcome outcome) {
   return Wait<bool>([&](auto cb) { s.FinishAttempt(std::move(outcome), cb); });

@@ -126,7 +126,7 @@ class Store {
   // retry, or processing with an expired lease), oldest first; a command
   // whose ordering key has an older unfinished command is skipped. Each
   // claim bumps attempts and the fence. Not fsynced on its own.
-  virtual void ClaimCommands(std::string route, int limit, Millis lease, Callback<std::vector<Command>> done) = 0;
+  virtual void ClaimCommands(std::string route, int limit, Millis lease, bool notify, Callback<std::vector<Command>> done) = 0;
   // Extends the leases of commands still held with these fences.
   virtual void ExtendLeases(std::vector<std::pair<std::string, int64_t>> held, Millis lease,
                             Callback<int> done) = 0;
@@ -159,7 +159,7 @@ Result<bool> MarkUnknownSync(Store& s, KeyId id, int64_t fence);
 Result<bool> RemoveSync(Store& s, KeyId id);
 Result<int> CollectGarbageSync(Store& s, int batch);
 Result<ClaimResult> AcceptSync(Store& s, AcceptRequest req);
-Result<std::vector<Command>> ClaimCommandsSync(Store& s, std::string route, int limit, Millis lease);
+Result<std::vector<Command>> ClaimCommandsSync(Store& s, std::string route, int limit, Millis lease, bool notify = false);
 Result<bool> FinishAttemptSync(Store& s, AttemptOutcome outcome);
 Result<ActionResult> RedriveSync(Store& s, std::string id, bool notify);
 Result<ActionResult> CancelSync(Store& s, std::string id, bool notify);

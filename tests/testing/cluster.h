@@ -45,6 +45,7 @@ class MockMasterProcess {
 struct RouteOptions {
   std::string method = "POST";
   std::string path = "/orders";
+  std::string mode = "sync";
   std::string idempotency = "";  // extra YAML lines under idempotency:, indented by the helper
   std::string extra = "";        // extra YAML lines under the route
 };

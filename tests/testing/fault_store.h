@@ -51,8 +51,8 @@ class FaultStore : public Store {
   void Accept(AcceptRequest req, Callback<ClaimResult> done) override {
     Write<ClaimResult>([&](auto cb) { inner_.Accept(std::move(req), cb); }, std::move(done));
   }
-  void ClaimCommands(std::string route, int limit, Millis lease, Callback<std::vector<Command>> done) override {
-    Write<std::vector<Command>>([&](auto cb) { inner_.ClaimCommands(std::move(route), limit, lease, cb); },
+  void ClaimCommands(std::string route, int limit, Millis lease, bool notify, Callback<std::vector<Command>> done) override {
+    Write<std::vector<Command>>([&](auto cb) { inner_.ClaimCommands(std::move(route), limit, lease, notify, cb); },
                                 std::move(done));
   }
   void ExtendLeases(std::vector<std::pair<std::string, int64_t>> held, Millis lease, Callback<int> done) override {

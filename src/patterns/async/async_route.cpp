@@ -1,5 +1,7 @@
 #include "patterns/async/async_route.h"
 
+#include <filesystem>
+
 #include <boost/json.hpp>
 
 #include "core/crash_point.h"
@@ -48,6 +50,7 @@ AsyncRoute::AsyncRoute(RouteConfig route, UpstreamConfig upstream, Store& store,
                                      "route=\"" + LabelValue(route_.name) + "\",kind=\"fingerprint\"")),
       invalid_(metrics.GetCounter("writ_schema_violations_total", "Requests refused by the route's JSON Schema",
                                   "route=\"" + LabelValue(route_.name) + "\"")),
+      schema_name_(std::filesystem::path(route_.validate).filename().string()),
       accepted_count_(metrics.GetCounter("writ_async_accepted_total", "Commands accepted and queued",
                                          "route=\"" + LabelValue(route_.name) + "\"")) {}
 
@@ -77,7 +80,7 @@ void AsyncRoute::Handle(Request req, PathParams params, Respond respond) {
         for (const auto& v : violations) errors.push_back({{"pointer", v.pointer}, {"reason", v.reason}});
         return Finish(*call,
                       Problem(422, "schema-violation", "Payload violates the route's schema",
-                              std::to_string(violations.size()) + " violation(s) of " + route_.validate,
+                              std::to_string(violations.size()) + " violation(s) of " + schema_name_,
                               {{"errors", std::move(errors)}}),
                       "rejected");
       }

@@ -48,6 +48,7 @@ class AsyncRoute {
   Counter& replays_;
   Counter& mismatches_;
   Counter& invalid_;
+  std::string schema_name_;  // the schema file's name, for problem details
   Counter& accepted_count_;
 };
 

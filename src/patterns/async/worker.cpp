@@ -144,7 +144,7 @@ void AsyncWorker::Pump() {
     claiming_ = true;
     again_ = false;
   }
-  store_.ClaimCommands(route_.name, capacity, route_.async.lease, [this](Result<std::vector<Command>> r) {
+  store_.ClaimCommands(route_.name, capacity, route_.async.lease, route_.notify.enabled(), [this](Result<std::vector<Command>> r) {
     // Runs on the store's writer thread: hand the work to the I/O threads.
     auto shared = std::make_shared<Result<std::vector<Command>>>(std::move(r));
     scheduler_.Post([this, shared] { OnClaimed(std::move(*shared)); });

@@ -41,6 +41,10 @@ class ValijsonSchema : public JsonSchema {
     std::set<std::pair<std::string, std::string>> seen;
     valijson::ValidationResults::Error e;
     while (results.popError(e)) {
+      // Wrappers that only say "a child failed" add nothing to the child's own error.
+      if (e.description.rfind("Failed to validate against schema associated with", 0) == 0 ||
+          e.description.rfind("Failed to validate item #", 0) == 0)
+        continue;
       SchemaViolation v{PointerOf(e.context), e.description};
       if (seen.insert({v.pointer, v.reason}).second) out.push_back(std::move(v));
     }

@@ -172,7 +172,7 @@ Status InsertEvent(Conn& c, const std::string& submission_id, bool deliver, Mill
   return n.ok() ? Status::Ok() : n.status();
 }
 
-Result<std::vector<Command>> ClaimDue(Conn& c, const std::string& route, int limit, Millis lease, Millis now) {
+Result<std::vector<Command>> ClaimDue(Conn& c, const std::string& route, int limit, Millis lease, bool notify, Millis now) {
   // Due and unfinished, oldest first; a command waits while an older one with
   // the same ordering key is unfinished (one at a time, in acceptance order).
   auto due = QueryCommands(
@@ -197,7 +197,7 @@ Result<std::vector<Command>> ClaimDue(Conn& c, const std::string& route, int lim
     cmd.lease_until = now + lease;
     cmd.updated_at = now;
     if (first) {
-      if (auto s = InsertEvent(c, cmd.id, false, now); !s.ok()) return s;
+      if (auto s = InsertEvent(c, cmd.id, notify, now); !s.ok()) return s;
     }
   }
   return due;

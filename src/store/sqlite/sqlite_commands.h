@@ -19,7 +19,7 @@ Status InsertCommand(Conn& c, const Command& cmd, Millis now);
 // Writes the event "submission.<status>" for the command's current row.
 Status InsertEvent(Conn& c, const std::string& submission_id, bool deliver, Millis now,
                    const std::string& note = "");
-Result<std::vector<Command>> ClaimDue(Conn& c, const std::string& route, int limit, Millis lease, Millis now);
+Result<std::vector<Command>> ClaimDue(Conn& c, const std::string& route, int limit, Millis lease, bool notify, Millis now);
 Result<int> ExtendLeases(Conn& c, const std::vector<std::pair<std::string, int64_t>>& held, Millis until);
 Result<bool> ApplyOutcome(Conn& c, const AttemptOutcome& o, Millis now);
 Result<ActionResult> RedriveCommand(Conn& c, const std::string& id, bool notify, Millis now);

@@ -312,11 +312,11 @@ class SqliteStore : public Store {
         });
   }
 
-  void ClaimCommands(std::string route, int limit, Millis lease, Callback<std::vector<Command>> done) override {
+  void ClaimCommands(std::string route, int limit, Millis lease, bool notify, Callback<std::vector<Command>> done) override {
     auto out = std::make_shared<std::vector<Command>>();
     Submit(
-        [this, route = std::move(route), limit, lease, out](Conn& c) -> Status {
-          auto r = ClaimDue(c, route, limit, lease, clock_->NowMs());
+        [this, route = std::move(route), limit, lease, notify, out](Conn& c) -> Status {
+          auto r = ClaimDue(c, route, limit, lease, notify, clock_->NowMs());
           if (!r.ok()) return r.status();
           *out = std::move(*r);
           return Status::Ok();
