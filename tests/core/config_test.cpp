@@ -131,3 +131,76 @@ TEST(Config, ParsesListen) {
 
 }  // namespace
 }  // namespace writ
+
+namespace writ {
+namespace {
+
+const char* kAsync = R"(upstreams:
+  master: {url: "http://127.0.0.1:9090"}
+routes:
+  - method: POST
+    path: /payments
+    mode: async
+    upstream: master
+    async:
+      max_attempts: 5
+      max_age: 10m
+      ordering_key: /accountId
+      concurrency: 4
+    notify:
+      url: http://127.0.0.1:9999/hooks
+      secret: whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
+)";
+
+TEST(Config, AsyncRouteWithNotify) {
+  auto c = LoadConfigText(kAsync, "async.yaml");
+  ASSERT_TRUE(c.errors.empty()) << c.errors[0].ToString();
+  const auto& r = c.config.routes[0];
+  EXPECT_EQ(r.mode, "async");
+  EXPECT_EQ(r.async.max_attempts, 5);
+  EXPECT_EQ(r.async.max_age, 600'000);
+  EXPECT_EQ(r.async.ordering_key, "/accountId");
+  EXPECT_EQ(r.async.concurrency, 4);
+  EXPECT_EQ(r.async.canonical_id, "/id");
+  EXPECT_TRUE(r.notify.enabled());
+  EXPECT_EQ(r.notify.port, 9999);
+  EXPECT_EQ(r.notify.path, "/hooks");
+}
+
+TEST(Config, AsyncErrorsArePositioned) {
+  std::string bad = kAsync;
+  bad.replace(bad.find("/accountId"), 10, "accountId");
+  bad.replace(bad.find("max_attempts: 5"), 15, "max_attempts: 0");
+  bad.replace(bad.find("http://127.0.0.1:9999/hooks"), 27, "ftp://x");
+  bad.replace(bad.find("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"), 38, "short");
+  auto c = LoadConfigText(bad, "bad.yaml");
+  ASSERT_EQ(c.errors.size(), 4u);
+  std::string all;
+  for (auto& e : c.errors) all += e.ToString() + "\n";
+  EXPECT_NE(all.find("bad.yaml:9:21: 'max_attempts' must be an integer"), std::string::npos) << all;
+  EXPECT_NE(all.find("JSON Pointer"), std::string::npos) << all;
+  EXPECT_NE(all.find("notify url"), std::string::npos) << all;
+  EXPECT_NE(all.find("secret"), std::string::npos) << all;
+}
+
+TEST(Config, AsyncKeysOnSyncRoutesAndShortLeasesAreRefused) {
+  std::string sync = kAsync;
+  sync.replace(sync.find("mode: async"), 11, "mode: sync");
+  auto c = LoadConfigText(sync, "s.yaml");
+  ASSERT_EQ(c.errors.size(), 2u) << (c.errors.empty() ? "" : c.errors[0].ToString());
+  EXPECT_NE(c.errors[0].message.find("mode: async routes only"), std::string::npos);
+  std::string lease = kAsync;
+  lease.replace(lease.find("max_age: 10m"), 12, "lease: 2s");
+  auto l = LoadConfigText(lease, "l.yaml");
+  ASSERT_EQ(l.errors.size(), 1u);
+  EXPECT_NE(l.errors[0].message.find("async lease"), std::string::npos);
+  std::string schema = kAsync;
+  schema.replace(schema.find("    async:"), 10, "    validate: no/such.json\n    async:");
+  auto sc = LoadConfigText(schema, "/tmp/x.yaml");
+  ASSERT_EQ(sc.errors.size(), 1u);
+  EXPECT_NE(sc.errors[0].message.find("cannot read schema file '/tmp/no/such.json'"), std::string::npos)
+      << sc.errors[0].message;
+}
+
+}  // namespace
+}  // namespace writ

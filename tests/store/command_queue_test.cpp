@@ -1,0 +1,286 @@
+// The command queue contract (async routes), on the SQLite backend with a
+// fake clock: accept atomicity, claim order, leases and fencing, ordering
+// keys, retries, redrive, cancel, events, schema migration from version 1.
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <filesystem>
+#include <future>
+#include <thread>
+
+#include "store/store.h"
+#include "testing/cluster.h"
+
+namespace writ {
+namespace {
+
+class CommandQueueTest : public ::testing::Test {
+ protected:
+  void SetUp() override { Open(); }
+  void Open() {
+    store_.reset();
+    StoreOptions o;
+    o.url = "sqlite:" + path();
+    o.clock = &clock_;
+    auto s = OpenStore(o);
+    ASSERT_TRUE(s.ok()) << s.status().message();
+    store_ = std::move(*s);
+  }
+  std::string path() const { return dir_.path() + "/db/writ.db"; }
+
+  AcceptRequest Accept(const std::string& id, const std::string& key = "", const std::string& ordering = "") {
+    AcceptRequest a;
+    a.command.id = id;
+    a.command.tenant = "default";
+    a.command.route = "POST /payments";
+    a.command.idem_key = key;
+    a.command.ordering_key = ordering;
+    a.command.method = "POST";
+    a.command.target = "/payments";
+    a.command.headers = {{"Content-Type", "application/json"}};
+    a.command.body = R"({"amount":1})";
+    a.command.upstream_key = "writ-" + id;
+    a.has_key = !key.empty();
+    a.fingerprint = "fp-" + key;
+    a.fingerprint_detail = "{}";
+    a.response_headers = {{"Location", "/v1/submissions/" + id}};
+    a.response_body = "{\"submissionId\":\"" + id + "\"}";
+    return a;
+  }
+  std::vector<Command> Claim(int limit = 10, Millis lease = 5'000) {
+    auto r = ClaimCommandsSync(*store_, "POST /payments", limit, lease);
+    EXPECT_TRUE(r.ok()) << r.status().message();
+    return r.ok() ? *r : std::vector<Command>{};
+  }
+  AttemptOutcome Outcome(const Command& c, SubmissionStatus s, Millis next = 0) {
+    AttemptOutcome o;
+    o.id = c.id;
+    o.fence = c.fence;
+    o.status = s;
+    o.next_attempt_at = next;
+    o.response_status = s == SubmissionStatus::kSucceeded ? 201 : 503;
+    o.response_body = "{}";
+    return o;
+  }
+  SubmissionStatus StatusOf(const std::string& id) { return store_->GetCommand(id).value()->status; }
+
+  testing::TempDir dir_;
+  FakeClock clock_;
+  std::unique_ptr<Store> store_;
+};
+
+TEST_F(CommandQueueTest, AcceptStoresKeyCommandAndEventTogether) {
+  auto r = AcceptSync(*store_, Accept("sub_1", "k1"));
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->claimed);
+  auto rec = store_->Lookup({"default", "POST /payments", "k1"});
+  ASSERT_TRUE(rec.ok() && rec->has_value());
+  EXPECT_EQ((*rec)->state, KeyState::kCompleted);
+  EXPECT_EQ((*rec)->response.status, 202);
+  EXPECT_EQ((*rec)->response.body, R"({"submissionId":"sub_1"})");
+  auto events = store_->ListEvents("sub_1", 0);
+  ASSERT_EQ(events->size(), 1u);
+  EXPECT_EQ((*events)[0].type, "submission.accepted");
+
+  // The same key again: nothing new, the standing record comes back.
+  auto again = AcceptSync(*store_, Accept("sub_2", "k1"));
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(again->claimed);
+  EXPECT_EQ(again->existing.response.body, R"({"submissionId":"sub_1"})");
+  EXPECT_FALSE(store_->GetCommand("sub_2").value().has_value());
+}
+
+TEST_F(CommandQueueTest, ClaimsOldestFirstWithLeaseAndFence) {
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(AcceptSync(*store_, Accept("sub_" + std::to_string(i))).ok());
+  auto first = Claim(3);
+  ASSERT_EQ(first.size(), 3u);
+  EXPECT_EQ(first[0].id, "sub_0");
+  EXPECT_EQ(first[2].id, "sub_2");
+  EXPECT_EQ(first[0].attempts, 1);
+  EXPECT_EQ(first[0].status, SubmissionStatus::kProcessing);
+  auto rest = Claim(10);
+  ASSERT_EQ(rest.size(), 2u) << "leased commands are not claimed twice";
+  EXPECT_TRUE(Claim(10).empty());
+
+  // The holder of sub_0 dies; after its lease the command is claimed again
+  // with a new fence, and the old holder's late outcome is refused.
+  clock_.Advance(5'001);
+  auto retaken = Claim(1);
+  ASSERT_EQ(retaken.size(), 1u);
+  EXPECT_EQ(retaken[0].id, "sub_0");
+  EXPECT_EQ(retaken[0].attempts, 2);
+  EXPECT_GT(retaken[0].fence, first[0].fence);
+  EXPECT_FALSE(*FinishAttemptSync(*store_, Outcome(first[0], SubmissionStatus::kSucceeded)));
+  EXPECT_TRUE(*FinishAttemptSync(*store_, Outcome(retaken[0], SubmissionStatus::kSucceeded)));
+  EXPECT_EQ(StatusOf("sub_0"), SubmissionStatus::kSucceeded);
+}
+
+TEST_F(CommandQueueTest, HeartbeatKeepsTheLease) {
+  ASSERT_TRUE(AcceptSync(*store_, Accept("sub_1")).ok());
+  auto c = Claim(1);
+  ASSERT_EQ(c.size(), 1u);
+  clock_.Advance(4'000);
+  auto n = [&] {
+    std::promise<Result<int>> p;
+    store_->ExtendLeases({{c[0].id, c[0].fence}}, 5'000, [&](Result<int> r) { p.set_value(r); });
+    return p.get_future().get();
+  }();
+  EXPECT_EQ(*n, 1);
+  clock_.Advance(4'000);
+  EXPECT_TRUE(Claim(1).empty()) << "an extended lease is still held";
+  clock_.Advance(1'001);
+  EXPECT_EQ(Claim(1).size(), 1u);
+}
+
+TEST_F(CommandQueueTest, RetryWaitsForItsTimeThenDeadAndRedrive) {
+  ASSERT_TRUE(AcceptSync(*store_, Accept("sub_1")).ok());
+  auto c = Claim(1);
+  ASSERT_TRUE(*FinishAttemptSync(*store_, Outcome(c[0], SubmissionStatus::kProcessing, clock_.NowMs() + 1'000)));
+  auto waiting = store_->GetCommand("sub_1").value();
+  EXPECT_EQ(waiting->status, SubmissionStatus::kProcessing);
+  EXPECT_EQ(waiting->lease_until, 0);
+  EXPECT_EQ(waiting->next_attempt_at, clock_.NowMs() + 1'000);
+  EXPECT_TRUE(Claim(1).empty());
+  clock_.Advance(1'000);
+  c = Claim(1);
+  ASSERT_EQ(c.size(), 1u);
+  EXPECT_EQ(c[0].attempts, 2);
+  ASSERT_TRUE(*FinishAttemptSync(*store_, Outcome(c[0], SubmissionStatus::kDead)));
+  EXPECT_EQ(StatusOf("sub_1"), SubmissionStatus::kDead);
+  EXPECT_TRUE(Claim(1).empty());
+
+  EXPECT_EQ(*RedriveSync(*store_, "sub_1", false), ActionResult::kDone);
+  auto redriven = store_->GetCommand("sub_1").value();
+  EXPECT_EQ(redriven->status, SubmissionStatus::kAccepted);
+  EXPECT_EQ(redriven->attempts, 0);
+  EXPECT_EQ(redriven->redrives, 1);
+  EXPECT_EQ(redriven->budget_from, clock_.NowMs());
+  EXPECT_EQ(*RedriveSync(*store_, "sub_1", false), ActionResult::kWrongState);
+  EXPECT_EQ(*RedriveSync(*store_, "sub_x", false), ActionResult::kNotFound);
+  EXPECT_EQ(Claim(1).size(), 1u);
+}
+
+TEST_F(CommandQueueTest, CancelOnlyBeforeTheFirstAttempt) {
+  ASSERT_TRUE(AcceptSync(*store_, Accept("sub_1")).ok());
+  ASSERT_TRUE(AcceptSync(*store_, Accept("sub_2")).ok());
+  EXPECT_EQ(*CancelSync(*store_, "sub_2", false), ActionResult::kDone);
+  EXPECT_EQ(StatusOf("sub_2"), SubmissionStatus::kCancelled);
+  auto c = Claim(10);
+  ASSERT_EQ(c.size(), 1u) << "a cancelled command is never claimed";
+  EXPECT_EQ(*CancelSync(*store_, "sub_1", false), ActionResult::kWrongState);
+  EXPECT_EQ(*CancelSync(*store_, "sub_2", false), ActionResult::kWrongState);
+}
+
+TEST_F(CommandQueueTest, OrderingKeyReleasesTheNextOnlyWhenThePreviousFinished) {
+  ASSERT_TRUE(AcceptSync(*store_, Accept("a1", "", "acct-a")).ok());
+  ASSERT_TRUE(AcceptSync(*store_, Accept("b1", "", "acct-b")).ok());
+  ASSERT_TRUE(AcceptSync(*store_, Accept("a2", "", "acct-a")).ok());
+  ASSERT_TRUE(AcceptSync(*store_, Accept("free", "", "")).ok());
+  auto c = Claim(10);
+  std::vector<std::string> ids;
+  for (auto& x : c) ids.push_back(x.id);
+  EXPECT_EQ(ids, (std::vector<std::string>{"a1", "b1", "free"}));
+  // a1 waits for a retry: a2 still waits behind it.
+  ASSERT_TRUE(*FinishAttemptSync(*store_, Outcome(c[0], SubmissionStatus::kProcessing, clock_.NowMs() + 100)));
+  EXPECT_TRUE(Claim(10).empty());
+  clock_.Advance(100);
+  auto retry = Claim(10);
+  ASSERT_EQ(retry.size(), 1u);
+  EXPECT_EQ(retry[0].id, "a1");
+  ASSERT_TRUE(*FinishAttemptSync(*store_, Outcome(retry[0], SubmissionStatus::kSucceeded)));
+  auto next = Claim(10);
+  ASSERT_EQ(next.size(), 1u);
+  EXPECT_EQ(next[0].id, "a2");
+}
+
+TEST_F(CommandQueueTest, EveryStateChangeWritesAnEventForDeliveryWhenAsked) {
+  AcceptRequest a = Accept("sub_1");
+  a.notify = true;
+  ASSERT_TRUE(AcceptSync(*store_, a).ok());
+  auto c = ClaimCommandsSync(*store_, "POST /payments", 1, 5'000, true).value();
+  AttemptOutcome o = Outcome(c[0], SubmissionStatus::kSucceeded);
+  o.notify = true;
+  ASSERT_TRUE(*FinishAttemptSync(*store_, o));
+  auto events = store_->ListEvents("sub_1", 0).value();
+  ASSERT_EQ(events.size(), 3u);
+  EXPECT_EQ(events[0].type, "submission.accepted");
+  EXPECT_EQ(events[1].type, "submission.processing");
+  EXPECT_EQ(events[2].type, "submission.succeeded");
+  EXPECT_NE(events[2].payload.find("\"status\":\"succeeded\""), std::string::npos);
+  auto due = store_->DueEvents(10).value();
+  ASSERT_EQ(due.size(), 3u);
+  std::promise<Result<bool>> p1, p2;
+  store_->MarkEvent(due[0].seq, true, 0, "", [&](Result<bool> r) { p1.set_value(r); });
+  store_->MarkEvent(due[1].seq, false, clock_.NowMs() + 1'000, "receiver answered 503",
+                    [&](Result<bool> r) { p2.set_value(r); });
+  EXPECT_TRUE(*p1.get_future().get());
+  EXPECT_TRUE(*p2.get_future().get());
+  auto left = store_->DueEvents(10).value();
+  ASSERT_EQ(left.size(), 1u) << "delivered events and events not yet due are skipped";
+  EXPECT_EQ(left[0].id, due[2].id);
+  clock_.Advance(1'000);
+  EXPECT_EQ(store_->DueEvents(10).value().size(), 2u);
+}
+
+TEST_F(CommandQueueTest, ListPagesWithCursorAndFilters) {
+  for (int i = 0; i < 7; ++i) ASSERT_TRUE(AcceptSync(*store_, Accept("sub_" + std::to_string(i))).ok());
+  auto c = Claim(2);
+  ASSERT_TRUE(*FinishAttemptSync(*store_, Outcome(c[0], SubmissionStatus::kDead)));
+  CommandFilter f;
+  f.limit = 3;
+  auto p1 = store_->ListCommands(f).value();
+  ASSERT_EQ(p1.size(), 3u);
+  f.after_seq = p1.back().seq;
+  auto p2 = store_->ListCommands(f).value();
+  ASSERT_EQ(p2.size(), 3u);
+  EXPECT_EQ(p2[0].id, "sub_3");
+  f.status = SubmissionStatus::kDead;
+  f.after_seq = 0;
+  auto dead = store_->ListCommands(f).value();
+  ASSERT_EQ(dead.size(), 1u);
+  EXPECT_EQ(dead[0].id, "sub_0");
+  auto stats = store_->QueueStats().value();
+  int64_t accepted = 0, processing = 0, dead_n = 0;
+  for (auto& s : stats) {
+    if (s.status == SubmissionStatus::kAccepted) accepted = s.count;
+    if (s.status == SubmissionStatus::kProcessing) processing = s.count;
+    if (s.status == SubmissionStatus::kDead) dead_n = s.count;
+  }
+  EXPECT_EQ(accepted, 5);
+  EXPECT_EQ(processing, 1);
+  EXPECT_EQ(dead_n, 1);
+}
+
+TEST_F(CommandQueueTest, AcceptedCommandsSurviveReopen) {
+  ASSERT_TRUE(AcceptSync(*store_, Accept("sub_1", "k1")).ok());
+  Open();
+  EXPECT_TRUE(store_->GetCommand("sub_1").value().has_value());
+  EXPECT_EQ(Claim(1).size(), 1u);
+}
+
+TEST_F(CommandQueueTest, Version1StoreIsMigratedInPlace) {
+  store_.reset();
+  std::filesystem::remove_all(dir_.path() + "/db");
+  std::filesystem::create_directories(dir_.path() + "/db");
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path().c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db,
+                         "CREATE TABLE idem_keys (id INTEGER PRIMARY KEY, tenant TEXT NOT NULL, route TEXT NOT NULL,"
+                         " key TEXT NOT NULL, state TEXT NOT NULL, fingerprint TEXT NOT NULL, fingerprint_detail TEXT"
+                         " NOT NULL, fence INTEGER NOT NULL, attempts INTEGER NOT NULL, created_at INTEGER NOT NULL,"
+                         " updated_at INTEGER NOT NULL, lease_until INTEGER NOT NULL, expires_at INTEGER, status"
+                         " INTEGER NOT NULL DEFAULT 0, headers TEXT NOT NULL DEFAULT '', body BLOB NOT NULL DEFAULT"
+                         " x''); CREATE UNIQUE INDEX idem_keys_scope ON idem_keys(tenant, route, key);"
+                         " INSERT INTO idem_keys (tenant, route, key, state, fingerprint, fingerprint_detail, fence,"
+                         " attempts, created_at, updated_at, lease_until) VALUES ('default','POST /orders','old',"
+                         "'completed','fp','{}',1,1,0,0,0); PRAGMA user_version=1;",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  Open();
+  EXPECT_TRUE(store_->Lookup({"default", "POST /orders", "old"}).value().has_value());
+  EXPECT_TRUE(AcceptSync(*store_, Accept("sub_1")).value().claimed);
+}
+
+}  // namespace
+}  // namespace writ
