@@ -1,7 +1,12 @@
 // Sub-commands of the `writ` binary that live outside the gateway library.
 #pragma once
 
+#include <memory>
 #include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "store/store.h"
 
 namespace writ {
 
@@ -18,5 +23,23 @@ int RunKeysList(const std::string& config_path, const std::string& state, const 
 // Deletes every expired idempotency record now, in batches; prints the count.
 int RunGc(const std::string& config_path);
 int RunKeysDelete(const std::string& config_path, const std::string& route, const std::string& key);
+
+// Opens the store a config names (printing config errors); `config` receives it.
+Result<std::unique_ptr<Store>> OpenFromConfig(const std::string& path, bool read_only, Config* config = nullptr);
+
+// `writ submissions list|show|retry|cancel` and `writ dead list|replay`.
+struct SubmissionsOptions {
+  std::string config_path;
+  std::string route, status;
+  int limit = 100;
+  bool json = false;
+  std::vector<std::string> ids;
+  bool all = false;  // dead replay: every dead submission (of --route if given)
+};
+int RunSubmissionsList(const SubmissionsOptions& o);
+int RunSubmissionsShow(const SubmissionsOptions& o);
+// action: "retry" or "cancel", applied to each id.
+int RunSubmissionsAction(const SubmissionsOptions& o, const std::string& action);
+int RunDeadReplay(const SubmissionsOptions& o);
 
 }  // namespace writ

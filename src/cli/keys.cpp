@@ -6,17 +6,17 @@
 #include "store/store.h"
 
 namespace writ {
-namespace {
-Result<std::unique_ptr<Store>> OpenFromConfig(const std::string& path, bool read_only) {
+
+Result<std::unique_ptr<Store>> OpenFromConfig(const std::string& path, bool read_only, Config* config) {
   auto loaded = LoadConfigFile(path);
   for (const auto& e : loaded.errors) std::cerr << e.ToString() << "\n";
   if (!loaded.errors.empty()) return Status(Code::kInvalidArgument, "invalid config");
   StoreOptions so;
   so.url = loaded.config.store.url;
   so.read_only = read_only;
+  if (config) *config = loaded.config;
   return OpenStore(so);
 }
-}  // namespace
 
 int RunKeysList(const std::string& config_path, const std::string& state, const std::string& route, int limit) {
   auto store = OpenFromConfig(config_path, true);

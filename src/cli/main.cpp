@@ -95,6 +95,33 @@ int main(int argc, char** argv) {
   auto* gc = app.add_subcommand("gc", "Delete expired idempotency records now (writ serve also does it on a schedule)");
   gc->add_option("-c,--config", config_path, "Config file (names the store)")->required();
 
+  writ::SubmissionsOptions so;
+  auto* subs = app.add_subcommand("submissions", "Inspect and manage async submissions (straight on the store)");
+  subs->require_subcommand(1);
+  auto* subs_list = subs->add_subcommand("list", "List submissions, oldest first");
+  auto* dead = app.add_subcommand("dead", "Dead-lettered async submissions: list them, replay them");
+  dead->require_subcommand(1);
+  auto* dead_list = dead->add_subcommand("list", "List dead submissions, oldest first");
+  for (auto* c : {subs_list, dead_list}) {
+    c->add_option("-c,--config", so.config_path, "Config file (names the store)")->required();
+    c->add_option("--route", so.route, "Route name, e.g. 'POST /payments'");
+    c->add_option("--limit", so.limit, "At most this many")->check(CLI::Range(1, 100000));
+    c->add_flag("--json", so.json, "One JSON array instead of a table");
+  }
+  subs_list->add_option("--status", so.status, "accepted, processing, succeeded, failed, dead or cancelled")
+      ->check(CLI::IsMember({"accepted", "processing", "succeeded", "failed", "dead", "cancelled"}));
+  auto* subs_show = subs->add_subcommand("show", "Show submissions as JSON, with their events");
+  auto* subs_retry = subs->add_subcommand("retry", "Re-queue failed or dead submissions with a fresh attempt budget");
+  auto* subs_cancel = subs->add_subcommand("cancel", "Cancel accepted submissions not yet attempted");
+  auto* dead_replay = dead->add_subcommand("replay", "Re-queue dead submissions (by id, or --all)");
+  for (auto* c : {subs_show, subs_retry, subs_cancel, dead_replay}) {
+    c->add_option("-c,--config", so.config_path, "Config file (names the store)")->required();
+    c->add_option("ids", so.ids, "Submission ids");
+  }
+  subs_show->add_flag("--json", so.json, "Without the event list");
+  dead_replay->add_flag("--all", so.all, "Every dead submission (of --route if given)");
+  dead_replay->add_option("--route", so.route, "With --all: only this route");
+
   CLI11_PARSE(app, argc, argv);
 
   if (*serve) {
@@ -130,5 +157,25 @@ int main(int argc, char** argv) {
   if (*keys_list) return writ::RunKeysList(config_path, state, route, limit);
   if (*keys_delete) return writ::RunKeysDelete(config_path, route, key);
   if (*gc) return writ::RunGc(config_path);
+  if (*subs_list) return writ::RunSubmissionsList(so);
+  if (*dead_list) {
+    so.status = "dead";
+    return writ::RunSubmissionsList(so);
+  }
+  for (auto* c : {subs_show, subs_retry, subs_cancel})
+    if (*c && so.ids.empty()) {
+      std::cerr << "name at least one submission id\n";
+      return 2;
+    }
+  if (*subs_show) return writ::RunSubmissionsShow(so);
+  if (*subs_retry) return writ::RunSubmissionsAction(so, "retry");
+  if (*subs_cancel) return writ::RunSubmissionsAction(so, "cancel");
+  if (*dead_replay) {
+    if (so.ids.empty() && !so.all) {
+      std::cerr << "name submission ids or pass --all\n";
+      return 2;
+    }
+    return writ::RunDeadReplay(so);
+  }
   return 0;
 }

@@ -355,6 +355,34 @@ TEST_F(AsyncTest, FinalFailureIsNotRetriedAndCancelStopsAWaitingCommand) {
   EXPECT_EQ(Str(Submission(waiting_id), "status"), "cancelled");
 }
 
+TEST_F(AsyncTest, DeadLetterCliListsAndReplays) {
+  StartPair({"--honor-idempotency-key", "--error-rate", "1"},
+            {AsyncRoute("max_attempts: 2\nbackoff_base: 10ms\nbackoff_max: 20ms\n")});
+  std::string id = Str(ParseBody(PostJson(writ_.port(), "/payments", "cli-1", R"({"accountId":"a","amount":1})")),
+                       "submissionId");
+  ASSERT_EQ(Str(WaitTerminal(id), "status"), "dead");
+  std::string out;
+  ASSERT_EQ(RunWrit({"dead", "list", "-c", writ_.config_path()}, &out), 0) << out;
+  EXPECT_NE(out.find(id), std::string::npos) << out;
+  EXPECT_NE(out.find("max_attempts"), std::string::npos) << out;
+  out.clear();
+  ASSERT_EQ(RunWrit({"submissions", "show", "-c", writ_.config_path(), id}, &out), 0) << out;
+  EXPECT_NE(out.find("submission.dead"), std::string::npos) << out;
+
+  Call(master_.port(), "POST", "/_faults", R"({"errorRate":0})");
+  out.clear();
+  ASSERT_EQ(RunWrit({"dead", "replay", "--all", "-c", writ_.config_path()}, &out), 0) << out;
+  EXPECT_NE(out.find(id + ": re-queued"), std::string::npos) << out;
+  EXPECT_EQ(Str(WaitTerminal(id), "status"), "succeeded");
+  out.clear();
+  ASSERT_EQ(RunWrit({"submissions", "list", "--json", "--status", "succeeded", "-c", writ_.config_path()}, &out), 0);
+  EXPECT_NE(out.find(id), std::string::npos) << out;
+  out.clear();
+  EXPECT_EQ(RunWrit({"submissions", "cancel", "-c", writ_.config_path(), id}, &out), 1);
+  EXPECT_NE(out.find("cannot cancel a submission that is succeeded"), std::string::npos) << out;
+  EXPECT_EQ(master_.Stat("applied"), 1);
+}
+
 // Standard Webhooks signature, computed here independently of writ's code.
 std::string ExpectedSignature(const std::string& secret_b64, const std::string& id, const std::string& ts,
                               const std::string& body) {

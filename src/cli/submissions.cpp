@@ -1,0 +1,155 @@
+// `writ submissions list|show|retry|cancel` and `writ dead list|replay`:
+// operator views and actions on async submissions, straight on the store.
+// Safe while `writ serve` runs: reads use their own connection, and actions
+// are single transactions the running workers pick up at their next poll.
+#include <cstdio>
+#include <iostream>
+
+#include <boost/json.hpp>
+
+#include "cli/commands.h"
+
+namespace writ {
+namespace {
+
+std::string Cut(std::string s, size_t n) {
+  for (char& c : s)
+    if (c == '\n' || c == '\t') c = ' ';
+  return s.size() > n ? s.substr(0, n - 3) + "..." : s;
+}
+
+void PrintTable(const std::vector<Command>& rows) {
+  std::printf("%-28s %-18s %-10s %8s  %-24s %s\n", "SUBMISSION", "ROUTE", "STATUS", "ATTEMPTS", "UPDATED",
+              "LAST ERROR");
+  for (const auto& c : rows)
+    std::printf("%-28s %-18s %-10s %8d  %-24s %s\n", c.id.c_str(), Cut(c.route, 18).c_str(),
+                SubmissionStatusName(c.status), c.attempts, FormatTimestamp(c.updated_at).c_str(),
+                Cut(c.last_error, 60).c_str());
+}
+
+bool Notifies(const Config& config, const std::string& route) {
+  for (const auto& r : config.routes)
+    if (r.name == route) return r.notify.enabled();
+  return false;
+}
+
+}  // namespace
+
+int RunSubmissionsList(const SubmissionsOptions& o) {
+  auto store = OpenFromConfig(o.config_path, true);
+  if (!store.ok()) {
+    std::cerr << "cannot open store: " << store.status().message() << "\n";
+    return 1;
+  }
+  CommandFilter f;
+  f.route = o.route;
+  if (!o.status.empty()) f.status = ParseSubmissionStatus(o.status);
+  f.limit = o.limit;
+  auto rows = (*store)->ListCommands(f);
+  if (!rows.ok()) {
+    std::cerr << rows.status().message() << "\n";
+    return 1;
+  }
+  if (o.json) {
+    boost::json::array a;
+    for (const auto& c : *rows) a.push_back(SubmissionToJson(c));
+    std::cout << boost::json::serialize(a) << "\n";
+  } else {
+    PrintTable(*rows);
+    std::cerr << rows->size() << " submission(s)" << (static_cast<int>(rows->size()) == o.limit ? " (limit reached)" : "")
+              << "\n";
+  }
+  return 0;
+}
+
+int RunSubmissionsShow(const SubmissionsOptions& o) {
+  auto store = OpenFromConfig(o.config_path, true);
+  if (!store.ok()) {
+    std::cerr << "cannot open store: " << store.status().message() << "\n";
+    return 1;
+  }
+  int rc = 0;
+  for (const auto& id : o.ids) {
+    auto c = (*store)->GetCommand(id);
+    if (!c.ok() || !c->has_value()) {
+      std::cerr << id << ": " << (c.ok() ? "no such submission" : c.status().message()) << "\n";
+      rc = 1;
+      continue;
+    }
+    boost::json::object j = SubmissionToJson(**c);
+    if (!o.json) {
+      auto events = (*store)->ListEvents(id, 0);
+      if (events.ok()) {
+        boost::json::array ev;
+        for (const auto& e : *events) ev.push_back({{"id", e.id}, {"type", e.type}, {"at", FormatTimestamp(e.created_at)}});
+        j["events"] = std::move(ev);
+      }
+    }
+    std::cout << boost::json::serialize(j) << "\n";
+  }
+  return rc;
+}
+
+int RunSubmissionsAction(const SubmissionsOptions& o, const std::string& action) {
+  Config config;
+  auto store = OpenFromConfig(o.config_path, false, &config);
+  if (!store.ok()) {
+    std::cerr << "cannot open store: " << store.status().message() << "\n";
+    return 1;
+  }
+  int rc = 0;
+  for (const auto& id : o.ids) {
+    auto c = (*store)->GetCommand(id);
+    bool notify = c.ok() && c->has_value() && Notifies(config, (*c)->route);
+    auto r = action == "retry" ? RedriveSync(**store, id, notify) : CancelSync(**store, id, notify);
+    if (!r.ok()) {
+      std::cerr << id << ": " << r.status().message() << "\n";
+      rc = 1;
+    } else if (*r == ActionResult::kNotFound) {
+      std::cerr << id << ": no such submission\n";
+      rc = 1;
+    } else if (*r == ActionResult::kWrongState) {
+      std::cerr << id << ": cannot " << action << " a submission that is "
+                << SubmissionStatusName((*c)->status)
+                << (action == "retry" ? " (only failed or dead ones)" : " (only accepted, never attempted ones)")
+                << "\n";
+      rc = 1;
+    } else {
+      std::cout << id << ": " << (action == "retry" ? "re-queued" : "cancelled") << "\n";
+    }
+  }
+  return rc;
+}
+
+int RunDeadReplay(const SubmissionsOptions& o) {
+  if (!o.all) return RunSubmissionsAction(o, "retry");
+  SubmissionsOptions every = o;
+  {
+    auto store = OpenFromConfig(o.config_path, true);
+    if (!store.ok()) {
+      std::cerr << "cannot open store: " << store.status().message() << "\n";
+      return 1;
+    }
+    CommandFilter f;
+    f.route = o.route;
+    f.status = SubmissionStatus::kDead;
+    f.limit = 1000;
+    for (;;) {
+      auto rows = (*store)->ListCommands(f);
+      if (!rows.ok()) {
+        std::cerr << rows.status().message() << "\n";
+        return 1;
+      }
+      if (rows->empty()) break;
+      for (const auto& c : *rows) every.ids.push_back(c.id);
+      f.after_seq = rows->back().seq;
+    }
+  }
+  if (every.ids.empty()) {
+    std::cout << "no dead submissions\n";
+    return 0;
+  }
+  return RunSubmissionsAction(every, "retry");
+}
+
+}  // namespace writ
