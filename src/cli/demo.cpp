@@ -26,11 +26,12 @@ struct Scenario {
   std::string title;
   bool honor = false;
   std::string on_unknown;
+  bool async = false;  // drive POST /payments (mode: async) instead of POST /orders
 };
 
 struct Tally {
   std::atomic<int64_t> requests{0}, retries{0}, replays{0}, bad_replays{0}, conflicts{0}, succeeded{0}, parked{0},
-      failed{0};
+      failed{0}, accepted{0}, dead{0};
 };
 
 std::string DemoConfig(uint16_t master_port, const std::string& db, const std::string& on_unknown) {
@@ -40,7 +41,60 @@ std::string DemoConfig(uint16_t master_port, const std::string& db, const std::s
          "upstreams:\n  master:\n    url: http://127.0.0.1:" + std::to_string(master_port) + "\n"
          "    connect_timeout: 1s\n    request_timeout: 400ms\n"
          "routes:\n  - method: POST\n    path: /orders\n    mode: sync\n    upstream: master\n"
-         "    idempotency:\n      required: true\n      on_unknown: " + on_unknown + "\n      lease: 2s\n";
+         "    idempotency:\n      required: true\n      on_unknown: " + on_unknown + "\n      lease: 2s\n"
+         "  - method: POST\n    path: /payments\n    mode: async\n    upstream: master\n"
+         "    async:\n      max_attempts: 30\n      backoff_base: 20ms\n      backoff_max: 500ms\n"
+         "      concurrency: 16\n      lease: 3s\n      poll_interval: 50ms\n";
+}
+
+// One async write: retried with the same key until it is accepted (202),
+// then followed on the status API until it is finished.
+void DriveAsync(uint16_t port, int index, std::mt19937_64& rng, Tally& t, std::vector<std::string>& ids) {
+  std::string key = "pay-" + std::to_string(index) + "-" + RandomId().substr(0, 8);
+  Request req;
+  req.method = "POST";
+  req.target = "/payments";
+  req.headers = {{"Content-Type", "application/json"}, {"Idempotency-Key", key}};
+  req.body = "{\"accountId\":\"acc-" + std::to_string(index % 31) + "\",\"amount\":" + std::to_string(1 + index % 500) +
+             "}";
+  for (int attempt = 0; attempt < 30; ++attempt) {
+    if (attempt > 0) {
+      ++t.retries;
+      int cap = std::min(400, 10 << std::min(attempt, 6));
+      std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(1, cap)(rng)));
+    }
+    ++t.requests;
+    auto r = HttpCall("127.0.0.1", port, req, 5'000);
+    if (!r.ok() || r->status >= 500) continue;
+    if (r->status != 202) break;
+    ++t.accepted;
+    if (std::uniform_int_distribution<int>(0, 9)(rng) == 0) {  // a lost 202: the client sends again
+      ++t.requests;
+      auto again = HttpCall("127.0.0.1", port, req, 5'000);
+      if (again.ok() && again->body == r->body && FindHeader(again->headers, "Idempotent-Replayed")) ++t.replays;
+      else ++t.bad_replays;
+    }
+    boost::system::error_code ec;
+    auto v = boost::json::parse(r->body, ec);
+    if (!ec && v.is_object()) ids.push_back(std::string(v.as_object()["submissionId"].as_string()));
+    return;
+  }
+  ++t.failed;
+}
+
+// Long-polls a submission until it is finished; counts its final status.
+void Follow(uint16_t port, const std::string& id, Tally& t) {
+  Request req;
+  req.method = "GET";
+  req.target = "/v1/submissions/" + id + "?wait=10s";
+  for (int i = 0; i < 12; ++i) {
+    auto r = HttpCall("127.0.0.1", port, req, 15'000);
+    if (!r.ok()) continue;
+    if (r->body.find("\"status\":\"succeeded\"") != std::string::npos) return void(++t.succeeded);
+    if (r->body.find("\"status\":\"dead\"") != std::string::npos) return void(++t.dead);
+    if (r->body.find("\"status\":\"failed\"") != std::string::npos) return void(++t.failed);
+  }
+  ++t.failed;  // not finished within two minutes
 }
 
 // One logical write: retried with the same key until it has a final answer.
@@ -149,11 +203,22 @@ int RunScenario(const std::string& dir, const Scenario& s, const DemoOptions& o,
   std::atomic<int> next{0};
   auto t0 = std::chrono::steady_clock::now();
   std::vector<std::thread> clients;
+  double accept_secs = 0;
   for (int c = 0; c < o.concurrency; ++c) {
     clients.emplace_back([&, c] {
       std::mt19937_64 rng(seed + c);
-      for (int i; (i = next++) < o.writes;) Drive(pair->writ_port, i, rng, t);
+      if (!s.async) {
+        for (int i; (i = next++) < o.writes;) Drive(pair->writ_port, i, rng, t);
+        return;
+      }
+      std::vector<std::string> ids;
+      for (int i; (i = next++) < o.writes;) DriveAsync(pair->writ_port, i, rng, t, ids);
+      for (const auto& id : ids) Follow(pair->writ_port, id, t);
     });
+  }
+  if (s.async) {  // the acceptance phase ends when every write has its 202
+    while (t.accepted + t.failed < o.writes) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    accept_secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   }
   for (auto& c : clients) c.join();
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -168,8 +233,14 @@ int RunScenario(const std::string& dir, const Scenario& s, const DemoOptions& o,
             << "  client retries        " << t.retries << "\n"
             << "  replays (stored)      " << t.replays << " (answers differing from the first: " << t.bad_replays
             << ")\n"
-            << "  409 in flight         " << t.conflicts << "\n"
-            << "  succeeded             " << t.succeeded << "\n"
+            << "  409 in flight         " << t.conflicts << "\n";
+  if (s.async)
+    std::cout << "  accepted (202)        " << t.accepted << " in " << accept_secs << " s ("
+              << static_cast<int64_t>(t.accepted / std::max(accept_secs, 1e-3)) << "/s, durable)\n"
+              << "  finished at master    " << secs << " s after the first write ("
+              << static_cast<int64_t>(t.succeeded / std::max(secs, 1e-3)) << "/s end to end)\n"
+              << "  dead (gave up)        " << t.dead << "\n";
+  std::cout << "  succeeded             " << t.succeeded << "\n"
             << "  parked (unknown)      " << t.parked << "\n"
             << "  failed                " << t.failed << "\n"
             << "  master: requests      " << Num(stats, "requests") << " (injected 503s " << Num(stats, "injectedErrors")
@@ -177,7 +248,7 @@ int RunScenario(const std::string& dir, const Scenario& s, const DemoOptions& o,
             << "  master: side effects  " << applied << " (" << keys << " distinct keys)\n"
             << "  master: duplicates    " << dups << "\n";
   bool ok = dups == 0 && t.failed == 0 && t.bad_replays == 0 && applied >= 0;
-  if (s.honor) ok = ok && t.succeeded == o.writes && keys == o.writes;
+  if (s.honor) ok = ok && t.succeeded == o.writes && keys == o.writes && t.dead == 0;
   else ok = ok && t.succeeded + t.parked == o.writes && keys <= o.writes && t.succeeded <= keys;
   std::cout << "  verdict               " << (ok ? "OK: every write applied at most once" : "FAILED") << "\n";
   return ok ? 0 : 1;
@@ -203,6 +274,9 @@ int Serve(const std::string& dir, uint64_t seed) {
             << "  # same again: replayed, Idempotent-Replayed: true\n"
             << "  curl -si " << w << "/orders -H 'Content-Type: application/json' -H 'Idempotency-Key: k1' -d "
                "'{\"amount\":99}'   # 422: /amount differs\n"
+            << "  curl -si " << w << "/payments -H 'Content-Type: application/json' -H 'Idempotency-Key: p1' -d "
+               "'{\"accountId\":\"a1\",\"amount\":10}'   # 202 + Location\n"
+            << "  curl -s '" << w << "/v1/submissions?status=succeeded'\n"
             << "  curl -s http://127.0.0.1:" << pair->master_port << "/_stats\n"
             << "  curl -s " << w << "/metrics\n\nCtrl-C stops both.\n"
             << std::flush;
@@ -230,6 +304,8 @@ int RunDemo(const DemoOptions& o) {
   int rc = RunScenario(dir + "/honoring", {"master honours Idempotency-Key (on_unknown: retry)", true, "retry"}, o,
                        seed);
   rc |= RunScenario(dir + "/ignoring", {"master ignores Idempotency-Key (on_unknown: park)", false, "park"}, o, seed);
+  rc |= RunScenario(dir + "/async",
+                    {"async (202 + worker), master honours Idempotency-Key", true, "retry", /*async=*/true}, o, seed);
   if (rc == 0 && temporary && !o.serve) {
     std::error_code ec;
     std::filesystem::remove_all(dir, ec);  // logs are kept when --data-dir is given or the demo failed
