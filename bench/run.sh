@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Benchmarks, each against a peer measured in the same run.
-#   bench/run.sh [s1|s2|all]        (default: all)
+#   bench/run.sh [s1|s2|s3|all]     (default: all)
 # Environment: BENCH_DURATION (s per measurement, 10), BENCH_ROUNDS (3),
 # BENCH_CONNECTIONS (64). Needs root or sudo for the first install of
 # nginx-light and wrk (Debian packages).
@@ -9,6 +9,9 @@
 #                             vs nginx proxy_pass -> the same mock master
 #                             vs the mock master direct
 # S2 replay of completed keys: writ vs nginx proxy (which must call the master)
+# S3/S4 async: durable 202s/s on POST /payments (mode: async) vs nginx proxying
+#             the same write synchronously to the master; then the time until
+#             the workers have applied every accepted command (end-to-end rate)
 #
 # Placement: the load generator (wrk) runs on core 0, every server on core 1
 # (taskset), so each system gets the same single core. Measurements
@@ -71,6 +74,8 @@ store: {url: sqlite:$WORK/writ.db}
 upstreams: {master: {url: http://127.0.0.1:$MASTER_PORT, pool_size: 256}}
 routes:
   - {method: POST, path: /orders, mode: sync, upstream: master, idempotency: {required: true}}
+  - {method: POST, path: /payments, mode: async, upstream: master, idempotency: {required: true},
+     async: {concurrency: 64, poll_interval: 50ms}}
 YAML
 taskset -c $CORE_SRV "$WRIT" serve --config "$WORK/writ.yaml" >"$WORK/writ.log" 2>&1 &
 PIDS+=($!)
@@ -158,6 +163,32 @@ if [[ $SCENARIO == s2 || $SCENARIO == all ]]; then
     run s2-nginx $NGINX_PORT repeated_keys.lua 1000
   done
   summary s2-nginx s2-writ
+  echo
+fi
+queue_depth() {  # accepted + processing commands of the async route
+  curl -s http://127.0.0.1:$WRIT_PORT/metrics |
+    awk '/^writ_async_queue\{.*status="(accepted|processing)"/ {n += $2} END {print n + 0}'
+}
+
+if [[ $SCENARIO == s3 || $SCENARIO == all ]]; then
+  echo "## S3 async accept (POST /payments -> durable 202) and S4 end to end (accepted -> applied at the master)"
+  run warmup-writ $WRIT_PORT async_submit.lua warm >/dev/null
+  while (($(queue_depth) > 0)); do sleep 0.1; done
+  for r in $(seq "$ROUNDS"); do
+    before=$(curl -s http://127.0.0.1:$MASTER_PORT/_stats | sed -E 's/.*"applied":([0-9]+).*/\1/')
+    t0=$(date +%s.%N)
+    run s3-writ $WRIT_PORT async_submit.lua "a$r"
+    while (($(queue_depth) > 0)); do sleep 0.02; done
+    t1=$(date +%s.%N)
+    after=$(curl -s http://127.0.0.1:$MASTER_PORT/_stats | sed -E 's/.*"applied":([0-9]+).*/\1/')
+    e2e=$(awk -v n=$((after - before)) -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", n / (b - a) }')
+    echo "0 0 $e2e" >>"$WORK/s4-writ-e2e.txt"
+    printf '  %-14s %10s applied/s  (%d applied at the master, until the queue was empty)\n' s4-writ-e2e "$e2e" $((after - before))
+    run s3-nginx $NGINX_PORT async_submit.lua "n$r"
+  done
+  summary s3-nginx s3-writ s4-writ-e2e
+  echo "  (s3-nginx: the same write proxied synchronously to the master; s4: applied/s from the first request"
+  echo "   until the queue was empty, including the drain after wrk stopped)"
   echo
 fi
 echo "logs and configs: $WORK"

@@ -92,6 +92,58 @@ INSTANTIATE_TEST_SUITE_P(
       return std::string(i.param.point) + (i.param.honouring_master ? "_honouring" : "_ignoring");
     });
 
+// Async routes: the accept's commit before its 202 is written, and the
+// worker's master answer before its outcome is recorded. The client retries
+// the accept with the same key; the worker's command is taken over after its
+// lease and re-sent with the same derived key.
+class AsyncCrashPoints : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(AsyncCrashPoints, EveryAcceptedCommandSucceedsOnce) {
+  const std::string point = GetParam();
+  TempDir dir;
+  MockMasterProcess master;
+  master.Start(dir.path(), {"--honor-idempotency-key"});
+  RouteOptions route;
+  route.path = "/payments";
+  route.mode = "async";
+  route.extra = "async:\n  lease: 1500ms\n  poll_interval: 50ms\n  backoff_base: 10ms\n";
+  WritProcess writ;
+  writ.Start(dir.path(), master.port(), {route}, "request_timeout: 1s\nconnect_timeout: 200ms");
+  int n = Iterations();
+  std::vector<std::string> ids;
+  for (int i = 0; i < n; ++i) {
+    std::string key = point + "-" + std::to_string(i);
+    std::string body = "{\"i\":" + std::to_string(i) + "}";
+    writ.Stop();
+    writ.Restart({"WRIT_CRASH_AT=" + point});
+    auto first = PostJson(writ.port(), "/payments", key, body);
+    if (point == "after_commit_before_response") ASSERT_EQ(first.status, 0) << "cycle " << i;
+    ASSERT_EQ(writ.WaitExit(), 128 + 9) << "cycle " << i << ": the crash point was not reached";
+    writ.Restart();
+    Response r;
+    ASSERT_TRUE(Eventually([&] {
+      r = PostJson(writ.port(), "/payments", key, body);
+      return r.status == 202;
+    }));
+    if (first.status == 202) EXPECT_EQ(r.body, first.body) << "the same submission";
+    EXPECT_EQ(*FindHeader(r.headers, "Idempotent-Replayed"), "true");
+    std::string id(ParseBody(r).as_object()["submissionId"].as_string());
+    ASSERT_TRUE(Eventually([&] {
+      auto s = ParseBody(Call(writ.port(), "GET", "/v1/submissions/" + id + "?wait=2s"));
+      return s.is_object() && s.as_object()["status"] == "succeeded";
+    }, 20'000)) << "cycle " << i;
+    ids.push_back(id);
+  }
+  auto stats = master.Stats();
+  EXPECT_EQ(stats["duplicateApplies"].as_int64(), 0) << boost::json::serialize(stats);
+  EXPECT_EQ(stats["keysApplied"].as_int64(), n);
+  std::printf("async %s: %d cycles, %d succeeded, %lld applied, 0 duplicates\n", point.c_str(), n,
+              static_cast<int>(ids.size()), static_cast<long long>(stats["keysApplied"].as_int64()));
+}
+
+INSTANTIATE_TEST_SUITE_P(Points, AsyncCrashPoints,
+                         ::testing::Values("after_commit_before_response", "after_upstream_response"));
+
 #endif
 
 }  // namespace
