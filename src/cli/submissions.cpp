@@ -27,6 +27,14 @@ void PrintTable(const std::vector<Command>& rows) {
                 Cut(c.last_error, 60).c_str());
 }
 
+// Opens the store or says why not (nullptr).
+std::unique_ptr<Store> Open(const std::string& config_path, bool read_only, Config* config = nullptr) {
+  auto store = OpenFromConfig(config_path, read_only, config);
+  if (store.ok()) return std::move(*store);
+  std::cerr << "cannot open store: " << store.status().message() << "\n";
+  return nullptr;
+}
+
 bool Notifies(const Config& config, const std::string& route) {
   for (const auto& r : config.routes)
     if (r.name == route) return r.notify.enabled();
@@ -36,16 +44,13 @@ bool Notifies(const Config& config, const std::string& route) {
 }  // namespace
 
 int RunSubmissionsList(const SubmissionsOptions& o) {
-  auto store = OpenFromConfig(o.config_path, true);
-  if (!store.ok()) {
-    std::cerr << "cannot open store: " << store.status().message() << "\n";
-    return 1;
-  }
+  auto store = Open(o.config_path, true);
+  if (!store) return 1;
   CommandFilter f;
   f.route = o.route;
   if (!o.status.empty()) f.status = ParseSubmissionStatus(o.status);
   f.limit = o.limit;
-  auto rows = (*store)->ListCommands(f);
+  auto rows = store->ListCommands(f);
   if (!rows.ok()) {
     std::cerr << rows.status().message() << "\n";
     return 1;
@@ -63,14 +68,11 @@ int RunSubmissionsList(const SubmissionsOptions& o) {
 }
 
 int RunSubmissionsShow(const SubmissionsOptions& o) {
-  auto store = OpenFromConfig(o.config_path, true);
-  if (!store.ok()) {
-    std::cerr << "cannot open store: " << store.status().message() << "\n";
-    return 1;
-  }
+  auto store = Open(o.config_path, true);
+  if (!store) return 1;
   int rc = 0;
   for (const auto& id : o.ids) {
-    auto c = (*store)->GetCommand(id);
+    auto c = store->GetCommand(id);
     if (!c.ok() || !c->has_value()) {
       std::cerr << id << ": " << (c.ok() ? "no such submission" : c.status().message()) << "\n";
       rc = 1;
@@ -78,7 +80,7 @@ int RunSubmissionsShow(const SubmissionsOptions& o) {
     }
     boost::json::object j = SubmissionToJson(**c);
     if (!o.json) {
-      auto events = (*store)->ListEvents(id, 0);
+      auto events = store->ListEvents(id, 0);
       if (events.ok()) {
         boost::json::array ev;
         for (const auto& e : *events) ev.push_back({{"id", e.id}, {"type", e.type}, {"at", FormatTimestamp(e.created_at)}});
@@ -92,16 +94,13 @@ int RunSubmissionsShow(const SubmissionsOptions& o) {
 
 int RunSubmissionsAction(const SubmissionsOptions& o, const std::string& action) {
   Config config;
-  auto store = OpenFromConfig(o.config_path, false, &config);
-  if (!store.ok()) {
-    std::cerr << "cannot open store: " << store.status().message() << "\n";
-    return 1;
-  }
+  auto store = Open(o.config_path, false, &config);
+  if (!store) return 1;
   int rc = 0;
   for (const auto& id : o.ids) {
-    auto c = (*store)->GetCommand(id);
+    auto c = store->GetCommand(id);
     bool notify = c.ok() && c->has_value() && Notifies(config, (*c)->route);
-    auto r = action == "retry" ? RedriveSync(**store, id, notify) : CancelSync(**store, id, notify);
+    auto r = action == "retry" ? RedriveSync(*store, id, notify) : CancelSync(*store, id, notify);
     if (!r.ok()) {
       std::cerr << id << ": " << r.status().message() << "\n";
       rc = 1;
@@ -125,17 +124,14 @@ int RunDeadReplay(const SubmissionsOptions& o) {
   if (!o.all) return RunSubmissionsAction(o, "retry");
   SubmissionsOptions every = o;
   {
-    auto store = OpenFromConfig(o.config_path, true);
-    if (!store.ok()) {
-      std::cerr << "cannot open store: " << store.status().message() << "\n";
-      return 1;
-    }
+    auto store = Open(o.config_path, true);
+    if (!store) return 1;
     CommandFilter f;
     f.route = o.route;
     f.status = SubmissionStatus::kDead;
     f.limit = 1000;
     for (;;) {
-      auto rows = (*store)->ListCommands(f);
+      auto rows = store->ListCommands(f);
       if (!rows.ok()) {
         std::cerr << rows.status().message() << "\n";
         return 1;

@@ -23,4 +23,12 @@ Response Problem(int status, std::string_view slug, std::string_view title,
   return r;
 }
 
+Response JsonResponse(int status, const boost::json::value& v) {
+  Response r;
+  r.status = status;
+  r.headers.emplace_back("Content-Type", "application/json");
+  r.body = boost::json::serialize(v);
+  return r;
+}
+
 }  // namespace writ

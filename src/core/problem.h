@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
 
 #include "core/http_types.h"
 
@@ -16,5 +17,8 @@ Response Problem(int status, std::string_view slug, std::string_view title,
                  std::string_view detail, boost::json::object extra = {});
 
 std::string ProblemType(std::string_view slug);
+
+// A plain application/json response.
+Response JsonResponse(int status, const boost::json::value& v);
 
 }  // namespace writ

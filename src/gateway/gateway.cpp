@@ -17,13 +17,6 @@ namespace writ {
 namespace {
 constexpr uint64_t kOperatorBodyLimit = 64 * 1024;
 
-Response Json(int status, const boost::json::value& v) {
-  Response r;
-  r.status = status;
-  r.headers.emplace_back("Content-Type", "application/json");
-  r.body = boost::json::serialize(v);
-  return r;
-}
 }  // namespace
 
 Gateway::Gateway(const Config& config, Runtime& rt, Store& store, Metrics& metrics)
@@ -158,10 +151,10 @@ Counter& Gateway::RequestCounter(size_t route, int status) {
 }
 
 Response Gateway::Operator(const Request& req) const {
-  if (req.method == "GET" && req.path == "/healthz") return Json(200, {{"status", "ok"}});
+  if (req.method == "GET" && req.path == "/healthz") return JsonResponse(200, {{"status", "ok"}});
   if (req.method == "GET" && req.path == "/readyz") {
     if (auto s = store_.Ping(); !s.ok()) return Problem(503, "store-unavailable", "Store unavailable", s.message());
-    return Json(200, {{"status", "ready"}});
+    return JsonResponse(200, {{"status", "ready"}});
   }
   if (req.method == "GET" && req.path == "/metrics") {
     if (!workers_.empty()) UpdateQueueGauges();
@@ -191,7 +184,7 @@ Response Gateway::Operator(const Request& req) const {
                         {"onUnknown", i.on_unknown == OnUnknown::kPark ? "park" : "retry"},
                         {"maxKeyLength", 255}});
     }
-    return Json(200, {{"header", "Idempotency-Key"}, {"routes", std::move(routes)}});
+    return JsonResponse(200, {{"header", "Idempotency-Key"}, {"routes", std::move(routes)}});
   }
   return Problem(404, "not-found", "No such route", req.method + " " + req.path + " matches no configured route");
 }

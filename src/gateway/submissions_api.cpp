@@ -19,14 +19,6 @@ constexpr Millis kMaxWait = 60'000;
 constexpr Millis kPoll = 25;
 constexpr Millis kSseHold = 25'000;
 
-Response Json(int status, const json::value& v) {
-  Response r;
-  r.status = status;
-  r.headers.emplace_back("Content-Type", "application/json");
-  r.body = json::serialize(v);
-  return r;
-}
-
 Response StoreProblem(const Status& s) { return Problem(503, "store-unavailable", "Store unavailable", s.message()); }
 
 Response NotFound(const std::string& id) {
@@ -104,7 +96,7 @@ void SubmissionsApi::Get(const std::string& id, Millis deadline, std::function<v
   if (!c.ok()) return done(StoreProblem(c.status()));
   if (!c->has_value()) return done(NotFound(id));
   if (deadline == 0 || IsTerminal((*c)->status) || store_.Now() >= deadline)
-    return done(Json(200, SubmissionToJson(**c)));
+    return done(JsonResponse(200, SubmissionToJson(**c)));
   scheduler_.After(kPoll, [this, id, deadline, done = std::move(done)]() mutable { Get(id, deadline, std::move(done)); });
 }
 
@@ -155,7 +147,7 @@ void SubmissionsApi::List(const Request& req, std::function<void(Response)> done
   for (const auto& c : *rows) items.push_back(SubmissionToJson(c));
   json::value next = nullptr;
   if (static_cast<int>(rows->size()) == f.limit) next = std::to_string(rows->back().seq);
-  done(Json(200, {{"items", std::move(items)}, {"nextCursor", next}}));
+  done(JsonResponse(200, {{"items", std::move(items)}, {"nextCursor", next}}));
 }
 
 void SubmissionsApi::Action(const std::string& id, const std::string& action, std::function<void(Response)> done) {
@@ -185,7 +177,7 @@ void SubmissionsApi::Action(const std::string& id, const std::string& action, st
             {{"submission", id}, {"route", route}, {"redrives", (*now)->redrives}});
     if (action == "retry")
       if (auto it = routes_.find(route); it != routes_.end() && it->second.wake) it->second.wake();
-    done(Json(200, SubmissionToJson(**now)));
+    done(JsonResponse(200, SubmissionToJson(**now)));
   };
   if (action == "retry") store_.Redrive(id, notify, std::move(after));
   else store_.Cancel(id, notify, std::move(after));

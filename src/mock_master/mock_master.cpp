@@ -19,14 +19,6 @@ namespace {
 
 namespace json = boost::json;
 
-Response JsonResponse(int status, const json::value& v) {
-  Response r;
-  r.status = status;
-  r.headers.emplace_back("Content-Type", "application/json");
-  r.body = json::serialize(v);
-  return r;
-}
-
 class MockMaster {
  public:
   MockMaster(MockMasterOptions o, Scheduler& sched)

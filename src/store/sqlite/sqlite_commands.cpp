@@ -117,20 +117,30 @@ StatusEvent ReadEvent(Stmt& s) {
   return e;
 }
 
-// Runs a statement returning command rows.
-template <typename BindFn>
-Result<std::vector<Command>> QueryCommands(Conn& c, const std::string& sql, BindFn bind) {
+// Runs a statement and reads every row with `read`.
+template <typename T, typename BindFn>
+Result<std::vector<T>> QueryRows(Conn& c, const std::string& sql, BindFn bind, T (*read)(Stmt&)) {
   auto st = c.Prepare(sql);
   if (!st.ok()) return st.status();
   bind(*st);
-  std::vector<Command> out;
+  std::vector<T> out;
   for (;;) {
     int rc = st->Step();
-    if (rc == SQLITE_ROW) out.push_back(ReadCommand(*st));
+    if (rc == SQLITE_ROW) out.push_back(read(*st));
     else if (rc == SQLITE_DONE) break;
-    else return SqlError(c.db(), "select commands");
+    else return SqlError(c.db(), "select");
   }
   return out;
+}
+
+template <typename BindFn>
+Result<std::vector<Command>> QueryCommands(Conn& c, const std::string& sql, BindFn bind) {
+  return QueryRows<Command>(c, sql, bind, &ReadCommand);
+}
+
+template <typename BindFn>
+Result<std::vector<StatusEvent>> QueryEvents(Conn& c, const std::string& sql, BindFn bind) {
+  return QueryRows<StatusEvent>(c, sql, bind, &ReadEvent);
 }
 
 }  // namespace
@@ -316,23 +326,6 @@ Result<std::vector<QueueStat>> SelectQueueStats(Conn& c) {
   }
   return out;
 }
-
-namespace {
-template <typename BindFn>
-Result<std::vector<StatusEvent>> QueryEvents(Conn& c, const std::string& sql, BindFn bind) {
-  auto st = c.Prepare(sql);
-  if (!st.ok()) return st.status();
-  bind(*st);
-  std::vector<StatusEvent> out;
-  for (;;) {
-    int rc = st->Step();
-    if (rc == SQLITE_ROW) out.push_back(ReadEvent(*st));
-    else if (rc == SQLITE_DONE) break;
-    else return SqlError(c.db(), "select events");
-  }
-  return out;
-}
-}  // namespace
 
 Result<std::vector<StatusEvent>> SelectEvents(Conn& c, const std::string& submission_id, int64_t after_seq) {
   return QueryEvents(c,
