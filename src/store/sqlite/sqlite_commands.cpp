@@ -36,8 +36,9 @@ CREATE TABLE IF NOT EXISTS commands (
   finished_at INTEGER NOT NULL DEFAULT 0,
   budget_from INTEGER NOT NULL
 );
--- Workers scan only unfinished commands, in acceptance order.
-CREATE INDEX IF NOT EXISTS commands_active ON commands(route, seq)
+-- Workers scan only unfinished commands that are due, earliest first: a
+-- backlog waiting for retries (a master that is down) costs a claim nothing.
+CREATE INDEX IF NOT EXISTS commands_due ON commands(route, due_at, seq)
   WHERE status IN ('accepted','processing');
 CREATE INDEX IF NOT EXISTS commands_ordering ON commands(route, ordering_key, seq)
   WHERE status IN ('accepted','processing') AND ordering_key IS NOT NULL;
@@ -183,15 +184,16 @@ Status InsertEvent(Conn& c, const std::string& submission_id, bool deliver, Mill
 }
 
 Result<std::vector<Command>> ClaimDue(Conn& c, const std::string& route, int limit, Millis lease, bool notify, Millis now) {
-  // Due and unfinished, oldest first; a command waits while an older one with
-  // the same ordering key is unfinished (one at a time, in acceptance order).
+  // Due and unfinished, earliest due first (acceptance order among equals);
+  // a command waits while an older one with the same ordering key is
+  // unfinished (one at a time, in acceptance order).
   auto due = QueryCommands(
       c,
       std::string("SELECT ") + kCommandColumns +
           " FROM commands c WHERE c.route = ?1 AND c.status IN ('accepted','processing') AND c.due_at <= ?2 "
           "AND (c.ordering_key IS NULL OR NOT EXISTS (SELECT 1 FROM commands p WHERE p.route = c.route "
           "AND p.ordering_key = c.ordering_key AND p.status IN ('accepted','processing') AND p.seq < c.seq)) "
-          "ORDER BY c.seq LIMIT ?3",
+          "ORDER BY c.due_at, c.seq LIMIT ?3",
       [&](Stmt& s) { s.Bind(1, route).Bind(2, now).Bind(3, static_cast<int64_t>(limit)); });
   if (!due.ok()) return due.status();
   for (Command& cmd : *due) {
