@@ -167,7 +167,7 @@ if [[ $SCENARIO == s2 || $SCENARIO == all ]]; then
 fi
 queue_depth() {  # accepted + processing commands of the async route
   curl -s http://127.0.0.1:$WRIT_PORT/metrics |
-    awk '/^writ_async_queue\{.*status="(accepted|processing)"/ {n += $2} END {print n + 0}'
+    awk '/^writ_async_queue\{.*status="(accepted|processing)"/ {n += $NF} END {print n + 0}'
 }
 
 if [[ $SCENARIO == s3 || $SCENARIO == all ]]; then
