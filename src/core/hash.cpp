@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <cstdio>
 
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -32,6 +33,12 @@ std::string RandomId() {
   unsigned char b[16];
   RAND_bytes(b, sizeof b);
   return Hex(b, sizeof b);
+}
+
+std::string TimeOrderedId(const std::string& prefix, int64_t now_ms) {
+  char ts[16];
+  std::snprintf(ts, sizeof ts, "%012llx", static_cast<unsigned long long>(now_ms) & 0xffffffffffffULL);
+  return prefix + ts + RandomId().substr(0, 12);
 }
 
 std::string NextRequestId() {

@@ -107,7 +107,7 @@ void AsyncRoute::Handle(Request req, PathParams params, Respond respond) {
 
   AcceptRequest a;
   Command& cmd = a.command;
-  cmd.id = "sub_" + RandomId().substr(0, 24);
+  cmd.id = TimeOrderedId("sub_", store_.Now());
   cmd.tenant = kDefaultTenant;
   cmd.route = route_.name;
   cmd.idem_key = keyed.has_key ? keyed.id.key : "";

@@ -167,7 +167,7 @@ Status InsertEvent(Conn& c, const std::string& submission_id, bool deliver, Mill
   if (!cur->has_value()) return Status(Code::kNotFound, "event for unknown submission " + submission_id);
   const Command& cmd = **cur;
   std::string type = std::string("submission.") + SubmissionStatusName(cmd.status);
-  std::string id = "evt_" + RandomId().substr(0, 24);
+  std::string id = TimeOrderedId("evt_", now);
   boost::json::object data = SubmissionToJson(cmd);
   if (!note.empty()) data["note"] = note;
   // Standard Webhooks payload shape: type, timestamp, data.
