@@ -140,7 +140,9 @@ void AsyncWorker::Pump() {
       return;
     }
     capacity = route_.async.concurrency - in_flight_;
-    if (capacity <= 0) return;
+    // Claim in batches: while enough is in flight, wait until a quarter of
+    // the slots are free, so one claim transaction leases many commands.
+    if (capacity <= 0 || (in_flight_ > 0 && capacity < std::max(1, route_.async.concurrency / 4))) return;
     claiming_ = true;
     again_ = false;
   }
