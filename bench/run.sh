@@ -178,7 +178,7 @@ if [[ $SCENARIO == s3 || $SCENARIO == all ]]; then
     before=$(curl -s http://127.0.0.1:$MASTER_PORT/_stats | sed -E 's/.*"applied":([0-9]+).*/\1/')
     t0=$(date +%s.%N)
     run s3-writ $WRIT_PORT async_submit.lua "a$r"
-    while (($(queue_depth) > 0)); do sleep 0.02; done
+    while (($(queue_depth) > 0)); do sleep 0.1; done
     t1=$(date +%s.%N)
     after=$(curl -s http://127.0.0.1:$MASTER_PORT/_stats | sed -E 's/.*"applied":([0-9]+).*/\1/')
     e2e=$(awk -v n=$((after - before)) -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", n / (b - a) }')

@@ -16,6 +16,7 @@ namespace writ {
 
 namespace {
 constexpr uint64_t kOperatorBodyLimit = 64 * 1024;
+constexpr Millis kKeyCountInterval = 10'000;
 
 }  // namespace
 
@@ -158,7 +159,13 @@ Response Gateway::Operator(const Request& req) const {
   }
   if (req.method == "GET" && req.path == "/metrics") {
     if (!workers_.empty()) UpdateQueueGauges();
-    if (auto c = store_.Counts(); c.ok()) {
+    // writ_keys is a full scan of the records: refreshed at most every
+    // kKeyCountInterval, so frequent scrapes cost the store nothing.
+    Millis now = store_.Now(), last = keys_counted_at_.load();
+    bool due = last == 0 || now - last >= kKeyCountInterval;
+    auto c = due && keys_counted_at_.compare_exchange_strong(last, now) ? store_.Counts()
+                                                                         : Result<KeyCounts>(Status(Code::kNotFound, ""));
+    if (c.ok()) {
       metrics_.GetGauge("writ_keys", "Stored idempotency records by state", "state=\"in_flight\"").Set(c->in_flight);
       metrics_.GetGauge("writ_keys", "Stored idempotency records by state", "state=\"completed\"").Set(c->completed);
       metrics_.GetGauge("writ_keys", "Stored idempotency records by state", "state=\"unknown\"").Set(c->unknown);

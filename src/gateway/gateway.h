@@ -74,6 +74,7 @@ class Gateway {
   std::unique_ptr<StatusCounters[]> request_counters_;
   std::atomic<bool> stopping_{false};
   std::atomic<int> active_{0};
+  mutable std::atomic<Millis> keys_counted_at_{0};  // last writ_keys refresh
 };
 
 // `writ serve`: opens the store, starts the server and runs until SIGTERM or
