@@ -35,10 +35,10 @@ std::unique_ptr<Store> Open(const std::string& config_path, bool read_only, Conf
   return nullptr;
 }
 
-bool Notifies(const Config& config, const std::string& route) {
+const RouteConfig* FindRoute(const Config& config, const std::string& route) {
   for (const auto& r : config.routes)
-    if (r.name == route) return r.notify.enabled();
-  return false;
+    if (r.name == route) return &r;
+  return nullptr;
 }
 
 }  // namespace
@@ -99,8 +99,10 @@ int RunSubmissionsAction(const SubmissionsOptions& o, const std::string& action)
   int rc = 0;
   for (const auto& id : o.ids) {
     auto c = store->GetCommand(id);
-    bool notify = c.ok() && c->has_value() && Notifies(config, (*c)->route);
-    auto r = action == "retry" ? RedriveSync(*store, id, notify) : CancelSync(*store, id, notify);
+    const RouteConfig* route = c.ok() && c->has_value() ? FindRoute(config, (*c)->route) : nullptr;
+    bool notify = route && route->notify.enabled();
+    Millis retention = route ? route->async.retention : AsyncConfig().retention;
+    auto r = action == "retry" ? RedriveSync(*store, id, notify) : CancelSync(*store, id, notify, retention);
     if (!r.ok()) {
       std::cerr << id << ": " << r.status().message() << "\n";
       rc = 1;

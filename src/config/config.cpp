@@ -294,7 +294,7 @@ void ReadIdempotency(Reader& r, const YAML::Node& n, IdempotencyConfig& c) {
 
 void ReadAsync(Reader& r, const YAML::Node& n, AsyncConfig& a) {
   if (!r.CheckMap(n, "async", {"max_attempts", "max_age", "backoff_base", "backoff_max", "concurrency",
-                               "ordering_key", "canonical_id", "lease", "poll_interval"}))
+                               "ordering_key", "canonical_id", "lease", "poll_interval", "retention"}))
     return;
   r.Int(n, "max_attempts", a.max_attempts, 1, 1'000);
   r.Duration(n, "max_age", a.max_age);
@@ -305,6 +305,7 @@ void ReadAsync(Reader& r, const YAML::Node& n, AsyncConfig& a) {
   r.Str(n, "canonical_id", a.canonical_id);
   r.Duration(n, "lease", a.lease);
   r.Duration(n, "poll_interval", a.poll_interval);
+  r.Duration(n, "retention", a.retention);
   for (const char* k : {"ordering_key", "canonical_id"}) {
     const std::string& v = std::string(k) == "ordering_key" ? a.ordering_key : a.canonical_id;
     if (n[k] && !v.empty() && v[0] != '/')

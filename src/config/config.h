@@ -84,6 +84,7 @@ struct AsyncConfig {
   std::string canonical_id = "/id";  // JSON Pointer into the master's success answer
   Millis lease = 30'000;             // a worker's hold on a command; > connect + request timeout
   Millis poll_interval = 200;        // idle workers look for due retries this often
+  Millis retention = 7 * 86'400'000LL;  // finished submissions (and events) kept this long
 };
 
 struct RouteConfig {

@@ -51,7 +51,7 @@ Gateway::Gateway(const Config& config, Runtime& rt, Store& store, Metrics& metri
       handlers_.push_back([route](Request q, PathParams p, SyncRoute::Respond d) {
         route->Handle(std::move(q), std::move(p), std::move(d));
       });
-      hooks[r.name] = {r.notify.enabled(), [worker] { worker->Wake(); }};
+      hooks[r.name] = {r.notify.enabled(), r.async.retention, [worker] { worker->Wake(); }};
       if (r.notify.enabled()) {
         UpstreamConfig hook;
         hook.name = "webhook " + r.name;

@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 #include <boost/url/parse.hpp>
 
+#include "config/config.h"
 #include "core/json.h"
 #include "core/problem.h"
 #include "core/units.h"
@@ -157,6 +158,7 @@ void SubmissionsApi::Action(const std::string& id, const std::string& action, st
   std::string route = (*c)->route;
   auto hooks = routes_.find(route);
   bool notify = hooks != routes_.end() && hooks->second.notify;
+  Millis retention = hooks != routes_.end() ? hooks->second.retention : AsyncConfig().retention;
   auto after = [this, id, action, route, done = std::move(done)](Result<ActionResult> r) {
     if (!r.ok()) return done(StoreProblem(r.status()));
     if (*r == ActionResult::kNotFound) return done(NotFound(id));
@@ -180,7 +182,7 @@ void SubmissionsApi::Action(const std::string& id, const std::string& action, st
     done(JsonResponse(200, SubmissionToJson(**now)));
   };
   if (action == "retry") store_.Redrive(id, notify, std::move(after));
-  else store_.Cancel(id, notify, std::move(after));
+  else store_.Cancel(id, notify, retention, std::move(after));
 }
 
 void SubmissionsApi::Events(const std::string& id, const std::string& last_event_id, Millis deadline,

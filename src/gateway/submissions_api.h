@@ -29,6 +29,7 @@ class SubmissionsApi {
  public:
   struct RouteHooks {
     bool notify = false;        // the route has a webhook (events to deliver)
+    Millis retention = 0;       // finished submissions are kept this long
     std::function<void()> wake;  // wake the route's worker after a re-drive
   };
   SubmissionsApi(Store& store, Scheduler& scheduler, std::map<std::string, RouteHooks> routes);

@@ -99,7 +99,8 @@ struct AttemptOutcome {
   Headers response_headers;
   std::string response_body;
   bool notify = false;
-  bool event = true;  // write a status event for this change
+  bool event = true;             // write a status event for this change
+  Millis retention = 604'800'000;  // terminal: kept this long, then deleted by GC
 };
 
 struct CommandFilter {

@@ -63,8 +63,8 @@ Result<bool> FinishAttemptSync(Store& s, AttemptOutcome outcome) {
 Result<ActionResult> RedriveSync(Store& s, std::string id, bool notify) {
   return Wait<ActionResult>([&](auto cb) { s.Redrive(std::move(id), notify, cb); });
 }
-Result<ActionResult> CancelSync(Store& s, std::string id, bool notify) {
-  return Wait<ActionResult>([&](auto cb) { s.Cancel(std::move(id), notify, cb); });
+Result<ActionResult> CancelSync(Store& s, std::string id, bool notify, Millis retention) {
+  return Wait<ActionResult>([&](auto cb) { s.Cancel(std::move(id), notify, retention, cb); });
 }
 
 Result<std::unique_ptr<Store>> OpenStore(const StoreOptions& options) {

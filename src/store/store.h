@@ -110,7 +110,9 @@ class Store {
   virtual void MarkUnknown(KeyId id, int64_t fence, Callback<bool> done) = 0;
   // Operator action: deletes a record in any state. False if absent.
   virtual void Remove(KeyId id, Callback<bool> done) = 0;
-  // Deletes up to `batch` expired records in one transaction; returns how many.
+  // Deletes up to `batch` expired idempotency records and up to `batch`
+  // finished commands past their retention (with their events, once none
+  // waits for its webhook) in one transaction; returns how many rows.
   virtual void CollectGarbage(int batch, Callback<int> done) = 0;
 
   virtual Result<std::vector<IdempotencyRecord>> List(std::optional<KeyState> state,
@@ -134,8 +136,9 @@ class Store {
   virtual void FinishAttempt(AttemptOutcome outcome, Callback<bool> done) = 0;
   // Operator: failed/dead -> accepted with a fresh attempt budget.
   virtual void Redrive(std::string id, bool notify, Callback<ActionResult> done) = 0;
-  // Operator or client: accepted and never attempted -> cancelled.
-  virtual void Cancel(std::string id, bool notify, Callback<ActionResult> done) = 0;
+  // Operator or client: accepted and never attempted -> cancelled, kept for
+  // `retention`.
+  virtual void Cancel(std::string id, bool notify, Millis retention, Callback<ActionResult> done) = 0;
   virtual Result<std::optional<Command>> GetCommand(const std::string& id) = 0;
   virtual Result<std::vector<Command>> ListCommands(const CommandFilter& filter) = 0;
   virtual Result<std::vector<QueueStat>> QueueStats() = 0;
@@ -162,7 +165,7 @@ Result<ClaimResult> AcceptSync(Store& s, AcceptRequest req);
 Result<std::vector<Command>> ClaimCommandsSync(Store& s, std::string route, int limit, Millis lease, bool notify = false);
 Result<bool> FinishAttemptSync(Store& s, AttemptOutcome outcome);
 Result<ActionResult> RedriveSync(Store& s, std::string id, bool notify);
-Result<ActionResult> CancelSync(Store& s, std::string id, bool notify);
+Result<ActionResult> CancelSync(Store& s, std::string id, bool notify, Millis retention);
 
 struct StoreOptions {
   std::string url;  // sqlite:PATH

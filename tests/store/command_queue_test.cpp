@@ -163,12 +163,12 @@ TEST_F(CommandQueueTest, RetryWaitsForItsTimeThenDeadAndRedrive) {
 TEST_F(CommandQueueTest, CancelOnlyBeforeTheFirstAttempt) {
   ASSERT_TRUE(AcceptSync(*store_, Accept("sub_1")).ok());
   ASSERT_TRUE(AcceptSync(*store_, Accept("sub_2")).ok());
-  EXPECT_EQ(*CancelSync(*store_, "sub_2", false), ActionResult::kDone);
+  EXPECT_EQ(*CancelSync(*store_, "sub_2", false, 60'000), ActionResult::kDone);
   EXPECT_EQ(StatusOf("sub_2"), SubmissionStatus::kCancelled);
   auto c = Claim(10);
   ASSERT_EQ(c.size(), 1u) << "a cancelled command is never claimed";
-  EXPECT_EQ(*CancelSync(*store_, "sub_1", false), ActionResult::kWrongState);
-  EXPECT_EQ(*CancelSync(*store_, "sub_2", false), ActionResult::kWrongState);
+  EXPECT_EQ(*CancelSync(*store_, "sub_1", false, 60'000), ActionResult::kWrongState);
+  EXPECT_EQ(*CancelSync(*store_, "sub_2", false, 60'000), ActionResult::kWrongState);
 }
 
 TEST_F(CommandQueueTest, OrderingKeyReleasesTheNextOnlyWhenThePreviousFinished) {
@@ -249,6 +249,44 @@ TEST_F(CommandQueueTest, ListPagesWithCursorAndFilters) {
   EXPECT_EQ(accepted, 5);
   EXPECT_EQ(processing, 1);
   EXPECT_EQ(dead_n, 1);
+}
+
+TEST_F(CommandQueueTest, FinishedCommandsAreCollectedAfterRetentionOnceTheirWebhooksAreDone) {
+  AcceptRequest a = Accept("sub_1", "k1");
+  a.notify = true;
+  ASSERT_TRUE(AcceptSync(*store_, a).ok());
+  ASSERT_TRUE(AcceptSync(*store_, Accept("sub_2")).ok());
+  ASSERT_TRUE(AcceptSync(*store_, Accept("sub_3")).ok());
+  auto c = Claim(3);
+  ASSERT_EQ(c.size(), 3u);
+  for (int i = 0; i < 2; ++i) {
+    AttemptOutcome o = Outcome(c[i], SubmissionStatus::kSucceeded);
+    o.retention = 10'000;
+    o.notify = i == 0;
+    ASSERT_TRUE(*FinishAttemptSync(*store_, o));
+  }
+  // sub_3 is still processing: never collected.
+  clock_.Advance(9'999);
+  EXPECT_EQ(*CollectGarbageSync(*store_, 100), 0);
+  clock_.Advance(1);
+  // sub_2 goes with its events; sub_1 waits for its webhook deliveries.
+  EXPECT_EQ(*CollectGarbageSync(*store_, 100), 1);
+  EXPECT_FALSE(store_->GetCommand("sub_2").value().has_value());
+  EXPECT_TRUE(store_->ListEvents("sub_2", 0).value().empty());
+  EXPECT_TRUE(store_->GetCommand("sub_1").value().has_value());
+  auto due = store_->DueEvents(100);
+  ASSERT_TRUE(due.ok());
+  ASSERT_EQ(due->size(), 2u);
+  for (auto& e : *due) {
+    std::promise<Result<bool>> p;
+    store_->MarkEvent(e.seq, true, 0, "", [&](Result<bool> r) { p.set_value(r); });
+    ASSERT_TRUE(*p.get_future().get());
+  }
+  EXPECT_EQ(*CollectGarbageSync(*store_, 100), 1);
+  EXPECT_FALSE(store_->GetCommand("sub_1").value().has_value());
+  EXPECT_TRUE(store_->GetCommand("sub_3").value().has_value());
+  // The idempotency record keeps its own retention.
+  EXPECT_TRUE(store_->Lookup({"default", "POST /payments", "k1"}).value().has_value());
 }
 
 TEST_F(CommandQueueTest, AcceptedCommandsSurviveReopen) {

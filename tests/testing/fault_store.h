@@ -64,8 +64,8 @@ class FaultStore : public Store {
   void Redrive(std::string id, bool notify, Callback<ActionResult> done) override {
     Write<ActionResult>([&](auto cb) { inner_.Redrive(std::move(id), notify, cb); }, std::move(done));
   }
-  void Cancel(std::string id, bool notify, Callback<ActionResult> done) override {
-    Write<ActionResult>([&](auto cb) { inner_.Cancel(std::move(id), notify, cb); }, std::move(done));
+  void Cancel(std::string id, bool notify, Millis retention, Callback<ActionResult> done) override {
+    Write<ActionResult>([&](auto cb) { inner_.Cancel(std::move(id), notify, retention, cb); }, std::move(done));
   }
   void MarkEvent(int64_t seq, bool delivered, Millis next_at, std::string error, Callback<bool> done) override {
     Write<bool>([&](auto cb) { inner_.MarkEvent(seq, delivered, next_at, std::move(error), cb); }, std::move(done));

@@ -194,6 +194,7 @@ void AsyncWorker::OnAnswer(const Command& cmd, UpstreamResult r) {
   o.id = cmd.id;
   o.fence = cmd.fence;
   o.notify = route_.notify.enabled();
+  o.retention = route_.async.retention;
   o.response_status = r.error == UpstreamError::kNone ? r.response.status : 0;
   o.response_headers = r.response.headers;
   o.response_body = r.response.body;

@@ -34,7 +34,8 @@ CREATE TABLE IF NOT EXISTS commands (
   created_at INTEGER NOT NULL,
   updated_at INTEGER NOT NULL,
   finished_at INTEGER NOT NULL DEFAULT 0,
-  budget_from INTEGER NOT NULL
+  budget_from INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL DEFAULT 0  -- finished: deleted (with its events) after this; 0 = kept
 );
 -- Workers scan only unfinished commands that are due, earliest first: a
 -- backlog waiting for retries (a master that is down) costs a claim nothing.
@@ -42,6 +43,7 @@ CREATE INDEX IF NOT EXISTS commands_due ON commands(route, due_at, seq)
   WHERE status IN ('accepted','processing');
 CREATE INDEX IF NOT EXISTS commands_ordering ON commands(route, ordering_key, seq)
   WHERE status IN ('accepted','processing') AND ordering_key IS NOT NULL;
+CREATE INDEX IF NOT EXISTS commands_expiry ON commands(expires_at) WHERE expires_at > 0;
 -- Operators list what needs attention; only those rows are indexed.
 CREATE INDEX IF NOT EXISTS commands_attention ON commands(seq) WHERE status IN ('failed','dead');
 CREATE TABLE IF NOT EXISTS events (
@@ -233,12 +235,13 @@ Result<bool> ApplyOutcome(Conn& c, const AttemptOutcome& o, Millis now) {
   auto n = Change(c,
                   "UPDATE commands SET status=?3, next_attempt_at=?4, lease_until=0, due_at=?4, last_error=?5, "
                   "canonical_id=?6, response_status=?7, response_headers=?8, response_body=?9, updated_at=?10, "
-                  "finished_at=?11 WHERE id=?1 AND fence=?2 AND status='processing'",
+                  "finished_at=?11, expires_at=?12 WHERE id=?1 AND fence=?2 AND status='processing'",
                   [&](Stmt& s) {
                     s.Bind(1, o.id).Bind(2, o.fence).Bind(3, std::string(SubmissionStatusName(o.status)));
                     s.Bind(4, terminal ? int64_t{0} : o.next_attempt_at).Bind(5, o.error).Bind(6, o.canonical_id);
                     s.Bind(7, static_cast<int64_t>(o.response_status)).Bind(8, HeadersToText(o.response_headers));
                     s.BindBlob(9, o.response_body).Bind(10, now).Bind(11, terminal ? now : int64_t{0});
+                    s.Bind(12, terminal ? now + o.retention : int64_t{0});
                   });
   if (!n.ok()) return n.status();
   if (*n == 0) return false;  // fenced out: another holder took the command over
@@ -254,7 +257,7 @@ Result<ActionResult> RedriveCommand(Conn& c, const std::string& id, bool notify,
   if (!cur->has_value()) return ActionResult::kNotFound;
   auto n = Change(c,
                   "UPDATE commands SET status='accepted', attempts=0, redrives=redrives+1, next_attempt_at=?2, "
-                  "due_at=?2, lease_until=0, budget_from=?2, finished_at=0, updated_at=?2 "
+                  "due_at=?2, lease_until=0, budget_from=?2, finished_at=0, expires_at=0, updated_at=?2 "
                   "WHERE id=?1 AND status IN ('failed','dead')",
                   [&](Stmt& s) { s.Bind(1, id).Bind(2, now); });
   if (!n.ok()) return n.status();
@@ -263,18 +266,40 @@ Result<ActionResult> RedriveCommand(Conn& c, const std::string& id, bool notify,
   return ActionResult::kDone;
 }
 
-Result<ActionResult> CancelCommand(Conn& c, const std::string& id, bool notify, Millis now) {
+Result<ActionResult> CancelCommand(Conn& c, const std::string& id, bool notify, Millis retention, Millis now) {
   auto cur = SelectCommand(c, id);
   if (!cur.ok()) return cur.status();
   if (!cur->has_value()) return ActionResult::kNotFound;
   auto n = Change(c,
-                  "UPDATE commands SET status='cancelled', due_at=0, finished_at=?2, updated_at=?2 "
+                  "UPDATE commands SET status='cancelled', due_at=0, finished_at=?2, updated_at=?2, expires_at=?3 "
                   "WHERE id=?1 AND status='accepted' AND attempts=0",
-                  [&](Stmt& s) { s.Bind(1, id).Bind(2, now); });
+                  [&](Stmt& s) { s.Bind(1, id).Bind(2, now).Bind(3, now + retention); });
   if (!n.ok()) return n.status();
   if (*n == 0) return ActionResult::kWrongState;
   if (auto s = InsertEvent(c, id, notify, now); !s.ok()) return s;
   return ActionResult::kDone;
+}
+
+Result<int> DeleteExpiredCommands(Conn& c, int batch, Millis now) {
+  // A command stays while one of its events still waits for its webhook.
+  auto st = c.Prepare(
+      "DELETE FROM commands WHERE seq IN (SELECT seq FROM commands c WHERE expires_at > 0 AND expires_at <= ?1 "
+      "AND NOT EXISTS (SELECT 1 FROM events e WHERE e.submission_id = c.id AND e.deliver = 1 "
+      "AND e.delivered_at IS NULL) LIMIT ?2) RETURNING id");
+  if (!st.ok()) return st.status();
+  st->Bind(1, now).Bind(2, static_cast<int64_t>(batch));
+  std::vector<std::string> ids;
+  for (;;) {
+    int rc = st->Step();
+    if (rc == SQLITE_ROW) ids.push_back(st->Text(0));
+    else if (rc == SQLITE_DONE) break;
+    else return SqlError(c.db(), "delete expired commands");
+  }
+  for (const auto& id : ids) {
+    auto n = Change(c, "DELETE FROM events WHERE submission_id = ?1", [&](Stmt& s) { s.Bind(1, id); });
+    if (!n.ok()) return n.status();
+  }
+  return static_cast<int>(ids.size());
 }
 
 Result<std::optional<Command>> SelectCommand(Conn& c, const std::string& id) {

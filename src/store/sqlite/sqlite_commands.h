@@ -23,7 +23,10 @@ Result<std::vector<Command>> ClaimDue(Conn& c, const std::string& route, int lim
 Result<int> ExtendLeases(Conn& c, const std::vector<std::pair<std::string, int64_t>>& held, Millis until);
 Result<bool> ApplyOutcome(Conn& c, const AttemptOutcome& o, Millis now);
 Result<ActionResult> RedriveCommand(Conn& c, const std::string& id, bool notify, Millis now);
-Result<ActionResult> CancelCommand(Conn& c, const std::string& id, bool notify, Millis now);
+Result<ActionResult> CancelCommand(Conn& c, const std::string& id, bool notify, Millis retention, Millis now);
+// Deletes up to `batch` finished commands past their retention, with their
+// events; returns how many commands were deleted.
+Result<int> DeleteExpiredCommands(Conn& c, int batch, Millis now);
 
 Result<std::optional<Command>> SelectCommand(Conn& c, const std::string& id);
 Result<std::vector<Command>> SelectCommands(Conn& c, const CommandFilter& f);

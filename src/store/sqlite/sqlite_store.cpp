@@ -268,7 +268,9 @@ class SqliteStore : public Store {
                           "AND (state != 'in_flight' OR lease_until <= ?1) LIMIT ?2)",
                           [&](Stmt& s) { s.Bind(1, now).Bind(2, static_cast<int64_t>(batch)); });
           if (!n.ok()) return n.status();
-          *deleted = *n;
+          auto commands = DeleteExpiredCommands(c, batch, now);
+          if (!commands.ok()) return commands.status();
+          *deleted = *n + *commands;
           return Status::Ok();
         },
         [deleted, done = std::move(done)](Status s) {
@@ -364,9 +366,10 @@ class SqliteStore : public Store {
            std::move(done));
   }
 
-  void Cancel(std::string id, bool notify, Callback<ActionResult> done) override {
-    Action([this, id = std::move(id), notify](Conn& c) { return CancelCommand(c, id, notify, clock_->NowMs()); },
-           std::move(done));
+  void Cancel(std::string id, bool notify, Millis retention, Callback<ActionResult> done) override {
+    Action([this, id = std::move(id), notify, retention](Conn& c) {
+      return CancelCommand(c, id, notify, retention, clock_->NowMs());
+    }, std::move(done));
   }
 
   Result<std::optional<Command>> GetCommand(const std::string& id) override {
