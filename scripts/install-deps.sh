@@ -8,6 +8,7 @@ PACKAGES=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libsqlite3-dev libssl-dev libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev
+  clang libclang-rt-14-dev   # libFuzzer targets (tests/fuzz), test builds only
 )
 
 # valijson (JSON Schema) is header-only, but Debian's libvalijson-dev depends

@@ -6,8 +6,10 @@
 #   build-test   RelWithDebInfo with named crash points compiled in
 #   build-asan   AddressSanitizer + UndefinedBehaviorSanitizer
 #   build-tsan   ThreadSanitizer (store, server, upstream client are concurrent)
-# By default only build-test runs; WRIT_SANITIZERS="asan tsan" (CI sets both)
-# adds the others. Extra arguments go to ctest, e.g. scripts/test.sh -L integration
+#   build-fuzz   clang + libFuzzer: each fuzz target over its seed corpus and
+#                5,000 new inputs (tests/fuzz/; `ctest -L fuzz` there runs each for 60 s)
+# By default only build-test runs; WRIT_SANITIZERS="asan tsan fuzz" (CI sets all
+# three) adds the others. Extra arguments go to ctest, e.g. scripts/test.sh -L integration
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,7 +18,7 @@ cd "$(dirname "$0")/.."
 JOBS=$(nproc)
 SANITIZERS="${WRIT_SANITIZERS:-}"
 if [[ "${CI:-}" == "true" && -z "${WRIT_SANITIZERS+x}" ]]; then
-  SANITIZERS="asan tsan"
+  SANITIZERS="asan tsan fuzz"
 fi
 
 run_suite() {  # dir, cmake args...
@@ -39,14 +41,18 @@ FAILED=0
 
 # Default: everything but the long chaos profile (which `-L chaos` selects).
 CTEST_ARGS=("$@")
-((${#CTEST_ARGS[@]})) || CTEST_ARGS=(-LE chaos)
+((${#CTEST_ARGS[@]})) || CTEST_ARGS=(-LE "chaos|fuzz")
 run_suite build-test -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWRIT_CRASH_POINTS=ON
 for s in $SANITIZERS; do
   case "$s" in
     asan) run_suite build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWRIT_CRASH_POINTS=ON -DWRIT_SANITIZE=address ;;
     tsan) TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
             run_suite build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWRIT_CRASH_POINTS=ON -DWRIT_SANITIZE=thread ;;
-    *) echo "unknown sanitizer '$s' (use asan, tsan)"; exit 2 ;;
+    fuzz) CTEST_ARGS_SAVED=("${CTEST_ARGS[@]}"); CTEST_ARGS=(-L fuzz_regression)
+          run_suite build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ -DWRIT_FUZZ=ON \
+            -DWRIT_TESTS=OFF
+          CTEST_ARGS=("${CTEST_ARGS_SAVED[@]}") ;;
+    *) echo "unknown sanitizer '$s' (use asan, tsan, fuzz)"; exit 2 ;;
   esac
 done
 echo "=== all suites passed"

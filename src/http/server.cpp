@@ -3,6 +3,7 @@
 #include <array>
 #include <atomic>
 #include <limits>
+#include <optional>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -70,6 +71,39 @@ const char* FramingProblem(const http::request_header<>& head) {
   if (lengths > 1) return "more than one Content-Length header";
   if (head.count(http::field::transfer_encoding) > 1) return "more than one Transfer-Encoding header";
   return nullptr;
+}
+
+// Why a parsed request head is refused before its body is read, if it is.
+struct HeadRefusal {
+  int status;
+  const char* slug;
+  const char* title;
+  std::string detail;
+};
+
+std::optional<HeadRefusal> CheckHead(const http::request_header<>& head, const ServerOptions& o) {
+  size_t count = std::distance(head.begin(), head.end());
+  if (static_cast<int>(count) > o.max_header_count)
+    return HeadRefusal{431, "headers-too-large", "Too many request headers",
+                       "more than " + std::to_string(o.max_header_count) + " headers"};
+  if (head.version() >= 11 && head.count(http::field::host) != 1)
+    return HeadRefusal{400, "bad-request", "Malformed request", "HTTP/1.1 requests need exactly one Host header"};
+  if (const char* why = FramingProblem(head)) return HeadRefusal{400, "bad-request", "Malformed request", why};
+  if (head.target().size() > o.max_uri_bytes)
+    return HeadRefusal{414, "uri-too-long", "URI too long",
+                       "the request target exceeds " + std::to_string(o.max_uri_bytes) + " bytes"};
+  return std::nullopt;
+}
+
+// The plain Request of a complete Beast message (request id not set).
+Request ToRequest(http::request<http::string_body>&& msg) {
+  Request req;
+  req.method = std::string(msg.method_string());
+  req.target = std::string(msg.target());
+  req.path = req.target.substr(0, req.target.find('?'));
+  for (const auto& f : msg) req.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
+  req.body = std::move(msg.body());
+  return req;
 }
 
 class ServerImpl : public Server, public std::enable_shared_from_this<ServerImpl> {
@@ -169,24 +203,9 @@ class ServerImpl : public Server, public std::enable_shared_from_this<ServerImpl
         break;
       }
       auto& head = parser.get();
-      size_t count = std::distance(head.begin(), head.end());
-      if (static_cast<int>(count) > o.max_header_count) {
-        co_await WriteProblem(stream, 431, "headers-too-large", "Too many request headers",
-                              "more than " + std::to_string(o.max_header_count) + " headers");
-        break;
-      }
-      if (head.version() >= 11 && head.count(http::field::host) != 1) {
-        co_await WriteProblem(stream, 400, "bad-request", "Malformed request",
-                              "HTTP/1.1 requests need exactly one Host header");
-        break;
-      }
-      if (const char* why = FramingProblem(head)) {
-        co_await WriteProblem(stream, 400, "bad-request", "Malformed request", why);
-        break;
-      }
-      if (head.target().size() > o.max_uri_bytes) {
-        co_await WriteProblem(stream, 414, "uri-too-long", "URI too long",
-                              "the request target exceeds " + std::to_string(o.max_uri_bytes) + " bytes");
+      const size_t head_fields = std::distance(head.begin(), head.end());
+      if (auto refusal = CheckHead(head, o)) {
+        co_await WriteProblem(stream, refusal->status, refusal->slug, refusal->title, std::move(refusal->detail));
         break;
       }
       std::string target(head.target());
@@ -218,18 +237,19 @@ class ServerImpl : public Server, public std::enable_shared_from_this<ServerImpl
           break;
         }
       }
+      // Beast adds a chunked body's trailer fields to the headers, after the
+      // checks above: refuse them rather than let them pass as headers.
+      if (static_cast<size_t>(std::distance(parser.get().begin(), parser.get().end())) != head_fields) {
+        co_await WriteProblem(stream, 400, "bad-request", "Malformed request", "trailer fields are not accepted");
+        break;
+      }
       auto msg = parser.release();
-      Request req;
-      req.method = method;
-      req.target = target;
-      req.path = path;
-      req.remote = remote;
-      for (const auto& f : msg) req.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
-      req.body = std::move(msg.body());
-      auto rid = FindHeader(req.headers, "X-Request-Id");
-      req.request_id = rid && rid->size() <= 128 ? std::string(*rid) : NextRequestId();
       bool keep_alive = msg.keep_alive();
       unsigned version = msg.version();
+      Request req = ToRequest(std::move(msg));
+      req.remote = remote;
+      auto rid = FindHeader(req.headers, "X-Request-Id");
+      req.request_id = rid && rid->size() <= 128 ? std::string(*rid) : NextRequestId();
 
       stream.expires_never();
       Response resp = co_await AsyncHandle(self->handler_, std::move(req), asio::use_awaitable);
@@ -286,6 +306,36 @@ Result<std::unique_ptr<Server>> StartServer(Runtime& rt, ServerOptions opts, Han
   auto h = std::make_unique<Handle>();
   h->impl = impl;
   return std::unique_ptr<Server>(std::move(h));
+}
+
+ParsedRequest ParseRequestBytes(std::string_view bytes, const ServerOptions& o, uint64_t body_limit) {
+  http::request_parser<http::string_body> parser;  // not eager: put() stops after the header
+  parser.header_limit(static_cast<std::uint32_t>(o.max_header_bytes));
+  parser.body_limit(std::numeric_limits<std::uint64_t>::max());
+  boost::system::error_code ec;
+  size_t used = 0;
+  auto feed = [&](bool header_only) {
+    while (used < bytes.size() && !parser.is_done() && !(header_only && parser.is_header_done())) {
+      size_t n = parser.put(asio::buffer(bytes.data() + used, bytes.size() - used), ec);
+      used += n;
+      if (ec == http::error::need_more) ec = {};
+      if (ec || n == 0) return;
+    }
+  };
+  feed(true);
+  if (ec == http::error::header_limit) return {431, {}};
+  if (ec) return {400, {}};
+  if (!parser.is_header_done()) return {-1, {}};
+  if (auto refusal = CheckHead(parser.get(), o)) return {refusal->status, {}};
+  const size_t head_fields = std::distance(parser.get().begin(), parser.get().end());
+  if (auto len = parser.content_length(); len && *len > body_limit) return {413, {}};
+  parser.body_limit(body_limit);
+  feed(false);
+  if (ec == http::error::body_limit) return {413, {}};
+  if (ec) return {400, {}};
+  if (!parser.is_done()) return {-1, {}};
+  if (static_cast<size_t>(std::distance(parser.get().begin(), parser.get().end())) != head_fields) return {400, {}};
+  return {0, ToRequest(parser.release())};
 }
 
 }  // namespace writ

@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "core/clock.h"
 #include "core/http_types.h"
@@ -37,6 +38,17 @@ class Server {
   virtual uint16_t port() const = 0;
   virtual void Stop() = 0;  // stops accepting; open connections finish their request
 };
+
+// Parses one request from `bytes` as a connection does (Beast's parser with
+// Writ's header limits, framing rules and the body limit), without a socket:
+// for the fuzz target and tests. status: 0 = a complete request in
+// `request`; -1 = incomplete; otherwise the error status the server answers
+// with before closing (400, 413, 414, 431).
+struct ParsedRequest {
+  int status = 0;
+  Request request;
+};
+ParsedRequest ParseRequestBytes(std::string_view bytes, const ServerOptions& o, uint64_t body_limit);
 
 Result<std::unique_ptr<Server>> StartServer(Runtime& rt, ServerOptions opts, Handler handler,
                                             BodyLimitFn body_limit);

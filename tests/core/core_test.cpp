@@ -150,3 +150,28 @@ TEST(Metrics, RendersPrometheusText) {
 
 }  // namespace
 }  // namespace writ
+
+namespace writ {
+namespace {
+
+// Found by tests/fuzz/json_fuzz.cpp: Boost 1.81 converted this number one
+// unit in the last place off, so its canonical text did not parse back to
+// itself (and two spellings of one number could get two fingerprints).
+TEST(Json, CanonicalNumbersAreAFixedPoint) {
+  for (const char* text : {R"({"a":3333333333333333333333333333333333333333332})", R"([0.1,1e-7,2.5e300,-0.0])",
+                           R"([123456789012345678901234567890.123456789])"}) {
+    auto doc = ParseJsonStrict(text);
+    ASSERT_TRUE(doc.ok()) << text;
+    std::string canon = CanonicalJson(*doc);
+    auto again = ParseJsonStrict(canon);
+    ASSERT_TRUE(again.ok());
+    EXPECT_EQ(CanonicalJson(*again), canon) << text;
+  }
+  EXPECT_FALSE(ParseJsonStrict(R"({"114":-253e10122})").ok()) << "no double holds it";
+  EXPECT_TRUE(ParseJsonStrict("[1e-400]").ok()) << "underflow is zero";
+  auto a = ParseJsonStrict("[3.3333333333333334E42]"), b = ParseJsonStrict("[3333333333333333333333333333333333333333332]");
+  EXPECT_EQ(CanonicalJson(*a), CanonicalJson(*b)) << "one number, two spellings, one canonical text";
+}
+
+}  // namespace
+}  // namespace writ

@@ -219,7 +219,9 @@ Result<std::vector<Command>> ClaimDue(Conn& c, const std::string& route, int lim
 
 Result<int> ExtendLeases(Conn& c, const std::vector<std::pair<std::string, int64_t>>& held, Millis until) {
   int extended = 0;
-  for (const auto& [id, fence] : held) {
+  for (const auto& h : held) {
+    const std::string& id = h.first;  // named, not bound: lambdas may not capture bindings before C++20 in clang 14
+    int64_t fence = h.second;
     auto n = Change(c,
                     "UPDATE commands SET lease_until=?3, due_at=?3 WHERE id=?1 AND fence=?2 "
                     "AND status='processing' AND lease_until > 0",

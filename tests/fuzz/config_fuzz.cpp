@@ -1,0 +1,16 @@
+// Fuzz target: config loading. Any text gives a config or a list of
+// positioned errors; nothing may throw or crash.
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+
+#include "config/config.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  std::string text(reinterpret_cast<const char*>(data), size);
+  auto loaded = writ::LoadConfigText(text, "fuzz.yaml");
+  for (const auto& e : loaded.errors)
+    if (e.message.empty()) std::abort();
+  return 0;
+}
