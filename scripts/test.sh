@@ -41,7 +41,7 @@ FAILED=0
 
 # Default: everything but the long chaos profile (which `-L chaos` selects).
 CTEST_ARGS=("$@")
-((${#CTEST_ARGS[@]})) || CTEST_ARGS=(-LE "chaos|fuzz")
+((${#CTEST_ARGS[@]})) || CTEST_ARGS=(-LE "chaos|fuzz|soak")
 run_suite build-test -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWRIT_CRASH_POINTS=ON
 for s in $SANITIZERS; do
   case "$s" in
