@@ -3,6 +3,7 @@
 // The server must keep serving normal clients throughout.
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,10 @@ std::string Len(const std::string& body = kBody) { return "Content-Length: " + s
 const std::string kJson = "Content-Type: application/json\r\n";
 std::string Keyed(const std::string& key, const std::string& body = kBody) {
   return Req(kJson + "Idempotency-Key: " + key + "\r\n" + Len(body), body);
+}
+
+std::string KeyedTo(const std::string& target, const std::string& key, const std::string& body) {
+  return Req(kJson + "Idempotency-Key: " + key + "\r\n" + Len(body), body, target);
 }
 
 std::vector<Case> Catalogue() {
@@ -99,6 +104,30 @@ std::vector<Case> Catalogue() {
       {"get_on_write_route", Req("", "", "/orders", "GET"), 405},
       {"unknown_route", Req(kJson + "Idempotency-Key: m4\r\n" + Len(), kBody, "/nowhere"), 404},
       {"path_traversal", Req(kJson + "Idempotency-Key: m5\r\n" + Len(), kBody, "/orders/../admin"), 404},
+      // Async route (schema: amount must be a number; ordering key /accountId).
+      {"async_schema_violation", KeyedTo("/payments", "a1", R"({"accountId":"x","amount":"ten"})"), 422},
+      {"async_ordering_key_missing", KeyedTo("/payments", "a2", R"({"amount":1})"), 422},
+      {"async_ordering_key_null", KeyedTo("/payments", "a3", R"({"accountId":null,"amount":1})"), 422},
+      {"async_ordering_key_too_long",
+       KeyedTo("/payments", "a4", R"({"accountId":")" + std::string(300, 'x') + R"(","amount":1})"), 422},
+      {"async_not_json", KeyedTo("/payments", "a5", "amount=1"), 400},
+      {"async_wrong_content_type", Req("Content-Type: text/plain\r\nIdempotency-Key: a6\r\n" + Len(), kBody, "/payments"),
+       415},
+      {"async_key_missing", Req(kJson + Len(), kBody, "/payments"), 400},
+      // Submissions API.
+      {"submissions_unknown_status", Req("", "", "/v1/submissions?status=nope", "GET"), 400},
+      {"submissions_unknown_parameter", Req("", "", "/v1/submissions?sort=desc", "GET"), 400},
+      {"submissions_limit_too_large", Req("", "", "/v1/submissions?limit=100000", "GET"), 400},
+      {"submissions_cursor_not_a_number", Req("", "", "/v1/submissions?cursor=1;DROP%20TABLE", "GET"), 400},
+      {"submissions_key_without_route", Req("", "", "/v1/submissions?key=a1", "GET"), 400},
+      {"submissions_unknown_route", Req("", "", "/v1/submissions?route=nope", "GET"), 400},
+      {"submissions_bad_wait", Req("", "", "/v1/submissions/sub_x?wait=soon", "GET"), 400},
+      {"submissions_sql_in_id", Req("", "", "/v1/submissions/sub_'%20OR%201=1", "GET"), 404},
+      {"submissions_unknown_id", Req("", "", "/v1/submissions/sub_0000", "GET"), 404},
+      {"submissions_unknown_action", Req("", "", "/v1/submissions/sub_0000/delete", "POST"), 404},
+      {"submissions_post_list", Req(kJson + Len(), kBody, "/v1/submissions"), 405},
+      {"submissions_get_retry", Req("", "", "/v1/submissions/sub_0000/retry", "GET"), 405},
+      {"submissions_retry_unknown", Req("", "", "/v1/submissions/sub_0000/retry", "POST"), 404},
   };
 }
 
@@ -110,7 +139,12 @@ class HostileTest : public ::testing::TestWithParam<Case> {
     master_->Start(dir_->path());
     writ_ = new WritProcess();
     writ_->set_server_extra("header_timeout: 2s");
-    writ_->Start(dir_->path(), master_->port());
+    std::ofstream(dir_->path() + "/payment.json") << R"({"type":"object","properties":{"amount":{"type":"number"}}})";
+    RouteOptions async;
+    async.path = "/payments";
+    async.mode = "async";
+    async.extra = "validate: " + dir_->path() + "/payment.json\nasync:\n  ordering_key: /accountId\n  lease: 5s\n";
+    writ_->Start(dir_->path(), master_->port(), {RouteOptions{}, async});
   }
   static void TearDownTestSuite() {
     delete writ_;
