@@ -101,6 +101,7 @@ struct AttemptOutcome {
   bool notify = false;
   bool event = true;             // write a status event for this change
   Millis retention = 604'800'000;  // terminal: kept this long, then deleted by GC
+  int attempts = -1;               // >= 0: corrects the attempt count (a claim that made no attempt)
 };
 
 struct CommandFilter {

@@ -355,6 +355,26 @@ TEST_F(AsyncTest, FinalFailureIsNotRetriedAndCancelStopsAWaitingCommand) {
   EXPECT_EQ(Str(Submission(waiting_id), "status"), "cancelled");
 }
 
+#ifdef WRIT_CRASH_POINTS
+// The holder dies during the last allowed attempt: after its lease the
+// command is dead (budget spent, outcome unknown), never attempted again.
+TEST_F(AsyncTest, ACrashDuringTheLastAttemptLeavesItDeadNotRetried) {
+  master_.Start(dir_.path(), {"--honor-idempotency-key"});
+  writ_.Start(dir_.path(), master_.port(), {AsyncRoute("max_attempts: 1\n")}, "",
+              {"WRIT_CRASH_AT=after_upstream_response"});
+  auto r = PostJson(writ_.port(), "/payments", "last-1", R"({"accountId":"a","amount":1})");
+  ASSERT_EQ(r.status, 202);
+  std::string id = Str(ParseBody(r), "submissionId");
+  ASSERT_EQ(writ_.WaitExit(), 128 + 9);
+  writ_.Restart();
+  auto dead = WaitTerminal(id);
+  EXPECT_EQ(Str(dead, "status"), "dead") << json::serialize(dead);
+  EXPECT_EQ(Int(dead, "attempts"), 1);
+  EXPECT_NE(Str(dead, "lastError").find("outcome of the last one is unknown"), std::string::npos);
+  EXPECT_EQ(master_.Stat("requests"), 1) << "no attempt beyond max_attempts";
+}
+#endif
+
 TEST_F(AsyncTest, DeadLetterCliListsAndReplays) {
   StartPair({"--honor-idempotency-key", "--error-rate", "1"},
             {AsyncRoute("max_attempts: 2\nbackoff_base: 10ms\nbackoff_max: 20ms\n")});

@@ -173,6 +173,31 @@ void AsyncWorker::OnClaimed(Result<std::vector<Command>> r) {
 }
 
 void AsyncWorker::Attempt(Command cmd) {
+  // A command whose holder died during its last allowed attempt (or that
+  // waited past max_age while writ was down) is claimed once more: its
+  // budget is spent, so it is dead without another call to the master.
+  Millis now = store_.Now();
+  bool over_attempts = cmd.attempts > route_.async.max_attempts;
+  if (over_attempts || now > cmd.budget_from + route_.async.max_age) {
+    AttemptOutcome o;
+    o.id = cmd.id;
+    o.fence = cmd.fence;
+    o.status = SubmissionStatus::kDead;
+    o.notify = route_.notify.enabled();
+    o.retention = route_.async.retention;
+    o.attempts = cmd.attempts - 1;  // the claim counted an attempt that is not made
+    o.response_status = cmd.response_status;
+    o.response_headers = cmd.response_headers;
+    o.response_body = cmd.response_body;
+    o.error = over_attempts ? "gave up after " + std::to_string(o.attempts) +
+                                  " attempt(s) (max_attempts); the outcome of the last one is unknown: writ "
+                                  "stopped during it"
+                            : "gave up: max_age (" + std::to_string(route_.async.max_age / 1000) +
+                                  "s) passed before the next attempt";
+    if (!cmd.last_error.empty()) o.error += "; last: " + cmd.last_error;
+    int made = o.attempts;
+    return Record(std::move(o), cmd.created_at, made);
+  }
   attempts_.Inc();
   UpstreamRequest u;
   u.method = cmd.method;

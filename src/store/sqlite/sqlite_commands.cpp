@@ -220,7 +220,7 @@ Result<std::vector<Command>> ClaimDue(Conn& c, const std::string& route, int lim
 Result<int> ExtendLeases(Conn& c, const std::vector<std::pair<std::string, int64_t>>& held, Millis until) {
   int extended = 0;
   for (const auto& h : held) {
-    const std::string& id = h.first;  // named, not bound: lambdas may not capture bindings before C++20 in clang 14
+    const std::string& id = h.first;  // not a structured binding: clang 14 cannot capture those in a lambda
     int64_t fence = h.second;
     auto n = Change(c,
                     "UPDATE commands SET lease_until=?3, due_at=?3 WHERE id=?1 AND fence=?2 "
@@ -237,13 +237,14 @@ Result<bool> ApplyOutcome(Conn& c, const AttemptOutcome& o, Millis now) {
   auto n = Change(c,
                   "UPDATE commands SET status=?3, next_attempt_at=?4, lease_until=0, due_at=?4, last_error=?5, "
                   "canonical_id=?6, response_status=?7, response_headers=?8, response_body=?9, updated_at=?10, "
-                  "finished_at=?11, expires_at=?12 WHERE id=?1 AND fence=?2 AND status='processing'",
+                  "finished_at=?11, expires_at=?12, attempts=CASE WHEN ?13 >= 0 THEN ?13 ELSE attempts END "
+                  "WHERE id=?1 AND fence=?2 AND status='processing'",
                   [&](Stmt& s) {
                     s.Bind(1, o.id).Bind(2, o.fence).Bind(3, std::string(SubmissionStatusName(o.status)));
                     s.Bind(4, terminal ? int64_t{0} : o.next_attempt_at).Bind(5, o.error).Bind(6, o.canonical_id);
                     s.Bind(7, static_cast<int64_t>(o.response_status)).Bind(8, HeadersToText(o.response_headers));
                     s.BindBlob(9, o.response_body).Bind(10, now).Bind(11, terminal ? now : int64_t{0});
-                    s.Bind(12, terminal ? now + o.retention : int64_t{0});
+                    s.Bind(12, terminal ? now + o.retention : int64_t{0}).Bind(13, static_cast<int64_t>(o.attempts));
                   });
   if (!n.ok()) return n.status();
   if (*n == 0) return false;  // fenced out: another holder took the command over
