@@ -375,6 +375,48 @@ TEST_F(AsyncTest, ACrashDuringTheLastAttemptLeavesItDeadNotRetried) {
 }
 #endif
 
+// At-most-once for masters that ignore keys: an answer lost after the
+// master committed is never re-sent.
+TEST_F(AsyncTest, ParkRouteMakesAnUnknownOutcomeDeadNotResent) {
+  RouteOptions route = AsyncRoute("");
+  route.idempotency = "on_unknown: park";
+  StartPair({"--drop-after-commit", "1"}, {route});
+  std::string id = Str(ParseBody(PostJson(writ_.port(), "/payments", "park-1", R"({"accountId":"a","amount":1})")),
+                       "submissionId");
+  auto dead = WaitTerminal(id);
+  EXPECT_EQ(Str(dead, "status"), "dead") << json::serialize(dead);
+  EXPECT_EQ(Int(dead, "attempts"), 1);
+  EXPECT_NE(Str(dead, "lastError").find("on_unknown is park"), std::string::npos);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(master_.Stat("requests"), 1);
+  EXPECT_EQ(master_.Stat("applied"), 1);
+}
+
+TEST_F(AsyncTest, MaxAgeEndsRetriesWithDead) {
+  StartPair({"--honor-idempotency-key", "--error-rate", "1", "--retry-after", "1"},
+            {AsyncRoute("max_attempts: 100\nmax_age: 1500ms\nbackoff_base: 10ms\n")});
+  std::string id = Str(ParseBody(PostJson(writ_.port(), "/payments", "age-1", R"({"accountId":"a","amount":1})")),
+                       "submissionId");
+  auto dead = WaitTerminal(id);
+  EXPECT_EQ(Str(dead, "status"), "dead") << json::serialize(dead);
+  EXPECT_NE(Str(dead, "lastError").find("max_age"), std::string::npos) << json::serialize(dead);
+  // Retry-After: 1 s between attempts, so at most 2 fit in 1.5 s.
+  EXPECT_LE(Int(dead, "attempts"), 2);
+  EXPECT_EQ(master_.Stat("requests"), Int(dead, "attempts"));
+}
+
+TEST_F(AsyncTest, CheckConfigRefusesAnInvalidSchema) {
+  std::string schema = dir_.path() + "/bad.json";
+  std::ofstream(schema) << R"({"type": 12})";
+  std::ofstream(dir_.path() + "/w.yaml")
+      << "upstreams:\n  m: {url: \"http://127.0.0.1:1\"}\nroutes:\n  - method: POST\n    path: /p\n"
+         "    mode: async\n    upstream: m\n    validate: bad.json\n";
+  std::string out;
+  EXPECT_EQ(RunWrit({"check-config", dir_.path() + "/w.yaml"}, &out), 2);
+  EXPECT_NE(out.find("invalid JSON Schema"), std::string::npos) << out;
+  EXPECT_NE(out.find("bad.json"), std::string::npos) << out;
+}
+
 TEST_F(AsyncTest, DeadLetterCliListsAndReplays) {
   StartPair({"--honor-idempotency-key", "--error-rate", "1"},
             {AsyncRoute("max_attempts: 2\nbackoff_base: 10ms\nbackoff_max: 20ms\n")});

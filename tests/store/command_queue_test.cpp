@@ -81,6 +81,9 @@ TEST_F(CommandQueueTest, AcceptStoresKeyCommandAndEventTogether) {
   auto events = store_->ListEvents("sub_1", 0);
   ASSERT_EQ(events->size(), 1u);
   EXPECT_EQ((*events)[0].type, "submission.accepted");
+  // The event shows the row as stored: its status and acceptance time.
+  EXPECT_NE((*events)[0].payload.find(R"("status":"accepted")"), std::string::npos) << (*events)[0].payload;
+  EXPECT_NE((*events)[0].payload.find(R"("createdAt":")" + FormatTimestamp(clock_.NowMs())), std::string::npos);
 
   // The same key again: nothing new, the standing record comes back.
   auto again = AcceptSync(*store_, Accept("sub_2", "k1"));

@@ -148,7 +148,9 @@ Result<std::vector<StatusEvent>> QueryEvents(Conn& c, const std::string& sql, Bi
 
 }  // namespace
 
-Status InsertCommand(Conn& c, const Command& cmd, Millis now) {
+Result<Command> InsertCommand(Conn& c, Command cmd, Millis now) {
+  cmd.status = SubmissionStatus::kAccepted;
+  cmd.created_at = cmd.updated_at = cmd.next_attempt_at = cmd.budget_from = now;
   auto n = Change(c,
                   "INSERT INTO commands (id, tenant, route, idem_key, ordering_key, method, target, headers, body, "
                   "upstream_key, status, next_attempt_at, due_at, created_at, updated_at, budget_from) "
@@ -160,14 +162,12 @@ Status InsertCommand(Conn& c, const Command& cmd, Millis now) {
                     s.Bind(6, cmd.method).Bind(7, cmd.target).Bind(8, HeadersToText(cmd.headers));
                     s.BindBlob(9, cmd.body).Bind(10, cmd.upstream_key).Bind(11, now);
                   });
-  return n.ok() ? Status::Ok() : n.status();
+  if (!n.ok()) return n.status();
+  cmd.seq = sqlite3_last_insert_rowid(c.db());
+  return cmd;
 }
 
-Status InsertEvent(Conn& c, const std::string& submission_id, bool deliver, Millis now, const std::string& note) {
-  auto cur = SelectCommand(c, submission_id);
-  if (!cur.ok()) return cur.status();
-  if (!cur->has_value()) return Status(Code::kNotFound, "event for unknown submission " + submission_id);
-  const Command& cmd = **cur;
+Status InsertEvent(Conn& c, const Command& cmd, bool deliver, Millis now, const std::string& note) {
   std::string type = std::string("submission.") + SubmissionStatusName(cmd.status);
   std::string id = TimeOrderedId("evt_", now);
   boost::json::object data = SubmissionToJson(cmd);
@@ -179,10 +179,17 @@ Status InsertEvent(Conn& c, const std::string& submission_id, bool deliver, Mill
                   "INSERT INTO events (id, submission_id, route, type, payload, created_at, deliver, next_at) "
                   "VALUES (?1,?2,?3,?4,?5,?6,?7,?6)",
                   [&](Stmt& s) {
-                    s.Bind(1, id).Bind(2, submission_id).Bind(3, cmd.route).Bind(4, type).Bind(5, payload);
+                    s.Bind(1, id).Bind(2, cmd.id).Bind(3, cmd.route).Bind(4, type).Bind(5, payload);
                     s.Bind(6, now).Bind(7, int64_t{deliver ? 1 : 0});
                   });
   return n.ok() ? Status::Ok() : n.status();
+}
+
+Status InsertEventFor(Conn& c, const std::string& submission_id, bool deliver, Millis now, const std::string& note) {
+  auto cur = SelectCommand(c, submission_id);
+  if (!cur.ok()) return cur.status();
+  if (!cur->has_value()) return Status(Code::kNotFound, "event for unknown submission " + submission_id);
+  return InsertEvent(c, **cur, deliver, now, note);
 }
 
 Result<std::vector<Command>> ClaimDue(Conn& c, const std::string& route, int limit, Millis lease, bool notify, Millis now) {
@@ -211,7 +218,7 @@ Result<std::vector<Command>> ClaimDue(Conn& c, const std::string& route, int lim
     cmd.lease_until = now + lease;
     cmd.updated_at = now;
     if (first) {
-      if (auto s = InsertEvent(c, cmd.id, notify, now); !s.ok()) return s;
+      if (auto s = InsertEvent(c, cmd, notify, now); !s.ok()) return s;
     }
   }
   return due;
@@ -249,7 +256,7 @@ Result<bool> ApplyOutcome(Conn& c, const AttemptOutcome& o, Millis now) {
   if (!n.ok()) return n.status();
   if (*n == 0) return false;  // fenced out: another holder took the command over
   if (terminal && o.event) {
-    if (auto s = InsertEvent(c, o.id, o.notify, now); !s.ok()) return s;
+    if (auto s = InsertEventFor(c, o.id, o.notify, now); !s.ok()) return s;
   }
   return true;
 }
@@ -265,7 +272,7 @@ Result<ActionResult> RedriveCommand(Conn& c, const std::string& id, bool notify,
                   [&](Stmt& s) { s.Bind(1, id).Bind(2, now); });
   if (!n.ok()) return n.status();
   if (*n == 0) return ActionResult::kWrongState;
-  if (auto s = InsertEvent(c, id, notify, now, "redriven by an operator"); !s.ok()) return s;
+  if (auto s = InsertEventFor(c, id, notify, now, "redriven by an operator"); !s.ok()) return s;
   return ActionResult::kDone;
 }
 
@@ -279,7 +286,7 @@ Result<ActionResult> CancelCommand(Conn& c, const std::string& id, bool notify, 
                   [&](Stmt& s) { s.Bind(1, id).Bind(2, now).Bind(3, now + retention); });
   if (!n.ok()) return n.status();
   if (*n == 0) return ActionResult::kWrongState;
-  if (auto s = InsertEvent(c, id, notify, now); !s.ok()) return s;
+  if (auto s = InsertEventFor(c, id, notify, now); !s.ok()) return s;
   return ActionResult::kDone;
 }
 

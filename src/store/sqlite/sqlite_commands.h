@@ -15,10 +15,14 @@ namespace writ::sqlite {
 // Tables and indexes added by schema version 2.
 extern const char* const kCommandsSchema;
 
-Status InsertCommand(Conn& c, const Command& cmd, Millis now);
-// Writes the event "submission.<status>" for the command's current row.
-Status InsertEvent(Conn& c, const std::string& submission_id, bool deliver, Millis now,
-                   const std::string& note = "");
+// Inserts an accepted command; returns it as stored (status, times, seq).
+Result<Command> InsertCommand(Conn& c, Command cmd, Millis now);
+// Writes the event "submission.<status>" showing `cmd`, which must be the
+// command's current row (as the caller just wrote it).
+Status InsertEvent(Conn& c, const Command& cmd, bool deliver, Millis now, const std::string& note = "");
+// The same, reading the command's current row first.
+Status InsertEventFor(Conn& c, const std::string& submission_id, bool deliver, Millis now,
+                      const std::string& note = "");
 Result<std::vector<Command>> ClaimDue(Conn& c, const std::string& route, int limit, Millis lease, bool notify, Millis now);
 Result<int> ExtendLeases(Conn& c, const std::vector<std::pair<std::string, int64_t>>& held, Millis until);
 Result<bool> ApplyOutcome(Conn& c, const AttemptOutcome& o, Millis now);

@@ -303,8 +303,9 @@ class SqliteStore : public Store {
                             });
             if (!n.ok()) return n.status();
           }
-          if (auto s = InsertCommand(c, req.command, now); !s.ok()) return s;
-          if (auto s = InsertEvent(c, req.command.id, req.notify, now); !s.ok()) return s;
+          auto cmd = InsertCommand(c, req.command, now);
+          if (!cmd.ok()) return cmd.status();
+          if (auto s = InsertEvent(c, *cmd, req.notify, now); !s.ok()) return s;
           out->claimed = true;
           return Status::Ok();
         },
