@@ -144,7 +144,7 @@ Counter& Gateway::RequestCounter(size_t route, int status) {
   if (c == nullptr) {
     const auto& rc = *route_configs_[route];
     c = &metrics_.GetCounter("writ_requests_total", "Requests by route, mode and status",
-                             "route=\"" + LabelValue(rc.name) + "\",mode=\"" + rc.mode + "\",status=\"" +
+                             RouteLabel(rc.name) + ",mode=\"" + rc.mode + "\",status=\"" +
                                  std::to_string(status) + "\"");
     slot.store(c, std::memory_order_release);
   }
@@ -208,7 +208,7 @@ void Gateway::UpdateQueueGauges() const {
   Millis now = store_.Now();
   for (const auto* rc : route_configs_) {
     if (rc->mode != "async") continue;
-    std::string route = "route=\"" + LabelValue(rc->name) + "\"";
+    std::string route = RouteLabel(rc->name);
     Millis oldest = 0;
     for (auto st : {SubmissionStatus::kAccepted, SubmissionStatus::kProcessing, SubmissionStatus::kFailed,
                     SubmissionStatus::kDead}) {

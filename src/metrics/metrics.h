@@ -75,5 +75,7 @@ class Metrics {
 
 // Escapes a label value for the text format.
 std::string LabelValue(const std::string& v);
+// The label body route="NAME" that per-route series share.
+inline std::string RouteLabel(const std::string& route) { return "route=\"" + LabelValue(route) + "\""; }
 
 }  // namespace writ

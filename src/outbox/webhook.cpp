@@ -128,7 +128,7 @@ void WebhookRelay::Deliver(const StatusEvent& e) {
     bool ok = r.error == UpstreamError::kNone && r.response.status >= 200 && r.response.status < 300;
     metrics_
         .GetCounter("writ_webhook_deliveries_total", "Webhook delivery attempts by result",
-                    "route=\"" + LabelValue(route) + "\",result=\"" + (ok ? "ok" : "failed") + "\"")
+                    RouteLabel(route) + ",result=\"" + (ok ? "ok" : "failed") + "\"")
         .Inc();
     std::string error;
     Millis next_at = 0;

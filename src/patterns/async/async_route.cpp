@@ -45,14 +45,14 @@ AsyncRoute::AsyncRoute(RouteConfig route, UpstreamConfig upstream, Store& store,
       schema_(std::move(schema)),
       accepted_(std::move(accepted)),
       replays_(metrics.GetCounter("writ_replays_total", "Completed keys answered from the store",
-                                  "route=\"" + LabelValue(route_.name) + "\"")),
+                                  RouteLabel(route_.name))),
       mismatches_(metrics.GetCounter("writ_conflicts_total", "Key conflicts by kind",
-                                     "route=\"" + LabelValue(route_.name) + "\",kind=\"fingerprint\"")),
+                                     RouteLabel(route_.name) + ",kind=\"fingerprint\"")),
       invalid_(metrics.GetCounter("writ_schema_violations_total", "Requests refused by the route's JSON Schema",
-                                  "route=\"" + LabelValue(route_.name) + "\"")),
+                                  RouteLabel(route_.name))),
       schema_name_(std::filesystem::path(route_.validate).filename().string()),
       accepted_count_(metrics.GetCounter("writ_async_accepted_total", "Commands accepted and queued",
-                                         "route=\"" + LabelValue(route_.name) + "\"")) {}
+                                         RouteLabel(route_.name))) {}
 
 void AsyncRoute::Handle(Request req, PathParams params, Respond respond) {
   auto call = std::make_shared<Call>();

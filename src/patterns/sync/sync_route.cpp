@@ -47,19 +47,19 @@ SyncRoute::SyncRoute(RouteConfig route, UpstreamConfig upstream, Store& store, U
       scheduler_(scheduler),
       metrics_(metrics),
       replays_(metrics.GetCounter("writ_replays_total", "Completed keys answered from the store",
-                                  "route=\"" + LabelValue(route_.name) + "\"")),
+                                  RouteLabel(route_.name))),
       mismatches_(metrics.GetCounter("writ_conflicts_total", "Key conflicts by kind",
-                                     "route=\"" + LabelValue(route_.name) + "\",kind=\"fingerprint\"")),
+                                     RouteLabel(route_.name) + ",kind=\"fingerprint\"")),
       in_flight_conflicts_(metrics.GetCounter("writ_conflicts_total", "Key conflicts by kind",
-                                              "route=\"" + LabelValue(route_.name) + "\",kind=\"in_flight\"")),
+                                              RouteLabel(route_.name) + ",kind=\"in_flight\"")),
       unknown_(metrics.GetCounter("writ_outcome_unknown_total", "Upstream attempts with unknown outcome",
-                                  "route=\"" + LabelValue(route_.name) + "\"")),
+                                  RouteLabel(route_.name))),
       takeovers_(metrics.GetCounter("writ_lease_takeovers_total", "Expired in-flight keys taken over",
-                                    "route=\"" + LabelValue(route_.name) + "\"")),
+                                    RouteLabel(route_.name))),
       upstream_seconds_(metrics.GetHistogram("writ_upstream_seconds", "Master response time", LatencyBuckets(),
-                                             "route=\"" + LabelValue(route_.name) + "\"")),
+                                             RouteLabel(route_.name))),
       in_flight_(metrics.GetGauge("writ_in_flight_keys", "Requests holding a key while the master is called",
-                                  "route=\"" + LabelValue(route_.name) + "\"")) {}
+                                  RouteLabel(route_.name))) {}
 
 void SyncRoute::Handle(Request req, PathParams params, Respond respond) {
   auto call = std::make_shared<Call>();
