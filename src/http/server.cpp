@@ -73,6 +73,8 @@ const char* FramingProblem(const http::request_header<>& head) {
   return nullptr;
 }
 
+size_t FieldCount(const http::request_header<>& head) { return std::distance(head.begin(), head.end()); }
+
 // Why a parsed request head is refused before its body is read, if it is.
 struct HeadRefusal {
   int status;
@@ -82,8 +84,7 @@ struct HeadRefusal {
 };
 
 std::optional<HeadRefusal> CheckHead(const http::request_header<>& head, const ServerOptions& o) {
-  size_t count = std::distance(head.begin(), head.end());
-  if (static_cast<int>(count) > o.max_header_count)
+  if (static_cast<int>(FieldCount(head)) > o.max_header_count)
     return HeadRefusal{431, "headers-too-large", "Too many request headers",
                        "more than " + std::to_string(o.max_header_count) + " headers"};
   if (head.version() >= 11 && head.count(http::field::host) != 1)
@@ -203,7 +204,7 @@ class ServerImpl : public Server, public std::enable_shared_from_this<ServerImpl
         break;
       }
       auto& head = parser.get();
-      const size_t head_fields = std::distance(head.begin(), head.end());
+      const size_t head_fields = FieldCount(head);
       if (auto refusal = CheckHead(head, o)) {
         co_await WriteProblem(stream, refusal->status, refusal->slug, refusal->title, std::move(refusal->detail));
         break;
@@ -239,7 +240,7 @@ class ServerImpl : public Server, public std::enable_shared_from_this<ServerImpl
       }
       // Beast adds a chunked body's trailer fields to the headers, after the
       // checks above: refuse them rather than let them pass as headers.
-      if (static_cast<size_t>(std::distance(parser.get().begin(), parser.get().end())) != head_fields) {
+      if (FieldCount(parser.get()) != head_fields) {
         co_await WriteProblem(stream, 400, "bad-request", "Malformed request", "trailer fields are not accepted");
         break;
       }
@@ -327,14 +328,14 @@ ParsedRequest ParseRequestBytes(std::string_view bytes, const ServerOptions& o, 
   if (ec) return {400, {}};
   if (!parser.is_header_done()) return {-1, {}};
   if (auto refusal = CheckHead(parser.get(), o)) return {refusal->status, {}};
-  const size_t head_fields = std::distance(parser.get().begin(), parser.get().end());
+  const size_t head_fields = FieldCount(parser.get());
   if (auto len = parser.content_length(); len && *len > body_limit) return {413, {}};
   parser.body_limit(body_limit);
   feed(false);
   if (ec == http::error::body_limit) return {413, {}};
   if (ec) return {400, {}};
   if (!parser.is_done()) return {-1, {}};
-  if (static_cast<size_t>(std::distance(parser.get().begin(), parser.get().end())) != head_fields) return {400, {}};
+  if (FieldCount(parser.get()) != head_fields) return {400, {}};  // trailer fields, as in Session
   return {0, ToRequest(parser.release())};
 }
 
