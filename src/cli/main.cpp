@@ -57,6 +57,8 @@ int main(int argc, char** argv) {
       ->check(UnitValidator(writ::ParseDuration, "duration"));
   mock->add_option("--error-rate", mm.error_rate, "Share of writes answered 503, nothing applied")
       ->check(CLI::Range(0.0, 1.0));
+  mock->add_option("--error-status", mm.error_status, "Status of injected errors (503, or 429 to test back-off)")
+      ->check(CLI::Range(400, 599));
   mock->add_option("--drop-after-commit", mm.drop_after_commit, "Share of writes applied, then connection reset")
       ->check(CLI::Range(0.0, 1.0));
   mock->add_option("--hang-rate", mm.hang_rate, "Share of writes applied, then no answer")

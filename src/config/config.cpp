@@ -316,6 +316,56 @@ void ReadAsync(Reader& r, const YAML::Node& n, AsyncConfig& a) {
   if (a.poll_interval <= 0) r.Error(n["poll_interval"], "'poll_interval' must be positive");
 }
 
+// "500/s", "30000/m" or a plain number of items per second.
+bool ParseRate(const std::string& text, double& out) {
+  std::string num = text;
+  double per = 1;
+  if (auto slash = text.find('/'); slash != std::string::npos) {
+    num = text.substr(0, slash);
+    std::string unit = text.substr(slash + 1);
+    if (unit == "s") per = 1;
+    else if (unit == "m") per = 60;
+    else if (unit == "h") per = 3600;
+    else return false;
+  }
+  if (num.empty() || num.find_first_not_of("0123456789.") != std::string::npos) return false;
+  try {
+    out = std::stod(num) / per;
+  } catch (...) {
+    return false;
+  }
+  return out >= 0;
+}
+
+void ReadBuffered(Reader& r, const YAML::Node& n, BufferedConfig& b) {
+  if (!r.CheckMap(n, "buffered", {"item_key", "max_items", "max_pending_items", "batch_size", "bulk_path", "rate",
+                                  "burst", "reject", "dedup_window", "results", "item_status"}))
+    return;
+  r.Str(n, "item_key", b.item_key);
+  r.Int(n, "max_items", b.max_items, 1, 1'000'000);
+  r.Int(n, "max_pending_items", b.max_pending_items, 1, 100'000'000);
+  r.Int(n, "batch_size", b.batch_size, 1, 10'000);
+  r.Str(n, "bulk_path", b.bulk_path);
+  std::string rate;
+  if (auto rn = n["rate"]; rn && r.Scalar(rn, "rate", rate) && !ParseRate(rate, b.rate))
+    r.Error(rn, "rate must be items per second such as 500/s (or /m, /h), got '" + rate + "'");
+  r.Int(n, "burst", b.burst, 0, 1'000'000);
+  std::string reject = "item";
+  r.Str(n, "reject", reject);
+  if (reject != "item" && reject != "batch") r.Error(n["reject"], "reject must be item or batch");
+  b.reject_batch = reject == "batch";
+  r.Duration(n, "dedup_window", b.dedup_window);
+  r.Str(n, "results", b.results);
+  r.Str(n, "item_status", b.item_status);
+  for (const char* k : {"item_key", "results", "item_status"}) {
+    std::string v = n[k] ? n[k].as<std::string>("") : "";
+    if (n[k] && (v.empty() || v[0] != '/')) r.Error(n[k], std::string("'") + k + "' must be a JSON Pointer such as /sku");
+  }
+  if (n["bulk_path"] && (b.bulk_path.empty() || b.bulk_path[0] != '/'))
+    r.Error(n["bulk_path"], "bulk_path must start with '/'");
+  if (b.burst == 0) b.burst = b.batch_size;
+}
+
 void ReadNotify(Reader& r, const YAML::Node& n, NotifyConfig& c) {
   if (!r.CheckMap(n, "notify", {"url", "secret", "timeout"})) return;
   r.Str(n, "url", c.url);
@@ -344,7 +394,7 @@ bool ValidTemplate(const std::string& t) {
 void ReadRoute(Reader& r, const YAML::Node& n, RouteConfig& rt) {
   if (!r.CheckMap(n, "route", {"name", "method", "path", "mode", "upstream", "upstream_path",
                                "max_body", "idempotency", "forward_headers", "response_headers", "validate",
-                               "async", "notify"}))
+                               "async", "notify", "buffered"}))
     return;
   r.Str(n, "method", rt.method);
   r.Str(n, "path", rt.path);
@@ -359,17 +409,29 @@ void ReadRoute(Reader& r, const YAML::Node& n, RouteConfig& rt) {
   r.Str(n, "validate", rt.validate);
   if (auto a = n["async"]) ReadAsync(r, a, rt.async);
   if (auto a = n["notify"]) ReadNotify(r, a, rt.notify);
+  if (auto b = n["buffered"]) ReadBuffered(r, b, rt.buffered);
+  if (rt.mode == "buffered") {
+    // A batch upload is NDJSON or a JSON array: its fingerprint is its bytes.
+    // Producer-Id/Producer-Seq can dedupe instead, so a key is optional
+    // unless the route says otherwise.
+    rt.idempotency.fingerprint = FingerprintMode::kRaw;
+    if (!(n["idempotency"] && n["idempotency"]["required"])) rt.idempotency.required = false;
+    if (rt.buffered.burst < 1) rt.buffered.burst = rt.buffered.batch_size;
+  }
 
   static const std::set<std::string> kMethods = {"POST", "PUT", "PATCH", "DELETE"};
   if (!n["method"]) r.Error(n, "route needs a method");
   else if (!kMethods.count(rt.method)) r.Error(n["method"], "method must be POST, PUT, PATCH or DELETE");
   if (!n["path"]) r.Error(n, "route needs a path");
   else if (!ValidTemplate(rt.path)) r.Error(n["path"], "path must start with '/' and use {name} params");
-  if (rt.mode != "sync" && rt.mode != "async")
-    r.Error(n["mode"], "mode '" + rt.mode + "' is not available (this version supports: sync, async)");
-  if (rt.mode != "async")
-    for (const char* k : {"async", "notify"})
-      if (n[k]) r.Error(n[k], std::string("'") + k + "' applies to mode: async routes only");
+  if (rt.mode != "sync" && rt.mode != "async" && rt.mode != "buffered")
+    r.Error(n["mode"], "mode '" + rt.mode + "' is not available (this version supports: sync, async, buffered)");
+  if (rt.mode != "async" && n["notify"]) r.Error(n["notify"], "'notify' applies to mode: async routes only");
+  if (rt.mode == "sync" && n["async"]) r.Error(n["async"], "'async' applies to mode: async and buffered routes only");
+  if (rt.mode != "buffered" && n["buffered"])
+    r.Error(n["buffered"], "'buffered' applies to mode: buffered routes only");
+  if (rt.mode == "buffered" && rt.method != "POST" && n["method"])
+    r.Error(n["method"], "buffered routes take batch uploads with POST");
   if (!n["upstream"]) r.Error(n, "route needs an upstream");
   if (rt.upstream_path.empty()) rt.upstream_path = rt.path;
   else if (!ValidTemplate(rt.upstream_path)) r.Error(n["upstream_path"], "upstream_path must start with '/'");
@@ -452,7 +514,7 @@ LoadedConfig LoadConfigText(const std::string& text, const std::string& file_nam
                     ") must exceed the upstream connect_timeout + request_timeout (" +
                     FormatDuration(u->connect_timeout + u->request_timeout) + ")");
       if (const auto* u = c.FindUpstream(rt.upstream);
-          u && rt.mode == "async" && rt.async.lease <= u->connect_timeout + u->request_timeout)
+          u && rt.mode != "sync" && rt.async.lease <= u->connect_timeout + u->request_timeout)
         r.Error(rn["async"] ? rn["async"] : rn,
                 "async lease (" + FormatDuration(rt.async.lease) +
                     ") must exceed the upstream connect_timeout + request_timeout (" +

@@ -87,6 +87,25 @@ struct AsyncConfig {
   Millis retention = 7 * 86'400'000LL;  // finished submissions (and events) kept this long
 };
 
+// mode: buffered (CP-3): a batch upload becomes a job; its items are queued
+// and drained to the master in rate-limited batches. Retries, lease,
+// concurrency and retention come from the route's `async` block.
+struct BufferedConfig {
+  std::string item_key;            // JSON Pointer naming each item's key; "": its position
+  int max_items = 10'000;          // per uploaded batch
+  int max_pending_items = 100'000;  // the route's buffer: queued + in flight
+  int batch_size = 100;            // items per master request (bulk_path) or per claim
+  std::string bulk_path;           // "": one request per item to upstream_path
+  double rate = 0;                 // items per second to the master; 0: unlimited
+  int burst = 0;                   // token bucket size; 0: batch_size
+  bool reject_batch = false;       // reject: batch -> one invalid item refuses the batch (422)
+  Millis dedup_window = 24 * 3'600'000LL;  // a succeeded item's key is remembered this long
+  // Where a bulk answer holds per-item results (JSON Pointers); each
+  // result's canonical id is found with async.canonical_id.
+  std::string results = "/results";
+  std::string item_status = "/status";
+};
+
 struct RouteConfig {
   std::string name;  // defaults to "METHOD path"
   std::string method;
@@ -99,7 +118,8 @@ struct RouteConfig {
   std::vector<std::string> forward_headers;   // request headers passed to the master
   std::vector<std::string> response_headers;  // master headers returned and stored
   std::string validate;  // JSON Schema file (draft 7), resolved against the config's folder
-  AsyncConfig async;     // mode: async only
+  AsyncConfig async;     // mode: async and buffered
+  BufferedConfig buffered;  // mode: buffered only
   NotifyConfig notify;   // mode: async only; empty url = no webhook
 };
 

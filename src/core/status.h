@@ -15,6 +15,7 @@ enum class Code {
   kConflict,
   kUnavailable,  // store or upstream temporarily unusable; retry later
   kInternal,
+  kResourceExhausted,  // a limit was exceeded (too many items, buffer full)
 };
 
 class [[nodiscard]] Status {

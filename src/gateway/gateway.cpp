@@ -11,6 +11,7 @@
 #include "gateway/log.h"
 #include "http/server.h"
 #include "http/upstream_client.h"
+#include "patterns/bulk/bulk_codec.h"
 
 namespace writ {
 
@@ -36,6 +37,7 @@ Gateway::Gateway(const Config& config, Runtime& rt, Store& store, Metrics& metri
     for (auto& c : request_counters_[i]) c.store(nullptr);
   std::map<std::string, SubmissionsApi::RouteHooks> hooks;
   std::map<std::string, WebhookTarget> targets;
+  std::map<std::string, JobsApi::RouteHooks> job_hooks;
   for (const auto& r : config.routes) {
     router_.Add(r.method, r.path);
     const UpstreamConfig& up = *config.FindUpstream(r.upstream);
@@ -62,6 +64,39 @@ Gateway::Gateway(const Config& config, Runtime& rt, Store& store, Metrics& metri
         webhook_clients_.push_back(MakeHttpUpstreamClient(rt, hook, &metrics));
         targets[r.name] = {&r.notify, webhook_clients_.back().get()};
       }
+    } else if (r.mode == "buffered") {
+      std::shared_ptr<const JsonSchema> schema;
+      if (!r.validate.empty()) schema = LoadJsonSchema(r.validate).value();  // checked by CheckSchemas
+      const BatchCodec* codec = nullptr;
+      if (!r.buffered.bulk_path.empty()) {
+        codecs_.push_back(std::make_unique<JsonBulkCodec>(r));
+        codec = codecs_.back().get();
+      }
+      RateLimiter* limiter = nullptr;
+      if (r.buffered.rate > 0) {
+        limiters_.push_back(std::make_unique<RateLimiter>(r.buffered.rate, r.buffered.burst, SystemClock()));
+        limiter = limiters_.back().get();
+      }
+      workers_.push_back(std::make_unique<AsyncWorker>(r, store, *by_name[r.upstream], rt.scheduler(), metrics, rng_,
+                                                       codec, limiter));
+      AsyncWorker* worker = workers_.back().get();
+      buffered_workers_[r.name] = worker;
+      BufferedRoute::Hooks h{[worker] { worker->Wake(); }, [worker] { return worker->DrainRate(); }};
+      buffered_routes_.push_back(std::make_unique<BufferedRoute>(r, up, store, metrics, std::move(schema), h));
+      route_configs_.push_back(&buffered_routes_.back()->config());
+      BufferedRoute* route = buffered_routes_.back().get();
+      handlers_.push_back([route](Request q, PathParams p, SyncRoute::Respond d) {
+        route->Handle(std::move(q), std::move(p), std::move(d));
+      });
+      hooks[r.name] = {false, r.async.retention, [worker] { worker->Wake(); }};
+      JobsApi::RouteHooks jh;
+      jh.max_pending = r.buffered.max_pending_items;
+      jh.configured_rate = r.buffered.rate;
+      jh.drain_rate = [worker] { return worker->DrainRate(); };
+      jh.current_rate = [limiter] { return limiter ? limiter->current_rate() : 0.0; };
+      jh.set_paused = [worker](bool p) { worker->SetPaused(p); };
+      jh.wake = [worker] { worker->Wake(); };
+      job_hooks[r.name] = std::move(jh);
     } else {
       sync_routes_.push_back(
           std::make_unique<SyncRoute>(r, up, store, *by_name[r.upstream], rt.scheduler(), metrics));
@@ -73,6 +108,7 @@ Gateway::Gateway(const Config& config, Runtime& rt, Store& store, Metrics& metri
     }
   }
   submissions_ = std::make_unique<SubmissionsApi>(store, rt.scheduler(), std::move(hooks));
+  jobs_ = std::make_unique<JobsApi>(store, std::move(job_hooks));
   if (!targets.empty())
     relay_ = std::make_unique<WebhookRelay>(std::move(targets), store, rt.scheduler(), metrics, rng_);
 }
@@ -80,8 +116,9 @@ Gateway::Gateway(const Config& config, Runtime& rt, Store& store, Metrics& metri
 Status Gateway::CheckSchemas(const Config& config) {
   for (const auto& r : config.routes) {
     if (r.validate.empty()) continue;
-    if (r.mode != "async")
-      return Status(Code::kInvalidArgument, "route '" + r.name + "': validate is supported on async routes only");
+    if (r.mode == "sync")
+      return Status(Code::kInvalidArgument,
+                    "route '" + r.name + "': validate is supported on async and buffered routes only");
     auto s = LoadJsonSchema(r.validate);
     if (!s.ok()) return Status(Code::kInvalidArgument, "route '" + r.name + "': " + s.status().message());
   }
@@ -111,6 +148,7 @@ uint64_t Gateway::BodyLimit(const std::string& method, const std::string& path) 
 void Gateway::Handle(Request req, std::function<void(Response)> done) {
   auto t0 = std::chrono::steady_clock::now();
   if (SubmissionsApi::Matches(req.path)) return submissions_->Handle(req, std::move(done));
+  if (JobsApi::Matches(req.path)) return jobs_->Handle(req, std::move(done));
   auto m = router_.Match(req.method, req.path);
   if (m.kind != RouteMatch::kFound) {
     Response r = Operator(req);
@@ -198,6 +236,11 @@ Response Gateway::Operator(const Request& req) const {
 
 void Gateway::StartBackground() {
   rt_.scheduler().After(config_.store.gc_interval, [this] { CollectGarbage(); });
+  // A route paused by an operator stays paused across restarts.
+  for (auto& [name, worker] : buffered_workers_) {
+    auto b = store_.GetBuffer(name);
+    if (b.ok() && b->paused) worker->SetPaused(true);
+  }
   for (auto& w : workers_) w->Start();
   if (relay_) relay_->Start();
 }
@@ -207,8 +250,16 @@ void Gateway::UpdateQueueGauges() const {
   if (!stats.ok()) return;
   Millis now = store_.Now();
   for (const auto* rc : route_configs_) {
-    if (rc->mode != "async") continue;
+    if (rc->mode == "sync") continue;
     std::string route = RouteLabel(rc->name);
+    if (rc->mode == "buffered") {
+      if (auto b = store_.GetBuffer(rc->name); b.ok()) {
+        metrics_.GetGauge("writ_buffer_pending", "Items queued or in flight in a buffered route", route).Set(b->pending);
+        metrics_.GetGauge("writ_buffer_capacity", "A buffered route's max_pending_items", route)
+            .Set(rc->buffered.max_pending_items);
+        metrics_.GetGauge("writ_buffer_paused", "1 while an operator has paused the route", route).Set(b->paused ? 1 : 0);
+      }
+    }
     Millis oldest = 0;
     for (auto st : {SubmissionStatus::kAccepted, SubmissionStatus::kProcessing, SubmissionStatus::kFailed,
                     SubmissionStatus::kDead}) {

@@ -18,10 +18,12 @@
 #include "gateway/router.h"
 #include "http/runtime.h"
 #include "metrics/metrics.h"
+#include "gateway/jobs_api.h"
 #include "gateway/submissions_api.h"
 #include "outbox/webhook.h"
 #include "patterns/async/async_route.h"
 #include "patterns/async/worker.h"
+#include "patterns/bulk/buffered_route.h"
 #include "patterns/sync/sync_route.h"
 #include "store/store.h"
 #include "upstream/client.h"
@@ -63,10 +65,15 @@ class Gateway {
   std::vector<std::function<void(Request, PathParams, SyncRoute::Respond)>> handlers_;
   std::vector<std::unique_ptr<SyncRoute>> sync_routes_;
   std::vector<std::unique_ptr<AsyncRoute>> async_routes_;
+  std::vector<std::unique_ptr<BufferedRoute>> buffered_routes_;
+  std::vector<std::unique_ptr<BatchCodec>> codecs_;
+  std::vector<std::unique_ptr<RateLimiter>> limiters_;
   std::vector<std::unique_ptr<AsyncWorker>> workers_;
+  std::map<std::string, AsyncWorker*> buffered_workers_;  // by route name
   std::vector<std::unique_ptr<UpstreamClient>> webhook_clients_;
   std::unique_ptr<WebhookRelay> relay_;
   std::unique_ptr<SubmissionsApi> submissions_;
+  std::unique_ptr<JobsApi> jobs_;
   Rng rng_;
   Counter& gc_deleted_;
   // writ_requests_total per route and status (100..599), looked up once.

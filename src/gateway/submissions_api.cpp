@@ -1,12 +1,12 @@
 #include "gateway/submissions_api.h"
 
 #include <boost/json.hpp>
-#include <boost/url/parse.hpp>
 
 #include "config/config.h"
 #include "core/json.h"
 #include "core/problem.h"
 #include "core/units.h"
+#include "gateway/api_params.h"
 #include "gateway/log.h"
 #include "patterns/idempotency/request.h"
 
@@ -20,20 +20,8 @@ constexpr Millis kMaxWait = 60'000;
 constexpr Millis kPoll = 25;
 constexpr Millis kSseHold = 25'000;
 
-Response StoreProblem(const Status& s) { return Problem(503, "store-unavailable", "Store unavailable", s.message()); }
-
 Response NotFound(const std::string& id) {
   return Problem(404, "submission-not-found", "No such submission", "no submission has the id '" + id + "'");
-}
-
-std::map<std::string, std::string> Query(const std::string& target) {
-  std::map<std::string, std::string> out;
-  auto q = target.find('?');
-  if (q == std::string::npos) return out;
-  auto parsed = boost::urls::parse_origin_form(target);
-  if (!parsed) return out;
-  for (auto p : parsed->params()) out[std::string(p.key)] = std::string(p.value);
-  return out;
 }
 
 // Splits "/v1/submissions/ID/rest" into ID and rest ("" if none).
@@ -64,7 +52,7 @@ void SubmissionsApi::Handle(const Request& req, std::function<void(Response)> do
   }
   std::string id, rest;
   SplitId(req.path, id, rest);
-  if (id.empty() || id.size() > 64 || id.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_") != std::string::npos)
+  if (id.empty() || id.size() > 64 || id.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_-") != std::string::npos)
     return done(NotFound(id.substr(0, 64)));
   const char* allow = rest.empty() || rest == "events" ? "GET" : (rest == "retry" || rest == "cancel") ? "POST" : nullptr;
   if (!allow)
@@ -75,7 +63,7 @@ void SubmissionsApi::Handle(const Request& req, std::function<void(Response)> do
     return done(std::move(r));
   }
   if (rest == "retry" || rest == "cancel") return Action(id, rest, std::move(done));
-  auto query = Query(req.target);
+  auto query = ParseQuery(req.target);
   if (rest == "events") {
     std::string last(FindHeader(req.headers, "Last-Event-ID").value_or(""));
     if (last.empty() && query.count("lastEventId")) last = query["lastEventId"];
@@ -102,7 +90,7 @@ void SubmissionsApi::Get(const std::string& id, Millis deadline, std::function<v
 }
 
 void SubmissionsApi::List(const Request& req, std::function<void(Response)> done) {
-  auto q = Query(req.target);
+  auto q = ParseQuery(req.target);
   auto bad = [&](const std::string& detail) {
     done(Problem(400, "invalid-parameter", "Invalid parameter", detail));
   };
@@ -129,19 +117,14 @@ void SubmissionsApi::List(const Request& req, std::function<void(Response)> done
   }
   if (auto& s = q["status"]; !s.empty()) {
     f.status = ParseSubmissionStatus(s);
-    if (!f.status) return bad("status must be accepted, processing, succeeded, failed, dead or cancelled");
+    if (!f.status) return bad("status must be accepted, processing, succeeded, failed, dead, cancelled or duplicate");
   }
-  if (auto& l = q["limit"]; !l.empty()) {
-    if (l.size() > 4 || l.find_first_not_of("0123456789") != std::string::npos || std::stoi(l) < 1 ||
-        std::stoi(l) > 1000)
-      return bad("limit must be an integer from 1 to 1000");
-    f.limit = std::stoi(l);
-  }
-  if (auto& c = q["cursor"]; !c.empty()) {
-    if (c.size() > 18 || c.find_first_not_of("0123456789") != std::string::npos)
-      return bad("cursor must be a value returned as nextCursor");
-    f.after_seq = std::stoll(c);
-  }
+  auto limit = ParseLimit(q["limit"], f.limit);
+  if (!limit) return bad("limit must be an integer from 1 to 1000");
+  f.limit = *limit;
+  auto cursor = ParseCursor(q["cursor"], 0);
+  if (!cursor) return bad("cursor must be a value returned as nextCursor");
+  f.after_seq = *cursor;
   auto rows = store_.ListCommands(f);
   if (!rows.ok()) return done(StoreProblem(rows.status()));
   json::array items;

@@ -36,7 +36,7 @@ class MockMaster {
       requests_by_key_.clear();
       responses_by_key_.clear();
       log_.clear();
-      requests_ = applied_ = errors_ = drops_ = hangs_ = replays_ = next_id_ = 0;
+      requests_ = applied_ = errors_ = drops_ = hangs_ = replays_ = next_id_ = bulk_requests_ = bulk_refused_ = 0;
       return done(JsonResponse(200, {{"reset", true}}));
     }
     Response resp;
@@ -45,11 +45,18 @@ class MockMaster {
       std::lock_guard lock(mu_);
       ++requests_;
       bool write = req.method != "GET";
+      bool bulk = write && IsBulk(req.path);
       if (write && Chance(opts_.error_rate)) {
         ++errors_;
-        resp = Problem(503, "injected-error", "Injected failure", "mock master error injected; nothing applied");
+        resp = Problem(opts_.error_status, "injected-error", "Injected failure",
+                       "mock master error injected; nothing applied");
         if (opts_.retry_after > 0) resp.headers.emplace_back("Retry-After", std::to_string(opts_.retry_after));
-        if (write) Record(req, resp.status);
+        if (bulk) ++bulk_refused_;
+        else Record(req, resp.status);
+      } else if (bulk) {
+        resp = ApplyBulk(req);
+        if (Chance(opts_.drop_after_commit)) fault = kDrop, ++drops_;
+        else if (Chance(opts_.hang_rate)) fault = kHang, ++hangs_;
       } else {
         resp = Apply(req);
         if (write) Record(req, resp.status);
@@ -90,6 +97,49 @@ class MockMaster {
     // Webhook receivers' tests check the Standard Webhooks headers.
     for (const char* h : {"webhook-id", "webhook-timestamp", "webhook-signature"})
       if (auto v = FindHeader(req.headers, h)) log_.back().as_object()[h] = std::string(*v);
+  }
+
+  static bool IsBulk(const std::string& path) {
+    return path.size() > 7 && path.compare(path.size() - 6, 6, "/_bulk") == 0;
+  }
+
+  // POST /{collection}/_bulk {"items": [{"key": K, "body": {...}}, ...]}:
+  // each item is applied like POST /{collection} under its own key and
+  // logged on its own; the answer holds one result per item, in order.
+  // Caller holds mu_.
+  Response ApplyBulk(const Request& req) {
+    auto v = ParseJsonStrict(req.body);
+    const json::array* items = nullptr;
+    if (v.ok() && v->is_object())
+      if (auto* i = v->as_object().if_contains("items"); i && i->is_array()) items = &i->get_array();
+    if (!items) return Problem(400, "invalid-body", "Invalid body", "a bulk request is {\"items\": [{\"key\", \"body\"}]}");
+    ++bulk_requests_;
+    std::string collection = req.path.substr(0, req.path.size() - 6);
+    json::array results;
+    for (const auto& item : *items) {
+      Request one;
+      one.method = "POST";
+      one.path = collection;
+      one.target = collection;
+      one.headers = {{"Content-Type", "application/json"}};
+      if (item.is_object()) {
+        const auto& o = item.get_object();
+        if (auto* k = o.if_contains("key"); k && k->is_string()) one.headers.emplace_back("Idempotency-Key", std::string(k->get_string()));
+        if (auto* b = o.if_contains("body")) one.body = json::serialize(*b);
+      }
+      Response r = Apply(one);
+      Record(one, r.status);
+      json::object res;
+      res["status"] = r.status;
+      auto body = ParseJsonStrict(r.body);
+      if (body.ok() && body->is_object()) {
+        if (auto* id = body->as_object().if_contains("id")) res["id"] = *id;
+        if (r.status >= 400)
+          if (auto* d = body->as_object().if_contains("detail")) res["error"] = *d;
+      }
+      results.push_back(std::move(res));
+    }
+    return JsonResponse(200, {{"results", std::move(results)}});
   }
 
   // Applies a request to the records. Caller holds mu_.
@@ -180,6 +230,9 @@ class MockMaster {
     num("errorRate", opts_.error_rate);
     num("dropAfterCommit", opts_.drop_after_commit);
     num("hangRate", opts_.hang_rate);
+    double status = opts_.error_status;
+    num("errorStatus", status);
+    if (status >= 400 && status <= 599) opts_.error_status = static_cast<int>(status);
     double retry_after = static_cast<double>(opts_.retry_after);
     num("retryAfter", retry_after);
     opts_.retry_after = static_cast<int>(retry_after);
@@ -189,6 +242,7 @@ class MockMaster {
     return JsonResponse(200, {{"errorRate", opts_.error_rate},
                               {"dropAfterCommit", opts_.drop_after_commit},
                               {"hangRate", opts_.hang_rate},
+                              {"errorStatus", opts_.error_status},
                               {"latencyMs", opts_.latency}});
   }
 
@@ -230,6 +284,8 @@ class MockMaster {
                               {"injectedErrors", errors_},
                               {"droppedAfterCommit", drops_},
                               {"hangs", hangs_},
+                              {"bulkRequests", bulk_requests_},
+                              {"bulkRefused", bulk_refused_},
                               {"honorIdempotencyKey", opts_.honor_idempotency_key}});
   }
 
@@ -244,6 +300,7 @@ class MockMaster {
   static constexpr size_t kMaxLog = 200'000;
   json::array log_;
   int64_t requests_ = 0, applied_ = 0, errors_ = 0, drops_ = 0, hangs_ = 0, replays_ = 0, next_id_ = 0;
+  int64_t bulk_requests_ = 0, bulk_refused_ = 0;
 };
 
 }  // namespace

@@ -3,6 +3,9 @@
 // test can prove that nothing was applied twice or lost.
 //
 //   POST /{collection}            create, 201 + {"id": ...} + Location
+//   POST /{collection}/_bulk      {"items": [{"key", "body"}]}: each item created under
+//                                 its key (honoured like Idempotency-Key), logged on its
+//                                 own; 200 {"results": [{"status", "id"}]} in order
 //   GET|PUT|PATCH /{c}/{id}       read, replace, merge
 //   GET /_stats                   counters and keys applied more than once
 //   GET /_keys                    per key: write requests received, side effects
@@ -11,7 +14,7 @@
 //   POST /_reset                  forget everything
 //
 // Faults (each drawn per write request from a seeded RNG):
-//   error_rate         answer 503 without applying anything (Retry-After with retry_after)
+//   error_rate         answer error_status (503) without applying anything (Retry-After with retry_after)
 //   drop_after_commit  apply, then reset the connection (outcome unknown)
 //   hang_rate          apply, then answer nothing for hang_for, then reset
 //   latency            delay every answer
@@ -32,6 +35,7 @@ struct MockMasterOptions {
   bool honor_idempotency_key = false;
   Millis latency = 0;
   double error_rate = 0;
+  int error_status = 503;  // what injected errors answer (503 or 429, say)
   double drop_after_commit = 0;
   double hang_rate = 0;
   Millis hang_for = 30'000;

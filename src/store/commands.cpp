@@ -16,13 +16,14 @@ const char* SubmissionStatusName(SubmissionStatus s) {
     case SubmissionStatus::kFailed: return "failed";
     case SubmissionStatus::kDead: return "dead";
     case SubmissionStatus::kCancelled: return "cancelled";
+    case SubmissionStatus::kDuplicate: return "duplicate";
   }
   return "?";
 }
 
 std::optional<SubmissionStatus> ParseSubmissionStatus(const std::string& s) {
   for (auto st : {SubmissionStatus::kAccepted, SubmissionStatus::kProcessing, SubmissionStatus::kSucceeded,
-                  SubmissionStatus::kFailed, SubmissionStatus::kDead, SubmissionStatus::kCancelled})
+                  SubmissionStatus::kFailed, SubmissionStatus::kDead, SubmissionStatus::kCancelled, SubmissionStatus::kDuplicate})
     if (s == SubmissionStatusName(st)) return st;
   return std::nullopt;
 }
@@ -52,6 +53,11 @@ boost::json::object SubmissionToJson(const Command& c) {
   o["lastError"] = c.last_error.empty() ? json::value(nullptr) : json::value(c.last_error);
   o["canonicalId"] = c.canonical_id.empty() ? json::value(nullptr) : json::value(c.canonical_id);
   if (!c.ordering_key.empty()) o["orderingKey"] = c.ordering_key;
+  if (!c.job_id.empty()) {
+    o["jobId"] = c.job_id;
+    o["position"] = c.item_pos;
+    o["itemKey"] = c.item_key;
+  }
   if (c.response_status != 0) {
     json::object r;
     r["status"] = c.response_status;

@@ -24,12 +24,13 @@
 
 namespace writ {
 
-enum class SubmissionStatus { kAccepted, kProcessing, kSucceeded, kFailed, kDead, kCancelled };
+// kDuplicate: a bulk item whose key was already queued or applied (never sent).
+enum class SubmissionStatus { kAccepted, kProcessing, kSucceeded, kFailed, kDead, kCancelled, kDuplicate };
 const char* SubmissionStatusName(SubmissionStatus s);
 std::optional<SubmissionStatus> ParseSubmissionStatus(const std::string& s);
 inline bool IsTerminal(SubmissionStatus s) {
   return s == SubmissionStatus::kSucceeded || s == SubmissionStatus::kFailed || s == SubmissionStatus::kDead ||
-         s == SubmissionStatus::kCancelled;
+         s == SubmissionStatus::kCancelled || s == SubmissionStatus::kDuplicate;
 }
 
 struct Command {
@@ -57,6 +58,10 @@ struct Command {
   std::string response_body;
   Millis created_at = 0, updated_at = 0, finished_at = 0;
   Millis budget_from = 0;  // max_age counts from here (acceptance or last redrive)
+  // Items of a buffered job (store/jobs.h); empty / -1 for async commands.
+  std::string job_id;
+  int64_t item_pos = -1;
+  std::string item_key;
 };
 
 // A status event (outbox row), delivered to the route's webhook and streamed
@@ -109,6 +114,7 @@ struct CommandFilter {
   std::optional<SubmissionStatus> status;
   int64_t after_seq = 0;  // cursor: list commands with seq > after_seq
   int limit = 100;
+  std::string job_id;     // "": any; else the items of this job, after_seq = first position
 };
 
 struct QueueStat {

@@ -73,3 +73,17 @@ Result<std::unique_ptr<Store>> OpenStore(const StoreOptions& options) {
 }
 
 }  // namespace writ
+
+namespace writ {
+
+Result<JobAcceptResult> AcceptJobSync(Store& s, JobAcceptRequest req) {
+  return Wait<JobAcceptResult>([&](auto cb) { s.AcceptJob(std::move(req), cb); });
+}
+Result<int64_t> ReplayJobSync(Store& s, std::string id) {
+  return Wait<int64_t>([&](auto cb) { s.ReplayJob(std::move(id), cb); });
+}
+Result<bool> SetPausedSync(Store& s, std::string route, bool paused) {
+  return Wait<bool>([&](auto cb) { s.SetPaused(std::move(route), paused, cb); });
+}
+
+}  // namespace writ

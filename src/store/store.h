@@ -23,6 +23,7 @@
 #include "core/http_types.h"
 #include "core/status.h"
 #include "store/commands.h"
+#include "store/jobs.h"
 
 namespace writ {
 
@@ -84,6 +85,49 @@ struct ClaimResult {
 
 struct KeyCounts {
   int64_t in_flight = 0, completed = 0, unknown = 0;
+};
+
+// --- Buffered jobs (see store/jobs.h).
+struct JobAcceptRequest {
+  std::string job_id, tenant, route;
+  // The request each item becomes (per-item routes) or the bulk request's
+  // target (bulk routes): fixed at acceptance like a command's.
+  std::string method, target;
+  Headers headers;
+  std::vector<JobItem> items;          // valid items, in batch order
+  std::vector<RejectedItem> rejected;  // failed validation; stored on the job
+  int64_t total_items = 0;
+  int64_t max_pending = 0;     // the route's buffer bound; 0: unbounded
+  Millis dedup_window = 86'400'000;  // applied item keys are remembered this long
+  Millis retention = 604'800'000;    // the job and its finished items are kept this long
+  // Idempotency-Key (optional): the record is created completed with the 202.
+  bool has_key = false;
+  std::string idem_key, fingerprint, fingerprint_detail;
+  Millis key_retention = 86'400'000;
+  // Producer-Id / Producer-Seq (optional).
+  std::string producer_id;
+  int64_t producer_seq = 0;
+  // Builds the 202 stored with the job (replayed for retries); runs inside
+  // the transaction, so it must only format.
+  std::function<StoredResponse(const JobSummary&)> respond;
+};
+
+enum class JobAcceptStatus {
+  kAccepted,         // stored; `summary` and `response` hold what was stored
+  kKeyExists,        // the Idempotency-Key has a record: `existing`
+  kProducerReplay,   // Producer-Seq <= last: `response` is that job's 202
+  kProducerExpired,  // Producer-Seq <= last, and that job is gone (GC)
+  kProducerGap,      // Producer-Seq > last + 1: `expected_seq`
+  kFull,             // the buffer cannot take the batch: `pending`
+};
+
+struct JobAcceptResult {
+  JobAcceptStatus status = JobAcceptStatus::kAccepted;
+  JobSummary summary;
+  StoredResponse response;
+  IdempotencyRecord existing;
+  int64_t expected_seq = 0;
+  int64_t pending = 0;  // items in the route's buffer when refused
 };
 
 class Store {
@@ -149,6 +193,20 @@ class Store {
   // delivered: marks the event sent; otherwise records the error and next try.
   virtual void MarkEvent(int64_t seq, bool delivered, Millis next_at, std::string error, Callback<bool> done) = 0;
 
+  // --- Buffered jobs (CP-3); see store/jobs.h.
+  // In one durable transaction: the buffer bound, the producer sequence and
+  // the Idempotency-Key are checked; then the job, its items (queued or
+  // duplicate) and the item keys are written with the 202 from req.respond.
+  virtual void AcceptJob(JobAcceptRequest req, Callback<JobAcceptResult> done) = 0;
+  virtual Result<std::optional<Job>> GetJob(const std::string& id) = 0;
+  virtual Result<std::vector<Job>> ListJobs(const JobFilter& filter) = 0;
+  // failed/dead items of the job -> queued again (or duplicate when their
+  // key has since been taken by another item). Returns how many re-queued.
+  virtual void ReplayJob(std::string id, Callback<int64_t> done) = 0;
+  virtual Result<BufferState> GetBuffer(const std::string& route) = 0;
+  // Pausing stops a route's workers from claiming; it survives restarts.
+  virtual void SetPaused(std::string route, bool paused, Callback<bool> done) = 0;
+
   // Cheap check that the store can be read (readiness probes).
   virtual Status Ping() = 0;
   virtual Millis Now() const = 0;
@@ -166,6 +224,9 @@ Result<std::vector<Command>> ClaimCommandsSync(Store& s, std::string route, int 
 Result<bool> FinishAttemptSync(Store& s, AttemptOutcome outcome);
 Result<ActionResult> RedriveSync(Store& s, std::string id, bool notify);
 Result<ActionResult> CancelSync(Store& s, std::string id, bool notify, Millis retention);
+Result<JobAcceptResult> AcceptJobSync(Store& s, JobAcceptRequest req);
+Result<int64_t> ReplayJobSync(Store& s, std::string id);
+Result<bool> SetPausedSync(Store& s, std::string route, bool paused);
 
 struct StoreOptions {
   std::string url;  // sqlite:PATH

@@ -158,19 +158,11 @@ void AsyncRoute::Handle(Request req, PathParams params, Respond respond) {
 }
 
 void AsyncRoute::AnswerExisting(Call& call, const IdempotencyRecord& rec) {
-  if (rec.fingerprint != call.keyed.fp.digest) {
-    mismatches_.Inc();
-    return Finish(call, KeyReusedProblem(rec, call.keyed.fp), "mismatch");
-  }
-  if (rec.state != KeyState::kCompleted) {
-    // Async records are created completed; anything else is not ours to replay.
-    Response p = Problem(409, "idempotency-key-in-flight", "Request in progress",
-                         "a request with this key is still being processed; retry after a moment with the same key");
-    p.headers.emplace_back("Retry-After", "1");
-    return Finish(call, std::move(p), "in_flight");
-  }
-  replays_.Inc();
-  Finish(call, ReplayStored(rec.response), "replayed");
+  std::string outcome;
+  Response r = AnswerAcknowledged(rec, call.keyed.fp, outcome);
+  if (outcome == "mismatch") mismatches_.Inc();
+  if (outcome == "replayed") replays_.Inc();
+  Finish(call, std::move(r), outcome);
 }
 
 void AsyncRoute::Finish(Call& call, Response resp, const std::string& outcome) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <ctime>
+#include <utility>
 
 #include <boost/json.hpp>
 
@@ -62,12 +63,14 @@ Millis ParseRetryAfter(const Headers& headers, Millis now) {
 }
 
 AsyncWorker::AsyncWorker(const RouteConfig& route, Store& store, UpstreamClient& client, Scheduler& scheduler,
-                         Metrics& m, Rng& rng)
+                         Metrics& m, Rng& rng, const BatchCodec* codec, RateLimiter* limiter)
     : route_(route),
       store_(store),
       client_(client),
       scheduler_(scheduler),
       rng_(rng),
+      codec_(codec),
+      limiter_(limiter),
       attempts_(m.GetCounter("writ_async_attempts_total", "Master calls made by async workers",
                              RouteLabel(route.name))),
       succeeded_(m.GetCounter("writ_async_finished_total", "Commands that reached a terminal state",
@@ -91,7 +94,13 @@ AsyncWorker::AsyncWorker(const RouteConfig& route, Store& store, UpstreamClient&
       upstream_seconds_(m.GetHistogram("writ_upstream_seconds", "Master response time", LatencyBuckets(),
                                        RouteLabel(route.name))),
       in_flight_gauge_(m.GetGauge("writ_async_in_flight", "Commands being sent to the master",
-                                  RouteLabel(route.name))) {}
+                                  RouteLabel(route.name))),
+      rate_gauge_(m.GetGauge("writ_bulk_rate_limit", "Current items/s limit towards the master (0: unlimited)",
+                             RouteLabel(route.name))),
+      batch_seconds_(m.GetHistogram("writ_bulk_batch_seconds", "Master response time for one bulk request",
+                                    LatencyBuckets(), RouteLabel(route.name))) {
+  if (limiter_) rate_gauge_.Set(static_cast<int64_t>(limiter_->current_rate()));
+}
 
 AsyncWorker::~AsyncWorker() { Stop(); }
 
@@ -130,24 +139,53 @@ void AsyncWorker::Tick() {
   scheduler_.After(route_.async.poll_interval, [this] { Tick(); });
 }
 
+void AsyncWorker::SetPaused(bool paused) {
+  paused_ = paused;
+  if (!paused) Wake();
+}
+
 void AsyncWorker::Pump() {
   int capacity;
   {
     std::lock_guard lock(mu_);
-    if (stopping_) return;
+    if (stopping_ || paused_) return;
     if (claiming_) {
       again_ = true;
       return;
     }
-    capacity = route_.async.concurrency - in_flight_;
+    // In items: a bulk route has `concurrency` requests of batch_size items.
+    int batch = codec_ ? route_.buffered.batch_size : 1;
+    int slots = route_.async.concurrency * batch;
+    capacity = slots - in_flight_;
     // Claim in batches: while enough is in flight, wait until a quarter of
     // the slots are free, so one claim transaction leases many commands.
-    if (capacity <= 0 || (in_flight_ > 0 && capacity < std::max(1, route_.async.concurrency / 4))) return;
+    if (capacity <= 0 || (in_flight_ > 0 && capacity < std::max(batch, slots / 4))) return;
+    if (limiter_) {
+      int granted = limiter_->Take(std::min(capacity, route_.buffered.burst));
+      rate_gauge_.Set(static_cast<int64_t>(limiter_->current_rate()));
+      if (granted == 0) {
+        if (!timer_armed_) {
+          timer_armed_ = true;
+          Millis wait = std::max<Millis>(1, limiter_->WaitFor(std::min(capacity, batch)));
+          scheduler_.After(wait, [this] {
+            {
+              std::lock_guard lock(mu_);
+              timer_armed_ = false;
+            }
+            Pump();
+          });
+        }
+        return;
+      }
+      capacity = granted;
+    }
     claiming_ = true;
     again_ = false;
   }
-  store_.ClaimCommands(route_.name, capacity, route_.async.lease, route_.notify.enabled(), [this](Result<std::vector<Command>> r) {
+  store_.ClaimCommands(route_.name, capacity, route_.async.lease, route_.notify.enabled(),
+                       [this, capacity](Result<std::vector<Command>> r) {
     // Runs on the store's writer thread: hand the work to the I/O threads.
+    if (limiter_) limiter_->Return(capacity - (r.ok() ? static_cast<int>(r->size()) : 0));
     auto shared = std::make_shared<Result<std::vector<Command>>>(std::move(r));
     scheduler_.Post([this, shared] { OnClaimed(std::move(*shared)); });
   });
@@ -168,36 +206,50 @@ void AsyncWorker::OnClaimed(Result<std::vector<Command>> r) {
     more = again_ || (!r->empty() && in_flight_ < route_.async.concurrency);
   }
   in_flight_gauge_.Add(static_cast<int64_t>(r->size()));
-  for (auto& c : *r) Attempt(std::move(c));
+  if (codec_) {
+    std::vector<Command> batch;
+    for (auto& c : *r) {
+      if (BudgetSpent(c)) continue;
+      batch.push_back(std::move(c));
+      if (static_cast<int>(batch.size()) == route_.buffered.batch_size) SendBatch(std::exchange(batch, {}));
+    }
+    if (!batch.empty()) SendBatch(std::move(batch));
+  } else {
+    for (auto& c : *r) Attempt(std::move(c));
+  }
   if (more) Pump();
 }
 
-void AsyncWorker::Attempt(Command cmd) {
-  // A command whose holder died during its last allowed attempt (or that
-  // waited past max_age while writ was down) is claimed once more: its
-  // budget is spent, so it is dead without another call to the master.
+// A command whose holder died during its last allowed attempt (or that
+// waited past max_age while writ was down) is claimed once more: its budget
+// is spent, so it is dead without another call to the master.
+bool AsyncWorker::BudgetSpent(const Command& cmd) {
   Millis now = store_.Now();
   bool over_attempts = cmd.attempts > route_.async.max_attempts;
-  if (over_attempts || now > cmd.budget_from + route_.async.max_age) {
-    AttemptOutcome o;
-    o.id = cmd.id;
-    o.fence = cmd.fence;
-    o.status = SubmissionStatus::kDead;
-    o.notify = route_.notify.enabled();
-    o.retention = route_.async.retention;
-    o.attempts = cmd.attempts - 1;  // the claim counted an attempt that is not made
-    o.response_status = cmd.response_status;
-    o.response_headers = cmd.response_headers;
-    o.response_body = cmd.response_body;
-    o.error = over_attempts ? "gave up after " + std::to_string(o.attempts) +
-                                  " attempt(s) (max_attempts); the outcome of the last one is unknown: writ "
-                                  "stopped during it"
-                            : "gave up: max_age (" + std::to_string(route_.async.max_age / 1000) +
-                                  "s) passed before the next attempt";
-    if (!cmd.last_error.empty()) o.error += "; last: " + cmd.last_error;
-    int made = o.attempts;
-    return Record(std::move(o), cmd.created_at, made);
-  }
+  if (!over_attempts && now <= cmd.budget_from + route_.async.max_age) return false;
+  AttemptOutcome o;
+  o.id = cmd.id;
+  o.fence = cmd.fence;
+  o.status = SubmissionStatus::kDead;
+  o.notify = route_.notify.enabled();
+  o.retention = route_.async.retention;
+  o.attempts = cmd.attempts - 1;  // the claim counted an attempt that is not made
+  o.response_status = cmd.response_status;
+  o.response_headers = cmd.response_headers;
+  o.response_body = cmd.response_body;
+  o.error = over_attempts ? "gave up after " + std::to_string(o.attempts) +
+                                " attempt(s) (max_attempts); the outcome of the last one is unknown: writ "
+                                "stopped during it"
+                          : "gave up: max_age (" + std::to_string(route_.async.max_age / 1000) +
+                                "s) passed before the next attempt";
+  if (!cmd.last_error.empty()) o.error += "; last: " + cmd.last_error;
+  int made = o.attempts;
+  Record(std::move(o), cmd.created_at, made);
+  return true;
+}
+
+void AsyncWorker::Attempt(Command cmd) {
+  if (BudgetSpent(cmd)) return;
   attempts_.Inc();
   UpstreamRequest u;
   u.method = cmd.method;
@@ -207,11 +259,55 @@ void AsyncWorker::Attempt(Command cmd) {
   u.body = cmd.body;
   u.fresh_connection = route_.idempotency.on_unknown == OnUnknown::kPark;
   auto shared = std::make_shared<Command>(std::move(cmd));
-  client_.Send(std::move(u), [this, shared](UpstreamResult r) { OnAnswer(*shared, std::move(r)); });
+  client_.Send(std::move(u), [this, shared](UpstreamResult r) { OnAnswer(*shared, std::move(r), true); });
 }
 
-void AsyncWorker::OnAnswer(const Command& cmd, UpstreamResult r) {
-  if (r.error == UpstreamError::kNone || r.error == UpstreamError::kTimeout) upstream_seconds_.Observe(r.seconds);
+void AsyncWorker::SendBatch(std::vector<Command> items) {
+  attempts_.Inc(items.size());
+  UpstreamRequest u = codec_->Encode(items);
+  u.fresh_connection = route_.idempotency.on_unknown == OnUnknown::kPark;
+  auto shared = std::make_shared<std::vector<Command>>(std::move(items));
+  client_.Send(std::move(u), [this, shared](UpstreamResult r) {
+    if (r.error == UpstreamError::kNone || r.error == UpstreamError::kTimeout) batch_seconds_.Observe(r.seconds);
+    Feedback(r);
+    auto results = codec_->Decode(r, shared->size());
+    for (size_t i = 0; i < shared->size(); ++i) OnAnswer((*shared)[i], std::move(results[i]), false);
+  });
+}
+
+// The master's push-back slows the route's limiter; its acceptance speeds it up.
+void AsyncWorker::Feedback(const UpstreamResult& r) {
+  if (!limiter_) return;
+  if (r.error == UpstreamError::kNone && (r.response.status == 429 || r.response.status == 503))
+    limiter_->OnThrottled();
+  else if (r.error == UpstreamError::kNone && r.response.status < 300)
+    limiter_->OnAccepted();
+  rate_gauge_.Set(static_cast<int64_t>(limiter_->current_rate()));
+}
+
+void AsyncWorker::CountDrained() {
+  int64_t sec = store_.Now() / 1000;
+  std::lock_guard lock(mu_);
+  auto& slot = drained_[static_cast<size_t>(sec % kDrainWindow)];
+  if (slot.first != sec) slot = {sec, 0};
+  ++slot.second;
+}
+
+double AsyncWorker::DrainRate() const {
+  int64_t sec = store_.Now() / 1000;
+  std::lock_guard lock(mu_);
+  int64_t n = 0;
+  // The current second is partial: count the full seconds before it.
+  for (const auto& [at, count] : drained_)
+    if (at < sec && at >= sec - kDrainWindow) n += count;
+  return static_cast<double>(n) / kDrainWindow;
+}
+
+void AsyncWorker::OnAnswer(const Command& cmd, UpstreamResult r, bool feedback) {
+  if (feedback) {
+    if (r.error == UpstreamError::kNone || r.error == UpstreamError::kTimeout) upstream_seconds_.Observe(r.seconds);
+    Feedback(r);
+  }
   WRIT_CRASH_POINT("after_upstream_response");
   Outcome outcome = Classify(r, route_.idempotency.final_statuses);
   Millis now = store_.Now();
@@ -266,6 +362,7 @@ void AsyncWorker::Record(AttemptOutcome o, Millis created_at, int attempts) {
     } else if (!*r) {
       fenced_out_.Inc();
     } else if (IsTerminal(status)) {
+      CountDrained();
       if (status == SubmissionStatus::kSucceeded) succeeded_.Inc();
       if (status == SubmissionStatus::kFailed) failed_.Inc();
       if (status == SubmissionStatus::kDead) dead_.Inc();

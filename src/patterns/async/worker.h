@@ -13,17 +13,25 @@
 // Concurrency: at most `concurrency` master calls per route; commands with
 // the same ordering key run one at a time in acceptance order (the store's
 // claim query enforces it).
+//
+// Buffered routes (CP-3) drain their items with the same worker: a
+// RateLimiter gates how many items may be claimed, and with a BatchCodec
+// each claim of up to batch_size items goes to the master as one request
+// whose answer is split back into one result per item. Pausing stops claims.
 // Thread-safety: all methods may be called from any thread. The worker must
 // be stopped and idle (in_flight() == 0) before it is destroyed.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <map>
+#include <vector>
 #include <mutex>
 #include <string>
 
 #include "config/config.h"
 #include "core/clock.h"
+#include "core/rate_limiter.h"
 #include "core/scheduler.h"
 #include "metrics/metrics.h"
 #include "store/store.h"
@@ -38,23 +46,45 @@ Millis BackoffDelay(const AsyncConfig& policy, int attempts_made, Millis retry_a
 // Retry-After as seconds or an HTTP date; 0 when absent or unparsable.
 Millis ParseRetryAfter(const Headers& headers, Millis now);
 
+// One master request for many items (a buffered route's bulk_path).
+class BatchCodec {
+ public:
+  virtual ~BatchCodec() = default;
+  virtual UpstreamRequest Encode(const std::vector<Command>& items) const = 0;
+  // One result per item, in order, from the master's answer to the batch:
+  // the answer itself for items it did not settle one by one.
+  virtual std::vector<UpstreamResult> Decode(const UpstreamResult& answer, size_t items) const = 0;
+};
+
 class AsyncWorker {
  public:
+  // `codec` and `limiter` are optional (buffered routes) and must outlive
+  // the worker.
   AsyncWorker(const RouteConfig& route, Store& store, UpstreamClient& client, Scheduler& scheduler,
-              Metrics& metrics, Rng& rng);
+              Metrics& metrics, Rng& rng, const BatchCodec* codec = nullptr, RateLimiter* limiter = nullptr);
   ~AsyncWorker();
 
   void Start();  // begins polling; safe to call once
   void Stop();   // no new claims; attempts in flight finish and record
   void Wake();   // new work was accepted: look now instead of at the next poll
+  void SetPaused(bool paused);  // paused: no new claims (in-flight work finishes)
+  bool paused() const { return paused_.load(); }
   int in_flight() const;
+  // Items (commands) that reached a terminal state per second, over the last
+  // kDrainWindow seconds.
+  double DrainRate() const;
+  static constexpr int kDrainWindow = 10;
 
  private:
   void Tick();
   void Pump();
   void OnClaimed(Result<std::vector<Command>> r);
+  bool BudgetSpent(const Command& cmd);
   void Attempt(Command cmd);
-  void OnAnswer(const Command& cmd, UpstreamResult r);
+  void SendBatch(std::vector<Command> items);
+  void OnAnswer(const Command& cmd, UpstreamResult r, bool feedback);
+  void Feedback(const UpstreamResult& r);
+  void CountDrained();
   void Record(AttemptOutcome o, Millis created_at, int attempts);
   void Heartbeat();
 
@@ -63,7 +93,13 @@ class AsyncWorker {
   UpstreamClient& client_;
   Scheduler& scheduler_;
   Rng& rng_;
+  const BatchCodec* codec_;
+  RateLimiter* limiter_;
+  std::atomic<bool> paused_{false};
   mutable std::mutex mu_;
+  bool timer_armed_ = false;  // a Pump is scheduled for when tokens are back
+  // Terminal items per second: drained_[t % kDrainWindow] for second t.
+  std::array<std::pair<int64_t, int64_t>, kDrainWindow> drained_{};
   int in_flight_ = 0;
   bool claiming_ = false;
   bool again_ = false;  // a wake arrived while claiming
@@ -83,6 +119,8 @@ class AsyncWorker {
   Histogram& accept_to_terminal_;
   Histogram& upstream_seconds_;
   Gauge& in_flight_gauge_;
+  Gauge& rate_gauge_;
+  Histogram& batch_seconds_;
 };
 
 }  // namespace writ

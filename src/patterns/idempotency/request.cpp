@@ -88,4 +88,21 @@ Response ReplayStored(const StoredResponse& s) {
   return r;
 }
 
+Response AnswerAcknowledged(const IdempotencyRecord& rec, Fingerprint& fp, std::string& outcome) {
+  if (rec.fingerprint != fp.digest) {
+    outcome = "mismatch";
+    return KeyReusedProblem(rec, fp);
+  }
+  if (rec.state != KeyState::kCompleted) {
+    // Such records are created completed; anything else is not ours to replay.
+    outcome = "in_flight";
+    Response p = Problem(409, "idempotency-key-in-flight", "Request in progress",
+                         "a request with this key is still being processed; retry after a moment with the same key");
+    p.headers.emplace_back("Retry-After", "1");
+    return p;
+  }
+  outcome = "replayed";
+  return ReplayStored(rec.response);
+}
+
 }  // namespace writ

@@ -40,4 +40,10 @@ Response KeyReusedProblem(const IdempotencyRecord& stored, Fingerprint& fp);
 // A stored final answer, marked Idempotent-Replayed.
 Response ReplayStored(const StoredResponse& s);
 
+// The answer for a request whose key already has a record that was created
+// completed with the acknowledgement (async and buffered routes): a replay,
+// 422 for another request under the key, or 409 for a record still in
+// flight. `outcome` is set to "replayed", "mismatch" or "in_flight".
+Response AnswerAcknowledged(const IdempotencyRecord& rec, Fingerprint& fp, std::string& outcome);
+
 }  // namespace writ

@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 
 #include "core/hash.h"
+#include "store/sqlite/sqlite_jobs.h"
 
 namespace writ::sqlite {
 
@@ -69,7 +70,7 @@ namespace {
 constexpr const char* kCommandColumns =
     "seq, id, tenant, route, idem_key, ordering_key, method, target, headers, body, upstream_key, status, "
     "attempts, redrives, fence, next_attempt_at, lease_until, last_error, canonical_id, response_status, "
-    "response_headers, response_body, created_at, updated_at, finished_at, budget_from";
+    "response_headers, response_body, created_at, updated_at, finished_at, budget_from, job_id, item_pos, item_key";
 
 Command ReadCommand(Stmt& s) {
   Command c;
@@ -99,6 +100,9 @@ Command ReadCommand(Stmt& s) {
   c.updated_at = s.Int(23);
   c.finished_at = s.Int(24);
   c.budget_from = s.Int(25);
+  c.job_id = s.Text(26);
+  c.item_pos = s.Int(27);
+  c.item_key = s.Text(28);
   return c;
 }
 
@@ -217,7 +221,7 @@ Result<std::vector<Command>> ClaimDue(Conn& c, const std::string& route, int lim
     cmd.fence += 1;
     cmd.lease_until = now + lease;
     cmd.updated_at = now;
-    if (first) {
+    if (first && cmd.job_id.empty()) {  // bulk items have no status events
       if (auto s = InsertEvent(c, cmd, notify, now); !s.ok()) return s;
     }
   }
@@ -241,21 +245,28 @@ Result<int> ExtendLeases(Conn& c, const std::vector<std::pair<std::string, int64
 
 Result<bool> ApplyOutcome(Conn& c, const AttemptOutcome& o, Millis now) {
   bool terminal = IsTerminal(o.status);
-  auto n = Change(c,
-                  "UPDATE commands SET status=?3, next_attempt_at=?4, lease_until=0, due_at=?4, last_error=?5, "
-                  "canonical_id=?6, response_status=?7, response_headers=?8, response_body=?9, updated_at=?10, "
-                  "finished_at=?11, expires_at=?12, attempts=CASE WHEN ?13 >= 0 THEN ?13 ELSE attempts END "
-                  "WHERE id=?1 AND fence=?2 AND status='processing'",
-                  [&](Stmt& s) {
-                    s.Bind(1, o.id).Bind(2, o.fence).Bind(3, std::string(SubmissionStatusName(o.status)));
-                    s.Bind(4, terminal ? int64_t{0} : o.next_attempt_at).Bind(5, o.error).Bind(6, o.canonical_id);
-                    s.Bind(7, static_cast<int64_t>(o.response_status)).Bind(8, HeadersToText(o.response_headers));
-                    s.BindBlob(9, o.response_body).Bind(10, now).Bind(11, terminal ? now : int64_t{0});
-                    s.Bind(12, terminal ? now + o.retention : int64_t{0}).Bind(13, static_cast<int64_t>(o.attempts));
-                  });
-  if (!n.ok()) return n.status();
-  if (*n == 0) return false;  // fenced out: another holder took the command over
-  if (terminal && o.event) {
+  auto st = c.Prepare(
+      "UPDATE commands SET status=?3, next_attempt_at=?4, lease_until=0, due_at=?4, last_error=?5, "
+      "canonical_id=?6, response_status=?7, response_headers=?8, response_body=?9, updated_at=?10, "
+      "finished_at=?11, expires_at=?12, attempts=CASE WHEN ?13 >= 0 THEN ?13 ELSE attempts END "
+      "WHERE id=?1 AND fence=?2 AND status='processing' RETURNING job_id, tenant, route, item_key");
+  if (!st.ok()) return st.status();
+  st->Bind(1, o.id).Bind(2, o.fence).Bind(3, std::string(SubmissionStatusName(o.status)));
+  st->Bind(4, terminal ? int64_t{0} : o.next_attempt_at).Bind(5, o.error).Bind(6, o.canonical_id);
+  st->Bind(7, static_cast<int64_t>(o.response_status)).Bind(8, HeadersToText(o.response_headers));
+  st->BindBlob(9, o.response_body).Bind(10, now).Bind(11, terminal ? now : int64_t{0});
+  st->Bind(12, terminal ? now + o.retention : int64_t{0}).Bind(13, static_cast<int64_t>(o.attempts));
+  int rc = st->Step();
+  if (rc == SQLITE_DONE) return false;  // fenced out: another holder took the command over
+  if (rc != SQLITE_ROW) return SqlError(c.db(), "finish attempt");
+  bool item = !st->IsNull(0);
+  std::string tenant = st->Text(1), route = st->Text(2), item_key = st->Text(3);
+  if (st->Step() != SQLITE_DONE) return SqlError(c.db(), "finish attempt");
+  if (item) {
+    if (terminal) {
+      if (auto s = FinishItem(c, o.id, tenant, route, item_key, o.status, now); !s.ok()) return s;
+    }
+  } else if (terminal && o.event) {
     if (auto s = InsertEventFor(c, o.id, o.notify, now); !s.ok()) return s;
   }
   return true;
@@ -272,6 +283,10 @@ Result<ActionResult> RedriveCommand(Conn& c, const std::string& id, bool notify,
                   [&](Stmt& s) { s.Bind(1, id).Bind(2, now); });
   if (!n.ok()) return n.status();
   if (*n == 0) return ActionResult::kWrongState;
+  if (!(*cur)->job_id.empty()) {
+    auto s = RequeueItem(c, **cur, now);
+    return s.ok() ? ActionResult::kDone : Result<ActionResult>(s);
+  }
   if (auto s = InsertEventFor(c, id, notify, now, "redriven by an operator"); !s.ok()) return s;
   return ActionResult::kDone;
 }
@@ -282,7 +297,7 @@ Result<ActionResult> CancelCommand(Conn& c, const std::string& id, bool notify, 
   if (!cur->has_value()) return ActionResult::kNotFound;
   auto n = Change(c,
                   "UPDATE commands SET status='cancelled', due_at=0, finished_at=?2, updated_at=?2, expires_at=?3 "
-                  "WHERE id=?1 AND status='accepted' AND attempts=0",
+                  "WHERE id=?1 AND status='accepted' AND attempts=0 AND job_id IS NULL",
                   [&](Stmt& s) { s.Bind(1, id).Bind(2, now).Bind(3, now + retention); });
   if (!n.ok()) return n.status();
   if (*n == 0) return ActionResult::kWrongState;
@@ -322,7 +337,8 @@ Result<std::optional<Command>> SelectCommand(Conn& c, const std::string& id) {
 
 Result<std::vector<Command>> SelectCommands(Conn& c, const CommandFilter& f) {
   // Each status filter names the partial index that serves it.
-  std::string where = "seq > ?1 AND (?2 = '' OR route = ?2)";
+  std::string where = f.job_id.empty() ? "seq > ?1 AND (?2 = '' OR route = ?2)"
+                                        : "job_id = ?5 AND item_pos >= ?1 AND (?2 = '' OR route = ?2)";
   if (f.status == SubmissionStatus::kAccepted || f.status == SubmissionStatus::kProcessing)
     where += " AND status IN ('accepted','processing') AND status = ?3";
   else if (f.status == SubmissionStatus::kFailed || f.status == SubmissionStatus::kDead)
@@ -330,11 +346,12 @@ Result<std::vector<Command>> SelectCommands(Conn& c, const CommandFilter& f) {
   else if (f.status)
     where += " AND status = ?3";
   return QueryCommands(c, std::string("SELECT ") + kCommandColumns + " FROM commands WHERE " + where +
-                              " ORDER BY seq LIMIT ?4",
+                              (f.job_id.empty() ? " ORDER BY seq LIMIT ?4" : " ORDER BY item_pos LIMIT ?4"),
                        [&](Stmt& s) {
                          s.Bind(1, f.after_seq).Bind(2, f.route);
                          s.Bind(3, std::string(f.status ? SubmissionStatusName(*f.status) : ""));
                          s.Bind(4, static_cast<int64_t>(f.limit));
+                         if (!f.job_id.empty()) s.Bind(5, f.job_id);
                        });
 }
 

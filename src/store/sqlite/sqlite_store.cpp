@@ -4,6 +4,7 @@
 
 #include "store/sqlite/sqlite_conn.h"
 #include "store/sqlite/sqlite_commands.h"
+#include "store/sqlite/sqlite_jobs.h"
 
 #include <chrono>
 #include <condition_variable>
@@ -20,8 +21,8 @@ namespace {
 
 using namespace sqlite;  // Conn, Stmt and helpers (sqlite_conn.h)
 
-// 1: idempotency records; 2: command queue and status events.
-constexpr int kSchemaVersion = 2;
+// 1: idempotency records; 2: command queue and status events; 3: buffered jobs.
+constexpr int kSchemaVersion = 3;
 
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS idem_keys (
@@ -70,6 +71,10 @@ IdempotencyRecord ReadRecord(Stmt& s) {
   return r;
 }
 
+}  // namespace
+
+namespace sqlite {
+
 Result<std::optional<IdempotencyRecord>> SelectRecord(Conn& c, const KeyId& id) {
   auto st = c.Prepare(std::string("SELECT ") + kColumns +
                       " FROM idem_keys WHERE tenant=?1 AND route=?2 AND key=?3");
@@ -80,6 +85,24 @@ Result<std::optional<IdempotencyRecord>> SelectRecord(Conn& c, const KeyId& id) 
   if (rc == SQLITE_DONE) return std::optional<IdempotencyRecord>();
   return SqlError(c.db(), "select key");
 }
+
+Status InsertCompletedRecord(Conn& c, const KeyId& id, const std::string& fingerprint, const std::string& detail,
+                             const StoredResponse& response, Millis now, Millis retention) {
+  auto n = Change(c,
+                  std::string("INSERT INTO idem_keys (") + kColumns +
+                      ") VALUES (?1,?2,?3,'completed',?4,?5,1,1,?6,?6,0,?7,?8,?9,?10)",
+                  [&](Stmt& s) {
+                    s.Bind(1, id.tenant).Bind(2, id.route).Bind(3, id.key);
+                    s.Bind(4, fingerprint).Bind(5, detail);
+                    s.Bind(6, now).Bind(7, now + retention).Bind(8, int64_t{response.status});
+                    s.Bind(9, HeadersToText(response.headers)).BindBlob(10, response.body);
+                  });
+  return n.ok() ? Status::Ok() : n.status();
+}
+
+}  // namespace sqlite
+
+namespace {
 
 class SqliteStore : public Store {
  public:
@@ -270,7 +293,9 @@ class SqliteStore : public Store {
           if (!n.ok()) return n.status();
           auto commands = DeleteExpiredCommands(c, batch, now);
           if (!commands.ok()) return commands.status();
-          *deleted = *n + *commands;
+          auto jobs = DeleteExpiredJobs(c, batch, now);
+          if (!jobs.ok()) return jobs.status();
+          *deleted = *n + *commands + *jobs;
           return Status::Ok();
         },
         [deleted, done = std::move(done)](Status s) {
@@ -292,16 +317,11 @@ class SqliteStore : public Store {
               out->existing = std::move(**cur);
               return Status::Ok();
             }
-            auto n = Change(c,
-                            std::string("INSERT INTO idem_keys (") + kColumns +
-                                ") VALUES (?1,?2,?3,'completed',?4,?5,1,1,?6,?6,0,?7,?8,?9,?10)",
-                            [&](Stmt& s) {
-                              s.Bind(1, id.tenant).Bind(2, id.route).Bind(3, id.key);
-                              s.Bind(4, req.fingerprint).Bind(5, req.fingerprint_detail);
-                              s.Bind(6, now).Bind(7, now + req.retention).Bind(8, int64_t{req.status});
-                              s.Bind(9, HeadersToText(req.response_headers)).BindBlob(10, req.response_body);
-                            });
-            if (!n.ok()) return n.status();
+            StoredResponse ack{req.status, req.response_headers, req.response_body};
+            if (auto s = InsertCompletedRecord(c, id, req.fingerprint, req.fingerprint_detail, ack, now,
+                                               req.retention);
+                !s.ok())
+              return s;
           }
           auto cmd = InsertCommand(c, req.command, now);
           if (!cmd.ok()) return cmd.status();
@@ -387,6 +407,67 @@ class SqliteStore : public Store {
   }
   Result<std::vector<StatusEvent>> DueEvents(int limit) override {
     return Read<std::vector<StatusEvent>>([&](Conn& c) { return SelectDueEvents(c, limit, clock_->NowMs()); });
+  }
+
+  void AcceptJob(JobAcceptRequest req, Callback<JobAcceptResult> done) override {
+    auto out = std::make_shared<JobAcceptResult>();
+    // Nothing is durable to wait for when the batch is refused, but the
+    // refusal rides the same commit as everything else: simpler, and rare.
+    Submit(
+        [this, req = std::move(req), out](Conn& c) -> Status {
+          auto r = InsertJob(c, req, clock_->NowMs());
+          if (!r.ok()) return r.status();
+          *out = std::move(*r);
+          return Status::Ok();
+        },
+        [out, done = std::move(done)](Status s) {
+          if (!s.ok()) return done(s);
+          done(std::move(*out));
+        });
+  }
+
+  Result<std::optional<Job>> GetJob(const std::string& id) override {
+    return Read<std::optional<Job>>([&](Conn& c) { return SelectJob(c, id); });
+  }
+  Result<std::vector<Job>> ListJobs(const JobFilter& f) override {
+    return Read<std::vector<Job>>([&](Conn& c) { return SelectJobs(c, f); });
+  }
+  Result<BufferState> GetBuffer(const std::string& route) override {
+    return Read<BufferState>([&](Conn& c) { return SelectBuffer(c, route); });
+  }
+
+  void ReplayJob(std::string id, Callback<int64_t> done) override {
+    auto out = std::make_shared<int64_t>(0);
+    Submit(
+        [this, id = std::move(id), out](Conn& c) -> Status {
+          auto items = SelectReplayableItems(c, id);
+          if (!items.ok()) return items.status();
+          Millis now = clock_->NowMs();
+          for (const auto& item : *items) {
+            auto r = RedriveCommand(c, item, false, now);
+            if (!r.ok()) return r.status();
+            auto cur = SelectCommand(c, item);
+            if (!cur.ok()) return cur.status();
+            if (cur->has_value() && (*cur)->status == SubmissionStatus::kAccepted) ++*out;
+          }
+          return Status::Ok();
+        },
+        [out, done = std::move(done)](Status s) {
+          if (!s.ok()) return done(s);
+          done(*out);
+        });
+  }
+
+  void SetPaused(std::string route, bool paused, Callback<bool> done) override {
+    auto out = std::make_shared<int>(0);
+    Submit(
+        [route = std::move(route), paused, out](Conn& c) -> Status {
+          auto r = UpdatePaused(c, route, paused);
+          if (!r.ok()) return r.status();
+          *out = 1;
+          return Status::Ok();
+        },
+        ChangedCallback(out, std::move(done)));
   }
 
   void MarkEvent(int64_t seq, bool delivered, Millis next_at, std::string error, Callback<bool> done) override {
@@ -502,9 +583,10 @@ class SqliteStore : public Store {
                                                 "); upgrade writ");
     if (v == kSchemaVersion) return Status::Ok();
     if (auto s = writer_conn_->Exec("BEGIN IMMEDIATE"); !s.ok()) return s;
-    // Each version's statements are idempotent (IF NOT EXISTS), applied in order.
-    for (const char* step : {kSchema, kCommandsSchema}) {
-      if (auto s = writer_conn_->Exec(step); !s.ok()) {
+    // Each version's statements, applied in order from the store's version.
+    const char* steps[] = {kSchema, kCommandsSchema, kJobsSchema};
+    for (int64_t i = v; i < kSchemaVersion; ++i) {
+      if (auto s = writer_conn_->Exec(steps[i]); !s.ok()) {
         (void)writer_conn_->Exec("ROLLBACK");
         return s;
       }
