@@ -90,6 +90,27 @@ class FaultStore : public Store {
     if (Fail()) return Injected();
     return inner_.DueEvents(limit);
   }
+  void AcceptJob(JobAcceptRequest req, Callback<JobAcceptResult> done) override {
+    Write<JobAcceptResult>([&](auto cb) { inner_.AcceptJob(std::move(req), cb); }, std::move(done));
+  }
+  void ReplayJob(std::string id, Callback<int64_t> done) override {
+    Write<int64_t>([&](auto cb) { inner_.ReplayJob(std::move(id), cb); }, std::move(done));
+  }
+  void SetPaused(std::string route, bool paused, Callback<bool> done) override {
+    Write<bool>([&](auto cb) { inner_.SetPaused(std::move(route), paused, cb); }, std::move(done));
+  }
+  Result<std::optional<Job>> GetJob(const std::string& id) override {
+    if (Fail()) return Injected();
+    return inner_.GetJob(id);
+  }
+  Result<std::vector<Job>> ListJobs(const JobFilter& f) override {
+    if (Fail()) return Injected();
+    return inner_.ListJobs(f);
+  }
+  Result<BufferState> GetBuffer(const std::string& route) override {
+    if (Fail()) return Injected();
+    return inner_.GetBuffer(route);
+  }
   Status Ping() override { return Fail() ? Injected() : inner_.Ping(); }
   Millis Now() const override { return inner_.Now(); }
 
