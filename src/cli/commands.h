@@ -42,4 +42,21 @@ int RunSubmissionsShow(const SubmissionsOptions& o);
 int RunSubmissionsAction(const SubmissionsOptions& o, const std::string& action);
 int RunDeadReplay(const SubmissionsOptions& o);
 
+// `writ jobs list|show|items|replay|watch` (buffered routes).
+struct JobsOptions {
+  std::string config_path;
+  std::string route, status;
+  int limit = 50;
+  bool json = false;
+  std::vector<std::string> ids;
+  int interval_ms = 500;  // watch: refresh period
+};
+int RunJobsList(const JobsOptions& o);
+int RunJobsShow(const JobsOptions& o);
+int RunJobsItems(const JobsOptions& o);
+int RunJobsReplay(const JobsOptions& o);
+// Live progress until the job finishes; exit 0 if every item succeeded
+// (or was a duplicate), 3 if some failed or are dead.
+int RunJobsWatch(const JobsOptions& o);
+
 }  // namespace writ

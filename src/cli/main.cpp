@@ -124,6 +124,29 @@ int main(int argc, char** argv) {
   dead_replay->add_flag("--all", so.all, "Every dead submission (of --route if given)");
   dead_replay->add_option("--route", so.route, "With --all: only this route");
 
+  writ::JobsOptions jo;
+  auto* jobs = app.add_subcommand("jobs", "Inspect and manage buffered jobs (straight on the store)");
+  jobs->require_subcommand(1);
+  auto* jobs_list = jobs->add_subcommand("list", "List jobs, newest first");
+  jobs_list->add_option("--route", jo.route, "Route name, e.g. products-bulk");
+  auto* jobs_show = jobs->add_subcommand("show", "Show jobs as JSON: counts, progress, rejected items");
+  auto* jobs_items = jobs->add_subcommand("items", "List a job's items in batch order");
+  jobs_items->add_option("--status", jo.status, "accepted, processing, succeeded, failed, dead or duplicate")
+      ->check(CLI::IsMember({"accepted", "processing", "succeeded", "failed", "dead", "duplicate"}));
+  auto* jobs_replay = jobs->add_subcommand("replay", "Re-queue a job's failed and dead items");
+  auto* jobs_watch = jobs->add_subcommand("watch", "Live progress bar until the job finishes (exit 3: some failed)");
+  jobs_watch->add_option("--interval", jo.interval_ms, "Refresh period in ms")->check(CLI::Range(50, 60'000));
+  for (auto* c : {jobs_list, jobs_show, jobs_items, jobs_replay, jobs_watch})
+    c->add_option("-c,--config", jo.config_path, "Config file (names the store)")->required();
+  for (auto* c : {jobs_list, jobs_items}) {
+    c->add_option("--limit", jo.limit, "At most this many")->check(CLI::Range(1, 100000));
+    c->add_flag("--json", jo.json, "One JSON array instead of a table");
+  }
+  jobs_show->add_option("ids", jo.ids, "Job ids")->required();
+  jobs_replay->add_option("ids", jo.ids, "Job ids")->required();
+  jobs_items->add_option("id", jo.ids, "Job id")->required()->expected(1);
+  jobs_watch->add_option("id", jo.ids, "Job id")->required()->expected(1);
+
   CLI11_PARSE(app, argc, argv);
 
   if (*serve) {
@@ -160,6 +183,11 @@ int main(int argc, char** argv) {
   if (*keys_delete) return writ::RunKeysDelete(config_path, route, key);
   if (*gc) return writ::RunGc(config_path);
   if (*subs_list) return writ::RunSubmissionsList(so);
+  if (*jobs_list) return writ::RunJobsList(jo);
+  if (*jobs_show) return writ::RunJobsShow(jo);
+  if (*jobs_items) return writ::RunJobsItems(jo);
+  if (*jobs_replay) return writ::RunJobsReplay(jo);
+  if (*jobs_watch) return writ::RunJobsWatch(jo);
   if (*dead_list) {
     so.status = "dead";
     return writ::RunSubmissionsList(so);

@@ -341,6 +341,23 @@ TEST_F(BufferedTest, PerItemModeFailedItemsAreListedAndReplayed) {
   EXPECT_EQ(Int(ParseBody(replay), "requeued"), 1);
   ASSERT_TRUE(Eventually([&] { return Str(Job(job), "status") == "completed_with_errors"; }));
   EXPECT_EQ(master_.Stat("keysApplied"), 2);
+
+  // The same from the command line, on the store of the running server.
+  std::string out;
+  ASSERT_EQ(RunWrit({"jobs", "list", "-c", writ_.config_path()}, &out), 0) << out;
+  EXPECT_NE(out.find(job), std::string::npos) << out;
+  EXPECT_NE(out.find("completed_with_errors"), std::string::npos) << out;
+  ASSERT_EQ(RunWrit({"jobs", "items", "-c", writ_.config_path(), "--status", "failed", job}, &out), 0) << out;
+  EXPECT_NE(out.find("bad"), std::string::npos) << out;
+  EXPECT_EQ(out.find("i1"), std::string::npos) << out;
+  ASSERT_EQ(RunWrit({"jobs", "show", "-c", writ_.config_path(), job}, &out), 0) << out;
+  EXPECT_NE(out.find("\"failed\":1"), std::string::npos) << out;
+  EXPECT_EQ(RunWrit({"jobs", "watch", "-c", writ_.config_path(), job}, &out), 3) << out;
+  EXPECT_NE(out.find("100%"), std::string::npos) << out;
+  ASSERT_EQ(RunWrit({"jobs", "replay", "-c", writ_.config_path(), job}, &out), 0) << out;
+  EXPECT_NE(out.find("1 failed/dead item(s) re-queued"), std::string::npos) << out;
+  EXPECT_NE(RunWrit({"jobs", "show", "-c", writ_.config_path(), "job_nope"}, &out), 0);
+
   EXPECT_EQ(Call(writ_.port(), "GET", "/v1/jobs/job_nope").status, 404);
   EXPECT_EQ(Call(writ_.port(), "POST", "/v1/jobs/" + job).status, 405);
   EXPECT_EQ(Call(writ_.port(), "POST", "/v1/routes/nope/pause").status, 404);
