@@ -1,0 +1,175 @@
+// The buffered-jobs contract on the SQLite backend with a fake clock: item
+// keys and duplicates, the buffer bound, producer sequences, what finishing
+// an item does to its key and the buffer, replay, pause and GC.
+#include <gtest/gtest.h>
+
+#include "store/store.h"
+#include "testing/cluster.h"
+
+namespace writ {
+namespace {
+
+constexpr const char* kRoute = "bulk";
+
+class JobStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    StoreOptions o;
+    o.url = "sqlite:" + dir_.path() + "/writ.db";
+    o.clock = &clock_;
+    auto s = OpenStore(o);
+    ASSERT_TRUE(s.ok()) << s.status().message();
+    store_ = std::move(*s);
+  }
+
+  JobAcceptRequest Job(const std::string& id, const std::vector<std::string>& keys, int64_t max_pending = 0) {
+    JobAcceptRequest r;
+    r.job_id = id;
+    r.tenant = "default";
+    r.route = kRoute;
+    r.method = "POST";
+    r.target = "/bulk";
+    r.total_items = static_cast<int64_t>(keys.size());
+    for (size_t i = 0; i < keys.size(); ++i)
+      r.items.push_back({static_cast<int64_t>(i), keys[i], "{\"k\":\"" + keys[i] + "\"}", "writ-" + keys[i]});
+    r.max_pending = max_pending;
+    r.dedup_window = 60'000;
+    r.retention = 600'000;
+    r.respond = [](const JobSummary& s) {
+      return StoredResponse{202, {{"Location", "/v1/jobs/" + s.job_id}}, "{\"jobId\":\"" + s.job_id + "\"}"};
+    };
+    return r;
+  }
+  JobAcceptResult Accept(JobAcceptRequest r) {
+    auto out = AcceptJobSync(*store_, std::move(r));
+    EXPECT_TRUE(out.ok()) << out.status().message();
+    return out.ok() ? *out : JobAcceptResult{};
+  }
+  int64_t Pending() { return store_->GetBuffer(kRoute).value().pending; }
+  std::vector<Command> Claim(int limit = 100) { return ClaimCommandsSync(*store_, kRoute, limit, 5'000).value(); }
+  void Finish(const Command& c, SubmissionStatus s) {
+    AttemptOutcome o;
+    o.id = c.id;
+    o.fence = c.fence;
+    o.status = s;
+    o.event = false;
+    ASSERT_TRUE(FinishAttemptSync(*store_, o).value());
+  }
+
+  testing::TempDir dir_;
+  FakeClock clock_;
+  std::unique_ptr<Store> store_;
+};
+
+TEST_F(JobStoreTest, DuplicateKeysWithinAndAcrossJobsAreRecordedNotQueued) {
+  auto a = Accept(Job("job_a", {"x", "y", "x"}));
+  ASSERT_EQ(a.status, JobAcceptStatus::kAccepted);
+  EXPECT_EQ(a.summary.accepted, 2);
+  EXPECT_EQ(a.summary.duplicates, 1);
+  EXPECT_EQ(a.summary.duplicate_positions, std::vector<int64_t>{2});
+  EXPECT_EQ(a.response.status, 202);
+  auto b = Accept(Job("job_b", {"y", "z"}));
+  EXPECT_EQ(b.summary.accepted, 1) << "y is queued in job_a";
+  EXPECT_EQ(Pending(), 3);
+  auto job = store_->GetJob("job_a").value();
+  ASSERT_TRUE(job.has_value());
+  EXPECT_EQ(job->queued, 2);
+  EXPECT_EQ(job->duplicates, 1);
+  EXPECT_EQ(job->ahead, 2);
+  EXPECT_EQ(store_->GetJob("job_b").value()->ahead, 3) << "job_a's items drain first";
+  CommandFilter f;
+  f.job_id = "job_a";
+  auto items = store_->ListCommands(f).value();
+  ASSERT_EQ(items.size(), 3u);
+  EXPECT_EQ(items[2].status, SubmissionStatus::kDuplicate);
+  EXPECT_EQ(items[2].item_key, "x");
+}
+
+TEST_F(JobStoreTest, SuccessKeepsTheKeyForTheWindowAndFailureGivesItUp) {
+  Accept(Job("job_a", {"ok", "bad", "gone"}));
+  auto claimed = Claim();
+  ASSERT_EQ(claimed.size(), 3u);
+  Finish(claimed[0], SubmissionStatus::kSucceeded);
+  Finish(claimed[1], SubmissionStatus::kFailed);
+  Finish(claimed[2], SubmissionStatus::kDead);
+  EXPECT_EQ(Pending(), 0);
+  auto job = store_->GetJob("job_a").value();
+  EXPECT_EQ(job->succeeded, 1);
+  EXPECT_EQ(job->failed, 1);
+  EXPECT_EQ(job->dead, 1);
+  EXPECT_EQ(job->remaining(), 0);
+  auto again = Accept(Job("job_b", {"ok", "bad", "gone"}));
+  EXPECT_EQ(again.summary.accepted, 2) << "failed and dead items gave their keys up";
+  EXPECT_EQ(again.summary.duplicate_positions, std::vector<int64_t>{0});
+  // Past the dedup window the succeeded key is free again, before GC runs.
+  clock_.Advance(60'001);
+  EXPECT_EQ(Accept(Job("job_c", {"ok"})).summary.accepted, 1);
+}
+
+TEST_F(JobStoreTest, ABatchThatDoesNotFitStoresNothing) {
+  Accept(Job("job_a", {"a", "b", "c"}, 4));
+  auto full = Accept(Job("job_b", {"d", "e"}, 4));
+  EXPECT_EQ(full.status, JobAcceptStatus::kFull);
+  EXPECT_EQ(full.pending, 3);
+  EXPECT_FALSE(store_->GetJob("job_b").value().has_value());
+  EXPECT_EQ(Pending(), 3);
+  auto claimed = Claim(1);
+  Finish(claimed[0], SubmissionStatus::kSucceeded);
+  EXPECT_EQ(Accept(Job("job_b", {"d"}, 4)).status, JobAcceptStatus::kAccepted);
+}
+
+TEST_F(JobStoreTest, ProducerSequences) {
+  auto send = [&](const std::string& id, int64_t seq) {
+    auto r = Job(id, {id});
+    r.producer_id = "p";
+    r.producer_seq = seq;
+    return Accept(std::move(r));
+  };
+  EXPECT_EQ(send("job_1", 10).status, JobAcceptStatus::kAccepted) << "a new producer starts anywhere";
+  auto dup = send("job_x", 10);
+  EXPECT_EQ(dup.status, JobAcceptStatus::kProducerReplay);
+  EXPECT_NE(dup.response.body.find("job_1"), std::string::npos);
+  auto gap = send("job_y", 12);
+  EXPECT_EQ(gap.status, JobAcceptStatus::kProducerGap);
+  EXPECT_EQ(gap.expected_seq, 11);
+  EXPECT_EQ(send("job_2", 11).status, JobAcceptStatus::kAccepted);
+  EXPECT_FALSE(store_->GetJob("job_x").value().has_value());
+  EXPECT_EQ(store_->GetJob("job_2").value()->producer_seq, 11);
+}
+
+TEST_F(JobStoreTest, ReplayRequeuesFailedItemsUnlessTheirKeyWasTaken) {
+  Accept(Job("job_a", {"k1", "k2"}));
+  auto claimed = Claim();
+  Finish(claimed[0], SubmissionStatus::kFailed);
+  Finish(claimed[1], SubmissionStatus::kDead);
+  Accept(Job("job_b", {"k2"}));  // k2 was given up; another job holds it now
+  auto n = ReplayJobSync(*store_, "job_a");
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(*n, 1);
+  auto job = store_->GetJob("job_a").value();
+  EXPECT_EQ(job->queued, 1);
+  CommandFilter f;
+  f.job_id = "job_a";
+  f.status = SubmissionStatus::kDuplicate;
+  EXPECT_EQ(store_->ListCommands(f).value().size(), 1u) << "k2 became a duplicate, never to be sent twice";
+  EXPECT_EQ(Pending(), 2);
+}
+
+TEST_F(JobStoreTest, PauseIsDurableAndGcDeletesFinishedJobsAndExpiredKeys) {
+  ASSERT_TRUE(SetPausedSync(*store_, kRoute, true).value());
+  EXPECT_TRUE(store_->GetBuffer(kRoute).value().paused);
+  Accept(Job("job_a", {"a"}));
+  Accept(Job("job_b", {"b"}));
+  auto claimed = Claim();
+  ASSERT_EQ(claimed.size(), 2u) << "pausing is the worker's business; the store still hands items out";
+  Finish(claimed[0], SubmissionStatus::kSucceeded);
+  clock_.Advance(600'001);
+  ASSERT_TRUE(CollectGarbageSync(*store_, 100).ok());
+  EXPECT_FALSE(store_->GetJob("job_a").value().has_value()) << "finished and past retention";
+  EXPECT_TRUE(store_->GetJob("job_b").value().has_value()) << "an unfinished job stays";
+  EXPECT_EQ(Accept(Job("job_c", {"a"})).summary.accepted, 1);
+  EXPECT_TRUE(store_->GetBuffer(kRoute).value().paused);
+}
+
+}  // namespace
+}  // namespace writ
