@@ -36,6 +36,11 @@ std::string KeyedTo(const std::string& target, const std::string& key, const std
   return Req(kJson + "Idempotency-Key: " + key + "\r\n" + Len(body), body, target);
 }
 
+const std::string kNdjson = "Content-Type: application/x-ndjson\r\n";
+std::string Bulk(const std::string& headers, const std::string& body, const std::string& media = kNdjson) {
+  return Req(media + headers + Len(body), body, "/products/bulk");
+}
+
 std::vector<Case> Catalogue() {
   std::string deep = std::string(65, '[') + std::string(65, ']');
   std::string many_headers;
@@ -128,6 +133,42 @@ std::vector<Case> Catalogue() {
       {"submissions_post_list", Req(kJson + Len(), kBody, "/v1/submissions"), 405},
       {"submissions_get_retry", Req("", "", "/v1/submissions/sub_0000/retry", "GET"), 405},
       {"submissions_retry_unknown", Req("", "", "/v1/submissions/sub_0000/retry", "POST"), 404},
+      // Buffered route (item_key /sku, max_items 5): nothing is queued for any of these.
+      {"bulk_wrong_content_type", Bulk("", "{\"sku\":\"a\"}\n", "Content-Type: text/csv\r\n"), 415},
+      {"bulk_empty", Bulk("", ""), 400},
+      {"bulk_blank_lines_only", Bulk("", "\n  \r\n\t\n"), 400},
+      {"bulk_json_not_an_array", Bulk("", R"({"sku":"a"})", kJson), 400},
+      {"bulk_json_array_broken", Bulk("", R"([{"sku":"a"},)", kJson), 400},
+      {"bulk_too_many_items", Bulk("", "{\"sku\":1}\n{\"sku\":2}\n{\"sku\":3}\n{\"sku\":4}\n{\"sku\":5}\n{\"sku\":6}\n"),
+       413},
+      {"bulk_every_item_invalid", Bulk("", "{bad\n{\"name\":\"no sku\"}\n[1]\n"), 422},
+      {"bulk_item_key_too_long", Bulk("", "{\"sku\":\"" + std::string(300, 'k') + "\"}\n"), 422},
+      {"bulk_item_key_an_object", Bulk("", "{\"sku\":{\"a\":1}}\n"), 422},
+      {"bulk_item_lone_surrogate", Bulk("", "{\"sku\":\"\\ud800\"}\n"), 422},
+      {"bulk_producer_id_without_seq", Bulk("Producer-Id: p1\r\n", "{\"sku\":\"a\"}\n"), 400},
+      {"bulk_producer_seq_negative", Bulk("Producer-Id: p1\r\nProducer-Seq: -1\r\n", "{\"sku\":\"a\"}\n"), 400},
+      {"bulk_producer_seq_huge", Bulk("Producer-Id: p1\r\nProducer-Seq: 99999999999999999999\r\n", "{\"sku\":\"a\"}\n"),
+       400},
+      {"bulk_producer_id_bad_characters", Bulk("Producer-Id: p'1;--\r\nProducer-Seq: 1\r\n", "{\"sku\":\"a\"}\n"), 400},
+      {"bulk_producer_sent_twice",
+       Bulk("Producer-Id: p1\r\nProducer-Id: p2\r\nProducer-Seq: 1\r\n", "{\"sku\":\"a\"}\n"), 400},
+      {"bulk_key_sent_twice", Bulk("Idempotency-Key: b1\r\nIdempotency-Key: b2\r\n", "{\"sku\":\"a\"}\n"), 400},
+      {"bulk_get", Req("", "", "/products/bulk", "GET"), 405},
+      // Jobs API.
+      {"jobs_unknown_id", Req("", "", "/v1/jobs/job_0000", "GET"), 404},
+      {"jobs_sql_in_id", Req("", "", "/v1/jobs/job_'%20OR%201=1", "GET"), 404},
+      {"jobs_unknown_parameter", Req("", "", "/v1/jobs?sort=desc", "GET"), 400},
+      {"jobs_limit_zero", Req("", "", "/v1/jobs?limit=0", "GET"), 400},
+      {"jobs_unknown_route", Req("", "", "/v1/jobs?route=nope", "GET"), 400},
+      {"jobs_cursor_not_a_number", Req("", "", "/v1/jobs?cursor=abc", "GET"), 400},
+      {"jobs_post_list", Req(kJson + Len(), kBody, "/v1/jobs"), 405},
+      {"jobs_get_replay", Req("", "", "/v1/jobs/job_0000/replay", "GET"), 405},
+      {"jobs_replay_unknown", Req("", "", "/v1/jobs/job_0000/replay", "POST"), 404},
+      {"jobs_items_unknown_job", Req("", "", "/v1/jobs/job_0000/items", "GET"), 404},
+      {"jobs_unknown_action", Req("", "", "/v1/jobs/job_0000/delete", "POST"), 404},
+      {"routes_unknown", Req("", "", "/v1/routes/nope/pause", "POST"), 404},
+      {"routes_get_pause", Req("", "", "/v1/routes/bulk/pause", "GET"), 405},
+      {"routes_unknown_action", Req("", "", "/v1/routes/bulk/drop", "POST"), 404},
   };
 }
 
@@ -144,7 +185,12 @@ class HostileTest : public ::testing::TestWithParam<Case> {
     async.path = "/payments";
     async.mode = "async";
     async.extra = "validate: " + dir_->path() + "/payment.json\nasync:\n  ordering_key: /accountId\n  lease: 5s\n";
-    writ_->Start(dir_->path(), master_->port(), {RouteOptions{}, async});
+    RouteOptions bulk;
+    bulk.path = "/products/bulk";
+    bulk.mode = "buffered";
+    bulk.extra = "name: bulk\nbuffered:\n  item_key: /sku\n  max_items: 5\n  bulk_path: /products/_bulk\n"
+                 "async:\n  lease: 5s\n";
+    writ_->Start(dir_->path(), master_->port(), {RouteOptions{}, async, bulk});
   }
   static void TearDownTestSuite() {
     delete writ_;
@@ -162,6 +208,7 @@ WritProcess* HostileTest::writ_ = nullptr;
 TEST_P(HostileTest, RefusedPreciselyAndNothingChanges) {
   const Case& c = GetParam();
   auto before = CountKeys(writ_->db_path());
+  auto jobs_before = OpenStoreReadOnly(writ_->db_path())->ListJobs({}).value().size();
   auto r = RawRequest(writ_->port(), c.bytes);
   EXPECT_EQ(r.status, c.status) << r.response.substr(0, 400);
   EXPECT_TRUE(r.closed) << "a refused request ends its connection";
@@ -172,6 +219,8 @@ TEST_P(HostileTest, RefusedPreciselyAndNothingChanges) {
   EXPECT_EQ(after.completed, before.completed);
   EXPECT_EQ(after.in_flight, before.in_flight);
   EXPECT_EQ(after.unknown, before.unknown);
+  EXPECT_EQ(OpenStoreReadOnly(writ_->db_path())->ListJobs({}).value().size(), jobs_before);
+  EXPECT_EQ(OpenStoreReadOnly(writ_->db_path())->GetBuffer("bulk").value().pending, 0);
   EXPECT_EQ(master_->Stat("requests"), 0) << "nothing reached the master";
   // A normal client is still served (its request is then undone from the counts' view
   // by using a unique key per case; the master count is checked before it).
