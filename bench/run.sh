@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Benchmarks, each against a peer measured in the same run.
-#   bench/run.sh [s1|s2|s3|all]     (default: all)
+#   bench/run.sh [s1|s2|s3|s5|all]     (default: all)
 # Environment: BENCH_DURATION (s per measurement, 10), BENCH_ROUNDS (3),
 # BENCH_CONNECTIONS (64). Needs root or sudo for the first install of
 # nginx-light and wrk (Debian packages).
@@ -12,6 +12,10 @@
 # S3/S4 async: durable 202s/s on POST /payments (mode: async) vs nginx proxying
 #             the same write synchronously to the master; then the time until
 #             the workers have applied every accepted command (end-to-end rate)
+# S5 bulk ingest: items/s accepted durably on POST /products/bulk (mode:
+#             buffered, 1000-item NDJSON batches of new SKUs) and items/s
+#             delivered to the master's bulk endpoint, vs inserting the same
+#             rows straight into SQLite in one C++ transaction (bench_raw_insert)
 #
 # Placement: the load generator (wrk) runs on core 0, every server on core 1
 # (taskset), so each system gets the same single core. Measurements
@@ -76,6 +80,9 @@ routes:
   - {method: POST, path: /orders, mode: sync, upstream: master, idempotency: {required: true}}
   - {method: POST, path: /payments, mode: async, upstream: master, idempotency: {required: true},
      async: {concurrency: 64, poll_interval: 50ms}}
+  - {name: bulk, method: POST, path: /products/bulk, mode: buffered, upstream: master, max_body: 64MiB,
+     buffered: {item_key: /sku, batch_size: 500, bulk_path: /products/_bulk, max_pending_items: 100000000},
+     async: {concurrency: 4, poll_interval: 50ms}}
 YAML
 taskset -c $CORE_SRV "$WRIT" serve --config "$WORK/writ.yaml" >"$WORK/writ.log" 2>&1 &
 PIDS+=($!)
@@ -189,6 +196,47 @@ if [[ $SCENARIO == s3 || $SCENARIO == all ]]; then
   summary s3-nginx s3-writ s4-writ-e2e
   echo "  (s3-nginx: the same write proxied synchronously to the master; s4: applied/s from the first request"
   echo "   until the queue was empty, including the drain after wrk stopped)"
+  echo
+fi
+bulk_pending() {
+  curl -s http://127.0.0.1:$WRIT_PORT/v1/routes/bulk/buffer | sed -E 's/.*"pending":([0-9]+).*/\1/'
+}
+master_applied() { curl -s http://127.0.0.1:$MASTER_PORT/_stats | sed -E 's/.*"applied":([0-9]+).*/\1/'; }
+
+if [[ $SCENARIO == s5 || $SCENARIO == all ]]; then
+  BULK_ITEMS=${BENCH_BULK_ITEMS:-1000}; BULK_CONNS=${BENCH_BULK_CONNECTIONS:-4}; RAW_ROWS=${BENCH_RAW_ROWS:-200000}
+  echo "## S5 bulk ingest (POST /products/bulk, NDJSON batches of $BULK_ITEMS new items, $BULK_CONNS connections)"
+  RAW="$ROOT/build/bench_raw_insert"
+  for r in $(seq "$ROUNDS"); do
+    # Ingest alone (the route paused), like the raw insert it is compared with.
+    curl -s -X POST http://127.0.0.1:$WRIT_PORT/v1/routes/bulk/pause >/dev/null
+    out=$(taskset -c $CORE_LOAD wrk -t1 -c"$BULK_CONNS" -d"${DURATION}s" --latency -s bench/bulk_upload.lua \
+      "http://127.0.0.1:$WRIT_PORT" -- "s5r$r" "$BULK_ITEMS")
+    rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+    errs=$(awk '/Non-2xx|Socket errors/ {print}' <<<"$out" | tr '\n' ' ')
+    items=$(awk -v r="$rps" -v n="$BULK_ITEMS" 'BEGIN { printf "%.0f", r * n }')
+    p50=$(to_ms "$(awk '$1=="50%" {print $2}' <<<"$out")"); p99=$(to_ms "$(awk '$1=="99%" {print $2}' <<<"$out")")
+    echo "$p50 $p99 $items" >>"$WORK/s5-writ-accept.txt"
+    printf '  %-18s %10s items/s accepted  (batch p50 %s ms, p99 %s ms) %s\n' s5-writ-accept "$items" "$p50" "$p99" "$errs"
+    # Then the drain alone: resume and time until the buffer is empty.
+    before=$(master_applied)
+    t0=$(date +%s.%N)
+    curl -s -X POST http://127.0.0.1:$WRIT_PORT/v1/routes/bulk/resume >/dev/null
+    while (($(bulk_pending) > 0)); do sleep 0.05; done
+    t1=$(date +%s.%N)
+    after=$(master_applied)
+    delivered=$(awk -v n=$((after - before)) -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", n / (b - a) }')
+    echo "0 0 $delivered" >>"$WORK/s5-writ-delivered.txt"
+    printf '  %-18s %10s items/s at the master (%d items in bulk requests of 500)\n' s5-writ-delivered \
+      "$delivered" $((after - before))
+    raw=$(taskset -c $CORE_SRV "$RAW" "$WORK/raw-$r.db" "$RAW_ROWS")
+    rm -f "$WORK/raw-$r.db"*
+    echo "0 0 $raw" >>"$WORK/s5-raw-insert.txt"
+    printf '  %-18s %10s rows/s (%d rows, one transaction, synchronous=FULL)\n' s5-raw-insert "$raw" "$RAW_ROWS"
+  done
+  summary s5-raw-insert s5-writ-accept s5-writ-delivered
+  echo "  (ratio: items/s relative to the raw insert. accept: uploads with the route paused, durable 202s;"
+  echo "   delivered: the drain alone after resume, writ and the mock master sharing one core)"
   echo
 fi
 echo "logs and configs: $WORK"

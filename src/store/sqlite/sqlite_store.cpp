@@ -694,6 +694,11 @@ class SqliteStore : public Store {
 }  // namespace
 
 Result<std::unique_ptr<Store>> OpenSqliteStore(const StoreOptions& options) {
+  // SQLite counts every allocation under a global mutex unless told not to;
+  // Writ never reads those statistics. Must precede sqlite3_initialize, so
+  // it only takes effect when this is the process's first use of SQLite.
+  static std::once_flag configured;
+  std::call_once(configured, [] { (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); });
   auto s = std::make_unique<SqliteStore>(options);
   if (auto st = s->Init(); !st.ok()) return st;
   return std::unique_ptr<Store>(std::move(s));
