@@ -151,6 +151,13 @@ TEST_F(BufferedTest, FullBufferAnswers429WithRetryAfterAndStoresNothingUntilDrai
   EXPECT_EQ(JobCount(), 1);
   EXPECT_EQ(Int(Buffer(), "pending"), 40);
   EXPECT_EQ(master_.Stat("applied"), 0) << "a paused route sends nothing";
+  auto metrics = Call(writ_.port(), "GET", "/metrics").body;
+  for (const char* line : {"writ_buffer_pending{route=\"products-bulk\"} 40",
+                           "writ_buffer_capacity{route=\"products-bulk\"} 50",
+                           "writ_buffer_paused{route=\"products-bulk\"} 1",
+                           "writ_bulk_items_in_total{route=\"products-bulk\"} 40",
+                           "writ_bulk_refused_total{route=\"products-bulk\"} 1"})
+    EXPECT_NE(metrics.find(line), std::string::npos) << line;
   // Paused survives a restart.
   writ_.Stop();
   writ_.Restart();
@@ -187,6 +194,8 @@ TEST_F(BufferedTest, RateLimitHoldsAndBacksOffUnder429s) {
     ASSERT_LE(hi - lo + 1, 200u + 20u + 20u) << "window ending at item " << hi;
   }
   EXPECT_EQ(Int(Buffer(), "currentRate"), 200);
+  EXPECT_NE(Call(writ_.port(), "GET", "/metrics").body.find("writ_bulk_rate_limit{route=\"products-bulk\"} 200"),
+            std::string::npos);
 
   // The master pushes back with 429s: the limit halves, then recovers.
   auto faults = Call(master_.port(), "POST", "/_faults", R"({"errorRate":0.7,"errorStatus":429})");
