@@ -13,41 +13,10 @@
 #include "patterns/sync/sync_route.h"
 #include "testing/cluster.h"
 #include "testing/fault_store.h"
+#include "testing/in_process.h"
 
 namespace writ::testing {
 namespace {
-
-// An in-process master that honours keys, like `writ mock-master --honor-idempotency-key`.
-class HonouringMaster : public UpstreamClient {
- public:
-  void Send(UpstreamRequest req, std::function<void(UpstreamResult)> done) override {
-    UpstreamResult r;
-    {
-      std::lock_guard lock(mu_);
-      std::string key(FindHeader(req.headers, "Idempotency-Key").value_or(""));
-      auto it = answers_.find(key);
-      if (it == answers_.end()) {
-        ++applied_;
-        Response created;
-        created.status = 201;
-        created.headers = {{"Content-Type", "application/json"}, {"Location", "/orders/" + std::to_string(applied_)}};
-        created.body = "{\"id\":" + std::to_string(applied_) + "}";
-        it = answers_.emplace(key, created).first;
-      }
-      r.response = it->second;
-    }
-    done(std::move(r));
-  }
-  int applied() {
-    std::lock_guard lock(mu_);
-    return applied_;
-  }
-
- private:
-  std::mutex mu_;
-  std::map<std::string, Response> answers_;
-  int applied_ = 0;
-};
 
 class ThreadScheduler : public Scheduler {
  public:
