@@ -8,7 +8,11 @@
 //   - an operation with an unknown outcome is applied at most once;
 //   - nothing is applied twice;
 //   - async: every accepted submission is finished; the dead ones are exactly
-//     those that spent their attempts, and re-driving them applies each once.
+//     those that spent their attempts, and re-driving them applies each once;
+//   - buffered: an operation is a batch of 10 items (new SKUs); every item of
+//     an acknowledged batch is finished and applied exactly once (or dead with
+//     its budget spent, then replayed once), items of an unknown batch at most
+//     once.
 // Every run prints its seed; WRIT_CHAOS_SEED=N replays the same kill delays,
 // client jitter and the master's sequence of fault draws (thread timing still
 // varies, so a failure reproduces often, not always). WRIT_HISTORY_KILLS sets the kill cycles per scenario
@@ -37,8 +41,10 @@ enum class OpResult { kOk, kFailed, kUnknown };
 struct Op {
   std::string key;
   OpResult result = OpResult::kUnknown;
-  std::string submission;  // async: the acknowledged submission
+  std::string submission;  // async: the acknowledged submission; buffered: the job
 };
+
+constexpr int kBatchItems = 10;
 
 int EnvInt(const char* name, int fallback) {
   const char* v = std::getenv(name);
@@ -50,9 +56,11 @@ uint64_t Seed() {
   return v ? std::strtoull(v, nullptr, 10) : std::random_device{}();
 }
 
+enum class Kind { kSync, kAsync, kBuffered };
+
 struct Scenario {
   const char* name;
-  bool async;
+  Kind kind;
 };
 
 class History : public ::testing::TestWithParam<Scenario> {};
@@ -68,8 +76,15 @@ TEST_P(History, AcknowledgedOnceUnknownAtMostOnceNothingTwice) {
   MockMasterProcess master;
   master.Start(dir.path(), {"--honor-idempotency-key", "--error-rate", "0.2", "--drop-after-commit", "0.1",
                             "--hang-rate", "0.05", "--hang-for", "700ms", "--seed", std::to_string(seed)});
+  const bool async = sc.kind == Kind::kAsync, buffered = sc.kind == Kind::kBuffered;
   RouteOptions route;
-  if (sc.async) {
+  if (buffered) {
+    route.path = "/products/bulk";
+    route.mode = "buffered";
+    route.extra = "buffered:\n  item_key: /sku\n  batch_size: 20\n  bulk_path: /products/_bulk\n"
+                  "async:\n  lease: 1500ms\n  poll_interval: 50ms\n  backoff_base: 10ms\n  backoff_max: 100ms\n"
+                  "  max_attempts: 6\n  concurrency: 4\n";
+  } else if (async) {
     route.path = "/payments";
     route.mode = "async";
     route.extra = "async:\n  lease: 1500ms\n  poll_interval: 50ms\n  backoff_base: 10ms\n  backoff_max: 100ms\n"
@@ -79,7 +94,7 @@ TEST_P(History, AcknowledgedOnceUnknownAtMostOnceNothingTwice) {
   }
   WritProcess writ;
   writ.Start(dir.path(), master.port(), {route}, "request_timeout: 500ms\nconnect_timeout: 200ms");
-  const std::string path = sc.async ? "/payments" : "/orders";
+  const std::string path = buffered ? "/products/bulk" : async ? "/payments" : "/orders";
 
   std::atomic<uint16_t> port{writ.port()};
   std::atomic<bool> stop{false};
@@ -92,15 +107,22 @@ TEST_P(History, AcknowledgedOnceUnknownAtMostOnceNothingTwice) {
       Op op;
       op.key = std::string(sc.name) + "-" + std::to_string(n);
       std::string body = "{\"n\":" + std::to_string(n) + "}";
+      std::string type = "application/json";
+      if (buffered) {
+        body.clear();
+        for (int i = 0; i < kBatchItems; ++i) body += "{\"sku\":\"" + op.key + "-" + std::to_string(i) + "\"}\n";
+        type = "application/x-ndjson";
+      }
       // A client gives up after 12 tries: its outcome is then unknown.
       for (int attempt = 0; attempt < 12 && op.result == OpResult::kUnknown; ++attempt) {
         if (attempt > 0)
           std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(5, 80)(rng)));
         auto r = Call(port.load(), "POST", path, body,
-                      {{"Content-Type", "application/json"}, {"Idempotency-Key", op.key}}, 2'000);
+                      {{"Content-Type", type}, {"Idempotency-Key", op.key}}, 2'000);
         if (r.status >= 200 && r.status < 300) {
           op.result = OpResult::kOk;
-          if (sc.async) op.submission = std::string(ParseBody(r).as_object()["submissionId"].as_string());
+          if (async) op.submission = std::string(ParseBody(r).as_object()["submissionId"].as_string());
+          if (buffered) op.submission = std::string(ParseBody(r).as_object()["jobId"].as_string());
         } else if (r.status >= 400 && r.status < 500 && r.status != 409 && r.status != 429) {
           op.result = OpResult::kFailed;
         }
@@ -123,7 +145,7 @@ TEST_P(History, AcknowledgedOnceUnknownAtMostOnceNothingTwice) {
 
   // Drain: the last restart's writ finishes what was accepted.
   auto store = [&] { return OpenStoreReadOnly(writ.db_path()); };
-  if (sc.async) {
+  if (async || buffered) {
     ASSERT_TRUE(Eventually(
         [&] {
           auto s = store();
@@ -141,16 +163,50 @@ TEST_P(History, AcknowledgedOnceUnknownAtMostOnceNothingTwice) {
     auto* k = keys.if_contains(DeriveUpstreamKey("default", std::string("POST ") + path, key));
     return k ? k->as_object()["applied"].as_int64() : 0;
   };
+  // Buffered: the items of one operation, by their SKUs.
+  auto items_of = [&](const std::string& key) {
+    std::vector<std::string> skus;
+    for (int i = 0; i < kBatchItems; ++i) skus.push_back(key + "-" + std::to_string(i));
+    return skus;
+  };
 
   int ok = 0, failed = 0, unknown = 0, dead = 0;
   std::vector<std::string> dead_ids;
   auto s = store();
+  std::vector<std::string> dead_jobs;
   for (const auto& op : history) {
+    if (buffered) {
+      if (op.result == OpResult::kOk) {
+        ++ok;
+        CommandFilter f;
+        f.job_id = op.submission;
+        auto items = s->ListCommands(f);
+        ASSERT_TRUE(items.ok() && items->size() == static_cast<size_t>(kBatchItems)) << op.key << ": items stored";
+        bool job_dead = false;
+        for (const auto& item : *items) {
+          int64_t n = applied(item.item_key);
+          if (item.status == SubmissionStatus::kDead) {
+            ++dead;
+            job_dead = true;
+            EXPECT_EQ(item.attempts, 6) << item.id << ": only a spent budget makes an item dead";
+            EXPECT_LE(n, 1) << item.id;
+          } else {
+            EXPECT_EQ(item.status, SubmissionStatus::kSucceeded) << item.id;
+            EXPECT_EQ(n, 1) << item.id << ": acknowledged, so applied exactly once";
+          }
+        }
+        if (job_dead) dead_jobs.push_back(op.submission);
+      } else {
+        op.result == OpResult::kFailed ? ++failed : ++unknown;
+        for (const auto& sku : items_of(op.key)) EXPECT_LE(applied(sku), 1) << sku << ": applied at most once";
+      }
+      continue;
+    }
     int64_t n = applied(op.key);
     switch (op.result) {
       case OpResult::kOk:
         ++ok;
-        if (sc.async) {
+        if (async) {
           auto c = s->GetCommand(op.submission);
           ASSERT_TRUE(c.ok() && c->has_value()) << op.key << ": an acknowledged submission is stored";
           if ((*c)->status == SubmissionStatus::kDead) {
@@ -187,6 +243,16 @@ TEST_P(History, AcknowledgedOnceUnknownAtMostOnceNothingTwice) {
       }, 30'000)) << id;
     EXPECT_EQ(master.Stat("duplicateApplies"), 0);
   }
+  if (!dead_jobs.empty()) {
+    Call(master.port(), "POST", "/_faults", R"({"errorRate":0,"dropAfterCommit":0,"hangRate":0})");
+    for (const auto& id : dead_jobs) EXPECT_EQ(Call(writ.port(), "POST", "/v1/jobs/" + id + "/replay").status, 200);
+    for (const auto& id : dead_jobs)
+      EXPECT_TRUE(Eventually([&] {
+        auto v = ParseBody(Call(writ.port(), "GET", "/v1/jobs/" + id));
+        return v.is_object() && v.as_object()["status"] == "completed";
+      }, 30'000)) << id;
+    EXPECT_EQ(master.Stat("duplicateApplies"), 0);
+  }
   EXPECT_GT(ok, 0) << "the run did some work";
   std::printf("history %s: seed %llu, %d kills, %zu operations: %d ok, %d failed, %d unknown, %d dead "
               "(re-driven), %lld applied, 0 duplicates\n",
@@ -194,7 +260,9 @@ TEST_P(History, AcknowledgedOnceUnknownAtMostOnceNothingTwice) {
               static_cast<long long>(master.Stat("applied")));
 }
 
-INSTANTIATE_TEST_SUITE_P(Runs, History, ::testing::Values(Scenario{"sync", false}, Scenario{"async", true}),
+INSTANTIATE_TEST_SUITE_P(Runs, History,
+                         ::testing::Values(Scenario{"sync", Kind::kSync}, Scenario{"async", Kind::kAsync},
+                                           Scenario{"buffered", Kind::kBuffered}),
                          [](const ::testing::TestParamInfo<Scenario>& i) { return std::string(i.param.name); });
 
 }  // namespace
