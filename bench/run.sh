@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Benchmarks, each against a peer measured in the same run.
-#   bench/run.sh [s1|s2|s3|s5|all]     (default: all)
+#   bench/run.sh [s1|s2|s3|s5|s6|all]     (default: all)
 # Environment: BENCH_DURATION (s per measurement, 10), BENCH_ROUNDS (3),
 # BENCH_CONNECTIONS (64). Needs root or sudo for the first install of
 # nginx-light and wrk (Debian packages).
@@ -16,6 +16,10 @@
 #             buffered, 1000-item NDJSON batches of new SKUs) and items/s
 #             delivered to the master's bulk endpoint, vs inserting the same
 #             rows straight into SQLite in one C++ transaction (bench_raw_insert)
+# S6 recovery: a writ with 100k pending items is killed (kill -9) while
+#             draining; time from the restart's exec to the first item
+#             completed after it (items the dead writ held wait for their
+#             lease, which is excluded: the others are due at once)
 #
 # Placement: the load generator (wrk) runs on core 0, every server on core 1
 # (taskset), so each system gets the same single core. Measurements
@@ -238,5 +242,52 @@ if [[ $SCENARIO == s5 || $SCENARIO == all ]]; then
   echo "  (ratio: items/s relative to the raw insert. accept: uploads with the route paused, durable 202s;"
   echo "   delivered: the drain alone after resume, writ and the mock master sharing one core)"
   echo
+fi
+if [[ $SCENARIO == s6 || $SCENARIO == all ]]; then
+  PENDING=${BENCH_RECOVERY_ITEMS:-100000}
+  echo "## S6 recovery after kill -9 with $PENDING pending items (buffered route, SQLite)"
+  R_PORT=18082
+  cat >"$WORK/recovery.yaml" <<YAML
+server: {listen: 127.0.0.1:$R_PORT, threads: 1}
+store: {url: sqlite:$WORK/recovery.db}
+upstreams: {master: {url: http://127.0.0.1:$MASTER_PORT, pool_size: 64}}
+routes:
+  - {name: bulk, method: POST, path: /products/bulk, mode: buffered, upstream: master, max_body: 64MiB,
+     buffered: {item_key: /sku, batch_size: 500, bulk_path: /products/_bulk, max_pending_items: 100000000},
+     async: {concurrency: 4, poll_interval: 50ms, lease: 30s}}
+YAML
+  start_recovery_writ() {
+    taskset -c $CORE_SRV "$WRIT" serve --config "$WORK/recovery.yaml" >>"$WORK/recovery.log" 2>&1 &
+    R_PID=$!
+    PIDS+=($R_PID)
+  }
+  r_pending() { curl -s http://127.0.0.1:$R_PORT/v1/routes/bulk/buffer | sed -E 's/.*"pending":([0-9]+).*/\1/'; }
+  for r in $(seq "$ROUNDS"); do
+    rm -f "$WORK/recovery.db"*
+    start_recovery_writ
+    wait_port $R_PORT
+    curl -s -X POST http://127.0.0.1:$R_PORT/v1/routes/bulk/pause >/dev/null
+    for b in $(seq $((PENDING / 1000))); do
+      lua_items=""; for i in $(seq 1000); do lua_items+="{\"sku\":\"r$r-$b-$i\"}"$'\n'; done
+      curl -s -o /dev/null -X POST http://127.0.0.1:$R_PORT/products/bulk -H 'Content-Type: application/x-ndjson' \
+        --data-binary "$lua_items"
+    done
+    curl -s -X POST http://127.0.0.1:$R_PORT/v1/routes/bulk/resume >/dev/null
+    sleep 0.2
+    kill -9 $R_PID; wait $R_PID 2>/dev/null || true
+    t0=$(date +%s%N)
+    start_recovery_writ
+    at_kill=""
+    while [[ -z $at_kill ]]; do at_kill=$(r_pending 2>/dev/null || true); [[ $at_kill =~ ^[0-9]+$ ]] || at_kill=""; done
+    t_up=$(date +%s%N)
+    while (($(r_pending) >= at_kill)); do sleep 0.002; done
+    t1=$(date +%s%N)
+    ms=$(( (t1 - t0) / 1000000 )); up=$(( (t_up - t0) / 1000000 ))
+    echo "0 0 $ms" >>"$WORK/s6-recovery.txt"
+    printf '  %-18s %6s ms to the first completed item (%s pending at the restart; serving after %s ms)\n' \
+      s6-recovery "$ms" "$at_kill" "$up"
+    kill $R_PID; wait $R_PID 2>/dev/null || true
+  done
+  printf '\n  s6-recovery median %s ms (bar: < 1000 ms)\n\n' "$(median s6-recovery 3)"
 fi
 echo "logs and configs: $WORK"
