@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Benchmarks, each against a peer measured in the same run.
-#   bench/run.sh [s1|s2|s3|s5|s6|all]     (default: all)
+#   bench/run.sh [s1|s2|s3|s5|s6|s7|all]     (default: all)
 # Environment: BENCH_DURATION (s per measurement, 10), BENCH_ROUNDS (3),
 # BENCH_CONNECTIONS (64). Needs root or sudo for the first install of
 # nginx-light and wrk (Debian packages).
@@ -20,6 +20,9 @@
 #             draining; time from the restart's exec to the first item
 #             completed after it (items the dead writ held wait for their
 #             lease, which is excluded: the others are due at once)
+# S7 footprint: writ's resident memory over a store of 1M idempotency
+#             records, store bytes per record, and the in-server GC's delete
+#             rate with the p99 of live sync traffic (-c16) during it vs before
 #
 # Placement: the load generator (wrk) runs on core 0, every server on core 1
 # (taskset), so each system gets the same single core. Measurements
@@ -289,5 +292,45 @@ YAML
     kill $R_PID; wait $R_PID 2>/dev/null || true
   done
   printf '\n  s6-recovery median %s ms (bar: < 1000 ms)\n\n' "$(median s6-recovery 3)"
+fi
+if [[ $SCENARIO == s7 || $SCENARIO == all ]]; then
+  RECORDS=${BENCH_FOOTPRINT_RECORDS:-1000000}
+  echo "## S7 footprint: $RECORDS idempotency records (SQLite), GC under live traffic"
+  F_PORT=18083
+  "$ROOT/build/bench_seed_keys" "$WORK/footprint.db" "$RECORDS" 3600000
+  bytes=$(stat -c %s "$WORK/footprint.db")
+  cat >"$WORK/footprint.yaml" <<YAML
+server: {listen: 127.0.0.1:$F_PORT, threads: 1}
+store: {url: sqlite:$WORK/footprint.db, gc_interval: 1s, gc_batch: 1000}
+upstreams: {master: {url: http://127.0.0.1:$MASTER_PORT, pool_size: 256}}
+routes:
+  - {method: POST, path: /orders, mode: sync, upstream: master, idempotency: {required: true}}
+YAML
+  taskset -c $CORE_SRV "$WRIT" serve --config "$WORK/footprint.yaml" >"$WORK/footprint.log" 2>&1 &
+  F_PID=$!; PIDS+=($F_PID)
+  wait_port $F_PORT
+  CONNS_SAVED=$CONNS; CONNS=16
+  run s7-live-before $F_PORT unique_keys.lua "f1"
+  rss=$(awk '/VmRSS/ {print $2}' /proc/$F_PID/status)
+  printf '  store: %d records in %d bytes = %d bytes per record; writ RSS %d MiB while serving\n' \
+    "$RECORDS" "$bytes" $((bytes / RECORDS)) $((rss / 1024))
+  kill $F_PID; wait $F_PID 2>/dev/null || true
+  "$ROOT/build/bench_seed_keys" "$WORK/footprint.db" expire
+  taskset -c $CORE_SRV "$WRIT" serve --config "$WORK/footprint.yaml" >>"$WORK/footprint.log" 2>&1 &
+  F_PID=$!; PIDS+=($F_PID)
+  wait_port $F_PORT
+  gc_deleted() { curl -s http://127.0.0.1:$F_PORT/metrics | awk '/^writ_gc_deleted_total/ {print $NF}'; }
+  sleep 1.2  # the first GC round starts after gc_interval
+  g0=$(gc_deleted); t0=$(date +%s.%N)
+  run s7-live-during-gc $F_PORT unique_keys.lua "f2"
+  g1=$(gc_deleted); t1=$(date +%s.%N)
+  CONNS=$CONNS_SAVED
+  rate=$(awk -v n=$((${g1:-0} - ${g0:-0})) -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", n / (b - a) }')
+  printf '  GC deleted %d records in %.1f s under live traffic: %s records/s\n' $((${g1:-0} - ${g0:-0})) \
+    "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" "$rate"
+  kill $F_PID; wait $F_PID 2>/dev/null || true
+  summary s7-live-before s7-live-during-gc
+  echo "  (live traffic: wrk -c16 sync writes with fresh keys; bar: GC >= 50k records/s, p99 within +20%)"
+  echo
 fi
 echo "logs and configs: $WORK"

@@ -301,7 +301,10 @@ class SqliteStore : public Store {
         [deleted, done = std::move(done)](Status s) {
           if (!s.ok()) return done(s);
           done(*deleted);
-        });
+        },
+        // Deletions need no fsync of their own: lost in a crash, the next
+        // round deletes the same rows again.
+        /*durable=*/false);
   }
 
   void Accept(AcceptRequest req, Callback<ClaimResult> done) override {
