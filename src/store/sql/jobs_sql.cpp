@@ -1,66 +1,11 @@
-#include "store/sqlite/sqlite_jobs.h"
+#include "store/sql/jobs_sql.h"
 
 #include <boost/json.hpp>
 
 #include "core/json.h"
-#include "store/sqlite/sqlite_commands.h"
+#include "store/sql/queue.h"
 
-namespace writ::sqlite {
-
-const char* const kJobsSchema = R"sql(
-ALTER TABLE commands ADD COLUMN job_id TEXT;             -- NULL: an async command
-ALTER TABLE commands ADD COLUMN item_pos INTEGER NOT NULL DEFAULT -1;
-ALTER TABLE commands ADD COLUMN item_key TEXT NOT NULL DEFAULT '';
-CREATE INDEX IF NOT EXISTS commands_job ON commands(job_id, item_pos) WHERE job_id IS NOT NULL;
-CREATE TABLE IF NOT EXISTS jobs (
-  seq INTEGER PRIMARY KEY,
-  id TEXT NOT NULL UNIQUE,
-  tenant TEXT NOT NULL,
-  route TEXT NOT NULL,
-  producer_id TEXT,                  -- NULL: uploaded without Producer-Id
-  producer_seq INTEGER NOT NULL DEFAULT 0,
-  items INTEGER NOT NULL,
-  accepted INTEGER NOT NULL,
-  duplicates INTEGER NOT NULL,
-  rejected TEXT NOT NULL,            -- JSON [{position, reason}]
-  response_status INTEGER NOT NULL,  -- the 202, replayed to producer retries
-  response_headers TEXT NOT NULL,
-  response_body BLOB NOT NULL,
-  dedup_ms INTEGER NOT NULL,         -- the route's dedup window at acceptance
-  retention_ms INTEGER NOT NULL,     -- the route's retention at acceptance
-  created_at INTEGER NOT NULL,
-  expires_at INTEGER NOT NULL        -- deleted after this once no item is unfinished
-);
-CREATE INDEX IF NOT EXISTS jobs_route ON jobs(route, seq);
-CREATE INDEX IF NOT EXISTS jobs_producer ON jobs(tenant, route, producer_id, producer_seq)
-  WHERE producer_id IS NOT NULL;
-CREATE INDEX IF NOT EXISTS jobs_expiry ON jobs(expires_at);
--- The owner of each item key: queued items (expires_at 0) and succeeded ones
--- (until expires_at). Failed and dead items give their key up.
-CREATE TABLE IF NOT EXISTS item_keys (
-  tenant TEXT NOT NULL,
-  route TEXT NOT NULL,
-  item_key TEXT NOT NULL,
-  command_id TEXT NOT NULL,
-  dedup_ms INTEGER NOT NULL,
-  expires_at INTEGER NOT NULL DEFAULT 0,
-  PRIMARY KEY (tenant, route, item_key)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS item_keys_expiry ON item_keys(expires_at) WHERE expires_at > 0;
-CREATE TABLE IF NOT EXISTS producers (
-  tenant TEXT NOT NULL,
-  route TEXT NOT NULL,
-  producer_id TEXT NOT NULL,
-  last_seq INTEGER NOT NULL,
-  updated_at INTEGER NOT NULL,
-  PRIMARY KEY (tenant, route, producer_id)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS buffers (
-  route TEXT PRIMARY KEY,
-  pending INTEGER NOT NULL DEFAULT 0,  -- items queued or processing
-  paused INTEGER NOT NULL DEFAULT 0
-);
-)sql";
+namespace writ::sql {
 
 namespace {
 
@@ -93,8 +38,8 @@ Result<bool> TakeItemKey(Conn& c, const std::string& tenant, const std::string& 
                          const std::string& command_id, Millis dedup, Millis now) {
   auto n = Change(c,
                   "INSERT INTO item_keys (tenant, route, item_key, command_id, dedup_ms) VALUES (?1,?2,?3,?4,?5) "
-                  "ON CONFLICT DO UPDATE SET command_id=excluded.command_id, dedup_ms=excluded.dedup_ms, "
-                  "expires_at=0 WHERE item_keys.expires_at > 0 AND item_keys.expires_at <= ?6",
+                  "ON CONFLICT (tenant, route, item_key) DO UPDATE SET command_id=excluded.command_id, "
+                  "dedup_ms=excluded.dedup_ms, expires_at=0 WHERE item_keys.expires_at > 0 AND item_keys.expires_at <= ?6",
                   [&](Stmt& s) {
                     s.Bind(1, tenant).Bind(2, route).Bind(3, key).Bind(4, command_id).Bind(5, dedup).Bind(6, now);
                   });
@@ -104,8 +49,9 @@ Result<bool> TakeItemKey(Conn& c, const std::string& tenant, const std::string& 
 
 Status AddPending(Conn& c, const std::string& route, int64_t delta) {
   auto n = Change(c,
-                  "INSERT INTO buffers (route, pending) VALUES (?1, ?2) "
-                  "ON CONFLICT DO UPDATE SET pending = max(0, pending + ?2)",
+                  "INSERT INTO buffers (route, pending) VALUES (?1, CASE WHEN ?2 < 0 THEN 0 ELSE ?2 END) "
+                  "ON CONFLICT (route) DO UPDATE SET pending = CASE WHEN buffers.pending + ?2 < 0 THEN 0 "
+                  "ELSE buffers.pending + ?2 END",
                   [&](Stmt& s) { s.Bind(1, route).Bind(2, delta); });
   return n.ok() ? Status::Ok() : n.status();
 }
@@ -138,8 +84,8 @@ Status FillCounts(Conn& c, Job& j) {
   int64_t last_seq = 0;
   for (;;) {
     int rc = st->Step();
-    if (rc == SQLITE_DONE) break;
-    if (rc != SQLITE_ROW) return SqlError(c.db(), "job counts");
+    if (rc == kDone) break;
+    if (rc != kRow) return c.Error("job counts");
     auto status = ParseSubmissionStatus(st->Text(0));
     int64_t n = st->Int(1);
     j.last_finished_at = std::max(j.last_finished_at, st->Int(2));
@@ -159,21 +105,29 @@ Status FillCounts(Conn& c, Job& j) {
                          "AND seq <= ?2");
   if (!ahead.ok()) return ahead.status();
   ahead->Bind(1, j.route).Bind(2, last_seq);
-  if (ahead->Step() != SQLITE_ROW) return SqlError(c.db(), "job ahead");
+  if (ahead->Step() != kRow) return c.Error("job ahead");
   j.ahead = ahead->Int(0);
   return Status::Ok();
 }
 
-// Answers a Producer-Seq that is not last+1 (caller's transaction).
-Result<bool> CheckProducer(Conn& c, const JobAcceptRequest& req, JobAcceptResult& out) {
-  auto st = c.Prepare("SELECT last_seq FROM producers WHERE tenant=?1 AND route=?2 AND producer_id=?3");
+// Answers a Producer-Seq that is not last+1 (caller's transaction). The
+// producer's row is created (last_seq -1: a new producer, whose first
+// sequence starts it) and locked first, so two instances taking the same
+// sequence at once are serialized.
+Result<bool> CheckProducer(Conn& c, const JobAcceptRequest& req, JobAcceptResult& out, Millis now) {
+  auto ins = Change(c,
+                    "INSERT INTO producers (tenant, route, producer_id, last_seq, updated_at) VALUES (?1,?2,?3,-1,?4) "
+                    "ON CONFLICT (tenant, route, producer_id) DO NOTHING",
+                    [&](Stmt& s) { s.Bind(1, req.tenant).Bind(2, req.route).Bind(3, req.producer_id).Bind(4, now); });
+  if (!ins.ok()) return ins.status();
+  auto st = c.Prepare(std::string("SELECT last_seq FROM producers WHERE tenant=?1 AND route=?2 AND producer_id=?3") +
+                      c.ForUpdate());
   if (!st.ok()) return st.status();
   st->Bind(1, req.tenant).Bind(2, req.route).Bind(3, req.producer_id);
   int rc = st->Step();
-  if (rc == SQLITE_DONE) return true;  // a new producer: its first sequence starts it
-  if (rc != SQLITE_ROW) return SqlError(c.db(), "producer");
+  if (rc != kRow) return c.Error("producer");
   int64_t last = st->Int(0);
-  if (req.producer_seq == last + 1) return true;
+  if (last < 0 || req.producer_seq == last + 1) return true;
   if (req.producer_seq > last + 1) {
     out.status = JobAcceptStatus::kProducerGap;
     out.expected_seq = last + 1;
@@ -184,14 +138,14 @@ Result<bool> CheckProducer(Conn& c, const JobAcceptRequest& req, JobAcceptResult
   if (!job.ok()) return job.status();
   job->Bind(1, req.tenant).Bind(2, req.route).Bind(3, req.producer_id).Bind(4, req.producer_seq);
   rc = job->Step();
-  if (rc == SQLITE_ROW) {
+  if (rc == kRow) {
     out.status = JobAcceptStatus::kProducerReplay;
     out.response = {static_cast<int>(job->Int(0)), HeadersFromText(job->Text(1)), job->Text(2)};
-  } else if (rc == SQLITE_DONE) {
+  } else if (rc == kDone) {
     out.status = JobAcceptStatus::kProducerExpired;
     out.expected_seq = last + 1;
   } else {
-    return SqlError(c.db(), "producer job");
+    return c.Error("producer job");
   }
   return false;
 }
@@ -202,27 +156,42 @@ Result<JobAcceptResult> InsertJob(Conn& c, const JobAcceptRequest& req, Millis n
   JobAcceptResult out;
   KeyId key{req.tenant, req.route, req.idem_key};
   if (req.has_key) {
-    auto cur = SelectRecord(c, key);
-    if (!cur.ok()) return cur.status();
-    if (cur->has_value()) {
+    // The key first: another instance may take the same upload at the same
+    // moment, and only one insert gets through. The record is completed
+    // with the 202 below, or removed again if the batch is refused.
+    auto inserted = InsertCompletedRecord(c, key, req.fingerprint, req.fingerprint_detail, StoredResponse{}, now,
+                                          req.key_retention);
+    if (!inserted.ok()) return inserted.status();
+    if (!*inserted) {
+      auto cur = SelectRecord(c, key);
+      if (!cur.ok()) return cur.status();
+      if (!cur->has_value()) return Status(Code::kUnavailable, "accept job: the key's record vanished; retry");
       out.status = JobAcceptStatus::kKeyExists;
       out.existing = std::move(**cur);
       return out;
     }
   }
+  auto refuse = [&]() -> Result<JobAcceptResult> {
+    if (req.has_key) {
+      auto n = Change(c, "DELETE FROM idem_keys WHERE tenant=?1 AND route=?2 AND key=?3",
+                      [&](Stmt& s) { s.Bind(1, key.tenant).Bind(2, key.route).Bind(3, key.key); });
+      if (!n.ok()) return n.status();
+    }
+    return out;
+  };
   bool has_producer = !req.producer_id.empty();
   if (has_producer) {
-    auto fresh = CheckProducer(c, req, out);
+    auto fresh = CheckProducer(c, req, out, now);
     if (!fresh.ok()) return fresh.status();
-    if (!*fresh) return out;
+    if (!*fresh) return refuse();
   }
   if (req.max_pending > 0) {
-    auto buf = SelectBuffer(c, req.route);
+    auto buf = SelectBuffer(c, req.route, /*lock=*/true);
     if (!buf.ok()) return buf.status();
     if (buf->pending + static_cast<int64_t>(req.items.size()) > req.max_pending) {
       out.status = JobAcceptStatus::kFull;
       out.pending = buf->pending;
-      return out;
+      return refuse();
     }
   }
 
@@ -276,7 +245,8 @@ Result<JobAcceptResult> InsertJob(Conn& c, const JobAcceptRequest& req, Millis n
   if (has_producer) {
     auto p = Change(c,
                     "INSERT INTO producers (tenant, route, producer_id, last_seq, updated_at) VALUES (?1,?2,?3,?4,?5) "
-                    "ON CONFLICT DO UPDATE SET last_seq=excluded.last_seq, updated_at=excluded.updated_at",
+                    "ON CONFLICT (tenant, route, producer_id) DO UPDATE SET last_seq=excluded.last_seq, "
+                    "updated_at=excluded.updated_at",
                     [&](Stmt& s) {
                       s.Bind(1, req.tenant).Bind(2, req.route).Bind(3, req.producer_id);
                       s.Bind(4, req.producer_seq).Bind(5, now);
@@ -284,10 +254,14 @@ Result<JobAcceptResult> InsertJob(Conn& c, const JobAcceptRequest& req, Millis n
     if (!p.ok()) return p.status();
   }
   if (req.has_key) {
-    if (auto s = InsertCompletedRecord(c, key, req.fingerprint, req.fingerprint_detail, out.response, now,
-                                       req.key_retention);
-        !s.ok())
-      return s;
+    auto k = Change(c,
+                    "UPDATE idem_keys SET status=?4, headers=?5, body=?6 WHERE tenant=?1 AND route=?2 AND key=?3",
+                    [&](Stmt& s) {
+                      s.Bind(1, key.tenant).Bind(2, key.route).Bind(3, key.key);
+                      s.Bind(4, static_cast<int64_t>(out.response.status)).Bind(5, HeadersToText(out.response.headers));
+                      s.BindBlob(6, out.response.body);
+                    });
+    if (!k.ok()) return k.status();
   }
   return out;
 }
@@ -311,11 +285,11 @@ Status RequeueItem(Conn& c, const Command& item, Millis now) {
   if (!job.ok()) return job.status();
   job->Bind(1, item.job_id);
   Millis dedup = 86'400'000, retention = 604'800'000;
-  if (int rc = job->Step(); rc == SQLITE_ROW) {
+  if (int rc = job->Step(); rc == kRow) {
     dedup = job->Int(0);
     retention = job->Int(1);
-  } else if (rc != SQLITE_DONE) {
-    return SqlError(c.db(), "job windows");
+  } else if (rc != kDone) {
+    return c.Error("job windows");
   }
   auto taken = TakeItemKey(c, item.tenant, item.route, item.item_key, item.id, dedup, now);
   if (!taken.ok()) return taken.status();
@@ -335,8 +309,8 @@ Result<std::optional<Job>> SelectJob(Conn& c, const std::string& id) {
     if (!st.ok()) return st.status();
     st->Bind(1, id);
     int rc = st->Step();
-    if (rc == SQLITE_DONE) return out;
-    if (rc != SQLITE_ROW) return SqlError(c.db(), "job");
+    if (rc == kDone) return out;
+    if (rc != kRow) return c.Error("job");
     out = ReadJob(*st);
   }
   if (auto s = FillCounts(c, *out); !s.ok()) return s;
@@ -352,8 +326,8 @@ Result<std::vector<Job>> SelectJobs(Conn& c, const JobFilter& f) {
     st->Bind(1, f.route).Bind(2, f.before_seq).Bind(3, static_cast<int64_t>(f.limit));
     for (;;) {
       int rc = st->Step();
-      if (rc == SQLITE_DONE) break;
-      if (rc != SQLITE_ROW) return SqlError(c.db(), "jobs");
+      if (rc == kDone) break;
+      if (rc != kRow) return c.Error("jobs");
       out.push_back(ReadJob(*st));
     }
   }
@@ -370,31 +344,36 @@ Result<std::vector<std::string>> SelectReplayableItems(Conn& c, const std::strin
   std::vector<std::string> out;
   for (;;) {
     int rc = st->Step();
-    if (rc == SQLITE_DONE) break;
-    if (rc != SQLITE_ROW) return SqlError(c.db(), "replayable items");
+    if (rc == kDone) break;
+    if (rc != kRow) return c.Error("replayable items");
     out.push_back(st->Text(0));
   }
   return out;
 }
 
-Result<BufferState> SelectBuffer(Conn& c, const std::string& route) {
-  auto st = c.Prepare("SELECT pending, paused FROM buffers WHERE route = ?1");
+Result<BufferState> SelectBuffer(Conn& c, const std::string& route, bool lock) {
+  if (lock) {  // the row must exist to be locked
+    auto n = Change(c, "INSERT INTO buffers (route) VALUES (?1) ON CONFLICT (route) DO NOTHING",
+                    [&](Stmt& s) { s.Bind(1, route); });
+    if (!n.ok()) return n.status();
+  }
+  auto st = c.Prepare(std::string("SELECT pending, paused FROM buffers WHERE route = ?1") + (lock ? c.ForUpdate() : ""));
   if (!st.ok()) return st.status();
   st->Bind(1, route);
   BufferState b;
   int rc = st->Step();
-  if (rc == SQLITE_ROW) {
+  if (rc == kRow) {
     b.pending = st->Int(0);
     b.paused = st->Int(1) != 0;
-  } else if (rc != SQLITE_DONE) {
-    return SqlError(c.db(), "buffer");
+  } else if (rc != kDone) {
+    return c.Error("buffer");
   }
   return b;
 }
 
 Result<bool> UpdatePaused(Conn& c, const std::string& route, bool paused) {
   auto n = Change(c,
-                  "INSERT INTO buffers (route, paused) VALUES (?1, ?2) ON CONFLICT DO UPDATE SET paused = ?2",
+                  "INSERT INTO buffers (route, paused) VALUES (?1, ?2) ON CONFLICT (route) DO UPDATE SET paused = ?2",
                   [&](Stmt& s) { s.Bind(1, route).Bind(2, int64_t{paused ? 1 : 0}); });
   if (!n.ok()) return n.status();
   return true;
@@ -415,4 +394,4 @@ Result<int> DeleteExpiredJobs(Conn& c, int batch, Millis now) {
   return *k + *j;
 }
 
-}  // namespace writ::sqlite
+}  // namespace writ::sql

@@ -1,69 +1,11 @@
-#include "store/sqlite/sqlite_commands.h"
+#include "store/sql/queue.h"
 
 #include <boost/json.hpp>
 
 #include "core/hash.h"
-#include "store/sqlite/sqlite_jobs.h"
+#include "store/sql/jobs_sql.h"
 
-namespace writ::sqlite {
-
-const char* const kCommandsSchema = R"sql(
-CREATE TABLE IF NOT EXISTS commands (
-  seq INTEGER PRIMARY KEY,
-  id TEXT NOT NULL UNIQUE,
-  tenant TEXT NOT NULL,
-  route TEXT NOT NULL,
-  idem_key TEXT NOT NULL,
-  ordering_key TEXT,                 -- NULL: no ordering constraint
-  method TEXT NOT NULL,
-  target TEXT NOT NULL,
-  headers TEXT NOT NULL,
-  body BLOB NOT NULL,
-  upstream_key TEXT NOT NULL,
-  status TEXT NOT NULL,
-  attempts INTEGER NOT NULL DEFAULT 0,
-  redrives INTEGER NOT NULL DEFAULT 0,
-  fence INTEGER NOT NULL DEFAULT 0,
-  next_attempt_at INTEGER NOT NULL,
-  lease_until INTEGER NOT NULL DEFAULT 0,
-  due_at INTEGER NOT NULL,           -- claimable from: next attempt, or lease expiry
-  last_error TEXT NOT NULL DEFAULT '',
-  canonical_id TEXT NOT NULL DEFAULT '',
-  response_status INTEGER NOT NULL DEFAULT 0,
-  response_headers TEXT NOT NULL DEFAULT '',
-  response_body BLOB NOT NULL DEFAULT x'',
-  created_at INTEGER NOT NULL,
-  updated_at INTEGER NOT NULL,
-  finished_at INTEGER NOT NULL DEFAULT 0,
-  budget_from INTEGER NOT NULL,
-  expires_at INTEGER NOT NULL DEFAULT 0  -- finished: deleted (with its events) after this; 0 = kept
-);
--- Workers scan only unfinished commands that are due, earliest first: a
--- backlog waiting for retries (a master that is down) costs a claim nothing.
-CREATE INDEX IF NOT EXISTS commands_due ON commands(route, due_at, seq)
-  WHERE status IN ('accepted','processing');
-CREATE INDEX IF NOT EXISTS commands_ordering ON commands(route, ordering_key, seq)
-  WHERE status IN ('accepted','processing') AND ordering_key IS NOT NULL;
-CREATE INDEX IF NOT EXISTS commands_expiry ON commands(expires_at) WHERE expires_at > 0;
--- Operators list what needs attention; only those rows are indexed.
-CREATE INDEX IF NOT EXISTS commands_attention ON commands(seq) WHERE status IN ('failed','dead');
-CREATE TABLE IF NOT EXISTS events (
-  seq INTEGER PRIMARY KEY,
-  id TEXT NOT NULL UNIQUE,
-  submission_id TEXT NOT NULL,
-  route TEXT NOT NULL,
-  type TEXT NOT NULL,
-  payload TEXT NOT NULL,
-  created_at INTEGER NOT NULL,
-  deliver INTEGER NOT NULL,          -- 1: the route has a webhook
-  attempts INTEGER NOT NULL DEFAULT 0,
-  next_at INTEGER NOT NULL DEFAULT 0,
-  last_error TEXT NOT NULL DEFAULT '',
-  delivered_at INTEGER
-);
-CREATE INDEX IF NOT EXISTS events_submission ON events(submission_id, seq);
-CREATE INDEX IF NOT EXISTS events_pending ON events(next_at) WHERE deliver = 1 AND delivered_at IS NULL;
-)sql";
+namespace writ::sql {
 
 namespace {
 
@@ -124,22 +66,6 @@ StatusEvent ReadEvent(Stmt& s) {
   return e;
 }
 
-// Runs a statement and reads every row with `read`.
-template <typename T, typename BindFn>
-Result<std::vector<T>> QueryRows(Conn& c, const std::string& sql, BindFn bind, T (*read)(Stmt&)) {
-  auto st = c.Prepare(sql);
-  if (!st.ok()) return st.status();
-  bind(*st);
-  std::vector<T> out;
-  for (;;) {
-    int rc = st->Step();
-    if (rc == SQLITE_ROW) out.push_back(read(*st));
-    else if (rc == SQLITE_DONE) break;
-    else return SqlError(c.db(), "select");
-  }
-  return out;
-}
-
 template <typename BindFn>
 Result<std::vector<Command>> QueryCommands(Conn& c, const std::string& sql, BindFn bind) {
   return QueryRows<Command>(c, sql, bind, &ReadCommand);
@@ -155,19 +81,19 @@ Result<std::vector<StatusEvent>> QueryEvents(Conn& c, const std::string& sql, Bi
 Result<Command> InsertCommand(Conn& c, Command cmd, Millis now) {
   cmd.status = SubmissionStatus::kAccepted;
   cmd.created_at = cmd.updated_at = cmd.next_attempt_at = cmd.budget_from = now;
-  auto n = Change(c,
-                  "INSERT INTO commands (id, tenant, route, idem_key, ordering_key, method, target, headers, body, "
-                  "upstream_key, status, next_attempt_at, due_at, created_at, updated_at, budget_from) "
-                  "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,'accepted',?11,?11,?11,?11,?11)",
-                  [&](Stmt& s) {
-                    s.Bind(1, cmd.id).Bind(2, cmd.tenant).Bind(3, cmd.route).Bind(4, cmd.idem_key);
-                    if (cmd.ordering_key.empty()) s.BindNull(5);
-                    else s.Bind(5, cmd.ordering_key);
-                    s.Bind(6, cmd.method).Bind(7, cmd.target).Bind(8, HeadersToText(cmd.headers));
-                    s.BindBlob(9, cmd.body).Bind(10, cmd.upstream_key).Bind(11, now);
-                  });
-  if (!n.ok()) return n.status();
-  cmd.seq = sqlite3_last_insert_rowid(c.db());
+  auto st = c.Prepare(
+      "INSERT INTO commands (id, tenant, route, idem_key, ordering_key, method, target, headers, body, "
+      "upstream_key, status, next_attempt_at, due_at, created_at, updated_at, budget_from) "
+      "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,'accepted',?11,?11,?11,?11,?11) RETURNING seq");
+  if (!st.ok()) return st.status();
+  st->Bind(1, cmd.id).Bind(2, cmd.tenant).Bind(3, cmd.route).Bind(4, cmd.idem_key);
+  if (cmd.ordering_key.empty()) st->BindNull(5);
+  else st->Bind(5, cmd.ordering_key);
+  st->Bind(6, cmd.method).Bind(7, cmd.target).Bind(8, HeadersToText(cmd.headers));
+  st->BindBlob(9, cmd.body).Bind(10, cmd.upstream_key).Bind(11, now);
+  if (st->Step() != kRow) return c.Error("insert command");
+  cmd.seq = st->Int(0);
+  if (st->Step() != kDone) return c.Error("insert command");
   return cmd;
 }
 
@@ -257,11 +183,11 @@ Result<bool> ApplyOutcome(Conn& c, const AttemptOutcome& o, Millis now) {
   st->BindBlob(9, o.response_body).Bind(10, now).Bind(11, terminal ? now : int64_t{0});
   st->Bind(12, terminal ? now + o.retention : int64_t{0}).Bind(13, static_cast<int64_t>(o.attempts));
   int rc = st->Step();
-  if (rc == SQLITE_DONE) return false;  // fenced out: another holder took the command over
-  if (rc != SQLITE_ROW) return SqlError(c.db(), "finish attempt");
+  if (rc == kDone) return false;  // fenced out: another holder took the command over
+  if (rc != kRow) return c.Error("finish attempt");
   bool item = !st->IsNull(0);
   std::string tenant = st->Text(1), route = st->Text(2), item_key = st->Text(3);
-  if (st->Step() != SQLITE_DONE) return SqlError(c.db(), "finish attempt");
+  if (st->Step() != kDone) return c.Error("finish attempt");
   if (item) {
     if (terminal) {
       if (auto s = FinishItem(c, o.id, tenant, route, item_key, o.status, now); !s.ok()) return s;
@@ -316,9 +242,9 @@ Result<int> DeleteExpiredCommands(Conn& c, int batch, Millis now) {
   std::vector<std::string> ids;
   for (;;) {
     int rc = st->Step();
-    if (rc == SQLITE_ROW) ids.push_back(st->Text(0));
-    else if (rc == SQLITE_DONE) break;
-    else return SqlError(c.db(), "delete expired commands");
+    if (rc == kRow) ids.push_back(st->Text(0));
+    else if (rc == kDone) break;
+    else return c.Error("delete expired commands");
   }
   for (const auto& id : ids) {
     auto n = Change(c, "DELETE FROM events WHERE submission_id = ?1", [&](Stmt& s) { s.Bind(1, id); });
@@ -368,8 +294,8 @@ Result<std::vector<QueueStat>> SelectQueueStats(Conn& c) {
     if (!st.ok()) return st.status();
     for (;;) {
       int rc = st->Step();
-      if (rc == SQLITE_DONE) break;
-      if (rc != SQLITE_ROW) return SqlError(c.db(), "queue stats");
+      if (rc == kDone) break;
+      if (rc != kRow) return c.Error("queue stats");
       QueueStat q;
       q.route = st->Text(0);
       q.status = ParseSubmissionStatus(st->Text(1)).value_or(SubmissionStatus::kAccepted);
@@ -406,4 +332,4 @@ Result<bool> UpdateEvent(Conn& c, int64_t seq, bool delivered, Millis next_at, c
   return *n > 0;
 }
 
-}  // namespace writ::sqlite
+}  // namespace writ::sql

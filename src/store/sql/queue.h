@@ -1,5 +1,5 @@
-// Internal to the SQLite backend: the command queue and status events
-// (schema version 2) as statements on one connection. Every function runs
+// Internal to the SQL stores: the command queue and status events as
+// statements on one connection (SQLite or PostgreSQL). Every function runs
 // inside the caller's transaction on the writer connection, or on a reader.
 #pragma once
 
@@ -8,12 +8,9 @@
 #include <vector>
 
 #include "store/commands.h"
-#include "store/sqlite/sqlite_conn.h"
+#include "store/sql/conn.h"
 
-namespace writ::sqlite {
-
-// Tables and indexes added by schema version 2.
-extern const char* const kCommandsSchema;
+namespace writ::sql {
 
 // Inserts an accepted command; returns it as stored (status, times, seq).
 Result<Command> InsertCommand(Conn& c, Command cmd, Millis now);
@@ -40,4 +37,4 @@ Result<std::vector<StatusEvent>> SelectDueEvents(Conn& c, int limit, Millis now)
 Result<bool> UpdateEvent(Conn& c, int64_t seq, bool delivered, Millis next_at, const std::string& error,
                          Millis now);
 
-}  // namespace writ::sqlite
+}  // namespace writ::sql
