@@ -22,6 +22,9 @@ int RunDemo(const DemoOptions& o);
 int RunKeysList(const std::string& config_path, const std::string& state, const std::string& route, int limit);
 // Deletes every expired idempotency record now, in batches; prints the count.
 int RunGc(const std::string& config_path);
+// Applies pending schema migrations to the store a config names (PostgreSQL
+// needs this before `writ serve`; SQLite migrates itself at open).
+int RunMigrate(const std::string& config_path);
 int RunKeysDelete(const std::string& config_path, const std::string& route, const std::string& key);
 
 // Opens the store a config names (printing config errors); `config` receives it.

@@ -79,3 +79,24 @@ int RunKeysDelete(const std::string& config_path, const std::string& route, cons
 }
 
 }  // namespace writ
+
+namespace writ {
+
+int RunMigrate(const std::string& config_path) {
+  auto loaded = LoadConfigFile(config_path);
+  for (const auto& e : loaded.errors) std::cerr << e.ToString() << "\n";
+  if (!loaded.errors.empty()) return 2;
+  StoreOptions so;
+  so.url = loaded.config.store.url;
+  so.migrate = true;
+  auto store = OpenStore(so);
+  if (!store.ok()) {
+    std::cerr << "migrate: " << store.status().message() << "\n";
+    return 1;
+  }
+  for (const auto& w : (*store)->Warnings()) std::cerr << "warning: " << w << "\n";
+  std::cout << "store schema is current (" << loaded.config.store.url << ")\n";
+  return 0;
+}
+
+}  // namespace writ

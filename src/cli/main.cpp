@@ -94,6 +94,8 @@ int main(int argc, char** argv) {
   keys_delete->add_option("--route", route, "Route name, e.g. 'POST /orders'")->required();
   keys_delete->add_option("key", key, "The client's Idempotency-Key")->required();
 
+  auto* migrate = app.add_subcommand("migrate", "Apply pending schema migrations to the store (PostgreSQL: before serve)");
+  migrate->add_option("-c,--config", config_path, "Config file (names the store)")->required();
   auto* gc = app.add_subcommand("gc", "Delete expired idempotency records now (writ serve also does it on a schedule)");
   gc->add_option("-c,--config", config_path, "Config file (names the store)")->required();
 
@@ -182,6 +184,7 @@ int main(int argc, char** argv) {
   if (*keys_list) return writ::RunKeysList(config_path, state, route, limit);
   if (*keys_delete) return writ::RunKeysDelete(config_path, route, key);
   if (*gc) return writ::RunGc(config_path);
+  if (*migrate) return writ::RunMigrate(config_path);
   if (*subs_list) return writ::RunSubmissionsList(so);
   if (*jobs_list) return writ::RunJobsList(jo);
   if (*jobs_show) return writ::RunJobsShow(jo);

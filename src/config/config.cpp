@@ -238,8 +238,16 @@ void ReadStore(Reader& r, const YAML::Node& n, StoreConfig& s) {
     r.Int(n, "gc_batch", s.gc_batch, 1, 1'000'000);
   }
   const YAML::Node& at = n.IsScalar() ? n : n["url"];
-  if (s.url.rfind("sqlite:", 0) != 0 || s.url.size() <= 7)
-    r.Error(at, "store url must be sqlite:PATH (PostgreSQL is not supported yet), got '" + s.url + "'");
+  bool sqlite = s.url.rfind("sqlite:", 0) == 0 && s.url.size() > 7;
+  bool postgres = s.url.rfind("postgres://", 0) == 0 || s.url.rfind("postgresql://", 0) == 0;
+  if (!sqlite && !postgres)
+    r.Error(at, "store url must be sqlite:PATH or postgres://user@host:port/db, got '" + s.url + "'");
+  // A password belongs in PGPASSWORD or a 0600 PGPASSFILE, not in a config file.
+  if (postgres) {
+    auto at_sign = s.url.find('@'), colon = s.url.find(':', s.url.find("//") + 2);
+    if (at_sign != std::string::npos && colon != std::string::npos && colon < at_sign)
+      r.Error(at, "put the PostgreSQL password in PGPASSWORD or a 0600 PGPASSFILE, not in the store url");
+  }
 }
 
 bool ParseHttpUrl(const std::string& url, std::string& host, uint16_t& port, std::string& path) {

@@ -241,6 +241,12 @@ void Gateway::StartBackground() {
     auto b = store_.GetBuffer(name);
     if (b.ok() && b->paused) worker->SetPaused(true);
   }
+  // Other instances sharing the store queue work too: wake on their notice.
+  std::map<std::string, AsyncWorker*> by_route;
+  for (size_t i = 0; i < workers_.size(); ++i) by_route[workers_[i]->route_name()] = workers_[i].get();
+  store_.OnWork([by_route](const std::string& route) {
+    if (auto it = by_route.find(route); it != by_route.end()) it->second->Wake();
+  });
   for (auto& w : workers_) w->Start();
   if (relay_) relay_->Start();
 }
@@ -318,6 +324,7 @@ int RunServe(const Config& config) {
     LogJson("error", "cannot open store", {{"store", config.store.url}, {"error", store.status().message()}});
     return 1;
   }
+  for (const auto& w : (*store)->Warnings()) LogJson("warn", "store durability", {{"warning", w}});
   int threads = config.server.threads > 0 ? config.server.threads
                                           : std::max(1u, std::thread::hardware_concurrency());
   Runtime rt(threads);

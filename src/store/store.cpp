@@ -2,6 +2,7 @@
 
 #include <future>
 
+#include "store/postgres/postgres_store.h"
 #include "store/sqlite/sqlite_store.h"
 
 namespace writ {
@@ -69,7 +70,10 @@ Result<ActionResult> CancelSync(Store& s, std::string id, bool notify, Millis re
 
 Result<std::unique_ptr<Store>> OpenStore(const StoreOptions& options) {
   if (options.url.rfind("sqlite:", 0) == 0) return OpenSqliteStore(options);
-  return Status(Code::kInvalidArgument, "unsupported store url '" + options.url + "' (use sqlite:PATH)");
+  if (options.url.rfind("postgres://", 0) == 0 || options.url.rfind("postgresql://", 0) == 0)
+    return OpenPostgresStore(options);
+  return Status(Code::kInvalidArgument,
+                "unsupported store url '" + options.url + "' (use sqlite:PATH or postgres://user@host:port/db)");
 }
 
 }  // namespace writ

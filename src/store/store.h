@@ -209,6 +209,13 @@ class Store {
 
   // Cheap check that the store can be read (readiness probes).
   virtual Status Ping() = 0;
+  // Stores shared by several writ instances (PostgreSQL) call `wake` with a
+  // route's name when any instance queued work for it (LISTEN/NOTIFY), so
+  // idle workers need not wait for their next poll. Others never call it.
+  virtual void OnWork(std::function<void(const std::string& route)> wake) {}
+  // Things an operator must hear about at start-up (durability settings
+  // turned off, say); empty when all is well.
+  virtual std::vector<std::string> Warnings() const { return {}; }
   virtual Millis Now() const = 0;
 };
 
@@ -229,11 +236,14 @@ Result<int64_t> ReplayJobSync(Store& s, std::string id);
 Result<bool> SetPausedSync(Store& s, std::string route, bool paused);
 
 struct StoreOptions {
-  std::string url;  // sqlite:PATH
+  std::string url;  // sqlite:PATH or postgres://user@host:port/db
   int max_batch = 512;
   Clock* clock = &SystemClock();
   Metrics* metrics = nullptr;  // optional
   bool read_only = false;      // operator tools inspecting a live store
+  // PostgreSQL: apply pending schema migrations at open (`writ migrate`);
+  // without it an unmigrated database is refused. SQLite always migrates.
+  bool migrate = false;
 };
 
 // Opens the store named by options.url (creating and migrating it if needed).

@@ -70,6 +70,7 @@ class AsyncWorker {
   void SetPaused(bool paused);  // paused: no new claims (in-flight work finishes)
   bool paused() const { return paused_.load(); }
   int in_flight() const;
+  const std::string& route_name() const { return route_.name; }
   // Items (commands) that reached a terminal state per second, over the last
   // kDrainWindow seconds.
   double DrainRate() const;

@@ -132,7 +132,9 @@ Result<std::vector<Command>> ClaimDue(Conn& c, const std::string& route, int lim
           " FROM commands c WHERE c.route = ?1 AND c.status IN ('accepted','processing') AND c.due_at <= ?2 "
           "AND (c.ordering_key IS NULL OR NOT EXISTS (SELECT 1 FROM commands p WHERE p.route = c.route "
           "AND p.ordering_key = c.ordering_key AND p.status IN ('accepted','processing') AND p.seq < c.seq)) "
-          "ORDER BY c.due_at, c.seq LIMIT ?3",
+          "ORDER BY c.due_at, c.seq LIMIT ?3" +
+          // Instances sharing a database never wait for, nor take, each other's claims.
+          (c.postgres() ? " FOR UPDATE OF c SKIP LOCKED" : ""),
       [&](Stmt& s) { s.Bind(1, route).Bind(2, now).Bind(3, static_cast<int64_t>(limit)); });
   if (!due.ok()) return due.status();
   for (Command& cmd : *due) {

@@ -10,6 +10,14 @@ using namespace sql;  // Conn, Stmt and the shared queries
 
 SqlStore::SqlStore(Clock* clock) : clock_(clock) {}
 
+Status SqlStore::NotifyWork(Conn& c, const std::string& route) {
+  if (!c.postgres()) return Status::Ok();  // one process: its routes wake their workers directly
+  auto st = c.Prepare("SELECT pg_notify('writ_work', ?1)");
+  if (!st.ok()) return st.status();
+  st->Bind(1, route);
+  return st->Step() == kRow ? Status::Ok() : c.Error("notify");
+}
+
 Result<std::optional<IdempotencyRecord>> SqlStore::Lookup(const KeyId& id) {
   return Read<std::optional<IdempotencyRecord>>([&](Conn& c) { return SelectRecord(c, id); });
 }
@@ -244,6 +252,7 @@ void SqlStore::Accept(AcceptRequest req, Callback<ClaimResult> done) {
         auto cmd = InsertCommand(c, req.command, now);
         if (!cmd.ok()) return cmd.status();
         if (auto s = InsertEvent(c, *cmd, req.notify, now); !s.ok()) return s;
+        if (auto s = NotifyWork(c, req.command.route); !s.ok()) return s;
         out->claimed = true;
         return Status::Ok();
       },
@@ -335,6 +344,9 @@ void SqlStore::AcceptJob(JobAcceptRequest req, Callback<JobAcceptResult> done) {
       [this, req = std::move(req), out](Conn& c) -> Status {
         auto r = InsertJob(c, req, clock_->NowMs());
         if (!r.ok()) return r.status();
+        if (r->status == JobAcceptStatus::kAccepted && r->summary.accepted > 0) {
+          if (auto s = NotifyWork(c, req.route); !s.ok()) return s;
+        }
         *out = std::move(*r);
         return Status::Ok();
       },

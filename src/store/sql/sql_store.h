@@ -81,6 +81,8 @@ class SqlStore : public Store {
   Clock* clock_;
 
  private:
+  // PostgreSQL: NOTIFY writ_work, route (delivered at commit, to every instance).
+  static Status NotifyWork(sql::Conn& c, const std::string& route);
   static std::function<void(Status)> ChangedCallback(std::shared_ptr<int> changed, Callback<bool> done);
   void Action(std::function<Result<ActionResult>(sql::Conn&)> fn, Callback<ActionResult> done);
 };
