@@ -1,4 +1,4 @@
-// The command queue contract (async routes), on the SQLite backend with a
+// The command queue contract (async routes), on SQLite and PostgreSQL with a
 // fake clock: accept atomicity, claim order, leases and fencing, ordering
 // keys, retries, redrive, cancel, events, schema migration from version 1.
 #include <gtest/gtest.h>
@@ -10,23 +10,27 @@
 
 #include "store/store.h"
 #include "testing/cluster.h"
+#include "testing/postgres.h"
 
 namespace writ {
 namespace {
 
-class CommandQueueTest : public ::testing::Test {
+class CommandQueueTest : public ::testing::TestWithParam<testing::Backend> {
  protected:
   void SetUp() override { Open(); }
   void Open() {
     store_.reset();
     StoreOptions o;
-    o.url = "sqlite:" + path();
+    if (url_.empty()) url_ = testing::FreshStoreUrl(backend(), dir_.path());
+    o.url = url_;
+    o.migrate = true;
     o.clock = &clock_;
     auto s = OpenStore(o);
     ASSERT_TRUE(s.ok()) << s.status().message();
     store_ = std::move(*s);
   }
   std::string path() const { return dir_.path() + "/db/writ.db"; }
+  virtual testing::Backend backend() const { return GetParam(); }
 
   AcceptRequest Accept(const std::string& id, const std::string& key = "", const std::string& ordering = "") {
     AcceptRequest a;
@@ -65,11 +69,12 @@ class CommandQueueTest : public ::testing::Test {
   SubmissionStatus StatusOf(const std::string& id) { return store_->GetCommand(id).value()->status; }
 
   testing::TempDir dir_;
+  std::string url_;
   FakeClock clock_;
   std::unique_ptr<Store> store_;
 };
 
-TEST_F(CommandQueueTest, AcceptStoresKeyCommandAndEventTogether) {
+TEST_P(CommandQueueTest, AcceptStoresKeyCommandAndEventTogether) {
   auto r = AcceptSync(*store_, Accept("sub_1", "k1"));
   ASSERT_TRUE(r.ok());
   EXPECT_TRUE(r->claimed);
@@ -93,7 +98,7 @@ TEST_F(CommandQueueTest, AcceptStoresKeyCommandAndEventTogether) {
   EXPECT_FALSE(store_->GetCommand("sub_2").value().has_value());
 }
 
-TEST_F(CommandQueueTest, ClaimsOldestFirstWithLeaseAndFence) {
+TEST_P(CommandQueueTest, ClaimsOldestFirstWithLeaseAndFence) {
   for (int i = 0; i < 5; ++i) ASSERT_TRUE(AcceptSync(*store_, Accept("sub_" + std::to_string(i))).ok());
   auto first = Claim(3);
   ASSERT_EQ(first.size(), 3u);
@@ -118,7 +123,7 @@ TEST_F(CommandQueueTest, ClaimsOldestFirstWithLeaseAndFence) {
   EXPECT_EQ(StatusOf("sub_0"), SubmissionStatus::kSucceeded);
 }
 
-TEST_F(CommandQueueTest, HeartbeatKeepsTheLease) {
+TEST_P(CommandQueueTest, HeartbeatKeepsTheLease) {
   ASSERT_TRUE(AcceptSync(*store_, Accept("sub_1")).ok());
   auto c = Claim(1);
   ASSERT_EQ(c.size(), 1u);
@@ -135,7 +140,7 @@ TEST_F(CommandQueueTest, HeartbeatKeepsTheLease) {
   EXPECT_EQ(Claim(1).size(), 1u);
 }
 
-TEST_F(CommandQueueTest, RetryWaitsForItsTimeThenDeadAndRedrive) {
+TEST_P(CommandQueueTest, RetryWaitsForItsTimeThenDeadAndRedrive) {
   ASSERT_TRUE(AcceptSync(*store_, Accept("sub_1")).ok());
   auto c = Claim(1);
   ASSERT_TRUE(*FinishAttemptSync(*store_, Outcome(c[0], SubmissionStatus::kProcessing, clock_.NowMs() + 1'000)));
@@ -163,7 +168,7 @@ TEST_F(CommandQueueTest, RetryWaitsForItsTimeThenDeadAndRedrive) {
   EXPECT_EQ(Claim(1).size(), 1u);
 }
 
-TEST_F(CommandQueueTest, CancelOnlyBeforeTheFirstAttempt) {
+TEST_P(CommandQueueTest, CancelOnlyBeforeTheFirstAttempt) {
   ASSERT_TRUE(AcceptSync(*store_, Accept("sub_1")).ok());
   ASSERT_TRUE(AcceptSync(*store_, Accept("sub_2")).ok());
   EXPECT_EQ(*CancelSync(*store_, "sub_2", false, 60'000), ActionResult::kDone);
@@ -174,7 +179,7 @@ TEST_F(CommandQueueTest, CancelOnlyBeforeTheFirstAttempt) {
   EXPECT_EQ(*CancelSync(*store_, "sub_2", false, 60'000), ActionResult::kWrongState);
 }
 
-TEST_F(CommandQueueTest, OrderingKeyReleasesTheNextOnlyWhenThePreviousFinished) {
+TEST_P(CommandQueueTest, OrderingKeyReleasesTheNextOnlyWhenThePreviousFinished) {
   ASSERT_TRUE(AcceptSync(*store_, Accept("a1", "", "acct-a")).ok());
   ASSERT_TRUE(AcceptSync(*store_, Accept("b1", "", "acct-b")).ok());
   ASSERT_TRUE(AcceptSync(*store_, Accept("a2", "", "acct-a")).ok());
@@ -196,7 +201,7 @@ TEST_F(CommandQueueTest, OrderingKeyReleasesTheNextOnlyWhenThePreviousFinished) 
   EXPECT_EQ(next[0].id, "a2");
 }
 
-TEST_F(CommandQueueTest, EveryStateChangeWritesAnEventForDeliveryWhenAsked) {
+TEST_P(CommandQueueTest, EveryStateChangeWritesAnEventForDeliveryWhenAsked) {
   AcceptRequest a = Accept("sub_1");
   a.notify = true;
   ASSERT_TRUE(AcceptSync(*store_, a).ok());
@@ -225,7 +230,7 @@ TEST_F(CommandQueueTest, EveryStateChangeWritesAnEventForDeliveryWhenAsked) {
   EXPECT_EQ(store_->DueEvents(10).value().size(), 2u);
 }
 
-TEST_F(CommandQueueTest, ListPagesWithCursorAndFilters) {
+TEST_P(CommandQueueTest, ListPagesWithCursorAndFilters) {
   for (int i = 0; i < 7; ++i) ASSERT_TRUE(AcceptSync(*store_, Accept("sub_" + std::to_string(i))).ok());
   auto c = Claim(2);
   ASSERT_TRUE(*FinishAttemptSync(*store_, Outcome(c[0], SubmissionStatus::kDead)));
@@ -254,7 +259,7 @@ TEST_F(CommandQueueTest, ListPagesWithCursorAndFilters) {
   EXPECT_EQ(dead_n, 1);
 }
 
-TEST_F(CommandQueueTest, FinishedCommandsAreCollectedAfterRetentionOnceTheirWebhooksAreDone) {
+TEST_P(CommandQueueTest, FinishedCommandsAreCollectedAfterRetentionOnceTheirWebhooksAreDone) {
   AcceptRequest a = Accept("sub_1", "k1");
   a.notify = true;
   ASSERT_TRUE(AcceptSync(*store_, a).ok());
@@ -292,14 +297,20 @@ TEST_F(CommandQueueTest, FinishedCommandsAreCollectedAfterRetentionOnceTheirWebh
   EXPECT_TRUE(store_->Lookup({"default", "POST /payments", "k1"}).value().has_value());
 }
 
-TEST_F(CommandQueueTest, AcceptedCommandsSurviveReopen) {
+TEST_P(CommandQueueTest, AcceptedCommandsSurviveReopen) {
   ASSERT_TRUE(AcceptSync(*store_, Accept("sub_1", "k1")).ok());
   Open();
   EXPECT_TRUE(store_->GetCommand("sub_1").value().has_value());
   EXPECT_EQ(Claim(1).size(), 1u);
 }
 
-TEST_F(CommandQueueTest, Version1StoreIsMigratedInPlace) {
+// SQLite's own migration path (PostgreSQL databases start at `writ migrate`).
+class SqliteCommandQueueTest : public CommandQueueTest {
+ protected:
+  testing::Backend backend() const override { return testing::Backend::kSqlite; }
+};
+
+TEST_F(SqliteCommandQueueTest, Version1StoreIsMigratedInPlace) {
   store_.reset();
   std::filesystem::remove_all(dir_.path() + "/db");
   std::filesystem::create_directories(dir_.path() + "/db");
@@ -322,6 +333,12 @@ TEST_F(CommandQueueTest, Version1StoreIsMigratedInPlace) {
   EXPECT_TRUE(store_->Lookup({"default", "POST /orders", "old"}).value().has_value());
   EXPECT_TRUE(AcceptSync(*store_, Accept("sub_1")).value().claimed);
 }
+
+
+INSTANTIATE_TEST_SUITE_P(Backends, CommandQueueTest, ::testing::ValuesIn(testing::AllBackends()),
+                         [](const ::testing::TestParamInfo<testing::Backend>& i) {
+                           return std::string(testing::BackendName(i.param));
+                         });
 
 }  // namespace
 }  // namespace writ

@@ -1,21 +1,24 @@
-// The buffered-jobs contract on the SQLite backend with a fake clock: item
+// The buffered-jobs contract on SQLite and PostgreSQL with a fake clock: item
 // keys and duplicates, the buffer bound, producer sequences, what finishing
 // an item does to its key and the buffer, replay, pause and GC.
 #include <gtest/gtest.h>
 
 #include "store/store.h"
 #include "testing/cluster.h"
+#include "testing/postgres.h"
 
 namespace writ {
 namespace {
 
 constexpr const char* kRoute = "bulk";
 
-class JobStoreTest : public ::testing::Test {
+class JobStoreTest : public ::testing::TestWithParam<testing::Backend> {
  protected:
   void SetUp() override {
     StoreOptions o;
-    o.url = "sqlite:" + dir_.path() + "/writ.db";
+    if (url_.empty()) url_ = testing::FreshStoreUrl(GetParam(), dir_.path());
+    o.url = url_;
+    o.migrate = true;
     o.clock = &clock_;
     auto s = OpenStore(o);
     ASSERT_TRUE(s.ok()) << s.status().message();
@@ -57,11 +60,12 @@ class JobStoreTest : public ::testing::Test {
   }
 
   testing::TempDir dir_;
+  std::string url_;
   FakeClock clock_;
   std::unique_ptr<Store> store_;
 };
 
-TEST_F(JobStoreTest, DuplicateKeysWithinAndAcrossJobsAreRecordedNotQueued) {
+TEST_P(JobStoreTest, DuplicateKeysWithinAndAcrossJobsAreRecordedNotQueued) {
   auto a = Accept(Job("job_a", {"x", "y", "x"}));
   ASSERT_EQ(a.status, JobAcceptStatus::kAccepted);
   EXPECT_EQ(a.summary.accepted, 2);
@@ -85,7 +89,7 @@ TEST_F(JobStoreTest, DuplicateKeysWithinAndAcrossJobsAreRecordedNotQueued) {
   EXPECT_EQ(items[2].item_key, "x");
 }
 
-TEST_F(JobStoreTest, SuccessKeepsTheKeyForTheWindowAndFailureGivesItUp) {
+TEST_P(JobStoreTest, SuccessKeepsTheKeyForTheWindowAndFailureGivesItUp) {
   Accept(Job("job_a", {"ok", "bad", "gone"}));
   auto claimed = Claim();
   ASSERT_EQ(claimed.size(), 3u);
@@ -106,7 +110,7 @@ TEST_F(JobStoreTest, SuccessKeepsTheKeyForTheWindowAndFailureGivesItUp) {
   EXPECT_EQ(Accept(Job("job_c", {"ok"})).summary.accepted, 1);
 }
 
-TEST_F(JobStoreTest, ABatchThatDoesNotFitStoresNothing) {
+TEST_P(JobStoreTest, ABatchThatDoesNotFitStoresNothing) {
   Accept(Job("job_a", {"a", "b", "c"}, 4));
   auto full = Accept(Job("job_b", {"d", "e"}, 4));
   EXPECT_EQ(full.status, JobAcceptStatus::kFull);
@@ -118,7 +122,7 @@ TEST_F(JobStoreTest, ABatchThatDoesNotFitStoresNothing) {
   EXPECT_EQ(Accept(Job("job_b", {"d"}, 4)).status, JobAcceptStatus::kAccepted);
 }
 
-TEST_F(JobStoreTest, ProducerSequences) {
+TEST_P(JobStoreTest, ProducerSequences) {
   auto send = [&](const std::string& id, int64_t seq) {
     auto r = Job(id, {id});
     r.producer_id = "p";
@@ -137,7 +141,7 @@ TEST_F(JobStoreTest, ProducerSequences) {
   EXPECT_EQ(store_->GetJob("job_2").value()->producer_seq, 11);
 }
 
-TEST_F(JobStoreTest, ReplayRequeuesFailedItemsUnlessTheirKeyWasTaken) {
+TEST_P(JobStoreTest, ReplayRequeuesFailedItemsUnlessTheirKeyWasTaken) {
   Accept(Job("job_a", {"k1", "k2"}));
   auto claimed = Claim();
   Finish(claimed[0], SubmissionStatus::kFailed);
@@ -155,7 +159,7 @@ TEST_F(JobStoreTest, ReplayRequeuesFailedItemsUnlessTheirKeyWasTaken) {
   EXPECT_EQ(Pending(), 2);
 }
 
-TEST_F(JobStoreTest, PauseIsDurableAndGcDeletesFinishedJobsAndExpiredKeys) {
+TEST_P(JobStoreTest, PauseIsDurableAndGcDeletesFinishedJobsAndExpiredKeys) {
   ASSERT_TRUE(SetPausedSync(*store_, kRoute, true).value());
   EXPECT_TRUE(store_->GetBuffer(kRoute).value().paused);
   Accept(Job("job_a", {"a"}));
@@ -170,6 +174,12 @@ TEST_F(JobStoreTest, PauseIsDurableAndGcDeletesFinishedJobsAndExpiredKeys) {
   EXPECT_EQ(Accept(Job("job_c", {"a"})).summary.accepted, 1);
   EXPECT_TRUE(store_->GetBuffer(kRoute).value().paused);
 }
+
+
+INSTANTIATE_TEST_SUITE_P(Backends, JobStoreTest, ::testing::ValuesIn(testing::AllBackends()),
+                         [](const ::testing::TestParamInfo<testing::Backend>& i) {
+                           return std::string(testing::BackendName(i.param));
+                         });
 
 }  // namespace
 }  // namespace writ

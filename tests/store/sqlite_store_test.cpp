@@ -1,4 +1,4 @@
-// The store contract, on the SQLite backend with a fake clock: claims,
+// The store contract, on SQLite and PostgreSQL with a fake clock: claims,
 // completion, fencing, lease takeover, parking, GC, concurrency, durability.
 #include <gtest/gtest.h>
 #include <sqlite3.h>
@@ -8,16 +8,19 @@
 
 #include "store/store.h"
 #include "testing/cluster.h"
+#include "testing/postgres.h"
 
 namespace writ {
 namespace {
 
-class SqliteStoreTest : public ::testing::Test {
+class SqliteStoreTest : public ::testing::TestWithParam<testing::Backend> {
  protected:
   void SetUp() override { Open(); }
   void Open() {
     StoreOptions o;
-    o.url = "sqlite:" + dir_.path() + "/db/writ.db";
+    if (url_.empty()) url_ = testing::FreshStoreUrl(GetParam(), dir_.path());
+    o.url = url_;
+    o.migrate = true;
     o.clock = &clock_;
     auto s = OpenStore(o);
     ASSERT_TRUE(s.ok()) << s.status().message();
@@ -35,11 +38,12 @@ class SqliteStoreTest : public ::testing::Test {
   StoredResponse Answer() { return {201, {{"Content-Type", "application/json"}}, "{\"id\":\"ord_1\"}"}; }
 
   testing::TempDir dir_;
+  std::string url_;
   FakeClock clock_;
   std::unique_ptr<Store> store_;
 };
 
-TEST_F(SqliteStoreTest, ClaimCompleteAndLookup) {
+TEST_P(SqliteStoreTest, ClaimCompleteAndLookup) {
   auto c = ClaimSync(*store_, Req("k1"));
   ASSERT_TRUE(c.ok());
   EXPECT_TRUE(c->claimed);
@@ -59,7 +63,7 @@ TEST_F(SqliteStoreTest, ClaimCompleteAndLookup) {
   EXPECT_EQ((*rec)->expires_at, clock_.NowMs() + 60'000);
 }
 
-TEST_F(SqliteStoreTest, KeysAreScopedByTenantAndRoute) {
+TEST_P(SqliteStoreTest, KeysAreScopedByTenantAndRoute) {
   auto a = Req("same");
   auto b = Req("same");
   b.id.route = "POST /payments";
@@ -70,7 +74,7 @@ TEST_F(SqliteStoreTest, KeysAreScopedByTenantAndRoute) {
   EXPECT_TRUE(ClaimSync(*store_, c)->claimed);
 }
 
-TEST_F(SqliteStoreTest, ExpiredLeaseIsTakenOverAndStaleHolderIsFenced) {
+TEST_P(SqliteStoreTest, ExpiredLeaseIsTakenOverAndStaleHolderIsFenced) {
   ASSERT_TRUE(ClaimSync(*store_, Req("k1"))->claimed);
   clock_.Advance(4'999);
   EXPECT_FALSE(ClaimSync(*store_, Req("k1"))->claimed);
@@ -85,7 +89,7 @@ TEST_F(SqliteStoreTest, ExpiredLeaseIsTakenOverAndStaleHolderIsFenced) {
   EXPECT_EQ((*store_->Lookup(Req("k1").id))->attempts, 2);
 }
 
-TEST_F(SqliteStoreTest, ExpiredLeaseWithOtherFingerprintIsNotTakenOver) {
+TEST_P(SqliteStoreTest, ExpiredLeaseWithOtherFingerprintIsNotTakenOver) {
   ASSERT_TRUE(ClaimSync(*store_, Req("k1", "fpA"))->claimed);
   clock_.Advance(10'000);
   auto other = ClaimSync(*store_, Req("k1", "fpB"));
@@ -93,7 +97,7 @@ TEST_F(SqliteStoreTest, ExpiredLeaseWithOtherFingerprintIsNotTakenOver) {
   EXPECT_EQ(other->existing.fingerprint, "fpA");
 }
 
-TEST_F(SqliteStoreTest, ParkOnTakeoverMarksUnknownAndNeverReleases) {
+TEST_P(SqliteStoreTest, ParkOnTakeoverMarksUnknownAndNeverReleases) {
   ASSERT_TRUE(ClaimSync(*store_, Req("k1"))->claimed);
   clock_.Advance(10'000);
   auto req = Req("k1");
@@ -108,7 +112,7 @@ TEST_F(SqliteStoreTest, ParkOnTakeoverMarksUnknownAndNeverReleases) {
   EXPECT_TRUE(ClaimSync(*store_, Req("k1"))->claimed);
 }
 
-TEST_F(SqliteStoreTest, ReleaseAndMarkUnknownNeedTheFence) {
+TEST_P(SqliteStoreTest, ReleaseAndMarkUnknownNeedTheFence) {
   ASSERT_TRUE(ClaimSync(*store_, Req("k1"))->claimed);
   EXPECT_FALSE(*ReleaseSync(*store_, Req("k1").id, 7));
   EXPECT_TRUE(*ReleaseSync(*store_, Req("k1").id, 1));
@@ -119,7 +123,7 @@ TEST_F(SqliteStoreTest, ReleaseAndMarkUnknownNeedTheFence) {
   EXPECT_EQ((*store_->Lookup(Req("k2").id))->state, KeyState::kUnknown);
 }
 
-TEST_F(SqliteStoreTest, GarbageCollectionRemovesExpiredRecordsAndNothingElse) {
+TEST_P(SqliteStoreTest, GarbageCollectionRemovesExpiredRecordsAndNothingElse) {
   for (int i = 0; i < 25; ++i) {
     ASSERT_TRUE(ClaimSync(*store_, Req("old" + std::to_string(i)))->claimed);
     ASSERT_TRUE(*CompleteSync(*store_, Req("old" + std::to_string(i)).id, 1, Answer(), 1'000));
@@ -147,7 +151,7 @@ TEST_F(SqliteStoreTest, GarbageCollectionRemovesExpiredRecordsAndNothingElse) {
   EXPECT_TRUE(store_->Lookup(Req("young").id)->has_value());
 }
 
-TEST_F(SqliteStoreTest, ConcurrentClaimsOfOneKeyHaveOneWinner) {
+TEST_P(SqliteStoreTest, ConcurrentClaimsOfOneKeyHaveOneWinner) {
   std::atomic<int> winners{0}, losers{0};
   std::vector<std::thread> threads;
   for (int t = 0; t < 32; ++t) {
@@ -162,7 +166,7 @@ TEST_F(SqliteStoreTest, ConcurrentClaimsOfOneKeyHaveOneWinner) {
   EXPECT_EQ(losers, 31);
 }
 
-TEST_F(SqliteStoreTest, ManyWritersShareCommits) {
+TEST_P(SqliteStoreTest, ManyWritersShareCommits) {
   std::vector<std::thread> threads;
   for (int t = 0; t < 8; ++t) {
     threads.emplace_back([&, t] {
@@ -177,7 +181,7 @@ TEST_F(SqliteStoreTest, ManyWritersShareCommits) {
   EXPECT_EQ(store_->Counts()->completed, 1600);
 }
 
-TEST_F(SqliteStoreTest, CommittedRecordsSurviveReopen) {
+TEST_P(SqliteStoreTest, CommittedRecordsSurviveReopen) {
   ASSERT_TRUE(ClaimSync(*store_, Req("k1"))->claimed);
   ASSERT_TRUE(*CompleteSync(*store_, Req("k1").id, 1, Answer(), 60'000));
   ASSERT_TRUE(ClaimSync(*store_, Req("k2"))->claimed);
@@ -190,9 +194,9 @@ TEST_F(SqliteStoreTest, CommittedRecordsSurviveReopen) {
   EXPECT_EQ((*list)[0].id.key, "k2");
 }
 
-TEST_F(SqliteStoreTest, PingSucceedsOnAnOpenStore) { EXPECT_TRUE(store_->Ping().ok()); }
+TEST_P(SqliteStoreTest, PingSucceedsOnAnOpenStore) { EXPECT_TRUE(store_->Ping().ok()); }
 
-TEST_F(SqliteStoreTest, StoresSqlMetacharactersVerbatim) {
+TEST_P(SqliteStoreTest, StoresSqlMetacharactersVerbatim) {
   std::string evil = "'); DROP TABLE idem_keys; --\"";
   ASSERT_TRUE(ClaimSync(*store_, Req(evil))->claimed);
   auto rec = store_->Lookup(Req(evil).id);
@@ -214,6 +218,12 @@ TEST(SqliteStore, RefusesANewerSchema) {
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.status().message().find("newer"), std::string::npos);
 }
+
+
+INSTANTIATE_TEST_SUITE_P(Backends, SqliteStoreTest, ::testing::ValuesIn(testing::AllBackends()),
+                         [](const ::testing::TestParamInfo<testing::Backend>& i) {
+                           return std::string(testing::BackendName(i.param));
+                         });
 
 }  // namespace
 }  // namespace writ
