@@ -37,12 +37,27 @@ class MockMaster {
       responses_by_key_.clear();
       log_.clear();
       requests_ = applied_ = errors_ = drops_ = hangs_ = replays_ = next_id_ = bulk_requests_ = bulk_refused_ = 0;
+      max_concurrent_per_key_ = 0;
       return done(JsonResponse(200, {{"reset", true}}));
     }
     Response resp;
     enum { kNormal, kDrop, kHang } fault = kNormal;
+    // Requests per key in progress at once (two workers sending the same
+    // command at the same time would show here).
+    std::string key(FindHeader(req.headers, "Idempotency-Key").value_or(""));
+    if (!key.empty() && req.method != "GET") {
+      done = [this, key, done = std::move(done)](Response r) {
+        {
+          std::lock_guard lock(mu_);
+          if (--in_progress_[key] == 0) in_progress_.erase(key);
+        }
+        done(std::move(r));
+      };
+    }
     {
       std::lock_guard lock(mu_);
+      if (!key.empty() && req.method != "GET")
+        max_concurrent_per_key_ = std::max(max_concurrent_per_key_, ++in_progress_[key]);
       ++requests_;
       bool write = req.method != "GET";
       bool bulk = write && IsBulk(req.path);
@@ -286,6 +301,7 @@ class MockMaster {
                               {"hangs", hangs_},
                               {"bulkRequests", bulk_requests_},
                               {"bulkRefused", bulk_refused_},
+                              {"maxConcurrentPerKey", max_concurrent_per_key_},
                               {"honorIdempotencyKey", opts_.honor_idempotency_key}});
   }
 
@@ -300,7 +316,8 @@ class MockMaster {
   static constexpr size_t kMaxLog = 200'000;
   json::array log_;
   int64_t requests_ = 0, applied_ = 0, errors_ = 0, drops_ = 0, hangs_ = 0, replays_ = 0, next_id_ = 0;
-  int64_t bulk_requests_ = 0, bulk_refused_ = 0;
+  int64_t bulk_requests_ = 0, bulk_refused_ = 0, max_concurrent_per_key_ = 0;
+  std::map<std::string, int64_t> in_progress_;
 };
 
 }  // namespace

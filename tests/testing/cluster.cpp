@@ -69,7 +69,7 @@ void WritProcess::Start(const std::string& dir, uint16_t master_port, const std:
   y << "server:\n  listen: 127.0.0.1:0\n  threads: 2\n";
   std::istringstream sv(server_extra_);
   for (std::string line; std::getline(sv, line);) y << "  " << line << "\n";
-  y << "store:\n  url: sqlite:" << db_ << "\n";
+  y << "store:\n  url: " << (store_url_.empty() ? "sqlite:" + db_ : store_url_) << "\n";
   std::istringstream se(store_extra_);
   for (std::string line; std::getline(se, line);) y << "  " << line << "\n";
   y << "upstreams:\n  master:\n    url: http://127.0.0.1:" << master_port << "\n";
@@ -88,6 +88,10 @@ void WritProcess::Start(const std::string& dir, uint16_t master_port, const std:
     for (std::string line; std::getline(id, line);) y << "      " << line << "\n";
   }
   std::ofstream(config_) << y.str();
+  if (!store_url_.empty()) {  // PostgreSQL: the schema first, as an operator would
+    std::string out;
+    ASSERT_EQ(RunWrit({"migrate", "--config", config_}, &out), 0) << out;
+  }
   Launch(env, true);
 }
 
@@ -190,7 +194,8 @@ std::string ProblemType(const Response& r) {
 
 std::unique_ptr<Store> OpenStoreReadOnly(const std::string& db_path) {
   StoreOptions o;
-  o.url = "sqlite:" + db_path;
+  bool url = db_path.rfind("sqlite:", 0) == 0 || db_path.rfind("postgres", 0) == 0;
+  o.url = url ? db_path : "sqlite:" + db_path;
   o.read_only = true;
   auto s = OpenStore(o);
   EXPECT_TRUE(s.ok()) << s.status().message();

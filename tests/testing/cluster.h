@@ -58,6 +58,9 @@ class WritProcess {
              const std::string& upstream_extra = "", const std::vector<std::string>& env = {});
   // Extra YAML lines for the store section (e.g. "gc_interval: 100ms"); call before Start.
   void set_store_extra(std::string yaml) { store_extra_ = std::move(yaml); }
+  // A store other than the default SQLite file (e.g. a postgres:// URL);
+  // Start then runs `writ migrate` first. Call before Start.
+  void set_store_url(std::string url) { store_url_ = std::move(url); }
   // Extra YAML lines for the server section (e.g. "header_timeout: 300ms"); call before Start.
   void set_server_extra(std::string yaml) { server_extra_ = std::move(yaml); }
   // Starts again with the same config and store (after a crash or Stop).
@@ -70,11 +73,13 @@ class WritProcess {
   uint16_t port() const { return port_; }
   const std::string& config_path() const { return config_; }
   const std::string& db_path() const { return db_; }
+  // The store's URL (sqlite:PATH unless set_store_url was called).
+  std::string store_url() const { return store_url_.empty() ? "sqlite:" + db_ : store_url_; }
 
  private:
   void Launch(const std::vector<std::string>& env, bool wait);
   ChildProcess proc_;
-  std::string dir_, config_, db_, store_extra_, server_extra_;
+  std::string dir_, config_, db_, store_extra_, server_extra_, store_url_;
   uint16_t port_ = 0;
   int restarts_ = 0;
 };
@@ -97,7 +102,8 @@ RawResult RawRequest(uint16_t port, const std::string& bytes, Millis timeout = 3
 boost::json::value ParseBody(const Response& r);
 std::string ProblemType(const Response& r);
 
-// Opens the store file read-only to look at what a server has committed.
+// Opens the store read-only to look at what a server has committed: a
+// SQLite file's path, or a store URL (sqlite:PATH, postgres://...).
 std::unique_ptr<Store> OpenStoreReadOnly(const std::string& db_path);
 KeyCounts CountKeys(const std::string& db_path);
 

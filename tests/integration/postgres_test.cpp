@@ -1,0 +1,212 @@
+// Several writ instances sharing one PostgreSQL (a real server started by
+// the test, `writ migrate` first): idempotency keys claimed by exactly one
+// instance, async commands processed once each while an instance is killed,
+// and a database restart under load (503 while it is down, reconnection by
+// itself, no acknowledged command lost).
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <random>
+#include <thread>
+
+#include "testing/cluster.h"
+#include "testing/postgres.h"
+
+namespace writ::testing {
+namespace {
+
+namespace json = boost::json;
+
+RouteOptions AsyncPayments() {
+  RouteOptions r;
+  r.path = "/payments";
+  r.mode = "async";
+  r.extra = "async:\n  lease: 4s\n  poll_interval: 50ms\n  backoff_base: 5ms\n  backoff_max: 100ms\n"
+            "  max_attempts: 100\n  concurrency: 16\n";
+  return r;
+}
+
+class PostgresTest : public ::testing::Test {
+ protected:
+  void StartInstances(int n, const std::vector<std::string>& master_flags, const std::vector<RouteOptions>& routes) {
+    url_ = FreshPostgresUrl();
+    master_.Start(dirs_[0].path(), master_flags);
+    for (int i = 0; i < n; ++i) {
+      writs_[i].set_store_url(url_);
+      writs_[i].Start(dirs_[i].path(), master_.port(), routes);
+    }
+  }
+
+  TempDir dirs_[3];
+  MockMasterProcess master_;
+  WritProcess writs_[3];
+  std::string url_;
+};
+
+TEST_F(PostgresTest, ThreeInstancesApplyEachKeyOnceUnderConcurrentRetries) {
+  // A master that ignores keys: a key claimed twice would be applied twice.
+  StartInstances(3, {"--latency", "3ms"}, {RouteOptions{}});
+  const int kKeys = 2000, kCopies = 8;
+  std::vector<std::pair<int, int>> sends;
+  for (int k = 0; k < kKeys; ++k)
+    for (int c = 0; c < kCopies; ++c) sends.emplace_back(k, c);
+  std::shuffle(sends.begin(), sends.end(), std::mt19937(17));
+  std::atomic<size_t> next{0};
+  std::mutex mu;
+  std::map<int, int> fresh;  // key -> first (non-replayed) 201s
+  std::map<int, std::string> bodies;
+  std::atomic<int> replays{0}, conflicts{0}, other{0};
+  std::vector<std::thread> clients;
+  for (int t = 0; t < 24; ++t)
+    clients.emplace_back([&] {
+      for (size_t i; (i = next++) < sends.size();) {
+        auto [k, c] = sends[i];
+        uint16_t port = writs_[c % 3].port();
+        auto r = PostJson(port, "/orders", "key-" + std::to_string(k), "{\"n\":" + std::to_string(k) + "}");
+        std::lock_guard lock(mu);
+        if (r.status == 201) {
+          if (FindHeader(r.headers, "Idempotent-Replayed")) ++replays;
+          else ++fresh[k];
+          if (bodies.count(k) && bodies[k] != r.body) ++other;  // every 2xx carries the first answer
+          bodies[k] = r.body;
+        } else if (r.status == 409) {
+          ++conflicts;
+        } else {
+          ++other;
+        }
+      }
+    });
+  for (auto& c : clients) c.join();
+  EXPECT_EQ(other.load(), 0);
+  EXPECT_EQ(static_cast<int>(fresh.size()), kKeys);
+  for (const auto& [k, n] : fresh) EXPECT_EQ(n, 1) << "key " << k << " answered fresh more than once";
+  EXPECT_GT(replays.load(), 0);
+  auto stats = master_.Stats();
+  EXPECT_EQ(stats["applied"].as_int64(), kKeys);
+  EXPECT_EQ(stats["duplicateApplies"].as_int64(), 0) << json::serialize(stats["duplicateKeys"]);
+  std::printf("3 instances, %d keys x %d sends: %d fresh, %d replays, %d in-flight 409s\n", kKeys, kCopies,
+              static_cast<int>(fresh.size()), replays.load(), conflicts.load());
+}
+
+TEST_F(PostgresTest, ThreeInstancesProcessAsyncSubmissionsOnceThroughTwoKills) {
+  StartInstances(3, {"--honor-idempotency-key", "--latency", "2ms", "--error-rate", "0.1", "--drop-after-commit",
+                     "0.05", "--seed", "5"},
+                 {AsyncPayments()});
+  const int kN = 10'000;
+  std::atomic<int> next{0}, acked{0};
+  std::atomic<uint16_t> ports[3];
+  for (int i = 0; i < 3; ++i) ports[i] = writs_[i].port();
+  std::vector<std::thread> clients;
+  for (int t = 0; t < 12; ++t)
+    clients.emplace_back([&, t] {
+      for (int n; (n = next++) < kN;) {
+        for (int attempt = 0; attempt < 50; ++attempt) {  // a client retries, on another instance if need be
+          auto r = PostJson(ports[(n + attempt) % 3].load(), "/payments", "sub-" + std::to_string(n),
+                            "{\"n\":" + std::to_string(n) + "}");
+          if (r.status == 202) {
+            ++acked;
+            break;
+          }
+          std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+      }
+    });
+  // Instance 0 is killed twice while commands are in flight.
+  for (int k = 1; k <= 2; ++k) {
+    while (acked < k * kN / 3) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    writs_[0].Kill();
+    writs_[0].Restart();
+    ports[0] = writs_[0].port();
+  }
+  for (auto& c : clients) c.join();
+  ASSERT_EQ(acked.load(), kN);
+  auto store = OpenStoreReadOnly(url_);
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(Eventually(
+      [&] {
+        CommandFilter f;
+        f.status = SubmissionStatus::kSucceeded;
+        f.limit = 100'000;
+        auto done = store->ListCommands(f);
+        return done.ok() && static_cast<int>(done->size()) == kN;
+      },
+      120'000));
+  auto stats = master_.Stats();
+  EXPECT_EQ(stats["keysApplied"].as_int64(), kN);
+  EXPECT_EQ(stats["duplicateApplies"].as_int64(), 0) << json::serialize(stats["duplicateKeys"]);
+  EXPECT_EQ(stats["maxConcurrentPerKey"].as_int64(), 1) << "a command was sent by two workers at once";
+  // Every instance did part of the work.
+  int busy = 0;
+  for (auto& w : writs_) {
+    auto m = Call(w.port(), "GET", "/metrics").body;
+    busy += m.find("writ_async_attempts_total") != std::string::npos ? 1 : 0;
+  }
+  EXPECT_EQ(busy, 3);
+}
+
+TEST_F(PostgresTest, DatabaseRestartUnderLoadAnswers503ThenRecoversAndLosesNothing) {
+  StartInstances(1, {"--honor-idempotency-key"}, {AsyncPayments()});
+  std::atomic<bool> stop{false};
+  std::atomic<int> next{0}, unavailable{0}, problem_json{0};
+  std::mutex mu;
+  std::vector<std::string> acked;  // submission ids
+  std::vector<std::thread> clients;
+  for (int t = 0; t < 4; ++t)
+    clients.emplace_back([&] {
+      while (!stop) {
+        int n = next++;
+        for (int attempt = 0; attempt < 200 && !stop.load(); ++attempt) {
+          auto r = PostJson(writs_[0].port(), "/payments", "r-" + std::to_string(n), "{\"n\":" + std::to_string(n) + "}");
+          if (r.status == 202) {
+            std::lock_guard lock(mu);
+            acked.push_back(std::string(ParseBody(r).as_object()["submissionId"].as_string()));
+            break;
+          }
+          if (r.status == 503) {
+            ++unavailable;
+            if (FindHeader(r.headers, "Content-Type").value_or("") == "application/problem+json") ++problem_json;
+          }
+          std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+      }
+    });
+  std::this_thread::sleep_for(std::chrono::milliseconds(700));
+  ASSERT_TRUE(StopTestPostgres());
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  int during = unavailable.load();
+  ASSERT_TRUE(StartTestPostgres());
+  size_t at_restart;
+  {
+    std::lock_guard lock(mu);
+    at_restart = acked.size();
+  }
+  // Writ reconnects by itself: new submissions are accepted again.
+  EXPECT_TRUE(Eventually([&] {
+    std::lock_guard lock(mu);
+    return acked.size() > at_restart + 20;
+  }, 30'000));
+  stop = true;
+  for (auto& c : clients) c.join();
+  EXPECT_GT(during, 0) << "requests while the database was down were answered 503";
+  EXPECT_EQ(problem_json.load(), unavailable.load()) << "every 503 is problem+json";
+  EXPECT_EQ(Call(writs_[0].port(), "GET", "/readyz").status, 200);
+  // Every acknowledged submission is there and reaches the master.
+  auto store = OpenStoreReadOnly(url_);
+  ASSERT_TRUE(store);
+  EXPECT_TRUE(Eventually([&] {
+    for (const auto& id : acked) {
+      auto c = store->GetCommand(id);
+      if (!c.ok() || !c->has_value() || (*c)->status != SubmissionStatus::kSucceeded) return false;
+    }
+    return true;
+  }, 60'000));
+  EXPECT_EQ(master_.Stat("keysApplied"), static_cast<int64_t>(acked.size()));
+  EXPECT_EQ(master_.Stat("duplicateApplies"), 0);
+  std::printf("database restart: %zu acknowledged, %d answered 503 while it was down\n", acked.size(),
+              unavailable.load());
+}
+
+}  // namespace
+}  // namespace writ::testing
