@@ -179,28 +179,66 @@ if [[ $SCENARIO == s2 || $SCENARIO == all ]]; then
   summary s2-nginx s2-writ
   echo
 fi
-queue_depth() {  # accepted + processing commands of the async route
-  curl -s http://127.0.0.1:$WRIT_PORT/metrics |
+queue_depth() {  # accepted + processing commands of the async route (of the writ on port $1)
+  curl -s "http://127.0.0.1:${1:-$WRIT_PORT}/metrics" |
     awk '/^writ_async_queue\{.*status="(accepted|processing)"/ {n += $NF} END {print n + 0}'
+}
+
+# A PostgreSQL server of the bench's own (initdb + pg_ctl in $WORK, as the
+# postgres user when root), pinned to the server core, and a writ on it.
+PG_PORT=15432; WRIT_PG_PORT=18085
+start_postgres_writ() {
+  command -v pg_config >/dev/null || return 1
+  local bin as="" dir="$WORK/pg"
+  bin=$(pg_config --bindir)
+  mkdir -p "$dir"
+  if [[ $(id -u) -eq 0 ]]; then chown postgres "$dir"; as="runuser -u postgres --"; fi
+  $as "$bin/initdb" -D "$dir/data" -A trust -U postgres >/dev/null || return 1
+  taskset -c $CORE_SRV $as "$bin/pg_ctl" -D "$dir/data" -w -l "$dir/log" \
+    -o "-p $PG_PORT -c listen_addresses=127.0.0.1 -c unix_socket_directories=$dir -c max_connections=200" start >/dev/null || return 1
+  PG_STOP="$as $bin/pg_ctl -D $dir/data -m fast stop"
+  sed -e "s#listen: 127.0.0.1:$WRIT_PORT#listen: 127.0.0.1:$WRIT_PG_PORT#" \
+      -e "s#url: sqlite:$WORK/writ.db#url: postgres://postgres@127.0.0.1:$PG_PORT/postgres#" "$WORK/writ.yaml" >"$WORK/writ-pg.yaml"
+  "$WRIT" migrate --config "$WORK/writ-pg.yaml" >/dev/null || return 1
+  taskset -c $CORE_SRV "$WRIT" serve --config "$WORK/writ-pg.yaml" >"$WORK/writ-pg.log" 2>&1 &
+  PIDS+=($!)
+  wait_port $WRIT_PG_PORT
+}
+stop_postgres() { [[ -n ${PG_STOP:-} ]] && $PG_STOP >/dev/null 2>&1 || true; }
+trap 'cleanup; stop_postgres' EXIT
+
+# S3/S4 for one writ: accept until wrk stops, then the drain; NAME PORT ROUND
+async_round() {
+  local name=$1 port=$2 r=$3 before after t0 t1 e2e
+  before=$(curl -s http://127.0.0.1:$MASTER_PORT/_stats | sed -E 's/.*"applied":([0-9]+).*/\1/')
+  t0=$(date +%s.%N)
+  run "s3-$name" "$port" async_submit.lua "$name$r"
+  while (($(queue_depth "$port") > 0)); do sleep 0.1; done
+  t1=$(date +%s.%N)
+  after=$(curl -s http://127.0.0.1:$MASTER_PORT/_stats | sed -E 's/.*"applied":([0-9]+).*/\1/')
+  e2e=$(awk -v n=$((after - before)) -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", n / (b - a) }')
+  echo "0 0 $e2e" >>"$WORK/s4-$name-e2e.txt"
+  printf '  %-14s %10s applied/s  (%d applied at the master, until the queue was empty)\n' "s4-$name-e2e" "$e2e" \
+    $((after - before))
 }
 
 if [[ $SCENARIO == s3 || $SCENARIO == all ]]; then
   echo "## S3 async accept (POST /payments -> durable 202) and S4 end to end (accepted -> applied at the master)"
+  PG_NAMES=()
+  if start_postgres_writ; then
+    PG_NAMES=(s3-writ-pg s4-writ-pg-e2e)
+    echo "  (writ-pg: the same config on PostgreSQL $(pg_config --version | awk '{print $2}'), fsync=on, synchronous_commit=on)"
+  else
+    echo "  (PostgreSQL not available: SQLite only)"
+  fi
   run warmup-writ $WRIT_PORT async_submit.lua warm >/dev/null
   while (($(queue_depth) > 0)); do sleep 0.1; done
   for r in $(seq "$ROUNDS"); do
-    before=$(curl -s http://127.0.0.1:$MASTER_PORT/_stats | sed -E 's/.*"applied":([0-9]+).*/\1/')
-    t0=$(date +%s.%N)
-    run s3-writ $WRIT_PORT async_submit.lua "a$r"
-    while (($(queue_depth) > 0)); do sleep 0.1; done
-    t1=$(date +%s.%N)
-    after=$(curl -s http://127.0.0.1:$MASTER_PORT/_stats | sed -E 's/.*"applied":([0-9]+).*/\1/')
-    e2e=$(awk -v n=$((after - before)) -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", n / (b - a) }')
-    echo "0 0 $e2e" >>"$WORK/s4-writ-e2e.txt"
-    printf '  %-14s %10s applied/s  (%d applied at the master, until the queue was empty)\n' s4-writ-e2e "$e2e" $((after - before))
+    async_round writ $WRIT_PORT "$r"
+    ((${#PG_NAMES[@]})) && async_round writ-pg $WRIT_PG_PORT "$r"
     run s3-nginx $NGINX_PORT async_submit.lua "n$r"
   done
-  summary s3-nginx s3-writ s4-writ-e2e
+  summary s3-nginx s3-writ s4-writ-e2e "${PG_NAMES[@]}"
   echo "  (s3-nginx: the same write proxied synchronously to the master; s4: applied/s from the first request"
   echo "   until the queue was empty, including the drain after wrk stopped)"
   echo

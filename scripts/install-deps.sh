@@ -7,6 +7,8 @@ PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config git curl
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libsqlite3-dev libssl-dev libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev
+  libpq-dev                   # PostgreSQL store (libpq)
+  postgresql                  # the tests start their own server (initdb + pg_ctl), never the system one
   libgtest-dev libgmock-dev
   clang libclang-rt-14-dev   # libFuzzer targets (tests/fuzz), test builds only
 )

@@ -116,8 +116,8 @@ class LoopScheduler : public Scheduler {
         cv_.wait(lock);
         continue;
       }
-      if (tasks_.top().at > Clock::now()) {
-        cv_.wait_until(lock, tasks_.top().at);
+      if (auto at = tasks_.top().at; at > Clock::now()) {  // a copy: pushes may move the queue's storage
+        cv_.wait_until(lock, at);
         continue;
       }
       auto fn = tasks_.top().fn;
