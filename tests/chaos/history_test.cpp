@@ -9,6 +9,8 @@
 //   - nothing is applied twice;
 //   - async: every accepted submission is finished; the dead ones are exactly
 //     those that spent their attempts, and re-driving them applies each once;
+//   - postgres: the async scenario with two writ instances on one PostgreSQL,
+//     clients spreading their retries over both, kills alternating;
 //   - buffered: an operation is a batch of 10 items (new SKUs); every item of
 //     an acknowledged batch is finished and applied exactly once (or dead with
 //     its budget spent, then replayed once), items of an unknown batch at most
@@ -30,6 +32,7 @@
 
 #include "patterns/idempotency/key.h"
 #include "testing/cluster.h"
+#include "testing/postgres.h"
 
 namespace writ::testing {
 namespace {
@@ -56,7 +59,7 @@ uint64_t Seed() {
   return v ? std::strtoull(v, nullptr, 10) : std::random_device{}();
 }
 
-enum class Kind { kSync, kAsync, kBuffered };
+enum class Kind { kSync, kAsync, kBuffered, kPostgres };  // kPostgres: async, 2 instances on one database
 
 struct Scenario {
   const char* name;
@@ -76,7 +79,8 @@ TEST_P(History, AcknowledgedOnceUnknownAtMostOnceNothingTwice) {
   MockMasterProcess master;
   master.Start(dir.path(), {"--honor-idempotency-key", "--error-rate", "0.2", "--drop-after-commit", "0.1",
                             "--hang-rate", "0.05", "--hang-for", "700ms", "--seed", std::to_string(seed)});
-  const bool async = sc.kind == Kind::kAsync, buffered = sc.kind == Kind::kBuffered;
+  const bool postgres = sc.kind == Kind::kPostgres;
+  const bool async = sc.kind == Kind::kAsync || postgres, buffered = sc.kind == Kind::kBuffered;
   RouteOptions route;
   if (buffered) {
     route.path = "/products/bulk";
@@ -92,11 +96,21 @@ TEST_P(History, AcknowledgedOnceUnknownAtMostOnceNothingTwice) {
   } else {
     route.idempotency = "lease: 1500ms";
   }
-  WritProcess writ;
-  writ.Start(dir.path(), master.port(), {route}, "request_timeout: 500ms\nconnect_timeout: 200ms");
+  // Two instances on one PostgreSQL, or one writ on SQLite.
+  const int instances = postgres ? 2 : 1;
+  TempDir dir2;
+  WritProcess writs[2];
+  std::string url = postgres ? FreshPostgresUrl() : "";
+  for (int i = 0; i < instances; ++i) {
+    if (postgres) writs[i].set_store_url(url);
+    writs[i].Start(i == 0 ? dir.path() : dir2.path(), master.port(), {route},
+                   "request_timeout: 500ms\nconnect_timeout: 200ms");
+  }
+  WritProcess& writ = writs[0];
   const std::string path = buffered ? "/products/bulk" : async ? "/payments" : "/orders";
 
-  std::atomic<uint16_t> port{writ.port()};
+  std::atomic<uint16_t> ports[2];
+  for (int i = 0; i < instances; ++i) ports[i] = writs[i].port();
   std::atomic<bool> stop{false};
   std::mutex mu;
   std::vector<Op> history;
@@ -117,7 +131,7 @@ TEST_P(History, AcknowledgedOnceUnknownAtMostOnceNothingTwice) {
       for (int attempt = 0; attempt < 12 && op.result == OpResult::kUnknown; ++attempt) {
         if (attempt > 0)
           std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(5, 80)(rng)));
-        auto r = Call(port.load(), "POST", path, body,
+        auto r = Call(ports[(n + attempt) % instances].load(), "POST", path, body,
                       {{"Content-Type", type}, {"Idempotency-Key", op.key}}, 2'000);
         if (r.status >= 200 && r.status < 300) {
           op.result = OpResult::kOk;
@@ -136,15 +150,16 @@ TEST_P(History, AcknowledgedOnceUnknownAtMostOnceNothingTwice) {
   std::mt19937_64 rng(seed);
   for (int k = 0; k < kills; ++k) {
     std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(50, 400)(rng)));
-    writ.Kill();
-    writ.Restart();
-    port = writ.port();
+    WritProcess& victim = writs[k % instances];
+    victim.Kill();
+    victim.Restart();
+    ports[k % instances] = victim.port();
   }
   stop = true;
   for (auto& c : clients) c.join();
 
   // Drain: the last restart's writ finishes what was accepted.
-  auto store = [&] { return OpenStoreReadOnly(writ.db_path()); };
+  auto store = [&] { return OpenStoreReadOnly(postgres ? url : writ.db_path()); };
   if (async || buffered) {
     ASSERT_TRUE(Eventually(
         [&] {
@@ -262,7 +277,8 @@ TEST_P(History, AcknowledgedOnceUnknownAtMostOnceNothingTwice) {
 
 INSTANTIATE_TEST_SUITE_P(Runs, History,
                          ::testing::Values(Scenario{"sync", Kind::kSync}, Scenario{"async", Kind::kAsync},
-                                           Scenario{"buffered", Kind::kBuffered}),
+                                           Scenario{"buffered", Kind::kBuffered},
+                                           Scenario{"postgres", Kind::kPostgres}),
                          [](const ::testing::TestParamInfo<Scenario>& i) { return std::string(i.param.name); });
 
 }  // namespace
