@@ -207,13 +207,33 @@ start_postgres_writ() {
 stop_postgres() { [[ -n ${PG_STOP:-} ]] && $PG_STOP >/dev/null 2>&1 || true; }
 trap 'cleanup; stop_postgres' EXIT
 
-# S3/S4 for one writ: accept until wrk stops, then the drain; NAME PORT ROUND
+# The job queues an API would use instead (graphile-worker, pg-boss), each
+# behind a minimal Node handler on the same PostgreSQL (bench/peers), from
+# npm into the work directory. Ports 18391, 18392.
+start_peers() {
+  command -v npm >/dev/null && [[ -n ${PG_STOP:-} ]] || return 1
+  mkdir -p "$WORK/peers"
+  (cd "$WORK/peers" && npm install --silent --no-audit --no-fund graphile-worker@0.16.6 pg-boss@10.1.5 pg@8 \
+    >"$WORK/peers/npm.log" 2>&1) || return 1
+  local kind port=18391
+  for kind in graphile pgboss; do
+    psql -q -h 127.0.0.1 -p $PG_PORT -U postgres -c "CREATE DATABASE $kind" >/dev/null || return 1
+    NODE_PATH="$WORK/peers/node_modules" taskset -c $CORE_SRV node bench/peers/queue_peer.js "$kind" $port \
+      "postgres://postgres@127.0.0.1:$PG_PORT/$kind" "http://127.0.0.1:$MASTER_PORT" >"$WORK/peer-$kind.log" 2>&1 &
+    PIDS+=($!)
+    wait_port $port
+    port=$((port + 1))
+  done
+}
+peer_depth() { curl -s "http://127.0.0.1:$1/_depth" | sed -E 's/.*"depth":([0-9]+).*/\1/'; }
+
+# S3/S4 for one system: accept until wrk stops, then the drain; NAME PORT ROUND [DEPTH_FN]
 async_round() {
-  local name=$1 port=$2 r=$3 before after t0 t1 e2e
+  local name=$1 port=$2 r=$3 depth=${4:-queue_depth} before after t0 t1 e2e
   before=$(curl -s http://127.0.0.1:$MASTER_PORT/_stats | sed -E 's/.*"applied":([0-9]+).*/\1/')
   t0=$(date +%s.%N)
   run "s3-$name" "$port" async_submit.lua "$name$r"
-  while (($(queue_depth "$port") > 0)); do sleep 0.1; done
+  while (($($depth "$port") > 0)); do sleep 0.1; done
   t1=$(date +%s.%N)
   after=$(curl -s http://127.0.0.1:$MASTER_PORT/_stats | sed -E 's/.*"applied":([0-9]+).*/\1/')
   e2e=$(awk -v n=$((after - before)) -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", n / (b - a) }')
@@ -231,14 +251,25 @@ if [[ $SCENARIO == s3 || $SCENARIO == all ]]; then
   else
     echo "  (PostgreSQL not available: SQLite only)"
   fi
+  PEER_NAMES=()
+  if ((${#PG_NAMES[@]})) && start_peers; then
+    PEER_NAMES=(s3-graphile s4-graphile-e2e s3-pgboss s4-pgboss-e2e)
+    echo "  (peers: graphile-worker 0.16.6 and pg-boss 10.1.5 behind Node $(node --version) handlers, same PostgreSQL)"
+  else
+    echo "  (graphile-worker / pg-boss peers not available: no npm registry or no PostgreSQL)"
+  fi
   run warmup-writ $WRIT_PORT async_submit.lua warm >/dev/null
   while (($(queue_depth) > 0)); do sleep 0.1; done
   for r in $(seq "$ROUNDS"); do
     async_round writ $WRIT_PORT "$r"
     ((${#PG_NAMES[@]})) && async_round writ-pg $WRIT_PG_PORT "$r"
+    if ((${#PEER_NAMES[@]})); then
+      async_round graphile 18391 "$r" peer_depth
+      async_round pgboss 18392 "$r" peer_depth
+    fi
     run s3-nginx $NGINX_PORT async_submit.lua "n$r"
   done
-  summary s3-nginx s3-writ s4-writ-e2e "${PG_NAMES[@]}"
+  summary s3-nginx s3-writ s4-writ-e2e "${PG_NAMES[@]}" "${PEER_NAMES[@]}"
   echo "  (s3-nginx: the same write proxied synchronously to the master; s4: applied/s from the first request"
   echo "   until the queue was empty, including the drain after wrk stopped)"
   echo
