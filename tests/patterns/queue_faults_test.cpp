@@ -127,8 +127,13 @@ Outcome RunWithFault(Mode mode, int fail_at, bool commit_then_fail) {
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
     worker.Stop();
-    while (worker.in_flight() > 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    auto idle_by = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (worker.in_flight() > 0 && std::chrono::steady_clock::now() < idle_by)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
     scheduler.Stop();
+    // Close the store (joining its writer) while the worker and the scheduler
+    // its callbacks reach are still alive.
+    inner->reset();
     out.applied = master.applied_by_key();
     out.fired = store.fired();
   }
