@@ -19,3 +19,4 @@ void CrashPointHit(const char* name);
 //   "after_upstream_response"  master answered, record not yet updated
 //   "after_commit_before_response"  record committed, response not yet written
 //   "after_claim"  in-flight record committed, master not yet called
+//   "after_delivery_before_mark"  webhook receiver answered 2xx, event not yet marked sent

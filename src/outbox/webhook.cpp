@@ -1,5 +1,7 @@
 #include "outbox/webhook.h"
 
+#include "core/crash_point.h"
+
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
@@ -137,6 +139,9 @@ void WebhookRelay::Deliver(const StatusEvent& e) {
       double cap = std::min(300'000.0, 500.0 * std::pow(2.0, std::min(attempts, 20)));
       next_at = store_.Now() + static_cast<Millis>(cap / 2 + rng_.Uniform() * cap / 2);
     }
+    // The receiver has the event; a crash here makes the next relay deliver
+    // it again under the same webhook-id (at least once, deduplicable).
+    if (ok) WRIT_CRASH_POINT("after_delivery_before_mark");
     store_.MarkEvent(seq, ok, next_at, error, [this](Result<bool>) { Done(); });
   });
 }
