@@ -43,13 +43,22 @@ if ((${#need[@]})); then
   $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}"
 fi
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
-[[ -x build/writ ]] || WRIT_SKIP_DEMO=1 scripts/setup.sh
-WRIT="$ROOT/build/writ"
+# BENCH_BUILD names another build directory (the ctest short profile uses the
+# test build); by default build/ (Release), built first if missing.
+BUILD=${BENCH_BUILD:-$ROOT/build}
+[[ -x $BUILD/writ || -n ${BENCH_BUILD:-} ]] || WRIT_SKIP_DEMO=1 scripts/setup.sh
+WRIT="$BUILD/writ"
 
 WORK=$(mktemp -d /tmp/writ-bench-XXXXXX)
 chmod 755 "$WORK"
 PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  [[ -n ${PG_STOP:-} ]] && { $PG_STOP >/dev/null 2>&1 || true; }
+  [[ ${BENCH_CLEAN:-0} == 1 ]] && rm -rf "$WORK"
+  return 0
+}
 trap cleanup EXIT
 
 CORE_LOAD=0; CORE_SRV=1
@@ -129,8 +138,9 @@ wait_port $NGINX_PORT
 # --- measurement -----------------------------------------------------------
 # run NAME PORT SCRIPT ARG -> appends "rps p50_ms p99_ms" to $WORK/NAME.txt
 run() {
-  local name=$1 port=$2 script=$3 arg=$4 out
-  out=$(taskset -c $CORE_LOAD wrk -t1 -c"$CONNS" -d"${DURATION}s" --latency -s "bench/$script" "http://127.0.0.1:$port" -- "$arg")
+  local name=$1 port=$2 script=$3 out
+  shift 3
+  out=$(taskset -c $CORE_LOAD wrk -t1 -c"$CONNS" -d"${DURATION}s" --latency -s "bench/$script" "http://127.0.0.1:$port" -- "$@")
   local rps p50 p99 errs
   rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
   p50=$(awk '$1=="50%" {print $2}' <<<"$out")
@@ -140,7 +150,7 @@ run() {
   printf '  %-14s %10s req/s  p50 %8s  p99 %8s  %s\n' "$name" "$rps" "$p50" "$p99" "$errs"
 }
 to_ms() { awk -v v="$1" 'BEGIN { n=v+0; if (v ~ /us$/) n/=1000; else if (v ~ /ms$/) n+=0; else if (v ~ /s$/) n*=1000; printf "%.3f", n }'; }
-median() { sort -n -k"$2" "$WORK/$1.txt" | awk -v k="$2" '{a[NR]=$k} END {print a[int((NR+1)/2)]}'; }
+median() { sort -g -k"$2" "$WORK/$1.txt" | awk -v k="$2" '{a[NR]=$k} END {print a[int((NR+1)/2)]}'; }
 summary() {  # peer-last list of names
   printf '\n  %-14s %12s %10s %10s %8s\n' system "median req/s" "p50 ms" "p99 ms" ratio
   local base; base=$(median "$1" 3)
@@ -162,6 +172,19 @@ if [[ $SCENARIO == s1 || $SCENARIO == all ]]; then
     run s1-direct $MASTER_PORT unique_keys.lua "d$r"
   done
   summary s1-nginx s1-writ s1-direct
+  # Added latency at half of writ's peak: the same fixed request rate (wrk paced
+  # by bench/paced_unique_keys.lua) to writ and to the master direct.
+  HALF=$(awk -v r="$(median s1-writ 3)" 'BEGIN { printf "%d", r / 2 }')
+  echo
+  echo "## S1 at half of writ's peak: $HALF req/s to writ and to the master direct"
+  for r in $(seq "$ROUNDS"); do
+    run s1h-writ $WRIT_PORT paced_unique_keys.lua "hw$r" "$HALF"
+    run s1h-direct $MASTER_PORT paced_unique_keys.lua "hd$r" "$HALF"
+  done
+  summary s1h-direct s1h-writ
+  echo "  p99 added by writ over direct at $HALF req/s: $(awk -v a="$(median s1h-writ 2)" -v b="$(median s1h-direct 2)" \
+    'BEGIN { printf "%.3f ms", a - b }') (p50: $(awk -v a="$(median s1h-writ 1)" -v b="$(median s1h-direct 1)" \
+    'BEGIN { printf "%.3f ms", a - b }'))"
   echo
 fi
 
@@ -204,14 +227,12 @@ start_postgres_writ() {
   PIDS+=($!)
   wait_port $WRIT_PG_PORT
 }
-stop_postgres() { [[ -n ${PG_STOP:-} ]] && $PG_STOP >/dev/null 2>&1 || true; }
-trap 'cleanup; stop_postgres' EXIT
 
 # The job queues an API would use instead (graphile-worker, pg-boss), each
 # behind a minimal Node handler on the same PostgreSQL (bench/peers), from
 # npm into the work directory. Ports 18391, 18392.
 start_peers() {
-  command -v npm >/dev/null && [[ -n ${PG_STOP:-} ]] || return 1
+  [[ ${BENCH_PEERS:-1} == 1 ]] && command -v npm >/dev/null && [[ -n ${PG_STOP:-} ]] || return 1
   mkdir -p "$WORK/peers"
   (cd "$WORK/peers" && npm install --silent --no-audit --no-fund graphile-worker@0.16.6 pg-boss@10.1.5 pg@8 \
     >"$WORK/peers/npm.log" 2>&1) || return 1
@@ -227,12 +248,42 @@ start_peers() {
 }
 peer_depth() { curl -s "http://127.0.0.1:$1/_depth" | sed -E 's/.*"depth":([0-9]+).*/\1/'; }
 
-# S3/S4 for one system: accept until wrk stops, then the drain; NAME PORT ROUND [DEPTH_FN]
+# Restate (restate-server from npm, its defaults: replicated loglet with the
+# RocksDB WAL fsynced) with a Node service that calls the master
+# (bench/peers/restate_peer.js). Clients use its ingress `send` with an
+# idempotency key. Ingress 18393, admin 19070, the service 19080, depth 18394.
+RESTATE_VERSION=1.7.12; RESTATE_SDK_VERSION=1.9.1  # the newest SDK that runs on Debian's Node 20
+restate_depth() { peer_depth 18394; }
+start_restate() {
+  [[ ${BENCH_PEERS:-1} == 1 ]] && command -v npm >/dev/null || return 1
+  mkdir -p "$WORK/restate"
+  (cd "$WORK/restate" && npm install --silent --no-audit --no-fund "@restatedev/restate-server@$RESTATE_VERSION" \
+    "@restatedev/restate-sdk@$RESTATE_SDK_VERSION" >"$WORK/restate/npm.log" 2>&1) || return 1
+  (cd "$WORK/restate" && RESTATE_INGRESS__BIND_ADDRESS=127.0.0.1:18393 RESTATE_ADMIN__BIND_ADDRESS=127.0.0.1:19070 \
+    RESTATE_BIND_ADDRESS=127.0.0.1:15122 RESTATE_DISABLE_TELEMETRY=true RESTATE_LOG_FILTER=warn \
+    taskset -c $CORE_SRV node_modules/.bin/restate-server --base-dir "$WORK/restate/data" --no-logo \
+    >"$WORK/restate/server.log" 2>&1) &
+  PIDS+=($!)
+  RESTATE_LOGGING=ERROR NODE_PATH="$WORK/restate/node_modules" taskset -c $CORE_SRV node bench/peers/restate_peer.js \
+    19080 18394 http://127.0.0.1:19070 "http://127.0.0.1:$MASTER_PORT" >"$WORK/restate/peer.log" 2>&1 &
+  PIDS+=($!)
+  wait_port 19070 && wait_port 19080 && wait_port 18394 || return 1
+  local _
+  for _ in $(seq 100); do
+    curl -sf -X POST http://127.0.0.1:19070/deployments -H 'Content-Type: application/json' \
+      -d '{"uri":"http://127.0.0.1:19080"}' >/dev/null && wait_port 18393 && return 0
+    sleep 0.2
+  done
+  return 1
+}
+
+# S3/S4 for one system: accept until wrk stops, then the drain; NAME PORT ROUND [DEPTH_FN [PATH]]
 async_round() {
   local name=$1 port=$2 r=$3 depth=${4:-queue_depth} before after t0 t1 e2e
+  local path=("${@:5}")
   before=$(curl -s http://127.0.0.1:$MASTER_PORT/_stats | sed -E 's/.*"applied":([0-9]+).*/\1/')
   t0=$(date +%s.%N)
-  run "s3-$name" "$port" async_submit.lua "$name$r"
+  run "s3-$name" "$port" async_submit.lua "$name$r" "${path[@]}"
   while (($($depth "$port") > 0)); do sleep 0.1; done
   t1=$(date +%s.%N)
   after=$(curl -s http://127.0.0.1:$MASTER_PORT/_stats | sed -E 's/.*"applied":([0-9]+).*/\1/')
@@ -258,6 +309,12 @@ if [[ $SCENARIO == s3 || $SCENARIO == all ]]; then
   else
     echo "  (graphile-worker / pg-boss peers not available: no npm registry or no PostgreSQL)"
   fi
+  if start_restate; then
+    PEER_NAMES+=(s3-restate s4-restate-e2e)
+    echo "  (peer: Restate $RESTATE_VERSION (restate-server, default durability) + restate-sdk $RESTATE_SDK_VERSION service)"
+  else
+    echo "  (Restate peer not available: no npm registry, or it did not start: $WORK/restate)"
+  fi
   run warmup-writ $WRIT_PORT async_submit.lua warm >/dev/null
   while (($(queue_depth) > 0)); do sleep 0.1; done
   for r in $(seq "$ROUNDS"); do
@@ -267,11 +324,43 @@ if [[ $SCENARIO == s3 || $SCENARIO == all ]]; then
       async_round graphile 18391 "$r" peer_depth
       async_round pgboss 18392 "$r" peer_depth
     fi
+    [[ " ${PEER_NAMES[*]} " == *" s3-restate "* ]] && async_round restate 18393 "$r" restate_depth /payments/submit/send
     run s3-nginx $NGINX_PORT async_submit.lua "n$r"
   done
   summary s3-nginx s3-writ s4-writ-e2e "${PG_NAMES[@]}" "${PEER_NAMES[@]}"
   echo "  (s3-nginx: the same write proxied synchronously to the master; s4: applied/s from the first request"
   echo "   until the queue was empty, including the drain after wrk stopped)"
+  echo
+  # S4 latency: submissions at a fixed rate below every system's capacity, each
+  # carrying the client's send time; the master reports when each arrived.
+  LAT_RATE=${BENCH_LATENCY_RATE:-500}
+  echo "## S4 accept-to-master latency at $LAT_RATE submissions/s (client send -> master arrival)"
+  LAT_SYSTEMS=("writ $WRIT_PORT queue_depth")
+  ((${#PG_NAMES[@]})) && LAT_SYSTEMS+=("writ-pg $WRIT_PG_PORT queue_depth")
+  [[ " ${PEER_NAMES[*]} " == *" s3-graphile "* ]] && LAT_SYSTEMS+=("graphile 18391 peer_depth" "pgboss 18392 peer_depth")
+  [[ " ${PEER_NAMES[*]} " == *" s3-restate "* ]] && LAT_SYSTEMS+=("restate 18393 restate_depth /payments/submit/send")
+  for r in $(seq "$ROUNDS"); do
+    for sys in "${LAT_SYSTEMS[@]}"; do
+      read -r name port depth path <<<"$sys"
+      curl -s -X POST http://127.0.0.1:$MASTER_PORT/_reset >/dev/null
+      run "s4l-$name-accept" "$port" paced_async_submit.lua "l$name$r" "$LAT_RATE" $path >/dev/null
+      while (($($depth "$port") > 0)); do sleep 0.1; done
+      lat=$(curl -s http://127.0.0.1:$MASTER_PORT/_latency)
+      p50=$(sed -E 's/.*"p50Ms":([0-9.eE+-]+).*/\1/' <<<"$lat"); p99=$(sed -E 's/.*"p99Ms":([0-9.eE+-]+).*/\1/' <<<"$lat")
+      n=$(sed -E 's/.*"count":([0-9]+).*/\1/' <<<"$lat")
+      p50=$(awk -v v="$p50" 'BEGIN { printf "%.2f", v }'); p99=$(awk -v v="$p99" 'BEGIN { printf "%.2f", v }')
+      echo "$p50 $p99 $n" >>"$WORK/s4l-$name.txt"
+      printf '  %-14s accept-to-master p50 %8s ms  p99 %8s ms  (%s writes; 202 p50 %s ms, p99 %s ms)\n' "s4l-$name" \
+        "$p50" "$p99" "$n" "$(tail -1 "$WORK/s4l-$name-accept.txt" | cut -d' ' -f1)" \
+        "$(tail -1 "$WORK/s4l-$name-accept.txt" | cut -d' ' -f2)"
+    done
+  done
+  printf '\n  %-14s %14s %14s\n' system "p50 ms (median)" "p99 ms (median)"
+  for sys in "${LAT_SYSTEMS[@]}"; do
+    read -r name _ <<<"$sys"
+    printf '  %-14s %14s %14s\n' "s4l-$name" "$(median "s4l-$name" 1)" "$(median "s4l-$name" 2)"
+  done
+  echo "  (bar: writ p50 accept-to-master <= 5 ms)"
   echo
 fi
 bulk_pending() {
@@ -282,7 +371,7 @@ master_applied() { curl -s http://127.0.0.1:$MASTER_PORT/_stats | sed -E 's/.*"a
 if [[ $SCENARIO == s5 || $SCENARIO == all ]]; then
   BULK_ITEMS=${BENCH_BULK_ITEMS:-1000}; BULK_CONNS=${BENCH_BULK_CONNECTIONS:-4}; RAW_ROWS=${BENCH_RAW_ROWS:-200000}
   echo "## S5 bulk ingest (POST /products/bulk, NDJSON batches of $BULK_ITEMS new items, $BULK_CONNS connections)"
-  RAW="$ROOT/build/bench_raw_insert"
+  RAW="$BUILD/bench_raw_insert"
   for r in $(seq "$ROUNDS"); do
     # Ingest alone (the route paused), like the raw insert it is compared with.
     curl -s -X POST http://127.0.0.1:$WRIT_PORT/v1/routes/bulk/pause >/dev/null
@@ -366,7 +455,7 @@ if [[ $SCENARIO == s7 || $SCENARIO == all ]]; then
   RECORDS=${BENCH_FOOTPRINT_RECORDS:-1000000}
   echo "## S7 footprint: $RECORDS idempotency records (SQLite), GC under live traffic"
   F_PORT=18083
-  "$ROOT/build/bench_seed_keys" "$WORK/footprint.db" "$RECORDS" 3600000
+  "$BUILD/bench_seed_keys" "$WORK/footprint.db" "$RECORDS" 3600000
   bytes=$(stat -c %s "$WORK/footprint.db")
   cat >"$WORK/footprint.yaml" <<YAML
 server: {listen: 127.0.0.1:$F_PORT, threads: 1}
@@ -384,7 +473,7 @@ YAML
   printf '  store: %d records in %d bytes = %d bytes per record; writ RSS %d MiB while serving\n' \
     "$RECORDS" "$bytes" $((bytes / RECORDS)) $((rss / 1024))
   kill $F_PID; wait $F_PID 2>/dev/null || true
-  "$ROOT/build/bench_seed_keys" "$WORK/footprint.db" expire
+  "$BUILD/bench_seed_keys" "$WORK/footprint.db" expire
   taskset -c $CORE_SRV "$WRIT" serve --config "$WORK/footprint.yaml" >>"$WORK/footprint.log" 2>&1 &
   F_PID=$!; PIDS+=($F_PID)
   wait_port $F_PORT

@@ -11,6 +11,7 @@ PACKAGES=(
   postgresql                  # the tests start their own server (initdb + pg_ctl), never the system one
   libgtest-dev libgmock-dev
   clang libclang-rt-14-dev   # libFuzzer targets (tests/fuzz), test builds only
+  wrk nginx-light             # bench/run.sh and its short profile (ctest -L bench)
 )
 
 # valijson (JSON Schema) is header-only, but Debian's libvalijson-dev depends

@@ -1,11 +1,13 @@
 #include "mock_master/mock_master.h"
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <iostream>
 #include <map>
 #include <mutex>
 #include <random>
+#include <vector>
 
 #include <boost/json.hpp>
 
@@ -28,6 +30,7 @@ class MockMaster {
     if (req.method == "GET" && req.path == "/_stats") return done(Stats());
     if (req.method == "GET" && req.path == "/_keys") return done(Keys());
     if (req.method == "GET" && req.path == "/_log") return done(Log());
+    if (req.method == "GET" && req.path == "/_latency") return done(Latency());
     if (req.method == "POST" && req.path == "/_faults") return done(SetFaults(req.body));
     if (req.method == "POST" && req.path == "/_reset") {
       std::lock_guard lock(mu_);
@@ -266,6 +269,36 @@ class MockMaster {
   Response Log() {
     std::lock_guard lock(mu_);
     return JsonResponse(200, {{"requests", log_}, {"truncated", log_.size() >= kMaxLog}});
+  }
+
+  // Client-to-master latency of the logged writes whose JSON body carries
+  // `sentAt` (ms since the epoch, set by the client: bench/paced_async_submit.lua):
+  // how long after the client sent it each write reached the master, through
+  // whatever queue stood between. Bulk items and other writes are skipped.
+  Response Latency() {
+    std::vector<double> ms;
+    {
+      std::lock_guard lock(mu_);
+      for (const auto& e : log_) {
+        const auto& o = e.as_object();
+        boost::system::error_code ec;
+        auto body = json::parse(o.at("body").as_string(), ec);
+        if (ec || !body.is_object()) continue;
+        const auto* sent = body.as_object().if_contains("sentAt");
+        if (!sent || !sent->is_number()) continue;
+        ms.push_back(o.at("at").to_number<double>() - sent->to_number<double>());
+      }
+    }
+    std::sort(ms.begin(), ms.end());
+    auto pct = [&](double p) -> json::value {
+      if (ms.empty()) return nullptr;
+      return ms[std::min(ms.size() - 1, static_cast<size_t>(p * static_cast<double>(ms.size())))];
+    };
+    return JsonResponse(200, {{"count", ms.size()},
+                              {"p50Ms", pct(0.50)},
+                              {"p90Ms", pct(0.90)},
+                              {"p99Ms", pct(0.99)},
+                              {"maxMs", ms.empty() ? json::value(nullptr) : json::value(ms.back())}});
   }
 
   // Per Idempotency-Key: write requests received and side effects applied.

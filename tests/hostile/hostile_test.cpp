@@ -18,6 +18,8 @@ struct Case {
   std::string bytes;
   int status;  // expected answer; 0: the connection is closed without one
 };
+// ctest and GoogleTest name a case by its name, not its bytes.
+void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
 
 const std::string kBody = R"({"amount":10})";
 

@@ -6,6 +6,7 @@
 // Thread-safety: all functions may be called from any thread.
 #pragma once
 
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,7 @@ namespace writ::testing {
 
 enum class Backend { kSqlite, kPostgres };
 const char* BackendName(Backend b);
+inline void PrintTo(Backend b, std::ostream* os) { *os << BackendName(b); }
 // Both backends, for INSTANTIATE_TEST_SUITE_P.
 std::vector<Backend> AllBackends();
 

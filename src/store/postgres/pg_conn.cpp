@@ -140,6 +140,7 @@ Status PgConn::Error(const std::string& what) {
 
 Status PgConn::Exec(const std::string& sql) {
   if (!conn_) return Status(Code::kUnavailable, "no database connection");
+  if (sql == "BEGIN") tx_tags_.clear();
   ResultPtr r(PQexec(conn_, sql.c_str()));
   auto st = PQresultStatus(r.get());
   if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {

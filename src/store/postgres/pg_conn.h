@@ -9,6 +9,7 @@
 #include <libpq-fe.h>
 
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,7 @@ class PgConn : public sql::Conn {
   Status Exec(const std::string& sql) override;
   Status Error(const std::string& what) override;
   sql::Dialect dialect() const override { return sql::Dialect::kPostgres; }
+  bool FirstInTransaction(const std::string& tag) override { return tx_tags_.insert(tag).second; }
 
   // SQLSTATE of the last failed statement ("" if none): 40P01 deadlock,
   // 40001 serialization failure, 08xxx connection, 57P01 admin shutdown.
@@ -50,6 +52,7 @@ class PgConn : public sql::Conn {
   std::map<std::string, std::string> prepared_;  // sql + types -> statement name
   std::string sqlstate_;
   std::string message_;
+  std::set<std::string> tx_tags_;  // FirstInTransaction; cleared by Exec("BEGIN")
 };
 
 // "?N" placeholders as "$N" (the shared queries never hold '?' otherwise).

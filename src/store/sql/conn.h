@@ -82,6 +82,9 @@ class Conn {
   // transaction, which other instances may change concurrently); "" on
   // SQLite, whose single writer makes it unnecessary.
   const char* ForUpdate() const { return postgres() ? " FOR UPDATE" : ""; }
+  // True the first time `tag` is named in the current transaction: a batch
+  // of many accepts for one route sends one notification, not one each.
+  virtual bool FirstInTransaction(const std::string& /*tag*/) { return true; }
 };
 
 // Stored headers: "Name: value" lines. Names never hold ':' and values never

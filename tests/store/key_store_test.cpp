@@ -13,7 +13,7 @@
 namespace writ {
 namespace {
 
-class SqliteStoreTest : public ::testing::TestWithParam<testing::Backend> {
+class KeyStoreTest : public ::testing::TestWithParam<testing::Backend> {
  protected:
   void SetUp() override { Open(); }
   void Open() {
@@ -43,7 +43,7 @@ class SqliteStoreTest : public ::testing::TestWithParam<testing::Backend> {
   std::unique_ptr<Store> store_;
 };
 
-TEST_P(SqliteStoreTest, ClaimCompleteAndLookup) {
+TEST_P(KeyStoreTest, ClaimCompleteAndLookup) {
   auto c = ClaimSync(*store_, Req("k1"));
   ASSERT_TRUE(c.ok());
   EXPECT_TRUE(c->claimed);
@@ -63,7 +63,7 @@ TEST_P(SqliteStoreTest, ClaimCompleteAndLookup) {
   EXPECT_EQ((*rec)->expires_at, clock_.NowMs() + 60'000);
 }
 
-TEST_P(SqliteStoreTest, KeysAreScopedByTenantAndRoute) {
+TEST_P(KeyStoreTest, KeysAreScopedByTenantAndRoute) {
   auto a = Req("same");
   auto b = Req("same");
   b.id.route = "POST /payments";
@@ -74,7 +74,7 @@ TEST_P(SqliteStoreTest, KeysAreScopedByTenantAndRoute) {
   EXPECT_TRUE(ClaimSync(*store_, c)->claimed);
 }
 
-TEST_P(SqliteStoreTest, ExpiredLeaseIsTakenOverAndStaleHolderIsFenced) {
+TEST_P(KeyStoreTest, ExpiredLeaseIsTakenOverAndStaleHolderIsFenced) {
   ASSERT_TRUE(ClaimSync(*store_, Req("k1"))->claimed);
   clock_.Advance(4'999);
   EXPECT_FALSE(ClaimSync(*store_, Req("k1"))->claimed);
@@ -89,7 +89,7 @@ TEST_P(SqliteStoreTest, ExpiredLeaseIsTakenOverAndStaleHolderIsFenced) {
   EXPECT_EQ((*store_->Lookup(Req("k1").id))->attempts, 2);
 }
 
-TEST_P(SqliteStoreTest, ExpiredLeaseWithOtherFingerprintIsNotTakenOver) {
+TEST_P(KeyStoreTest, ExpiredLeaseWithOtherFingerprintIsNotTakenOver) {
   ASSERT_TRUE(ClaimSync(*store_, Req("k1", "fpA"))->claimed);
   clock_.Advance(10'000);
   auto other = ClaimSync(*store_, Req("k1", "fpB"));
@@ -97,7 +97,7 @@ TEST_P(SqliteStoreTest, ExpiredLeaseWithOtherFingerprintIsNotTakenOver) {
   EXPECT_EQ(other->existing.fingerprint, "fpA");
 }
 
-TEST_P(SqliteStoreTest, ParkOnTakeoverMarksUnknownAndNeverReleases) {
+TEST_P(KeyStoreTest, ParkOnTakeoverMarksUnknownAndNeverReleases) {
   ASSERT_TRUE(ClaimSync(*store_, Req("k1"))->claimed);
   clock_.Advance(10'000);
   auto req = Req("k1");
@@ -112,7 +112,7 @@ TEST_P(SqliteStoreTest, ParkOnTakeoverMarksUnknownAndNeverReleases) {
   EXPECT_TRUE(ClaimSync(*store_, Req("k1"))->claimed);
 }
 
-TEST_P(SqliteStoreTest, ReleaseAndMarkUnknownNeedTheFence) {
+TEST_P(KeyStoreTest, ReleaseAndMarkUnknownNeedTheFence) {
   ASSERT_TRUE(ClaimSync(*store_, Req("k1"))->claimed);
   EXPECT_FALSE(*ReleaseSync(*store_, Req("k1").id, 7));
   EXPECT_TRUE(*ReleaseSync(*store_, Req("k1").id, 1));
@@ -123,7 +123,7 @@ TEST_P(SqliteStoreTest, ReleaseAndMarkUnknownNeedTheFence) {
   EXPECT_EQ((*store_->Lookup(Req("k2").id))->state, KeyState::kUnknown);
 }
 
-TEST_P(SqliteStoreTest, GarbageCollectionRemovesExpiredRecordsAndNothingElse) {
+TEST_P(KeyStoreTest, GarbageCollectionRemovesExpiredRecordsAndNothingElse) {
   for (int i = 0; i < 25; ++i) {
     ASSERT_TRUE(ClaimSync(*store_, Req("old" + std::to_string(i)))->claimed);
     ASSERT_TRUE(*CompleteSync(*store_, Req("old" + std::to_string(i)).id, 1, Answer(), 1'000));
@@ -151,7 +151,7 @@ TEST_P(SqliteStoreTest, GarbageCollectionRemovesExpiredRecordsAndNothingElse) {
   EXPECT_TRUE(store_->Lookup(Req("young").id)->has_value());
 }
 
-TEST_P(SqliteStoreTest, ConcurrentClaimsOfOneKeyHaveOneWinner) {
+TEST_P(KeyStoreTest, ConcurrentClaimsOfOneKeyHaveOneWinner) {
   std::atomic<int> winners{0}, losers{0};
   std::vector<std::thread> threads;
   for (int t = 0; t < 32; ++t) {
@@ -166,7 +166,7 @@ TEST_P(SqliteStoreTest, ConcurrentClaimsOfOneKeyHaveOneWinner) {
   EXPECT_EQ(losers, 31);
 }
 
-TEST_P(SqliteStoreTest, ManyWritersShareCommits) {
+TEST_P(KeyStoreTest, ManyWritersShareCommits) {
   std::vector<std::thread> threads;
   for (int t = 0; t < 8; ++t) {
     threads.emplace_back([&, t] {
@@ -181,7 +181,7 @@ TEST_P(SqliteStoreTest, ManyWritersShareCommits) {
   EXPECT_EQ(store_->Counts()->completed, 1600);
 }
 
-TEST_P(SqliteStoreTest, CommittedRecordsSurviveReopen) {
+TEST_P(KeyStoreTest, CommittedRecordsSurviveReopen) {
   ASSERT_TRUE(ClaimSync(*store_, Req("k1"))->claimed);
   ASSERT_TRUE(*CompleteSync(*store_, Req("k1").id, 1, Answer(), 60'000));
   ASSERT_TRUE(ClaimSync(*store_, Req("k2"))->claimed);
@@ -194,9 +194,9 @@ TEST_P(SqliteStoreTest, CommittedRecordsSurviveReopen) {
   EXPECT_EQ((*list)[0].id.key, "k2");
 }
 
-TEST_P(SqliteStoreTest, PingSucceedsOnAnOpenStore) { EXPECT_TRUE(store_->Ping().ok()); }
+TEST_P(KeyStoreTest, PingSucceedsOnAnOpenStore) { EXPECT_TRUE(store_->Ping().ok()); }
 
-TEST_P(SqliteStoreTest, StoresSqlMetacharactersVerbatim) {
+TEST_P(KeyStoreTest, StoresSqlMetacharactersVerbatim) {
   std::string evil = "'); DROP TABLE idem_keys; --\"";
   ASSERT_TRUE(ClaimSync(*store_, Req(evil))->claimed);
   auto rec = store_->Lookup(Req(evil).id);
@@ -220,7 +220,7 @@ TEST(SqliteStore, RefusesANewerSchema) {
 }
 
 
-INSTANTIATE_TEST_SUITE_P(Backends, SqliteStoreTest, ::testing::ValuesIn(testing::AllBackends()),
+INSTANTIATE_TEST_SUITE_P(Backends, KeyStoreTest, ::testing::ValuesIn(testing::AllBackends()),
                          [](const ::testing::TestParamInfo<testing::Backend>& i) {
                            return std::string(testing::BackendName(i.param));
                          });

@@ -1,0 +1,70 @@
+// S3/S4 peer: Restate (restate-server from npm) with a Node service whose
+// handler POSTs the payment to the master, as Writ's worker does. Clients
+// send to Restate's ingress, one-way with an idempotency key:
+//   POST /payments/submit/send   (idempotency-key: K)  -> 202 {invocationId}
+// Restate journals the invocation durably before answering, runs the handler,
+// and retries it until it succeeds. This process serves:
+//   the service endpoint (HTTP/2, for restate-server)   on SERVICE_PORT
+//   GET /_depth  (invocations not yet completed)         on DEPTH_PORT
+//   node restate_peer.js SERVICE_PORT DEPTH_PORT ADMIN_URL MASTER_URL
+'use strict';
+const http = require('http');
+const restate = require('@restatedev/restate-sdk');
+
+const [servicePort, depthPort, adminUrl, masterUrl] = process.argv.slice(2);
+const master = new URL(masterUrl);
+const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+
+function postToMaster(key, payload) {
+  return new Promise((resolve, reject) => {
+    const body = JSON.stringify(payload);
+    const req = http.request({
+      host: master.hostname, port: master.port, path: '/payments', method: 'POST', agent,
+      headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), 'Idempotency-Key': key },
+    }, (res) => {
+      res.resume();
+      res.on('end', () => (res.statusCode < 500 ? resolve() : reject(new Error('master ' + res.statusCode))));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+const payments = restate.service({
+  name: 'payments',
+  handlers: {
+    submit: async (ctx, payment) => {
+      // The client's key, else the invocation id: stable across Restate's retries.
+      const key = ctx.request().headers.get('idempotency-key') || ctx.request().id;
+      await ctx.run('master', () => postToMaster(key, payment));
+    },
+  },
+});
+restate.endpoint().bind(payments).listen(Number(servicePort));
+
+// Invocations of the service not yet completed, from Restate's SQL introspection.
+function depth() {
+  return new Promise((resolve, reject) => {
+    const admin = new URL('/query', adminUrl);
+    const body = JSON.stringify({
+      query: "SELECT count(*) AS n FROM sys_invocation_status WHERE target_service_name = 'payments' AND status != 'completed'",
+    });
+    const req = http.request(admin, {
+      method: 'POST', headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+    }, (res) => {
+      let text = '';
+      res.on('data', (c) => { text += c; });
+      res.on('end', () => {
+        const m = /"n"\s*:\s*(\d+)/.exec(text);
+        if (res.statusCode !== 200 || !m) reject(new Error(`admin query ${res.statusCode}: ${text.slice(0, 200)}`));
+        else resolve(Number(m[1]));
+      });
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+http.createServer((req, res) => {
+  depth().then((n) => res.end(JSON.stringify({ depth: n })), (e) => { res.statusCode = 500; res.end(e.message); });
+}).listen(Number(depthPort), '127.0.0.1');

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# `ctest -L bench`: bench/run.sh with every scenario shrunk to seconds, to prove
+# the scripts still work (servers start, load runs, every summary is printed).
+# It asserts no speed. Usage: tests/bench_short.sh BUILD_DIR
+set -euo pipefail
+build=$(cd "$1" && pwd)
+cd "$(dirname "$0")/.."
+log=$(mktemp /tmp/writ-bench-short-XXXXXX.log)
+BENCH_BUILD=$build BENCH_DURATION=1 BENCH_ROUNDS=1 BENCH_CONNECTIONS=8 BENCH_PEERS=${BENCH_PEERS:-0} \
+  BENCH_RAW_ROWS=5000 BENCH_RECOVERY_ITEMS=2000 BENCH_FOOTPRINT_RECORDS=20000 BENCH_CLEAN=1 \
+  bench/run.sh all 2>&1 | tee "$log"
+missing=0
+for want in 'fdatasync/s' '^  s1-writ ' '^  s1h-writ ' 'p99 added by writ over direct' '^  s2-writ ' \
+            '^  s3-writ ' '^  s4-writ-e2e ' '^  s5-writ-accept ' '^  s5-writ-delivered ' \
+            's4l-writ ' 's6-recovery median' 'bytes per record' 'GC deleted'; do
+  grep -qE -- "$want" "$log" || { echo "bench_short: no line matching '$want'"; missing=1; }
+done
+rm -f "$log"
+((missing == 0)) && echo "bench_short: every scenario ran"
+exit $missing
