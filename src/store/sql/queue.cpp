@@ -1,5 +1,7 @@
 #include "store/sql/queue.h"
 
+#include <optional>
+
 #include <boost/json.hpp>
 
 #include "core/hash.h"
@@ -97,22 +99,39 @@ Result<Command> InsertCommand(Conn& c, Command cmd, Millis now) {
   return cmd;
 }
 
+Status InsertEvents(Conn& c, const std::vector<const Command*>& cmds, bool deliver, Millis now,
+                    const std::string& note) {
+  if (cmds.empty()) return Status::Ok();
+  // One multi-row INSERT: on PostgreSQL one round trip for a whole claim.
+  std::string sql = "INSERT INTO events (id, submission_id, route, type, payload, created_at, deliver, next_at) VALUES ";
+  for (size_t i = 0; i < cmds.size(); ++i) {
+    auto p = [&](int k) { return "?" + std::to_string(static_cast<int>(i) * 5 + k); };
+    sql += (i ? ",(" : "(") + p(1) + "," + p(2) + "," + p(3) + "," + p(4) + "," + p(5) + ",?" +
+           std::to_string(cmds.size() * 5 + 1) + ",?" + std::to_string(cmds.size() * 5 + 2) + ",?" +
+           std::to_string(cmds.size() * 5 + 1) + ")";
+  }
+  auto st = c.Prepare(sql);
+  if (!st.ok()) return st.status();
+  for (size_t i = 0; i < cmds.size(); ++i) {
+    const Command& cmd = *cmds[i];
+    std::string type = std::string("submission.") + SubmissionStatusName(cmd.status);
+    boost::json::object data = SubmissionToJson(cmd);
+    if (!note.empty()) data["note"] = note;
+    // Standard Webhooks payload shape: type, timestamp, data.
+    std::string payload = boost::json::serialize(
+        boost::json::object{{"type", type}, {"timestamp", FormatTimestamp(now)}, {"data", std::move(data)}});
+    int base = static_cast<int>(i) * 5;
+    st->Bind(base + 1, TimeOrderedId("evt_", now)).Bind(base + 2, cmd.id).Bind(base + 3, cmd.route);
+    st->Bind(base + 4, type).Bind(base + 5, payload);
+  }
+  int tail = static_cast<int>(cmds.size()) * 5;
+  st->Bind(tail + 1, now).Bind(tail + 2, int64_t{deliver ? 1 : 0});
+  if (st->Step() != kDone) return c.Error("insert events");
+  return Status::Ok();
+}
+
 Status InsertEvent(Conn& c, const Command& cmd, bool deliver, Millis now, const std::string& note) {
-  std::string type = std::string("submission.") + SubmissionStatusName(cmd.status);
-  std::string id = TimeOrderedId("evt_", now);
-  boost::json::object data = SubmissionToJson(cmd);
-  if (!note.empty()) data["note"] = note;
-  // Standard Webhooks payload shape: type, timestamp, data.
-  std::string payload = boost::json::serialize(
-      boost::json::object{{"type", type}, {"timestamp", FormatTimestamp(now)}, {"data", std::move(data)}});
-  auto n = Change(c,
-                  "INSERT INTO events (id, submission_id, route, type, payload, created_at, deliver, next_at) "
-                  "VALUES (?1,?2,?3,?4,?5,?6,?7,?6)",
-                  [&](Stmt& s) {
-                    s.Bind(1, id).Bind(2, cmd.id).Bind(3, cmd.route).Bind(4, type).Bind(5, payload);
-                    s.Bind(6, now).Bind(7, int64_t{deliver ? 1 : 0});
-                  });
-  return n.ok() ? Status::Ok() : n.status();
+  return InsertEvents(c, {&cmd}, deliver, now, note);
 }
 
 Status InsertEventFor(Conn& c, const std::string& submission_id, bool deliver, Millis now, const std::string& note) {
@@ -137,22 +156,29 @@ Result<std::vector<Command>> ClaimDue(Conn& c, const std::string& route, int lim
           (c.postgres() ? " FOR UPDATE OF c SKIP LOCKED" : ""),
       [&](Stmt& s) { s.Bind(1, route).Bind(2, now).Bind(3, static_cast<int64_t>(limit)); });
   if (!due.ok()) return due.status();
+  if (due->empty()) return due;
+  // One UPDATE for the whole claim (rows locked by the SELECT above on PostgreSQL).
+  std::string in;
+  for (size_t i = 0; i < due->size(); ++i) in += (i ? ",?" : "?") + std::to_string(i + 3);
+  auto n = Change(c,
+                  "UPDATE commands SET status='processing', attempts=attempts+1, fence=fence+1, lease_until=?1, "
+                  "due_at=?1, updated_at=?2 WHERE seq IN (" + in + ")",
+                  [&](Stmt& s) {
+                    s.Bind(1, now + lease).Bind(2, now);
+                    for (size_t i = 0; i < due->size(); ++i) s.Bind(static_cast<int>(i) + 3, (*due)[i].seq);
+                  });
+  if (!n.ok()) return n.status();
+  std::vector<const Command*> first_claims;
   for (Command& cmd : *due) {
     bool first = cmd.status == SubmissionStatus::kAccepted;
-    auto n = Change(c,
-                    "UPDATE commands SET status='processing', attempts=attempts+1, fence=fence+1, lease_until=?2, "
-                    "due_at=?2, updated_at=?3 WHERE seq=?1",
-                    [&](Stmt& s) { s.Bind(1, cmd.seq).Bind(2, now + lease).Bind(3, now); });
-    if (!n.ok()) return n.status();
     cmd.status = SubmissionStatus::kProcessing;
     cmd.attempts += 1;
     cmd.fence += 1;
     cmd.lease_until = now + lease;
     cmd.updated_at = now;
-    if (first && cmd.job_id.empty()) {  // bulk items have no status events
-      if (auto s = InsertEvent(c, cmd, notify, now); !s.ok()) return s;
-    }
+    if (first && cmd.job_id.empty()) first_claims.push_back(&cmd);  // bulk items have no status events
   }
+  if (auto s = InsertEvents(c, first_claims, notify, now); !s.ok()) return s;
   return due;
 }
 
@@ -173,11 +199,15 @@ Result<int> ExtendLeases(Conn& c, const std::vector<std::pair<std::string, int64
 
 Result<bool> ApplyOutcome(Conn& c, const AttemptOutcome& o, Millis now) {
   bool terminal = IsTerminal(o.status);
+  // A terminal command with a status event gets its whole row back, so the
+  // event is built without reading the row again (one round trip less).
+  bool event = terminal && o.event;
   auto st = c.Prepare(
-      "UPDATE commands SET status=?3, next_attempt_at=?4, lease_until=0, due_at=?4, last_error=?5, "
-      "canonical_id=?6, response_status=?7, response_headers=?8, response_body=?9, updated_at=?10, "
-      "finished_at=?11, expires_at=?12, attempts=CASE WHEN ?13 >= 0 THEN ?13 ELSE attempts END "
-      "WHERE id=?1 AND fence=?2 AND status='processing' RETURNING job_id, tenant, route, item_key");
+      std::string("UPDATE commands SET status=?3, next_attempt_at=?4, lease_until=0, due_at=?4, last_error=?5, "
+                  "canonical_id=?6, response_status=?7, response_headers=?8, response_body=?9, updated_at=?10, "
+                  "finished_at=?11, expires_at=?12, attempts=CASE WHEN ?13 >= 0 THEN ?13 ELSE attempts END "
+                  "WHERE id=?1 AND fence=?2 AND status='processing' RETURNING ") +
+      (event ? kCommandColumns : "job_id, tenant, route, item_key"));
   if (!st.ok()) return st.status();
   st->Bind(1, o.id).Bind(2, o.fence).Bind(3, std::string(SubmissionStatusName(o.status)));
   st->Bind(4, terminal ? int64_t{0} : o.next_attempt_at).Bind(5, o.error).Bind(6, o.canonical_id);
@@ -187,15 +217,24 @@ Result<bool> ApplyOutcome(Conn& c, const AttemptOutcome& o, Millis now) {
   int rc = st->Step();
   if (rc == kDone) return false;  // fenced out: another holder took the command over
   if (rc != kRow) return c.Error("finish attempt");
-  bool item = !st->IsNull(0);
-  std::string tenant = st->Text(1), route = st->Text(2), item_key = st->Text(3);
+  std::optional<Command> cmd;
+  bool item;
+  std::string tenant, route, item_key;
+  if (event) {
+    cmd = ReadCommand(*st);
+    item = !cmd->job_id.empty();
+    tenant = cmd->tenant, route = cmd->route, item_key = cmd->item_key;
+  } else {
+    item = !st->IsNull(0);
+    tenant = st->Text(1), route = st->Text(2), item_key = st->Text(3);
+  }
   if (st->Step() != kDone) return c.Error("finish attempt");
   if (item) {
     if (terminal) {
       if (auto s = FinishItem(c, o.id, tenant, route, item_key, o.status, now); !s.ok()) return s;
     }
-  } else if (terminal && o.event) {
-    if (auto s = InsertEventFor(c, o.id, o.notify, now); !s.ok()) return s;
+  } else if (event) {
+    if (auto s = InsertEvent(c, *cmd, o.notify, now); !s.ok()) return s;
   }
   return true;
 }

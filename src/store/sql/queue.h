@@ -17,6 +17,9 @@ Result<Command> InsertCommand(Conn& c, Command cmd, Millis now);
 // Writes the event "submission.<status>" showing `cmd`, which must be the
 // command's current row (as the caller just wrote it).
 Status InsertEvent(Conn& c, const Command& cmd, bool deliver, Millis now, const std::string& note = "");
+// The same for many commands in one statement.
+Status InsertEvents(Conn& c, const std::vector<const Command*>& cmds, bool deliver, Millis now,
+                    const std::string& note = "");
 // The same, reading the command's current row first.
 Status InsertEventFor(Conn& c, const std::string& submission_id, bool deliver, Millis now,
                       const std::string& note = "");
