@@ -1,9 +1,11 @@
 -- wrk script: async submissions (S3/S4), every request a new Idempotency-Key
 -- and one of 1000 accounts. Arguments: PREFIX [PATH] (default /payments; the
--- Restate peer takes /payments/submit/send).
+-- Restate peer takes /payments/submit/send). With the global SEND_TIME set
+-- (bench/paced_async_submit.lua) each body also carries `sentAt`.
 local counter = 0
 local prefix = ""
 local path = "/payments"
+local clock = SEND_TIME and dofile("bench/pace.lua").clock_ms
 function setup(thread)
   thread:set("tid", tostring(math.random(1, 1e9)))
 end
@@ -13,8 +15,9 @@ function init(args)
 end
 function request()
   counter = counter + 1
+  local sent = clock and string.format(',"sentAt":%.3f', clock(0)) or ""
   return wrk.format("POST", path, {
     ["Content-Type"] = "application/json",
     ["Idempotency-Key"] = prefix .. counter,
-  }, '{"accountId":"acc-' .. (counter % 1000) .. '","amount":1250,"currency":"EUR","reference":"bench"}')
+  }, '{"accountId":"acc-' .. (counter % 1000) .. '","amount":1250,"currency":"EUR","reference":"bench"' .. sent .. '}')
 end

@@ -342,8 +342,9 @@ if [[ $SCENARIO == s3 || $SCENARIO == all ]]; then
   for r in $(seq "$ROUNDS"); do
     for sys in "${LAT_SYSTEMS[@]}"; do
       read -r name port depth path <<<"$sys"
+      path=${path:-/payments}
       curl -s -X POST http://127.0.0.1:$MASTER_PORT/_reset >/dev/null
-      run "s4l-$name-accept" "$port" paced_async_submit.lua "l$name$r" "$LAT_RATE" $path >/dev/null
+      run "s4l-$name-accept" "$port" paced_async_submit.lua "l$name$r" "$path" "$LAT_RATE" >/dev/null
       while (($($depth "$port") > 0)); do sleep 0.1; done
       lat=$(curl -s http://127.0.0.1:$MASTER_PORT/_latency)
       p50=$(sed -E 's/.*"p50Ms":([0-9.eE+-]+).*/\1/' <<<"$lat"); p99=$(sed -E 's/.*"p99Ms":([0-9.eE+-]+).*/\1/' <<<"$lat")

@@ -10,24 +10,8 @@ const http = require('http');
 const crypto = require('crypto');
 
 const [kind, port, databaseUrl, masterUrl] = process.argv.slice(2);
-const master = new URL(masterUrl);
-const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+const postToMaster = require('./master_client')(masterUrl);
 const CONCURRENCY = 16;
-
-function postToMaster(key, payload) {
-  return new Promise((resolve, reject) => {
-    const body = JSON.stringify(payload);
-    const req = http.request({
-      host: master.hostname, port: master.port, path: '/payments', method: 'POST', agent,
-      headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), 'Idempotency-Key': key },
-    }, (res) => {
-      res.resume();
-      res.on('end', () => (res.statusCode < 500 ? resolve() : reject(new Error('master ' + res.statusCode))));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
 
 async function graphile() {
   const { run, makeWorkerUtils, Logger } = require('graphile-worker');

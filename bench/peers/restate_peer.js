@@ -12,23 +12,7 @@ const http = require('http');
 const restate = require('@restatedev/restate-sdk');
 
 const [servicePort, depthPort, adminUrl, masterUrl] = process.argv.slice(2);
-const master = new URL(masterUrl);
-const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
-
-function postToMaster(key, payload) {
-  return new Promise((resolve, reject) => {
-    const body = JSON.stringify(payload);
-    const req = http.request({
-      host: master.hostname, port: master.port, path: '/payments', method: 'POST', agent,
-      headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), 'Idempotency-Key': key },
-    }, (res) => {
-      res.resume();
-      res.on('end', () => (res.statusCode < 500 ? resolve() : reject(new Error('master ' + res.statusCode))));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
+const postToMaster = require('./master_client')(masterUrl);
 
 const payments = restate.service({
   name: 'payments',

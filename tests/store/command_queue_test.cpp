@@ -11,26 +11,14 @@
 #include "store/store.h"
 #include "testing/cluster.h"
 #include "testing/postgres.h"
+#include "testing/store_fixture.h"
 
 namespace writ {
 namespace {
 
-class CommandQueueTest : public ::testing::TestWithParam<testing::Backend> {
+class CommandQueueTest : public testing::StoreTest {
  protected:
-  void SetUp() override { Open(); }
-  void Open() {
-    store_.reset();
-    StoreOptions o;
-    if (url_.empty()) url_ = testing::FreshStoreUrl(backend(), dir_.path());
-    o.url = url_;
-    o.migrate = true;
-    o.clock = &clock_;
-    auto s = OpenStore(o);
-    ASSERT_TRUE(s.ok()) << s.status().message();
-    store_ = std::move(*s);
-  }
   std::string path() const { return dir_.path() + "/db/writ.db"; }
-  virtual testing::Backend backend() const { return GetParam(); }
 
   AcceptRequest Accept(const std::string& id, const std::string& key = "", const std::string& ordering = "") {
     AcceptRequest a;
@@ -67,11 +55,6 @@ class CommandQueueTest : public ::testing::TestWithParam<testing::Backend> {
     return o;
   }
   SubmissionStatus StatusOf(const std::string& id) { return store_->GetCommand(id).value()->status; }
-
-  testing::TempDir dir_;
-  std::string url_;
-  FakeClock clock_;
-  std::unique_ptr<Store> store_;
 };
 
 TEST_P(CommandQueueTest, AcceptStoresKeyCommandAndEventTogether) {

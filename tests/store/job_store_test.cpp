@@ -6,25 +6,15 @@
 #include "store/store.h"
 #include "testing/cluster.h"
 #include "testing/postgres.h"
+#include "testing/store_fixture.h"
 
 namespace writ {
 namespace {
 
 constexpr const char* kRoute = "bulk";
 
-class JobStoreTest : public ::testing::TestWithParam<testing::Backend> {
+class JobStoreTest : public testing::StoreTest {
  protected:
-  void SetUp() override {
-    StoreOptions o;
-    if (url_.empty()) url_ = testing::FreshStoreUrl(GetParam(), dir_.path());
-    o.url = url_;
-    o.migrate = true;
-    o.clock = &clock_;
-    auto s = OpenStore(o);
-    ASSERT_TRUE(s.ok()) << s.status().message();
-    store_ = std::move(*s);
-  }
-
   JobAcceptRequest Job(const std::string& id, const std::vector<std::string>& keys, int64_t max_pending = 0) {
     JobAcceptRequest r;
     r.job_id = id;
@@ -58,11 +48,6 @@ class JobStoreTest : public ::testing::TestWithParam<testing::Backend> {
     o.event = false;
     ASSERT_TRUE(FinishAttemptSync(*store_, o).value());
   }
-
-  testing::TempDir dir_;
-  std::string url_;
-  FakeClock clock_;
-  std::unique_ptr<Store> store_;
 };
 
 TEST_P(JobStoreTest, DuplicateKeysWithinAndAcrossJobsAreRecordedNotQueued) {

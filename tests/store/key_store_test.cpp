@@ -9,23 +9,13 @@
 #include "store/store.h"
 #include "testing/cluster.h"
 #include "testing/postgres.h"
+#include "testing/store_fixture.h"
 
 namespace writ {
 namespace {
 
-class KeyStoreTest : public ::testing::TestWithParam<testing::Backend> {
+class KeyStoreTest : public testing::StoreTest {
  protected:
-  void SetUp() override { Open(); }
-  void Open() {
-    StoreOptions o;
-    if (url_.empty()) url_ = testing::FreshStoreUrl(GetParam(), dir_.path());
-    o.url = url_;
-    o.migrate = true;
-    o.clock = &clock_;
-    auto s = OpenStore(o);
-    ASSERT_TRUE(s.ok()) << s.status().message();
-    store_ = std::move(*s);
-  }
   ClaimRequest Req(const std::string& key, const std::string& fp = "fp1") {
     ClaimRequest r;
     r.id = {"default", "POST /orders", key};
@@ -36,11 +26,6 @@ class KeyStoreTest : public ::testing::TestWithParam<testing::Backend> {
     return r;
   }
   StoredResponse Answer() { return {201, {{"Content-Type", "application/json"}}, "{\"id\":\"ord_1\"}"}; }
-
-  testing::TempDir dir_;
-  std::string url_;
-  FakeClock clock_;
-  std::unique_ptr<Store> store_;
 };
 
 TEST_P(KeyStoreTest, ClaimCompleteAndLookup) {
