@@ -115,7 +115,7 @@ TEST_F(BufferedTest, HundredBatchesWithDuplicatesAndRepeatsApplyEachItemKeyOnce)
   ASSERT_EQ(failures.load(), 0);
   EXPECT_EQ(accepted.load(), static_cast<int64_t>(unique.size()));
   EXPECT_EQ(accepted + duplicates, 110'000);
-  ASSERT_TRUE(Eventually([&] { return Drained(); }, 120'000)) << json::serialize(Buffer());
+  ASSERT_TRUE(Eventually([&] { return Drained(); }, 300'000)) << json::serialize(Buffer());
   auto stats = master_.Stats();
   EXPECT_EQ(stats["keysApplied"].as_int64(), static_cast<int64_t>(unique.size()));
   EXPECT_EQ(stats["duplicateApplies"].as_int64(), 0) << json::serialize(stats["duplicateKeys"]);
@@ -229,7 +229,7 @@ TEST_F(BufferedTest, KillNineMidBatchFiveTimesAppliesEveryAcceptedItemOnce) {
     writ_.Kill();
     writ_.Restart();
   }
-  ASSERT_TRUE(Eventually([&] { return Drained(); }, 120'000)) << json::serialize(Buffer());
+  ASSERT_TRUE(Eventually([&] { return Drained(); }, 300'000)) << json::serialize(Buffer());
   auto stats = master_.Stats();
   EXPECT_EQ(stats["keysApplied"].as_int64(), kItems);
   EXPECT_EQ(stats["duplicateApplies"].as_int64(), 0) << json::serialize(stats["duplicateKeys"]);
