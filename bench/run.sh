@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Benchmarks, each against a peer measured in the same run.
-#   bench/run.sh [s1|s2|s3|s5|s6|s7|all]     (default: all)
+#   bench/run.sh [s1|s2|s3|s4|s5|s6|s7|all]  (default: all; s3 includes s4)
 # Environment: BENCH_DURATION (s per measurement, 10), BENCH_ROUNDS (3),
 # BENCH_CONNECTIONS (64). Needs root or sudo for the first install of
 # nginx-light and wrk (Debian packages).
@@ -10,8 +10,11 @@
 #                             vs the mock master direct
 # S2 replay of completed keys: writ vs nginx proxy (which must call the master)
 # S3/S4 async: durable 202s/s on POST /payments (mode: async) vs nginx proxying
-#             the same write synchronously to the master; then the time until
-#             the workers have applied every accepted command (end-to-end rate)
+#             the same write synchronously to the master and vs graphile-worker,
+#             pg-boss and Restate; then the time until the workers have applied
+#             every accepted command (end-to-end rate); then, at a fixed rate
+#             (BENCH_LATENCY_RATE, 100/s), client-to-master latency (s4 alone
+#             runs only this part). BENCH_PEERS=0 leaves the npm peers out.
 # S5 bulk ingest: items/s accepted durably on POST /products/bulk (mode:
 #             buffered, 1000-item NDJSON batches of new SKUs) and items/s
 #             delivered to the master's bulk endpoint, vs inserting the same
@@ -259,10 +262,14 @@ start_restate() {
   mkdir -p "$WORK/restate"
   (cd "$WORK/restate" && npm install --silent --no-audit --no-fund "@restatedev/restate-server@$RESTATE_VERSION" \
     "@restatedev/restate-sdk@$RESTATE_SDK_VERSION" >"$WORK/restate/npm.log" 2>&1) || return 1
+  # The platform package's binary itself (not the npm wrapper, which would
+  # leave it running when killed).
+  local bin
+  bin=$(find "$WORK/restate/node_modules/@restatedev" -path '*restate-server-linux-*/bin/restate-server' | head -1)
+  [[ -x $bin ]] || return 1
   (cd "$WORK/restate" && RESTATE_INGRESS__BIND_ADDRESS=127.0.0.1:18393 RESTATE_ADMIN__BIND_ADDRESS=127.0.0.1:19070 \
     RESTATE_BIND_ADDRESS=127.0.0.1:15122 RESTATE_DISABLE_TELEMETRY=true RESTATE_LOG_FILTER=warn \
-    taskset -c $CORE_SRV node_modules/.bin/restate-server --base-dir "$WORK/restate/data" --no-logo \
-    >"$WORK/restate/server.log" 2>&1) &
+    exec taskset -c $CORE_SRV "$bin" --base-dir "$WORK/restate/data" --no-logo >"$WORK/restate/server.log" 2>&1) &
   PIDS+=($!)
   RESTATE_LOGGING=ERROR NODE_PATH="$WORK/restate/node_modules" taskset -c $CORE_SRV node bench/peers/restate_peer.js \
     19080 18394 http://127.0.0.1:19070 "http://127.0.0.1:$MASTER_PORT" >"$WORK/restate/peer.log" 2>&1 &
@@ -293,7 +300,7 @@ async_round() {
     $((after - before))
 }
 
-if [[ $SCENARIO == s3 || $SCENARIO == all ]]; then
+if [[ $SCENARIO == s3 || $SCENARIO == s4 || $SCENARIO == all ]]; then
   echo "## S3 async accept (POST /payments -> durable 202) and S4 end to end (accepted -> applied at the master)"
   PG_NAMES=()
   if start_postgres_writ; then
@@ -317,7 +324,8 @@ if [[ $SCENARIO == s3 || $SCENARIO == all ]]; then
   fi
   run warmup-writ $WRIT_PORT async_submit.lua warm >/dev/null
   while (($(queue_depth) > 0)); do sleep 0.1; done
-  for r in $(seq "$ROUNDS"); do
+  # `s4` skips the throughput rounds and measures only the latency below.
+  for r in $( [[ $SCENARIO == s4 ]] || seq "$ROUNDS"); do
     async_round writ $WRIT_PORT "$r"
     ((${#PG_NAMES[@]})) && async_round writ-pg $WRIT_PG_PORT "$r"
     if ((${#PEER_NAMES[@]})); then
@@ -327,13 +335,16 @@ if [[ $SCENARIO == s3 || $SCENARIO == all ]]; then
     [[ " ${PEER_NAMES[*]} " == *" s3-restate "* ]] && async_round restate 18393 "$r" restate_depth /payments/submit/send
     run s3-nginx $NGINX_PORT async_submit.lua "n$r"
   done
-  summary s3-nginx s3-writ s4-writ-e2e "${PG_NAMES[@]}" "${PEER_NAMES[@]}"
-  echo "  (s3-nginx: the same write proxied synchronously to the master; s4: applied/s from the first request"
-  echo "   until the queue was empty, including the drain after wrk stopped)"
-  echo
-  # S4 latency: submissions at a fixed rate below every system's capacity, each
-  # carrying the client's send time; the master reports when each arrived.
-  LAT_RATE=${BENCH_LATENCY_RATE:-500}
+  if [[ $SCENARIO != s4 ]]; then
+    summary s3-nginx s3-writ s4-writ-e2e "${PG_NAMES[@]}" "${PEER_NAMES[@]}"
+    echo "  (s3-nginx: the same write proxied synchronously to the master; s4: applied/s from the first request"
+    echo "   until the queue was empty, including the drain after wrk stopped)"
+    echo
+  fi
+  # S4 latency: submissions at a fixed rate below every system's capacity (the
+  # slowest peer accepts ~270/s on one core), each carrying the client's send
+  # time; the master reports when each arrived.
+  LAT_RATE=${BENCH_LATENCY_RATE:-100}
   echo "## S4 accept-to-master latency at $LAT_RATE submissions/s (client send -> master arrival)"
   LAT_SYSTEMS=("writ $WRIT_PORT queue_depth")
   ((${#PG_NAMES[@]})) && LAT_SYSTEMS+=("writ-pg $WRIT_PG_PORT queue_depth")
