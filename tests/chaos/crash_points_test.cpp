@@ -24,6 +24,9 @@ struct Scenario {
   const char* point;
   bool honouring_master;
 };
+void PrintTo(const Scenario& s, std::ostream* os) {
+  *os << s.point << (s.honouring_master ? ", master honours keys" : ", master ignores keys");
+}
 
 int Iterations() {
   const char* v = std::getenv("WRIT_CHAOS_ITERATIONS");

@@ -65,6 +65,7 @@ struct Scenario {
   const char* name;
   Kind kind;
 };
+void PrintTo(const Scenario& s, std::ostream* os) { *os << s.name; }
 
 class History : public ::testing::TestWithParam<Scenario> {};
 
