@@ -7,7 +7,7 @@ build=$(cd "$1" && pwd)
 cd "$(dirname "$0")/.."
 log=$(mktemp /tmp/writ-bench-short-XXXXXX.log)
 BENCH_BUILD=$build BENCH_DURATION=1 BENCH_ROUNDS=1 BENCH_CONNECTIONS=8 BENCH_PEERS=${BENCH_PEERS:-0} \
-  BENCH_RAW_ROWS=5000 BENCH_RECOVERY_ITEMS=2000 BENCH_FOOTPRINT_RECORDS=20000 BENCH_CLEAN=1 \
+  BENCH_RAW_ROWS=5000 BENCH_RECOVERY_ITEMS=20000 BENCH_FOOTPRINT_RECORDS=20000 BENCH_CLEAN=1 \
   bench/run.sh all 2>&1 | tee "$log"
 missing=0
 for want in 'fdatasync/s' '^  s1-writ ' '^  s1h-writ ' 'p99 added by writ over direct' '^  s2-writ ' \
