@@ -2,6 +2,7 @@
 // checking, the garbage collector in a running server, logs and shutdown.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <fstream>
 #include <thread>
 #include <sstream>
@@ -147,6 +148,26 @@ TEST_F(OperatorTest, CheckConfigReportsEveryErrorWithPosition) {
   out.clear();
   EXPECT_EQ(RunWrit({"check-config", std::string(WRIT_SOURCE_DIR) + "/examples/writ.yaml", "--listen", "bad"}, &out),
             2);
+}
+
+// The benchmarks' S4 latency comes from the mock master: arrival time minus
+// the `sentAt` a client put in the body, over the writes that carry one.
+TEST_F(OperatorTest, MockMasterLatencyCountsOnlyWritesCarryingSentAt) {
+  master_.Start(dir_.path());
+  auto now_ms = [] {
+    return std::chrono::duration<double, std::milli>(std::chrono::system_clock::now().time_since_epoch()).count();
+  };
+  ASSERT_EQ(PostJson(master_.port(), "/payments", "l1", "{\"sentAt\":" + std::to_string(now_ms() - 50) + "}").status,
+            201);
+  ASSERT_EQ(PostJson(master_.port(), "/payments", "l2", "{\"sentAt\":" + std::to_string(now_ms() - 50) + "}").status,
+            201);
+  ASSERT_EQ(PostJson(master_.port(), "/payments", "l3", "{\"amount\":1}").status, 201);
+  auto lat = ParseBody(Call(master_.port(), "GET", "/_latency")).as_object();
+  EXPECT_EQ(lat["count"].as_int64(), 2) << boost::json::serialize(lat);
+  EXPECT_GE(lat["p50Ms"].to_number<double>(), 50.0);
+  EXPECT_LT(lat["p99Ms"].to_number<double>(), 5'000.0);
+  ASSERT_EQ(Call(master_.port(), "POST", "/_reset").status, 200);
+  EXPECT_EQ(ParseBody(Call(master_.port(), "GET", "/_latency")).as_object()["count"].as_int64(), 0);
 }
 
 }  // namespace
