@@ -1,5 +1,6 @@
 #include "store/sql/queue.h"
 
+#include <algorithm>
 #include <optional>
 
 #include <boost/json.hpp>
@@ -99,10 +100,21 @@ Result<Command> InsertCommand(Conn& c, Command cmd, Millis now) {
   return cmd;
 }
 
-Status InsertEvents(Conn& c, const std::vector<const Command*>& cmds, bool deliver, Millis now,
+Status InsertEvents(Conn& c, const std::vector<const Command*>& all, bool deliver, Millis now,
                     const std::string& note) {
+  // Multi-row INSERTs of at most kEventRows rows: few round trips on
+  // PostgreSQL, and few statement shapes to prepare.
+  constexpr size_t kEventRows = 32;
+  if (all.size() > kEventRows) {
+    for (size_t i = 0; i < all.size(); i += kEventRows) {
+      std::vector<const Command*> chunk(all.begin() + static_cast<std::ptrdiff_t>(i),
+                                        all.begin() + static_cast<std::ptrdiff_t>(std::min(all.size(), i + kEventRows)));
+      if (auto st = InsertEvents(c, chunk, deliver, now, note); !st.ok()) return st;
+    }
+    return Status::Ok();
+  }
+  const std::vector<const Command*>& cmds = all;
   if (cmds.empty()) return Status::Ok();
-  // One multi-row INSERT: on PostgreSQL one round trip for a whole claim.
   std::string sql = "INSERT INTO events (id, submission_id, route, type, payload, created_at, deliver, next_at) VALUES ";
   for (size_t i = 0; i < cmds.size(); ++i) {
     auto p = [&](int k) { return "?" + std::to_string(static_cast<int>(i) * 5 + k); };
@@ -157,15 +169,20 @@ Result<std::vector<Command>> ClaimDue(Conn& c, const std::string& route, int lim
       [&](Stmt& s) { s.Bind(1, route).Bind(2, now).Bind(3, static_cast<int64_t>(limit)); });
   if (!due.ok()) return due.status();
   if (due->empty()) return due;
-  // One UPDATE for the whole claim (rows locked by the SELECT above on PostgreSQL).
-  std::string in;
-  for (size_t i = 0; i < due->size(); ++i) in += (i ? ",?" : "?") + std::to_string(i + 3);
+  // One UPDATE for the whole claim (rows locked by the SELECT above on
+  // PostgreSQL), with the rows' seqs as one array parameter, so one prepared
+  // statement serves claims of any size (a bulk claim holds thousands).
+  std::string seqs;
+  for (const Command& cmd : *due) seqs += (seqs.empty() ? "" : ",") + std::to_string(cmd.seq);
   auto n = Change(c,
-                  "UPDATE commands SET status='processing', attempts=attempts+1, fence=fence+1, lease_until=?1, "
-                  "due_at=?1, updated_at=?2 WHERE seq IN (" + in + ")",
+                  std::string("UPDATE commands SET status='processing', attempts=attempts+1, fence=fence+1, "
+                              "lease_until=?1, due_at=?1, updated_at=?2 WHERE ") +
+                      (c.postgres() ? "seq = ANY(CAST(?3 AS BIGINT[]))"
+                                    : "seq IN (SELECT value FROM json_each(?3))"),
                   [&](Stmt& s) {
                     s.Bind(1, now + lease).Bind(2, now);
-                    for (size_t i = 0; i < due->size(); ++i) s.Bind(static_cast<int>(i) + 3, (*due)[i].seq);
+                    // '{1,2}' is a PostgreSQL array literal, '[1,2]' a JSON array.
+                    s.Bind(3, (c.postgres() ? "{" : "[") + seqs + (c.postgres() ? "}" : "]"));
                   });
   if (!n.ok()) return n.status();
   std::vector<const Command*> first_claims;
