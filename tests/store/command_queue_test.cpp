@@ -184,6 +184,23 @@ TEST_P(CommandQueueTest, OrderingKeyReleasesTheNextOnlyWhenThePreviousFinished) 
   EXPECT_EQ(next[0].id, "a2");
 }
 
+// A claim leases all its commands in one statement and writes their events
+// in INSERTs of at most 32 rows: 70 commands span three of them.
+TEST_P(CommandQueueTest, ALargeClaimLeasesEveryCommandOnceWithOneEventEach) {
+  for (int i = 0; i < 70; ++i) ASSERT_TRUE(AcceptSync(*store_, Accept("sub_" + std::to_string(i))).ok());
+  auto claimed = Claim(100);
+  ASSERT_EQ(claimed.size(), 70u);
+  for (const auto& c : claimed) {
+    EXPECT_EQ(c.attempts, 1);
+    EXPECT_EQ(StatusOf(c.id), SubmissionStatus::kProcessing);
+    auto events = store_->ListEvents(c.id, 0).value();
+    ASSERT_EQ(events.size(), 2u) << c.id;
+    EXPECT_EQ(events[1].type, "submission.processing");
+    EXPECT_NE(events[1].payload.find("\"submissionId\":\"" + c.id + "\""), std::string::npos) << events[1].payload;
+  }
+  EXPECT_TRUE(Claim(100).empty());  // all leased: nothing due
+}
+
 TEST_P(CommandQueueTest, EveryStateChangeWritesAnEventForDeliveryWhenAsked) {
   AcceptRequest a = Accept("sub_1");
   a.notify = true;

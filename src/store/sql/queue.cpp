@@ -100,31 +100,22 @@ Result<Command> InsertCommand(Conn& c, Command cmd, Millis now) {
   return cmd;
 }
 
-Status InsertEvents(Conn& c, const std::vector<const Command*>& all, bool deliver, Millis now,
-                    const std::string& note) {
-  // Multi-row INSERTs of at most kEventRows rows: few round trips on
-  // PostgreSQL, and few statement shapes to prepare.
-  constexpr size_t kEventRows = 32;
-  if (all.size() > kEventRows) {
-    for (size_t i = 0; i < all.size(); i += kEventRows) {
-      std::vector<const Command*> chunk(all.begin() + static_cast<std::ptrdiff_t>(i),
-                                        all.begin() + static_cast<std::ptrdiff_t>(std::min(all.size(), i + kEventRows)));
-      if (auto st = InsertEvents(c, chunk, deliver, now, note); !st.ok()) return st;
-    }
-    return Status::Ok();
-  }
-  const std::vector<const Command*>& cmds = all;
-  if (cmds.empty()) return Status::Ok();
+namespace {
+
+// One multi-row INSERT of the events of `n` commands starting at `cmds`:
+// ?1 created_at and next_at, ?2 deliver, then five parameters per row.
+Status InsertEventRows(Conn& c, const Command* const* cmds, size_t n, bool deliver, Millis now,
+                       const std::string& note) {
   std::string sql = "INSERT INTO events (id, submission_id, route, type, payload, created_at, deliver, next_at) VALUES ";
-  for (size_t i = 0; i < cmds.size(); ++i) {
-    auto p = [&](int k) { return "?" + std::to_string(static_cast<int>(i) * 5 + k); };
-    sql += (i ? ",(" : "(") + p(1) + "," + p(2) + "," + p(3) + "," + p(4) + "," + p(5) + ",?" +
-           std::to_string(cmds.size() * 5 + 1) + ",?" + std::to_string(cmds.size() * 5 + 2) + ",?" +
-           std::to_string(cmds.size() * 5 + 1) + ")";
+  for (size_t i = 0; i < n; ++i) {
+    sql += i ? ",(" : "(";
+    for (size_t k = 1; k <= 5; ++k) sql += "?" + std::to_string(2 + i * 5 + k) + ",";
+    sql += "?1,?2,?1)";
   }
   auto st = c.Prepare(sql);
   if (!st.ok()) return st.status();
-  for (size_t i = 0; i < cmds.size(); ++i) {
+  st->Bind(1, now).Bind(2, int64_t{deliver ? 1 : 0});
+  for (size_t i = 0; i < n; ++i) {
     const Command& cmd = *cmds[i];
     std::string type = std::string("submission.") + SubmissionStatusName(cmd.status);
     boost::json::object data = SubmissionToJson(cmd);
@@ -132,13 +123,24 @@ Status InsertEvents(Conn& c, const std::vector<const Command*>& all, bool delive
     // Standard Webhooks payload shape: type, timestamp, data.
     std::string payload = boost::json::serialize(
         boost::json::object{{"type", type}, {"timestamp", FormatTimestamp(now)}, {"data", std::move(data)}});
-    int base = static_cast<int>(i) * 5;
+    int base = 2 + static_cast<int>(i) * 5;
     st->Bind(base + 1, TimeOrderedId("evt_", now)).Bind(base + 2, cmd.id).Bind(base + 3, cmd.route);
     st->Bind(base + 4, type).Bind(base + 5, payload);
   }
-  int tail = static_cast<int>(cmds.size()) * 5;
-  st->Bind(tail + 1, now).Bind(tail + 2, int64_t{deliver ? 1 : 0});
-  if (st->Step() != kDone) return c.Error("insert events");
+  return st->Step() == kDone ? Status::Ok() : c.Error("insert events");
+}
+
+}  // namespace
+
+Status InsertEvents(Conn& c, const std::vector<const Command*>& cmds, bool deliver, Millis now,
+                    const std::string& note) {
+  // At most kEventRows rows per INSERT: few round trips on PostgreSQL, and few
+  // statement shapes to prepare.
+  constexpr size_t kEventRows = 32;
+  for (size_t i = 0; i < cmds.size(); i += kEventRows) {
+    size_t n = std::min(kEventRows, cmds.size() - i);
+    if (auto st = InsertEventRows(c, cmds.data() + i, n, deliver, now, note); !st.ok()) return st;
+  }
   return Status::Ok();
 }
 
