@@ -2,7 +2,11 @@
 // canonical JSON, outcome classification, router, metrics.
 #include <gtest/gtest.h>
 
+#include <set>
+#include <thread>
+
 #include "config/config.h"
+#include "core/hash.h"
 #include "core/json.h"
 #include "core/units.h"
 #include "gateway/router.h"
@@ -80,6 +84,32 @@ TEST(Fingerprint, RejectsInvalidJson) {
   EXPECT_TRUE(ComputeFingerprint("POST", "/o", R"({"a":{"a":1},"b":[{"a":1},{"a":2}]})", FingerprintMode::kJson, {})
                   .ok()) << "the same name at different levels or in sibling objects is fine";
   EXPECT_FALSE(ComputeFingerprint("POST", "/o", R"("\ud800")", FingerprintMode::kJson, {}).ok());
+}
+
+TEST(Hash, Sha256MatchesKnownVectorsOnEveryCall) {
+  // The digest context is reused per thread: the second call must not carry
+  // state from the first.
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_EQ(Sha256Hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    EXPECT_EQ(Sha256Hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  }
+}
+
+TEST(Hash, RandomIdsNeverRepeatAcrossRefillsAndThreads) {
+  // Ids come from a per-thread pool of random bytes refilled every 256 ids:
+  // 3,000 ids per thread cross a dozen refills.
+  constexpr int kPerThread = 3000;
+  std::vector<std::string> a, b;
+  std::thread t([&] { for (int i = 0; i < kPerThread; ++i) b.push_back(RandomId()); });
+  for (int i = 0; i < kPerThread; ++i) a.push_back(RandomId());
+  t.join();
+  std::set<std::string> all(a.begin(), a.end());
+  all.insert(b.begin(), b.end());
+  EXPECT_EQ(all.size(), 2u * kPerThread);
+  for (const auto& id : a) {
+    ASSERT_EQ(id.size(), 32u);
+    ASSERT_EQ(id.find_first_not_of("0123456789abcdef"), std::string::npos) << id;
+  }
 }
 
 TEST(Units, DurationsAndSizes) {
