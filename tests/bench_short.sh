@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `ctest -L bench`: bench/run.sh with every scenario shrunk to seconds, to prove
+# `ctest -L bench`: bench/run.sh (and bench/ab.sh) with every scenario shrunk to seconds, to prove
 # the scripts still work (servers start, load runs, every summary is printed).
 # It asserts no speed. Usage: tests/bench_short.sh BUILD_DIR
 set -euo pipefail
@@ -9,10 +9,12 @@ log=$(mktemp /tmp/writ-bench-short-XXXXXX.log)
 BENCH_BUILD=$build BENCH_DURATION=1 BENCH_ROUNDS=1 BENCH_CONNECTIONS=8 BENCH_PEERS=${BENCH_PEERS:-0} \
   BENCH_RAW_ROWS=5000 BENCH_RECOVERY_ITEMS=20000 BENCH_FOOTPRINT_RECORDS=20000 BENCH_CLEAN=1 \
   bench/run.sh all 2>&1 | tee "$log"
+# The before/after script, with the same binary on both sides.
+BENCH_DURATION=1 BENCH_ROUNDS=1 BENCH_CONNECTIONS=8 bench/ab.sh "$build/writ" "$build/writ" s3 2>&1 | tee -a "$log"
 missing=0
 for want in 'fdatasync/s' '^  s1-writ ' '^  s1h-writ ' 'p99 added by writ over direct' '^  s2-writ ' \
             '^  s3-writ ' '^  s4-writ-e2e ' '^  s5-writ-accept ' '^  s5-writ-delivered ' \
-            's4l-writ ' 's6-recovery median' 'bytes per record' 'GC deleted'; do
+            's4l-writ ' 's6-recovery median' 'bytes per record' 'GC deleted' 'median req/s: A .*B/A'; do
   grep -qE -- "$want" "$log" || { echo "bench_short: no line matching '$want'"; missing=1; }
 done
 rm -f "$log"
