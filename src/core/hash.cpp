@@ -45,8 +45,9 @@ std::string Sha256Hex(std::string_view data) {
 namespace {
 // Random bytes from OpenSSL's CSPRNG, drawn 4 KiB at a time per thread: one
 // RAND_bytes call costs about a microsecond whatever its size, and an async
-// accept needs four identifiers (a submission and its events). The buffer is
-// never reused after it is handed out, and Writ does not fork.
+// accept needs four identifiers (a submission and its events). Bytes handed
+// out are wiped from the pool; Writ forks only to exec at once (cli/process),
+// so no child ever draws from a copy of a parent's pool.
 void RandomBytes(unsigned char* out, size_t n) {
   struct Pool {
     unsigned char bytes[4096];

@@ -312,8 +312,8 @@ namespace {
 // its mmap threshold moves with the load. A serving gateway allocates the
 // same working set over and over, so keep up to 64 MiB free per arena, grow
 // the heap 4 MiB at a time and serve blocks under 32 MiB from the heap
-// (BENCHMARKS.md, "Profiles": page faults and madvise were ~4% of an async
-// accept's CPU; +20% accepts/s with this).
+// (BENCHMARKS.md, "Where the time goes": page faults and madvise were ~4% of
+// an async accept's CPU; 1.13x accepts/s with this, bench/ab.sh s3).
 void TuneAllocator() {
 #if defined(__GLIBC__)
   mallopt(M_TRIM_THRESHOLD, 64 << 20);

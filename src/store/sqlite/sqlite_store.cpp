@@ -223,8 +223,9 @@ class SqliteStore : public SqlStore {
       }
       auto t0 = std::chrono::steady_clock::now();
       int rc = sqlite3_wal_checkpoint_v2(ckpt_conn_->db(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+      if (rc != SQLITE_OK) continue;  // busy: the next commit over the threshold asks again
       ckpt_pass_done_ = true;
-      if (checkpoints_ && rc == SQLITE_OK) {
+      if (checkpoints_) {
         checkpoints_->Inc();
         checkpoint_latency_->Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
       }
