@@ -29,7 +29,7 @@ const char* JobStatus(const Job& j) {
 }
 
 std::optional<Job> LoadJob(Store& store, const std::string& id) {
-  auto j = store.GetJob(id);
+  auto j = store.jobs().GetJob(id);
   if (!j.ok()) {
     std::cerr << id << ": " << j.status().message() << "\n";
     return std::nullopt;
@@ -53,7 +53,7 @@ int RunJobsList(const JobsOptions& o) {
   JobFilter f;
   f.route = o.route;
   f.limit = o.limit;
-  auto rows = store->ListJobs(f);
+  auto rows = store->jobs().ListJobs(f);
   if (!rows.ok()) {
     std::cerr << rows.status().message() << "\n";
     return 1;
@@ -100,7 +100,7 @@ int RunJobsItems(const JobsOptions& o) {
   f.job_id = o.ids.front();
   if (!o.status.empty()) f.status = ParseSubmissionStatus(o.status);
   f.limit = o.limit;
-  auto rows = store->ListCommands(f);
+  auto rows = store->queue().ListCommands(f);
   if (!rows.ok()) {
     std::cerr << rows.status().message() << "\n";
     return 1;
@@ -133,7 +133,7 @@ int RunJobsReplay(const JobsOptions& o) {
       rc = 1;
       continue;
     }
-    auto n = ReplayJobSync(*store, id);
+    auto n = ReplayJobSync(store->jobs(), id);
     if (!n.ok()) {
       std::cerr << id << ": " << n.status().message() << "\n";
       rc = 1;

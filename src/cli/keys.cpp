@@ -24,7 +24,7 @@ int RunKeysList(const std::string& config_path, const std::string& state, const 
     std::cerr << "cannot open store: " << store.status().message() << "\n";
     return 1;
   }
-  auto rows = (*store)->List(state.empty() ? std::nullopt : ParseKeyState(state), route, limit);
+  auto rows = (*store)->keys().List(state.empty() ? std::nullopt : ParseKeyState(state), route, limit);
   if (!rows.ok()) {
     std::cerr << rows.status().message() << "\n";
     return 1;
@@ -65,7 +65,7 @@ int RunKeysDelete(const std::string& config_path, const std::string& route, cons
     std::cerr << "cannot open store: " << store.status().message() << "\n";
     return 1;
   }
-  auto r = RemoveSync(**store, {"default", route, key});
+  auto r = RemoveSync((*store)->keys(), {"default", route, key});
   if (!r.ok()) {
     std::cerr << r.status().message() << "\n";
     return 1;

@@ -50,7 +50,7 @@ int RunSubmissionsList(const SubmissionsOptions& o) {
   f.route = o.route;
   if (!o.status.empty()) f.status = ParseSubmissionStatus(o.status);
   f.limit = o.limit;
-  auto rows = store->ListCommands(f);
+  auto rows = store->queue().ListCommands(f);
   if (!rows.ok()) {
     std::cerr << rows.status().message() << "\n";
     return 1;
@@ -72,7 +72,7 @@ int RunSubmissionsShow(const SubmissionsOptions& o) {
   if (!store) return 1;
   int rc = 0;
   for (const auto& id : o.ids) {
-    auto c = store->GetCommand(id);
+    auto c = store->queue().GetCommand(id);
     if (!c.ok() || !c->has_value()) {
       std::cerr << id << ": " << (c.ok() ? "no such submission" : c.status().message()) << "\n";
       rc = 1;
@@ -80,7 +80,7 @@ int RunSubmissionsShow(const SubmissionsOptions& o) {
     }
     boost::json::object j = SubmissionToJson(**c);
     if (!o.json) {
-      auto events = store->ListEvents(id, 0);
+      auto events = store->queue().ListEvents(id, 0);
       if (events.ok()) {
         boost::json::array ev;
         for (const auto& e : *events) ev.push_back({{"id", e.id}, {"type", e.type}, {"at", FormatTimestamp(e.created_at)}});
@@ -98,11 +98,11 @@ int RunSubmissionsAction(const SubmissionsOptions& o, const std::string& action)
   if (!store) return 1;
   int rc = 0;
   for (const auto& id : o.ids) {
-    auto c = store->GetCommand(id);
+    auto c = store->queue().GetCommand(id);
     const RouteConfig* route = c.ok() && c->has_value() ? FindRoute(config, (*c)->route) : nullptr;
     bool notify = route && route->notify.enabled();
     Millis retention = route ? route->async.retention : AsyncConfig().retention;
-    auto r = action == "retry" ? RedriveSync(*store, id, notify) : CancelSync(*store, id, notify, retention);
+    auto r = action == "retry" ? RedriveSync(store->queue(), id, notify) : CancelSync(store->queue(), id, notify, retention);
     if (!r.ok()) {
       std::cerr << id << ": " << r.status().message() << "\n";
       rc = 1;
@@ -133,7 +133,7 @@ int RunDeadReplay(const SubmissionsOptions& o) {
     f.status = SubmissionStatus::kDead;
     f.limit = 1000;
     for (;;) {
-      auto rows = store->ListCommands(f);
+      auto rows = store->queue().ListCommands(f);
       if (!rows.ok()) {
         std::cerr << rows.status().message() << "\n";
         return 1;

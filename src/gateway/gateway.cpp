@@ -204,7 +204,7 @@ Response Gateway::Operator(const Request& req) const {
     // kKeyCountInterval, so frequent scrapes cost the store nothing.
     Millis now = store_.Now(), last = keys_counted_at_.load();
     bool due = last == 0 || now - last >= kKeyCountInterval;
-    auto c = due && keys_counted_at_.compare_exchange_strong(last, now) ? store_.Counts()
+    auto c = due && keys_counted_at_.compare_exchange_strong(last, now) ? store_.keys().Counts()
                                                                          : Result<KeyCounts>(Status(Code::kNotFound, ""));
     if (c.ok()) {
       metrics_.GetGauge("writ_keys", "Stored idempotency records by state", "state=\"in_flight\"").Set(c->in_flight);
@@ -241,7 +241,7 @@ void Gateway::StartBackground() {
   rt_.scheduler().After(config_.store.gc_interval, [this] { CollectGarbage(); });
   // A route paused by an operator stays paused across restarts.
   for (auto& [name, worker] : buffered_workers_) {
-    auto b = store_.GetBuffer(name);
+    auto b = store_.jobs().GetBuffer(name);
     if (b.ok() && b->paused) worker->SetPaused(true);
   }
   // Other instances sharing the store queue work too: wake on their notice.
@@ -255,14 +255,14 @@ void Gateway::StartBackground() {
 }
 
 void Gateway::UpdateQueueGauges() const {
-  auto stats = store_.QueueStats();
+  auto stats = store_.queue().QueueStats();
   if (!stats.ok()) return;
   Millis now = store_.Now();
   for (const auto* rc : route_configs_) {
     if (rc->mode == "sync") continue;
     std::string route = RouteLabel(rc->name);
     if (rc->mode == "buffered") {
-      if (auto b = store_.GetBuffer(rc->name); b.ok()) {
+      if (auto b = store_.jobs().GetBuffer(rc->name); b.ok()) {
         metrics_.GetGauge("writ_buffer_pending", "Items queued or in flight in a buffered route", route).Set(b->pending);
         metrics_.GetGauge("writ_buffer_capacity", "A buffered route's max_pending_items", route)
             .Set(rc->buffered.max_pending_items);

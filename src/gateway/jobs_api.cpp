@@ -62,7 +62,7 @@ void JobsApi::Handle(const Request& req, std::function<void(Response)> done) {
 }
 
 void JobsApi::Get(const std::string& id, std::function<void(Response)> done) {
-  auto job = store_.GetJob(id);
+  auto job = store_.jobs().GetJob(id);
   if (!job.ok()) return done(StoreProblem(job.status()));
   if (!job->has_value()) return done(NotFound(id));
   const Job& j = **job;
@@ -93,7 +93,7 @@ void JobsApi::List(const Request& req, std::function<void(Response)> done) {
   auto cursor = ParseCursor(q["cursor"], 0);
   if (!cursor) return done(BadParameter("cursor must be a value returned as nextCursor"));
   f.before_seq = *cursor;
-  auto rows = store_.ListJobs(f);
+  auto rows = store_.jobs().ListJobs(f);
   if (!rows.ok()) return done(StoreProblem(rows.status()));
   json::array items;
   for (const auto& j : *rows) items.push_back(JobToJson(j));
@@ -120,10 +120,10 @@ void JobsApi::Items(const std::string& id, const Request& req, std::function<voi
   auto cursor = ParseCursor(q["cursor"], 0);
   if (!cursor) return done(BadParameter("cursor must be a value returned as nextCursor"));
   f.after_seq = *cursor;
-  auto job = store_.GetJob(id);
+  auto job = store_.jobs().GetJob(id);
   if (!job.ok()) return done(StoreProblem(job.status()));
   if (!job->has_value()) return done(NotFound(id));
-  auto rows = store_.ListCommands(f);
+  auto rows = store_.queue().ListCommands(f);
   if (!rows.ok()) return done(StoreProblem(rows.status()));
   json::array items;
   for (const auto& c : *rows) {
@@ -137,11 +137,11 @@ void JobsApi::Items(const std::string& id, const Request& req, std::function<voi
 }
 
 void JobsApi::Replay(const std::string& id, std::function<void(Response)> done) {
-  auto job = store_.GetJob(id);
+  auto job = store_.jobs().GetJob(id);
   if (!job.ok()) return done(StoreProblem(job.status()));
   if (!job->has_value()) return done(NotFound(id));
   std::string route = (*job)->route;
-  store_.ReplayJob(id, [this, id, route, done = std::move(done)](Result<int64_t> r) {
+  store_.jobs().ReplayJob(id, [this, id, route, done = std::move(done)](Result<int64_t> r) {
     if (!r.ok()) return done(StoreProblem(r.status()));
     if (auto h = routes_.find(route); h != routes_.end() && h->second.wake) h->second.wake();
     done(JsonResponse(200, {{"jobId", id}, {"requeued", *r}, {"statusUrl", "/v1/jobs/" + id}}));
@@ -166,7 +166,7 @@ void JobsApi::Route(const Request& req, std::function<void(Response)> done) {
   const char* allow = action == "buffer" ? "GET" : "POST";
   if (req.method != allow) return done(WrongMethod(allow));
   auto answer = [this, name, done](bool) {
-    auto b = store_.GetBuffer(name);
+    auto b = store_.jobs().GetBuffer(name);
     if (!b.ok()) return done(StoreProblem(b.status()));
     const RouteHooks& h = routes_.at(name);
     double current = h.current_rate ? h.current_rate() : 0;
@@ -184,7 +184,7 @@ void JobsApi::Route(const Request& req, std::function<void(Response)> done) {
   };
   if (action == "buffer") return answer(false);
   bool pause = action == "pause";
-  store_.SetPaused(name, pause, [hooks, pause, answer, done](Result<bool> r) {
+  store_.jobs().SetPaused(name, pause, [hooks, pause, answer, done](Result<bool> r) {
     if (!r.ok()) return done(StoreProblem(r.status()));
     if (hooks->second.set_paused) hooks->second.set_paused(pause);
     answer(true);

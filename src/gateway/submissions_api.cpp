@@ -81,7 +81,7 @@ void SubmissionsApi::Handle(const Request& req, std::function<void(Response)> do
 }
 
 void SubmissionsApi::Get(const std::string& id, Millis deadline, std::function<void(Response)> done) {
-  auto c = store_.GetCommand(id);
+  auto c = store_.queue().GetCommand(id);
   if (!c.ok()) return done(StoreProblem(c.status()));
   if (!c->has_value()) return done(NotFound(id));
   if (deadline == 0 || IsTerminal((*c)->status) || store_.Now() >= deadline)
@@ -102,7 +102,7 @@ void SubmissionsApi::List(const Request& req, std::function<void(Response)> done
   if (!f.route.empty() && !routes_.count(f.route)) return bad("no async route is named '" + f.route + "'");
   if (q.count("key")) {
     if (f.route.empty()) return bad("key needs route: keys are scoped per route");
-    auto rec = store_.Lookup({kDefaultTenant, f.route, q["key"]});
+    auto rec = store_.keys().Lookup({kDefaultTenant, f.route, q["key"]});
     if (!rec.ok()) return done(StoreProblem(rec.status()));
     std::string id;
     if (rec->has_value()) {
@@ -125,7 +125,7 @@ void SubmissionsApi::List(const Request& req, std::function<void(Response)> done
   auto cursor = ParseCursor(q["cursor"], 0);
   if (!cursor) return bad("cursor must be a value returned as nextCursor");
   f.after_seq = *cursor;
-  auto rows = store_.ListCommands(f);
+  auto rows = store_.queue().ListCommands(f);
   if (!rows.ok()) return done(StoreProblem(rows.status()));
   json::array items;
   for (const auto& c : *rows) items.push_back(SubmissionToJson(c));
@@ -135,7 +135,7 @@ void SubmissionsApi::List(const Request& req, std::function<void(Response)> done
 }
 
 void SubmissionsApi::Action(const std::string& id, const std::string& action, std::function<void(Response)> done) {
-  auto c = store_.GetCommand(id);
+  auto c = store_.queue().GetCommand(id);
   if (!c.ok()) return done(StoreProblem(c.status()));
   if (!c->has_value()) return done(NotFound(id));
   std::string route = (*c)->route;
@@ -145,7 +145,7 @@ void SubmissionsApi::Action(const std::string& id, const std::string& action, st
   auto after = [this, id, action, route, done = std::move(done)](Result<ActionResult> r) {
     if (!r.ok()) return done(StoreProblem(r.status()));
     if (*r == ActionResult::kNotFound) return done(NotFound(id));
-    auto now = store_.GetCommand(id);
+    auto now = store_.queue().GetCommand(id);
     if (!now.ok() || !now->has_value()) return done(StoreProblem(now.ok() ? Status(Code::kInternal, "gone") : now.status()));
     if (*r == ActionResult::kWrongState) {
       std::string status = SubmissionStatusName((*now)->status);
@@ -164,16 +164,16 @@ void SubmissionsApi::Action(const std::string& id, const std::string& action, st
       if (auto it = routes_.find(route); it != routes_.end() && it->second.wake) it->second.wake();
     done(JsonResponse(200, SubmissionToJson(**now)));
   };
-  if (action == "retry") store_.Redrive(id, notify, std::move(after));
-  else store_.Cancel(id, notify, retention, std::move(after));
+  if (action == "retry") store_.queue().Redrive(id, notify, std::move(after));
+  else store_.queue().Cancel(id, notify, retention, std::move(after));
 }
 
 void SubmissionsApi::Events(const std::string& id, const std::string& last_event_id, Millis deadline,
                             std::function<void(Response)> done) {
-  auto c = store_.GetCommand(id);
+  auto c = store_.queue().GetCommand(id);
   if (!c.ok()) return done(StoreProblem(c.status()));
   if (!c->has_value()) return done(NotFound(id));
-  auto events = store_.ListEvents(id, 0);
+  auto events = store_.queue().ListEvents(id, 0);
   if (!events.ok()) return done(StoreProblem(events.status()));
   size_t from = 0;
   if (!last_event_id.empty())

@@ -77,7 +77,7 @@ void WebhookRelay::Tick() {
     std::lock_guard lock(mu_);
     if (stopping_) return;
   }
-  auto due = store_.DueEvents(256);
+  auto due = store_.queue().DueEvents(256);
   if (!due.ok()) {
     metrics_.GetCounter("writ_webhook_store_errors_total", "Relay store reads that failed").Inc();
     scheduler_.After(poll_interval_, [this] { Tick(); });
@@ -110,7 +110,7 @@ void WebhookRelay::Deliver(const StatusEvent& e) {
   if (it == targets_.end()) {
     // The route lost its webhook in a config change: keep the event, look
     // again in an hour, and say why.
-    store_.MarkEvent(e.seq, false, store_.Now() + 3'600'000, "route has no notify url", [this](Result<bool>) { Done(); });
+    store_.queue().MarkEvent(e.seq, false, store_.Now() + 3'600'000, "route has no notify url", [this](Result<bool>) { Done(); });
     return;
   }
   const NotifyConfig& n = *it->second.notify;
@@ -142,7 +142,7 @@ void WebhookRelay::Deliver(const StatusEvent& e) {
     // The receiver has the event; a crash here makes the next relay deliver
     // it again under the same webhook-id (at least once, deduplicable).
     if (ok) WRIT_CRASH_POINT("after_delivery_before_mark");
-    store_.MarkEvent(seq, ok, next_at, error, [this](Result<bool>) { Done(); });
+    store_.queue().MarkEvent(seq, ok, next_at, error, [this](Result<bool>) { Done(); });
   });
 }
 

@@ -183,7 +183,7 @@ TEST(OutboxCrashPoint, EveryEventDeliveredAtLeastOnceUnderItsId) {
     // The cycle ends when its events are all delivered (the next one's crash
     // must come from its own delivery).
     ASSERT_TRUE(Eventually([&] {
-      auto due = OpenStoreReadOnly(writ.db_path())->DueEvents(100);
+      auto due = OpenStoreReadOnly(writ.db_path())->queue().DueEvents(100);
       return due.ok() && due->empty();
     }, 20'000)) << "cycle " << i;
   }
@@ -196,7 +196,7 @@ TEST(OutboxCrashPoint, EveryEventDeliveredAtLeastOnceUnderItsId) {
     if (auto* id = e.as_object().if_contains("webhook-id")) ++delivered[std::string(id->as_string())];
   int events = 0, repeated = 0;
   for (const auto& id : ids) {
-    auto evs = store->ListEvents(id, 0).value();
+    auto evs = store->queue().ListEvents(id, 0).value();
     EXPECT_GE(evs.size(), 3u) << id << ": accepted, processing, succeeded";
     for (const auto& e : evs) {
       ++events;
@@ -204,7 +204,7 @@ TEST(OutboxCrashPoint, EveryEventDeliveredAtLeastOnceUnderItsId) {
       if (delivered[e.id] > 1) ++repeated;
     }
   }
-  EXPECT_TRUE(store->DueEvents(100).value().empty()) << "events still waiting for delivery";
+  EXPECT_TRUE(store->queue().DueEvents(100).value().empty()) << "events still waiting for delivery";
   EXPECT_GE(repeated, n) << "each crash left one event to be delivered again under its id";
   EXPECT_EQ(master.Stat("duplicateApplies"), 0);
   std::printf("outbox after_delivery_before_mark: %d cycles, %d events delivered at least once, %d of them again "

@@ -165,7 +165,7 @@ TEST_P(History, AcknowledgedOnceUnknownAtMostOnceNothingTwice) {
     ASSERT_TRUE(Eventually(
         [&] {
           auto s = store();
-          auto stats = s->QueueStats();
+          auto stats = s->queue().QueueStats();
           if (!stats.ok()) return false;
           for (auto& q : *stats)
             if (!IsTerminal(q.status) && q.count > 0) return false;
@@ -196,7 +196,7 @@ TEST_P(History, AcknowledgedOnceUnknownAtMostOnceNothingTwice) {
         ++ok;
         CommandFilter f;
         f.job_id = op.submission;
-        auto items = s->ListCommands(f);
+        auto items = s->queue().ListCommands(f);
         ASSERT_TRUE(items.ok() && items->size() == static_cast<size_t>(kBatchItems)) << op.key << ": items stored";
         bool job_dead = false;
         for (const auto& item : *items) {
@@ -223,7 +223,7 @@ TEST_P(History, AcknowledgedOnceUnknownAtMostOnceNothingTwice) {
       case OpResult::kOk:
         ++ok;
         if (async) {
-          auto c = s->GetCommand(op.submission);
+          auto c = s->queue().GetCommand(op.submission);
           ASSERT_TRUE(c.ok() && c->has_value()) << op.key << ": an acknowledged submission is stored";
           if ((*c)->status == SubmissionStatus::kDead) {
             ++dead;

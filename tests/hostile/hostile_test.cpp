@@ -210,7 +210,7 @@ WritProcess* HostileTest::writ_ = nullptr;
 TEST_P(HostileTest, RefusedPreciselyAndNothingChanges) {
   const Case& c = GetParam();
   auto before = CountKeys(writ_->db_path());
-  auto jobs_before = OpenStoreReadOnly(writ_->db_path())->ListJobs({}).value().size();
+  auto jobs_before = OpenStoreReadOnly(writ_->db_path())->jobs().ListJobs({}).value().size();
   auto r = RawRequest(writ_->port(), c.bytes);
   EXPECT_EQ(r.status, c.status) << r.response.substr(0, 400);
   EXPECT_TRUE(r.closed) << "a refused request ends its connection";
@@ -221,8 +221,8 @@ TEST_P(HostileTest, RefusedPreciselyAndNothingChanges) {
   EXPECT_EQ(after.completed, before.completed);
   EXPECT_EQ(after.in_flight, before.in_flight);
   EXPECT_EQ(after.unknown, before.unknown);
-  EXPECT_EQ(OpenStoreReadOnly(writ_->db_path())->ListJobs({}).value().size(), jobs_before);
-  EXPECT_EQ(OpenStoreReadOnly(writ_->db_path())->GetBuffer("bulk").value().pending, 0);
+  EXPECT_EQ(OpenStoreReadOnly(writ_->db_path())->jobs().ListJobs({}).value().size(), jobs_before);
+  EXPECT_EQ(OpenStoreReadOnly(writ_->db_path())->jobs().GetBuffer("bulk").value().pending, 0);
   EXPECT_EQ(master_->Stat("requests"), 0) << "nothing reached the master";
   // A normal client is still served (its request is then undone from the counts' view
   // by using a unique key per case; the master count is checked before it).
@@ -264,7 +264,7 @@ TEST(Hostile, SqlMetacharactersAreStoredVerbatimAndHarmless) {
   auto again = PostJson(writ.port(), "/orders", key, body);
   EXPECT_EQ(*FindHeader(again.headers, "Idempotent-Replayed"), "true");
   EXPECT_EQ(again.body, r.body);
-  auto rec = OpenStoreReadOnly(writ.db_path())->Lookup({"default", "POST /orders", key});
+  auto rec = OpenStoreReadOnly(writ.db_path())->keys().Lookup({"default", "POST /orders", key});
   ASSERT_TRUE(rec.ok() && rec->has_value());
   EXPECT_EQ((*rec)->id.key, key);
   EXPECT_EQ(CountKeys(writ.db_path()).completed, 1);

@@ -86,7 +86,7 @@ class AsyncTest : public ::testing::Test {
     f.status = status;
     f.limit = 1000;
     for (;;) {
-      auto page = s->ListCommands(f);
+      auto page = s->queue().ListCommands(f);
       EXPECT_TRUE(page.ok());
       if (!page.ok() || page->empty()) break;
       f.after_seq = page->back().seq;
@@ -486,7 +486,7 @@ TEST_F(AsyncTest, WebhooksAreSignedAndEveryEventArrivesDespiteReceiverFailures) 
   auto store = OpenStoreReadOnly(writ_.db_path());
   std::set<std::string> expected;
   for (auto& id : ids) {
-    auto events = store->ListEvents(id, 0);
+    auto events = store->queue().ListEvents(id, 0);
     ASSERT_TRUE(events.ok());
     for (auto& e : *events) expected.insert(e.id);
   }

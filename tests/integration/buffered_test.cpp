@@ -239,7 +239,7 @@ TEST_F(BufferedTest, KillNineMidBatchFiveTimesAppliesEveryAcceptedItemOnce) {
   f.route = kRoute;
   f.status = SubmissionStatus::kSucceeded;
   f.limit = 100'000;
-  EXPECT_EQ(store->ListCommands(f).value().size(), static_cast<size_t>(kItems));
+  EXPECT_EQ(store->queue().ListCommands(f).value().size(), static_cast<size_t>(kItems));
 }
 
 TEST_F(BufferedTest, ProducerSequencesInOrderDuplicateGapAndAcrossARestart) {

@@ -61,7 +61,7 @@ TEST_F(OperatorTest, GarbageCollectorDeletesExpiredRecordsWhileServing) {
     ASSERT_EQ(PostJson(writ_.port(), "/orders", "gc-" + std::to_string(i), "{}").status, 201);
   ASSERT_EQ(PostJson(writ_.port(), "/keep", "keep-me", "{}").status, 201);
   ASSERT_TRUE(Eventually([&] { return CountKeys(writ_.db_path()).completed == 1; }, 10'000));
-  auto kept_rec = OpenStoreReadOnly(writ_.db_path())->Lookup({"default", "POST /keep", "keep-me"});
+  auto kept_rec = OpenStoreReadOnly(writ_.db_path())->keys().Lookup({"default", "POST /keep", "keep-me"});
   ASSERT_TRUE(kept_rec.ok() && kept_rec->has_value());
   EXPECT_NE(Call(writ_.port(), "GET", "/metrics").body.find("writ_gc_deleted_total 10"), std::string::npos);
   // A collected key is new again.

@@ -129,7 +129,7 @@ TEST_F(PostgresTest, ThreeInstancesProcessAsyncSubmissionsOnceThroughTwoKills) {
         CommandFilter f;
         f.status = SubmissionStatus::kSucceeded;
         f.limit = 100'000;
-        auto done = store->ListCommands(f);
+        auto done = store->queue().ListCommands(f);
         return done.ok() && static_cast<int>(done->size()) == kN;
       },
       120'000));
@@ -197,7 +197,7 @@ TEST_F(PostgresTest, DatabaseRestartUnderLoadAnswers503ThenRecoversAndLosesNothi
   ASSERT_TRUE(store);
   EXPECT_TRUE(Eventually([&] {
     for (const auto& id : acked) {
-      auto c = store->GetCommand(id);
+      auto c = store->queue().GetCommand(id);
       if (!c.ok() || !c->has_value() || (*c)->status != SubmissionStatus::kSucceeded) return false;
     }
     return true;

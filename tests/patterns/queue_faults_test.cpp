@@ -83,7 +83,8 @@ Outcome RunWithFault(Mode mode, int fail_at, bool commit_then_fail) {
   EXPECT_TRUE(inner.ok());
   Outcome out;
   {
-    FaultStore store(**inner, fail_at, commit_then_fail);
+    FaultDatabase faulty((*inner)->db(), fail_at, commit_then_fail);
+    Store store(faulty);
     HonouringMaster master;
     LoopScheduler scheduler;
     Metrics metrics;
@@ -119,7 +120,7 @@ Outcome RunWithFault(Mode mode, int fail_at, bool commit_then_fail) {
       CommandFilter f;
       f.route = rc.name;
       f.status = SubmissionStatus::kSucceeded;
-      auto done = (*inner)->ListCommands(f);
+      auto done = (*inner)->queue().ListCommands(f);
       if (done.ok() && static_cast<int>(done->size()) == out.expected) {
         out.finished = true;
         break;
@@ -135,7 +136,7 @@ Outcome RunWithFault(Mode mode, int fail_at, bool commit_then_fail) {
     // its callbacks reach are still alive.
     inner->reset();
     out.applied = master.applied_by_key();
-    out.fired = store.fired();
+    out.fired = faulty.fired();
   }
   return out;
 }

@@ -40,7 +40,8 @@ Outcome RunWithFault(int fail_at, bool commit_then_fail, OnUnknown on_unknown) {
   so.clock = &clock;
   auto inner = OpenStore(so);
   EXPECT_TRUE(inner.ok());
-  FaultStore store(**inner, fail_at, commit_then_fail);
+  FaultDatabase faulty((*inner)->db(), fail_at, commit_then_fail);
+  Store store(faulty);
   HonouringMaster master;
   ThreadScheduler scheduler;
   Metrics metrics;
@@ -69,8 +70,8 @@ Outcome RunWithFault(int fail_at, bool commit_then_fail, OnUnknown on_unknown) {
     if (r.status == 409) clock.Advance(5'000);  // a real client waits for the lease
   }
   out.applied = master.applied();
-  out.fired = store.fired();
-  out.calls = store.calls();
+  out.fired = faulty.fired();
+  out.calls = faulty.calls();
   return out;
 }
 

@@ -40,7 +40,7 @@ class CommandQueueTest : public testing::StoreTest {
     return a;
   }
   std::vector<Command> Claim(int limit = 10, Millis lease = 5'000) {
-    auto r = ClaimCommandsSync(*store_, "POST /payments", limit, lease);
+    auto r = ClaimCommandsSync(store_->queue(), "POST /payments", limit, lease);
     EXPECT_TRUE(r.ok()) << r.status().message();
     return r.ok() ? *r : std::vector<Command>{};
   }
@@ -54,19 +54,19 @@ class CommandQueueTest : public testing::StoreTest {
     o.response_body = "{}";
     return o;
   }
-  SubmissionStatus StatusOf(const std::string& id) { return store_->GetCommand(id).value()->status; }
+  SubmissionStatus StatusOf(const std::string& id) { return store_->queue().GetCommand(id).value()->status; }
 };
 
 TEST_P(CommandQueueTest, AcceptStoresKeyCommandAndEventTogether) {
-  auto r = AcceptSync(*store_, Accept("sub_1", "k1"));
+  auto r = AcceptSync(store_->queue(), Accept("sub_1", "k1"));
   ASSERT_TRUE(r.ok());
   EXPECT_TRUE(r->claimed);
-  auto rec = store_->Lookup({"default", "POST /payments", "k1"});
+  auto rec = store_->keys().Lookup({"default", "POST /payments", "k1"});
   ASSERT_TRUE(rec.ok() && rec->has_value());
   EXPECT_EQ((*rec)->state, KeyState::kCompleted);
   EXPECT_EQ((*rec)->response.status, 202);
   EXPECT_EQ((*rec)->response.body, R"({"submissionId":"sub_1"})");
-  auto events = store_->ListEvents("sub_1", 0);
+  auto events = store_->queue().ListEvents("sub_1", 0);
   ASSERT_EQ(events->size(), 1u);
   EXPECT_EQ((*events)[0].type, "submission.accepted");
   // The event shows the row as stored: its status and acceptance time.
@@ -74,15 +74,15 @@ TEST_P(CommandQueueTest, AcceptStoresKeyCommandAndEventTogether) {
   EXPECT_NE((*events)[0].payload.find(R"("createdAt":")" + FormatTimestamp(clock_.NowMs())), std::string::npos);
 
   // The same key again: nothing new, the standing record comes back.
-  auto again = AcceptSync(*store_, Accept("sub_2", "k1"));
+  auto again = AcceptSync(store_->queue(), Accept("sub_2", "k1"));
   ASSERT_TRUE(again.ok());
   EXPECT_FALSE(again->claimed);
   EXPECT_EQ(again->existing.response.body, R"({"submissionId":"sub_1"})");
-  EXPECT_FALSE(store_->GetCommand("sub_2").value().has_value());
+  EXPECT_FALSE(store_->queue().GetCommand("sub_2").value().has_value());
 }
 
 TEST_P(CommandQueueTest, ClaimsOldestFirstWithLeaseAndFence) {
-  for (int i = 0; i < 5; ++i) ASSERT_TRUE(AcceptSync(*store_, Accept("sub_" + std::to_string(i))).ok());
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(AcceptSync(store_->queue(), Accept("sub_" + std::to_string(i))).ok());
   auto first = Claim(3);
   ASSERT_EQ(first.size(), 3u);
   EXPECT_EQ(first[0].id, "sub_0");
@@ -101,19 +101,19 @@ TEST_P(CommandQueueTest, ClaimsOldestFirstWithLeaseAndFence) {
   EXPECT_EQ(retaken[0].id, "sub_0");
   EXPECT_EQ(retaken[0].attempts, 2);
   EXPECT_GT(retaken[0].fence, first[0].fence);
-  EXPECT_FALSE(*FinishAttemptSync(*store_, Outcome(first[0], SubmissionStatus::kSucceeded)));
-  EXPECT_TRUE(*FinishAttemptSync(*store_, Outcome(retaken[0], SubmissionStatus::kSucceeded)));
+  EXPECT_FALSE(*FinishAttemptSync(store_->queue(), Outcome(first[0], SubmissionStatus::kSucceeded)));
+  EXPECT_TRUE(*FinishAttemptSync(store_->queue(), Outcome(retaken[0], SubmissionStatus::kSucceeded)));
   EXPECT_EQ(StatusOf("sub_0"), SubmissionStatus::kSucceeded);
 }
 
 TEST_P(CommandQueueTest, HeartbeatKeepsTheLease) {
-  ASSERT_TRUE(AcceptSync(*store_, Accept("sub_1")).ok());
+  ASSERT_TRUE(AcceptSync(store_->queue(), Accept("sub_1")).ok());
   auto c = Claim(1);
   ASSERT_EQ(c.size(), 1u);
   clock_.Advance(4'000);
   auto n = [&] {
     std::promise<Result<int>> p;
-    store_->ExtendLeases({{c[0].id, c[0].fence}}, 5'000, [&](Result<int> r) { p.set_value(r); });
+    store_->queue().ExtendLeases({{c[0].id, c[0].fence}}, 5'000, [&](Result<int> r) { p.set_value(r); });
     return p.get_future().get();
   }();
   EXPECT_EQ(*n, 1);
@@ -124,10 +124,10 @@ TEST_P(CommandQueueTest, HeartbeatKeepsTheLease) {
 }
 
 TEST_P(CommandQueueTest, RetryWaitsForItsTimeThenDeadAndRedrive) {
-  ASSERT_TRUE(AcceptSync(*store_, Accept("sub_1")).ok());
+  ASSERT_TRUE(AcceptSync(store_->queue(), Accept("sub_1")).ok());
   auto c = Claim(1);
-  ASSERT_TRUE(*FinishAttemptSync(*store_, Outcome(c[0], SubmissionStatus::kProcessing, clock_.NowMs() + 1'000)));
-  auto waiting = store_->GetCommand("sub_1").value();
+  ASSERT_TRUE(*FinishAttemptSync(store_->queue(), Outcome(c[0], SubmissionStatus::kProcessing, clock_.NowMs() + 1'000)));
+  auto waiting = store_->queue().GetCommand("sub_1").value();
   EXPECT_EQ(waiting->status, SubmissionStatus::kProcessing);
   EXPECT_EQ(waiting->lease_until, 0);
   EXPECT_EQ(waiting->next_attempt_at, clock_.NowMs() + 1'000);
@@ -136,49 +136,49 @@ TEST_P(CommandQueueTest, RetryWaitsForItsTimeThenDeadAndRedrive) {
   c = Claim(1);
   ASSERT_EQ(c.size(), 1u);
   EXPECT_EQ(c[0].attempts, 2);
-  ASSERT_TRUE(*FinishAttemptSync(*store_, Outcome(c[0], SubmissionStatus::kDead)));
+  ASSERT_TRUE(*FinishAttemptSync(store_->queue(), Outcome(c[0], SubmissionStatus::kDead)));
   EXPECT_EQ(StatusOf("sub_1"), SubmissionStatus::kDead);
   EXPECT_TRUE(Claim(1).empty());
 
-  EXPECT_EQ(*RedriveSync(*store_, "sub_1", false), ActionResult::kDone);
-  auto redriven = store_->GetCommand("sub_1").value();
+  EXPECT_EQ(*RedriveSync(store_->queue(), "sub_1", false), ActionResult::kDone);
+  auto redriven = store_->queue().GetCommand("sub_1").value();
   EXPECT_EQ(redriven->status, SubmissionStatus::kAccepted);
   EXPECT_EQ(redriven->attempts, 0);
   EXPECT_EQ(redriven->redrives, 1);
   EXPECT_EQ(redriven->budget_from, clock_.NowMs());
-  EXPECT_EQ(*RedriveSync(*store_, "sub_1", false), ActionResult::kWrongState);
-  EXPECT_EQ(*RedriveSync(*store_, "sub_x", false), ActionResult::kNotFound);
+  EXPECT_EQ(*RedriveSync(store_->queue(), "sub_1", false), ActionResult::kWrongState);
+  EXPECT_EQ(*RedriveSync(store_->queue(), "sub_x", false), ActionResult::kNotFound);
   EXPECT_EQ(Claim(1).size(), 1u);
 }
 
 TEST_P(CommandQueueTest, CancelOnlyBeforeTheFirstAttempt) {
-  ASSERT_TRUE(AcceptSync(*store_, Accept("sub_1")).ok());
-  ASSERT_TRUE(AcceptSync(*store_, Accept("sub_2")).ok());
-  EXPECT_EQ(*CancelSync(*store_, "sub_2", false, 60'000), ActionResult::kDone);
+  ASSERT_TRUE(AcceptSync(store_->queue(), Accept("sub_1")).ok());
+  ASSERT_TRUE(AcceptSync(store_->queue(), Accept("sub_2")).ok());
+  EXPECT_EQ(*CancelSync(store_->queue(), "sub_2", false, 60'000), ActionResult::kDone);
   EXPECT_EQ(StatusOf("sub_2"), SubmissionStatus::kCancelled);
   auto c = Claim(10);
   ASSERT_EQ(c.size(), 1u) << "a cancelled command is never claimed";
-  EXPECT_EQ(*CancelSync(*store_, "sub_1", false, 60'000), ActionResult::kWrongState);
-  EXPECT_EQ(*CancelSync(*store_, "sub_2", false, 60'000), ActionResult::kWrongState);
+  EXPECT_EQ(*CancelSync(store_->queue(), "sub_1", false, 60'000), ActionResult::kWrongState);
+  EXPECT_EQ(*CancelSync(store_->queue(), "sub_2", false, 60'000), ActionResult::kWrongState);
 }
 
 TEST_P(CommandQueueTest, OrderingKeyReleasesTheNextOnlyWhenThePreviousFinished) {
-  ASSERT_TRUE(AcceptSync(*store_, Accept("a1", "", "acct-a")).ok());
-  ASSERT_TRUE(AcceptSync(*store_, Accept("b1", "", "acct-b")).ok());
-  ASSERT_TRUE(AcceptSync(*store_, Accept("a2", "", "acct-a")).ok());
-  ASSERT_TRUE(AcceptSync(*store_, Accept("free", "", "")).ok());
+  ASSERT_TRUE(AcceptSync(store_->queue(), Accept("a1", "", "acct-a")).ok());
+  ASSERT_TRUE(AcceptSync(store_->queue(), Accept("b1", "", "acct-b")).ok());
+  ASSERT_TRUE(AcceptSync(store_->queue(), Accept("a2", "", "acct-a")).ok());
+  ASSERT_TRUE(AcceptSync(store_->queue(), Accept("free", "", "")).ok());
   auto c = Claim(10);
   std::vector<std::string> ids;
   for (auto& x : c) ids.push_back(x.id);
   EXPECT_EQ(ids, (std::vector<std::string>{"a1", "b1", "free"}));
   // a1 waits for a retry: a2 still waits behind it.
-  ASSERT_TRUE(*FinishAttemptSync(*store_, Outcome(c[0], SubmissionStatus::kProcessing, clock_.NowMs() + 100)));
+  ASSERT_TRUE(*FinishAttemptSync(store_->queue(), Outcome(c[0], SubmissionStatus::kProcessing, clock_.NowMs() + 100)));
   EXPECT_TRUE(Claim(10).empty());
   clock_.Advance(100);
   auto retry = Claim(10);
   ASSERT_EQ(retry.size(), 1u);
   EXPECT_EQ(retry[0].id, "a1");
-  ASSERT_TRUE(*FinishAttemptSync(*store_, Outcome(retry[0], SubmissionStatus::kSucceeded)));
+  ASSERT_TRUE(*FinishAttemptSync(store_->queue(), Outcome(retry[0], SubmissionStatus::kSucceeded)));
   auto next = Claim(10);
   ASSERT_EQ(next.size(), 1u);
   EXPECT_EQ(next[0].id, "a2");
@@ -187,13 +187,13 @@ TEST_P(CommandQueueTest, OrderingKeyReleasesTheNextOnlyWhenThePreviousFinished) 
 // A claim leases all its commands in one statement and writes their events
 // in INSERTs of at most 32 rows: 70 commands span three of them.
 TEST_P(CommandQueueTest, ALargeClaimLeasesEveryCommandOnceWithOneEventEach) {
-  for (int i = 0; i < 70; ++i) ASSERT_TRUE(AcceptSync(*store_, Accept("sub_" + std::to_string(i))).ok());
+  for (int i = 0; i < 70; ++i) ASSERT_TRUE(AcceptSync(store_->queue(), Accept("sub_" + std::to_string(i))).ok());
   auto claimed = Claim(100);
   ASSERT_EQ(claimed.size(), 70u);
   for (const auto& c : claimed) {
     EXPECT_EQ(c.attempts, 1);
     EXPECT_EQ(StatusOf(c.id), SubmissionStatus::kProcessing);
-    auto events = store_->ListEvents(c.id, 0).value();
+    auto events = store_->queue().ListEvents(c.id, 0).value();
     ASSERT_EQ(events.size(), 2u) << c.id;
     EXPECT_EQ(events[1].type, "submission.processing");
     EXPECT_NE(events[1].payload.find("\"submissionId\":\"" + c.id + "\""), std::string::npos) << events[1].payload;
@@ -204,50 +204,50 @@ TEST_P(CommandQueueTest, ALargeClaimLeasesEveryCommandOnceWithOneEventEach) {
 TEST_P(CommandQueueTest, EveryStateChangeWritesAnEventForDeliveryWhenAsked) {
   AcceptRequest a = Accept("sub_1");
   a.notify = true;
-  ASSERT_TRUE(AcceptSync(*store_, a).ok());
-  auto c = ClaimCommandsSync(*store_, "POST /payments", 1, 5'000, true).value();
+  ASSERT_TRUE(AcceptSync(store_->queue(), a).ok());
+  auto c = ClaimCommandsSync(store_->queue(), "POST /payments", 1, 5'000, true).value();
   AttemptOutcome o = Outcome(c[0], SubmissionStatus::kSucceeded);
   o.notify = true;
-  ASSERT_TRUE(*FinishAttemptSync(*store_, o));
-  auto events = store_->ListEvents("sub_1", 0).value();
+  ASSERT_TRUE(*FinishAttemptSync(store_->queue(), o));
+  auto events = store_->queue().ListEvents("sub_1", 0).value();
   ASSERT_EQ(events.size(), 3u);
   EXPECT_EQ(events[0].type, "submission.accepted");
   EXPECT_EQ(events[1].type, "submission.processing");
   EXPECT_EQ(events[2].type, "submission.succeeded");
   EXPECT_NE(events[2].payload.find("\"status\":\"succeeded\""), std::string::npos);
-  auto due = store_->DueEvents(10).value();
+  auto due = store_->queue().DueEvents(10).value();
   ASSERT_EQ(due.size(), 3u);
   std::promise<Result<bool>> p1, p2;
-  store_->MarkEvent(due[0].seq, true, 0, "", [&](Result<bool> r) { p1.set_value(r); });
-  store_->MarkEvent(due[1].seq, false, clock_.NowMs() + 1'000, "receiver answered 503",
+  store_->queue().MarkEvent(due[0].seq, true, 0, "", [&](Result<bool> r) { p1.set_value(r); });
+  store_->queue().MarkEvent(due[1].seq, false, clock_.NowMs() + 1'000, "receiver answered 503",
                     [&](Result<bool> r) { p2.set_value(r); });
   EXPECT_TRUE(*p1.get_future().get());
   EXPECT_TRUE(*p2.get_future().get());
-  auto left = store_->DueEvents(10).value();
+  auto left = store_->queue().DueEvents(10).value();
   ASSERT_EQ(left.size(), 1u) << "delivered events and events not yet due are skipped";
   EXPECT_EQ(left[0].id, due[2].id);
   clock_.Advance(1'000);
-  EXPECT_EQ(store_->DueEvents(10).value().size(), 2u);
+  EXPECT_EQ(store_->queue().DueEvents(10).value().size(), 2u);
 }
 
 TEST_P(CommandQueueTest, ListPagesWithCursorAndFilters) {
-  for (int i = 0; i < 7; ++i) ASSERT_TRUE(AcceptSync(*store_, Accept("sub_" + std::to_string(i))).ok());
+  for (int i = 0; i < 7; ++i) ASSERT_TRUE(AcceptSync(store_->queue(), Accept("sub_" + std::to_string(i))).ok());
   auto c = Claim(2);
-  ASSERT_TRUE(*FinishAttemptSync(*store_, Outcome(c[0], SubmissionStatus::kDead)));
+  ASSERT_TRUE(*FinishAttemptSync(store_->queue(), Outcome(c[0], SubmissionStatus::kDead)));
   CommandFilter f;
   f.limit = 3;
-  auto p1 = store_->ListCommands(f).value();
+  auto p1 = store_->queue().ListCommands(f).value();
   ASSERT_EQ(p1.size(), 3u);
   f.after_seq = p1.back().seq;
-  auto p2 = store_->ListCommands(f).value();
+  auto p2 = store_->queue().ListCommands(f).value();
   ASSERT_EQ(p2.size(), 3u);
   EXPECT_EQ(p2[0].id, "sub_3");
   f.status = SubmissionStatus::kDead;
   f.after_seq = 0;
-  auto dead = store_->ListCommands(f).value();
+  auto dead = store_->queue().ListCommands(f).value();
   ASSERT_EQ(dead.size(), 1u);
   EXPECT_EQ(dead[0].id, "sub_0");
-  auto stats = store_->QueueStats().value();
+  auto stats = store_->queue().QueueStats().value();
   int64_t accepted = 0, processing = 0, dead_n = 0;
   for (auto& s : stats) {
     if (s.status == SubmissionStatus::kAccepted) accepted = s.count;
@@ -262,16 +262,16 @@ TEST_P(CommandQueueTest, ListPagesWithCursorAndFilters) {
 TEST_P(CommandQueueTest, FinishedCommandsAreCollectedAfterRetentionOnceTheirWebhooksAreDone) {
   AcceptRequest a = Accept("sub_1", "k1");
   a.notify = true;
-  ASSERT_TRUE(AcceptSync(*store_, a).ok());
-  ASSERT_TRUE(AcceptSync(*store_, Accept("sub_2")).ok());
-  ASSERT_TRUE(AcceptSync(*store_, Accept("sub_3")).ok());
+  ASSERT_TRUE(AcceptSync(store_->queue(), a).ok());
+  ASSERT_TRUE(AcceptSync(store_->queue(), Accept("sub_2")).ok());
+  ASSERT_TRUE(AcceptSync(store_->queue(), Accept("sub_3")).ok());
   auto c = Claim(3);
   ASSERT_EQ(c.size(), 3u);
   for (int i = 0; i < 2; ++i) {
     AttemptOutcome o = Outcome(c[i], SubmissionStatus::kSucceeded);
     o.retention = 10'000;
     o.notify = i == 0;
-    ASSERT_TRUE(*FinishAttemptSync(*store_, o));
+    ASSERT_TRUE(*FinishAttemptSync(store_->queue(), o));
   }
   // sub_3 is still processing: never collected.
   clock_.Advance(9'999);
@@ -279,28 +279,28 @@ TEST_P(CommandQueueTest, FinishedCommandsAreCollectedAfterRetentionOnceTheirWebh
   clock_.Advance(1);
   // sub_2 goes with its events; sub_1 waits for its webhook deliveries.
   EXPECT_EQ(*CollectGarbageSync(*store_, 100), 1);
-  EXPECT_FALSE(store_->GetCommand("sub_2").value().has_value());
-  EXPECT_TRUE(store_->ListEvents("sub_2", 0).value().empty());
-  EXPECT_TRUE(store_->GetCommand("sub_1").value().has_value());
-  auto due = store_->DueEvents(100);
+  EXPECT_FALSE(store_->queue().GetCommand("sub_2").value().has_value());
+  EXPECT_TRUE(store_->queue().ListEvents("sub_2", 0).value().empty());
+  EXPECT_TRUE(store_->queue().GetCommand("sub_1").value().has_value());
+  auto due = store_->queue().DueEvents(100);
   ASSERT_TRUE(due.ok());
   ASSERT_EQ(due->size(), 2u);
   for (auto& e : *due) {
     std::promise<Result<bool>> p;
-    store_->MarkEvent(e.seq, true, 0, "", [&](Result<bool> r) { p.set_value(r); });
+    store_->queue().MarkEvent(e.seq, true, 0, "", [&](Result<bool> r) { p.set_value(r); });
     ASSERT_TRUE(*p.get_future().get());
   }
   EXPECT_EQ(*CollectGarbageSync(*store_, 100), 1);
-  EXPECT_FALSE(store_->GetCommand("sub_1").value().has_value());
-  EXPECT_TRUE(store_->GetCommand("sub_3").value().has_value());
+  EXPECT_FALSE(store_->queue().GetCommand("sub_1").value().has_value());
+  EXPECT_TRUE(store_->queue().GetCommand("sub_3").value().has_value());
   // The idempotency record keeps its own retention.
-  EXPECT_TRUE(store_->Lookup({"default", "POST /payments", "k1"}).value().has_value());
+  EXPECT_TRUE(store_->keys().Lookup({"default", "POST /payments", "k1"}).value().has_value());
 }
 
 TEST_P(CommandQueueTest, AcceptedCommandsSurviveReopen) {
-  ASSERT_TRUE(AcceptSync(*store_, Accept("sub_1", "k1")).ok());
+  ASSERT_TRUE(AcceptSync(store_->queue(), Accept("sub_1", "k1")).ok());
   Open();
-  EXPECT_TRUE(store_->GetCommand("sub_1").value().has_value());
+  EXPECT_TRUE(store_->queue().GetCommand("sub_1").value().has_value());
   EXPECT_EQ(Claim(1).size(), 1u);
 }
 
@@ -330,8 +330,8 @@ TEST_F(SqliteCommandQueueTest, Version1StoreIsMigratedInPlace) {
             SQLITE_OK);
   sqlite3_close(db);
   Open();
-  EXPECT_TRUE(store_->Lookup({"default", "POST /orders", "old"}).value().has_value());
-  EXPECT_TRUE(AcceptSync(*store_, Accept("sub_1")).value().claimed);
+  EXPECT_TRUE(store_->keys().Lookup({"default", "POST /orders", "old"}).value().has_value());
+  EXPECT_TRUE(AcceptSync(store_->queue(), Accept("sub_1")).value().claimed);
 }
 
 

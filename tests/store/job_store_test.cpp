@@ -34,19 +34,19 @@ class JobStoreTest : public testing::StoreTest {
     return r;
   }
   JobAcceptResult Accept(JobAcceptRequest r) {
-    auto out = AcceptJobSync(*store_, std::move(r));
+    auto out = AcceptJobSync(store_->jobs(), std::move(r));
     EXPECT_TRUE(out.ok()) << out.status().message();
     return out.ok() ? *out : JobAcceptResult{};
   }
-  int64_t Pending() { return store_->GetBuffer(kRoute).value().pending; }
-  std::vector<Command> Claim(int limit = 100) { return ClaimCommandsSync(*store_, kRoute, limit, 5'000).value(); }
+  int64_t Pending() { return store_->jobs().GetBuffer(kRoute).value().pending; }
+  std::vector<Command> Claim(int limit = 100) { return ClaimCommandsSync(store_->queue(), kRoute, limit, 5'000).value(); }
   void Finish(const Command& c, SubmissionStatus s) {
     AttemptOutcome o;
     o.id = c.id;
     o.fence = c.fence;
     o.status = s;
     o.event = false;
-    ASSERT_TRUE(FinishAttemptSync(*store_, o).value());
+    ASSERT_TRUE(FinishAttemptSync(store_->queue(), o).value());
   }
 };
 
@@ -60,15 +60,15 @@ TEST_P(JobStoreTest, DuplicateKeysWithinAndAcrossJobsAreRecordedNotQueued) {
   auto b = Accept(Job("job_b", {"y", "z"}));
   EXPECT_EQ(b.summary.accepted, 1) << "y is queued in job_a";
   EXPECT_EQ(Pending(), 3);
-  auto job = store_->GetJob("job_a").value();
+  auto job = store_->jobs().GetJob("job_a").value();
   ASSERT_TRUE(job.has_value());
   EXPECT_EQ(job->queued, 2);
   EXPECT_EQ(job->duplicates, 1);
   EXPECT_EQ(job->ahead, 2);
-  EXPECT_EQ(store_->GetJob("job_b").value()->ahead, 3) << "job_a's items drain first";
+  EXPECT_EQ(store_->jobs().GetJob("job_b").value()->ahead, 3) << "job_a's items drain first";
   CommandFilter f;
   f.job_id = "job_a";
-  auto items = store_->ListCommands(f).value();
+  auto items = store_->queue().ListCommands(f).value();
   ASSERT_EQ(items.size(), 3u);
   EXPECT_EQ(items[2].status, SubmissionStatus::kDuplicate);
   EXPECT_EQ(items[2].item_key, "x");
@@ -82,7 +82,7 @@ TEST_P(JobStoreTest, SuccessKeepsTheKeyForTheWindowAndFailureGivesItUp) {
   Finish(claimed[1], SubmissionStatus::kFailed);
   Finish(claimed[2], SubmissionStatus::kDead);
   EXPECT_EQ(Pending(), 0);
-  auto job = store_->GetJob("job_a").value();
+  auto job = store_->jobs().GetJob("job_a").value();
   EXPECT_EQ(job->succeeded, 1);
   EXPECT_EQ(job->failed, 1);
   EXPECT_EQ(job->dead, 1);
@@ -100,7 +100,7 @@ TEST_P(JobStoreTest, ABatchThatDoesNotFitStoresNothing) {
   auto full = Accept(Job("job_b", {"d", "e"}, 4));
   EXPECT_EQ(full.status, JobAcceptStatus::kFull);
   EXPECT_EQ(full.pending, 3);
-  EXPECT_FALSE(store_->GetJob("job_b").value().has_value());
+  EXPECT_FALSE(store_->jobs().GetJob("job_b").value().has_value());
   EXPECT_EQ(Pending(), 3);
   auto claimed = Claim(1);
   Finish(claimed[0], SubmissionStatus::kSucceeded);
@@ -122,8 +122,8 @@ TEST_P(JobStoreTest, ProducerSequences) {
   EXPECT_EQ(gap.status, JobAcceptStatus::kProducerGap);
   EXPECT_EQ(gap.expected_seq, 11);
   EXPECT_EQ(send("job_2", 11).status, JobAcceptStatus::kAccepted);
-  EXPECT_FALSE(store_->GetJob("job_x").value().has_value());
-  EXPECT_EQ(store_->GetJob("job_2").value()->producer_seq, 11);
+  EXPECT_FALSE(store_->jobs().GetJob("job_x").value().has_value());
+  EXPECT_EQ(store_->jobs().GetJob("job_2").value()->producer_seq, 11);
 }
 
 TEST_P(JobStoreTest, ReplayRequeuesFailedItemsUnlessTheirKeyWasTaken) {
@@ -132,21 +132,21 @@ TEST_P(JobStoreTest, ReplayRequeuesFailedItemsUnlessTheirKeyWasTaken) {
   Finish(claimed[0], SubmissionStatus::kFailed);
   Finish(claimed[1], SubmissionStatus::kDead);
   Accept(Job("job_b", {"k2"}));  // k2 was given up; another job holds it now
-  auto n = ReplayJobSync(*store_, "job_a");
+  auto n = ReplayJobSync(store_->jobs(), "job_a");
   ASSERT_TRUE(n.ok());
   EXPECT_EQ(*n, 1);
-  auto job = store_->GetJob("job_a").value();
+  auto job = store_->jobs().GetJob("job_a").value();
   EXPECT_EQ(job->queued, 1);
   CommandFilter f;
   f.job_id = "job_a";
   f.status = SubmissionStatus::kDuplicate;
-  EXPECT_EQ(store_->ListCommands(f).value().size(), 1u) << "k2 became a duplicate, never to be sent twice";
+  EXPECT_EQ(store_->queue().ListCommands(f).value().size(), 1u) << "k2 became a duplicate, never to be sent twice";
   EXPECT_EQ(Pending(), 2);
 }
 
 TEST_P(JobStoreTest, PauseIsDurableAndGcDeletesFinishedJobsAndExpiredKeys) {
-  ASSERT_TRUE(SetPausedSync(*store_, kRoute, true).value());
-  EXPECT_TRUE(store_->GetBuffer(kRoute).value().paused);
+  ASSERT_TRUE(SetPausedSync(store_->jobs(), kRoute, true).value());
+  EXPECT_TRUE(store_->jobs().GetBuffer(kRoute).value().paused);
   Accept(Job("job_a", {"a"}));
   Accept(Job("job_b", {"b"}));
   auto claimed = Claim();
@@ -154,10 +154,10 @@ TEST_P(JobStoreTest, PauseIsDurableAndGcDeletesFinishedJobsAndExpiredKeys) {
   Finish(claimed[0], SubmissionStatus::kSucceeded);
   clock_.Advance(600'001);
   ASSERT_TRUE(CollectGarbageSync(*store_, 100).ok());
-  EXPECT_FALSE(store_->GetJob("job_a").value().has_value()) << "finished and past retention";
-  EXPECT_TRUE(store_->GetJob("job_b").value().has_value()) << "an unfinished job stays";
+  EXPECT_FALSE(store_->jobs().GetJob("job_a").value().has_value()) << "finished and past retention";
+  EXPECT_TRUE(store_->jobs().GetJob("job_b").value().has_value()) << "an unfinished job stays";
   EXPECT_EQ(Accept(Job("job_c", {"a"})).summary.accepted, 1);
-  EXPECT_TRUE(store_->GetBuffer(kRoute).value().paused);
+  EXPECT_TRUE(store_->jobs().GetBuffer(kRoute).value().paused);
 }
 
 

@@ -32,17 +32,17 @@ class KeyStoreTest : public testing::StoreTest {
 };
 
 TEST_P(KeyStoreTest, ClaimCompleteAndLookup) {
-  auto c = ClaimSync(*store_, Req("k1"));
+  auto c = ClaimSync(store_->keys(), Req("k1"));
   ASSERT_TRUE(c.ok());
   EXPECT_TRUE(c->claimed);
   EXPECT_EQ(c->fence, 1);
-  auto again = ClaimSync(*store_, Req("k1"));
+  auto again = ClaimSync(store_->keys(), Req("k1"));
   ASSERT_TRUE(again.ok());
   EXPECT_FALSE(again->claimed) << "a live in-flight key cannot be claimed twice";
   EXPECT_EQ(again->existing.state, KeyState::kInFlight);
 
-  ASSERT_TRUE(*CompleteSync(*store_, Req("k1").id, 1, Answer(), 60'000));
-  auto rec = store_->Lookup(Req("k1").id);
+  ASSERT_TRUE(*CompleteSync(store_->keys(), Req("k1").id, 1, Answer(), 60'000));
+  auto rec = store_->keys().Lookup(Req("k1").id);
   ASSERT_TRUE(rec.ok() && rec->has_value());
   EXPECT_EQ((*rec)->state, KeyState::kCompleted);
   EXPECT_EQ((*rec)->response.status, 201);
@@ -57,72 +57,72 @@ TEST_P(KeyStoreTest, KeysAreScopedByTenantAndRoute) {
   b.id.route = "POST /payments";
   auto c = Req("same");
   c.id.tenant = "acme";
-  EXPECT_TRUE(ClaimSync(*store_, a)->claimed);
-  EXPECT_TRUE(ClaimSync(*store_, b)->claimed);
-  EXPECT_TRUE(ClaimSync(*store_, c)->claimed);
+  EXPECT_TRUE(ClaimSync(store_->keys(), a)->claimed);
+  EXPECT_TRUE(ClaimSync(store_->keys(), b)->claimed);
+  EXPECT_TRUE(ClaimSync(store_->keys(), c)->claimed);
 }
 
 TEST_P(KeyStoreTest, ExpiredLeaseIsTakenOverAndStaleHolderIsFenced) {
-  ASSERT_TRUE(ClaimSync(*store_, Req("k1"))->claimed);
+  ASSERT_TRUE(ClaimSync(store_->keys(), Req("k1"))->claimed);
   clock_.Advance(4'999);
-  EXPECT_FALSE(ClaimSync(*store_, Req("k1"))->claimed);
+  EXPECT_FALSE(ClaimSync(store_->keys(), Req("k1"))->claimed);
   clock_.Advance(1);
-  auto take = ClaimSync(*store_, Req("k1"));
+  auto take = ClaimSync(store_->keys(), Req("k1"));
   ASSERT_TRUE(take->claimed);
   EXPECT_TRUE(take->took_over);
   EXPECT_EQ(take->fence, 2);
   // The crashed-but-alive first holder finishes late: rejected.
-  EXPECT_FALSE(*CompleteSync(*store_, Req("k1").id, 1, Answer(), 60'000));
-  EXPECT_TRUE(*CompleteSync(*store_, Req("k1").id, 2, Answer(), 60'000));
-  EXPECT_EQ((*store_->Lookup(Req("k1").id))->attempts, 2);
+  EXPECT_FALSE(*CompleteSync(store_->keys(), Req("k1").id, 1, Answer(), 60'000));
+  EXPECT_TRUE(*CompleteSync(store_->keys(), Req("k1").id, 2, Answer(), 60'000));
+  EXPECT_EQ((*store_->keys().Lookup(Req("k1").id))->attempts, 2);
 }
 
 TEST_P(KeyStoreTest, ExpiredLeaseWithOtherFingerprintIsNotTakenOver) {
-  ASSERT_TRUE(ClaimSync(*store_, Req("k1", "fpA"))->claimed);
+  ASSERT_TRUE(ClaimSync(store_->keys(), Req("k1", "fpA"))->claimed);
   clock_.Advance(10'000);
-  auto other = ClaimSync(*store_, Req("k1", "fpB"));
+  auto other = ClaimSync(store_->keys(), Req("k1", "fpB"));
   EXPECT_FALSE(other->claimed);
   EXPECT_EQ(other->existing.fingerprint, "fpA");
 }
 
 TEST_P(KeyStoreTest, ParkOnTakeoverMarksUnknownAndNeverReleases) {
-  ASSERT_TRUE(ClaimSync(*store_, Req("k1"))->claimed);
+  ASSERT_TRUE(ClaimSync(store_->keys(), Req("k1"))->claimed);
   clock_.Advance(10'000);
   auto req = Req("k1");
   req.park_on_takeover = true;
-  auto r = ClaimSync(*store_, req);
+  auto r = ClaimSync(store_->keys(), req);
   EXPECT_FALSE(r->claimed);
   EXPECT_EQ(r->existing.state, KeyState::kUnknown);
   clock_.Advance(365LL * 86'400'000);
   EXPECT_EQ(*CollectGarbageSync(*store_, 100), 0) << "unknown outcomes wait for an operator";
-  EXPECT_FALSE(ClaimSync(*store_, Req("k1"))->claimed);
-  EXPECT_TRUE(*RemoveSync(*store_, Req("k1").id));
-  EXPECT_TRUE(ClaimSync(*store_, Req("k1"))->claimed);
+  EXPECT_FALSE(ClaimSync(store_->keys(), Req("k1"))->claimed);
+  EXPECT_TRUE(*RemoveSync(store_->keys(), Req("k1").id));
+  EXPECT_TRUE(ClaimSync(store_->keys(), Req("k1"))->claimed);
 }
 
 TEST_P(KeyStoreTest, ReleaseAndMarkUnknownNeedTheFence) {
-  ASSERT_TRUE(ClaimSync(*store_, Req("k1"))->claimed);
-  EXPECT_FALSE(*ReleaseSync(*store_, Req("k1").id, 7));
-  EXPECT_TRUE(*ReleaseSync(*store_, Req("k1").id, 1));
-  EXPECT_FALSE(store_->Lookup(Req("k1").id)->has_value());
-  ASSERT_TRUE(ClaimSync(*store_, Req("k2"))->claimed);
-  EXPECT_FALSE(*MarkUnknownSync(*store_, Req("k2").id, 9));
-  EXPECT_TRUE(*MarkUnknownSync(*store_, Req("k2").id, 1));
-  EXPECT_EQ((*store_->Lookup(Req("k2").id))->state, KeyState::kUnknown);
+  ASSERT_TRUE(ClaimSync(store_->keys(), Req("k1"))->claimed);
+  EXPECT_FALSE(*ReleaseSync(store_->keys(), Req("k1").id, 7));
+  EXPECT_TRUE(*ReleaseSync(store_->keys(), Req("k1").id, 1));
+  EXPECT_FALSE(store_->keys().Lookup(Req("k1").id)->has_value());
+  ASSERT_TRUE(ClaimSync(store_->keys(), Req("k2"))->claimed);
+  EXPECT_FALSE(*MarkUnknownSync(store_->keys(), Req("k2").id, 9));
+  EXPECT_TRUE(*MarkUnknownSync(store_->keys(), Req("k2").id, 1));
+  EXPECT_EQ((*store_->keys().Lookup(Req("k2").id))->state, KeyState::kUnknown);
 }
 
 TEST_P(KeyStoreTest, GarbageCollectionRemovesExpiredRecordsAndNothingElse) {
   for (int i = 0; i < 25; ++i) {
-    ASSERT_TRUE(ClaimSync(*store_, Req("old" + std::to_string(i)))->claimed);
-    ASSERT_TRUE(*CompleteSync(*store_, Req("old" + std::to_string(i)).id, 1, Answer(), 1'000));
+    ASSERT_TRUE(ClaimSync(store_->keys(), Req("old" + std::to_string(i)))->claimed);
+    ASSERT_TRUE(*CompleteSync(store_->keys(), Req("old" + std::to_string(i)).id, 1, Answer(), 1'000));
   }
-  ASSERT_TRUE(ClaimSync(*store_, Req("young"))->claimed);
-  ASSERT_TRUE(*CompleteSync(*store_, Req("young").id, 1, Answer(), 120'000));
+  ASSERT_TRUE(ClaimSync(store_->keys(), Req("young"))->claimed);
+  ASSERT_TRUE(*CompleteSync(store_->keys(), Req("young").id, 1, Answer(), 120'000));
   auto live = Req("live-in-flight");
   live.retention = 500;  // retention shorter than its lease: must still survive while leased
-  ASSERT_TRUE(ClaimSync(*store_, live)->claimed);
-  ASSERT_TRUE(ClaimSync(*store_, Req("parked"))->claimed);
-  ASSERT_TRUE(*MarkUnknownSync(*store_, Req("parked").id, 1));
+  ASSERT_TRUE(ClaimSync(store_->keys(), live)->claimed);
+  ASSERT_TRUE(ClaimSync(store_->keys(), Req("parked"))->claimed);
+  ASSERT_TRUE(*MarkUnknownSync(store_->keys(), Req("parked").id, 1));
 
   EXPECT_EQ(*CollectGarbageSync(*store_, 10), 0) << "nothing has expired yet";
   clock_.Advance(1'000);
@@ -130,13 +130,13 @@ TEST_P(KeyStoreTest, GarbageCollectionRemovesExpiredRecordsAndNothingElse) {
   EXPECT_EQ(*CollectGarbageSync(*store_, 10), 10);
   EXPECT_EQ(*CollectGarbageSync(*store_, 10), 5);
   EXPECT_EQ(*CollectGarbageSync(*store_, 10), 0);
-  auto counts = store_->Counts();
+  auto counts = store_->keys().Counts();
   EXPECT_EQ(counts->completed, 1);
   EXPECT_EQ(counts->in_flight, 1);
   EXPECT_EQ(counts->unknown, 1);
   clock_.Advance(5'000);  // lease of live-in-flight over: abandoned, collectable
   EXPECT_EQ(*CollectGarbageSync(*store_, 10), 1);
-  EXPECT_TRUE(store_->Lookup(Req("young").id)->has_value());
+  EXPECT_TRUE(store_->keys().Lookup(Req("young").id)->has_value());
 }
 
 TEST_P(KeyStoreTest, ConcurrentClaimsOfOneKeyHaveOneWinner) {
@@ -144,7 +144,7 @@ TEST_P(KeyStoreTest, ConcurrentClaimsOfOneKeyHaveOneWinner) {
   std::vector<std::thread> threads;
   for (int t = 0; t < 32; ++t) {
     threads.emplace_back([&] {
-      auto r = ClaimSync(*store_, Req("contended"));
+      auto r = ClaimSync(store_->keys(), Req("contended"));
       ASSERT_TRUE(r.ok());
       (r->claimed ? winners : losers)++;
     });
@@ -160,24 +160,24 @@ TEST_P(KeyStoreTest, ManyWritersShareCommits) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < 200; ++i) {
         auto key = "t" + std::to_string(t) + "-" + std::to_string(i);
-        ASSERT_TRUE(ClaimSync(*store_, Req(key))->claimed);
-        ASSERT_TRUE(*CompleteSync(*store_, Req(key).id, 1, Answer(), 60'000));
+        ASSERT_TRUE(ClaimSync(store_->keys(), Req(key))->claimed);
+        ASSERT_TRUE(*CompleteSync(store_->keys(), Req(key).id, 1, Answer(), 60'000));
       }
     });
   }
   for (auto& t : threads) t.join();
-  EXPECT_EQ(store_->Counts()->completed, 1600);
+  EXPECT_EQ(store_->keys().Counts()->completed, 1600);
 }
 
 TEST_P(KeyStoreTest, CommittedRecordsSurviveReopen) {
-  ASSERT_TRUE(ClaimSync(*store_, Req("k1"))->claimed);
-  ASSERT_TRUE(*CompleteSync(*store_, Req("k1").id, 1, Answer(), 60'000));
-  ASSERT_TRUE(ClaimSync(*store_, Req("k2"))->claimed);
+  ASSERT_TRUE(ClaimSync(store_->keys(), Req("k1"))->claimed);
+  ASSERT_TRUE(*CompleteSync(store_->keys(), Req("k1").id, 1, Answer(), 60'000));
+  ASSERT_TRUE(ClaimSync(store_->keys(), Req("k2"))->claimed);
   store_.reset();
   Open();
-  EXPECT_EQ((*store_->Lookup(Req("k1").id))->state, KeyState::kCompleted);
-  EXPECT_EQ((*store_->Lookup(Req("k2").id))->state, KeyState::kInFlight);
-  auto list = store_->List(KeyState::kInFlight, "", 10);
+  EXPECT_EQ((*store_->keys().Lookup(Req("k1").id))->state, KeyState::kCompleted);
+  EXPECT_EQ((*store_->keys().Lookup(Req("k2").id))->state, KeyState::kInFlight);
+  auto list = store_->keys().List(KeyState::kInFlight, "", 10);
   ASSERT_EQ(list->size(), 1u);
   EXPECT_EQ((*list)[0].id.key, "k2");
 }
@@ -186,11 +186,11 @@ TEST_P(KeyStoreTest, PingSucceedsOnAnOpenStore) { EXPECT_TRUE(store_->Ping().ok(
 
 TEST_P(KeyStoreTest, StoresSqlMetacharactersVerbatim) {
   std::string evil = "'); DROP TABLE idem_keys; --\"";
-  ASSERT_TRUE(ClaimSync(*store_, Req(evil))->claimed);
-  auto rec = store_->Lookup(Req(evil).id);
+  ASSERT_TRUE(ClaimSync(store_->keys(), Req(evil))->claimed);
+  auto rec = store_->keys().Lookup(Req(evil).id);
   ASSERT_TRUE(rec->has_value());
   EXPECT_EQ((*rec)->id.key, evil);
-  EXPECT_EQ(store_->Counts()->in_flight, 1);
+  EXPECT_EQ(store_->keys().Counts()->in_flight, 1);
 }
 
 TEST(SqliteStore, RefusesANewerSchema) {
@@ -227,8 +227,8 @@ TEST(SqliteStore, CheckpointsRunBesideTheWriterAndKeepTheWalBounded) {
     r.fingerprint_detail = "{}";
     r.lease = 5'000;
     r.retention = 60'000;
-    ASSERT_TRUE(ClaimSync(**store, r)->claimed);
-    ASSERT_TRUE(*CompleteSync(**store, r.id, 1, {201, {}, body}, 60'000));
+    ASSERT_TRUE(ClaimSync((*store)->keys(), r)->claimed);
+    ASSERT_TRUE(*CompleteSync((*store)->keys(), r.id, 1, {201, {}, body}, 60'000));
   }
   auto& checkpoints = metrics.GetCounter("writ_store_checkpoints_total", "");
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
@@ -242,7 +242,7 @@ TEST(SqliteStore, CheckpointsRunBesideTheWriterAndKeepTheWalBounded) {
   store->reset();
   auto again = OpenStore(o);
   ASSERT_TRUE(again.ok());
-  EXPECT_EQ((*again)->Counts()->completed, 400);
+  EXPECT_EQ((*again)->keys().Counts()->completed, 400);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, KeyStoreTest, ::testing::ValuesIn(testing::AllBackends()),

@@ -205,7 +205,7 @@ std::unique_ptr<Store> OpenStoreReadOnly(const std::string& db_path) {
 KeyCounts CountKeys(const std::string& db_path) {
   auto s = OpenStoreReadOnly(db_path);
   if (!s) return {};
-  auto c = s->Counts();
+  auto c = s->keys().Counts();
   EXPECT_TRUE(c.ok()) << c.status().message();
   return c.ok() ? *c : KeyCounts{};
 }

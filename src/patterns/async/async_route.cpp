@@ -99,7 +99,7 @@ void AsyncRoute::Handle(Request req, PathParams params, Respond respond) {
 
   // Fast path for retries: a stored acknowledgement replays without a write.
   if (keyed.has_key) {
-    auto rec = store_.Lookup(keyed.id);
+    auto rec = store_.keys().Lookup(keyed.id);
     if (!rec.ok())
       return Finish(*call, Problem(503, "store-unavailable", "Store unavailable", rec.status().message()), "error");
     if (rec->has_value()) return AnswerExisting(*call, **rec);
@@ -142,7 +142,7 @@ void AsyncRoute::Handle(Request req, PathParams params, Respond respond) {
   ack.headers = a.response_headers;
   ack.body = a.response_body;
 
-  store_.Accept(std::move(a), [this, call, ack = std::move(ack)](Result<ClaimResult> r) mutable {
+  store_.queue().Accept(std::move(a), [this, call, ack = std::move(ack)](Result<ClaimResult> r) mutable {
     if (!r.ok())
       return Finish(*call,
                     Problem(503, "store-unavailable", "Store unavailable",

@@ -182,7 +182,7 @@ void AsyncWorker::Pump() {
     claiming_ = true;
     again_ = false;
   }
-  store_.ClaimCommands(route_.name, capacity, route_.async.lease, route_.notify.enabled(),
+  store_.queue().ClaimCommands(route_.name, capacity, route_.async.lease, route_.notify.enabled(),
                        [this, capacity](Result<std::vector<Command>> r) {
     // Runs on the store's writer thread: hand the work to the I/O threads.
     if (limiter_) limiter_->Return(capacity - (r.ok() ? static_cast<int>(r->size()) : 0));
@@ -356,7 +356,7 @@ void AsyncWorker::OnAnswer(const Command& cmd, UpstreamResult r, bool feedback) 
 void AsyncWorker::Record(AttemptOutcome o, Millis created_at, int attempts) {
   SubmissionStatus status = o.status;
   std::string id = o.id;
-  store_.FinishAttempt(std::move(o), [this, status, id, created_at, attempts](Result<bool> r) {
+  store_.queue().FinishAttempt(std::move(o), [this, status, id, created_at, attempts](Result<bool> r) {
     if (!r.ok()) {
       store_errors_.Inc();  // the lease expires and the command is attempted again
     } else if (!*r) {
@@ -388,7 +388,7 @@ void AsyncWorker::Heartbeat() {
     last_heartbeat_ = now;
     held.assign(held_.begin(), held_.end());
   }
-  store_.ExtendLeases(std::move(held), route_.async.lease, [this](Result<int> r) {
+  store_.queue().ExtendLeases(std::move(held), route_.async.lease, [this](Result<int> r) {
     if (!r.ok()) store_errors_.Inc();
   });
 }

@@ -169,7 +169,7 @@ void BufferedRoute::Handle(Request req, PathParams params, Respond respond) {
 
   // Fast path for retries: a stored acknowledgement replays without a write.
   if (keyed.has_key) {
-    auto rec = store_.Lookup(keyed.id);
+    auto rec = store_.keys().Lookup(keyed.id);
     if (!rec.ok())
       return Finish(*call, Problem(503, "store-unavailable", "Store unavailable", rec.status().message()), "error");
     if (rec->has_value()) {
@@ -221,7 +221,7 @@ void BufferedRoute::Handle(Request req, PathParams params, Respond respond) {
                                              {"rejected", rejected_list}});
     return resp;
   };
-  store_.AcceptJob(std::move(job), [this, call](Result<JobAcceptResult> r) { OnStored(*call, std::move(r)); });
+  store_.jobs().AcceptJob(std::move(job), [this, call](Result<JobAcceptResult> r) { OnStored(*call, std::move(r)); });
 }
 
 void BufferedRoute::OnStored(Call& call, Result<JobAcceptResult> r) {

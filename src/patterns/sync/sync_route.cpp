@@ -79,7 +79,7 @@ void SyncRoute::Handle(Request req, PathParams params, Respond respond) {
 
 void SyncRoute::Decide(std::shared_ptr<Call> call) {
   // Fast path on a reader connection: completed keys replay without a write.
-  auto rec = store_.Lookup(call->id);
+  auto rec = store_.keys().Lookup(call->id);
   if (!rec.ok())
     return Finish(call, Problem(503, "store-unavailable", "Store unavailable", rec.status().message()), "error");
   if (rec->has_value()) {
@@ -98,7 +98,7 @@ void SyncRoute::Decide(std::shared_ptr<Call> call) {
   // At-most-once routes must know they may have sent a request even after a
   // crash; for key-honouring masters a lost claim only means a safe re-send.
   req.durable = route_.idempotency.on_unknown == OnUnknown::kPark;
-  store_.Claim(std::move(req), [this, call](Result<ClaimResult> r) { OnClaim(call, std::move(r)); });
+  store_.keys().Claim(std::move(req), [this, call](Result<ClaimResult> r) { OnClaim(call, std::move(r)); });
 }
 
 void SyncRoute::OnClaim(std::shared_ptr<Call> call, Result<ClaimResult> r) {
@@ -194,7 +194,7 @@ void SyncRoute::OnUpstream(std::shared_ptr<Call> call, UpstreamResult r) {
     case Outcome::kFinal: {
       StoredResponse stored = Keep(r.response);
       auto resp = std::make_shared<Response>(FromStored(stored));
-      store_.Complete(call->id, call->fence, std::move(stored), route_.idempotency.retention,
+      store_.keys().Complete(call->id, call->fence, std::move(stored), route_.idempotency.retention,
                       [this, call, resp](Result<bool> done) {
                         if (!done.ok())
                           return Finish(call,
@@ -210,7 +210,7 @@ void SyncRoute::OnUpstream(std::shared_ptr<Call> call, UpstreamResult r) {
     }
     case Outcome::kUnknown:
       if (route_.idempotency.on_unknown == OnUnknown::kPark) {
-        store_.MarkUnknown(call->id, call->fence, [this, call, r](Result<bool>) {
+        store_.keys().MarkUnknown(call->id, call->fence, [this, call, r](Result<bool>) {
           Finish(call, UpstreamProblem(r, Outcome::kUnknown, true), "parked");
         });
         return;
@@ -219,7 +219,7 @@ void SyncRoute::OnUpstream(std::shared_ptr<Call> call, UpstreamResult r) {
     case Outcome::kTransient:
     case Outcome::kNotSent:
       // Nothing final to keep: free the key so the client's retry goes through.
-      store_.Release(call->id, call->fence, [this, call, r, outcome](Result<bool>) {
+      store_.keys().Release(call->id, call->fence, [this, call, r, outcome](Result<bool>) {
         Finish(call, UpstreamProblem(r, outcome, false), "upstream_error");
       });
       return;

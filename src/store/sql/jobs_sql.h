@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "store/store.h"
+#include "store/job_store.h"
 #include "store/sql/conn.h"
 #include "store/sql/keys.h"
 

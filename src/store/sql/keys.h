@@ -5,7 +5,7 @@
 #include <optional>
 
 #include "store/sql/conn.h"
-#include "store/store.h"
+#include "store/key_store.h"
 
 namespace writ::sql {
 

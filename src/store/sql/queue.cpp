@@ -10,6 +10,16 @@
 
 namespace writ::sql {
 
+Status NotifyWork(Conn& c, const std::string& route) {
+  if (!c.postgres()) return Status::Ok();
+  // PostgreSQL folds equal notifications of a transaction into one anyway; skip the round trip.
+  if (!c.FirstInTransaction("notify:" + route)) return Status::Ok();
+  auto st = c.Prepare("SELECT pg_notify('writ_work', ?1)");
+  if (!st.ok()) return st.status();
+  st->Bind(1, route);
+  return st->Step() == kRow ? Status::Ok() : c.Error("notify");
+}
+
 namespace {
 
 constexpr const char* kCommandColumns =

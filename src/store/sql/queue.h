@@ -12,6 +12,10 @@
 
 namespace writ::sql {
 
+// PostgreSQL: NOTIFY writ_work, route (delivered at commit, to every
+// instance), once per route and transaction. SQLite: nothing (one process:
+// its routes wake their workers directly).
+Status NotifyWork(Conn& c, const std::string& route);
 // Inserts an accepted command; returns it as stored (status, times, seq).
 Result<Command> InsertCommand(Conn& c, Command cmd, Millis now);
 // Writes the event "submission.<status>" showing `cmd`, which must be the

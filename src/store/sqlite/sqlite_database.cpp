@@ -1,4 +1,4 @@
-#include "store/sqlite/sqlite_store.h"
+#include "store/sqlite/sqlite_database.h"
 
 #include <sqlite3.h>
 
@@ -7,22 +7,18 @@
 #include <condition_variable>
 #include <deque>
 #include <filesystem>
+#include <future>
 #include <mutex>
 #include <thread>
 
 #include "metrics/metrics.h"
-#include "store/sql/sql_store.h"
+#include "store/group_commit.h"
 #include "store/sqlite/sqlite_conn.h"
-#include "store/sqlite/sqlite_schema.h"
 
 namespace writ {
 namespace {
 
 using sqlite::SqliteConn;
-using namespace sqlite;  // the schema steps
-
-// 1: idempotency records; 2: command queue and status events; 3: buffered jobs.
-constexpr int kSchemaVersion = 3;
 
 // WAL checkpoints run on a thread of their own once the WAL holds this many
 // pages (SQLite's own default threshold), so no commit waits for the bulk of
@@ -34,18 +30,13 @@ constexpr int kSchemaVersion = 3;
 constexpr int kCheckpointPages = 1000;
 constexpr int kInlineCheckpointPages = 16 * kCheckpointPages;
 
-// The SQLite backend: one writer thread runs queued operations in group
-// commits on the writer connection; reads use a small pool of read-only
-// connections (WAL lets them run beside the writer).
-class SqliteStore : public SqlStore {
+// The SQLite backend: the group-commit writer runs batches on the writer
+// connection; reads use a small pool of read-only connections (WAL lets them
+// run beside the writer).
+class SqliteDatabase : public GroupCommitDatabase {
  public:
-  explicit SqliteStore(const StoreOptions& o) : SqlStore(o.clock), opts_(o) {
+  explicit SqliteDatabase(const StoreOptions& o) : GroupCommitDatabase(o) {
     if (o.metrics) {
-      commit_latency_ = &o.metrics->GetHistogram("writ_store_commit_seconds",
-                                                 "Group commit latency including fsync", LatencyBuckets());
-      batch_size_ = &o.metrics->GetHistogram("writ_store_commit_batch_size",
-                                             "Operations sharing one commit", SizeBuckets());
-      commit_errors_ = &o.metrics->GetCounter("writ_store_commit_errors_total", "Failed group commits");
       checkpoints_ = &o.metrics->GetCounter("writ_store_checkpoints_total",
                                             "WAL checkpoints run beside the writer");
       checkpoint_latency_ = &o.metrics->GetHistogram("writ_store_checkpoint_seconds",
@@ -53,13 +44,8 @@ class SqliteStore : public SqlStore {
     }
   }
 
-  ~SqliteStore() override {
-    {
-      std::lock_guard lock(mu_);
-      stop_ = true;
-    }
-    cv_.notify_all();
-    if (writer_.joinable()) writer_.join();
+  ~SqliteDatabase() override {
+    StopWriter();
     {
       std::lock_guard lock(ckpt_mu_);
       ckpt_stop_ = true;
@@ -84,15 +70,14 @@ class SqliteStore : public SqlStore {
       ckpt_conn_ = std::make_unique<SqliteConn>();
       if (auto s = ckpt_conn_->Open(path_, false); !s.ok()) return s;
       // Replaces SQLite's automatic checkpoint (itself a WAL hook).
-      sqlite3_wal_hook(writer_conn_->db(), &SqliteStore::OnWalCommit, this);
+      sqlite3_wal_hook(writer_conn_->db(), &SqliteDatabase::OnWalCommit, this);
       checkpointer_ = std::thread([this] { CheckpointLoop(); });
-      writer_ = std::thread([this] { WriterLoop(); });
+      StartWriter();
     }
     return Status::Ok();
   }
 
- protected:
-  Status ReadWith(const std::function<Status(sql::Conn&)>& fn) override {
+  Status Read(const ReadFn& fn) override {
     auto c = AcquireReader();
     if (!c.ok()) return c.status();
     Status s = fn(**c);
@@ -100,92 +85,69 @@ class SqliteStore : public SqlStore {
     return s;
   }
 
-  struct Op {
-    Work work;
-    std::function<void(Status)> done;
-    bool durable = true;
-  };
+  sql::Dialect dialect() const override { return sql::Dialect::kSqlite; }
 
+  // Runs on the writer's own thread (a batch of its own), so no commit is
+  // open: copy every WAL frame into the database and truncate the log.
+  Status Checkpoint() override {
+    if (opts_.read_only) return Status::Ok();
+    auto done = std::make_shared<std::promise<Status>>();
+    auto f = done->get_future();
+    Submit([](sql::Conn&) { return Status::Ok(); },
+           [this, done](Status s) {
+             if (s.ok()) {
+               int rc = sqlite3_wal_checkpoint_v2(writer_conn_->db(), nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr,
+                                                  nullptr);
+               if (rc != SQLITE_OK) s = writer_conn_->Error("checkpoint");
+             }
+             done->set_value(s);
+           });
+    return f.get();
+  }
+
+ protected:
   Status Migrate() {
     auto st = writer_conn_->Prepare("PRAGMA user_version");
     if (!st.ok()) return st.status();
     int64_t v = st->Step() == sql::kRow ? st->Int(0) : 0;
-    if (v > kSchemaVersion)
-      return Status(Code::kInvalidArgument, "store schema version " + std::to_string(v) +
-                                                " is newer than this writ (" + std::to_string(kSchemaVersion) +
-                                                "); upgrade writ");
-    if (v == kSchemaVersion) return Status::Ok();
+    st = Status::Ok();  // release the statement before the transaction
+    auto steps = PendingSteps(opts_.schema.empty() ? CoreSchemaSteps() : opts_.schema, v);
+    if (!steps.ok()) return steps.status();
+    if (steps->empty()) return Status::Ok();
     if (auto s = writer_conn_->Exec("BEGIN IMMEDIATE"); !s.ok()) return s;
     // Each version's statements, applied in order from the store's version.
-    const char* steps[] = {kKeysSchema, kCommandsSchema, kJobsSchema};
-    for (int64_t i = v; i < kSchemaVersion; ++i) {
-      if (auto s = writer_conn_->Exec(steps[i]); !s.ok()) {
+    for (const auto& step : *steps) {
+      if (auto s = writer_conn_->Exec(step.sqlite); !s.ok()) {
         (void)writer_conn_->Exec("ROLLBACK");
         return s;
       }
     }
-    std::string set = "PRAGMA user_version=" + std::to_string(kSchemaVersion);
+    std::string set = "PRAGMA user_version=" + std::to_string(steps->back().version);
     if (auto s = writer_conn_->Exec(set.c_str()); !s.ok()) return s;
     return writer_conn_->Exec("COMMIT");
   }
 
-  void Submit(Work work, std::function<void(Status)> done, bool durable = true) override {
-    if (opts_.read_only) {
-      done(Status(Code::kInvalidArgument, "store opened read-only"));
-      return;
+  Status RunBatch(std::vector<Op>& batch, std::vector<Status>& results) override {
+    // fsync this commit only if an operation in it needs durability; the
+    // WAL is one file, so that fsync also covers earlier unsynced commits.
+    bool durable = false;
+    for (const auto& op : batch) durable = durable || op.durable;
+    Status commit = Status::Ok();
+    if (durable != synced_) {
+      commit = writer_conn_->Exec(durable ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+      if (commit.ok()) synced_ = durable;
     }
-    {
-      std::lock_guard lock(mu_);
-      queue_.push_back({std::move(work), std::move(done), durable});
+    if (commit.ok()) commit = writer_conn_->Exec("BEGIN IMMEDIATE");
+    if (!commit.ok()) return commit;
+    // Operations fail only when the database does (I/O, full disk): then
+    // the whole batch is rolled back and every caller told.
+    for (size_t i = 0; i < batch.size() && commit.ok(); ++i) {
+      results[i] = batch[i].work(*writer_conn_);
+      if (!results[i].ok()) commit = results[i];
     }
-    cv_.notify_one();
-  }
-
-  // The group commit loop: take everything queued (up to max_batch), run it in
-  // one transaction, commit once, then tell every caller.
-  void WriterLoop() {
-    std::vector<Op> batch;
-    std::vector<Status> results;
-    for (;;) {
-      {
-        std::unique_lock lock(mu_);
-        cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
-        if (queue_.empty() && stop_) return;
-        while (!queue_.empty() && static_cast<int>(batch.size()) < opts_.max_batch) {
-          batch.push_back(std::move(queue_.front()));
-          queue_.pop_front();
-        }
-      }
-      auto t0 = std::chrono::steady_clock::now();
-      // fsync this commit only if an operation in it needs durability; the
-      // WAL is one file, so that fsync also covers earlier unsynced commits.
-      bool durable = false;
-      for (const auto& op : batch) durable = durable || op.durable;
-      Status commit = Status::Ok();
-      if (durable != synced_) {
-        commit = writer_conn_->Exec(durable ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
-        if (commit.ok()) synced_ = durable;
-      }
-      if (commit.ok()) commit = writer_conn_->Exec("BEGIN IMMEDIATE");
-      results.assign(batch.size(), Status::Ok());
-      if (commit.ok()) {
-        // Operations fail only when the database does (I/O, full disk): then
-        // the whole batch is rolled back and every caller told.
-        for (size_t i = 0; i < batch.size() && commit.ok(); ++i) {
-          results[i] = batch[i].work(*writer_conn_);
-          if (!results[i].ok()) commit = results[i];
-        }
-        if (commit.ok()) commit = writer_conn_->Exec("COMMIT");
-        if (!commit.ok()) (void)writer_conn_->Exec("ROLLBACK");
-      }
-      if (commit_latency_) {
-        commit_latency_->Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-        batch_size_->Observe(static_cast<double>(batch.size()));
-        if (!commit.ok()) commit_errors_->Inc();
-      }
-      for (size_t i = 0; i < batch.size(); ++i) batch[i].done(commit.ok() ? results[i] : commit);
-      batch.clear();
-    }
+    if (commit.ok()) commit = writer_conn_->Exec("COMMIT");
+    if (!commit.ok()) (void)writer_conn_->Exec("ROLLBACK");
+    return commit;
   }
 
   // Called on the writer thread after each commit with the WAL's size in
@@ -195,7 +157,7 @@ class SqliteStore : public SqlStore {
   // copies the few frames appended meanwhile itself (and the next commit
   // starts the WAL from the beginning).
   static int OnWalCommit(void* self, sqlite3* db, const char*, int pages) {
-    auto* store = static_cast<SqliteStore*>(self);
+    auto* store = static_cast<SqliteDatabase*>(self);
     if (pages < kCheckpointPages) return SQLITE_OK;
     if (pages >= kInlineCheckpointPages || store->ckpt_pass_done_.exchange(false)) {
       (void)sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
@@ -251,14 +213,8 @@ class SqliteStore : public SqlStore {
     if (readers_.size() < 16) readers_.push_back(std::move(c));
   }
 
-  StoreOptions opts_;
   std::string path_;
   std::unique_ptr<SqliteConn> writer_conn_;
-  std::thread writer_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<Op> queue_;
-  bool stop_ = false;
   bool synced_ = true;  // synchronous=FULL is in force (set at open)
   std::unique_ptr<SqliteConn> ckpt_conn_;
   std::thread checkpointer_;
@@ -269,9 +225,6 @@ class SqliteStore : public SqlStore {
   std::atomic<bool> ckpt_pass_done_{false};  // a pass ended: the writer catches up
   std::mutex reader_mu_;
   std::vector<std::unique_ptr<SqliteConn>> readers_;
-  Histogram* commit_latency_ = nullptr;
-  Histogram* batch_size_ = nullptr;
-  Counter* commit_errors_ = nullptr;
   Counter* checkpoints_ = nullptr;
   Histogram* checkpoint_latency_ = nullptr;
 };
@@ -279,15 +232,15 @@ class SqliteStore : public SqlStore {
 
 }  // namespace
 
-Result<std::unique_ptr<Store>> OpenSqliteStore(const StoreOptions& options) {
+Result<std::unique_ptr<Database>> OpenSqliteDatabase(const StoreOptions& options) {
   // SQLite counts every allocation under a global mutex unless told not to;
   // Writ never reads those statistics. Must precede sqlite3_initialize, so
   // it only takes effect when this is the process's first use of SQLite.
   static std::once_flag configured;
   std::call_once(configured, [] { (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); });
-  auto s = std::make_unique<SqliteStore>(options);
+  auto s = std::make_unique<SqliteDatabase>(options);
   if (auto st = s->Init(); !st.ok()) return st;
-  return std::unique_ptr<Store>(std::move(s));
+  return std::unique_ptr<Database>(std::move(s));
 }
 
 }  // namespace writ

@@ -1,24 +1,20 @@
-#include "store/postgres/postgres_store.h"
+#include "store/postgres/postgres_database.h"
 
 #include <poll.h>
 
 #include <chrono>
-#include <condition_variable>
-#include <deque>
 #include <mutex>
 #include <thread>
 
 #include "metrics/metrics.h"
+#include "store/group_commit.h"
 #include "store/postgres/pg_conn.h"
-#include "store/postgres/pg_schema.h"
-#include "store/sql/sql_store.h"
 
 namespace writ {
 namespace {
 
 using pg::PgConn;
 
-constexpr int kSchemaVersion = 3;  // as SQLite's: see pg_schema.h
 constexpr int kMaxReaders = 16;
 constexpr int kBatchRetries = 5;              // a batch rolled back by a deadlock is run again
 constexpr Millis kReconnectSpacing = 500;     // between attempts while the database is away
@@ -36,7 +32,7 @@ Result<int64_t> SchemaVersion(PgConn& c) {
   return v->empty() ? int64_t{0} : std::stoll(*v);
 }
 
-Status Migrate(PgConn& c) {
+Status Migrate(PgConn& c, const std::vector<SchemaStep>& all) {
   if (auto s = c.Exec("BEGIN"); !s.ok()) return s;
   auto fail = [&](Status s) {
     (void)c.Exec("ROLLBACK");
@@ -51,40 +47,30 @@ Status Migrate(PgConn& c) {
     return fail(s);
   auto v = SchemaVersion(c);
   if (!v.ok()) return fail(v.status());
-  if (*v > kSchemaVersion)
-    return fail(Status(Code::kInvalidArgument, "the database's schema version " + std::to_string(*v) +
-                                                   " is newer than this writ (" + std::to_string(kSchemaVersion) +
-                                                   "); upgrade writ"));
-  const char* steps[] = {pg::kKeysSchema, pg::kCommandsSchema, pg::kJobsSchema};
-  for (int64_t i = *v; i < kSchemaVersion; ++i) {
-    if (auto s = c.Exec(steps[i]); !s.ok()) return fail(s);
-    if (auto s = c.Exec("INSERT INTO writ_schema (version) VALUES (" + std::to_string(i + 1) + ")"); !s.ok())
+  auto steps = PendingSteps(all, *v);
+  if (!steps.ok()) return fail(steps.status());
+  for (const auto& step : *steps) {
+    if (auto s = c.Exec(step.postgres); !s.ok()) return fail(s);
+    if (auto s = c.Exec("INSERT INTO writ_schema (version) VALUES (" + std::to_string(step.version) + ")"); !s.ok())
       return fail(s);
   }
   return c.Exec("COMMIT");
 }
 
-class PostgresStore : public SqlStore {
+// The PostgreSQL backend: the group-commit writer runs batches on one
+// connection (re-running a batch a deadlock rolled back), reads use a pool
+// of connections, and a listener turns NOTIFY writ_work into wake-ups.
+class PostgresDatabase : public GroupCommitDatabase {
  public:
-  explicit PostgresStore(const StoreOptions& o) : SqlStore(o.clock), opts_(o) {
-    if (o.metrics) {
-      commit_latency_ = &o.metrics->GetHistogram("writ_store_commit_seconds",
-                                                 "Group commit latency including fsync", LatencyBuckets());
-      batch_size_ = &o.metrics->GetHistogram("writ_store_commit_batch_size",
-                                             "Operations sharing one commit", SizeBuckets());
-      commit_errors_ = &o.metrics->GetCounter("writ_store_commit_errors_total", "Failed group commits");
+  explicit PostgresDatabase(const StoreOptions& o)
+      : GroupCommitDatabase(o), schema_(o.schema.empty() ? CoreSchemaSteps() : o.schema) {
+    if (o.metrics)
       retries_ = &o.metrics->GetCounter("writ_store_batch_retries_total",
                                         "Batches rolled back by a deadlock or serialization failure and run again");
-    }
   }
 
-  ~PostgresStore() override {
-    {
-      std::lock_guard lock(mu_);
-      stop_ = true;
-    }
-    cv_.notify_all();
-    if (writer_.joinable()) writer_.join();
+  ~PostgresDatabase() override {
+    StopWriter();
     if (listener_.joinable()) listener_.join();
   }
 
@@ -92,31 +78,29 @@ class PostgresStore : public SqlStore {
     writer_conn_ = std::make_unique<PgConn>();
     if (auto s = writer_conn_->Open(opts_.url); !s.ok()) return s;
     if (opts_.migrate && !opts_.read_only) {
-      if (auto s = Migrate(*writer_conn_); !s.ok()) return s;
+      if (auto s = Migrate(*writer_conn_, schema_); !s.ok()) return s;
     }
     auto v = SchemaVersion(*writer_conn_);
     if (!v.ok()) return v.status();
-    if (*v < kSchemaVersion)
+    auto pending = PendingSteps(schema_, *v);
+    if (!pending.ok()) return pending.status();
+    if (!pending->empty())
       return Status(Code::kInvalidArgument,
                     "the database's schema is at version " + std::to_string(*v) + ", this writ needs " +
-                        std::to_string(kSchemaVersion) + ": run `writ migrate --config FILE` first");
-    if (*v > kSchemaVersion)
-      return Status(Code::kInvalidArgument, "the database's schema version " + std::to_string(*v) +
-                                                " is newer than this writ (" + std::to_string(kSchemaVersion) +
-                                                "); upgrade writ");
+                        std::to_string(LatestVersion(schema_)) + ": run `writ migrate --config FILE` first");
     for (const char* setting : {"fsync", "synchronous_commit"}) {
       auto value = writer_conn_->QueryValue(std::string("SHOW ") + setting);
       if (value.ok() && *value != "on")
         warnings_.push_back(std::string("PostgreSQL ") + setting + " is '" + *value +
                             "': acknowledged writes can be lost in a crash of the database server");
     }
-    if (!opts_.read_only) writer_ = std::thread([this] { WriterLoop(); });
+    StartWriter();
     return Status::Ok();
   }
 
   void OnWork(std::function<void(const std::string&)> wake) override {
     {
-      std::lock_guard lock(mu_);
+      std::lock_guard lock(wake_mu_);
       wake_ = std::move(wake);
       if (listener_.joinable() || opts_.read_only) return;
     }
@@ -124,21 +108,9 @@ class PostgresStore : public SqlStore {
   }
 
   std::vector<std::string> Warnings() const override { return warnings_; }
+  sql::Dialect dialect() const override { return sql::Dialect::kPostgres; }
 
- protected:
-  void Submit(Work work, std::function<void(Status)> done, bool durable = true) override {
-    if (opts_.read_only) {
-      done(Status(Code::kInvalidArgument, "store opened read-only"));
-      return;
-    }
-    {
-      std::lock_guard lock(mu_);
-      queue_.push_back({std::move(work), std::move(done), durable});
-    }
-    cv_.notify_one();
-  }
-
-  Status ReadWith(const std::function<Status(sql::Conn&)>& fn) override {
+  Status Read(const ReadFn& fn) override {
     std::unique_ptr<PgConn> c;
     {
       std::lock_guard lock(reader_mu_);
@@ -161,16 +133,11 @@ class PostgresStore : public SqlStore {
     return s;
   }
 
- private:
-  struct Op {
-    Work work;
-    std::function<void(Status)> done;
-    bool durable = true;
-  };
-
+ protected:
   // Runs a batch in one transaction; on a deadlock or serialization failure
   // (another instance) rolls back and runs every operation again.
-  Status RunBatch(std::vector<Op>& batch, std::vector<Status>& results) {
+  Status RunBatch(std::vector<Op>& batch, std::vector<Status>& results) override {
+    if (!WriterUp()) return Status(Code::kUnavailable, "the database is unavailable; reconnecting");
     bool durable = false;
     for (const auto& op : batch) durable = durable || op.durable;
     for (int attempt = 0;; ++attempt) {
@@ -190,6 +157,7 @@ class PostgresStore : public SqlStore {
     }
   }
 
+ private:
   // Reconnects a broken writer, at most every kReconnectSpacing.
   bool WriterUp() {
     if (!writer_conn_->broken()) return true;
@@ -199,42 +167,12 @@ class PostgresStore : public SqlStore {
     return writer_conn_->Reset().ok();
   }
 
-  void WriterLoop() {
-    std::vector<Op> batch;
-    std::vector<Status> results;
-    for (;;) {
-      {
-        std::unique_lock lock(mu_);
-        cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
-        if (queue_.empty() && stop_) return;
-        while (!queue_.empty() && static_cast<int>(batch.size()) < opts_.max_batch) {
-          batch.push_back(std::move(queue_.front()));
-          queue_.pop_front();
-        }
-      }
-      auto t0 = std::chrono::steady_clock::now();
-      Status commit = WriterUp() ? RunBatch(batch, results)
-                                 : Status(Code::kUnavailable, "the database is unavailable; reconnecting");
-      if (commit_latency_) {
-        commit_latency_->Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-        batch_size_->Observe(static_cast<double>(batch.size()));
-        if (!commit.ok()) commit_errors_->Inc();
-      }
-      for (size_t i = 0; i < batch.size(); ++i) batch[i].done(commit.ok() ? results[i] : commit);
-      batch.clear();
-    }
-  }
-
   // LISTEN writ_work on a connection of its own; reconnects while the
   // database is away (wake-ups are an optimisation: workers also poll).
   void ListenLoop() {
     PgConn c;
     bool listening = false;
-    for (;;) {
-      {
-        std::lock_guard lock(mu_);
-        if (stop_) return;
-      }
+    while (!stopping()) {
       if (!listening || c.broken()) {
         listening = (c.raw() ? c.Reset() : c.Open(opts_.url)).ok() && c.Exec("LISTEN writ_work").ok();
         if (!listening) {
@@ -253,7 +191,7 @@ class PostgresStore : public SqlStore {
         PQfreemem(n);
         std::function<void(const std::string&)> wake;
         {
-          std::lock_guard lock(mu_);
+          std::lock_guard lock(wake_mu_);
           wake = wake_;
         }
         if (wake) wake(route);
@@ -261,30 +199,24 @@ class PostgresStore : public SqlStore {
     }
   }
 
-  StoreOptions opts_;
+  std::vector<SchemaStep> schema_;
   std::unique_ptr<PgConn> writer_conn_;
-  std::thread writer_, listener_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<Op> queue_;
-  bool stop_ = false;
+  std::thread listener_;
+  std::mutex wake_mu_;
   std::function<void(const std::string&)> wake_;
   std::chrono::steady_clock::time_point last_reconnect_{};
   std::mutex reader_mu_;
   std::vector<std::unique_ptr<PgConn>> readers_;
   std::vector<std::string> warnings_;
-  Histogram* commit_latency_ = nullptr;
-  Histogram* batch_size_ = nullptr;
-  Counter* commit_errors_ = nullptr;
   Counter* retries_ = nullptr;
 };
 
 }  // namespace
 
-Result<std::unique_ptr<Store>> OpenPostgresStore(const StoreOptions& options) {
-  auto s = std::make_unique<PostgresStore>(options);
+Result<std::unique_ptr<Database>> OpenPostgresDatabase(const StoreOptions& options) {
+  auto s = std::make_unique<PostgresDatabase>(options);
   if (auto st = s->Init(); !st.ok()) return st;
-  return std::unique_ptr<Store>(std::move(s));
+  return std::unique_ptr<Database>(std::move(s));
 }
 
 }  // namespace writ

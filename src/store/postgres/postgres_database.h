@@ -1,4 +1,4 @@
-// The PostgreSQL store, for several writ instances sharing one database.
+// The PostgreSQL database, for several writ instances sharing one database.
 // One writer connection per instance runs group commits (a batch rolled
 // back by a deadlock with another instance is run again); reads use a pool
 // of connections; a listener connection turns NOTIFY writ_work into worker
@@ -10,10 +10,10 @@
 
 #include <memory>
 
-#include "store/store.h"
+#include "store/database.h"
 
 namespace writ {
 
-Result<std::unique_ptr<Store>> OpenPostgresStore(const StoreOptions& options);
+Result<std::unique_ptr<Database>> OpenPostgresDatabase(const StoreOptions& options);
 
 }  // namespace writ

@@ -1,0 +1,118 @@
+// KeyStore: the idempotency records of every route, scoped by (tenant,
+// route, key), on the shared group-commit database.
+//
+// A record is in flight while its holder calls the master (a fenced lease),
+// completed with the final answer to replay, or unknown when the outcome of
+// an attempt could not be learned (never re-sent automatically).
+// Thread-safety: every method may be called from any thread; callbacks run
+// on the database's writer thread.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/http_types.h"
+#include "store/database.h"
+
+namespace writ {
+
+struct KeyId {
+  std::string tenant;
+  std::string route;
+  std::string key;
+};
+
+enum class KeyState { kInFlight, kCompleted, kUnknown };
+const char* KeyStateName(KeyState s);
+std::optional<KeyState> ParseKeyState(const std::string& s);
+
+struct StoredResponse {
+  int status = 0;
+  Headers headers;
+  std::string body;
+};
+
+struct IdempotencyRecord {
+  KeyId id;
+  KeyState state = KeyState::kInFlight;
+  std::string fingerprint;         // hex digest of the whole request
+  std::string fingerprint_detail;  // JSON: per-part digests used to say what differs
+  int64_t fence = 0;               // bumped on every claim; stale holders lose
+  int attempts = 0;                // upstream attempts started under this key
+  Millis created_at = 0;
+  Millis updated_at = 0;
+  Millis lease_until = 0;  // in-flight only
+  Millis expires_at = 0;   // 0: kept until an operator removes it (unknown outcomes)
+  StoredResponse response;  // completed only
+};
+
+struct ClaimRequest {
+  KeyId id;
+  std::string fingerprint;
+  std::string fingerprint_detail;
+  Millis lease = 30'000;
+  Millis retention = 86'400'000;
+  // When an expired in-flight record is found: park it as unknown instead of
+  // taking it over (at-most-once guard for masters that ignore keys).
+  bool park_on_takeover = false;
+  // false: the claim need not be on disk before the master is called; it
+  // becomes durable with the next durable commit (the completion). Safe only
+  // where a claim lost in a crash is harmless: the master honours keys, so a
+  // re-send under the same derived key is deduplicated there.
+  bool durable = true;
+};
+
+struct ClaimResult {
+  bool claimed = false;     // true: caller holds the key with `fence`
+  bool took_over = false;   // claimed an expired in-flight record
+  int64_t fence = 0;
+  IdempotencyRecord existing;  // when !claimed: the record that stands
+};
+
+struct KeyCounts {
+  int64_t in_flight = 0, completed = 0, unknown = 0;
+};
+
+class KeyStore {
+ public:
+  explicit KeyStore(Database& db) : db_(db) {}
+
+  Result<std::optional<IdempotencyRecord>> Lookup(const KeyId& id);
+  // Atomically: create an in-flight record, or take over an expired one with
+  // the same fingerprint, or report the record that stands.
+  void Claim(ClaimRequest req, Callback<ClaimResult> done);
+  // in-flight -> completed with the final response, if `fence` still holds.
+  // The result is false when another holder has taken the key over.
+  void Complete(KeyId id, int64_t fence, StoredResponse response, Millis retention, Callback<bool> done);
+  // Deletes an in-flight record held with `fence` (transient failure: the
+  // client may retry with the same key). Not fsynced on its own: if lost in a
+  // crash, the record stays in flight until its lease expires.
+  void Release(KeyId id, int64_t fence, Callback<bool> done);
+  // in-flight -> unknown (outcome unknown, never re-sent automatically).
+  void MarkUnknown(KeyId id, int64_t fence, Callback<bool> done);
+  // Operator action: deletes a record in any state. False if absent.
+  void Remove(KeyId id, Callback<bool> done);
+  Result<std::vector<IdempotencyRecord>> List(std::optional<KeyState> state, const std::string& route, int limit);
+  // Counts records by state: a full scan, for metrics and tools.
+  Result<KeyCounts> Counts();
+
+  // Deletes up to `batch` expired records (never one whose holder still has
+  // a lease), inside the caller's transaction.
+  static Result<int> DeleteExpired(sql::Conn& c, int batch, Millis now);
+  static SchemaStep Schema();  // version 1
+
+ private:
+  Database& db_;
+};
+
+// Blocking helpers for tools and tests: wait for the callback.
+Result<ClaimResult> ClaimSync(KeyStore& s, ClaimRequest req);
+Result<bool> CompleteSync(KeyStore& s, KeyId id, int64_t fence, StoredResponse r, Millis retention);
+Result<bool> ReleaseSync(KeyStore& s, KeyId id, int64_t fence);
+Result<bool> MarkUnknownSync(KeyStore& s, KeyId id, int64_t fence);
+Result<bool> RemoveSync(KeyStore& s, KeyId id);
+
+}  // namespace writ

@@ -1,0 +1,58 @@
+// Schema version 1: idempotency records (table idem_keys), in both dialects.
+#include "store/database.h"
+
+namespace writ {
+
+SchemaStep KeysSchemaStep() {
+  static const char* const kSqlite = R"sql(
+CREATE TABLE IF NOT EXISTS idem_keys (
+  id INTEGER PRIMARY KEY,
+  tenant TEXT NOT NULL,
+  route TEXT NOT NULL,
+  key TEXT NOT NULL,
+  state TEXT NOT NULL,
+  fingerprint TEXT NOT NULL,
+  fingerprint_detail TEXT NOT NULL,
+  fence INTEGER NOT NULL,
+  attempts INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  lease_until INTEGER NOT NULL,
+  expires_at INTEGER,
+  status INTEGER NOT NULL DEFAULT 0,
+  headers TEXT NOT NULL DEFAULT '',  -- "Name: value\n" lines
+  body BLOB NOT NULL DEFAULT x''
+);
+CREATE UNIQUE INDEX IF NOT EXISTS idem_keys_scope ON idem_keys(tenant, route, key);
+CREATE INDEX IF NOT EXISTS idem_keys_expiry ON idem_keys(expires_at) WHERE expires_at IS NOT NULL;
+-- No index on state: listing by state is an operator query and may scan;
+-- every write would pay for keeping such an index.
+)sql";
+  static const char* const kPostgres = R"sql(
+CREATE TABLE IF NOT EXISTS idem_keys (
+  id BIGSERIAL PRIMARY KEY,
+  tenant TEXT NOT NULL,
+  route TEXT NOT NULL,
+  key TEXT NOT NULL,
+  state TEXT NOT NULL,
+  fingerprint TEXT NOT NULL,
+  fingerprint_detail TEXT NOT NULL,
+  fence BIGINT NOT NULL,
+  attempts BIGINT NOT NULL,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL,
+  lease_until BIGINT NOT NULL,
+  expires_at BIGINT,
+  status BIGINT NOT NULL DEFAULT 0,
+  headers TEXT NOT NULL DEFAULT '',  -- "Name: value\n" lines
+  body BYTEA NOT NULL DEFAULT ''::bytea
+);
+CREATE UNIQUE INDEX IF NOT EXISTS idem_keys_scope ON idem_keys(tenant, route, key);
+CREATE INDEX IF NOT EXISTS idem_keys_expiry ON idem_keys(expires_at) WHERE expires_at IS NOT NULL;
+-- No index on state: listing by state is an operator query and may scan;
+-- every write would pay for keeping such an index.
+)sql";
+  return {1, "keys", kSqlite, kPostgres};
+}
+
+}  // namespace writ
