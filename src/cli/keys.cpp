@@ -3,19 +3,20 @@
 
 #include "cli/commands.h"
 #include "config/config.h"
+#include "patterns/registry.h"
 #include "store/store.h"
 
 namespace writ {
 
 Result<std::unique_ptr<Store>> OpenFromConfig(const std::string& path, bool read_only, Config* config) {
-  auto loaded = LoadConfigFile(path);
+  auto loaded = LoadConfig(path);
   for (const auto& e : loaded.errors) std::cerr << e.ToString() << "\n";
   if (!loaded.errors.empty()) return Status(Code::kInvalidArgument, "invalid config");
   StoreOptions so;
   so.url = loaded.config.store.url;
   so.read_only = read_only;
   if (config) *config = loaded.config;
-  return OpenStore(so);
+  return OpenPatternStore(so);
 }
 
 int RunKeysList(const std::string& config_path, const std::string& state, const std::string& route, int limit) {
@@ -39,13 +40,13 @@ int RunKeysList(const std::string& config_path, const std::string& state, const 
 }
 
 int RunGc(const std::string& config_path) {
-  auto loaded = LoadConfigFile(config_path);
-  auto store = OpenFromConfig(config_path, false);
+  Config config;
+  auto store = OpenFromConfig(config_path, false, &config);
   if (!store.ok()) {
     std::cerr << "cannot open store: " << store.status().message() << "\n";
     return 1;
   }
-  int batch = loaded.config.store.gc_batch, total = 0;
+  int batch = config.store.gc_batch, total = 0;
   for (;;) {
     auto n = CollectGarbageSync(**store, batch);
     if (!n.ok()) {
@@ -83,13 +84,13 @@ int RunKeysDelete(const std::string& config_path, const std::string& route, cons
 namespace writ {
 
 int RunMigrate(const std::string& config_path) {
-  auto loaded = LoadConfigFile(config_path);
+  auto loaded = LoadConfig(config_path);
   for (const auto& e : loaded.errors) std::cerr << e.ToString() << "\n";
   if (!loaded.errors.empty()) return 2;
   StoreOptions so;
   so.url = loaded.config.store.url;
   so.migrate = true;
-  auto store = OpenStore(so);
+  auto store = OpenPatternStore(so);
   if (!store.ok()) {
     std::cerr << "migrate: " << store.status().message() << "\n";
     return 1;

@@ -8,12 +8,13 @@
 #include "core/units.h"
 #include "gateway/gateway.h"
 #include "mock_master/mock_master.h"
+#include "patterns/registry.h"
 
 namespace {
 
 // Loads and validates a config, applying --listen. Prints every error.
 bool Load(const std::string& path, const std::string& listen, writ::Config& out) {
-  auto loaded = writ::LoadConfigFile(path);
+  auto loaded = writ::LoadConfig(path);
   if (!listen.empty() && !writ::ParseListen(listen, loaded.config.server.listen))
     loaded.errors.push_back({"--listen", 0, 0, "must be host:port, got '" + listen + "'"});
   for (const auto& e : loaded.errors) std::cerr << e.ToString() << "\n";
@@ -35,8 +36,9 @@ CLI::Validator UnitValidator(T parse, const char* what) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"writ: a reliable-write gateway in front of your system of record"};
+  CLI::App app{"writ: a reliable-write gateway in front of your system of record", "writ"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("writ ") + WRIT_VERSION);
   std::string config_path, listen;
 
   auto* serve = app.add_subcommand("serve", "Run the gateway");
@@ -149,6 +151,20 @@ int main(int argc, char** argv) {
   jobs_items->add_option("id", jo.ids, "Job id")->required()->expected(1);
   jobs_watch->add_option("id", jo.ids, "Job id")->required()->expected(1);
 
+  // `writ` alone or `writ help [command]`: the command list (or one
+  // command's help) on stdout, exit 2: no command ran.
+  if (argc == 1 || std::string(argv[1]) == "help") {
+    CLI::App* about = &app;
+    if (argc > 2) {
+      try {
+        about = app.get_subcommand(argv[2]);
+      } catch (const CLI::OptionNotFound&) {
+        std::cerr << "writ: no command '" << argv[2] << "'\n";
+      }
+    }
+    std::cout << about->help();
+    return 2;
+  }
   CLI11_PARSE(app, argc, argv);
 
   if (*serve) {
@@ -159,10 +175,6 @@ int main(int argc, char** argv) {
   if (*check) {
     writ::Config c;
     if (!Load(config_path, listen, c)) return 2;
-    if (auto s = writ::Gateway::CheckSchemas(c); !s.ok()) {
-      std::cerr << config_path << ": " << s.message() << "\n";
-      return 2;
-    }
     std::cout << config_path << ": OK (" << c.routes.size() << " route(s), " << c.upstreams.size()
               << " upstream(s), listen " << c.server.listen.host << ":" << c.server.listen.port << ", store "
               << c.store.url << ")\n";

@@ -8,6 +8,7 @@
 #include <boost/json.hpp>
 
 #include "cli/commands.h"
+#include "queue/queue_config.h"
 
 namespace writ {
 namespace {
@@ -100,8 +101,9 @@ int RunSubmissionsAction(const SubmissionsOptions& o, const std::string& action)
   for (const auto& id : o.ids) {
     auto c = store->queue().GetCommand(id);
     const RouteConfig* route = c.ok() && c->has_value() ? FindRoute(config, (*c)->route) : nullptr;
-    bool notify = route && route->notify.enabled();
-    Millis retention = route ? route->async.retention : AsyncConfig().retention;
+    const auto* queued = route ? dynamic_cast<const QueuedSettings*>(route->settings.get()) : nullptr;
+    bool notify = queued && queued->notify();
+    Millis retention = queued ? queued->queue.retention : QueueConfig().retention;
     auto r = action == "retry" ? RedriveSync(store->queue(), id, notify) : CancelSync(store->queue(), id, notify, retention);
     if (!r.ok()) {
       std::cerr << id << ": " << r.status().message() << "\n";

@@ -4,10 +4,16 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "core/clock.h"
+
+namespace YAML {
+class Node;
+}
 
 namespace writ {
 
@@ -61,66 +67,32 @@ struct IdempotencyConfig {
   Millis lease = 30'000;         // in-flight lock lifetime; must exceed connect + request timeouts
 };
 
-// Where status events of an async route are POSTed (Standard Webhooks).
-struct NotifyConfig {
-  std::string url;  // as written, http://host[:port]/path
-  std::string host;
-  uint16_t port = 80;
-  std::string path = "/";
-  std::string secret;  // "whsec_<base64>" (or any other string, used as raw bytes)
-  Millis timeout = 5'000;
-  bool enabled() const { return !url.empty(); }
+// A write mode's own settings (its blocks of a route), parsed by the mode's
+// ModeSpec; the mode's code reads them with RouteConfig::settings_as<T>().
+class ModeConfig {
+ public:
+  virtual ~ModeConfig() = default;
 };
 
-// mode: async (CP-2): the command is queued durably, answered 202, and sent
-// to the master by workers with retries.
-struct AsyncConfig {
-  int max_attempts = 10;             // then the command is dead
-  Millis max_age = 24 * 3'600'000LL;  // no new attempt after this long since acceptance
-  Millis backoff_base = 200;         // retry n waits rand(0, min(max, base * 2^(n-1)))
-  Millis backoff_max = 60'000;
-  int concurrency = 16;              // calls to the master in flight for this route
-  std::string ordering_key;          // JSON Pointer; same value -> one at a time, in order
-  std::string canonical_id = "/id";  // JSON Pointer into the master's success answer
-  Millis lease = 30'000;             // a worker's hold on a command; > connect + request timeout
-  Millis poll_interval = 200;        // idle workers look for due retries this often
-  Millis retention = 7 * 86'400'000LL;  // finished submissions (and events) kept this long
-};
-
-// mode: buffered (CP-3): a batch upload becomes a job; its items are queued
-// and drained to the master in rate-limited batches. Retries, lease,
-// concurrency and retention come from the route's `async` block.
-struct BufferedConfig {
-  std::string item_key;            // JSON Pointer naming each item's key; "": its position
-  int max_items = 10'000;          // per uploaded batch
-  int max_pending_items = 100'000;  // the route's buffer: queued + in flight
-  int batch_size = 100;            // items per master request (bulk_path) or per claim
-  std::string bulk_path;           // "": one request per item to upstream_path
-  double rate = 0;                 // items per second to the master; 0: unlimited
-  int burst = 0;                   // token bucket size; 0: batch_size
-  bool reject_batch = false;       // reject: batch -> one invalid item refuses the batch (422)
-  Millis dedup_window = 24 * 3'600'000LL;  // a succeeded item's key is remembered this long
-  // Where a bulk answer holds per-item results (JSON Pointers); each
-  // result's canonical id is found with async.canonical_id.
-  std::string results = "/results";
-  std::string item_status = "/status";
-};
-
+// What every route has, whatever its mode.
 struct RouteConfig {
-  std::string name;  // defaults to "METHOD path"
-  std::string method;
+  std::string name;  // defaults to "METHOD path" (a collection route: its path)
+  std::string method;  // "" for a collection route (the mode serves several methods)
   std::string path;  // template, e.g. /orders/{id}
-  std::string mode = "sync";
+  std::string mode;  // a registered mode; a route without `mode:` gets the default one
   std::string upstream;
   std::string upstream_path;  // template; defaults to path
   uint64_t max_body_bytes = 1024 * 1024;
   IdempotencyConfig idempotency;
   std::vector<std::string> forward_headers;   // request headers passed to the master
   std::vector<std::string> response_headers;  // master headers returned and stored
-  std::string validate;  // JSON Schema file (draft 7), resolved against the config's folder
-  AsyncConfig async;     // mode: async and buffered
-  BufferedConfig buffered;  // mode: buffered only
-  NotifyConfig notify;   // mode: async only; empty url = no webhook
+  // The mode's own settings; never null once loaded.
+  std::shared_ptr<const ModeConfig> settings;
+
+  template <typename T>
+  const T& settings_as() const {
+    return static_cast<const T&>(*settings);
+  }
 };
 
 struct StoreConfig {
@@ -154,7 +126,33 @@ struct LoadedConfig {
   std::vector<ConfigError> errors;  // empty when the config is usable
 };
 
-LoadedConfig LoadConfigFile(const std::string& path);
-LoadedConfig LoadConfigText(const std::string& text, const std::string& file_name);
+class Reader;
+
+// What the loader needs of a write mode (the pattern registry lists one per
+// mode): its name, the route keys it reads, and its parser.
+struct ModeContext {
+  Reader& reader;
+  const YAML::Node& node;                   // the route's mapping
+  RouteConfig& route;                       // its common settings, already read
+  const UpstreamConfig* upstream = nullptr;  // the route's upstream, if it names a known one
+};
+struct ModeSpec {
+  std::string name;                // mode: NAME
+  std::vector<std::string> keys;   // route keys only this mode (or modes sharing them) read
+  // A collection route has no method: the mode serves several methods
+  // under its path (drafts). Otherwise the route is one method on one path.
+  bool collection = false;
+  // The mode of a route that names none (exactly one mode says so).
+  bool is_default = false;
+  // Reads the mode's keys (may adjust common settings, e.g. a key that is
+  // optional by default); reports errors through ctx.reader. Never null.
+  std::function<std::shared_ptr<const ModeConfig>(ModeContext& ctx)> parse;
+};
+
+// Loads a config; `modes` are the write modes a route may name (the pattern
+// registry's). Every independent error is reported, in line order, once.
+LoadedConfig LoadConfigFile(const std::string& path, const std::vector<ModeSpec>& modes);
+LoadedConfig LoadConfigText(const std::string& text, const std::string& file_name,
+                            const std::vector<ModeSpec>& modes);
 
 }  // namespace writ

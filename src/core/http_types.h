@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -12,6 +13,12 @@
 namespace writ {
 
 using Headers = std::vector<std::pair<std::string, std::string>>;
+// A route template's parameters, e.g. {id: "7"} for /orders/{id}.
+using PathParams = std::map<std::string, std::string>;
+
+// Every key, submission, job and draft lives under a tenant; until
+// authentication exists there is one.
+inline constexpr const char* kDefaultTenant = "default";
 
 bool IEquals(std::string_view a, std::string_view b);
 // First value of a header (case-insensitive name), if present.

@@ -44,7 +44,15 @@ std::optional<uint64_t> ParseSize(std::string_view s) {
   else if (u == "MB") mult = 1e6;
   else if (u == "GB") mult = 1e9;
   else return std::nullopt;
+  if (n * mult >= 9.0e18) return std::nullopt;  // past what a uint64_t holds exactly
   return static_cast<uint64_t>(n * mult);
+}
+
+std::string FormatSize(uint64_t bytes) {
+  if (bytes >= (1ull << 30) && bytes % (1ull << 30) == 0) return std::to_string(bytes >> 30) + "GiB";
+  if (bytes >= (1ull << 20) && bytes % (1ull << 20) == 0) return std::to_string(bytes >> 20) + "MiB";
+  if (bytes >= (1ull << 10) && bytes % (1ull << 10) == 0) return std::to_string(bytes >> 10) + "KiB";
+  return std::to_string(bytes);
 }
 
 std::string FormatDuration(Millis ms) {

@@ -14,5 +14,6 @@ namespace writ {
 std::optional<Millis> ParseDuration(std::string_view s);
 std::optional<uint64_t> ParseSize(std::string_view s);
 std::string FormatDuration(Millis ms);
+std::string FormatSize(uint64_t bytes);  // "64KiB", "1MiB", or plain bytes
 
 }  // namespace writ

@@ -11,10 +11,10 @@
 
 #include "core/problem.h"
 #include "core/units.h"
-#include "gateway/log.h"
+#include "core/log.h"
 #include "http/server.h"
 #include "http/upstream_client.h"
-#include "patterns/bulk/bulk_codec.h"
+#include "patterns/registry.h"
 
 namespace writ {
 
@@ -30,114 +30,50 @@ Gateway::Gateway(const Config& config, Runtime& rt, Store& store, Metrics& metri
       store_(store),
       metrics_(metrics),
       gc_deleted_(metrics.GetCounter("writ_gc_deleted_total", "Expired idempotency records deleted")) {
-  std::map<std::string, UpstreamClient*> by_name;
-  for (const auto& u : config.upstreams) {
-    clients_.push_back(MakeHttpUpstreamClient(rt, u, &metrics));
-    by_name[u.name] = clients_.back().get();
-  }
+  for (const auto& u : config.upstreams) clients_[u.name] = MakeHttpUpstreamClient(rt, u, &metrics);
+  submissions_ = std::make_unique<SubmissionsApi>(store, rt.scheduler());
   request_counters_ = std::make_unique<StatusCounters[]>(config.routes.size());
   for (size_t i = 0; i < config.routes.size(); ++i)
     for (auto& c : request_counters_[i]) c.store(nullptr);
-  std::map<std::string, SubmissionsApi::RouteHooks> hooks;
-  std::map<std::string, WebhookTarget> targets;
-  std::map<std::string, JobsApi::RouteHooks> job_hooks;
-  for (const auto& r : config.routes) {
-    router_.Add(r.method, r.path);
-    const UpstreamConfig& up = *config.FindUpstream(r.upstream);
-    if (r.mode == "async") {
-      std::shared_ptr<const JsonSchema> schema;
-      if (!r.validate.empty()) schema = LoadJsonSchema(r.validate).value();  // checked by CheckSchemas
-      workers_.push_back(std::make_unique<AsyncWorker>(r, store, *by_name[r.upstream], rt.scheduler(), metrics, rng_));
-      AsyncWorker* worker = workers_.back().get();
-      async_routes_.push_back(
-          std::make_unique<AsyncRoute>(r, up, store, metrics, std::move(schema), [worker] { worker->Wake(); }));
-      route_configs_.push_back(&async_routes_.back()->config());
-      AsyncRoute* route = async_routes_.back().get();
-      handlers_.push_back([route](Request q, PathParams p, SyncRoute::Respond d) {
-        route->Handle(std::move(q), std::move(p), std::move(d));
-      });
-      hooks[r.name] = {r.notify.enabled(), r.async.retention, [worker] { worker->Wake(); }};
-      if (r.notify.enabled()) {
-        UpstreamConfig hook;
-        hook.name = "webhook " + r.name;
-        hook.host = r.notify.host;
-        hook.port = r.notify.port;
-        hook.request_timeout = r.notify.timeout;
-        hook.pool_size = 8;
-        webhook_clients_.push_back(MakeHttpUpstreamClient(rt, hook, &metrics));
-        targets[r.name] = {&r.notify, webhook_clients_.back().get()};
-      }
-    } else if (r.mode == "buffered") {
-      std::shared_ptr<const JsonSchema> schema;
-      if (!r.validate.empty()) schema = LoadJsonSchema(r.validate).value();  // checked by CheckSchemas
-      const BatchCodec* codec = nullptr;
-      if (!r.buffered.bulk_path.empty()) {
-        codecs_.push_back(std::make_unique<JsonBulkCodec>(r));
-        codec = codecs_.back().get();
-      }
-      RateLimiter* limiter = nullptr;
-      if (r.buffered.rate > 0) {
-        limiters_.push_back(std::make_unique<RateLimiter>(r.buffered.rate, r.buffered.burst, SystemClock()));
-        limiter = limiters_.back().get();
-      }
-      workers_.push_back(std::make_unique<AsyncWorker>(r, store, *by_name[r.upstream], rt.scheduler(), metrics, rng_,
-                                                       codec, limiter));
-      AsyncWorker* worker = workers_.back().get();
-      buffered_workers_[r.name] = worker;
-      BufferedRoute::Hooks h{[worker] { worker->Wake(); }, [worker] { return worker->DrainRate(); }};
-      buffered_routes_.push_back(std::make_unique<BufferedRoute>(r, up, store, metrics, std::move(schema), h));
-      route_configs_.push_back(&buffered_routes_.back()->config());
-      BufferedRoute* route = buffered_routes_.back().get();
-      handlers_.push_back([route](Request q, PathParams p, SyncRoute::Respond d) {
-        route->Handle(std::move(q), std::move(p), std::move(d));
-      });
-      hooks[r.name] = {false, r.async.retention, [worker] { worker->Wake(); }};
-      JobsApi::RouteHooks jh;
-      jh.max_pending = r.buffered.max_pending_items;
-      jh.configured_rate = r.buffered.rate;
-      jh.drain_rate = [worker] { return worker->DrainRate(); };
-      jh.current_rate = [limiter] { return limiter ? limiter->current_rate() : 0.0; };
-      jh.set_paused = [worker](bool p) { worker->SetPaused(p); };
-      jh.wake = [worker] { worker->Wake(); };
-      job_hooks[r.name] = std::move(jh);
-    } else {
-      sync_routes_.push_back(
-          std::make_unique<SyncRoute>(r, up, store, *by_name[r.upstream], rt.scheduler(), metrics));
-      route_configs_.push_back(&sync_routes_.back()->config());
-      SyncRoute* route = sync_routes_.back().get();
-      handlers_.push_back([route](Request q, PathParams p, SyncRoute::Respond d) {
-        route->Handle(std::move(q), std::move(p), std::move(d));
-      });
+  for (const auto& rc : config.routes) {
+    const Pattern* p = FindPattern(rc.mode);  // the loader accepted only registered modes
+    routes_.push_back(p->make(rc, *this));
+    for (const auto& ep : routes_.back()->Endpoints()) {
+      router_.Add(ep.method, ep.path);
+      endpoint_route_.push_back(routes_.size() - 1);
     }
   }
-  submissions_ = std::make_unique<SubmissionsApi>(store, rt.scheduler(), std::move(hooks));
-  jobs_ = std::make_unique<JobsApi>(store, std::move(job_hooks));
-  if (!targets.empty())
-    relay_ = std::make_unique<WebhookRelay>(std::move(targets), store, rt.scheduler(), metrics, rng_);
+  if (!webhook_targets_.empty())
+    relay_ = std::make_unique<WebhookRelay>(webhook_targets_, store, rt.scheduler(), metrics, rng_);
 }
 
-Status Gateway::CheckSchemas(const Config& config) {
-  for (const auto& r : config.routes) {
-    if (r.validate.empty()) continue;
-    if (r.mode == "sync")
-      return Status(Code::kInvalidArgument,
-                    "route '" + r.name + "': validate is supported on async and buffered routes only");
-    auto s = LoadJsonSchema(r.validate);
-    if (!s.ok()) return Status(Code::kInvalidArgument, "route '" + r.name + "': " + s.status().message());
-  }
-  return Status::Ok();
+void Gateway::AddWebhook(const std::string& route, const NotifyConfig& notify) {
+  UpstreamConfig hook;
+  hook.name = "webhook " + route;
+  hook.host = notify.host;
+  hook.port = notify.port;
+  hook.request_timeout = notify.timeout;
+  hook.pool_size = 8;
+  webhook_clients_.push_back(MakeHttpUpstreamClient(rt_, hook, &metrics_));
+  webhook_targets_[route] = {&notify, webhook_clients_.back().get()};
+}
+
+OperatorApi& Gateway::Api(const std::string& name, const std::function<std::unique_ptr<OperatorApi>()>& make) {
+  auto& api = apis_[name];
+  if (!api) api = make();
+  return *api;
 }
 
 int Gateway::active() const {
   int n = active_.load();
-  for (const auto& w : workers_) n += w->in_flight();
+  for (const auto& r : routes_) n += r->in_flight();
   if (relay_ && !relay_->idle()) n += 1;
   return n;
 }
 
 void Gateway::StopBackground() {
   stopping_ = true;
-  for (auto& w : workers_) w->Stop();
+  for (auto& r : routes_) r->Stop();
   if (relay_) relay_->Stop();
 }
 
@@ -145,13 +81,15 @@ Gateway::~Gateway() { stopping_ = true; }
 
 uint64_t Gateway::BodyLimit(const std::string& method, const std::string& path) const {
   auto m = router_.Match(method, path);
-  return m.kind == RouteMatch::kFound ? route_configs_[m.index]->max_body_bytes : kOperatorBodyLimit;
+  return m.kind == RouteMatch::kFound ? routes_[endpoint_route_[m.index]]->config().max_body_bytes
+                                      : kOperatorBodyLimit;
 }
 
 void Gateway::Handle(Request req, std::function<void(Response)> done) {
   auto t0 = std::chrono::steady_clock::now();
   if (SubmissionsApi::Matches(req.path)) return submissions_->Handle(req, std::move(done));
-  if (JobsApi::Matches(req.path)) return jobs_->Handle(req, std::move(done));
+  for (auto& [name, api] : apis_)
+    if (api->Matches(req.path)) return api->Handle(req, std::move(done));
   auto m = router_.Match(req.method, req.path);
   if (m.kind != RouteMatch::kFound) {
     Response r = Operator(req);
@@ -161,11 +99,11 @@ void Gateway::Handle(Request req, std::function<void(Response)> done) {
     }
     return done(std::move(r));
   }
-  const RouteConfig& config = *route_configs_[m.index];
-  size_t index = m.index;
+  size_t index = endpoint_route_[m.index];
+  const RouteConfig& config = routes_[index]->config();
   ++active_;
   std::string request_id = req.request_id, method = req.method, remote = req.remote;
-  handlers_[index](std::move(req), std::move(m.params),
+  routes_[index]->Handle(std::move(req), std::move(m.params),
                [this, &config, index, t0, request_id, method, remote, done = std::move(done)](Response resp, RequestInfo info) {
                  double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
                  const auto& name = config.name;
@@ -183,7 +121,7 @@ Counter& Gateway::RequestCounter(size_t route, int status) {
   auto& slot = request_counters_[route][status - 100];
   Counter* c = slot.load(std::memory_order_acquire);
   if (c == nullptr) {
-    const auto& rc = *route_configs_[route];
+    const auto& rc = routes_[route]->config();
     c = &metrics_.GetCounter("writ_requests_total", "Requests by route, mode and status",
                              RouteLabel(rc.name) + ",mode=\"" + rc.mode + "\",status=\"" +
                                  std::to_string(status) + "\"");
@@ -199,7 +137,7 @@ Response Gateway::Operator(const Request& req) const {
     return JsonResponse(200, {{"status", "ready"}});
   }
   if (req.method == "GET" && req.path == "/metrics") {
-    if (!workers_.empty()) UpdateQueueGauges();
+    UpdateGauges();
     // writ_keys is a full scan of the records: refreshed at most every
     // kKeyCountInterval, so frequent scrapes cost the store nothing.
     Millis now = store_.Now(), last = keys_counted_at_.load();
@@ -218,8 +156,8 @@ Response Gateway::Operator(const Request& req) const {
   }
   if (req.method == "GET" && req.path == "/.well-known/writ/idempotency") {
     boost::json::array routes;
-    for (const auto* rc : route_configs_) {
-      const auto& c = *rc;
+    for (const auto& route : routes_) {
+      const auto& c = route->config();
       const auto& i = c.idempotency;
       routes.push_back({{"route", c.name},
                         {"method", c.method},
@@ -239,52 +177,19 @@ Response Gateway::Operator(const Request& req) const {
 
 void Gateway::StartBackground() {
   rt_.scheduler().After(config_.store.gc_interval, [this] { CollectGarbage(); });
-  // A route paused by an operator stays paused across restarts.
-  for (auto& [name, worker] : buffered_workers_) {
-    auto b = store_.jobs().GetBuffer(name);
-    if (b.ok() && b->paused) worker->SetPaused(true);
-  }
   // Other instances sharing the store queue work too: wake on their notice.
-  std::map<std::string, AsyncWorker*> by_route;
-  for (size_t i = 0; i < workers_.size(); ++i) by_route[workers_[i]->route_name()] = workers_[i].get();
-  store_.OnWork([by_route](const std::string& route) {
-    if (auto it = by_route.find(route); it != by_route.end()) it->second->Wake();
+  std::map<std::string, Route*> by_name;
+  for (auto& r : routes_) by_name[r->config().name] = r.get();
+  store_.OnWork([by_name](const std::string& route) {
+    if (auto it = by_name.find(route); it != by_name.end()) it->second->Wake();
   });
-  for (auto& w : workers_) w->Start();
+  for (auto& r : routes_) r->Start();
   if (relay_) relay_->Start();
 }
 
-void Gateway::UpdateQueueGauges() const {
-  auto stats = store_.queue().QueueStats();
-  if (!stats.ok()) return;
-  Millis now = store_.Now();
-  for (const auto* rc : route_configs_) {
-    if (rc->mode == "sync") continue;
-    std::string route = RouteLabel(rc->name);
-    if (rc->mode == "buffered") {
-      if (auto b = store_.jobs().GetBuffer(rc->name); b.ok()) {
-        metrics_.GetGauge("writ_buffer_pending", "Items queued or in flight in a buffered route", route).Set(b->pending);
-        metrics_.GetGauge("writ_buffer_capacity", "A buffered route's max_pending_items", route)
-            .Set(rc->buffered.max_pending_items);
-        metrics_.GetGauge("writ_buffer_paused", "1 while an operator has paused the route", route).Set(b->paused ? 1 : 0);
-      }
-    }
-    Millis oldest = 0;
-    for (auto st : {SubmissionStatus::kAccepted, SubmissionStatus::kProcessing, SubmissionStatus::kFailed,
-                    SubmissionStatus::kDead}) {
-      int64_t count = 0;
-      for (const auto& q : *stats) {
-        if (q.route != rc->name || q.status != st) continue;
-        count = q.count;
-        if (!IsTerminal(st) && (oldest == 0 || q.oldest_created_at < oldest)) oldest = q.oldest_created_at;
-      }
-      metrics_.GetGauge("writ_async_queue", "Async commands by route and status (unfinished, failed and dead)",
-                        route + ",status=\"" + SubmissionStatusName(st) + "\"")
-          .Set(count);
-    }
-    metrics_.GetGauge("writ_async_oldest_pending_seconds", "Age of the oldest unfinished command", route)
-        .Set(oldest == 0 ? 0 : (now - oldest) / 1000);
-  }
+void Gateway::UpdateGauges() const {
+  Scrape scrape(store_, metrics_);
+  for (const auto& r : routes_) r->UpdateGauges(scrape);
 }
 
 void Gateway::CollectGarbage() {
@@ -331,16 +236,12 @@ int RunServe(const Config& config) {
   sigaddset(&sigs, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);  // threads inherit the mask
 
-  if (auto s = Gateway::CheckSchemas(config); !s.ok()) {
-    LogJson("error", "invalid config", {{"error", s.message()}});
-    return 2;
-  }
   Metrics metrics;
   StoreOptions so;
   so.url = config.store.url;
   so.max_batch = config.store.max_batch;
   so.metrics = &metrics;
-  auto store = OpenStore(so);
+  auto store = OpenPatternStore(so);
   if (!store.ok()) {
     LogJson("error", "cannot open store", {{"store", config.store.url}, {"error", store.status().message()}});
     return 1;

@@ -1,14 +1,18 @@
 // Gateway: the configured routes behind one server, plus the operator
-// endpoints (/healthz, /readyz, /metrics, /.well-known/writ/idempotency) and
-// the background garbage collector of expired idempotency records.
+// endpoints (/healthz, /readyz, /metrics, /.well-known/writ/idempotency, the
+// submissions API and each mode's operator API) and the background garbage
+// collector. It builds each route with its mode's factory from the pattern
+// registry and names no mode itself.
 //
 // Ownership: the Gateway borrows the Runtime, Store and Metrics, which must
-// outlive it; it owns the routes and the upstream clients.
+// outlive it; it owns the routes, the upstream clients, the webhook relay and
+// the operator APIs.
 // Thread-safety: Handle and BodyLimit are called concurrently by the server.
 #pragma once
 
 #include <array>
 #include <atomic>
+#include <map>
 #include <memory>
 #include <vector>
 
@@ -18,29 +22,22 @@
 #include "gateway/router.h"
 #include "http/runtime.h"
 #include "metrics/metrics.h"
-#include "gateway/jobs_api.h"
-#include "gateway/submissions_api.h"
 #include "outbox/webhook.h"
-#include "patterns/async/async_route.h"
-#include "patterns/async/worker.h"
-#include "patterns/bulk/buffered_route.h"
-#include "patterns/sync/sync_route.h"
+#include "patterns/route.h"
+#include "queue/submissions_api.h"
 #include "store/store.h"
 #include "upstream/client.h"
 
 namespace writ {
 
-class Gateway {
+class Gateway : private RouteServices {
  public:
   Gateway(const Config& config, Runtime& rt, Store& store, Metrics& metrics);
-  // Compiles the routes' JSON Schemas; the error names the file and cause.
-  // Call before constructing the Gateway (`writ check-config` uses it too).
-  static Status CheckSchemas(const Config& config);
-  ~Gateway();
+  ~Gateway() override;
 
   void Handle(Request req, std::function<void(Response)> done);
   uint64_t BodyLimit(const std::string& method, const std::string& path) const;
-  // Starts the garbage collector, the async workers and the webhook relay.
+  // Starts the garbage collector, the routes' workers and the webhook relay.
   void StartBackground();
   // No new background work; what is in flight finishes (see active()).
   void StopBackground();
@@ -49,8 +46,19 @@ class Gateway {
   int active() const;
 
  private:
+  // RouteServices, lent to the modes' factories.
+  Store& store() override { return store_; }
+  Scheduler& scheduler() override { return rt_.scheduler(); }
+  Metrics& metrics() override { return metrics_; }
+  Rng& rng() override { return rng_; }
+  UpstreamClient& client(const std::string& upstream) override { return *clients_.at(upstream); }
+  const UpstreamConfig& upstream(const std::string& name) override { return *config_.FindUpstream(name); }
+  SubmissionsApi& submissions() override { return *submissions_; }
+  void AddWebhook(const std::string& route, const NotifyConfig& notify) override;
+  OperatorApi& Api(const std::string& name, const std::function<std::unique_ptr<OperatorApi>()>& make) override;
+
   Response Operator(const Request& req) const;
-  void UpdateQueueGauges() const;
+  void UpdateGauges() const;
   Counter& RequestCounter(size_t route, int status);
   void CollectGarbage();
 
@@ -58,23 +66,18 @@ class Gateway {
   Runtime& rt_;
   Store& store_;
   Metrics& metrics_;
-  Router router_;
-  std::vector<std::unique_ptr<UpstreamClient>> clients_;
-  // One handler per configured route (sync or async), indexed like the router.
-  std::vector<const RouteConfig*> route_configs_;
-  std::vector<std::function<void(Request, PathParams, SyncRoute::Respond)>> handlers_;
-  std::vector<std::unique_ptr<SyncRoute>> sync_routes_;
-  std::vector<std::unique_ptr<AsyncRoute>> async_routes_;
-  std::vector<std::unique_ptr<BufferedRoute>> buffered_routes_;
-  std::vector<std::unique_ptr<BatchCodec>> codecs_;
-  std::vector<std::unique_ptr<RateLimiter>> limiters_;
-  std::vector<std::unique_ptr<AsyncWorker>> workers_;
-  std::map<std::string, AsyncWorker*> buffered_workers_;  // by route name
-  std::vector<std::unique_ptr<UpstreamClient>> webhook_clients_;
-  std::unique_ptr<WebhookRelay> relay_;
-  std::unique_ptr<SubmissionsApi> submissions_;
-  std::unique_ptr<JobsApi> jobs_;
   Rng rng_;
+  Router router_;
+  std::map<std::string, std::unique_ptr<UpstreamClient>> clients_;  // by upstream name
+  std::unique_ptr<SubmissionsApi> submissions_;
+  std::map<std::string, std::unique_ptr<OperatorApi>> apis_;
+  std::vector<std::unique_ptr<UpstreamClient>> webhook_clients_;
+  std::map<std::string, WebhookTarget> webhook_targets_;
+  // Routes borrow the clients, APIs and webhook clients above; the relay
+  // borrows the routes' webhook settings.
+  std::vector<std::unique_ptr<Route>> routes_;
+  std::vector<size_t> endpoint_route_;  // router index -> routes_ index
+  std::unique_ptr<WebhookRelay> relay_;
   Counter& gc_deleted_;
   // writ_requests_total per route and status (100..599), looked up once.
   using StatusCounters = std::array<std::atomic<Counter*>, 500>;

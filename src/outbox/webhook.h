@@ -16,7 +16,7 @@
 #include <mutex>
 #include <string>
 
-#include "config/config.h"
+#include "outbox/notify_config.h"
 #include "core/clock.h"
 #include "core/scheduler.h"
 #include "metrics/metrics.h"

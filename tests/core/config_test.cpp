@@ -2,6 +2,8 @@
 #include <gtest/gtest.h>
 
 #include "config/config.h"
+#include "patterns/async/async_config.h"
+#include "patterns/registry.h"
 
 namespace writ {
 namespace {
@@ -25,7 +27,7 @@ routes:
 )";
 
 TEST(Config, LoadsAValidFile) {
-  auto c = LoadConfigText(kGood, "good.yaml");
+  auto c = LoadConfigText(kGood, "good.yaml", ModeSpecs());
   ASSERT_TRUE(c.errors.empty()) << c.errors[0].ToString();
   ASSERT_EQ(c.config.routes.size(), 1u);
   const auto& r = c.config.routes[0];
@@ -46,7 +48,7 @@ TEST(Config, LoadsAValidFile) {
 
 TEST(Config, DefaultFinalStatusesAreDeterministicAnswers) {
   auto c = LoadConfigText(
-      "upstreams: {m: {url: 'http://h:1'}}\nroutes: [{method: POST, path: /x, upstream: m}]\n", "d.yaml");
+      "upstreams: {m: {url: 'http://h:1'}}\nroutes: [{method: POST, path: /x, upstream: m}]\n", "d.yaml", ModeSpecs());
   ASSERT_TRUE(c.errors.empty()) << c.errors[0].ToString();
   const auto& f = c.config.routes[0].idempotency.final_statuses;
   for (int s : {200, 201, 400, 404, 422}) EXPECT_TRUE(f.Contains(s)) << s;
@@ -69,7 +71,7 @@ routes:
       retention: forever
       on_unknown: maybe
 )";
-  auto c = LoadConfigText(bad, "bad.yaml");
+  auto c = LoadConfigText(bad, "bad.yaml", ModeSpecs());
   std::string all;
   for (const auto& e : c.errors) all += e.ToString() + "\n";
   EXPECT_NE(all.find("bad.yaml:2:11: 'listen' must be host:port"), std::string::npos) << all;
@@ -88,7 +90,7 @@ TEST(Config, LeaseMustExceedRequestTimeout) {
   auto c = LoadConfigText(
       "upstreams: {m: {url: 'http://h:1', request_timeout: 30s}}\n"
       "routes: [{method: POST, path: /x, upstream: m, idempotency: {lease: 10s}}]\n",
-      "l.yaml");
+      "l.yaml", ModeSpecs());
   ASSERT_EQ(c.errors.size(), 1u);
   EXPECT_NE(c.errors[0].message.find("must exceed the upstream connect_timeout + request_timeout (32s)"),
             std::string::npos)
@@ -104,7 +106,7 @@ TEST(Config, UpstreamPathParamsAndForwardedHeadersAreChecked) {
       "    upstream: m\n"
       "    upstream_path: /v2/orders/{orderId}\n"
       "    forward_headers: [Authorization, Content-Length]\n",
-      "p.yaml");
+      "p.yaml", ModeSpecs());
   ASSERT_EQ(c.errors.size(), 2u);
   EXPECT_EQ(c.errors[0].ToString(),
             "p.yaml:6:20: upstream_path uses {orderId}, which path '/orders/{id}' does not define");
@@ -114,7 +116,7 @@ TEST(Config, UpstreamPathParamsAndForwardedHeadersAreChecked) {
 }
 
 TEST(Config, SyntaxErrorHasPosition) {
-  auto c = LoadConfigText("routes: [\n  {method: POST\n", "s.yaml");
+  auto c = LoadConfigText("routes: [\n  {method: POST\n", "s.yaml", ModeSpecs());
   ASSERT_EQ(c.errors.size(), 1u);
   EXPECT_GT(c.errors[0].line, 0);
 }
@@ -153,18 +155,19 @@ routes:
 )";
 
 TEST(Config, AsyncRouteWithNotify) {
-  auto c = LoadConfigText(kAsync, "async.yaml");
+  auto c = LoadConfigText(kAsync, "async.yaml", ModeSpecs());
   ASSERT_TRUE(c.errors.empty()) << c.errors[0].ToString();
   const auto& r = c.config.routes[0];
   EXPECT_EQ(r.mode, "async");
-  EXPECT_EQ(r.async.max_attempts, 5);
-  EXPECT_EQ(r.async.max_age, 600'000);
-  EXPECT_EQ(r.async.ordering_key, "/accountId");
-  EXPECT_EQ(r.async.concurrency, 4);
-  EXPECT_EQ(r.async.canonical_id, "/id");
-  EXPECT_TRUE(r.notify.enabled());
-  EXPECT_EQ(r.notify.port, 9999);
-  EXPECT_EQ(r.notify.path, "/hooks");
+  const auto& a = r.settings_as<AsyncSettings>();
+  EXPECT_EQ(a.queue.max_attempts, 5);
+  EXPECT_EQ(a.queue.max_age, 600'000);
+  EXPECT_EQ(a.queue.ordering_key, "/accountId");
+  EXPECT_EQ(a.queue.concurrency, 4);
+  EXPECT_EQ(a.queue.canonical_id, "/id");
+  EXPECT_TRUE(a.notify_config.enabled());
+  EXPECT_EQ(a.notify_config.port, 9999);
+  EXPECT_EQ(a.notify_config.path, "/hooks");
 }
 
 TEST(Config, AsyncErrorsArePositioned) {
@@ -173,7 +176,7 @@ TEST(Config, AsyncErrorsArePositioned) {
   bad.replace(bad.find("max_attempts: 5"), 15, "max_attempts: 0");
   bad.replace(bad.find("http://127.0.0.1:9999/hooks"), 27, "ftp://x");
   bad.replace(bad.find("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"), 38, "short");
-  auto c = LoadConfigText(bad, "bad.yaml");
+  auto c = LoadConfigText(bad, "bad.yaml", ModeSpecs());
   ASSERT_EQ(c.errors.size(), 4u);
   std::string all;
   for (auto& e : c.errors) all += e.ToString() + "\n";
@@ -186,20 +189,111 @@ TEST(Config, AsyncErrorsArePositioned) {
 TEST(Config, AsyncKeysOnSyncRoutesAndShortLeasesAreRefused) {
   std::string sync = kAsync;
   sync.replace(sync.find("mode: async"), 11, "mode: sync");
-  auto c = LoadConfigText(sync, "s.yaml");
+  auto c = LoadConfigText(sync, "s.yaml", ModeSpecs());
   ASSERT_EQ(c.errors.size(), 2u) << (c.errors.empty() ? "" : c.errors[0].ToString());
-  EXPECT_NE(c.errors[0].message.find("mode: async routes only"), std::string::npos);
+  // In line order: the async: block (line 8), then notify: (line 13).
+  EXPECT_NE(c.errors[0].message.find("'async' applies to mode: async and buffered routes only"), std::string::npos)
+      << c.errors[0].message;
+  EXPECT_NE(c.errors[1].message.find("mode: async routes only"), std::string::npos) << c.errors[1].message;
   std::string lease = kAsync;
   lease.replace(lease.find("max_age: 10m"), 12, "lease: 2s");
-  auto l = LoadConfigText(lease, "l.yaml");
+  auto l = LoadConfigText(lease, "l.yaml", ModeSpecs());
   ASSERT_EQ(l.errors.size(), 1u);
   EXPECT_NE(l.errors[0].message.find("async lease"), std::string::npos);
   std::string schema = kAsync;
   schema.replace(schema.find("    async:"), 10, "    validate: no/such.json\n    async:");
-  auto sc = LoadConfigText(schema, "/tmp/x.yaml");
+  auto sc = LoadConfigText(schema, "/tmp/x.yaml", ModeSpecs());
   ASSERT_EQ(sc.errors.size(), 1u);
   EXPECT_NE(sc.errors[0].message.find("cannot read schema file '/tmp/no/such.json'"), std::string::npos)
       << sc.errors[0].message;
+}
+
+}  // namespace
+}  // namespace writ
+
+namespace writ {
+namespace {
+
+std::string All(const LoadedConfig& c) {
+  std::string all;
+  for (const auto& e : c.errors) all += e.ToString() + "\n";
+  return all;
+}
+
+TEST(ConfigErrors, EveryIndependentErrorOnceInLineOrder) {
+  // No upstreams section, a bad async block, the same route twice: each
+  // reported once, in line order.
+  auto c = LoadConfigText(
+      "routes:\n"
+      "  - method: POST\n"
+      "    path: /orders\n"
+      "    upstream: main\n"
+      "    mode: async\n"
+      "    async: {max_attempts: zero}\n"
+      "  - method: POST\n"
+      "    path: /orders\n"
+      "    upstream: main\n",
+      "c.yaml", ModeSpecs());
+  ASSERT_EQ(c.errors.size(), 3u) << All(c);
+  EXPECT_EQ(c.errors[0].ToString().rfind("c.yaml:1:1: 'upstreams' is required", 0), 0u) << All(c);
+  EXPECT_EQ(c.errors[1].ToString().rfind("c.yaml:6:27: 'max_attempts' must be an integer", 0), 0u) << All(c);
+  EXPECT_EQ(c.errors[2].ToString(), "c.yaml:7:5: duplicate route POST /orders") << All(c);
+  for (size_t i = 1; i < c.errors.size(); ++i)
+    EXPECT_LE(c.errors[i - 1].line, c.errors[i].line) << "in line order";
+}
+
+TEST(ConfigErrors, ASyntaxErrorStillLetsTheRestBeChecked) {
+  // The server block does not parse; the routes block is still checked.
+  auto c = LoadConfigText(
+      "server:\n"
+      "  listen: [\n"
+      "upstreams:\n"
+      "  main: {url: 'http://h:1'}\n"
+      "routes:\n"
+      "  - method: GET\n"
+      "    path: /x\n"
+      "    upstream: nope\n",
+      "s.yaml", ModeSpecs());
+  std::string all = All(c);
+  ASSERT_GE(c.errors.size(), 3u) << all;
+  EXPECT_EQ(c.errors[0].line, 3) << "the syntax error, where the server block ends: " << all;
+  EXPECT_NE(all.find("s.yaml:6:13: method must be POST"), std::string::npos) << all;
+  EXPECT_NE(all.find("s.yaml:8:15: route 'GET /x' names unknown upstream 'nope'"), std::string::npos) << all;
+
+  // A broken route among good ones: the others are checked too.
+  auto r = LoadConfigText(
+      "upstreams:\n"
+      "  main: {url: 'http://h:1'}\n"
+      "routes:\n"
+      "  - method: POST\n"
+      "    path: /a\n"
+      "    upstream: main\n"
+      "    idempotency: {lease: 1s\n"
+      "  - method: POST\n"
+      "    path: /b\n"
+      "    upstream: nope\n",
+      "r.yaml", ModeSpecs());
+  all = All(r);
+  ASSERT_EQ(r.errors.size(), 2u) << all;
+  EXPECT_EQ(r.errors[0].line, 8) << all;
+  EXPECT_NE(all.find("r.yaml:10:15: route 'POST /b' names unknown upstream 'nope'"), std::string::npos) << all;
+}
+
+TEST(ConfigErrors, SizesHaveACeilingAndUnknownModesListTheRegisteredOnes) {
+  auto c = LoadConfigText(
+      "server: {max_header_bytes: 2GiB}\n"
+      "upstreams: {m: {url: 'http://h:1'}}\n"
+      "routes: [{method: POST, path: /x, upstream: m, max_body: 100GB, mode: teleport}]\n",
+      "z.yaml", ModeSpecs());
+  std::string all = All(c);
+  ASSERT_EQ(c.errors.size(), 3u) << all;
+  EXPECT_NE(all.find("z.yaml:1:28: 'max_header_bytes': 2GiB is out of range (1 byte to 1MiB)"), std::string::npos)
+      << all;
+  EXPECT_NE(all.find("'max_body': 100GB is out of range (1 byte to 1GiB)"), std::string::npos) << all;
+  std::string modes;
+  for (const auto& m : ModeSpecs()) modes += (modes.empty() ? "" : ", ") + m.name;
+  EXPECT_NE(all.find("mode 'teleport' is not available (this version supports: " + modes + ")"), std::string::npos)
+      << all;
 }
 
 }  // namespace

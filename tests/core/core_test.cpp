@@ -13,7 +13,7 @@
 #include "metrics/metrics.h"
 #include "patterns/idempotency/fingerprint.h"
 #include "patterns/idempotency/key.h"
-#include "patterns/idempotency/outcome.h"
+#include "upstream/outcome.h"
 
 namespace writ {
 namespace {

@@ -172,3 +172,24 @@ TEST_F(OperatorTest, MockMasterLatencyCountsOnlyWritesCarryingSentAt) {
 
 }  // namespace
 }  // namespace writ::testing
+
+namespace writ::testing {
+namespace {
+
+TEST(Cli, BareWritAndHelpListTheCommandsAndExit2) {
+  for (std::vector<std::string> args : {std::vector<std::string>{}, {"help"}}) {
+    std::string out;
+    EXPECT_EQ(RunWrit(args, &out), 2) << "no command ran";
+    for (const char* cmd : {"serve", "check-config", "mock-master", "demo", "keys", "submissions", "jobs"})
+      EXPECT_NE(out.find(cmd), std::string::npos) << cmd << " missing from:\n" << out;
+  }
+  std::string out;
+  EXPECT_EQ(RunWrit({"help", "serve"}, &out), 2);
+  EXPECT_NE(out.find("--config"), std::string::npos) << out;
+  std::string version;
+  EXPECT_EQ(RunWrit({"--version"}, &version), 0);
+  EXPECT_EQ(version.rfind("writ ", 0), 0u) << version;
+}
+
+}  // namespace
+}  // namespace writ::testing

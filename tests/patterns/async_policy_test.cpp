@@ -5,14 +5,14 @@
 
 #include "core/json.h"
 #include "outbox/webhook.h"
-#include "patterns/async/worker.h"
+#include "queue/worker.h"
 #include "patterns/validate/schema.h"
 
 namespace writ {
 namespace {
 
 TEST(Backoff, FullJitterUnderADoublingCapAndNeverBelowRetryAfter) {
-  AsyncConfig p;
+  QueueConfig p;
   p.backoff_base = 100;
   p.backoff_max = 1'000;
   EXPECT_EQ(BackoffDelay(p, 1, 0, 0.999), 99);

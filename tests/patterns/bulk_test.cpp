@@ -99,7 +99,8 @@ Command Item(const std::string& key, const std::string& body) {
 
 TEST(BulkCodec, EncodesItemsWithKeysAndAStableBatchKey) {
   RouteConfig route;
-  JsonBulkCodec codec(route);
+  BufferedConfig buffered;
+  JsonBulkCodec codec(route, buffered);
   std::vector<Command> items = {Item("k1", "{\"sku\":\"a\"}"), Item("k\"2", "[1]")};
   auto u = codec.Encode(items);
   EXPECT_EQ(u.method, "POST");
@@ -121,7 +122,8 @@ UpstreamResult Answer(int status, const std::string& body) {
 
 TEST(BulkCodec, SplitsPerItemResultsAndTreatsAMissingOneAsUnknown) {
   RouteConfig route;
-  JsonBulkCodec codec(route);
+  BufferedConfig buffered;
+  JsonBulkCodec codec(route, buffered);
   auto out = codec.Decode(Answer(200, R"({"results":[{"status":201,"id":"p1"},{"status":422},{"oops":1}]})"), 4);
   ASSERT_EQ(out.size(), 4u);
   EXPECT_EQ(out[0].response.status, 201);
@@ -133,9 +135,10 @@ TEST(BulkCodec, SplitsPerItemResultsAndTreatsAMissingOneAsUnknown) {
   auto refused = codec.Decode(Answer(429, "slow down"), 3);
   for (const auto& r : refused) EXPECT_EQ(r.response.status, 429);
   for (const auto& r : codec.Decode(Answer(200, "not json"), 2)) EXPECT_EQ(r.error, UpstreamError::kBrokenAnswer);
-  route.buffered.results = "/data/out";
-  route.buffered.item_status = "/code";
-  auto custom = codec.Decode(Answer(200, R"({"data":{"out":[{"code":200}]}})"), 1);
+  buffered.results = "/data/out";
+  buffered.item_status = "/code";
+  JsonBulkCodec custom_codec(route, buffered);
+  auto custom = custom_codec.Decode(Answer(200, R"({"data":{"out":[{"code":200}]}})"), 1);
   EXPECT_EQ(custom[0].response.status, 200) << "pointers come from the route's config";
 }
 

@@ -12,7 +12,7 @@
 #include <thread>
 
 #include "patterns/async/async_route.h"
-#include "patterns/async/worker.h"
+#include "queue/worker.h"
 #include "patterns/bulk/buffered_route.h"
 #include "patterns/bulk/bulk_codec.h"
 #include "testing/cluster.h"
@@ -32,15 +32,30 @@ struct Outcome {
   bool fired = false;
 };
 
+QueueConfig Queue() {
+  QueueConfig q;
+  q.lease = 300;  // a failed outcome write leaves the command leased this long
+  q.poll_interval = 10;
+  q.backoff_base = 5;
+  q.backoff_max = 20;
+  q.max_attempts = 1'000;
+  return q;
+}
+
+BufferedSettings Buffered() {
+  BufferedSettings b;
+  b.queue = Queue();
+  b.buffered.item_key = "/sku";
+  b.buffered.bulk_path = "/products/_bulk";
+  b.buffered.batch_size = 2;
+  b.buffered.burst = 2;
+  return b;
+}
+
 RouteConfig Route(Mode mode) {
   RouteConfig rc;
   rc.method = "POST";
   rc.idempotency.final_statuses.include = {{200, 299}, {400, 499}};
-  rc.async.lease = 300;  // a failed outcome write leaves the command leased this long
-  rc.async.poll_interval = 10;
-  rc.async.backoff_base = 5;
-  rc.async.backoff_max = 20;
-  rc.async.max_attempts = 1'000;
   if (mode == Mode::kAsync) {
     rc.name = "POST /payments";
     rc.path = rc.upstream_path = "/payments";
@@ -52,10 +67,6 @@ RouteConfig Route(Mode mode) {
     rc.mode = "buffered";
     rc.idempotency.required = false;
     rc.idempotency.fingerprint = FingerprintMode::kRaw;
-    rc.buffered.item_key = "/sku";
-    rc.buffered.bulk_path = "/products/_bulk";
-    rc.buffered.batch_size = 2;
-    rc.buffered.burst = 2;
   }
   return rc;
 }
@@ -90,15 +101,23 @@ Outcome RunWithFault(Mode mode, int fail_at, bool commit_then_fail) {
     Metrics metrics;
     Rng rng(1);
     RouteConfig rc = Route(mode);
-    JsonBulkCodec codec(rc);
-    AsyncWorker worker(rc, store, master, scheduler, metrics, rng, mode == Mode::kBuffered ? &codec : nullptr);
+    BufferedSettings bs = Buffered();
+    AsyncSettings as;
+    as.queue = Queue();
+    JsonBulkCodec codec(rc, bs.buffered);
+    WorkerSpec spec = MakeWorkerSpec(rc, Queue(), false);
+    if (mode == Mode::kBuffered) {
+      spec.batch_size = bs.buffered.batch_size;
+      spec.burst = bs.buffered.burst;
+    }
+    AsyncWorker worker(spec, store, master, scheduler, metrics, rng, mode == Mode::kBuffered ? &codec : nullptr);
     std::function<void(Request, std::function<void(Response)>)> handle;
     std::unique_ptr<AsyncRoute> async;
     std::unique_ptr<BufferedRoute> buffered;
     if (mode == Mode::kAsync) {
-      async = std::make_unique<AsyncRoute>(rc, UpstreamConfig{}, store, metrics, nullptr, [&] { worker.Wake(); });
+      async = std::make_unique<AsyncRoute>(rc, as, UpstreamConfig{}, store, metrics, [&] { worker.Wake(); });
     } else {
-      buffered = std::make_unique<BufferedRoute>(rc, UpstreamConfig{}, store, metrics, nullptr,
+      buffered = std::make_unique<BufferedRoute>(rc, bs, UpstreamConfig{}, store, metrics,
                                                  BufferedRoute::Hooks{[&] { worker.Wake(); }, nullptr});
     }
     worker.Start();

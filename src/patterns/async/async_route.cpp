@@ -37,12 +37,12 @@ struct AsyncRoute::Call {
   RequestInfo info;
 };
 
-AsyncRoute::AsyncRoute(RouteConfig route, UpstreamConfig upstream, Store& store, Metrics& metrics,
-                       std::shared_ptr<const JsonSchema> schema, std::function<void()> accepted)
+AsyncRoute::AsyncRoute(RouteConfig route, AsyncSettings settings, UpstreamConfig upstream, Store& store,
+                       Metrics& metrics, std::function<void()> accepted)
     : route_(std::move(route)),
+      settings_(std::move(settings)),
       upstream_(std::move(upstream)),
       store_(store),
-      schema_(std::move(schema)),
       accepted_(std::move(accepted)),
       replays_(metrics.GetCounter("writ_replays_total", "Completed keys answered from the store",
                                   RouteLabel(route_.name))),
@@ -50,7 +50,7 @@ AsyncRoute::AsyncRoute(RouteConfig route, UpstreamConfig upstream, Store& store,
                                      RouteLabel(route_.name) + ",kind=\"fingerprint\"")),
       invalid_(metrics.GetCounter("writ_schema_violations_total", "Requests refused by the route's JSON Schema",
                                   RouteLabel(route_.name))),
-      schema_name_(std::filesystem::path(route_.validate).filename().string()),
+      schema_name_(std::filesystem::path(settings_.validate).filename().string()),
       accepted_count_(metrics.GetCounter("writ_async_accepted_total", "Commands accepted and queued",
                                          RouteLabel(route_.name))) {}
 
@@ -68,12 +68,12 @@ void AsyncRoute::Handle(Request req, PathParams params, Respond respond) {
 
   // The payload contract comes first: nothing is stored for a bad payload.
   std::string ordering_key;
-  if (schema_ || !route_.async.ordering_key.empty()) {
+  if (settings_.schema || !settings_.queue.ordering_key.empty()) {
     auto doc = ParseJsonStrict(call->req.body);
     if (!doc.ok())
       return Finish(*call, Problem(400, "invalid-json", "Invalid JSON body", doc.status().message()), "rejected");
-    if (schema_) {
-      auto violations = schema_->Validate(*doc);
+    if (settings_.schema) {
+      auto violations = settings_.schema->Validate(*doc);
       if (!violations.empty()) {
         invalid_.Inc();
         json::array errors;
@@ -85,14 +85,14 @@ void AsyncRoute::Handle(Request req, PathParams params, Respond respond) {
                       "rejected");
       }
     }
-    if (!route_.async.ordering_key.empty()) {
-      ordering_key = OrderingValue(*doc, route_.async.ordering_key);
+    if (!settings_.queue.ordering_key.empty()) {
+      ordering_key = OrderingValue(*doc, settings_.queue.ordering_key);
       if (ordering_key.empty() || ordering_key.size() > kMaxOrderingKeyLength)
         return Finish(*call,
                       Problem(422, "ordering-key-invalid", "Ordering key missing",
-                              "this route orders commands by " + route_.async.ordering_key +
+                              "this route orders commands by " + settings_.queue.ordering_key +
                                   ", which must be present, non-null and at most 255 characters",
-                              {{"pointer", route_.async.ordering_key}}),
+                              {{"pointer", settings_.queue.ordering_key}}),
                       "rejected");
     }
   }
@@ -136,7 +136,7 @@ void AsyncRoute::Handle(Request req, PathParams params, Respond respond) {
   a.response_headers = {{"Content-Type", "application/json"}, {"Location", status_url}};
   a.response_body = json::serialize(
       json::object{{"submissionId", cmd.id}, {"status", "accepted"}, {"statusUrl", status_url}});
-  a.notify = route_.notify.enabled();
+  a.notify = settings_.notify();
   Response ack;
   ack.status = 202;
   ack.headers = a.response_headers;

@@ -16,21 +16,20 @@
 #include "config/config.h"
 #include "core/http_types.h"
 #include "metrics/metrics.h"
+#include "patterns/async/async_config.h"
 #include "patterns/idempotency/request.h"
-#include "patterns/sync/sync_route.h"
-#include "patterns/validate/schema.h"
+#include "patterns/route.h"
 #include "store/store.h"
 
 namespace writ {
 
 class AsyncRoute {
  public:
-  // `schema` may be null (no validate: file). `accepted` runs after each new
-  // command has committed (used to wake the route's worker).
-  AsyncRoute(RouteConfig route, UpstreamConfig upstream, Store& store, Metrics& metrics,
-             std::shared_ptr<const JsonSchema> schema, std::function<void()> accepted);
+  // settings.schema may be null (no validate: file). `accepted` runs after
+  // each new command has committed (used to wake the route's worker).
+  AsyncRoute(RouteConfig route, AsyncSettings settings, UpstreamConfig upstream, Store& store, Metrics& metrics,
+             std::function<void()> accepted);
 
-  using Respond = std::function<void(Response, RequestInfo)>;
   void Handle(Request req, PathParams params, Respond respond);
 
   const RouteConfig& config() const { return route_; }
@@ -41,9 +40,9 @@ class AsyncRoute {
   void AnswerExisting(Call& call, const IdempotencyRecord& rec);
 
   RouteConfig route_;
+  AsyncSettings settings_;
   UpstreamConfig upstream_;
   Store& store_;
-  std::shared_ptr<const JsonSchema> schema_;
   std::function<void()> accepted_;
   Counter& replays_;
   Counter& mismatches_;

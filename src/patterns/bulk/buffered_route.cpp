@@ -12,7 +12,6 @@
 #include "core/problem.h"
 #include "patterns/bulk/batch.h"
 #include "patterns/idempotency/key.h"
-#include "patterns/sync/sync_route.h"
 
 namespace writ {
 namespace {
@@ -78,12 +77,12 @@ struct BufferedRoute::Call {
   int64_t items = 0;  // valid items in the batch
 };
 
-BufferedRoute::BufferedRoute(RouteConfig route, UpstreamConfig upstream, Store& store, Metrics& m,
-                             std::shared_ptr<const JsonSchema> schema, Hooks hooks)
+BufferedRoute::BufferedRoute(RouteConfig route, BufferedSettings settings, UpstreamConfig upstream, Store& store,
+                             Metrics& m, Hooks hooks)
     : route_(std::move(route)),
+      settings_(std::move(settings)),
       upstream_(std::move(upstream)),
       store_(store),
-      schema_(std::move(schema)),
       hooks_(std::move(hooks)),
       items_in_(m.GetCounter("writ_bulk_items_in_total", "Items accepted into the buffer", RouteLabel(route_.name))),
       duplicates_(m.GetCounter("writ_bulk_duplicates_total", "Items skipped: their key was queued or applied",
@@ -119,12 +118,12 @@ void BufferedRoute::Handle(Request req, PathParams params, Respond respond) {
     return Finish(*call, Problem(400, "producer-headers-invalid", "Invalid producer headers", producer.error),
                   "rejected");
 
-  auto items = SplitBatch(r.body, *format, route_.buffered.max_items);
+  auto items = SplitBatch(r.body, *format, settings_.buffered.max_items);
   if (!items.ok()) {
     if (items.status().code() == Code::kResourceExhausted)
       return Finish(*call,
                     Problem(413, "batch-too-large", "Batch too large", items.status().message(),
-                            {{"maxItems", route_.buffered.max_items}}),
+                            {{"maxItems", settings_.buffered.max_items}}),
                     "rejected");
     return Finish(*call, Problem(400, "invalid-batch", "Invalid batch", items.status().message()), "rejected");
   }
@@ -138,9 +137,9 @@ void BufferedRoute::Handle(Request req, PathParams params, Respond respond) {
   for (BatchItem& item : *items) {
     std::string error = item.error;
     std::string key;
-    if (error.empty() && !route_.buffered.item_key.empty()) key = ItemKey(item.value, route_.buffered.item_key, error);
-    if (error.empty() && schema_) {
-      auto violations = schema_->Validate(item.value);
+    if (error.empty() && !settings_.buffered.item_key.empty()) key = ItemKey(item.value, settings_.buffered.item_key, error);
+    if (error.empty() && settings_.schema) {
+      auto violations = settings_.schema->Validate(item.value);
       if (!violations.empty())
         error = "schema: " + (violations[0].pointer.empty() ? std::string("(root)") : violations[0].pointer) + ": " +
                 violations[0].reason;
@@ -158,7 +157,7 @@ void BufferedRoute::Handle(Request req, PathParams params, Respond respond) {
     job.items.push_back(std::move(ji));
   }
   if (!rejected.empty()) rejected_.Inc(rejected.size());
-  if (job.items.empty() || (route_.buffered.reject_batch && !rejected.empty()))
+  if (job.items.empty() || (settings_.buffered.reject_batch && !rejected.empty()))
     return Finish(*call,
                   Problem(422, "invalid-items", "Invalid items",
                           std::to_string(rejected.size()) + " of " + std::to_string(items->size()) +
@@ -184,17 +183,17 @@ void BufferedRoute::Handle(Request req, PathParams params, Respond respond) {
   job.route = route_.name;
   call->items = static_cast<int64_t>(job.items.size());
   job.method = "POST";
-  job.target = upstream_.base_path + (route_.buffered.bulk_path.empty()
+  job.target = upstream_.base_path + (settings_.buffered.bulk_path.empty()
                                           ? SubstituteParams(route_.upstream_path, call->params)
-                                          : route_.buffered.bulk_path);
+                                          : settings_.buffered.bulk_path);
   job.headers.emplace_back("Content-Type", "application/json");
   for (const auto& name : route_.forward_headers)
     if (auto v = FindHeader(r.headers, name)) job.headers.emplace_back(name, *v);
   if (!r.request_id.empty()) job.headers.emplace_back("X-Request-Id", r.request_id);
   job.total_items = static_cast<int64_t>(items->size());
-  job.max_pending = route_.buffered.max_pending_items;
-  job.dedup_window = route_.buffered.dedup_window;
-  job.retention = route_.async.retention;
+  job.max_pending = settings_.buffered.max_pending_items;
+  job.dedup_window = settings_.buffered.dedup_window;
+  job.retention = settings_.queue.retention;
   job.has_key = keyed.has_key;
   if (keyed.has_key) {
     job.idem_key = keyed.id.key;
@@ -272,9 +271,9 @@ void BufferedRoute::OnStored(Call& call, Result<JobAcceptResult> r) {
 
 Response BufferedRoute::BufferFull(int64_t pending, int64_t items) {
   // How long until the batch fits: the excess over the current drain rate.
-  int64_t max = route_.buffered.max_pending_items;
+  int64_t max = settings_.buffered.max_pending_items;
   double rate = hooks_.drain_rate ? hooks_.drain_rate() : 0;
-  if (rate <= 0 && route_.buffered.rate > 0) rate = route_.buffered.rate;
+  if (rate <= 0 && settings_.buffered.rate > 0) rate = settings_.buffered.rate;
   int64_t excess = std::max<int64_t>(1, pending + items - max);
   int64_t secs = rate > 0 ? static_cast<int64_t>(std::ceil(static_cast<double>(excess) / rate)) : 5;
   secs = std::clamp<int64_t>(secs, 1, 300);

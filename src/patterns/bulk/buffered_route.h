@@ -2,7 +2,7 @@
 // array) is split into items; each item is checked (JSON, item key, the
 // route's JSON Schema) and the valid ones are committed as one job in one
 // durable transaction, answered 202 Accepted with Location: /v1/jobs/{id}.
-// The route's AsyncWorker (patterns/async/worker.h) drains the items.
+// The route's AsyncWorker (queue/worker.h) drains the items.
 //
 // Refusals change nothing: 415 (media type), 400 (framing, empty batch,
 // producer headers), 413 (too many items), 422 (reject: batch, or no valid
@@ -19,9 +19,9 @@
 #include "config/config.h"
 #include "core/http_types.h"
 #include "metrics/metrics.h"
+#include "patterns/bulk/bulk_config.h"
 #include "patterns/idempotency/request.h"
-#include "patterns/sync/sync_route.h"
-#include "patterns/validate/schema.h"
+#include "patterns/route.h"
 #include "store/store.h"
 
 namespace writ {
@@ -32,10 +32,10 @@ class BufferedRoute {
     std::function<void()> accepted;     // new items committed: wake the worker
     std::function<double()> drain_rate;  // items/s recently finished, for Retry-After
   };
-  BufferedRoute(RouteConfig route, UpstreamConfig upstream, Store& store, Metrics& metrics,
-                std::shared_ptr<const JsonSchema> schema, Hooks hooks);
+  // settings.schema may be null (no validate: file).
+  BufferedRoute(RouteConfig route, BufferedSettings settings, UpstreamConfig upstream, Store& store,
+                Metrics& metrics, Hooks hooks);
 
-  using Respond = std::function<void(Response, RequestInfo)>;
   void Handle(Request req, PathParams params, Respond respond);
 
   const RouteConfig& config() const { return route_; }
@@ -47,9 +47,9 @@ class BufferedRoute {
   Response BufferFull(int64_t pending, int64_t items);
 
   RouteConfig route_;
+  BufferedSettings settings_;
   UpstreamConfig upstream_;
   Store& store_;
-  std::shared_ptr<const JsonSchema> schema_;
   Hooks hooks_;
   Counter& items_in_;
   Counter& duplicates_;

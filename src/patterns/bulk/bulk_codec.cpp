@@ -30,7 +30,7 @@ UpstreamRequest JsonBulkCodec::Encode(const std::vector<Command>& items) const {
   body += "]}";
   u.body = std::move(body);
   // The same items re-sent after a crash carry the same batch key.
-  u.headers.emplace_back(route_.idempotency.upstream_header, "bulk-" + Sha256Hex(keys).substr(0, 40));
+  u.headers.emplace_back(upstream_header_, "bulk-" + Sha256Hex(keys).substr(0, 40));
   return u;
 }
 
@@ -48,15 +48,15 @@ std::vector<UpstreamResult> JsonBulkCodec::Decode(const UpstreamResult& answer, 
   auto doc = ParseJsonStrict(answer.response.body);
   if (!doc.ok()) return unknown("is not JSON");
   boost::system::error_code ec;
-  const json::value* results = doc->find_pointer(route_.buffered.results, ec);
-  if (!results || !results->is_array()) return unknown("has no array at " + route_.buffered.results);
+  const json::value* results = doc->find_pointer(buffered_.results, ec);
+  if (!results || !results->is_array()) return unknown("has no array at " + buffered_.results);
   const auto& arr = results->get_array();
   std::vector<UpstreamResult> out(n);
   for (size_t i = 0; i < n; ++i) {
     UpstreamResult& r = out[i];
     r.seconds = answer.seconds;
     const json::value* status = nullptr;
-    if (i < arr.size()) status = arr[i].find_pointer(route_.buffered.item_status, ec);
+    if (i < arr.size()) status = arr[i].find_pointer(buffered_.item_status, ec);
     int64_t code = 0;
     if (status && status->is_number()) {
       boost::system::error_code conv;
@@ -65,8 +65,8 @@ std::vector<UpstreamResult> JsonBulkCodec::Decode(const UpstreamResult& answer, 
     }
     if (code < 100 || code > 599) {
       r.error = UpstreamError::kBrokenAnswer;
-      r.message = "the master's bulk answer has no status at " + route_.buffered.results + "/" +
-                  std::to_string(i) + route_.buffered.item_status;
+      r.message = "the master's bulk answer has no status at " + buffered_.results + "/" +
+                  std::to_string(i) + buffered_.item_status;
       continue;
     }
     r.response.status = static_cast<int>(code);

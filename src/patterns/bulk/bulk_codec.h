@@ -14,18 +14,21 @@
 #pragma once
 
 #include "config/config.h"
-#include "patterns/async/worker.h"
+#include "patterns/bulk/bulk_config.h"
+#include "queue/worker.h"
 
 namespace writ {
 
 class JsonBulkCodec : public BatchCodec {
  public:
-  explicit JsonBulkCodec(const RouteConfig& route) : route_(route) {}
+  JsonBulkCodec(const RouteConfig& route, const BufferedConfig& buffered)
+      : upstream_header_(route.idempotency.upstream_header), buffered_(buffered) {}
   UpstreamRequest Encode(const std::vector<Command>& items) const override;
   std::vector<UpstreamResult> Decode(const UpstreamResult& answer, size_t items) const override;
 
  private:
-  const RouteConfig& route_;
+  std::string upstream_header_;
+  BufferedConfig buffered_;
 };
 
 }  // namespace writ

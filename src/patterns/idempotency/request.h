@@ -10,13 +10,9 @@
 #include "config/config.h"
 #include "core/http_types.h"
 #include "patterns/idempotency/fingerprint.h"
-#include "store/store.h"
+#include "store/key_store.h"
 
 namespace writ {
-
-inline constexpr const char* kDefaultTenant = "default";  // until auth exists
-
-using PathParams = std::map<std::string, std::string>;
 
 struct KeyedRequest {
   bool has_key = false;  // false: the route's key is optional and none was sent

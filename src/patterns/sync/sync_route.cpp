@@ -6,7 +6,7 @@
 #include "core/problem.h"
 #include "patterns/idempotency/fingerprint.h"
 #include "patterns/idempotency/key.h"
-#include "patterns/idempotency/outcome.h"
+#include "upstream/outcome.h"
 #include "patterns/idempotency/request.h"
 
 namespace writ {

@@ -22,25 +22,22 @@
 #include "core/scheduler.h"
 #include "metrics/metrics.h"
 #include "patterns/idempotency/request.h"
+#include "patterns/route.h"
 #include "store/store.h"
 #include "upstream/client.h"
 
 namespace writ {
 
-struct RequestInfo {
-  std::string key_hash;  // for the request log, empty without a key
-  std::string outcome;   // e.g. "forwarded", "replayed", "conflict"
-};
-
-class SyncRoute {
+class SyncRoute : public Route {
  public:
   SyncRoute(RouteConfig route, UpstreamConfig upstream, Store& store, UpstreamClient& client,
             Scheduler& scheduler, Metrics& metrics);
 
-  using Respond = std::function<void(Response, RequestInfo)>;
-  void Handle(Request req, PathParams params, Respond respond);
+  void Handle(Request req, PathParams params, Respond respond) override;
+  const RouteConfig& config() const override { return route_; }
 
-  const RouteConfig& config() const { return route_; }
+  // mode: sync in the registry (no settings of its own).
+  static ModeSpec Spec();
 
  private:
   struct Call;

@@ -80,3 +80,20 @@ Result<std::shared_ptr<const JsonSchema>> LoadJsonSchema(const std::string& path
 }
 
 }  // namespace writ
+
+#include "config/reader.h"
+
+namespace writ {
+
+void ReadSchemaKey(ModeContext& ctx, std::string& path, std::shared_ptr<const JsonSchema>& schema) {
+  auto n = ctx.node["validate"];
+  if (!n) return;
+  size_t errors_before = ctx.reader.error_count();
+  ctx.reader.SchemaFile(ctx.node, "validate", path);
+  if (ctx.reader.error_count() != errors_before || path.empty()) return;
+  auto s = LoadJsonSchema(path);
+  if (!s.ok()) return ctx.reader.Error(n, s.status().message());
+  schema = std::move(*s);
+}
+
+}  // namespace writ

@@ -30,3 +30,12 @@ Result<std::shared_ptr<const JsonSchema>> LoadJsonSchema(const std::string& path
 Result<std::shared_ptr<const JsonSchema>> CompileJsonSchema(const std::string& text, const std::string& name);
 
 }  // namespace writ
+
+namespace writ {
+
+struct ModeContext;
+// Reads a route's `validate:` key (a schema file, resolved against the
+// config's folder) and compiles it; errors are reported at the key.
+void ReadSchemaKey(ModeContext& ctx, std::string& path, std::shared_ptr<const JsonSchema>& schema);
+
+}  // namespace writ

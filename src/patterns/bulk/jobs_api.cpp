@@ -1,4 +1,4 @@
-#include "gateway/jobs_api.h"
+#include "patterns/bulk/jobs_api.h"
 
 #include <cmath>
 
@@ -7,7 +7,7 @@
 #include <boost/url/pct_string_view.hpp>
 
 #include "core/problem.h"
-#include "gateway/api_params.h"
+#include "core/api_params.h"
 
 namespace writ {
 namespace {
@@ -34,10 +34,11 @@ bool ValidId(const std::string& id) {
 
 }  // namespace
 
-JobsApi::JobsApi(Store& store, std::map<std::string, RouteHooks> routes)
-    : store_(store), routes_(std::move(routes)) {}
+JobsApi::JobsApi(Store& store) : store_(store) {}
 
-bool JobsApi::Matches(const std::string& path) {
+void JobsApi::AddRoute(const std::string& route, RouteHooks hooks) { routes_[route] = std::move(hooks); }
+
+bool JobsApi::Matches(const std::string& path) const {
   return path == kJobs || path.rfind(std::string(kJobs) + "/", 0) == 0 || path.rfind(kRoutes, 0) == 0;
 }
 

@@ -1,4 +1,5 @@
-// The status API of async routes (CP-2):
+// The status API of queued writes (async routes, CP-2, and every other route
+// whose writes become submissions):
 //   GET  /v1/submissions/{id}[?wait=30s]   one submission; wait long-polls
 //                                          until a terminal state or timeout
 //   GET  /v1/submissions?route=&status=&limit=&cursor=   list, oldest first
@@ -32,7 +33,9 @@ class SubmissionsApi {
     Millis retention = 0;       // finished submissions are kept this long
     std::function<void()> wake;  // wake the route's worker after a re-drive
   };
-  SubmissionsApi(Store& store, Scheduler& scheduler, std::map<std::string, RouteHooks> routes);
+  SubmissionsApi(Store& store, Scheduler& scheduler);
+  // Before serving: the routes whose submissions this API shows.
+  void AddRoute(const std::string& route, RouteHooks hooks);
 
   static bool Matches(const std::string& path);
   void Handle(const Request& req, std::function<void(Response)> done);

@@ -13,11 +13,12 @@
 #include <string>
 
 #include "core/http_types.h"
+#include "patterns/route.h"
 #include "store/store.h"
 
 namespace writ {
 
-class JobsApi {
+class JobsApi : public OperatorApi {
  public:
   struct RouteHooks {
     int64_t max_pending = 0;
@@ -27,10 +28,12 @@ class JobsApi {
     std::function<void(bool)> set_paused;      // the worker's pause switch
     std::function<void()> wake;                // items were re-queued
   };
-  JobsApi(Store& store, std::map<std::string, RouteHooks> routes);
+  explicit JobsApi(Store& store);
+  // Before serving: a buffered route whose jobs this API shows.
+  void AddRoute(const std::string& route, RouteHooks hooks);
 
-  static bool Matches(const std::string& path);
-  void Handle(const Request& req, std::function<void(Response)> done);
+  bool Matches(const std::string& path) const override;
+  void Handle(const Request& req, std::function<void(Response)> done) override;
 
  private:
   void Get(const std::string& id, std::function<void(Response)> done);

@@ -1,4 +1,4 @@
-#include "patterns/async/worker.h"
+#include "queue/worker.h"
 
 #include <algorithm>
 #include <cmath>
@@ -9,7 +9,7 @@
 
 #include "core/crash_point.h"
 #include "core/json.h"
-#include "patterns/idempotency/outcome.h"
+#include "upstream/outcome.h"
 
 namespace writ {
 namespace {
@@ -41,7 +41,7 @@ std::string CanonicalId(const std::string& body, const std::string& pointer) {
 
 }  // namespace
 
-Millis BackoffDelay(const AsyncConfig& p, int attempts_made, Millis retry_after, double unit_random) {
+Millis BackoffDelay(const QueueConfig& p, int attempts_made, Millis retry_after, double unit_random) {
   double cap = static_cast<double>(p.backoff_base) * std::pow(2.0, std::max(0, attempts_made - 1));
   cap = std::min(cap, static_cast<double>(p.backoff_max));
   Millis jittered = static_cast<Millis>(unit_random * cap);
@@ -62,9 +62,9 @@ Millis ParseRetryAfter(const Headers& headers, Millis now) {
   return std::max<Millis>(0, at - now);
 }
 
-AsyncWorker::AsyncWorker(const RouteConfig& route, Store& store, UpstreamClient& client, Scheduler& scheduler,
-                         Metrics& m, Rng& rng, const BatchCodec* codec, RateLimiter* limiter)
-    : route_(route),
+AsyncWorker::AsyncWorker(WorkerSpec spec, Store& store, UpstreamClient& client, Scheduler& scheduler, Metrics& m,
+                         Rng& rng, const BatchCodec* codec, RateLimiter* limiter)
+    : spec_(std::move(spec)),
       store_(store),
       client_(client),
       scheduler_(scheduler),
@@ -72,33 +72,33 @@ AsyncWorker::AsyncWorker(const RouteConfig& route, Store& store, UpstreamClient&
       codec_(codec),
       limiter_(limiter),
       attempts_(m.GetCounter("writ_async_attempts_total", "Master calls made by async workers",
-                             RouteLabel(route.name))),
+                             RouteLabel(spec_.route))),
       succeeded_(m.GetCounter("writ_async_finished_total", "Commands that reached a terminal state",
-                              RouteLabel(route.name) + ",status=\"succeeded\"")),
+                              RouteLabel(spec_.route) + ",status=\"succeeded\"")),
       failed_(m.GetCounter("writ_async_finished_total", "Commands that reached a terminal state",
-                           RouteLabel(route.name) + ",status=\"failed\"")),
+                           RouteLabel(spec_.route) + ",status=\"failed\"")),
       dead_(m.GetCounter("writ_async_finished_total", "Commands that reached a terminal state",
-                         RouteLabel(route.name) + ",status=\"dead\"")),
+                         RouteLabel(spec_.route) + ",status=\"dead\"")),
       retries_(m.GetCounter("writ_async_retries_total", "Attempts that will be retried",
-                            RouteLabel(route.name))),
+                            RouteLabel(spec_.route))),
       fenced_out_(m.GetCounter("writ_async_fenced_out_total",
                                "Outcomes discarded because another worker took the command over",
-                               RouteLabel(route.name))),
+                               RouteLabel(spec_.route))),
       store_errors_(m.GetCounter("writ_async_store_errors_total", "Worker store operations that failed",
-                                 RouteLabel(route.name))),
+                                 RouteLabel(spec_.route))),
       attempts_per_command_(m.GetHistogram("writ_async_attempts", "Attempts a command needed to finish",
-                                           AttemptBuckets(), RouteLabel(route.name))),
+                                           AttemptBuckets(), RouteLabel(spec_.route))),
       accept_to_terminal_(m.GetHistogram("writ_async_accept_to_terminal_seconds",
                                          "Time from acceptance to a terminal state", CompletionBuckets(),
-                                         RouteLabel(route.name))),
+                                         RouteLabel(spec_.route))),
       upstream_seconds_(m.GetHistogram("writ_upstream_seconds", "Master response time", LatencyBuckets(),
-                                       RouteLabel(route.name))),
+                                       RouteLabel(spec_.route))),
       in_flight_gauge_(m.GetGauge("writ_async_in_flight", "Commands being sent to the master",
-                                  RouteLabel(route.name))),
+                                  RouteLabel(spec_.route))),
       rate_gauge_(m.GetGauge("writ_bulk_rate_limit", "Current items/s limit towards the master (0: unlimited)",
-                             RouteLabel(route.name))),
+                             RouteLabel(spec_.route))),
       batch_seconds_(m.GetHistogram("writ_bulk_batch_seconds", "Master response time for one bulk request",
-                                    LatencyBuckets(), RouteLabel(route.name))) {
+                                    LatencyBuckets(), RouteLabel(spec_.route))) {
   if (limiter_) rate_gauge_.Set(static_cast<int64_t>(limiter_->current_rate()));
 }
 
@@ -136,7 +136,7 @@ void AsyncWorker::Tick() {
   }
   Pump();
   Heartbeat();
-  scheduler_.After(route_.async.poll_interval, [this] { Tick(); });
+  scheduler_.After(spec_.queue.poll_interval, [this] { Tick(); });
 }
 
 void AsyncWorker::SetPaused(bool paused) {
@@ -154,14 +154,14 @@ void AsyncWorker::Pump() {
       return;
     }
     // In items: a bulk route has `concurrency` requests of batch_size items.
-    int batch = codec_ ? route_.buffered.batch_size : 1;
-    int slots = route_.async.concurrency * batch;
+    int batch = codec_ ? spec_.batch_size : 1;
+    int slots = spec_.queue.concurrency * batch;
     capacity = slots - in_flight_;
     // Claim in batches: while enough is in flight, wait until a quarter of
     // the slots are free, so one claim transaction leases many commands.
     if (capacity <= 0 || (in_flight_ > 0 && capacity < std::max(batch, slots / 4))) return;
     if (limiter_) {
-      int granted = limiter_->Take(std::min(capacity, route_.buffered.burst));
+      int granted = limiter_->Take(std::min(capacity, spec_.burst));
       rate_gauge_.Set(static_cast<int64_t>(limiter_->current_rate()));
       if (granted == 0) {
         if (!timer_armed_) {
@@ -182,7 +182,7 @@ void AsyncWorker::Pump() {
     claiming_ = true;
     again_ = false;
   }
-  store_.queue().ClaimCommands(route_.name, capacity, route_.async.lease, route_.notify.enabled(),
+  store_.queue().ClaimCommands(spec_.route, capacity, spec_.queue.lease, spec_.notify,
                        [this, capacity](Result<std::vector<Command>> r) {
     // Runs on the store's writer thread: hand the work to the I/O threads.
     if (limiter_) limiter_->Return(capacity - (r.ok() ? static_cast<int>(r->size()) : 0));
@@ -203,7 +203,7 @@ void AsyncWorker::OnClaimed(Result<std::vector<Command>> r) {
     in_flight_ += static_cast<int>(r->size());
     for (const auto& c : *r) held_[c.id] = c.fence;
     // A full batch or a wake during the claim: there may be more to do.
-    more = again_ || (!r->empty() && in_flight_ < route_.async.concurrency);
+    more = again_ || (!r->empty() && in_flight_ < spec_.queue.concurrency);
   }
   in_flight_gauge_.Add(static_cast<int64_t>(r->size()));
   if (codec_) {
@@ -211,7 +211,7 @@ void AsyncWorker::OnClaimed(Result<std::vector<Command>> r) {
     for (auto& c : *r) {
       if (BudgetSpent(c)) continue;
       batch.push_back(std::move(c));
-      if (static_cast<int>(batch.size()) == route_.buffered.batch_size) SendBatch(std::exchange(batch, {}));
+      if (static_cast<int>(batch.size()) == spec_.batch_size) SendBatch(std::exchange(batch, {}));
     }
     if (!batch.empty()) SendBatch(std::move(batch));
   } else {
@@ -225,14 +225,14 @@ void AsyncWorker::OnClaimed(Result<std::vector<Command>> r) {
 // is spent, so it is dead without another call to the master.
 bool AsyncWorker::BudgetSpent(const Command& cmd) {
   Millis now = store_.Now();
-  bool over_attempts = cmd.attempts > route_.async.max_attempts;
-  if (!over_attempts && now <= cmd.budget_from + route_.async.max_age) return false;
+  bool over_attempts = cmd.attempts > spec_.queue.max_attempts;
+  if (!over_attempts && now <= cmd.budget_from + spec_.queue.max_age) return false;
   AttemptOutcome o;
   o.id = cmd.id;
   o.fence = cmd.fence;
   o.status = SubmissionStatus::kDead;
-  o.notify = route_.notify.enabled();
-  o.retention = route_.async.retention;
+  o.notify = spec_.notify;
+  o.retention = spec_.queue.retention;
   o.attempts = cmd.attempts - 1;  // the claim counted an attempt that is not made
   o.response_status = cmd.response_status;
   o.response_headers = cmd.response_headers;
@@ -240,7 +240,7 @@ bool AsyncWorker::BudgetSpent(const Command& cmd) {
   o.error = over_attempts ? "gave up after " + std::to_string(o.attempts) +
                                 " attempt(s) (max_attempts); the outcome of the last one is unknown: writ "
                                 "stopped during it"
-                          : "gave up: max_age (" + std::to_string(route_.async.max_age / 1000) +
+                          : "gave up: max_age (" + std::to_string(spec_.queue.max_age / 1000) +
                                 "s) passed before the next attempt";
   if (!cmd.last_error.empty()) o.error += "; last: " + cmd.last_error;
   int made = o.attempts;
@@ -255,9 +255,9 @@ void AsyncWorker::Attempt(Command cmd) {
   u.method = cmd.method;
   u.target = cmd.target;
   u.headers = cmd.headers;
-  u.headers.emplace_back(route_.idempotency.upstream_header, cmd.upstream_key);
+  u.headers.emplace_back(spec_.idempotency.upstream_header, cmd.upstream_key);
   u.body = cmd.body;
-  u.fresh_connection = route_.idempotency.on_unknown == OnUnknown::kPark;
+  u.fresh_connection = spec_.idempotency.on_unknown == OnUnknown::kPark;
   auto shared = std::make_shared<Command>(std::move(cmd));
   client_.Send(std::move(u), [this, shared](UpstreamResult r) { OnAnswer(*shared, std::move(r), true); });
 }
@@ -265,7 +265,7 @@ void AsyncWorker::Attempt(Command cmd) {
 void AsyncWorker::SendBatch(std::vector<Command> items) {
   attempts_.Inc(items.size());
   UpstreamRequest u = codec_->Encode(items);
-  u.fresh_connection = route_.idempotency.on_unknown == OnUnknown::kPark;
+  u.fresh_connection = spec_.idempotency.on_unknown == OnUnknown::kPark;
   auto shared = std::make_shared<std::vector<Command>>(std::move(items));
   client_.Send(std::move(u), [this, shared](UpstreamResult r) {
     if (r.error == UpstreamError::kNone || r.error == UpstreamError::kTimeout) batch_seconds_.Observe(r.seconds);
@@ -309,20 +309,20 @@ void AsyncWorker::OnAnswer(const Command& cmd, UpstreamResult r, bool feedback) 
     Feedback(r);
   }
   WRIT_CRASH_POINT("after_upstream_response");
-  Outcome outcome = Classify(r, route_.idempotency.final_statuses);
+  Outcome outcome = Classify(r, spec_.idempotency.final_statuses);
   Millis now = store_.Now();
   AttemptOutcome o;
   o.id = cmd.id;
   o.fence = cmd.fence;
-  o.notify = route_.notify.enabled();
-  o.retention = route_.async.retention;
+  o.notify = spec_.notify;
+  o.retention = spec_.queue.retention;
   o.response_status = r.error == UpstreamError::kNone ? r.response.status : 0;
   o.response_headers = r.response.headers;
   o.response_body = r.response.body;
   if (outcome == Outcome::kFinal) {
     if (r.response.status >= 200 && r.response.status < 300) {
       o.status = SubmissionStatus::kSucceeded;
-      o.canonical_id = CanonicalId(r.response.body, route_.async.canonical_id);
+      o.canonical_id = CanonicalId(r.response.body, spec_.queue.canonical_id);
     } else {
       o.status = SubmissionStatus::kFailed;
       o.error = "master answered " + std::to_string(r.response.status) + ": " + Snippet(r.response.body);
@@ -332,18 +332,18 @@ void AsyncWorker::OnAnswer(const Command& cmd, UpstreamResult r, bool feedback) 
   o.error = r.error == UpstreamError::kNone
                 ? "master answered " + std::to_string(r.response.status) + ": " + Snippet(r.response.body)
                 : r.message;
-  if (outcome == Outcome::kUnknown && route_.idempotency.on_unknown == OnUnknown::kPark) {
+  if (outcome == Outcome::kUnknown && spec_.idempotency.on_unknown == OnUnknown::kPark) {
     o.status = SubmissionStatus::kDead;
     o.error = "outcome unknown (" + o.error + "); not re-sent because on_unknown is park";
     return Record(std::move(o), cmd.created_at, cmd.attempts);
   }
-  Millis delay = BackoffDelay(route_.async, cmd.attempts, ParseRetryAfter(r.response.headers, now), rng_.Uniform());
-  if (cmd.attempts >= route_.async.max_attempts) {
+  Millis delay = BackoffDelay(spec_.queue, cmd.attempts, ParseRetryAfter(r.response.headers, now), rng_.Uniform());
+  if (cmd.attempts >= spec_.queue.max_attempts) {
     o.status = SubmissionStatus::kDead;
     o.error = "gave up after " + std::to_string(cmd.attempts) + " attempt(s) (max_attempts); last: " + o.error;
-  } else if (now + delay > cmd.budget_from + route_.async.max_age) {
+  } else if (now + delay > cmd.budget_from + spec_.queue.max_age) {
     o.status = SubmissionStatus::kDead;
-    o.error = "gave up: next attempt would be past max_age (" + std::to_string(route_.async.max_age / 1000) +
+    o.error = "gave up: next attempt would be past max_age (" + std::to_string(spec_.queue.max_age / 1000) +
               "s); last: " + o.error;
   } else {
     o.status = SubmissionStatus::kProcessing;
@@ -384,13 +384,46 @@ void AsyncWorker::Heartbeat() {
   {
     std::lock_guard lock(mu_);
     Millis now = store_.Now();
-    if (held_.empty() || now - last_heartbeat_ < route_.async.lease / 3) return;
+    if (held_.empty() || now - last_heartbeat_ < spec_.queue.lease / 3) return;
     last_heartbeat_ = now;
     held.assign(held_.begin(), held_.end());
   }
-  store_.queue().ExtendLeases(std::move(held), route_.async.lease, [this](Result<int> r) {
+  store_.queue().ExtendLeases(std::move(held), spec_.queue.lease, [this](Result<int> r) {
     if (!r.ok()) store_errors_.Inc();
   });
+}
+
+}  // namespace writ
+
+namespace writ {
+
+WorkerSpec MakeWorkerSpec(const RouteConfig& route, const QueueConfig& queue, bool notify) {
+  WorkerSpec s;
+  s.route = route.name;
+  s.idempotency = route.idempotency;
+  s.queue = queue;
+  s.notify = notify;
+  return s;
+}
+
+void AsyncWorker::UpdateQueueGauges(Metrics& metrics, const std::string& route_name,
+                                    const std::vector<QueueStat>& stats, Millis now) {
+  std::string route = RouteLabel(route_name);
+  Millis oldest = 0;
+  for (auto st : {SubmissionStatus::kAccepted, SubmissionStatus::kProcessing, SubmissionStatus::kFailed,
+                  SubmissionStatus::kDead}) {
+    int64_t count = 0;
+    for (const auto& q : stats) {
+      if (q.route != route_name || q.status != st) continue;
+      count = q.count;
+      if (!IsTerminal(st) && (oldest == 0 || q.oldest_created_at < oldest)) oldest = q.oldest_created_at;
+    }
+    metrics.GetGauge("writ_async_queue", "Async commands by route and status (unfinished, failed and dead)",
+                     route + ",status=\"" + SubmissionStatusName(st) + "\"")
+        .Set(count);
+  }
+  metrics.GetGauge("writ_async_oldest_pending_seconds", "Age of the oldest unfinished command", route)
+      .Set(oldest == 0 ? 0 : (now - oldest) / 1000);
 }
 
 }  // namespace writ

@@ -1,4 +1,4 @@
-#include "patterns/idempotency/outcome.h"
+#include "upstream/outcome.h"
 
 #include "core/problem.h"
 

@@ -1,4 +1,4 @@
-#include "gateway/log.h"
+#include "core/log.h"
 
 #include <boost/json/serialize.hpp>
 #include <spdlog/sinks/stdout_sinks.h>

@@ -1,14 +1,13 @@
-#include "gateway/submissions_api.h"
+#include "queue/submissions_api.h"
 
 #include <boost/json.hpp>
 
-#include "config/config.h"
 #include "core/json.h"
 #include "core/problem.h"
 #include "core/units.h"
-#include "gateway/api_params.h"
-#include "gateway/log.h"
-#include "patterns/idempotency/request.h"
+#include "core/api_params.h"
+#include "core/log.h"
+#include "queue/queue_config.h"
 
 namespace writ {
 namespace {
@@ -34,8 +33,9 @@ void SplitId(const std::string& path, std::string& id, std::string& rest) {
 
 }  // namespace
 
-SubmissionsApi::SubmissionsApi(Store& store, Scheduler& scheduler, std::map<std::string, RouteHooks> routes)
-    : store_(store), scheduler_(scheduler), routes_(std::move(routes)) {}
+SubmissionsApi::SubmissionsApi(Store& store, Scheduler& scheduler) : store_(store), scheduler_(scheduler) {}
+
+void SubmissionsApi::AddRoute(const std::string& route, RouteHooks hooks) { routes_[route] = std::move(hooks); }
 
 bool SubmissionsApi::Matches(const std::string& path) {
   return path == kPrefix || path.rfind(std::string(kPrefix) + "/", 0) == 0;
@@ -141,7 +141,7 @@ void SubmissionsApi::Action(const std::string& id, const std::string& action, st
   std::string route = (*c)->route;
   auto hooks = routes_.find(route);
   bool notify = hooks != routes_.end() && hooks->second.notify;
-  Millis retention = hooks != routes_.end() ? hooks->second.retention : AsyncConfig().retention;
+  Millis retention = hooks != routes_.end() ? hooks->second.retention : QueueConfig().retention;
   auto after = [this, id, action, route, done = std::move(done)](Result<ActionResult> r) {
     if (!r.ok()) return done(StoreProblem(r.status()));
     if (*r == ActionResult::kNotFound) return done(NotFound(id));

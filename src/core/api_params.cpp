@@ -1,4 +1,4 @@
-#include "gateway/api_params.h"
+#include "core/api_params.h"
 
 #include <boost/url/parse.hpp>
 

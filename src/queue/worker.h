@@ -1,4 +1,5 @@
-// Async mode (CP-2), the working half: one AsyncWorker per async route leases
+// The queue worker (async routes, CP-2; buffered routes, CP-3; a draft
+// route's async submits): one AsyncWorker per route leases
 // due commands from the store, sends each to the master with its stable
 // derived Idempotency-Key, and records the outcome:
 //   success (final 2xx)   -> succeeded, with the answer and a canonical id
@@ -31,6 +32,7 @@
 
 #include "config/config.h"
 #include "core/clock.h"
+#include "queue/queue_config.h"
 #include "core/rate_limiter.h"
 #include "core/scheduler.h"
 #include "metrics/metrics.h"
@@ -42,7 +44,7 @@ namespace writ {
 // The retry policy as a pure function, for the worker and its tests:
 // full-jitter delay before attempt n+1 after attempt n failed (n >= 1), never
 // less than `retry_after` (the master's Retry-After, 0 if none).
-Millis BackoffDelay(const AsyncConfig& policy, int attempts_made, Millis retry_after, double unit_random);
+Millis BackoffDelay(const QueueConfig& policy, int attempts_made, Millis retry_after, double unit_random);
 // Retry-After as seconds or an HTTP date; 0 when absent or unparsable.
 Millis ParseRetryAfter(const Headers& headers, Millis now);
 
@@ -56,12 +58,23 @@ class BatchCodec {
   virtual std::vector<UpstreamResult> Decode(const UpstreamResult& answer, size_t items) const = 0;
 };
 
+// What a worker needs to know of its route.
+struct WorkerSpec {
+  std::string route;              // route name: the commands it claims, metric labels
+  IdempotencyConfig idempotency;  // upstream_header, final_statuses, on_unknown
+  QueueConfig queue;
+  bool notify = false;  // the route has a webhook: events are to be delivered
+  int batch_size = 1;   // with a codec: items per master request
+  int burst = 1;        // with a limiter: most items taken at once
+};
+WorkerSpec MakeWorkerSpec(const RouteConfig& route, const QueueConfig& queue, bool notify);
+
 class AsyncWorker {
  public:
   // `codec` and `limiter` are optional (buffered routes) and must outlive
   // the worker.
-  AsyncWorker(const RouteConfig& route, Store& store, UpstreamClient& client, Scheduler& scheduler,
-              Metrics& metrics, Rng& rng, const BatchCodec* codec = nullptr, RateLimiter* limiter = nullptr);
+  AsyncWorker(WorkerSpec spec, Store& store, UpstreamClient& client, Scheduler& scheduler, Metrics& metrics, Rng& rng,
+              const BatchCodec* codec = nullptr, RateLimiter* limiter = nullptr);
   ~AsyncWorker();
 
   void Start();  // begins polling; safe to call once
@@ -70,11 +83,15 @@ class AsyncWorker {
   void SetPaused(bool paused);  // paused: no new claims (in-flight work finishes)
   bool paused() const { return paused_.load(); }
   int in_flight() const;
-  const std::string& route_name() const { return route_.name; }
+  const std::string& route_name() const { return spec_.route; }
   // Items (commands) that reached a terminal state per second, over the last
   // kDrainWindow seconds.
   double DrainRate() const;
   static constexpr int kDrainWindow = 10;
+  // Sets the route's writ_async_queue and writ_async_oldest_pending_seconds
+  // gauges from the queue's statistics (on a /metrics scrape).
+  static void UpdateQueueGauges(Metrics& metrics, const std::string& route, const std::vector<QueueStat>& stats,
+                                Millis now);
 
  private:
   void Tick();
@@ -89,7 +106,7 @@ class AsyncWorker {
   void Record(AttemptOutcome o, Millis created_at, int attempts);
   void Heartbeat();
 
-  const RouteConfig& route_;
+  const WorkerSpec spec_;
   Store& store_;
   UpstreamClient& client_;
   Scheduler& scheduler_;

@@ -1,0 +1,31 @@
+// Where the status events of a queued route are POSTed (a `notify:` block;
+// Standard Webhooks signatures with `secret`).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "core/clock.h"
+
+namespace YAML {
+class Node;
+}
+
+namespace writ {
+
+class Reader;
+
+struct NotifyConfig {
+  std::string url;  // as written, http://host[:port]/path
+  std::string host;
+  uint16_t port = 80;
+  std::string path = "/";
+  std::string secret;  // "whsec_<base64>" (or any other string, used as raw bytes)
+  Millis timeout = 5'000;
+  bool enabled() const { return !url.empty(); }
+};
+
+// Reads a `notify:` block into `c`; reports errors through `r`.
+void ReadNotifyConfig(Reader& r, const YAML::Node& n, NotifyConfig& c);
+
+}  // namespace writ

@@ -1,0 +1,24 @@
+// mode: async (CP-2): the route's own settings, from its `async:`,
+// `notify:` and `validate:` keys.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "config/config.h"
+#include "outbox/notify_config.h"
+#include "patterns/validate/schema.h"
+#include "queue/queue_config.h"
+
+namespace writ {
+
+struct AsyncSettings : QueuedSettings {
+  NotifyConfig notify_config;  // empty url: no webhook
+  bool notify() const override { return notify_config.enabled(); }
+  std::string validate;  // JSON Schema file (draft 7), resolved against the config's folder
+  std::shared_ptr<const JsonSchema> schema;  // compiled from `validate` at load; null without
+};
+
+ModeSpec AsyncSpec();
+
+}  // namespace writ

@@ -1,0 +1,71 @@
+// mode: async (CP-2) in the pattern registry: the `async:`, `notify:` and
+// `validate:` keys, and the route: the accepting half (AsyncRoute) with the
+// route's worker and, if configured, its webhook.
+#include "config/reader.h"
+#include "patterns/async/async_config.h"
+#include "patterns/async/async_route.h"
+#include "patterns/registry.h"
+#include "queue/submissions_api.h"
+#include "queue/worker.h"
+
+namespace writ {
+
+ModeSpec AsyncSpec() {
+  ModeSpec m;
+  m.name = "async";
+  m.keys = {"async", "notify", "validate"};
+  m.parse = [](ModeContext& ctx) -> std::shared_ptr<const ModeConfig> {
+    auto s = std::make_shared<AsyncSettings>();
+    if (auto a = ctx.node["async"]) ReadQueueConfig(ctx.reader, a, s->queue);
+    if (auto a = ctx.node["notify"]) ReadNotifyConfig(ctx.reader, a, s->notify_config);
+    ReadSchemaKey(ctx, s->validate, s->schema);
+    CheckQueueLease(ctx.reader, ctx.node, s->queue, ctx.upstream);
+    return s;
+  };
+  return m;
+}
+
+namespace {
+
+class AsyncMode : public Route {
+ public:
+  AsyncMode(const RouteConfig& rc, RouteServices& s)
+      : settings_(rc.settings_as<AsyncSettings>()),
+        worker_(MakeWorkerSpec(rc, settings_.queue, settings_.notify()), s.store(), s.client(rc.upstream),
+                s.scheduler(), s.metrics(), s.rng()),
+        route_(rc, settings_, s.upstream(rc.upstream), s.store(), s.metrics(), [this] { worker_.Wake(); }) {
+    s.submissions().AddRoute(rc.name, {settings_.notify(), settings_.queue.retention, [this] { Wake(); }});
+    if (settings_.notify()) s.AddWebhook(rc.name, settings_.notify_config);
+  }
+
+  const RouteConfig& config() const override { return route_.config(); }
+  void Handle(Request req, PathParams params, Respond respond) override {
+    route_.Handle(std::move(req), std::move(params), std::move(respond));
+  }
+  void Start() override { worker_.Start(); }
+  void Stop() override { worker_.Stop(); }
+  int in_flight() const override { return worker_.in_flight(); }
+  void Wake() override { worker_.Wake(); }
+  void UpdateGauges(Scrape& scrape) override {
+    if (const auto* stats = scrape.queue_stats())
+      AsyncWorker::UpdateQueueGauges(scrape.metrics(), route_.config().name, *stats, scrape.now());
+  }
+
+ private:
+  const AsyncSettings settings_;
+  AsyncWorker worker_;
+  AsyncRoute route_;
+};
+
+}  // namespace
+
+Pattern AsyncPattern() {
+  Pattern p;
+  p.spec = AsyncSpec();
+  p.make = [](const RouteConfig& rc, RouteServices& s) -> std::unique_ptr<Route> {
+    return std::make_unique<AsyncMode>(rc, s);
+  };
+  return p;
+}
+
+}  // namespace writ

@@ -1,0 +1,48 @@
+// The queue settings of a route whose writes are queued and sent to the
+// master by workers (an `async:` block: async routes, buffered routes, the
+// async submit of drafts): retries, leases, concurrency, ordering, retention.
+#pragma once
+
+#include <string>
+
+#include "config/config.h"
+#include "core/clock.h"
+
+namespace YAML {
+class Node;
+}
+
+namespace writ {
+
+class Reader;
+
+struct QueueConfig {
+  int max_attempts = 10;             // then the command is dead
+  Millis max_age = 24 * 3'600'000LL;  // no new attempt after this long since acceptance
+  Millis backoff_base = 200;         // retry n waits rand(0, min(max, base * 2^(n-1)))
+  Millis backoff_max = 60'000;
+  int concurrency = 16;              // calls to the master in flight for this route
+  std::string ordering_key;          // JSON Pointer; same value -> one at a time, in order
+  std::string canonical_id = "/id";  // JSON Pointer into the master's success answer
+  Millis lease = 30'000;             // a worker's hold on a command; > connect + request timeout
+  Millis poll_interval = 200;        // idle workers look for due retries this often
+  Millis retention = 7 * 86'400'000LL;  // finished submissions (and events) kept this long
+};
+
+// The settings of any route whose writes become queued commands; tools
+// that act on a submission (retry, cancel) find its route's with
+// dynamic_cast<const QueuedSettings*>(route.settings.get()).
+struct QueuedSettings : ModeConfig {
+  QueueConfig queue;
+  // The route's status events go to a webhook.
+  virtual bool notify() const { return false; }
+};
+
+// Reads an `async:` block into `q`; reports errors through `r`.
+void ReadQueueConfig(Reader& r, const YAML::Node& n, QueueConfig& q);
+// A worker must finish its master call (connect + request) before its lease
+// can be taken over: reports a lease too short for `upstream` (may be null)
+// at the route's `async:` key.
+void CheckQueueLease(Reader& r, const YAML::Node& route, const QueueConfig& q, const UpstreamConfig* upstream);
+
+}  // namespace writ
