@@ -6,12 +6,14 @@ namespace writ {
 Pattern SyncPattern();      // patterns/sync/sync_pattern.cpp
 Pattern AsyncPattern();     // patterns/async/async_pattern.cpp
 Pattern BufferedPattern();  // patterns/bulk/bulk_pattern.cpp
+Pattern DraftPattern();     // patterns/draft/draft_pattern.cpp
 
 const std::vector<Pattern>& Patterns() {
   static const std::vector<Pattern> kPatterns = {
       SyncPattern(),
       AsyncPattern(),
       BufferedPattern(),
+      DraftPattern(),
   };
   return kPatterns;
 }
@@ -41,7 +43,7 @@ Result<std::unique_ptr<Store>> OpenPatternStore(StoreOptions options) {
   auto store = OpenStore(options);
   if (!store.ok()) return store;
   for (const auto& p : Patterns())
-    if (p.collect) (*store)->AddCollector(p.collect);
+    if (p.collect) (*store)->AddCollector(p.collect, p.collect_erases);
   return store;
 }
 

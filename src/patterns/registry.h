@@ -21,6 +21,7 @@ struct Pattern {
   std::function<std::unique_ptr<Route>(const RouteConfig&, RouteServices&)> make;
   std::vector<SchemaStep> schema;  // the mode's own tables, if any
   Store::Collector collect;        // deletes the mode's expired rows, if any
+  bool collect_erases = false;     // ...and they hold content that must leave the disk
 };
 
 const std::vector<Pattern>& Patterns();

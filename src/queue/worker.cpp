@@ -356,6 +356,11 @@ void AsyncWorker::OnAnswer(const Command& cmd, UpstreamResult r, bool feedback) 
 void AsyncWorker::Record(AttemptOutcome o, Millis created_at, int attempts) {
   SubmissionStatus status = o.status;
   std::string id = o.id;
+  if (spec_.on_terminal && IsTerminal(status)) {
+    auto hook = spec_.on_terminal;
+    AttemptOutcome copy = o;  // what the hook sees (the outcome as recorded)
+    o.on_terminal = [hook, copy = std::move(copy)](sql::Conn& c) { return hook(c, copy); };
+  }
   store_.queue().FinishAttempt(std::move(o), [this, status, id, created_at, attempts](Result<bool> r) {
     if (!r.ok()) {
       store_errors_.Inc();  // the lease expires and the command is attempted again

@@ -66,6 +66,9 @@ struct WorkerSpec {
   bool notify = false;  // the route has a webhook: events are to be delivered
   int batch_size = 1;   // with a codec: items per master request
   int burst = 1;        // with a limiter: most items taken at once
+  // Optional: work for the transaction that records a command's terminal
+  // outcome (see AttemptOutcome::on_terminal), given the outcome.
+  std::function<Status(sql::Conn&, const AttemptOutcome&)> on_terminal;
 };
 WorkerSpec MakeWorkerSpec(const RouteConfig& route, const QueueConfig& queue, bool notify);
 

@@ -72,7 +72,14 @@ void CommandQueue::FinishAttempt(AttemptOutcome o, Callback<bool> done) {
   bool durable = IsTerminal(o.status);
   Database& db = db_;
   SubmitFor<bool>(
-      db_, [&db, o = std::move(o)](Conn& c) { return ApplyOutcome(c, o, db.Now()); }, std::move(done), durable);
+      db_,
+      [&db, o = std::move(o)](Conn& c) -> Result<bool> {
+        auto changed = ApplyOutcome(c, o, db.Now());
+        if (!changed.ok() || !*changed || !IsTerminal(o.status) || !o.on_terminal) return changed;
+        if (auto s = o.on_terminal(c); !s.ok()) return s;
+        return true;
+      },
+      std::move(done), durable);
 }
 
 void CommandQueue::Redrive(std::string id, bool notify, Callback<ActionResult> done) {

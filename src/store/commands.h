@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -21,8 +22,13 @@
 
 #include "core/clock.h"
 #include "core/http_types.h"
+#include "core/status.h"
 
 namespace writ {
+
+namespace sql {
+class Conn;
+}
 
 // kDuplicate: a bulk item whose key was already queued or applied (never sent).
 enum class SubmissionStatus { kAccepted, kProcessing, kSucceeded, kFailed, kDead, kCancelled, kDuplicate };
@@ -107,6 +113,10 @@ struct AttemptOutcome {
   bool event = true;             // write a status event for this change
   Millis retention = 604'800'000;  // terminal: kept this long, then deleted by GC
   int attempts = -1;               // >= 0: corrects the attempt count (a claim that made no attempt)
+  // Runs in the same transaction when the outcome is recorded and terminal:
+  // a route whose own state follows its commands' (a draft's submit) moves
+  // with them, atomically. Must be re-runnable and do no I/O.
+  std::function<Status(sql::Conn&)> on_terminal;
 };
 
 struct CommandFilter {

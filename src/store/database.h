@@ -84,9 +84,10 @@ class Database {
   // Things an operator must hear about at start-up (durability settings
   // turned off, say); empty when all is well.
   virtual std::vector<std::string> Warnings() const { return {}; }
-  // SQLite only: copies the whole WAL into the database file and truncates
-  // it (after an erasure, so deleted bytes leave the log). A no-op elsewhere.
-  virtual Status Checkpoint() { return Status::Ok(); }
+  // SQLite only: after the writer's next commit, copies the whole WAL into
+  // the database file and truncates it (after an erasure, so deleted bytes
+  // leave the log); `done` runs on the writer thread. Elsewhere: done(Ok).
+  virtual void Checkpoint(std::function<void(Status)> done) { done(Status::Ok()); }
 };
 
 // Forwards every call to another database (LevelDB's EnvWrapper): override
@@ -102,7 +103,7 @@ class DatabaseWrapper : public Database {
   sql::Dialect dialect() const override { return target_.dialect(); }
   void OnWork(std::function<void(const std::string&)> wake) override { target_.OnWork(std::move(wake)); }
   std::vector<std::string> Warnings() const override { return target_.Warnings(); }
-  Status Checkpoint() override { return target_.Checkpoint(); }
+  void Checkpoint(std::function<void(Status)> done) override { target_.Checkpoint(std::move(done)); }
   Database& target() { return target_; }
 
  private:

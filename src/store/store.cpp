@@ -33,22 +33,35 @@ Status Store::Ping() {
 }
 
 void Store::CollectGarbage(int batch, Callback<int> done) {
-  std::vector<Collector> all = {&KeyStore::DeleteExpired, &CommandQueue::DeleteExpired, &JobStore::DeleteExpired};
+  std::vector<Added> all = {{&KeyStore::DeleteExpired}, {&CommandQueue::DeleteExpired}, {&JobStore::DeleteExpired}};
   all.insert(all.end(), collectors_.begin(), collectors_.end());
+  struct Counts {
+    int deleted = 0, erased = 0;
+  };
   Database& db = db_;
-  SubmitFor<int>(
+  SubmitFor<Counts>(
       db_,
-      [&db, batch, all = std::move(all)](sql::Conn& c) -> Result<int> {
+      [&db, batch, all = std::move(all)](sql::Conn& c) -> Result<Counts> {
         Millis now = db.Now();
-        int deleted = 0;
-        for (const auto& collect : all) {
-          auto n = collect(c, batch, now);
-          if (!n.ok()) return n.status();
-          deleted += *n;
+        Counts n;
+        for (const auto& a : all) {
+          auto r = a.collect(c, batch, now);
+          if (!r.ok()) return r.status();
+          n.deleted += *r;
+          if (a.erasing) n.erased += *r;
         }
-        return deleted;
+        return n;
       },
-      std::move(done), /*durable=*/false);
+      [&db, done = std::move(done)](Result<Counts> r) {
+        if (!r.ok()) return done(r.status());
+        if (r->erased == 0) return done(r->deleted);
+        int deleted = r->deleted;
+        db.Checkpoint([done, deleted](Status s) {
+          if (!s.ok()) return done(s);
+          done(deleted);
+        });
+      },
+      /*durable=*/false);
 }
 
 Result<int> CollectGarbageSync(Store& s, int batch) {

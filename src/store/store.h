@@ -41,8 +41,10 @@ class Store {
   CommandQueue& queue() { return queue_; }
   JobStore& jobs() { return jobs_; }
 
-  // Adds a concern's collector (call before the first CollectGarbage).
-  void AddCollector(Collector c) { collectors_.push_back(std::move(c)); }
+  // Adds a concern's collector (call before the first CollectGarbage). An
+  // `erasing` one deletes content that must leave the disk: when it deleted
+  // anything, the WAL is checkpointed and truncated after the commit.
+  void AddCollector(Collector c, bool erasing = false) { collectors_.push_back({std::move(c), erasing}); }
   // One transaction: up to `batch` expired idempotency records, finished
   // commands (with their events) and jobs past their retention, and each
   // added collector's rows. Not fsynced: lost in a crash, the next round
@@ -61,7 +63,11 @@ class Store {
   KeyStore keys_;
   CommandQueue queue_;
   JobStore jobs_;
-  std::vector<Collector> collectors_;
+  struct Added {
+    Collector collect;
+    bool erasing = false;
+  };
+  std::vector<Added> collectors_;
 };
 
 Result<int> CollectGarbageSync(Store& s, int batch);

@@ -11,6 +11,8 @@
 #include <valijson/validation_results.hpp>
 #include <valijson/validator.hpp>
 
+#include <boost/json/serialize.hpp>
+
 #include "core/json.h"
 
 namespace writ {
@@ -77,6 +79,32 @@ Result<std::shared_ptr<const JsonSchema>> LoadJsonSchema(const std::string& path
   std::stringstream ss;
   ss << in.rdbuf();
   return CompileJsonSchema(ss.str(), path);
+}
+
+namespace {
+// Drops `required` (an array of member names) from every schema object;
+// values that are data, not schemas (enum, const, default, examples), are
+// left as they are.
+void DropRequired(boost::json::value& v) {
+  if (auto* o = v.if_object()) {
+    if (auto it = o->find("required"); it != o->end() && it->value().is_array()) o->erase(it);
+    for (auto& [k, child] : *o)
+      if (k != "enum" && k != "const" && k != "default" && k != "examples") DropRequired(child);
+  } else if (auto* a = v.if_array()) {
+    for (auto& child : *a) DropRequired(child);
+  }
+}
+}  // namespace
+
+Result<std::shared_ptr<const JsonSchema>> LoadLooseJsonSchema(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return Status(Code::kInvalidArgument, "cannot read schema file '" + path + "'");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  auto doc = ParseJsonStrict(ss.str());
+  if (!doc.ok()) return Status(Code::kInvalidArgument, path + ": not valid JSON: " + doc.status().message());
+  DropRequired(*doc);
+  return CompileJsonSchema(boost::json::serialize(*doc), path + " (loose)");
 }
 
 }  // namespace writ

@@ -27,6 +27,9 @@ class JsonSchema {
 
 // Reads and compiles a schema file; the error names the file and the cause.
 Result<std::shared_ptr<const JsonSchema>> LoadJsonSchema(const std::string& path);
+// The same schema with every `required` keyword left out: a half-filled
+// document passes, a member of the wrong type or format does not (drafts).
+Result<std::shared_ptr<const JsonSchema>> LoadLooseJsonSchema(const std::string& path);
 Result<std::shared_ptr<const JsonSchema>> CompileJsonSchema(const std::string& text, const std::string& name);
 
 }  // namespace writ

@@ -7,7 +7,6 @@
 #include <condition_variable>
 #include <deque>
 #include <filesystem>
-#include <future>
 #include <mutex>
 #include <thread>
 
@@ -87,22 +86,18 @@ class SqliteDatabase : public GroupCommitDatabase {
 
   sql::Dialect dialect() const override { return sql::Dialect::kSqlite; }
 
-  // Runs on the writer's own thread (a batch of its own), so no commit is
-  // open: copy every WAL frame into the database and truncate the log.
-  Status Checkpoint() override {
-    if (opts_.read_only) return Status::Ok();
-    auto done = std::make_shared<std::promise<Status>>();
-    auto f = done->get_future();
+  // The checkpoint runs on the writer thread between batches (a no-op batch
+  // of its own, in its `done`), so no transaction is open.
+  void Checkpoint(std::function<void(Status)> done) override {
+    if (opts_.read_only) return done(Status::Ok());
     Submit([](sql::Conn&) { return Status::Ok(); },
-           [this, done](Status s) {
-             if (s.ok()) {
-               int rc = sqlite3_wal_checkpoint_v2(writer_conn_->db(), nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr,
-                                                  nullptr);
-               if (rc != SQLITE_OK) s = writer_conn_->Error("checkpoint");
-             }
-             done->set_value(s);
-           });
-    return f.get();
+           [this, done = std::move(done)](Status s) {
+             if (s.ok() && sqlite3_wal_checkpoint_v2(writer_conn_->db(), nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr,
+                                                     nullptr) != SQLITE_OK)
+               s = writer_conn_->Error("checkpoint");
+             done(s);
+           },
+           /*durable=*/false);
   }
 
  protected:
