@@ -9,6 +9,7 @@ PACKAGES=(
   libsqlite3-dev libssl-dev libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev
   libpq-dev                   # PostgreSQL store (libpq)
   postgresql                  # the tests start their own server (initdb + pg_ctl), never the system one
+  nlohmann-json3-dev          # JSON patch and merge patch of drafts (one .cpp)
   libgtest-dev libgmock-dev
   clang libclang-rt-14-dev   # libFuzzer targets (tests/fuzz), test builds only
   wrk nginx-light             # bench/run.sh and its short profile (ctest -L bench)

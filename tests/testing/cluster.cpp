@@ -79,7 +79,8 @@ void WritProcess::Start(const std::string& dir, uint16_t master_port, const std:
   for (std::string line; std::getline(ue, line);) y << "    " << line << "\n";
   y << "routes:\n";
   for (const auto& r : routes) {
-    y << "  - method: " << r.method << "\n    path: " << r.path << "\n    mode: " << r.mode << "\n    upstream: master\n";
+    y << "  - path: " << r.path << "\n    mode: " << r.mode << "\n    upstream: master\n";
+    if (!r.method.empty()) y << "    method: " << r.method << "\n";
     std::istringstream ex(r.extra);
     for (std::string line; std::getline(ex, line);) y << "    " << line << "\n";
     y << "    idempotency:\n";

@@ -43,7 +43,7 @@ class MockMasterProcess {
 };
 
 struct RouteOptions {
-  std::string method = "POST";
+  std::string method = "POST";  // "" for a collection route (mode: draft)
   std::string path = "/orders";
   std::string mode = "sync";
   std::string idempotency = "";  // extra YAML lines under idempotency:, indented by the helper

@@ -25,11 +25,14 @@ class StoreTest : public ::testing::TestWithParam<Backend> {
     o.url = url_;
     o.migrate = true;
     o.clock = &clock_;
+    o.schema = Schema();
     auto s = OpenStore(o);
     ASSERT_TRUE(s.ok()) << s.status().message();
     store_ = std::move(*s);
   }
   virtual Backend backend() const { return GetParam(); }
+  // The schema steps to open the store with (default: the core concerns').
+  virtual std::vector<SchemaStep> Schema() const { return CoreSchemaSteps(); }
 
   TempDir dir_;
   std::string url_;
