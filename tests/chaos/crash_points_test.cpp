@@ -212,6 +212,96 @@ TEST(OutboxCrashPoint, EveryEventDeliveredAtLeastOnceUnderItsId) {
               n, events, repeated);
 }
 
+// Drafts (CP-4): writ dies while submitting a draft: after the submit began
+// (key claimed, draft frozen) and before the master is called; after the
+// master answered and before the outcome is recorded; after the commit and
+// before the answer (sync and async). The client retries the submit with the
+// same key and If-Match until it has a final answer: every draft reaches the
+// master exactly once (a key-honouring master), or is parked and never
+// resent (a key-ignoring master, on_unknown: park).
+struct DraftScenario {
+  const char* point;
+  bool async;
+  bool honouring_master;
+};
+void PrintTo(const DraftScenario& s, std::ostream* os) {
+  *os << s.point << (s.async ? " (async)" : " (sync)") << (s.honouring_master ? ", honouring" : ", ignoring");
+}
+
+class DraftCrashPoints : public ::testing::TestWithParam<DraftScenario> {};
+
+TEST_P(DraftCrashPoints, EverySubmittedDraftReachesTheMasterOnce) {
+  const DraftScenario& s = GetParam();
+  TempDir dir;
+  MockMasterProcess master;
+  std::vector<std::string> flags;
+  if (s.honouring_master) flags.emplace_back("--honor-idempotency-key");
+  master.Start(dir.path(), flags);
+  RouteOptions route;
+  route.method = "";
+  route.path = "/applications/drafts";
+  route.mode = "draft";
+  route.extra = "upstream_path: /applications\n";
+  if (s.async) route.extra += "draft:\n  submit: async\nasync:\n  lease: 1500ms\n  poll_interval: 50ms\n  backoff_base: 10ms\n";
+  route.idempotency = std::string("lease: 1500ms\non_unknown: ") + (s.honouring_master ? "retry" : "park");
+  WritProcess writ;
+  writ.Start(dir.path(), master.port(), {route}, "request_timeout: 1s\nconnect_timeout: 200ms");
+  const std::string base = "/applications/drafts";
+  int n = Iterations(), submitted = 0, parked = 0;
+  for (int i = 0; i < n; ++i) {
+    writ.Stop();
+    writ.Restart({std::string("WRIT_CRASH_AT=") + s.point});
+    auto created = Call(writ.port(), "POST", base, "{\"n\":" + std::to_string(i) + "}",
+                        {{"Content-Type", "application/json"}});
+    ASSERT_EQ(created.status, 201) << created.body;
+    std::string id(ParseBody(created).as_object()["draftId"].as_string());
+    std::string key = "submit-" + std::to_string(i);
+    Headers h = {{"If-Match", "\"1\""}, {"Idempotency-Key", key}};
+    auto crashed = Call(writ.port(), "POST", base + "/" + id + "/submit", "", h);
+    ASSERT_EQ(crashed.status, 0) << "cycle " << i << ": the crash point was not reached: " << crashed.body;
+    ASSERT_EQ(writ.WaitExit(), 128 + 9);
+    writ.Restart();
+    Response r;
+    ASSERT_TRUE(Eventually([&] {
+      r = Call(writ.port(), "POST", base + "/" + id + "/submit", "", h);
+      bool transient = r.status == 0 || r.status == 409 ||
+                       (r.status >= 500 && ProblemType(r) != "upstream-outcome-unknown");
+      return !transient;
+    }, 30'000)) << "cycle " << i << ": " << r.status << " " << r.body;
+    if (r.status == 201 || r.status == 202) {
+      ++submitted;
+      ASSERT_TRUE(Eventually([&] {
+        auto d = ParseBody(Call(writ.port(), "GET", base + "/" + id));
+        return d.is_object() && d.as_object()["status"] == "submitted";
+      }, 20'000)) << "cycle " << i;
+    } else {
+      ASSERT_EQ(ProblemType(r), "upstream-outcome-unknown") << "cycle " << i << ": " << r.status << " " << r.body;
+      EXPECT_FALSE(s.honouring_master) << "only at-most-once routes park";
+      ++parked;
+    }
+  }
+  auto stats = master.Stats();
+  EXPECT_EQ(stats["duplicateApplies"].as_int64(), 0) << boost::json::serialize(stats);
+  EXPECT_LE(stats["applied"].as_int64(), n) << "one application per draft at most";
+  EXPECT_GE(stats["applied"].as_int64(), submitted);
+  if (s.honouring_master) EXPECT_EQ(submitted, n);
+  std::printf("draft %s (%s, %s master): %d cycles, %d submitted, %d parked, %lld applied, 0 duplicates\n", s.point,
+              s.async ? "async" : "sync", s.honouring_master ? "key-honouring" : "key-ignoring", n, submitted, parked,
+              static_cast<long long>(stats["applied"].as_int64()));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Points, DraftCrashPoints,
+    ::testing::Values(DraftScenario{"draft_after_submit_begin", false, true},
+                      DraftScenario{"draft_after_master_answer", false, true},
+                      DraftScenario{"draft_after_submit_commit", false, true},
+                      DraftScenario{"draft_after_submit_commit", true, true},
+                      DraftScenario{"draft_after_master_answer", false, false}),
+    [](const ::testing::TestParamInfo<DraftScenario>& i) {
+      return std::string(i.param.point) + (i.param.async ? "_async" : "_sync") +
+             (i.param.honouring_master ? "_honouring" : "_ignoring");
+    });
+
 #endif
 
 }  // namespace

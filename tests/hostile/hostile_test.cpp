@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "http/server.h"
+#include "patterns/draft/draft_store.h"
 #include "testing/cluster.h"
 
 namespace writ::testing {
@@ -43,11 +44,49 @@ std::string Bulk(const std::string& headers, const std::string& body, const std:
   return Req(media + headers + Len(body), body, "/products/bulk");
 }
 
+const std::string kDrafts = "/applications/drafts";
+// A request to the draft route; `extra` lines end with \r\n.
+std::string DraftReq(const std::string& method, const std::string& target, const std::string& extra,
+                     const std::string& body = "") {
+  return Req(extra + (body.empty() && method == "GET" ? "" : Len(body)), body, target, method);
+}
+
 std::vector<Case> Catalogue() {
   std::string deep = std::string(65, '[') + std::string(65, ']');
+  std::string deep_object;
+  for (int i = 0; i < 70; ++i) deep_object += "{\"a\":";
+  deep_object += "1" + std::string(70, '}');
+  std::string huge_patch = "[";
+  for (int i = 0; i < 1001; ++i) huge_patch += std::string(i ? "," : "") + R"({"op":"add","path":"/x","value":1})";
+  huge_patch += "]";
+  std::string many_tags;
+  for (int i = 0; i < 65; ++i) many_tags += std::string(i ? ", " : "") + "\"" + std::to_string(i + 1) + "\"";
+  const std::string merge = "Content-Type: application/merge-patch+json\r\n";
+  const std::string jpatch = "Content-Type: application/json-patch+json\r\n";
+  const std::string one = kDrafts + "/d_0000";
   std::string many_headers;
   for (int i = 0; i < 150; ++i) many_headers += "X-H" + std::to_string(i) + ": 1\r\n";
   return {
+      // Drafts: bodies, patches and preconditions refused before anything is read or stored.
+      {"draft_create_deep_json", DraftReq("POST", kDrafts, kJson, deep_object), 400},
+      {"draft_create_not_an_object", DraftReq("POST", kDrafts, kJson, "[1,2,3]"), 422},
+      {"draft_create_with_if_match", DraftReq("POST", kDrafts, kJson + "If-Match: \"1\"\r\n", "{}"), 400},
+      {"draft_huge_json_patch", DraftReq("PATCH", one, jpatch + "If-Match: \"1\"\r\n", huge_patch), 422},
+      {"draft_json_patch_not_an_array", DraftReq("PATCH", one, jpatch + "If-Match: \"1\"\r\n", R"({"op":"add"})"), 422},
+      {"draft_deep_merge_patch", DraftReq("PATCH", one, merge + "If-Match: \"1\"\r\n", deep_object), 400},
+      {"draft_patch_wrong_media_type", DraftReq("PATCH", one, kJson + "If-Match: \"1\"\r\n", "{}"), 415},
+      {"draft_save_without_if_match", DraftReq("PUT", one, kJson, "{}"), 428},
+      {"draft_if_match_unquoted", DraftReq("PUT", one, kJson + "If-Match: 1\r\n", "{}"), 400},
+      {"draft_if_match_unterminated", DraftReq("PUT", one, kJson + "If-Match: \"1\r\n", "{}"), 400},
+      {"draft_if_match_trailing_comma", DraftReq("PUT", one, kJson + "If-Match: \"1\",\r\n", "{}"), 400},
+      {"draft_if_match_weak_prefix_garbage", DraftReq("PUT", one, kJson + "If-Match: W/1\r\n", "{}"), 400},
+      {"draft_if_match_too_many_tags", DraftReq("PUT", one, kJson + "If-Match: " + many_tags + "\r\n", "{}"), 400},
+      {"draft_if_match_twice", DraftReq("PUT", one, kJson + "If-Match: \"1\"\r\nIf-Match: \"1\"\r\n", "{}"), 400},
+      {"draft_if_none_match_garbage", DraftReq("GET", one, "If-None-Match: abc\r\n"), 400},
+      {"draft_submit_without_key", DraftReq("POST", one + "/submit", "If-Match: \"1\"\r\n"), 400},
+      {"draft_submit_without_if_match", DraftReq("POST", one + "/submit", "Idempotency-Key: k\r\n"), 428},
+      {"draft_list_bad_status", DraftReq("GET", kDrafts + "?status=%00", ""), 400},
+      {"draft_unknown_draft", DraftReq("GET", one, ""), 404},
       // Framing and request smuggling.
       {"content_length_with_transfer_encoding",
        Req(kJson + "Idempotency-Key: s1\r\n" + Len() + "Transfer-Encoding: chunked\r\n", "d\r\n" + kBody + "\r\n0\r\n\r\n"),
@@ -192,12 +231,26 @@ class HostileTest : public ::testing::TestWithParam<Case> {
     bulk.mode = "buffered";
     bulk.extra = "name: bulk\nbuffered:\n  item_key: /sku\n  max_items: 5\n  bulk_path: /products/_bulk\n"
                  "async:\n  lease: 5s\n";
-    writ_->Start(dir_->path(), master_->port(), {RouteOptions{}, async, bulk});
+    RouteOptions drafts;
+    drafts.method = "";
+    drafts.path = kDrafts;
+    drafts.mode = "draft";
+    drafts.extra = "upstream_path: /applications\n";
+    writ_->Start(dir_->path(), master_->port(), {RouteOptions{}, async, bulk, drafts});
   }
   static void TearDownTestSuite() {
     delete writ_;
     delete master_;
     delete dir_;
+  }
+  // Every draft's id and version, as stored.
+  static std::string Drafts() {
+    auto store = OpenStoreReadOnly(writ_->db_path());
+    DraftFilter f;
+    f.limit = 1000;
+    std::string out;
+    for (const auto& d : DraftStore(store->db()).List(f).value()) out += d.id + "@" + std::to_string(d.version) + " ";
+    return out;
   }
   static TempDir* dir_;
   static MockMasterProcess* master_;
@@ -211,6 +264,7 @@ TEST_P(HostileTest, RefusedPreciselyAndNothingChanges) {
   const Case& c = GetParam();
   auto before = CountKeys(writ_->db_path());
   auto jobs_before = OpenStoreReadOnly(writ_->db_path())->jobs().ListJobs({}).value().size();
+  auto drafts_before = Drafts();
   auto r = RawRequest(writ_->port(), c.bytes);
   EXPECT_EQ(r.status, c.status) << r.response.substr(0, 400);
   EXPECT_TRUE(r.closed) << "a refused request ends its connection";
@@ -223,6 +277,7 @@ TEST_P(HostileTest, RefusedPreciselyAndNothingChanges) {
   EXPECT_EQ(after.unknown, before.unknown);
   EXPECT_EQ(OpenStoreReadOnly(writ_->db_path())->jobs().ListJobs({}).value().size(), jobs_before);
   EXPECT_EQ(OpenStoreReadOnly(writ_->db_path())->jobs().GetBuffer("bulk").value().pending, 0);
+  EXPECT_EQ(Drafts(), drafts_before) << "no draft created or changed";
   EXPECT_EQ(master_->Stat("requests"), 0) << "nothing reached the master";
   // A normal client is still served (its request is then undone from the counts' view
   // by using a unique key per case; the master count is checked before it).
@@ -268,6 +323,61 @@ TEST(Hostile, SqlMetacharactersAreStoredVerbatimAndHarmless) {
   ASSERT_TRUE(rec.ok() && rec->has_value());
   EXPECT_EQ((*rec)->id.key, key);
   EXPECT_EQ(CountKeys(writ.db_path()).completed, 1);
+}
+
+}  // namespace
+}  // namespace writ::testing
+
+namespace writ::testing {
+namespace {
+
+// Patches of an existing draft whose paths leave the document, or that would
+// make it something other than an object: refused with the operation's
+// index, and the draft keeps its version and data.
+TEST(Hostile, DraftPatchesOutsideTheDocumentChangeNothing) {
+  TempDir dir;
+  MockMasterProcess master;
+  master.Start(dir.path());
+  RouteOptions drafts;
+  drafts.method = "";
+  drafts.path = kDrafts;
+  drafts.mode = "draft";
+  drafts.extra = "upstream_path: /applications\n";
+  WritProcess writ;
+  writ.Start(dir.path(), master.port(), {drafts});
+  auto c = Call(writ.port(), "POST", kDrafts, R"({"a":{"b":[1,2]}})", {{"Content-Type", "application/json"}});
+  ASSERT_EQ(c.status, 201);
+  std::string url = kDrafts + "/" + std::string(ParseBody(c).as_object()["draftId"].as_string());
+  struct PatchCase {
+    const char* patch;
+    int status;
+  };
+  for (const auto& p : std::vector<PatchCase>{
+           {R"([{"op":"remove","path":"/nope"}])", 409},
+           {R"([{"op":"replace","path":"/a/zz/deeper","value":1}])", 409},
+           {R"([{"op":"add","path":"/a/b/7","value":1}])", 409},
+           {R"([{"op":"remove","path":"/a/b/-"}])", 409},
+           {R"([{"op":"move","from":"/nope","path":"/x"}])", 409},
+           {R"([{"op":"copy","from":"/a/b/9","path":"/x"}])", 409},
+           {R"([{"op":"add","path":"a","value":1}])", 422},
+           {R"([{"op":"add","path":"/x"}])", 422},
+           {R"([{"op":"jump","path":"/x"}])", 422},
+           {R"([{"op":"replace","path":"","value":[1]}])", 422},
+           {R"([{"op":"add","path":"/ok","value":1},{"op":"remove","path":"/missing"}])", 409},
+       }) {
+    auto r = Call(writ.port(), "PATCH", url, p.patch,
+                  {{"Content-Type", "application/json-patch+json"}, {"If-Match", "\"1\""}});
+    EXPECT_EQ(r.status, p.status) << p.patch << " -> " << r.body;
+    EXPECT_FALSE(ProblemType(r).empty()) << p.patch << " -> " << r.body;
+    if (r.status == 409) EXPECT_TRUE(ParseBody(r).as_object().contains("operation")) << p.patch << " -> " << r.body;
+  }
+  auto merge_to_array = Call(writ.port(), "PATCH", url, "[1]",
+                             {{"Content-Type", "application/merge-patch+json"}, {"If-Match", "\"1\""}});
+  EXPECT_EQ(merge_to_array.status, 422) << "a merge patch that is not an object replaces the document";
+  auto g = Call(writ.port(), "GET", url);
+  EXPECT_EQ(*FindHeader(g.headers, "ETag"), "\"1\"");
+  EXPECT_EQ(boost::json::serialize(ParseBody(g).as_object()["data"]), R"({"a":{"b":[1,2]}})");
+  EXPECT_EQ(master.Stat("requests"), 0);
 }
 
 }  // namespace

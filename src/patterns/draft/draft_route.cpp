@@ -241,14 +241,14 @@ void DraftRoute::Finish(CallPtr call, Response resp, const std::string& outcome)
 // --- Reads -----------------------------------------------------------------
 
 void DraftRoute::Get(CallPtr call) {
-  auto d = drafts_.Get(kDefaultTenant, route_.name, call->id);
-  if (!d.ok()) return Finish(call, StoreProblem(d.status()), "error");
-  if (!d->has_value()) return Finish(call, NotFound(call->id), "not_found");
-  const Draft& draft = **d;
   auto inm = ParseIfNoneMatch(FindHeader(call->req.headers, "If-None-Match"));
   if (!inm.ok())
     return Finish(call, Problem(400, "if-none-match-invalid", "Invalid If-None-Match", inm.status().message()),
                   "rejected");
+  auto d = drafts_.Get(kDefaultTenant, route_.name, call->id);
+  if (!d.ok()) return Finish(call, StoreProblem(d.status()), "error");
+  if (!d->has_value()) return Finish(call, NotFound(call->id), "not_found");
+  const Draft& draft = **d;
   if (inm->Matches(draft.version)) {
     Response r;
     r.status = 304;
