@@ -14,7 +14,12 @@
 //   - buffered: an operation is a batch of 10 items (new SKUs); every item of
 //     an acknowledged batch is finished and applied exactly once (or dead with
 //     its budget spent, then replayed once), items of an unknown batch at most
-//     once.
+//     once;
+//   - draft: an operation is a draft: created, saved by two tabs that race
+//     on one ETag (the loser re-reads and re-applies after its 412), then
+//     submitted; every acknowledged save is in the final document, each save
+//     applied once (the version counts them), and the draft reaches the
+//     master at most once, exactly once when its submit was acknowledged.
 // Every run prints its seed; WRIT_CHAOS_SEED=N replays the same kill delays,
 // client jitter and the master's sequence of fault draws (thread timing still
 // varies, so a failure reproduces often, not always). WRIT_HISTORY_KILLS sets the kill cycles per scenario
@@ -28,8 +33,10 @@
 #include <map>
 #include <mutex>
 #include <random>
+#include <set>
 #include <thread>
 
+#include "patterns/draft/draft_store.h"
 #include "patterns/idempotency/key.h"
 #include "testing/cluster.h"
 #include "testing/postgres.h"
@@ -281,6 +288,166 @@ INSTANTIATE_TEST_SUITE_P(Runs, History,
                                            Scenario{"buffered", Kind::kBuffered},
                                            Scenario{"postgres", Kind::kPostgres}),
                          [](const ::testing::TestParamInfo<Scenario>& i) { return std::string(i.param.name); });
+
+}  // namespace
+}  // namespace writ::testing
+
+namespace writ::testing {
+namespace {
+
+struct DraftOp {
+  std::string key, id;
+  std::set<std::string> saved;  // fields of acknowledged saves
+  OpResult submit = OpResult::kUnknown;
+};
+
+TEST(History, DraftsSavedFromTwoTabsAndSubmittedOnce) {
+  const uint64_t seed = Seed();
+  const int kills = EnvInt("WRIT_HISTORY_KILLS", 10);
+  const int max_ops = std::min(EnvInt("WRIT_HISTORY_OPS", 1500), 400);  // each op is about ten requests
+  std::printf("history draft: seed %llu (rerun with WRIT_CHAOS_SEED=%llu), %d kills\n",
+              static_cast<unsigned long long>(seed), static_cast<unsigned long long>(seed), kills);
+  TempDir dir;
+  MockMasterProcess master;
+  master.Start(dir.path(), {"--honor-idempotency-key", "--error-rate", "0.2", "--drop-after-commit", "0.1",
+                            "--hang-rate", "0.05", "--hang-for", "700ms", "--seed", std::to_string(seed)});
+  RouteOptions route;
+  route.method = "";
+  route.path = "/applications/drafts";
+  route.mode = "draft";
+  route.extra = "upstream_path: /applications\n";
+  route.idempotency = "lease: 1500ms";
+  WritProcess writ;
+  writ.Start(dir.path(), master.port(), {route}, "request_timeout: 500ms\nconnect_timeout: 200ms");
+  const std::string base = "/applications/drafts";
+  std::atomic<uint16_t> port{writ.port()};
+  std::atomic<bool> stop{false};
+  std::mutex mu;
+  std::vector<DraftOp> history;
+  std::atomic<int> next{0};
+
+  auto client = [&](int cid) {
+    std::mt19937_64 rng(seed + cid);
+    auto pause = [&] { std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(5, 60)(rng))); };
+    // Retries `send` until it is final (not a transport error, 5xx, 409 in
+    // flight): a client gives up after 12 tries.
+    auto until_final = [&](const std::function<Response()>& send) {
+      Response r;
+      for (int attempt = 0; attempt < 12; ++attempt) {
+        if (attempt > 0) pause();
+        r = send();
+        bool transient = r.status == 0 || r.status >= 500 ||
+                         (r.status == 409 && ProblemType(r) == "idempotency-key-in-flight");
+        if (!transient) return r;
+      }
+      r.status = 0;
+      return r;
+    };
+    auto etag = [&](const std::string& id) -> std::string {
+      auto g = until_final([&] { return Call(port, "GET", base + "/" + id); });
+      return g.status == 200 ? std::string(FindHeader(g.headers, "ETag").value_or("")) : "";
+    };
+    for (int n; !stop && (n = next++) < max_ops;) {
+      DraftOp op;
+      op.key = "draft-" + std::to_string(n);
+      auto c = until_final([&] {
+        return Call(port, "POST", base, "{\"op\":" + std::to_string(n) + "}",
+                    {{"Content-Type", "application/json"}, {"Idempotency-Key", op.key + "-create"}});
+      });
+      if (c.status == 201) op.id = std::string(ParseBody(c).as_object()["draftId"].as_string());
+      // Two tabs read one ETag; each saves its field; the loser re-reads and re-applies.
+      for (int round = 0; round < 2 && !op.id.empty(); ++round) {
+        std::string shared = etag(op.id);
+        for (int tab = 0; tab < 2; ++tab) {
+          std::string field = "r" + std::to_string(round) + "t" + std::to_string(tab);
+          std::string tag = shared;
+          for (int tries = 0; tries < 6 && !tag.empty(); ++tries) {
+            auto r = until_final([&] {
+              return Call(port, "PATCH", base + "/" + op.id, "{\"" + field + "\":1}",
+                          {{"Content-Type", "application/merge-patch+json"}, {"If-Match", tag},
+                           {"Idempotency-Key", op.key + "-" + field + "-" + std::to_string(tries)}});
+            });
+            if (r.status == 200) {
+              op.saved.insert(field);
+              break;
+            }
+            if (r.status != 412) break;  // gave up: unknown
+            tag = etag(op.id);
+          }
+        }
+      }
+      // Submit with the current ETag, retried under one key.
+      if (!op.id.empty()) {
+        std::string tag = etag(op.id);
+        for (int tries = 0; tries < 4 && !tag.empty() && op.submit == OpResult::kUnknown; ++tries) {
+          auto r = until_final([&] {
+            return Call(port, "POST", base + "/" + op.id + "/submit", "",
+                        {{"If-Match", tag}, {"Idempotency-Key", op.key + "-submit"}});
+          });
+          if (r.status >= 200 && r.status < 300) op.submit = OpResult::kOk;
+          else if (r.status == 412) tag = etag(op.id);
+          else if (r.status >= 400 && r.status < 500 && r.status != 409) op.submit = OpResult::kFailed;
+        }
+      }
+      std::lock_guard lock(mu);
+      history.push_back(std::move(op));
+    }
+  };
+  std::vector<std::thread> clients;
+  for (int c = 0; c < 4; ++c) clients.emplace_back(client, c);
+  std::mt19937_64 rng(seed);
+  for (int k = 0; k < kills; ++k) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(50, 400)(rng)));
+    writ.Kill();
+    writ.Restart();
+    port = writ.port();
+  }
+  stop = true;
+  for (auto& c : clients) c.join();
+  writ.Stop();
+
+  auto keys = ParseBody(Call(master.port(), "GET", "/_keys")).as_object();
+  auto store = OpenStoreReadOnly(writ.db_path());
+  DraftStore drafts(store->db());
+  int ok = 0, unknown = 0, created = 0, saves = 0;
+  int64_t applied_total = 0;
+  for (const auto& op : history) {
+    if (op.id.empty()) continue;
+    ++created;
+    auto d = drafts.Find(op.id);
+    ASSERT_TRUE(d.ok() && d->has_value()) << op.key << ": an acknowledged create is stored";
+    const Draft& draft = **d;
+    auto data = json::parse(draft.data).as_object();
+    int fields = 0;
+    for (const auto& f : op.saved) {
+      EXPECT_TRUE(data.contains(f)) << op.key << ": acknowledged save " << f << " lost";
+      ++saves;
+    }
+    for (auto& [k, v] : data) fields += k != "op";
+    EXPECT_EQ(draft.version, 1 + fields) << op.key << ": each applied save bumps the version by exactly one";
+    Draft at_submit = draft;
+    at_submit.submit_seq = 0;  // no refusals in this run
+    auto* k = keys.if_contains(DraftStore::UpstreamKey(at_submit));
+    int64_t applied = k ? k->as_object()["applied"].as_int64() : 0;
+    applied_total += applied;
+    EXPECT_LE(applied, 1) << op.key;
+    if (op.submit == OpResult::kOk) {
+      ++ok;
+      EXPECT_EQ(applied, 1) << op.key << ": acknowledged, so applied exactly once";
+      EXPECT_EQ(draft.status, DraftStatus::kSubmitted) << op.key;
+    } else {
+      ++unknown;
+      if (draft.status == DraftStatus::kOpen) EXPECT_EQ(applied, 0) << op.key << ": open again, so never applied";
+    }
+  }
+  EXPECT_EQ(master.Stat("applied"), applied_total) << "nothing applied under another upstream key";
+  EXPECT_EQ(master.Stat("duplicateApplies"), 0) << json::serialize(master.Stats()["duplicateKeys"]);
+  EXPECT_GT(ok, 0) << "the run did some work";
+  std::printf("history draft: seed %llu, %d kills, %d drafts: %d acknowledged saves, %d submitted, %d not "
+              "acknowledged, %lld applied, 0 duplicates\n",
+              static_cast<unsigned long long>(seed), kills, created, saves, ok, unknown,
+              static_cast<long long>(applied_total));
+}
 
 }  // namespace
 }  // namespace writ::testing

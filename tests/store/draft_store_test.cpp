@@ -204,6 +204,19 @@ TEST_P(DraftStoreTest, ATransientEndReleasesAndACrashedHolderIsTakenOverOrParked
   EXPECT_EQ(parked->existing.state, KeyState::kUnknown);
 }
 
+TEST_P(DraftStoreTest, AnUnknownOutcomeKeepsTheDraftFrozenForAResendUnderTheSameKey) {
+  Create("d_1", R"({"a":1})");
+  auto b = Begin("d_1", 1, "s1");
+  std::string upstream_key = DraftStore::UpstreamKey(b->draft);
+  ASSERT_TRUE(*Finish("d_1", "s1", 1, DraftSubmitFinish::kRetry));
+  EXPECT_EQ(Current("d_1").status, DraftStatus::kSubmitting) << "maybe applied: no edit may follow";
+  EXPECT_EQ(Update("d_1", R"({"a":2})", 1).status, DraftWrite::kFrozen);
+  EXPECT_EQ(Begin("d_1", 1, "other")->status, DraftWrite::kNotOpen) << "another key would be a second submission";
+  auto again = Begin("d_1", 1, "s1");
+  ASSERT_EQ(again->status, DraftWrite::kDone) << "the same key resends at once (its key was freed)";
+  EXPECT_EQ(DraftStore::UpstreamKey(again->draft), upstream_key) << "under the same upstream key";
+}
+
 TEST_P(DraftStoreTest, AsyncSubmitQueuesTheRecordAndTheDraftFollowsItsSubmission) {
   Create("d_1", R"({"a":1})");
   DraftSubmitAccept a;

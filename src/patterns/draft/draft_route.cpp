@@ -603,7 +603,9 @@ void DraftRoute::Submit(CallPtr call) {
       stale_.Inc();
       return Finish(call, Stale(draft), "stale");
     }
-    if (draft.status != DraftStatus::kOpen) return Finish(call, Frozen(draft), "frozen");
+    bool resend = draft.status == DraftStatus::kSubmitting && draft.submit_key == call->keyed.id.key &&
+                  draft.submission_id.empty();
+    if (draft.status != DraftStatus::kOpen && !resend) return Finish(call, Frozen(draft), "frozen");
     // The whole contract now: every violation, nothing sent.
     if (settings_.strict) {
       auto doc = ParseJsonStrict(draft.data);
@@ -760,9 +762,15 @@ void DraftRoute::OnMasterAnswer(CallPtr call, const Draft& draft, int64_t fence,
     f.outcome = DraftSubmitFinish::kPark;
     answer = UpstreamProblem(r, outcome, true);
     result = "parked";
+  } else if (outcome == Outcome::kUnknown) {
+    // Maybe applied: the draft stays frozen, so the client's retry (same
+    // key, same version) resends under the same upstream key and no edit
+    // can make a second, different submission.
+    f.outcome = DraftSubmitFinish::kRetry;
+    answer = UpstreamProblem(r, outcome, false);
+    result = "retry";
   } else {
-    // Nothing final: the draft opens again and the client's retry (same
-    // key, same version) resends under the same upstream key.
+    // Nothing applied: the draft opens again.
     f.outcome = DraftSubmitFinish::kRelease;
     answer = UpstreamProblem(r, outcome, false);
     result = "retry";

@@ -432,7 +432,11 @@ void DraftStore::BeginSubmit(DraftSubmitBegin req, Callback<DraftResult> done) {
         }
         out.draft = std::move(**d);
         Draft& draft = out.draft;
-        if (draft.status != DraftStatus::kOpen) {
+        // Open, or frozen by an earlier submit under this same key whose
+        // outcome was unknown (its key was freed for this retry).
+        bool resend = draft.status == DraftStatus::kSubmitting && draft.submit_key == req.key.key &&
+                      draft.submission_id.empty();
+        if (draft.status != DraftStatus::kOpen && !resend) {
           out.status = DraftWrite::kNotOpen;
           return out;
         }
@@ -495,6 +499,7 @@ void DraftStore::FinishSubmit(DraftSubmitFinish req, Callback<bool> done) {
                           });
             break;
           case DraftSubmitFinish::kRelease:
+          case DraftSubmitFinish::kRetry:
             held = Change(c,
                           "DELETE FROM idem_keys WHERE tenant=?1 AND route=?2 AND key=?3 AND fence=?4 "
                           "AND state='in_flight'",
@@ -538,8 +543,9 @@ void DraftStore::FinishSubmit(DraftSubmitFinish req, Callback<bool> done) {
                           "status='submitting'",
                        [&](Stmt& s) { s.Bind(1, req.id).Bind(2, now); });
             break;
-          case DraftSubmitFinish::kPark:
-            break;  // stays submitting: an operator decides (the outcome is unknown)
+          case DraftSubmitFinish::kRetry:  // stays submitting under its key: the retry resends it
+          case DraftSubmitFinish::kPark:   // stays submitting: an operator decides (the outcome is unknown)
+            break;
         }
         if (!n.ok()) return n.status();
         return true;

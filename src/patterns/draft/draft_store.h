@@ -7,6 +7,8 @@
 //   submitting --master accepted--> submitted (canonical id, answer)
 //   submitting --final refusal--> open (answer attached, submit_seq + 1)
 //   submitting --transient / not sent--> open (the client retries the submit)
+//   submitting --outcome unknown--> submitting (the same key resends the same
+//                version; on_unknown: park never resends)
 //   any but submitting --erase / retention--> gone, with its versions and the
 //   replay records of its saves and submit (idempotency keys "<id>:<key>").
 // A submit's upstream key is derived from (draft, version, submit_seq): every
@@ -115,7 +117,12 @@ struct DraftSubmitFinish {
   std::string tenant, route, id;
   std::string key;  // the client's key
   int64_t fence = 0;
-  enum Outcome { kSucceeded, kRefused, kRelease, kPark } outcome = kSucceeded;
+  // kRelease: nothing was applied (not sent, or a transient refusal): the
+  // key is freed and the draft opens again. kRetry: the outcome is unknown
+  // on a route that resends: the key is freed but the draft stays frozen,
+  // so the client's retry with the same key resends the same version under
+  // the same upstream key. kPark: unknown, never resent.
+  enum Outcome { kSucceeded, kRefused, kRelease, kRetry, kPark } outcome = kSucceeded;
   StoredResponse answer;  // kSucceeded, kRefused
   std::string canonical_id;
   Millis key_retention = 86'400'000;
