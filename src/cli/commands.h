@@ -62,4 +62,17 @@ int RunJobsReplay(const JobsOptions& o);
 // (or was a duplicate), 3 if some failed or are dead.
 int RunJobsWatch(const JobsOptions& o);
 
+// `writ drafts list|show|delete` (draft routes).
+struct DraftsOptions {
+  std::string config_path;
+  std::string route, status;
+  int limit = 50;
+  bool json = false;
+  std::vector<std::string> ids;
+};
+int RunDraftsList(const DraftsOptions& o);
+int RunDraftsShow(const DraftsOptions& o);
+// Erases each draft (not while a submit is in progress).
+int RunDraftsDelete(const DraftsOptions& o);
+
 }  // namespace writ

@@ -165,7 +165,26 @@ int main(int argc, char** argv) {
     std::cout << about->help();
     return 2;
   }
+  writ::DraftsOptions dro;
+  auto* drafts = app.add_subcommand("drafts", "Inspect and erase drafts (straight on the store)");
+  drafts->require_subcommand(1);
+  auto* drafts_list = drafts->add_subcommand("list", "List drafts, oldest first");
+  drafts_list->add_option("--route", dro.route, "Route name, e.g. /applications/drafts");
+  drafts_list->add_option("--status", dro.status, "open, submitting or submitted")
+      ->check(CLI::IsMember({"open", "submitting", "submitted"}));
+  drafts_list->add_option("--limit", dro.limit, "At most this many")->check(CLI::Range(1, 100000));
+  drafts_list->add_flag("--json", dro.json, "One JSON array instead of a table");
+  auto* drafts_show = drafts->add_subcommand("show", "Show drafts as JSON: data, status, versions");
+  drafts_show->add_flag("--json", dro.json, "Without the version list");
+  auto* drafts_delete = drafts->add_subcommand("delete", "Erase drafts: the draft, its versions and replay records");
+  for (auto* c : {drafts_list, drafts_show, drafts_delete})
+    c->add_option("-c,--config", dro.config_path, "Config file (names the store)")->required();
+  for (auto* c : {drafts_show, drafts_delete}) c->add_option("ids", dro.ids, "Draft ids")->required();
+
   CLI11_PARSE(app, argc, argv);
+  if (*drafts_list) return writ::RunDraftsList(dro);
+  if (*drafts_show) return writ::RunDraftsShow(dro);
+  if (*drafts_delete) return writ::RunDraftsDelete(dro);
 
   if (*serve) {
     writ::Config c;

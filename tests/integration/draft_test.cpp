@@ -337,5 +337,23 @@ TEST_F(DraftTest, DeleteErasesAndIdleDraftsAreErasedByGc) {
   ASSERT_TRUE(Eventually([&] { return Get(idle).status == 404; }, 10'000)) << "GC erases drafts past retention";
 }
 
+TEST_F(DraftTest, CliListsShowsAndErasesDrafts) {
+  Start();
+  std::string id = NewDraft(R"({"name": "cli", "secret": "s3cr3t"})");
+  std::string out;
+  ASSERT_EQ(RunWrit({"drafts", "list", "-c", writ_.config_path(), "--status", "open"}, &out), 0) << out;
+  EXPECT_NE(out.find(id), std::string::npos) << out;
+  out.clear();
+  ASSERT_EQ(RunWrit({"drafts", "show", "-c", writ_.config_path(), id}, &out), 0) << out;
+  EXPECT_NE(out.find("\"version\":1"), std::string::npos) << out;
+  EXPECT_NE(out.find("s3cr3t"), std::string::npos) << "show prints the data for an operator";
+  out.clear();
+  ASSERT_EQ(RunWrit({"drafts", "delete", "-c", writ_.config_path(), id}, &out), 0) << out;
+  EXPECT_EQ(Get(id).status, 404) << "erased under the running server";
+  out.clear();
+  EXPECT_EQ(RunWrit({"drafts", "delete", "-c", writ_.config_path(), id}, &out), 1) << out;
+  EXPECT_NE(out.find("no such draft"), std::string::npos) << out;
+}
+
 }  // namespace
 }  // namespace writ::testing
