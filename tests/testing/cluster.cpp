@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "http/blocking_client.h"
+#include "patterns/registry.h"
 
 namespace writ::testing {
 
@@ -198,6 +199,7 @@ std::unique_ptr<Store> OpenStoreReadOnly(const std::string& db_path) {
   bool url = db_path.rfind("sqlite:", 0) == 0 || db_path.rfind("postgres", 0) == 0;
   o.url = url ? db_path : "sqlite:" + db_path;
   o.read_only = true;
+  o.schema = AllSchemaSteps();  // every mode's tables, as `writ serve` migrates them
   auto s = OpenStore(o);
   EXPECT_TRUE(s.ok()) << s.status().message();
   return s.ok() ? std::move(*s) : nullptr;
