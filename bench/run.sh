@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Benchmarks, each against a peer measured in the same run.
-#   bench/run.sh [s1|s2|s3|s4|s5|s6|s7|all]  (default: all; s3 includes s4)
+#   bench/run.sh [s1|s2|s3|s4|s5|s6|s7|s8|all]  (default: all; s3 includes s4)
 # Environment: BENCH_DURATION (s per measurement, 10), BENCH_ROUNDS (3),
 # BENCH_CONNECTIONS (64). Needs root or sudo for the first install of
 # nginx-light and wrk (Debian packages).
@@ -26,6 +26,11 @@
 # S7 footprint: writ's resident memory over a store of 1M idempotency
 #             records, store bytes per record, and the in-server GC's delete
 #             rate with the p99 of live sync traffic (-c16) during it vs before
+# S8 drafts:  saves (PUT with If-Match, 2 KiB JSON, round robin over 2,000
+#             drafts) vs the same saves as plain SQLite UPSERTs in C++
+#             (bench_raw_upsert: committed one by one, and 64 per commit);
+#             submits (sync path: the record to the master and its answer)
+#             vs S1's sync write, in the same run
 #
 # Placement: the load generator (wrk) runs on core 0, every server on core 1
 # (taskset), so each system gets the same single core. Measurements
@@ -102,6 +107,7 @@ routes:
   - {name: bulk, method: POST, path: /products/bulk, mode: buffered, upstream: master, max_body: 64MiB,
      buffered: {item_key: /sku, batch_size: 500, bulk_path: /products/_bulk, max_pending_items: 100000000},
      async: {concurrency: 4, poll_interval: 50ms}}
+  - {path: /applications/drafts, mode: draft, upstream: master, upstream_path: /applications, max_body: 64KiB}
 YAML
 taskset -c $CORE_SRV "$WRIT" serve --config "$WORK/writ.yaml" >"$WORK/writ.log" 2>&1 &
 PIDS+=($!)
@@ -508,6 +514,42 @@ YAML
   kill $F_PID; wait $F_PID 2>/dev/null || true
   summary s7-live-before s7-live-during-gc
   echo "  (live traffic: wrk -c16 sync writes with fresh keys; bar: GC >= 50k records/s, p99 within +20%)"
+  echo
+fi
+if [[ $SCENARIO == s8 || $SCENARIO == all ]]; then
+  SAVE_DRAFTS=${BENCH_SAVE_DRAFTS:-2000}
+  RAW_SAVES=${BENCH_RAW_SAVES:-20000}
+  echo "## S8 drafts: saves (PUT + If-Match, 2 KiB JSON, $SAVE_DRAFTS drafts) vs a raw SQLite UPSERT; submits (sync) vs S1"
+  make_drafts() {  # FILE SECONDS [order]: creates drafts for SECONDS, their ids into FILE
+    rm -f "$1"
+    taskset -c $CORE_LOAD wrk -t1 -c16 -d"${2}s" -s bench/draft_create.lua "http://127.0.0.1:$WRIT_PORT" -- "$1" \
+      "${3:-}" >/dev/null
+  }
+  for r in $(seq "$ROUNDS"); do
+    make_drafts "$WORK/s8-all-$r.txt" 2
+    head -n "$SAVE_DRAFTS" "$WORK/s8-all-$r.txt" >"$WORK/s8-save-$r.txt"
+    run s8-save $WRIT_PORT draft_save.lua "$WORK/s8-save-$r.txt"
+    for batch in 1 64; do
+      saves=$((batch == 1 ? RAW_SAVES / 4 : RAW_SAVES * 5))
+      raw=$(taskset -c $CORE_SRV "$BUILD/bench_raw_upsert" "$WORK/raw-upsert-$r.db" "$saves" "$batch" "$SAVE_DRAFTS")
+      rm -f "$WORK/raw-upsert-$r.db"*
+      echo "0 0 $raw" >>"$WORK/s8-raw-upsert-$batch.txt"
+      printf '  %-18s %10s saves/s (%d saves, %d per commit, synchronous=FULL)\n' "s8-raw-upsert-$batch" "$raw" \
+        "$saves" "$batch"
+    done
+  done
+  summary s8-raw-upsert-1 s8-raw-upsert-64 s8-save
+  echo "  (ratio: saves/s relative to UPSERTs committed one by one; s8-raw-upsert-64 commits 64 per fsync)"
+  echo
+  echo "## S8 submit (sync: the record to the master, its answer replayed to retries) vs S1 in the same run"
+  echo "   (each draft holds S1's 90-byte order, so both send the master the same body)"
+  for r in $(seq "$ROUNDS"); do
+    make_drafts "$WORK/s8-submit-$r.txt" $((DURATION * 2)) order
+    run s8-submit $WRIT_PORT draft_submit.lua "$WORK/s8-submit-$r.txt" "sub$r"
+    run s8-s1-writ $WRIT_PORT unique_keys.lua "s8w$r"
+  done
+  summary s8-s1-writ s8-submit
+  echo "  (each draft submitted once; a Non-2xx count above means a repeat ran past the drafts created)"
   echo
 fi
 echo "logs and configs: $WORK"

@@ -593,6 +593,14 @@ void DraftRoute::Submit(CallPtr call) {
     }
     takeover = true;
   }
+  // Without a schema to check, the store checks the version and status as
+  // it begins the submit: no read first. With one, the data is read here
+  // (no work inside a transaction) and the begin checks the version again.
+  if (!settings_.strict && !takeover && !call->if_match.any && call->if_match.versions.size() == 1) {
+    int64_t expected = call->if_match.versions.front();
+    if (settings_.submit_async) return SubmitAsync(call, expected);
+    return SubmitSync(call, expected);
+  }
   auto cur = drafts_.Get(kDefaultTenant, route_.name, call->id);
   if (!cur.ok()) return Finish(call, StoreProblem(cur.status()), "error");
   if (!cur->has_value()) return Finish(call, NotFound(call->id), "not_found");
@@ -686,6 +694,10 @@ void DraftRoute::SubmitSync(CallPtr call, int64_t expected_version) {
   b.key = {true, call->keyed.id.key, call->keyed.fp.digest, call->keyed.fp.detail(), route_.idempotency.retention};
   b.lease = route_.idempotency.lease;
   b.park_on_takeover = route_.idempotency.on_unknown == OnUnknown::kPark;
+  // As the sync route's claim: at-most-once routes must know after any crash
+  // that they may have sent; for key-honouring masters a lost begin only
+  // means a resend under the same upstream key.
+  b.durable = route_.idempotency.on_unknown == OnUnknown::kPark;
   drafts_.BeginSubmit(std::move(b), [this, call](Result<DraftResult> r) {
     if (!r.ok()) return Finish(call, StoreProblem(r.status()), "error");
     switch (r->status) {

@@ -110,6 +110,11 @@ struct DraftSubmitBegin {
   DraftKey key;                  // required
   Millis lease = 30'000;
   bool park_on_takeover = false;  // at-most-once routes: an expired holder is parked, never re-sent
+  // false: the begin need not be on disk before the master is called (it is
+  // with the next durable commit; a process crash never loses it, only a
+  // power cut can). Safe where a lost begin only means the same key resends
+  // the same version under the same upstream key: masters that honour keys.
+  bool durable = true;
 };
 
 // Submit, sync path, step 2: the master's outcome, fence-checked.
