@@ -215,6 +215,24 @@ TEST_P(DraftStoreTest, AnUnknownOutcomeKeepsTheDraftFrozenForAResendUnderTheSame
   auto again = Begin("d_1", 1, "s1");
   ASSERT_EQ(again->status, DraftWrite::kDone) << "the same key resends at once (its key was freed)";
   EXPECT_EQ(DraftStore::UpstreamKey(again->draft), upstream_key) << "under the same upstream key";
+  // The resend meets a transient refusal: that says nothing about the first
+  // attempt, which may have applied, so the draft stays frozen.
+  ASSERT_TRUE(*Finish("d_1", "s1", again->fence, DraftSubmitFinish::kRelease));
+  EXPECT_EQ(Current("d_1").status, DraftStatus::kSubmitting);
+  EXPECT_EQ(Begin("d_1", 1, "s1")->status, DraftWrite::kDone) << "and the same key resends again";
+}
+
+TEST_P(DraftStoreTest, AfterATakeoverOnlyAFinalAnswerReopensTheDraft) {
+  Create("d_1", R"({"a":1})");
+  ASSERT_EQ(Begin("d_1", 1, "s1")->status, DraftWrite::kDone);
+  clock_.Advance(5'001);  // the holder died, perhaps after the master applied
+  auto take = Begin("d_1", 1, "s1");
+  ASSERT_TRUE(take->took_over);
+  ASSERT_TRUE(*Finish("d_1", "s1", take->fence, DraftSubmitFinish::kRelease));
+  EXPECT_EQ(Current("d_1").status, DraftStatus::kSubmitting) << "the dead holder's attempt may have applied";
+  auto again = Begin("d_1", 1, "s1");
+  ASSERT_TRUE(*Finish("d_1", "s1", again->fence, DraftSubmitFinish::kRefused, 422));
+  EXPECT_EQ(Current("d_1").status, DraftStatus::kOpen) << "a final refusal does";
 }
 
 TEST_P(DraftStoreTest, AsyncSubmitQueuesTheRecordAndTheDraftFollowsItsSubmission) {

@@ -31,7 +31,8 @@ CREATE TABLE IF NOT EXISTS drafts (
   canonical_id TEXT NOT NULL DEFAULT '',
   answer_status INTEGER NOT NULL DEFAULT 0,
   answer_headers TEXT NOT NULL DEFAULT '',
-  answer_body BLOB NOT NULL DEFAULT x''
+  answer_body BLOB NOT NULL DEFAULT x'',
+  submit_unknown INTEGER NOT NULL DEFAULT 0  -- 1: an attempt of this submission may have applied
 );
 CREATE INDEX IF NOT EXISTS drafts_list ON drafts(route, status, seq);
 CREATE INDEX IF NOT EXISTS drafts_expiry ON drafts(expires_at);
@@ -66,7 +67,8 @@ CREATE TABLE IF NOT EXISTS drafts (
   canonical_id TEXT NOT NULL DEFAULT '',
   answer_status BIGINT NOT NULL DEFAULT 0,
   answer_headers TEXT NOT NULL DEFAULT '',
-  answer_body BYTEA NOT NULL DEFAULT ''::bytea
+  answer_body BYTEA NOT NULL DEFAULT ''::bytea,
+  submit_unknown BIGINT NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS drafts_list ON drafts(route, status, seq);
 CREATE INDEX IF NOT EXISTS drafts_expiry ON drafts(expires_at);
@@ -461,6 +463,11 @@ void DraftStore::BeginSubmit(DraftSubmitBegin req, Callback<DraftResult> done) {
                           s.Bind(4, now + req.lease).Bind(5, now).Bind(6, r.fence);
                         });
         if (!t.ok()) return t.status();
+        // The dead holder may have reached the master: from now on only a
+        // final answer may reopen the draft (a later transient refusal of a
+        // resend says nothing about the first attempt).
+        auto m = Change(c, "UPDATE drafts SET submit_unknown=1 WHERE id=?1", [&](Stmt& s) { s.Bind(1, req.id); });
+        if (!m.ok()) return m.status();
         auto d = SelectDraft(c, req.tenant, req.route, req.id, /*lock=*/true);
         if (!d.ok()) return d.status();
         if (!d->has_value()) {
@@ -520,7 +527,8 @@ void DraftStore::FinishSubmit(DraftSubmitFinish req, Callback<bool> done) {
           case DraftSubmitFinish::kSucceeded:
             n = Change(c,
                        "UPDATE drafts SET status='submitted', canonical_id=?2, answer_status=?3, answer_headers=?4, "
-                       "answer_body=?5, updated_at=?6, expires_at=?7 WHERE id=?1 AND status='submitting'",
+                       "answer_body=?5, updated_at=?6, expires_at=?7, submit_unknown=0 WHERE id=?1 AND "
+                       "status='submitting'",
                        [&](Stmt& s) {
                          s.Bind(1, req.id).Bind(2, req.canonical_id).Bind(3, int64_t{req.answer.status});
                          s.Bind(4, HeadersToText(req.answer.headers)).BindBlob(5, req.answer.body).Bind(6, now);
@@ -530,19 +538,25 @@ void DraftStore::FinishSubmit(DraftSubmitFinish req, Callback<bool> done) {
           case DraftSubmitFinish::kRefused:
             n = Change(c,
                        "UPDATE drafts SET status='open', submit_key='', submit_seq=submit_seq+1, answer_status=?2, "
-                       "answer_headers=?3, answer_body=?4, updated_at=?5 WHERE id=?1 AND status='submitting'",
+                       "answer_headers=?3, answer_body=?4, updated_at=?5, submit_unknown=0 WHERE id=?1 AND "
+                       "status='submitting'",
                        [&](Stmt& s) {
                          s.Bind(1, req.id).Bind(2, int64_t{req.answer.status});
                          s.Bind(3, HeadersToText(req.answer.headers)).BindBlob(4, req.answer.body).Bind(5, now);
                        });
             break;
           case DraftSubmitFinish::kRelease:
+            // Nothing applied by this attempt; unless an earlier attempt of
+            // this submission may have been, the draft opens again.
             n = Change(c, "UPDATE drafts SET status='open', submit_key='', updated_at=?2 WHERE id=?1 AND "
-                          "status='submitting'",
+                          "status='submitting' AND submit_unknown=0",
                        [&](Stmt& s) { s.Bind(1, req.id).Bind(2, now); });
             break;
           case DraftSubmitFinish::kRetry:  // stays submitting under its key: the retry resends it
-          case DraftSubmitFinish::kPark:   // stays submitting: an operator decides (the outcome is unknown)
+            n = Change(c, "UPDATE drafts SET submit_unknown=1, updated_at=?2 WHERE id=?1 AND status='submitting'",
+                       [&](Stmt& s) { s.Bind(1, req.id).Bind(2, now); });
+            break;
+          case DraftSubmitFinish::kPark:  // stays submitting: an operator decides (the outcome is unknown)
             break;
         }
         if (!n.ok()) return n.status();

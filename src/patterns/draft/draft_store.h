@@ -8,7 +8,9 @@
 //   submitting --final refusal--> open (answer attached, submit_seq + 1)
 //   submitting --transient / not sent--> open (the client retries the submit)
 //   submitting --outcome unknown--> submitting (the same key resends the same
-//                version; on_unknown: park never resends)
+//                version; on_unknown: park never resends); from then on, or
+//                after a takeover from a dead holder, only a final answer
+//                reopens the draft
 //   any but submitting --erase / retention--> gone, with its versions and the
 //   replay records of its saves and submit (idempotency keys "<id>:<key>").
 // A submit's upstream key is derived from (draft, version, submit_seq): every
@@ -122,8 +124,10 @@ struct DraftSubmitFinish {
   std::string tenant, route, id;
   std::string key;  // the client's key
   int64_t fence = 0;
-  // kRelease: nothing was applied (not sent, or a transient refusal): the
-  // key is freed and the draft opens again. kRetry: the outcome is unknown
+  // kRelease: this attempt applied nothing (not sent, or a transient
+  // refusal): the key is freed and the draft opens again, unless an earlier
+  // attempt of the same submission ended unknown or its holder died (then it
+  // stays frozen as with kRetry: a later refusal proves nothing about it). kRetry: the outcome is unknown
   // on a route that resends: the key is freed but the draft stays frozen,
   // so the client's retry with the same key resends the same version under
   // the same upstream key. kPark: unknown, never resent.
