@@ -3,6 +3,7 @@
 // reads use their own connection; a delete is one transaction, with the same
 // erasure as DELETE on the route (versions and replay records go too).
 #include <iostream>
+#include <optional>
 
 #include <boost/json.hpp>
 
@@ -31,19 +32,32 @@ boost::json::object Summary(const Draft& d, bool with_data) {
   return o;
 }
 
+// Opens the store a config names; null (and a message) if it cannot.
+std::unique_ptr<Store> Open(const std::string& config_path, bool read_only) {
+  auto store = OpenFromConfig(config_path, read_only);
+  if (store.ok()) return std::move(*store);
+  std::cerr << "cannot open store: " << store.status().message() << "\n";
+  return nullptr;
+}
+
+// The draft with this id, or nullopt (and a message).
+std::optional<Draft> Find(DraftStore& drafts, const std::string& id) {
+  auto d = drafts.Find(id);
+  if (d.ok() && d->has_value()) return **d;
+  std::cerr << id << ": " << (d.ok() ? "no such draft" : d.status().message()) << "\n";
+  return std::nullopt;
+}
+
 }  // namespace
 
 int RunDraftsList(const DraftsOptions& o) {
-  auto store = OpenFromConfig(o.config_path, true);
-  if (!store.ok()) {
-    std::cerr << "cannot open store: " << store.status().message() << "\n";
-    return 1;
-  }
+  auto store = Open(o.config_path, true);
+  if (!store) return 1;
   DraftFilter f;
   f.route = o.route;
   f.limit = o.limit;
   if (!o.status.empty()) f.status = ParseDraftStatus(o.status);
-  auto rows = DraftStore((*store)->db()).List(f);
+  auto rows = DraftStore(store->db()).List(f);
   if (!rows.ok()) {
     std::cerr << rows.status().message() << "\n";
     return 1;
@@ -63,24 +77,20 @@ int RunDraftsList(const DraftsOptions& o) {
 }
 
 int RunDraftsShow(const DraftsOptions& o) {
-  auto store = OpenFromConfig(o.config_path, true);
-  if (!store.ok()) {
-    std::cerr << "cannot open store: " << store.status().message() << "\n";
-    return 1;
-  }
-  DraftStore drafts((*store)->db());
+  auto store = Open(o.config_path, true);
+  if (!store) return 1;
+  DraftStore drafts(store->db());
   int rc = 0;
   for (const auto& id : o.ids) {
-    auto d = drafts.Find(id);
-    if (!d.ok() || !d->has_value()) {
-      std::cerr << id << ": " << (d.ok() ? "no such draft" : d.status().message()) << "\n";
+    auto d = Find(drafts, id);
+    if (!d) {
       rc = 1;
       continue;
     }
-    auto j = Summary(**d, true);
+    auto j = Summary(*d, true);
     if (!o.json) {
       boost::json::array versions;
-      auto vs = drafts.Versions((*d)->tenant, (*d)->route, id, 1000);
+      auto vs = drafts.Versions(d->tenant, d->route, id, 1000);
       if (vs.ok())
         for (const auto& v : *vs) {
           boost::system::error_code ec;
@@ -96,21 +106,17 @@ int RunDraftsShow(const DraftsOptions& o) {
 }
 
 int RunDraftsDelete(const DraftsOptions& o) {
-  auto store = OpenFromConfig(o.config_path, false);
-  if (!store.ok()) {
-    std::cerr << "cannot open store: " << store.status().message() << "\n";
-    return 1;
-  }
-  DraftStore drafts((*store)->db());
+  auto store = Open(o.config_path, false);
+  if (!store) return 1;
+  DraftStore drafts(store->db());
   int rc = 0;
   for (const auto& id : o.ids) {
-    auto d = drafts.Find(id);
-    if (!d.ok() || !d->has_value()) {
-      std::cerr << id << ": " << (d.ok() ? "no such draft" : d.status().message()) << "\n";
+    auto d = Find(drafts, id);
+    if (!d) {
       rc = 1;
       continue;
     }
-    auto r = EraseDraftSync(drafts, (*d)->tenant, (*d)->route, id);
+    auto r = EraseDraftSync(drafts, d->tenant, d->route, id);
     if (!r.ok()) {
       std::cerr << id << ": " << r.status().message() << "\n";
       rc = 1;

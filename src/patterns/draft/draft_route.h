@@ -24,7 +24,10 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
+
+#include <boost/json/value.hpp>
 
 #include "config/config.h"
 #include "core/clock.h"
@@ -70,6 +73,12 @@ class DraftRoute : public Route {
   void SubmitSync(CallPtr call, int64_t expected_version);
   void SubmitAsync(CallPtr call, int64_t expected_version);
   void CallMaster(CallPtr call, Draft draft, int64_t fence);
+  // Each answers the request itself and returns false / nullopt / true
+  // when the request is done: a 428; the body's 400 or 422 (JSON, an
+  // object, the loose schema); a replay or refusal from its key's record.
+  bool RequireIfMatch(const CallPtr& call, const char* what);
+  std::optional<boost::json::value> CheckedDocument(const CallPtr& call, const std::string& body);
+  bool AnsweredFromKey(const CallPtr& call, const std::string& scoped_key);
   void OnMasterAnswer(CallPtr call, const Draft& draft, int64_t fence, UpstreamResult r);
   // Stores `data` as the draft's next version (or its first), with the key.
   void Save(CallPtr call, bool create, int64_t expected_version, std::string data, std::string changed,
