@@ -72,69 +72,7 @@ void KeyStore::Claim(ClaimRequest req, Callback<ClaimResult> done) {
   bool durable = req.durable;
   Database& db = db_;
   SubmitFor<ClaimResult>(
-      db_,
-      [&db, req = std::move(req)](Conn& c) -> Result<ClaimResult> {
-        ClaimResult out;
-        Millis now = db.Now();
-        // Insert-if-absent first: another instance may claim the same key at
-        // the same moment; the database lets exactly one insert through.
-        auto n = Change(c,
-                        std::string("INSERT INTO idem_keys (") + kKeyColumns +
-                            ") VALUES (?1,?2,?3,'in_flight',?4,?5,1,1,?6,?6,?7,?8,0,'',?9) "
-                            "ON CONFLICT (tenant, route, key) DO NOTHING",
-                        [&](Stmt& s) {
-                          s.Bind(1, req.id.tenant).Bind(2, req.id.route).Bind(3, req.id.key);
-                          s.Bind(4, req.fingerprint).Bind(5, req.fingerprint_detail);
-                          s.Bind(6, now).Bind(7, now + req.lease).Bind(8, now + req.retention);
-                          s.BindBlob(9, std::string());
-                        });
-        if (!n.ok()) return n.status();
-        if (*n == 1) {
-          out.claimed = true;
-          out.fence = 1;
-          return out;
-        }
-        auto cur = SelectRecord(c, req.id, /*lock=*/true);
-        if (!cur.ok()) return cur.status();
-        if (!cur->has_value()) return Status(Code::kUnavailable, "claim: the key's record vanished; retry");
-        IdempotencyRecord& rec = **cur;
-        bool expired = rec.state == KeyState::kInFlight && rec.lease_until <= now;
-        if (rec.fingerprint != req.fingerprint || !expired) {
-          out.existing = std::move(rec);
-          return out;
-        }
-        if (req.park_on_takeover) {
-          auto p = Change(c,
-                          "UPDATE idem_keys SET state='unknown', expires_at=NULL, updated_at=?4 "
-                          "WHERE tenant=?1 AND route=?2 AND key=?3",
-                          [&](Stmt& s) {
-                            s.Bind(1, req.id.tenant).Bind(2, req.id.route).Bind(3, req.id.key).Bind(4, now);
-                          });
-          if (!p.ok()) return p.status();
-          rec.state = KeyState::kUnknown;
-          rec.expires_at = 0;
-          out.existing = std::move(rec);
-          return out;
-        }
-        // Take over only the lease just read: a holder that moved on wins.
-        auto t = Change(c,
-                        "UPDATE idem_keys SET fence=fence+1, attempts=attempts+1, lease_until=?4, "
-                        "updated_at=?5 WHERE tenant=?1 AND route=?2 AND key=?3 AND fence=?6 AND state='in_flight'",
-                        [&](Stmt& s) {
-                          s.Bind(1, req.id.tenant).Bind(2, req.id.route).Bind(3, req.id.key);
-                          s.Bind(4, now + req.lease).Bind(5, now).Bind(6, rec.fence);
-                        });
-        if (!t.ok()) return t.status();
-        if (*t == 0) {
-          out.existing = std::move(rec);
-          return out;
-        }
-        out.claimed = true;
-        out.took_over = true;
-        out.fence = rec.fence + 1;
-        return out;
-      },
-      std::move(done), durable);
+      db_, [&db, req = std::move(req)](Conn& c) { return ClaimKey(c, req, db.Now()); }, std::move(done), durable);
 }
 
 void KeyStore::Complete(KeyId id, int64_t fence, StoredResponse resp, Millis retention, Callback<bool> done) {

@@ -309,100 +309,63 @@ void DraftStore::BeginSubmit(DraftSubmitBegin req, Callback<DraftResult> done) {
       [&db, req = std::move(req)](Conn& c) -> Result<DraftResult> {
         DraftResult out;
         Millis now = db.Now();
-        KeyId key_id = SaveKey(req.tenant, req.route, req.id, req.key.key);
-        // Insert-if-absent first: one statement on the usual path, and a
-        // concurrent submit with the same key (another instance) waits here.
-        auto n = Change(c,
-                        std::string("INSERT INTO idem_keys (") + kKeyColumns +
-                            ") VALUES (?1,?2,?3,'in_flight',?4,?5,1,1,?6,?6,?7,?8,0,'',?9) "
-                            "ON CONFLICT (tenant, route, key) DO NOTHING",
-                        [&](Stmt& s) {
-                          s.Bind(1, key_id.tenant).Bind(2, key_id.route).Bind(3, key_id.key);
-                          s.Bind(4, req.key.fingerprint).Bind(5, req.key.fingerprint_detail);
-                          s.Bind(6, now).Bind(7, now + req.lease).Bind(8, now + req.key.retention);
-                          s.BindBlob(9, std::string());
-                        });
-        if (!n.ok()) return n.status();
-        if (*n == 1) {
-          auto d = SelectDraft(c, req.tenant, req.route, req.id, /*lock=*/true);
-          if (!d.ok()) return d.status();
-          DraftWrite refusal = DraftWrite::kDone;
-          if (!d->has_value()) {
-            refusal = DraftWrite::kNotFound;
-          } else {
-            out.draft = std::move(**d);
-            const Draft& draft = out.draft;
-            // Open, or frozen by an earlier submit under this same key whose
-            // outcome was unknown (its key was freed for this retry).
-            bool resend = draft.status == DraftStatus::kSubmitting && draft.submit_key == req.key.key &&
-                          draft.submission_id.empty();
-            if (draft.status != DraftStatus::kOpen && !resend) refusal = DraftWrite::kNotOpen;
-            else if (req.expected_version != 0 && draft.version != req.expected_version) refusal = DraftWrite::kStale;
-          }
-          if (refusal != DraftWrite::kDone) {  // nothing to claim: the key goes again
-            if (auto s = GiveKeyBack(c, key_id); !s.ok()) return s;
-            out.status = refusal;
-            return out;
-          }
-          Draft& draft = out.draft;
-          draft.status = DraftStatus::kSubmitting;
-          draft.submit_key = req.key.key;
-          draft.submit_version = draft.version;
-          auto u = Change(c,
-                          "UPDATE drafts SET status='submitting', submit_key=?2, submit_version=version, "
-                          "updated_at=?3 WHERE id=?1",
-                          [&](Stmt& s) { s.Bind(1, draft.id).Bind(2, draft.submit_key).Bind(3, now); });
-          if (!u.ok()) return u.status();
-          out.fence = 1;
-          return out;
-        }
-        auto rec = SelectRecord(c, key_id, /*lock=*/true);
-        if (!rec.ok()) return rec.status();
-        if (!rec->has_value()) return Status(Code::kUnavailable, "submit: the key's record vanished; retry");
-        IdempotencyRecord& r = **rec;
-        bool expired = r.state == KeyState::kInFlight && r.lease_until <= now;
-        if (r.fingerprint != req.key.fingerprint || !expired) {
+        // The key first, as any keyed write claims it (insert-if-absent, a
+        // dead holder's lease taken over, or parked on at-most-once routes).
+        ClaimRequest claim;
+        claim.id = SaveKey(req.tenant, req.route, req.id, req.key.key);
+        claim.fingerprint = req.key.fingerprint;
+        claim.fingerprint_detail = req.key.fingerprint_detail;
+        claim.lease = req.lease;
+        claim.retention = req.key.retention;
+        claim.park_on_takeover = req.park_on_takeover;
+        auto k = ClaimKey(c, claim, now);
+        if (!k.ok()) return k.status();
+        if (!k->claimed) {
           out.status = DraftWrite::kKeyExists;
-          out.existing = std::move(r);
+          out.existing = std::move(k->existing);
           return out;
         }
-        if (req.park_on_takeover) {  // at most once: never re-sent after an unknown end
-          auto p = Change(c,
-                          "UPDATE idem_keys SET state='unknown', expires_at=NULL, updated_at=?4 "
-                          "WHERE tenant=?1 AND route=?2 AND key=?3",
-                          [&](Stmt& s) {
-                            s.Bind(1, key_id.tenant).Bind(2, key_id.route).Bind(3, key_id.key).Bind(4, now);
-                          });
-          if (!p.ok()) return p.status();
-          r.state = KeyState::kUnknown;
-          r.expires_at = 0;
-          out.status = DraftWrite::kKeyExists;
-          out.existing = std::move(r);
-          return out;
+        out.fence = k->fence;
+        out.took_over = k->took_over;
+        if (k->took_over) {
+          // The dead holder may have reached the master: from now on only a
+          // final answer may reopen the draft (a later transient refusal of
+          // a resend says nothing about the first attempt).
+          auto m = Change(c, "UPDATE drafts SET submit_unknown=1 WHERE id=?1", [&](Stmt& s) { s.Bind(1, req.id); });
+          if (!m.ok()) return m.status();
         }
-        // A holder that died: take over only the lease just read.
-        auto t = Change(c,
-                        "UPDATE idem_keys SET fence=fence+1, attempts=attempts+1, lease_until=?4, updated_at=?5 "
-                        "WHERE tenant=?1 AND route=?2 AND key=?3 AND fence=?6 AND state='in_flight'",
-                        [&](Stmt& s) {
-                          s.Bind(1, key_id.tenant).Bind(2, key_id.route).Bind(3, key_id.key);
-                          s.Bind(4, now + req.lease).Bind(5, now).Bind(6, r.fence);
-                        });
-        if (!t.ok()) return t.status();
-        // The dead holder may have reached the master: from now on only a
-        // final answer may reopen the draft (a later transient refusal of a
-        // resend says nothing about the first attempt).
-        auto m = Change(c, "UPDATE drafts SET submit_unknown=1 WHERE id=?1", [&](Stmt& s) { s.Bind(1, req.id); });
-        if (!m.ok()) return m.status();
         auto d = SelectDraft(c, req.tenant, req.route, req.id, /*lock=*/true);
         if (!d.ok()) return d.status();
+        DraftWrite refusal = DraftWrite::kDone;
         if (!d->has_value()) {
-          out.status = DraftWrite::kNotFound;
+          refusal = DraftWrite::kNotFound;
+        } else if (!k->took_over) {
+          out.draft = std::move(**d);
+          const Draft& draft = out.draft;
+          // Open, or frozen by an earlier submit under this same key whose
+          // outcome was unknown (its key was freed for this retry).
+          bool resend = draft.status == DraftStatus::kSubmitting && draft.submit_key == req.key.key &&
+                        draft.submission_id.empty();
+          if (draft.status != DraftStatus::kOpen && !resend) refusal = DraftWrite::kNotOpen;
+          else if (req.expected_version != 0 && draft.version != req.expected_version) refusal = DraftWrite::kStale;
+        } else {
+          out.draft = std::move(**d);  // taken over: frozen already, under this key
           return out;
         }
-        out.draft = std::move(**d);
-        out.fence = r.fence + 1;
-        out.took_over = true;
+        if (refusal != DraftWrite::kDone) {  // nothing to submit: the key goes again
+          if (auto s = GiveKeyBack(c, claim.id); !s.ok()) return s;
+          out.status = refusal;
+          return out;
+        }
+        Draft& draft = out.draft;
+        draft.status = DraftStatus::kSubmitting;
+        draft.submit_key = req.key.key;
+        draft.submit_version = draft.version;
+        auto u = Change(c,
+                        "UPDATE drafts SET status='submitting', submit_key=?2, submit_version=version, updated_at=?3 "
+                        "WHERE id=?1",
+                        [&](Stmt& s) { s.Bind(1, draft.id).Bind(2, draft.submit_key).Bind(3, now); });
+        if (!u.ok()) return u.status();
         return out;
       },
       std::move(done), durable);
