@@ -273,6 +273,16 @@ TEST_P(DraftStoreTest, AsyncSubmitQueuesTheRecordAndTheDraftFollowsItsSubmission
   ASSERT_TRUE(*FinishAttemptSync(store_->queue(), o));
   EXPECT_EQ(Current("d_1").status, DraftStatus::kSubmitted);
   EXPECT_EQ(Current("d_1").canonical_id, "app_9");
+
+  // A submission cancelled before its first attempt reopens its draft.
+  Create("d_2", R"({"b":1})");
+  a.id = "d_2";
+  a.key = Key("s2");
+  a.command.id = "sub_2";
+  ASSERT_EQ(Wait<DraftResult>([&](auto cb) { ds.AcceptSubmit(a, cb); })->status, DraftWrite::kDone);
+  ASSERT_EQ(*CancelSync(store_->queue(), "sub_2", false, 60'000), ActionResult::kDone);
+  EXPECT_EQ(Current("d_2").status, DraftStatus::kOpen) << "never attempted, so never applied";
+  EXPECT_EQ(Update("d_2", R"({"b":2})", 1).status, DraftWrite::kDone) << "and it can be saved again";
 }
 
 TEST_P(DraftStoreTest, EraseAndGcRemoveTheDraftItsVersionsAndItsReplayRecords) {

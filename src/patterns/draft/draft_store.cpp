@@ -47,7 +47,26 @@ Result<std::optional<Draft>> SelectDraft(Conn& c, const std::string& tenant, con
       [&](Stmt& s) { s.Bind(1, id).Bind(2, tenant).Bind(3, route); }, &ReadDraft);
   if (!rows.ok()) return rows.status();
   if (rows->empty()) return std::optional<Draft>();
-  return std::optional<Draft>(std::move(rows->front()));
+  Draft& d = rows->front();
+  // An async submit's submission cancelled (never attempted, so never
+  // applied; an operator or the client did it through /v1/submissions):
+  // the draft is open again. Written back when read for a write.
+  if (d.status == DraftStatus::kSubmitting && !d.submission_id.empty()) {
+    auto st = QueryRows<std::string>(c, "SELECT status FROM commands WHERE id=?1",
+                                     [&](Stmt& s) { s.Bind(1, d.submission_id); },
+                                     +[](Stmt& s) { return s.Text(0); });
+    if (!st.ok()) return st.status();
+    if (!st->empty() && st->front() == "cancelled") {
+      d.status = DraftStatus::kOpen;
+      d.submit_key.clear();
+      if (lock) {
+        auto n = Change(c, "UPDATE drafts SET status='open', submit_key='' WHERE id=?1 AND status='submitting'",
+                        [&](Stmt& s) { s.Bind(1, d.id); });
+        if (!n.ok()) return n.status();
+      }
+    }
+  }
+  return std::optional<Draft>(std::move(d));
 }
 
 KeyId SaveKey(const std::string& tenant, const std::string& route, const std::string& id, const std::string& key) {
