@@ -249,7 +249,10 @@ class HostileTest : public ::testing::TestWithParam<Case> {
     DraftFilter f;
     f.limit = 1000;
     std::string out;
-    for (const auto& d : DraftStore(store->db()).List(f).value()) out += d.id + "@" + std::to_string(d.version) + " ";
+    auto drafts = DraftStore(store->db()).List(f);  // kept: value() refers into it
+    EXPECT_TRUE(drafts.ok()) << drafts.status().message();
+    if (drafts.ok())
+      for (const auto& d : *drafts) out += d.id + "@" + std::to_string(d.version) + " ";
     return out;
   }
   static TempDir* dir_;
