@@ -372,7 +372,9 @@ TEST(Hostile, DraftPatchesOutsideTheDocumentChangeNothing) {
                   {{"Content-Type", "application/json-patch+json"}, {"If-Match", "\"1\""}});
     EXPECT_EQ(r.status, p.status) << p.patch << " -> " << r.body;
     EXPECT_FALSE(ProblemType(r).empty()) << p.patch << " -> " << r.body;
-    if (r.status == 409) EXPECT_TRUE(ParseBody(r).as_object().contains("operation")) << p.patch << " -> " << r.body;
+    if (r.status == 409) {
+      EXPECT_TRUE(ParseBody(r).as_object().contains("operation")) << p.patch << " -> " << r.body;
+    }
   }
   auto merge_to_array = Call(writ.port(), "PATCH", url, "[1]",
                              {{"Content-Type", "application/merge-patch+json"}, {"If-Match", "\"1\""}});
