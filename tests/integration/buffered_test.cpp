@@ -186,12 +186,17 @@ TEST_F(BufferedTest, RateLimitHoldsAndBacksOffUnder429s) {
   double first = log.front().as_object()["at"].to_number<double>();
   double last = log.back().as_object()["at"].to_number<double>();
   EXPECT_GE(last - first, 2900 * 0.9) << "items reached the master faster than 200/s";
-  // Any 1-second window holds at most rate + burst items.
+  // Writ grants at most rate + burst items in any 1-second window (exactly,
+  // with a fake clock: RateLimiter.GrantsTheBurstThenTheRateAndNeverMore).
+  // Measured at the master, a window also holds what was granted just before
+  // it but arrived late: four concurrent senders on a loaded 2-core machine
+  // (sanitizer builds) deliver with up to a few hundred ms of jitter. Allow
+  // one batch plus 250 ms at the rate (a CI run saw 241 with a 20-item allowance).
   size_t lo = 0;
   for (size_t hi = 0; hi < log.size(); ++hi) {
     double t = log[hi].as_object()["at"].to_number<double>();
     while (log[lo].as_object()["at"].to_number<double>() < t - 1000) ++lo;
-    ASSERT_LE(hi - lo + 1, 200u + 20u + 20u) << "window ending at item " << hi;
+    ASSERT_LE(hi - lo + 1, 200u + 20u + 20u + 50u) << "window ending at item " << hi;
   }
   EXPECT_EQ(Int(Buffer(), "currentRate"), 200);
   EXPECT_NE(Call(writ_.port(), "GET", "/metrics").body.find("writ_bulk_rate_limit{route=\"products-bulk\"} 200"),
