@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "patterns/registry.h"
 #include "store/store.h"
 
 int main(int argc, char** argv) {
@@ -21,6 +22,7 @@ int main(int argc, char** argv) {
   {  // Writ's schema, so the rows land in the same table with the same indexes.
     writ::StoreOptions o;
     o.url = "sqlite:" + path;
+    o.schema = writ::AllSchemaSteps();
     auto s = writ::OpenStore(o);
     if (!s.ok()) {
       std::fprintf(stderr, "%s\n", s.status().message().c_str());

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "core/hash.h"
+#include "patterns/registry.h"
 #include "store/store.h"
 
 int main(int argc, char** argv) {
@@ -36,6 +37,7 @@ int main(int argc, char** argv) {
   {
     writ::StoreOptions o;
     o.url = "sqlite:" + path;
+    o.schema = writ::AllSchemaSteps();
     auto s = writ::OpenStore(o);
     if (!s.ok()) {
       std::fprintf(stderr, "%s\n", s.status().message().c_str());

@@ -26,6 +26,8 @@ int RunGc(const std::string& config_path);
 // needs this before `writ serve`; SQLite migrates itself at open).
 int RunMigrate(const std::string& config_path);
 int RunKeysDelete(const std::string& config_path, const std::string& route, const std::string& key);
+// An unknown outcome checked at the master: --applied or --not-applied.
+int RunKeysResolve(const std::string& config_path, const std::string& route, const std::string& key, bool applied);
 
 // Opens the store a config names (printing config errors); `config` receives it.
 Result<std::unique_ptr<Store>> OpenFromConfig(const std::string& path, bool read_only, Config* config = nullptr);
@@ -38,6 +40,9 @@ struct SubmissionsOptions {
   bool json = false;
   std::vector<std::string> ids;
   bool all = false;  // dead replay: every dead submission (of --route if given)
+  // retry / dead replay: also submissions that may have been applied, on
+  // on_unknown: park routes (after checking the master).
+  bool unknown_ok = false;
 };
 int RunSubmissionsList(const SubmissionsOptions& o);
 int RunSubmissionsShow(const SubmissionsOptions& o);
@@ -53,6 +58,7 @@ struct JobsOptions {
   bool json = false;
   std::vector<std::string> ids;
   int interval_ms = 500;  // watch: refresh period
+  bool unknown_ok = false;  // replay: also items that may have been applied (park routes)
 };
 int RunJobsList(const JobsOptions& o);
 int RunJobsShow(const JobsOptions& o);

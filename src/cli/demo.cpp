@@ -261,7 +261,18 @@ int RunScenario(const std::string& dir, const Scenario& s, const DemoOptions& o,
   bool ok = dups == 0 && t.failed == 0 && t.bad_replays == 0 && applied >= 0;
   if (s.honor) ok = ok && t.succeeded == o.writes && keys == o.writes && t.dead == 0;
   else ok = ok && t.succeeded + t.parked == o.writes && keys <= o.writes && t.succeeded <= keys;
-  std::cout << "  verdict               " << (ok ? "OK: every write applied at most once" : "FAILED") << "\n";
+  if (t.parked > 0)
+    std::cout << "  need resolution       " << t.parked
+              << " write(s) whose clients were told the outcome is unknown; the master applied "
+              << std::max<int64_t>(0, keys - t.succeeded)
+              << " of them. An operator checks the master and settles each: writ keys list --state unknown, "
+                 "then writ keys resolve --applied|--not-applied\n";
+  std::cout << "  verdict               "
+            << (ok ? (t.parked > 0 ? "OK: every write applied at most once; " + std::to_string(t.parked) +
+                                         " parked for an operator (never re-sent)"
+                                   : std::string("OK: every write applied at most once"))
+                   : std::string("FAILED"))
+            << "\n";
   return ok ? 0 : 1;
 }
 

@@ -16,8 +16,8 @@
 namespace writ {
 namespace {
 
-std::unique_ptr<Store> Open(const std::string& config_path, bool read_only) {
-  auto store = OpenFromConfig(config_path, read_only);
+std::unique_ptr<Store> Open(const std::string& config_path, bool read_only, Config* config = nullptr) {
+  auto store = OpenFromConfig(config_path, read_only, config);
   if (store.ok()) return std::move(*store);
   std::cerr << "cannot open store: " << store.status().message() << "\n";
   return nullptr;
@@ -125,21 +125,32 @@ int RunJobsItems(const JobsOptions& o) {
 }
 
 int RunJobsReplay(const JobsOptions& o) {
-  auto store = Open(o.config_path, false);
+  Config config;
+  auto store = Open(o.config_path, false, &config);
   if (!store) return 1;
   int rc = 0;
   for (const auto& id : o.ids) {
-    if (!LoadJob(*store, id)) {
+    auto job = LoadJob(*store, id);
+    if (!job) {
       rc = 1;
       continue;
     }
-    auto n = ReplayJobSync(store->jobs(), id);
+    bool park = false;
+    for (const auto& r : config.routes)
+      if (r.name == job->route) park = r.idempotency.on_unknown == OnUnknown::kPark;
+    auto n = ReplayJobSync(store->jobs(), id, o.unknown_ok || !park);
     if (!n.ok()) {
       std::cerr << id << ": " << n.status().message() << "\n";
       rc = 1;
       continue;
     }
-    std::cout << id << ": " << *n << " failed/dead item(s) re-queued\n";
+    std::cout << id << ": " << n->requeued << " failed/dead item(s) re-queued\n";
+    if (n->held > 0) {
+      std::cout << id << ": " << n->held
+                << " item(s) not re-queued: an attempt's outcome was unknown, so the master may have applied them; "
+                   "check the master, then run again with --unknown-ok if they were not applied\n";
+      rc = 1;
+    }
   }
   return rc;
 }

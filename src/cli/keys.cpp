@@ -2,6 +2,8 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "core/log.h"
+#include "patterns/idempotency/key.h"
 #include "config/config.h"
 #include "patterns/registry.h"
 #include "store/store.h"
@@ -66,6 +68,13 @@ int RunKeysDelete(const std::string& config_path, const std::string& route, cons
     std::cerr << "cannot open store: " << store.status().message() << "\n";
     return 1;
   }
+  auto rec = (*store)->keys().Lookup({"default", route, key});
+  if (rec.ok() && rec->has_value() && (*rec)->state == KeyState::kUnknown) {
+    std::cerr << "this key's outcome is unknown: the master may have applied it. Check the master, then run\n"
+              << "  writ keys resolve --config " << config_path << " --route '" << route << "' --applied|--not-applied "
+              << key << "\n";
+    return 1;
+  }
   auto r = RemoveSync((*store)->keys(), {"default", route, key});
   if (!r.ok()) {
     std::cerr << r.status().message() << "\n";
@@ -76,6 +85,39 @@ int RunKeysDelete(const std::string& config_path, const std::string& route, cons
     return 1;
   }
   std::cout << "deleted\n";
+  return 0;
+}
+
+int RunKeysResolve(const std::string& config_path, const std::string& route, const std::string& key, bool applied) {
+  Config config;
+  auto store = OpenFromConfig(config_path, false, &config);
+  if (!store.ok()) {
+    std::cerr << "cannot open store: " << store.status().message() << "\n";
+    return 1;
+  }
+  Millis retention = IdempotencyConfig().retention;
+  for (const auto& r : config.routes)
+    if (r.name == route) retention = r.idempotency.retention;
+  // What the client's retries get once an operator found the write applied:
+  // not the master's answer (it was lost), but a stored, marked statement.
+  StoredResponse answer;
+  answer.status = 200;
+  answer.headers = {{"Content-Type", "application/json"}, {"Writ-Reconstructed", "true"}};
+  answer.body = R"j({"outcome":"applied","detail":"the master applied this request; its answer was lost and an )j"
+                R"j(operator confirmed the write (writ keys resolve --applied)"})j";
+  auto r = ResolveSync((*store)->keys(), {"default", route, key}, applied, answer, retention);
+  if (!r.ok()) {
+    std::cerr << r.status().message() << "\n";
+    return 1;
+  }
+  if (!*r) {
+    std::cerr << "no unknown outcome under this key for route '" << route << "' (writ keys list --state unknown)\n";
+    return 1;
+  }
+  LogJson("info", "key resolved", {{"route", route}, {"keyHash", KeyHashForLog("default", route, key)},
+                                   {"resolution", applied ? "applied" : "not_applied"}});
+  std::cout << (applied ? "resolved as applied: retries get a 200 marked Writ-Reconstructed: true\n"
+                        : "resolved as not applied: the client's next retry sends the request again\n");
   return 0;
 }
 

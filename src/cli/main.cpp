@@ -17,6 +17,7 @@ bool Load(const std::string& path, const std::string& listen, writ::Config& out)
   auto loaded = writ::LoadConfig(path);
   if (!listen.empty() && !writ::ParseListen(listen, loaded.config.server.listen))
     loaded.errors.push_back({"--listen", 0, 0, "must be host:port, got '" + listen + "'"});
+  for (const auto& w : loaded.warnings) std::cerr << w.ToString() << "\n";
   for (const auto& e : loaded.errors) std::cerr << e.ToString() << "\n";
   if (!loaded.errors.empty()) {
     std::cerr << loaded.errors.size() << " error(s) in " << path << "\n";
@@ -63,6 +64,9 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(400, 599));
   mock->add_option("--drop-after-commit", mm.drop_after_commit, "Share of writes applied, then connection reset")
       ->check(CLI::Range(0.0, 1.0));
+  mock->add_option("--error-after-commit", mm.error_after_commit,
+                   "Share of writes applied, then answered 500 or 504 (the outcome a proxy hides)")
+      ->check(CLI::Range(0.0, 1.0));
   mock->add_option("--hang-rate", mm.hang_rate, "Share of writes applied, then no answer")
       ->check(CLI::Range(0.0, 1.0));
   mock->add_option("--hang-for", mm_hang_for, "How long a hang lasts before the reset")
@@ -86,8 +90,8 @@ int main(int argc, char** argv) {
   int limit = 100;
   auto* keys_list = keys->add_subcommand("list", "List keys, newest first");
   keys_list->add_option("-c,--config", config_path, "Config file (names the store)")->required();
-  keys_list->add_option("--state", state, "in_flight, completed or unknown")
-      ->check(CLI::IsMember({"in_flight", "completed", "unknown"}));
+  keys_list->add_option("--state", state, "in_flight, completed, unknown, released or expired")
+      ->check(CLI::IsMember({"in_flight", "completed", "unknown", "released", "expired"}));
   keys_list->add_option("--route", route, "Route name, e.g. 'POST /orders'");
   keys_list->add_option("--limit", limit, "At most this many")->check(CLI::Range(1, 100000));
   auto* keys_delete = keys->add_subcommand(
@@ -95,6 +99,17 @@ int main(int argc, char** argv) {
   keys_delete->add_option("-c,--config", config_path, "Config file (names the store)")->required();
   keys_delete->add_option("--route", route, "Route name, e.g. 'POST /orders'")->required();
   keys_delete->add_option("key", key, "The client's Idempotency-Key")->required();
+  auto* keys_resolve = keys->add_subcommand(
+      "resolve", "Settle a parked unknown outcome after checking the master: --applied or --not-applied");
+  bool resolved_applied = false, resolved_not_applied = false;
+  keys_resolve->add_option("-c,--config", config_path, "Config file (names the store)")->required();
+  keys_resolve->add_option("--route", route, "Route name, e.g. 'POST /orders'")->required();
+  keys_resolve->add_option("key", key, "The client's Idempotency-Key")->required();
+  auto* applied_flag = keys_resolve->add_flag("--applied", resolved_applied,
+                                              "The master has the write: retries get a stored 200 (reconstructed)");
+  auto* not_applied_flag = keys_resolve->add_flag("--not-applied", resolved_not_applied,
+                                                  "The master does not have it: the client's next retry sends it");
+  applied_flag->excludes(not_applied_flag);
 
   auto* migrate = app.add_subcommand("migrate", "Apply pending schema migrations to the store (PostgreSQL: before serve)");
   migrate->add_option("-c,--config", config_path, "Config file (names the store)")->required();
@@ -126,6 +141,10 @@ int main(int argc, char** argv) {
   }
   subs_show->add_flag("--json", so.json, "Without the event list");
   dead_replay->add_flag("--all", so.all, "Every dead submission (of --route if given)");
+  for (auto* c : {subs_retry, dead_replay})
+    c->add_flag("--unknown-ok", so.unknown_ok,
+                "Also re-send submissions that may have been applied (an attempt's outcome was unknown) on "
+                "on_unknown: park routes: only after checking the master");
   dead_replay->add_option("--route", so.route, "With --all: only this route");
 
   writ::JobsOptions jo;
@@ -148,6 +167,8 @@ int main(int argc, char** argv) {
   }
   jobs_show->add_option("ids", jo.ids, "Job ids")->required();
   jobs_replay->add_option("ids", jo.ids, "Job ids")->required();
+  jobs_replay->add_flag("--unknown-ok", jo.unknown_ok,
+                        "Also re-send items that may have been applied, on on_unknown: park routes");
   jobs_items->add_option("id", jo.ids, "Job id")->required()->expected(1);
   jobs_watch->add_option("id", jo.ids, "Job id")->required()->expected(1);
 
@@ -214,6 +235,13 @@ int main(int argc, char** argv) {
   if (*demo_cmd) return writ::RunDemo(demo);
   if (*keys_list) return writ::RunKeysList(config_path, state, route, limit);
   if (*keys_delete) return writ::RunKeysDelete(config_path, route, key);
+  if (*keys_resolve) {
+    if (!resolved_applied && !resolved_not_applied) {
+      std::cerr << "writ keys resolve: say --applied or --not-applied (check the master first)\n";
+      return 2;
+    }
+    return writ::RunKeysResolve(config_path, route, key, resolved_applied);
+  }
   if (*gc) return writ::RunGc(config_path);
   if (*migrate) return writ::RunMigrate(config_path);
   if (*subs_list) return writ::RunSubmissionsList(so);

@@ -104,12 +104,19 @@ int RunSubmissionsAction(const SubmissionsOptions& o, const std::string& action)
     const auto* queued = route ? dynamic_cast<const QueuedSettings*>(route->settings.get()) : nullptr;
     bool notify = queued && queued->notify();
     Millis retention = queued ? queued->queue.retention : QueueConfig().retention;
-    auto r = action == "retry" ? RedriveSync(store->queue(), id, notify) : CancelSync(store->queue(), id, notify, retention);
+    bool park = route && route->idempotency.on_unknown == OnUnknown::kPark;
+    auto r = action == "retry" ? RedriveSync(store->queue(), id, notify, o.unknown_ok || !park)
+                               : CancelSync(store->queue(), id, notify, retention);
     if (!r.ok()) {
       std::cerr << id << ": " << r.status().message() << "\n";
       rc = 1;
     } else if (*r == ActionResult::kNotFound) {
       std::cerr << id << ": no such submission\n";
+      rc = 1;
+    } else if (*r == ActionResult::kPossiblyApplied) {
+      std::cerr << id << ": not re-queued: attempt " << (*c)->unknown_attempt
+                << " ended with an unknown outcome, so the master may have applied it; check the master, then "
+                   "run again with --unknown-ok if it was not applied\n";
       rc = 1;
     } else if (*r == ActionResult::kWrongState) {
       std::cerr << id << ": cannot " << action << " a submission that is "

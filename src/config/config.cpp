@@ -49,7 +49,7 @@ std::string ConfigError::ToString() const {
   std::ostringstream s;
   s << file;
   if (line > 0) s << ':' << line << ':' << column;
-  s << ": " << message;
+  s << ": " << (warning ? "warning: " : "") << message;
   return s.str();
 }
 
@@ -126,22 +126,35 @@ void ReadUpstream(Reader& r, const std::string& name, const YAML::Node& n, Upstr
 
 void ReadIdempotency(Reader& r, const YAML::Node& n, IdempotencyConfig& c) {
   if (!r.CheckMap(n, "idempotency",
-                  {"required", "retention", "fingerprint", "ignore_fields", "final_statuses",
-                   "upstream_header", "on_unknown", "concurrent", "wait_timeout", "lease"}))
+                  {"required", "retention", "fingerprint", "ignore_fields", "final_statuses", "unknown_statuses",
+                   "upstream_header", "on_unknown", "concurrent", "wait_timeout", "lease", "master_key_retention"}))
     return;
   r.Bool(n, "required", c.required);
   r.Duration(n, "retention", c.retention);
+  c.retention_set = static_cast<bool>(n["retention"]);
+  r.Duration(n, "master_key_retention", c.master_key_retention);
   r.Enum(n, "fingerprint", c.fingerprint, {{"json", FingerprintMode::kJson}, {"raw", FingerprintMode::kRaw}});
   r.StrList(n, "ignore_fields", c.ignore_fields);
   for (size_t i = 0; i < c.ignore_fields.size(); ++i)
     if (c.ignore_fields[i].empty() || c.ignore_fields[i][0] != '/')
       r.Error(n["ignore_fields"][i], "ignore_fields entries are JSON Pointers such as /requestedAt");
   r.Statuses(n, "final_statuses", c.final_statuses);
+  if (n["unknown_statuses"]) {
+    r.Statuses(n, "unknown_statuses", c.unknown_statuses);
+    c.unknown_statuses_set = true;
+  }
   r.Str(n, "upstream_header", c.upstream_header);
   r.Enum(n, "on_unknown", c.on_unknown, {{"retry", OnUnknown::kRetry}, {"park", OnUnknown::kPark}});
   r.Enum(n, "concurrent", c.concurrent, {{"reject", Concurrent::kReject}, {"wait", Concurrent::kWait}});
   r.Duration(n, "wait_timeout", c.wait_timeout);
   r.Duration(n, "lease", c.lease);
+  if (!c.unknown_statuses_set && c.on_unknown == OnUnknown::kPark) c.unknown_statuses.include = {{500, 500}, {502, 502}, {504, 504}};
+  for (int s = 100; s <= 599; ++s)
+    if (c.unknown_statuses.Contains(s) && c.final_statuses.Contains(s)) {
+      r.Error(n["unknown_statuses"] ? n["unknown_statuses"] : n, "status " + std::to_string(s) +
+                                                                  " is in both final_statuses and unknown_statuses");
+      break;
+    }
 }
 
 bool ValidTemplate(const std::string& t) {
@@ -448,7 +461,18 @@ LoadedConfig LoadConfigText(const std::string& text, const std::string& file_nam
   } catch (const YAML::Exception& e) {  // e.g. a bad conversion deep in a node
     out.errors.push_back({file_name, e.mark.line + 1, e.mark.column + 1, e.msg});
   }
-  // In line order, each once.
+  // Warnings apart; each list in line order, each entry once.
+  auto w = std::stable_partition(out.errors.begin(), out.errors.end(), [](const ConfigError& e) { return !e.warning; });
+  out.warnings.assign(w, out.errors.end());
+  out.errors.erase(w, out.errors.end());
+  std::stable_sort(out.warnings.begin(), out.warnings.end(), [](const ConfigError& a, const ConfigError& b) {
+    return std::tie(a.line, a.column) < std::tie(b.line, b.column);
+  });
+  out.warnings.erase(std::unique(out.warnings.begin(), out.warnings.end(),
+                                 [](const ConfigError& a, const ConfigError& b) {
+                                   return a.line == b.line && a.message == b.message;
+                                 }),
+                     out.warnings.end());
   std::stable_sort(out.errors.begin(), out.errors.end(), [](const ConfigError& a, const ConfigError& b) {
     return std::tie(a.line, a.column) < std::tie(b.line, b.column);
   });

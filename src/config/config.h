@@ -60,11 +60,21 @@ struct IdempotencyConfig {
   FingerprintMode fingerprint = FingerprintMode::kJson;
   std::vector<std::string> ignore_fields;  // JSON Pointers left out of the fingerprint
   StatusSet final_statuses;                // default: 2xx and 4xx except 408, 409, 429
+  // Answers after which the master may have applied the request (a proxy's
+  // 504, a 500 after the master's commit): handled as a lost answer, never
+  // as "nothing applied". Default: 500, 502, 504 on on_unknown: park routes,
+  // none on retry routes (a key-honouring master makes a re-send safe).
+  StatusSet unknown_statuses;
+  bool unknown_statuses_set = false;
   std::string upstream_header = "Idempotency-Key";
   OnUnknown on_unknown = OnUnknown::kRetry;
   Concurrent concurrent = Concurrent::kReject;
   Millis wait_timeout = 10'000;  // bound for concurrent: wait
   Millis lease = 30'000;         // in-flight lock lifetime; must exceed connect + request timeouts
+  bool retention_set = false;    // `retention` given in the file (else queued routes may raise it)
+  // How long the master remembers keys, if declared (e.g. 24h for Stripe);
+  // 0: not declared. Checked against the route's retry horizon.
+  Millis master_key_retention = 0;
 };
 
 // A write mode's own settings (its blocks of a route), parsed by the mode's
@@ -118,12 +128,14 @@ struct ConfigError {
   int line = 0;    // 1-based; 0 when unknown
   int column = 0;  // 1-based
   std::string message;
+  bool warning = false;  // the config is usable, but probably not what was meant
   std::string ToString() const;
 };
 
 struct LoadedConfig {
   Config config;
-  std::vector<ConfigError> errors;  // empty when the config is usable
+  std::vector<ConfigError> errors;    // empty when the config is usable
+  std::vector<ConfigError> warnings;  // in line order; never make the config unusable
 };
 
 class Reader;

@@ -9,6 +9,11 @@
 
 namespace writ {
 
+void Reader::Warn(const YAML::Node& at, const std::string& msg) {
+  Error(at, msg);
+  errors_.back().warning = true;
+}
+
 void Reader::Error(const YAML::Node& at, const std::string& msg) {
   ConfigError e{file_, 0, 0, msg};
   if (at.IsDefined() && at.Mark().line >= 0) {

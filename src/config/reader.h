@@ -24,6 +24,8 @@ class Reader {
   const std::string& file() const { return file_; }
   size_t error_count() const { return errors_.size(); }
   void Error(const YAML::Node& at, const std::string& msg);
+  // A warning at `at`: reported by check-config and serve, never fatal.
+  void Warn(const YAML::Node& at, const std::string& msg);
   void ErrorAt(int line, int column, const std::string& msg) { errors_.push_back({file_, line, column, msg}); }
   // Reports keys of a map that are not in `known`. False if `n` is no map.
   bool CheckMap(const YAML::Node& n, const std::string& what, const std::set<std::string>& known);

@@ -64,6 +64,10 @@ void RandomBytes(unsigned char* out, size_t n) {
 }
 }  // namespace
 
+std::string KeyHashForLog(const std::string& tenant, const std::string& route, const std::string& key) {
+  return Sha256Hex(tenant + '\0' + route + '\0' + key).substr(0, 16);
+}
+
 std::string RandomId() {
   unsigned char b[16];
   RandomBytes(b, sizeof b);

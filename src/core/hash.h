@@ -9,6 +9,9 @@ namespace writ {
 
 // Lower-case hex SHA-256 of the input.
 std::string Sha256Hex(std::string_view data);
+// Short hash of an idempotency key for logs (keys may carry meaning; logs
+// get no raw key).
+std::string KeyHashForLog(const std::string& tenant, const std::string& route, const std::string& key);
 // Random 128-bit identifier as 32 hex characters.
 std::string RandomId();
 // Identifier that sorts by creation time: prefix, 12 hex digits of `now_ms`,

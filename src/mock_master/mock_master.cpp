@@ -40,6 +40,7 @@ class MockMaster {
       responses_by_key_.clear();
       log_.clear();
       requests_ = applied_ = errors_ = drops_ = hangs_ = replays_ = next_id_ = bulk_requests_ = bulk_refused_ = 0;
+      errors_after_commit_ = 0;
       max_concurrent_per_key_ = 0;
       return done(JsonResponse(200, {{"reset", true}}));
     }
@@ -74,11 +75,13 @@ class MockMaster {
       } else if (bulk) {
         resp = ApplyBulk(req);
         if (Chance(opts_.drop_after_commit)) fault = kDrop, ++drops_;
+        else if (Chance(opts_.error_after_commit)) resp = ErrorAfterCommit();
         else if (Chance(opts_.hang_rate)) fault = kHang, ++hangs_;
       } else {
         resp = Apply(req);
         if (write) Record(req, resp.status);
         if (write && Chance(opts_.drop_after_commit)) fault = kDrop, ++drops_;
+        else if (write && Chance(opts_.error_after_commit)) resp = ErrorAfterCommit();
         else if (write && Chance(opts_.hang_rate)) fault = kHang, ++hangs_;
       }
     }
@@ -99,6 +102,15 @@ class MockMaster {
 
  private:
   bool Chance(double p) { return p > 0 && std::uniform_real_distribution<double>(0, 1)(rng_) < p; }
+
+  // The answer of a write that was applied but failed on the way back: a
+  // 500 from the master after its commit, or a proxy's 504. Caller holds mu_.
+  Response ErrorAfterCommit() {
+    ++errors_after_commit_;
+    bool proxy = Chance(0.5);
+    return Problem(proxy ? 504 : 500, "injected-error-after-commit", proxy ? "Gateway timeout" : "Internal error",
+                   "mock master error injected after the write was applied");
+  }
 
   // Keeps a log of write requests (bounded) for ordering and timing checks.
   // Caller holds mu_.
@@ -236,7 +248,8 @@ class MockMaster {
     return Problem(404, "not-found", "No such resource", req.method + " " + req.path);
   }
 
-  // Changes fault rates at run time: {"errorRate":0, "dropAfterCommit":0, "hangRate":0, "latencyMs":0}.
+  // Changes fault rates at run time:
+  // {"errorRate":0, "dropAfterCommit":0, "errorAfterCommit":0, "hangRate":0, "latencyMs":0}.
   Response SetFaults(const std::string& body) {
     auto v = ParseJsonStrict(body);
     if (!v.ok() || !v->is_object()) return Problem(400, "invalid-body", "Invalid body", "expected a JSON object");
@@ -247,6 +260,7 @@ class MockMaster {
     };
     num("errorRate", opts_.error_rate);
     num("dropAfterCommit", opts_.drop_after_commit);
+    num("errorAfterCommit", opts_.error_after_commit);
     num("hangRate", opts_.hang_rate);
     double status = opts_.error_status;
     num("errorStatus", status);
@@ -259,6 +273,7 @@ class MockMaster {
     opts_.latency = static_cast<Millis>(latency);
     return JsonResponse(200, {{"errorRate", opts_.error_rate},
                               {"dropAfterCommit", opts_.drop_after_commit},
+                              {"errorAfterCommit", opts_.error_after_commit},
                               {"hangRate", opts_.hang_rate},
                               {"errorStatus", opts_.error_status},
                               {"latencyMs", opts_.latency}});
@@ -331,6 +346,7 @@ class MockMaster {
                               {"keyReplays", replays_},
                               {"injectedErrors", errors_},
                               {"droppedAfterCommit", drops_},
+                              {"errorsAfterCommit", errors_after_commit_},
                               {"hangs", hangs_},
                               {"bulkRequests", bulk_requests_},
                               {"bulkRefused", bulk_refused_},
@@ -349,6 +365,7 @@ class MockMaster {
   static constexpr size_t kMaxLog = 200'000;
   json::array log_;
   int64_t requests_ = 0, applied_ = 0, errors_ = 0, drops_ = 0, hangs_ = 0, replays_ = 0, next_id_ = 0;
+  int64_t errors_after_commit_ = 0;
   int64_t bulk_requests_ = 0, bulk_refused_ = 0, max_concurrent_per_key_ = 0;
   std::map<std::string, int64_t> in_progress_;
 };

@@ -16,6 +16,8 @@
 // Faults (each drawn per write request from a seeded RNG):
 //   error_rate         answer error_status (503) without applying anything (Retry-After with retry_after)
 //   drop_after_commit  apply, then reset the connection (outcome unknown)
+//   error_after_commit apply, then answer 500 or 504 (as a failing proxy or
+//                      a master failing after its commit would: applied)
 //   hang_rate          apply, then answer nothing for hang_for, then reset
 //   latency            delay every answer
 // A body with "invalid": true is refused with 422 (a deterministic failure).
@@ -37,6 +39,7 @@ struct MockMasterOptions {
   double error_rate = 0;
   int error_status = 503;  // what injected errors answer (503 or 429, say)
   double drop_after_commit = 0;
+  double error_after_commit = 0;
   double hang_rate = 0;
   Millis hang_for = 30'000;
   int retry_after = 0;  // seconds; sent with injected 503s when > 0

@@ -1,6 +1,7 @@
 #include "outbox/webhook.h"
 
 #include "core/crash_point.h"
+#include "core/log.h"
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -126,7 +127,8 @@ void WebhookRelay::Deliver(const StatusEvent& e) {
   std::string route = e.route;
   int64_t seq = e.seq;
   int attempts = e.attempts;
-  it->second.client->Send(std::move(req), [this, seq, attempts, route](UpstreamResult r) {
+  std::string event_id = e.id, submission = e.submission_id;
+  it->second.client->Send(std::move(req), [this, seq, attempts, route, event_id, submission](UpstreamResult r) {
     bool ok = r.error == UpstreamError::kNone && r.response.status >= 200 && r.response.status < 300;
     metrics_
         .GetCounter("writ_webhook_deliveries_total", "Webhook delivery attempts by result",
@@ -138,6 +140,9 @@ void WebhookRelay::Deliver(const StatusEvent& e) {
       error = r.error == UpstreamError::kNone ? "receiver answered " + std::to_string(r.response.status) : r.message;
       double cap = std::min(300'000.0, 500.0 * std::pow(2.0, std::min(attempts, 20)));
       next_at = store_.Now() + static_cast<Millis>(cap / 2 + rng_.Uniform() * cap / 2);
+      LogJson("warn", "webhook delivery failed",
+              {{"event", event_id}, {"submission", submission}, {"route", route}, {"attempt", attempts + 1},
+               {"reason", error}, {"nextAttemptInMs", next_at - store_.Now()}});
     }
     // The receiver has the event; a crash here makes the next relay deliver
     // it again under the same webhook-id (at least once, deduplicable).

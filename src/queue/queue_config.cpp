@@ -1,5 +1,7 @@
 #include "queue/queue_config.h"
 
+#include <algorithm>
+
 #include "config/reader.h"
 #include "core/units.h"
 
@@ -29,6 +31,24 @@ void CheckQueueLease(Reader& r, const YAML::Node& route, const QueueConfig& q, c
     r.Error(At(route, "async"), "async lease (" + FormatDuration(q.lease) +
                                     ") must exceed the upstream connect_timeout + request_timeout (" +
                                     FormatDuration(u->connect_timeout + u->request_timeout) + ")");
+}
+
+void CheckQueueRetention(Reader& r, const YAML::Node& route, IdempotencyConfig& idem, const QueueConfig& q) {
+  Millis horizon = q.max_age + q.backoff_max;
+  if (!idem.retention_set) {
+    idem.retention = std::max(idem.retention, horizon + 3'600'000);
+  } else if (idem.retention <= horizon) {
+    r.Warn(At(At(route, "idempotency"), "retention"),
+           "idempotency retention (" + FormatDuration(idem.retention) + ") does not exceed async.max_age + backoff_max (" +
+               FormatDuration(horizon) +
+               "): a command can still be retried after its key's record expired, and a client retrying then "
+               "queues it again");
+  }
+  if (idem.master_key_retention > 0 && idem.master_key_retention <= horizon)
+    r.Warn(At(At(route, "idempotency"), "master_key_retention"),
+           "master_key_retention (" + FormatDuration(idem.master_key_retention) +
+               ") does not exceed async.max_age + backoff_max (" + FormatDuration(horizon) +
+               "): a late retry can reach the master after it forgot the key and be applied twice; shorten max_age");
 }
 
 }  // namespace writ

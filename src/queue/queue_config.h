@@ -44,5 +44,11 @@ void ReadQueueConfig(Reader& r, const YAML::Node& n, QueueConfig& q);
 // can be taken over: reports a lease too short for `upstream` (may be null)
 // at the route's `async:` key.
 void CheckQueueLease(Reader& r, const YAML::Node& route, const QueueConfig& q, const UpstreamConfig* upstream);
+// The idempotency record of a queued write must outlive its retries: a
+// client retry after the record expired would queue the command again. A
+// retention left at its default is raised to max_age + backoff_max + 1h; one
+// given shorter is warned about, as is a declared master_key_retention (how
+// long the master remembers keys) shorter than the retry horizon.
+void CheckQueueRetention(Reader& r, const YAML::Node& route, IdempotencyConfig& idem, const QueueConfig& q);
 
 }  // namespace writ

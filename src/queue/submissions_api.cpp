@@ -62,8 +62,20 @@ void SubmissionsApi::Handle(const Request& req, std::function<void(Response)> do
     r.headers.emplace_back("Allow", allow);
     return done(std::move(r));
   }
-  if (rest == "retry" || rest == "cancel") return Action(id, rest, std::move(done));
   auto query = ParseQuery(req.target);
+  if (rest == "retry" || rest == "cancel") {
+    bool force = false;
+    for (const auto& [k, v] : query) {
+      if (rest == "retry" && k == "force" && v == "unknown") {
+        force = true;
+        continue;
+      }
+      return done(Problem(400, "invalid-parameter", "Invalid parameter",
+                          rest == "retry" ? "the only parameter of retry is force=unknown"
+                                          : "cancel takes no parameters"));
+    }
+    return Action(id, rest, force, std::move(done));
+  }
   if (rest == "events") {
     std::string last(FindHeader(req.headers, "Last-Event-ID").value_or(""));
     if (last.empty() && query.count("lastEventId")) last = query["lastEventId"];
@@ -134,7 +146,8 @@ void SubmissionsApi::List(const Request& req, std::function<void(Response)> done
   done(JsonResponse(200, {{"items", std::move(items)}, {"nextCursor", next}}));
 }
 
-void SubmissionsApi::Action(const std::string& id, const std::string& action, std::function<void(Response)> done) {
+void SubmissionsApi::Action(const std::string& id, const std::string& action, bool force,
+                            std::function<void(Response)> done) {
   auto c = store_.queue().GetCommand(id);
   if (!c.ok()) return done(StoreProblem(c.status()));
   if (!c->has_value()) return done(NotFound(id));
@@ -142,9 +155,21 @@ void SubmissionsApi::Action(const std::string& id, const std::string& action, st
   auto hooks = routes_.find(route);
   bool notify = hooks != routes_.end() && hooks->second.notify;
   Millis retention = hooks != routes_.end() ? hooks->second.retention : QueueConfig().retention;
-  auto after = [this, id, action, route, done = std::move(done)](Result<ActionResult> r) {
+  // Re-sending is safe where the master honours keys (the same derived key
+  // again); on park routes only after a probe or an operator said so.
+  bool allow_unknown = force || hooks == routes_.end() || !hooks->second.park;
+  int unknown_attempt = (*c)->unknown_attempt;
+  auto after = [this, id, action, route, force, unknown_attempt, done = std::move(done)](Result<ActionResult> r) {
     if (!r.ok()) return done(StoreProblem(r.status()));
     if (*r == ActionResult::kNotFound) return done(NotFound(id));
+    if (*r == ActionResult::kPossiblyApplied) {
+      LogJson("warn", "redrive refused: possibly applied", {{"submission", id}, {"route", route}});
+      return done(Problem(409, "submission-possibly-applied", "Submission may have been applied",
+                          "an attempt of this submission ended with an unknown outcome, so the master may have "
+                          "applied it; this route never sends twice on its own. Check the master, then retry with "
+                          "?force=unknown (or writ dead replay --unknown-ok) if it was not applied",
+                          {{"possiblyAppliedAttempt", unknown_attempt}}));
+    }
     auto now = store_.queue().GetCommand(id);
     if (!now.ok() || !now->has_value()) return done(StoreProblem(now.ok() ? Status(Code::kInternal, "gone") : now.status()));
     if (*r == ActionResult::kWrongState) {
@@ -159,12 +184,12 @@ void SubmissionsApi::Action(const std::string& id, const std::string& action, st
                                 {{"status", status}}));
     }
     LogJson("info", action == "retry" ? "submission redriven" : "submission cancelled",
-            {{"submission", id}, {"route", route}, {"redrives", (*now)->redrives}});
+            {{"submission", id}, {"route", route}, {"redrives", (*now)->redrives}, {"forced", force}});
     if (action == "retry")
       if (auto it = routes_.find(route); it != routes_.end() && it->second.wake) it->second.wake();
     done(JsonResponse(200, SubmissionToJson(**now)));
   };
-  if (action == "retry") store_.queue().Redrive(id, notify, std::move(after));
+  if (action == "retry") store_.queue().Redrive(id, notify, allow_unknown, std::move(after));
   else store_.queue().Cancel(id, notify, retention, std::move(after));
 }
 

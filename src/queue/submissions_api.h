@@ -32,6 +32,9 @@ class SubmissionsApi {
     bool notify = false;        // the route has a webhook (events to deliver)
     Millis retention = 0;       // finished submissions are kept this long
     std::function<void()> wake;  // wake the route's worker after a re-drive
+    // on_unknown: park: a submission that may have been applied is re-driven
+    // only with ?force=unknown.
+    bool park = false;
   };
   SubmissionsApi(Store& store, Scheduler& scheduler);
   // Before serving: the routes whose submissions this API shows.
@@ -43,7 +46,7 @@ class SubmissionsApi {
  private:
   void Get(const std::string& id, Millis wait, std::function<void(Response)> done);
   void List(const Request& req, std::function<void(Response)> done);
-  void Action(const std::string& id, const std::string& action, std::function<void(Response)> done);
+  void Action(const std::string& id, const std::string& action, bool force, std::function<void(Response)> done);
   void Events(const std::string& id, const std::string& last_event_id, Millis deadline,
               std::function<void(Response)> done);
 

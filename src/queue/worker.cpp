@@ -9,6 +9,8 @@
 
 #include "core/crash_point.h"
 #include "core/json.h"
+#include "core/hash.h"
+#include "core/log.h"
 #include "upstream/outcome.h"
 
 namespace writ {
@@ -80,6 +82,9 @@ AsyncWorker::AsyncWorker(WorkerSpec spec, Store& store, UpstreamClient& client, 
       dead_(m.GetCounter("writ_async_finished_total", "Commands that reached a terminal state",
                          RouteLabel(spec_.route) + ",status=\"dead\"")),
       retries_(m.GetCounter("writ_async_retries_total", "Attempts that will be retried",
+                            RouteLabel(spec_.route))),
+      unknown_(m.GetCounter("writ_async_outcome_unknown_total",
+                            "Attempts whose outcome is unknown: the master may have applied them",
                             RouteLabel(spec_.route))),
       fenced_out_(m.GetCounter("writ_async_fenced_out_total",
                                "Outcomes discarded because another worker took the command over",
@@ -233,10 +238,16 @@ bool AsyncWorker::BudgetSpent(const Command& cmd) {
   o.status = SubmissionStatus::kDead;
   o.notify = spec_.notify;
   o.retention = spec_.queue.retention;
-  o.attempts = cmd.attempts - 1;  // the claim counted an attempt that is not made
+  // The claim counted an attempt that is not made; so may earlier claims of
+  // this command, if writ stopped again between such a claim and this
+  // record. No claim past max_attempts ever reached the master.
+  o.attempts = std::min(cmd.attempts - 1, spec_.queue.max_attempts);
   o.response_status = cmd.response_status;
   o.response_headers = cmd.response_headers;
   o.response_body = cmd.response_body;
+  o.outcome_unknown = over_attempts;  // writ stopped during the last attempt
+  LogDead(cmd, over_attempts ? "max_attempts spent; writ stopped during the last attempt" : "max_age reached",
+          over_attempts || cmd.unknown_attempt > 0);
   o.error = over_attempts ? "gave up after " + std::to_string(o.attempts) +
                                 " attempt(s) (max_attempts); the outcome of the last one is unknown: writ "
                                 "stopped during it"
@@ -309,7 +320,7 @@ void AsyncWorker::OnAnswer(const Command& cmd, UpstreamResult r, bool feedback) 
     Feedback(r);
   }
   WRIT_CRASH_POINT("after_upstream_response");
-  Outcome outcome = Classify(r, spec_.idempotency.final_statuses);
+  Outcome outcome = Classify(r, spec_.idempotency);
   Millis now = store_.Now();
   AttemptOutcome o;
   o.id = cmd.id;
@@ -332,25 +343,54 @@ void AsyncWorker::OnAnswer(const Command& cmd, UpstreamResult r, bool feedback) 
   o.error = r.error == UpstreamError::kNone
                 ? "master answered " + std::to_string(r.response.status) + ": " + Snippet(r.response.body)
                 : r.message;
+  // For logs: why, without any body.
+  std::string reason = r.error == UpstreamError::kNone ? "master answered " + std::to_string(r.response.status)
+                                                       : r.message;
+  o.outcome_unknown = outcome == Outcome::kUnknown;
+  if (o.outcome_unknown) {
+    unknown_.Inc();
+    LogJson("warn", "outcome unknown", LogFields(cmd, reason));
+  }
   if (outcome == Outcome::kUnknown && spec_.idempotency.on_unknown == OnUnknown::kPark) {
     o.status = SubmissionStatus::kDead;
     o.error = "outcome unknown (" + o.error + "); not re-sent because on_unknown is park";
+    LogDead(cmd, "outcome unknown; not re-sent (on_unknown: park)", true);
     return Record(std::move(o), cmd.created_at, cmd.attempts);
   }
   Millis delay = BackoffDelay(spec_.queue, cmd.attempts, ParseRetryAfter(r.response.headers, now), rng_.Uniform());
+  bool possibly_applied = o.outcome_unknown || cmd.unknown_attempt > 0;
   if (cmd.attempts >= spec_.queue.max_attempts) {
     o.status = SubmissionStatus::kDead;
     o.error = "gave up after " + std::to_string(cmd.attempts) + " attempt(s) (max_attempts); last: " + o.error;
+    LogDead(cmd, "max_attempts spent; last: " + reason, possibly_applied);
   } else if (now + delay > cmd.budget_from + spec_.queue.max_age) {
     o.status = SubmissionStatus::kDead;
     o.error = "gave up: next attempt would be past max_age (" + std::to_string(spec_.queue.max_age / 1000) +
               "s); last: " + o.error;
+    LogDead(cmd, "max_age reached; last: " + reason, possibly_applied);
   } else {
     o.status = SubmissionStatus::kProcessing;
     o.next_attempt_at = now + delay;
     retries_.Inc();
+    auto f = LogFields(cmd, reason);
+    f["retryInMs"] = delay;
+    LogJson("info", "retry scheduled", std::move(f));
   }
   Record(std::move(o), cmd.created_at, cmd.attempts);
+}
+
+// Ids, route, attempt, reason and key hash: never a body or a raw key.
+boost::json::object AsyncWorker::LogFields(const Command& cmd, const std::string& reason) const {
+  boost::json::object f{{"submission", cmd.id}, {"route", cmd.route}, {"attempt", cmd.attempts}, {"reason", reason}};
+  if (!cmd.job_id.empty()) f["job"] = cmd.job_id;
+  if (!cmd.idem_key.empty()) f["keyHash"] = KeyHashForLog(cmd.tenant, cmd.route, cmd.idem_key);
+  return f;
+}
+
+void AsyncWorker::LogDead(const Command& cmd, const std::string& reason, bool possibly_applied) {
+  auto f = LogFields(cmd, reason);
+  f["possiblyApplied"] = possibly_applied;
+  LogJson("warn", "submission dead", std::move(f));
 }
 
 void AsyncWorker::Record(AttemptOutcome o, Millis created_at, int attempts) {

@@ -30,6 +30,8 @@
 #include <mutex>
 #include <string>
 
+#include <boost/json/object.hpp>
+
 #include "config/config.h"
 #include "core/clock.h"
 #include "queue/queue_config.h"
@@ -107,6 +109,8 @@ class AsyncWorker {
   void Feedback(const UpstreamResult& r);
   void CountDrained();
   void Record(AttemptOutcome o, Millis created_at, int attempts);
+  boost::json::object LogFields(const Command& cmd, const std::string& reason) const;
+  void LogDead(const Command& cmd, const std::string& reason, bool possibly_applied);
   void Heartbeat();
 
   const WorkerSpec spec_;
@@ -134,6 +138,7 @@ class AsyncWorker {
   Counter& failed_;
   Counter& dead_;
   Counter& retries_;
+  Counter& unknown_;
   Counter& fenced_out_;
   Counter& store_errors_;
   Histogram& attempts_per_command_;

@@ -7,8 +7,10 @@ namespace writ {
 
 using namespace sql;  // Conn, Stmt and the shared queries
 
-SchemaStep QueueSchemaStep();  // queue_schema.cpp
+SchemaStep QueueSchemaStep();         // queue_schema.cpp
+SchemaStep QueueUnknownSchemaStep();  // queue_schema.cpp
 SchemaStep CommandQueue::Schema() { return QueueSchemaStep(); }
+SchemaStep CommandQueue::UnknownSchema() { return QueueUnknownSchemaStep(); }
 
 Result<Command> CommandQueue::Enqueue(Conn& c, Command command, bool notify, Millis now) {
   auto cmd = InsertCommand(c, std::move(command), now);
@@ -25,11 +27,13 @@ void CommandQueue::Accept(AcceptRequest req, Callback<ClaimResult> done) {
       [&db, req = std::move(req)](Conn& c) -> Result<ClaimResult> {
         ClaimResult out;
         Millis now = db.Now();
+        Command command = req.command;
         if (req.has_key) {
           KeyId id{req.command.tenant, req.command.route, req.command.idem_key};
           StoredResponse ack{req.status, req.response_headers, req.response_body};
-          auto inserted =
-              InsertCompletedRecord(c, id, req.fingerprint, req.fingerprint_detail, ack, now, req.retention);
+          std::string generation;
+          auto inserted = InsertCompletedRecord(c, id, req.fingerprint, req.fingerprint_detail, ack, now,
+                                                req.retention, &generation);
           if (!inserted.ok()) return inserted.status();
           if (!*inserted) {  // a retry, or the key reused: the caller decides
             auto cur = SelectRecord(c, id);
@@ -38,8 +42,9 @@ void CommandQueue::Accept(AcceptRequest req, Callback<ClaimResult> done) {
             out.existing = std::move(**cur);
             return out;
           }
+          if (req.upstream_key) command.upstream_key = req.upstream_key(generation);
         }
-        auto cmd = Enqueue(c, req.command, req.notify, now);
+        auto cmd = Enqueue(c, std::move(command), req.notify, now);
         if (!cmd.ok()) return cmd.status();
         out.claimed = true;
         return out;
@@ -82,10 +87,13 @@ void CommandQueue::FinishAttempt(AttemptOutcome o, Callback<bool> done) {
       std::move(done), durable);
 }
 
-void CommandQueue::Redrive(std::string id, bool notify, Callback<ActionResult> done) {
+void CommandQueue::Redrive(std::string id, bool notify, bool allow_unknown, Callback<ActionResult> done) {
   Database& db = db_;
   SubmitFor<ActionResult>(
-      db_, [&db, id = std::move(id), notify](Conn& c) { return RedriveCommand(c, id, notify, db.Now()); },
+      db_,
+      [&db, id = std::move(id), notify, allow_unknown](Conn& c) {
+        return RedriveCommand(c, id, notify, db.Now(), allow_unknown);
+      },
       std::move(done));
 }
 
@@ -137,8 +145,8 @@ Result<std::vector<Command>> ClaimCommandsSync(CommandQueue& q, std::string rout
 Result<bool> FinishAttemptSync(CommandQueue& q, AttemptOutcome outcome) {
   return Wait<bool>([&](auto cb) { q.FinishAttempt(std::move(outcome), cb); });
 }
-Result<ActionResult> RedriveSync(CommandQueue& q, std::string id, bool notify) {
-  return Wait<ActionResult>([&](auto cb) { q.Redrive(std::move(id), notify, cb); });
+Result<ActionResult> RedriveSync(CommandQueue& q, std::string id, bool notify, bool allow_unknown) {
+  return Wait<ActionResult>([&](auto cb) { q.Redrive(std::move(id), notify, allow_unknown, cb); });
 }
 Result<ActionResult> CancelSync(CommandQueue& q, std::string id, bool notify, Millis retention) {
   return Wait<ActionResult>([&](auto cb) { q.Cancel(std::move(id), notify, retention, cb); });

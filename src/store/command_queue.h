@@ -33,8 +33,9 @@ class CommandQueue {
   void ExtendLeases(std::vector<std::pair<std::string, int64_t>> held, Millis lease, Callback<int> done);
   // Records an attempt's outcome (and its event) if the fence still holds.
   void FinishAttempt(AttemptOutcome outcome, Callback<bool> done);
-  // Operator: failed/dead -> accepted with a fresh attempt budget.
-  void Redrive(std::string id, bool notify, Callback<ActionResult> done);
+  // Operator: failed/dead -> accepted with a fresh attempt budget; one that
+  // may have been applied only with `allow_unknown` (else kPossiblyApplied).
+  void Redrive(std::string id, bool notify, bool allow_unknown, Callback<ActionResult> done);
   // Operator or client: accepted and never attempted -> cancelled, kept for
   // `retention`.
   void Cancel(std::string id, bool notify, Millis retention, Callback<ActionResult> done);
@@ -55,7 +56,8 @@ class CommandQueue {
   // Deletes up to `batch` finished commands past their retention, with their
   // events, inside the caller's transaction.
   static Result<int> DeleteExpired(sql::Conn& c, int batch, Millis now);
-  static SchemaStep Schema();  // version 2
+  static SchemaStep Schema();         // version 2
+  static SchemaStep UnknownSchema();  // version 6: unknown_attempt
 
  private:
   Database& db_;
@@ -65,7 +67,7 @@ Result<ClaimResult> AcceptSync(CommandQueue& q, AcceptRequest req);
 Result<std::vector<Command>> ClaimCommandsSync(CommandQueue& q, std::string route, int limit, Millis lease,
                                                bool notify = false);
 Result<bool> FinishAttemptSync(CommandQueue& q, AttemptOutcome outcome);
-Result<ActionResult> RedriveSync(CommandQueue& q, std::string id, bool notify);
+Result<ActionResult> RedriveSync(CommandQueue& q, std::string id, bool notify, bool allow_unknown = false);
 Result<ActionResult> CancelSync(CommandQueue& q, std::string id, bool notify, Millis retention);
 
 }  // namespace writ

@@ -48,6 +48,10 @@ boost::json::object SubmissionToJson(const Command& c) {
   o["statusUrl"] = "/v1/submissions/" + c.id;
   o["attempts"] = c.attempts;
   o["redrives"] = c.redrives;
+  // The master may have applied it whatever the status says (an attempt's
+  // outcome was unknown).
+  o["possiblyApplied"] = c.unknown_attempt > 0;
+  if (c.unknown_attempt > 0) o["possiblyAppliedAttempt"] = c.unknown_attempt;
   bool waiting = !IsTerminal(c.status) && c.lease_until == 0;
   o["nextAttemptAt"] = waiting ? ts(c.next_attempt_at) : json::value(nullptr);
   o["lastError"] = c.last_error.empty() ? json::value(nullptr) : json::value(c.last_error);

@@ -54,6 +54,10 @@ struct Command {
   SubmissionStatus status = SubmissionStatus::kAccepted;
   int attempts = 0;
   int redrives = 0;             // operator re-drives (retry from failed/dead)
+  // The first attempt whose outcome was unknown (a lost answer, a status in
+  // unknown_statuses, writ stopping during it): the master may have applied
+  // the command even if it ended failed or dead. 0: none.
+  int unknown_attempt = 0;
   int64_t fence = 0;            // bumped by every claim
   Millis next_attempt_at = 0;   // when not leased: earliest next attempt
   Millis lease_until = 0;       // 0 when not leased
@@ -90,6 +94,10 @@ struct StatusEvent {
 struct AcceptRequest {
   Command command;                // id, route, request, ordering_key set by the caller
   bool has_key = false;           // false: no idempotency record
+  // With a key: the command's upstream key from the key record's generation
+  // (known inside the transaction: a key reused after its record expired
+  // gets the next generation). Without: command.upstream_key as set.
+  std::function<std::string(const std::string& generation)> upstream_key;
   std::string fingerprint, fingerprint_detail;
   Millis retention = 86'400'000;  // of the idempotency record
   int status = 202;               // the acknowledgement stored for replay
@@ -113,6 +121,7 @@ struct AttemptOutcome {
   bool event = true;             // write a status event for this change
   Millis retention = 604'800'000;  // terminal: kept this long, then deleted by GC
   int attempts = -1;               // >= 0: corrects the attempt count (a claim that made no attempt)
+  bool outcome_unknown = false;    // this attempt's outcome is unknown (recorded as unknown_attempt)
   // Runs in the same transaction when the outcome is recorded and terminal:
   // a route whose own state follows its commands' (a draft's submit) moves
   // with them, atomically. Must be re-runnable and do no I/O.
@@ -135,7 +144,9 @@ struct QueueStat {
 };
 
 // Result of an operator action (redrive, cancel) on one submission.
-enum class ActionResult { kDone, kNotFound, kWrongState };
+// kPossiblyApplied: a redrive refused because an attempt's outcome was
+// unknown on a route that must not send twice (see RedriveCommand).
+enum class ActionResult { kDone, kNotFound, kWrongState, kPossiblyApplied };
 
 // RFC 3339 UTC with milliseconds, e.g. 2026-11-25T14:20:58.123Z.
 std::string FormatTimestamp(Millis ms);

@@ -84,6 +84,7 @@ int LatestVersion(const std::vector<SchemaStep>& steps) {
 }
 
 Result<std::vector<SchemaStep>> PendingSteps(const std::vector<SchemaStep>& steps, int64_t from) {
+  if (steps.empty()) return Status(Code::kInternal, "no schema steps given (StoreOptions.schema)");
   std::vector<SchemaStep> sorted = steps;
   std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return a.version < b.version; });
   for (size_t i = 0; i < sorted.size(); ++i)

@@ -37,23 +37,27 @@ Result<BufferState> JobStore::GetBuffer(const std::string& route) {
   return ReadFor<BufferState>(db_, [&](Conn& c) { return SelectBuffer(c, route); });
 }
 
-void JobStore::ReplayJob(std::string id, Callback<int64_t> done) {
+void JobStore::ReplayJob(std::string id, bool allow_unknown, Callback<JobReplay> done) {
   Database& db = db_;
-  SubmitFor<int64_t>(
+  SubmitFor<JobReplay>(
       db_,
-      [&db, id = std::move(id)](Conn& c) -> Result<int64_t> {
-        int64_t requeued = 0;
+      [&db, id = std::move(id), allow_unknown](Conn& c) -> Result<JobReplay> {
+        JobReplay out;
         auto items = SelectReplayableItems(c, id);
         if (!items.ok()) return items.status();
         Millis now = db.Now();
         for (const auto& item : *items) {
-          auto r = RedriveCommand(c, item, false, now);
+          auto r = RedriveCommand(c, item, false, now, allow_unknown);
           if (!r.ok()) return r.status();
+          if (*r == ActionResult::kPossiblyApplied) {
+            ++out.held;
+            continue;
+          }
           auto cur = SelectCommand(c, item);
           if (!cur.ok()) return cur.status();
-          if (cur->has_value() && (*cur)->status == SubmissionStatus::kAccepted) ++requeued;
+          if (cur->has_value() && (*cur)->status == SubmissionStatus::kAccepted) ++out.requeued;
         }
-        return requeued;
+        return out;
       },
       std::move(done));
 }
@@ -74,8 +78,8 @@ Result<int> JobStore::DeleteExpired(Conn& c, int batch, Millis now) { return Del
 Result<JobAcceptResult> AcceptJobSync(JobStore& s, JobAcceptRequest req) {
   return Wait<JobAcceptResult>([&](auto cb) { s.AcceptJob(std::move(req), cb); });
 }
-Result<int64_t> ReplayJobSync(JobStore& s, std::string id) {
-  return Wait<int64_t>([&](auto cb) { s.ReplayJob(std::move(id), cb); });
+Result<JobReplay> ReplayJobSync(JobStore& s, std::string id, bool allow_unknown) {
+  return Wait<JobReplay>([&](auto cb) { s.ReplayJob(std::move(id), allow_unknown, cb); });
 }
 Result<bool> SetPausedSync(JobStore& s, std::string route, bool paused) {
   return Wait<bool>([&](auto cb) { s.SetPaused(std::move(route), paused, cb); });

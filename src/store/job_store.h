@@ -57,6 +57,11 @@ struct JobAcceptResult {
   int64_t pending = 0;  // items in the route's buffer when refused
 };
 
+struct JobReplay {
+  int64_t requeued = 0;
+  int64_t held = 0;  // possibly applied: not re-queued without allow_unknown
+};
+
 class JobStore {
  public:
   explicit JobStore(Database& db) : db_(db) {}
@@ -68,8 +73,10 @@ class JobStore {
   Result<std::optional<Job>> GetJob(const std::string& id);
   Result<std::vector<Job>> ListJobs(const JobFilter& filter);
   // failed/dead items of the job -> queued again (or duplicate when their
-  // key has since been taken by another item). Returns how many re-queued.
-  void ReplayJob(std::string id, Callback<int64_t> done);
+  // key has since been taken by another item). Items that may have been
+  // applied (an attempt's outcome was unknown) stay as they are unless
+  // `allow_unknown`; they are counted as held.
+  void ReplayJob(std::string id, bool allow_unknown, Callback<JobReplay> done);
   Result<BufferState> GetBuffer(const std::string& route);
   // Pausing stops a route's workers from claiming; it survives restarts.
   void SetPaused(std::string route, bool paused, Callback<bool> done);
@@ -84,7 +91,7 @@ class JobStore {
 };
 
 Result<JobAcceptResult> AcceptJobSync(JobStore& s, JobAcceptRequest req);
-Result<int64_t> ReplayJobSync(JobStore& s, std::string id);
+Result<JobReplay> ReplayJobSync(JobStore& s, std::string id, bool allow_unknown = false);
 Result<bool> SetPausedSync(JobStore& s, std::string route, bool paused);
 
 }  // namespace writ

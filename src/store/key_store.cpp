@@ -6,14 +6,18 @@ namespace writ {
 
 using namespace sql;  // Conn, Stmt and the shared queries
 
-SchemaStep KeysSchemaStep();  // keys_schema.cpp
+SchemaStep KeysSchemaStep();            // keys_schema.cpp
+SchemaStep KeysGenerationSchemaStep();  // keys_schema.cpp
 SchemaStep KeyStore::Schema() { return KeysSchemaStep(); }
+SchemaStep KeyStore::GenerationSchema() { return KeysGenerationSchemaStep(); }
 
 const char* KeyStateName(KeyState s) {
   switch (s) {
     case KeyState::kInFlight: return "in_flight";
     case KeyState::kCompleted: return "completed";
     case KeyState::kUnknown: return "unknown";
+    case KeyState::kReleased: return "released";
+    case KeyState::kExpired: return "expired";
   }
   return "?";
 }
@@ -22,6 +26,8 @@ std::optional<KeyState> ParseKeyState(const std::string& s) {
   if (s == "in_flight") return KeyState::kInFlight;
   if (s == "completed") return KeyState::kCompleted;
   if (s == "unknown") return KeyState::kUnknown;
+  if (s == "released") return KeyState::kReleased;
+  if (s == "expired") return KeyState::kExpired;
   return std::nullopt;
 }
 
@@ -34,7 +40,8 @@ Result<bool> Changed(Result<int> n) {
 }  // namespace
 
 Result<std::optional<IdempotencyRecord>> KeyStore::Lookup(const KeyId& id) {
-  return ReadFor<std::optional<IdempotencyRecord>>(db_, [&](Conn& c) { return SelectRecord(c, id); });
+  Millis now = db_.Now();
+  return ReadFor<std::optional<IdempotencyRecord>>(db_, [&](Conn& c) { return SelectLiveRecord(c, id, now); });
 }
 
 Result<std::vector<IdempotencyRecord>> KeyStore::List(std::optional<KeyState> state, const std::string& route,
@@ -95,14 +102,16 @@ void KeyStore::Complete(KeyId id, int64_t fence, StoredResponse resp, Millis ret
 }
 
 void KeyStore::Release(KeyId id, int64_t fence, Callback<bool> done) {
+  Database& db = db_;
   SubmitFor<bool>(
       db_,
-      [id = std::move(id), fence](Conn& c) {
+      [&db, id = std::move(id), fence](Conn& c) {
         return Changed(Change(c,
-                              "DELETE FROM idem_keys WHERE tenant=?1 AND route=?2 AND key=?3 AND fence=?4 "
-                              "AND state='in_flight'",
+                              "UPDATE idem_keys SET state='released', lease_until=0, updated_at=?5 "
+                              "WHERE tenant=?1 AND route=?2 AND key=?3 AND fence=?4 AND state='in_flight'",
                               [&](Stmt& s) {
                                 s.Bind(1, id.tenant).Bind(2, id.route).Bind(3, id.key).Bind(4, fence);
+                                s.Bind(5, db.Now());
                               }));
       },
       std::move(done), /*durable=*/false);
@@ -134,13 +143,55 @@ void KeyStore::Remove(KeyId id, Callback<bool> done) {
       std::move(done));
 }
 
+void KeyStore::Resolve(KeyId id, bool applied, StoredResponse answer, Millis retention, Callback<bool> done) {
+  Database& db = db_;
+  SubmitFor<bool>(
+      db_,
+      [&db, id = std::move(id), applied, answer = std::move(answer), retention](Conn& c) {
+        Millis now = db.Now();
+        if (!applied)
+          return Changed(Change(c,
+                                "UPDATE idem_keys SET state='released', lease_until=0, updated_at=?4, expires_at=?5 "
+                                "WHERE tenant=?1 AND route=?2 AND key=?3 AND state='unknown'",
+                                [&](Stmt& s) {
+                                  s.Bind(1, id.tenant).Bind(2, id.route).Bind(3, id.key);
+                                  s.Bind(4, now).Bind(5, now + retention);
+                                }));
+        return Changed(Change(c,
+                              "UPDATE idem_keys SET state='completed', status=?4, headers=?5, body=?6, "
+                              "updated_at=?7, expires_at=?8 WHERE tenant=?1 AND route=?2 AND key=?3 "
+                              "AND state='unknown'",
+                              [&](Stmt& s) {
+                                s.Bind(1, id.tenant).Bind(2, id.route).Bind(3, id.key);
+                                s.Bind(4, int64_t{answer.status}).Bind(5, HeadersToText(answer.headers));
+                                s.BindBlob(6, answer.body).Bind(7, now).Bind(8, now + retention);
+                              }));
+      },
+      std::move(done));
+}
+
 Result<int> KeyStore::DeleteExpired(Conn& c, int batch, Millis now) {
-  // Never delete an in-flight record whose holder still has a lease.
-  return Change(c,
-                "DELETE FROM idem_keys WHERE id IN (SELECT id FROM idem_keys "
-                "WHERE expires_at IS NOT NULL AND expires_at <= ?1 "
-                "AND (state != 'in_flight' OR lease_until <= ?1) LIMIT ?2)",
-                [&](Stmt& s) { s.Bind(1, now).Bind(2, static_cast<int64_t>(batch)); });
+  // Never an in-flight record (its holder may have sent the request: if it
+  // died, the record waits for a retry or the completer) nor an unknown one
+  // (an operator resolves it). Completed and released records past their
+  // retention lose their answer and stay as tombstones for as long again
+  // (their generation numbers the key's next record); tombstones past that
+  // are deleted.
+  auto gone = Change(c,
+                     "DELETE FROM idem_keys WHERE id IN (SELECT id FROM idem_keys "
+                     "WHERE expires_at IS NOT NULL AND expires_at <= ?1 AND state = 'expired' LIMIT ?2)",
+                     [&](Stmt& s) { s.Bind(1, now).Bind(2, static_cast<int64_t>(batch)); });
+  if (!gone.ok() || *gone >= batch) return gone;
+  auto tomb = Change(c,
+                     "UPDATE idem_keys SET state='expired', status=0, headers='', body=?3, fingerprint_detail='{}', "
+                     "updated_at=?1, expires_at=?1 + (expires_at - created_at) WHERE id IN (SELECT id FROM idem_keys "
+                     "WHERE expires_at IS NOT NULL AND expires_at <= ?1 AND state IN ('completed', 'released') "
+                     "LIMIT ?2)",
+                     [&](Stmt& s) {
+                       s.Bind(1, now).Bind(2, static_cast<int64_t>(batch - *gone)).BindBlob(3, std::string());
+                     });
+  if (!tomb.ok()) return tomb.status();
+  return *gone + *tomb;
 }
 
 Result<ClaimResult> ClaimSync(KeyStore& s, ClaimRequest req) {
@@ -157,6 +208,9 @@ Result<bool> MarkUnknownSync(KeyStore& s, KeyId id, int64_t fence) {
 }
 Result<bool> RemoveSync(KeyStore& s, KeyId id) {
   return Wait<bool>([&](auto cb) { s.Remove(std::move(id), cb); });
+}
+Result<bool> ResolveSync(KeyStore& s, KeyId id, bool applied, StoredResponse answer, Millis retention) {
+  return Wait<bool>([&](auto cb) { s.Resolve(std::move(id), applied, std::move(answer), retention, cb); });
 }
 
 }  // namespace writ

@@ -2,8 +2,15 @@
 // route, key), on the shared group-commit database.
 //
 // A record is in flight while its holder calls the master (a fenced lease),
-// completed with the final answer to replay, or unknown when the outcome of
-// an attempt could not be learned (never re-sent automatically).
+// completed with the final answer to replay, unknown when the outcome of an
+// attempt could not be learned (never re-sent automatically), or released
+// when the master answered "nothing applied, try again": the key is free
+// for a retry, which keeps the record's generation (and so its derived key,
+// should that answer have been wrong). A released record answers nothing.
+// Past its retention a completed or released record becomes an expired
+// tombstone (no answer, no body) for as long again, so that the key's next
+// record gets the next generation: a client key reused after its retention
+// reaches the master as a new derived key, never as the master's old record.
 // Thread-safety: every method may be called from any thread; callbacks run
 // on the database's writer thread.
 #pragma once
@@ -25,7 +32,7 @@ struct KeyId {
   std::string key;
 };
 
-enum class KeyState { kInFlight, kCompleted, kUnknown };
+enum class KeyState { kInFlight, kCompleted, kUnknown, kReleased, kExpired };
 const char* KeyStateName(KeyState s);
 std::optional<KeyState> ParseKeyState(const std::string& s);
 
@@ -47,6 +54,7 @@ struct IdempotencyRecord {
   Millis lease_until = 0;  // in-flight only
   Millis expires_at = 0;   // 0: kept until an operator removes it (unknown outcomes)
   StoredResponse response;  // completed only
+  std::string generation;   // "", "1", ...: bumped per new record of the key, part of the derived key
 };
 
 struct ClaimRequest {
@@ -69,6 +77,7 @@ struct ClaimResult {
   bool claimed = false;     // true: caller holds the key with `fence`
   bool took_over = false;   // claimed an expired in-flight record
   int64_t fence = 0;
+  std::string generation;      // when claimed: the record's generation
   IdempotencyRecord existing;  // when !claimed: the record that stands
 };
 
@@ -80,6 +89,8 @@ class KeyStore {
  public:
   explicit KeyStore(Database& db) : db_(db) {}
 
+  // The key's record; a completed record past its retention is absent
+  // (its retention is a deadline, not a minimum).
   Result<std::optional<IdempotencyRecord>> Lookup(const KeyId& id);
   // Atomically: create an in-flight record, or take over an expired one with
   // the same fingerprint, or report the record that stands.
@@ -87,22 +98,30 @@ class KeyStore {
   // in-flight -> completed with the final response, if `fence` still holds.
   // The result is false when another holder has taken the key over.
   void Complete(KeyId id, int64_t fence, StoredResponse response, Millis retention, Callback<bool> done);
-  // Deletes an in-flight record held with `fence` (transient failure: the
-  // client may retry with the same key). Not fsynced on its own: if lost in a
-  // crash, the record stays in flight until its lease expires.
+  // in-flight -> released, if `fence` still holds (transient failure: the
+  // client may retry with the same key; the retry keeps the generation).
+  // Not fsynced on its own: if lost in a crash, the record stays in flight
+  // until its lease expires.
   void Release(KeyId id, int64_t fence, Callback<bool> done);
   // in-flight -> unknown (outcome unknown, never re-sent automatically).
   void MarkUnknown(KeyId id, int64_t fence, Callback<bool> done);
   // Operator action: deletes a record in any state. False if absent.
   void Remove(KeyId id, Callback<bool> done);
+  // Operator action on an unknown record, after checking the master:
+  // applied -> completed with `answer` (replayed to the client's retries);
+  // not applied -> released (the client's retry sends again, under the same
+  // derived key). False if the key has no unknown record.
+  void Resolve(KeyId id, bool applied, StoredResponse answer, Millis retention, Callback<bool> done);
   Result<std::vector<IdempotencyRecord>> List(std::optional<KeyState> state, const std::string& route, int limit);
   // Counts records by state: a full scan, for metrics and tools.
   Result<KeyCounts> Counts();
 
-  // Deletes up to `batch` expired records (never one whose holder still has
-  // a lease), inside the caller's transaction.
+  // Deletes up to `batch` completed or released records past their
+  // retention (never an in-flight or unknown one), inside the caller's
+  // transaction.
   static Result<int> DeleteExpired(sql::Conn& c, int batch, Millis now);
-  static SchemaStep Schema();  // version 1
+  static SchemaStep Schema();            // version 1
+  static SchemaStep GenerationSchema();  // version 5: generation
 
  private:
   Database& db_;
@@ -114,5 +133,6 @@ Result<bool> CompleteSync(KeyStore& s, KeyId id, int64_t fence, StoredResponse r
 Result<bool> ReleaseSync(KeyStore& s, KeyId id, int64_t fence);
 Result<bool> MarkUnknownSync(KeyStore& s, KeyId id, int64_t fence);
 Result<bool> RemoveSync(KeyStore& s, KeyId id);
+Result<bool> ResolveSync(KeyStore& s, KeyId id, bool applied, StoredResponse answer, Millis retention);
 
 }  // namespace writ

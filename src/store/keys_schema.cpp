@@ -55,4 +55,11 @@ CREATE INDEX IF NOT EXISTS idem_keys_expiry ON idem_keys(expires_at) WHERE expir
   return {1, "keys", kSqlite, kPostgres};
 }
 
+// Schema version 5: each record's generation, part of the key derived for
+// the master. Records from before keep '' (the key they were sent with).
+SchemaStep KeysGenerationSchemaStep() {
+  static const char* const kSql = "ALTER TABLE idem_keys ADD COLUMN generation TEXT NOT NULL DEFAULT '';";
+  return {5, "keys", kSql, kSql};
+}
+
 }  // namespace writ

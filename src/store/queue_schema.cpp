@@ -121,4 +121,11 @@ CREATE INDEX IF NOT EXISTS events_pending ON events(next_at) WHERE deliver = 1 A
   return {2, "commands", kSqlite, kPostgres};
 }
 
+// Schema version 6: the first attempt of each command whose outcome was
+// unknown (0: none), so redrive and replay can tell "possibly applied".
+SchemaStep QueueUnknownSchemaStep() {
+  static const char* const kSql = "ALTER TABLE commands ADD COLUMN unknown_attempt INTEGER NOT NULL DEFAULT 0;";
+  return {6, "commands", kSql, kSql};
+}
+
 }  // namespace writ

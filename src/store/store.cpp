@@ -6,7 +6,8 @@
 namespace writ {
 
 std::vector<SchemaStep> CoreSchemaSteps() {
-  return {KeyStore::Schema(), CommandQueue::Schema(), JobStore::Schema()};
+  return {KeyStore::Schema(), CommandQueue::Schema(), JobStore::Schema(), KeyStore::GenerationSchema(),
+          CommandQueue::UnknownSchema()};
 }
 
 Result<std::unique_ptr<Database>> OpenDatabase(const StoreOptions& options) {

@@ -4,20 +4,28 @@
 
 namespace writ {
 
-Outcome Classify(const UpstreamResult& r, const StatusSet& final_statuses) {
+Outcome Classify(const UpstreamResult& r, const IdempotencyConfig& idem) {
   switch (r.error) {
     case UpstreamError::kNotSent: return Outcome::kNotSent;
     case UpstreamError::kTimeout:
     case UpstreamError::kBrokenAnswer: return Outcome::kUnknown;
     case UpstreamError::kNone: break;
   }
-  return final_statuses.Contains(r.response.status) ? Outcome::kFinal : Outcome::kTransient;
+  if (idem.unknown_statuses.Contains(r.response.status)) return Outcome::kUnknown;
+  return idem.final_statuses.Contains(r.response.status) ? Outcome::kFinal : Outcome::kTransient;
+}
+
+bool PassesThroughUnstored(const UpstreamResult& r) {
+  int s = r.response.status;
+  return r.error == UpstreamError::kNone && s < 500 && s != 408 && s != 429;
 }
 
 Response UpstreamProblem(const UpstreamResult& r, Outcome o, bool parked) {
   if (parked) {
+    std::string why = r.error == UpstreamError::kNone ? "the master answered " + std::to_string(r.response.status)
+                                                      : r.message;
     Response p = Problem(502, "upstream-outcome-unknown", "Outcome unknown",
-                         "the master may have applied this request (" + r.message +
+                         "the master may have applied this request (" + why +
                              "); this route never re-sends after an unknown outcome, so the key is parked "
                              "for an operator (writ keys list --state unknown)",
                          {{"keyState", "unknown"}});
@@ -30,7 +38,7 @@ Response UpstreamProblem(const UpstreamResult& r, Outcome o, bool parked) {
     p.headers.emplace_back("Retry-After", "1");
     return p;
   }
-  if (o == Outcome::kUnknown) {
+  if (o == Outcome::kUnknown && r.error != UpstreamError::kNone) {
     bool timeout = r.error == UpstreamError::kTimeout;
     return Problem(timeout ? 504 : 502, timeout ? "upstream-timeout" : "upstream-broken-answer",
                    timeout ? "Master timed out" : "Master answer lost",

@@ -15,7 +15,17 @@ enum class Outcome {
   kUnknown,    // the master may or may not have applied it
 };
 
-Outcome Classify(const UpstreamResult& r, const StatusSet& final_statuses);
+// An answer in `idem.unknown_statuses` is kUnknown (the master may have
+// applied the request before failing), whatever `final_statuses` says.
+Outcome Classify(const UpstreamResult& r, const IdempotencyConfig& idem);
+
+// A master answer that is not final by the route's `final_statuses` but is
+// the master's own verdict on this request (a 4xx other than 408 and 429, or a
+// 1xx-3xx): the client gets it as it was, unstored, marked with
+// `Writ-Answer-Stored: false`; a retry with the same key sends again.
+// 5xx, 408 and 429 get Writ's problem answers (with Retry-After).
+bool PassesThroughUnstored(const UpstreamResult& r);
+inline constexpr const char* kAnswerStoredHeader = "Writ-Answer-Stored";
 
 // The problem answer for a transient, not-sent or unknown outcome.
 // `parked` says the key is now parked as unknown (at-most-once guard).

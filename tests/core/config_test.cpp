@@ -55,6 +55,60 @@ TEST(Config, DefaultFinalStatusesAreDeterministicAnswers) {
   for (int s : {408, 409, 429, 500, 503}) EXPECT_FALSE(f.Contains(s)) << s;
 }
 
+TEST(Config, UnknownStatusesDefaultOnParkRoutesAndNeverOverlapFinalOnes) {
+  auto c = LoadConfigText(kGood, "good.yaml", ModeSpecs());
+  const auto& park = c.config.routes[0].idempotency.unknown_statuses;
+  for (int s : {500, 502, 504}) EXPECT_TRUE(park.Contains(s)) << s << ": may follow the master's commit";
+  for (int s : {503, 429, 201}) EXPECT_FALSE(park.Contains(s)) << s;
+  auto retry = LoadConfigText(
+      "upstreams: {m: {url: 'http://h:1'}}\nroutes: [{method: POST, path: /x, upstream: m}]\n", "d.yaml", ModeSpecs());
+  EXPECT_FALSE(retry.config.routes[0].idempotency.unknown_statuses.Contains(500)) << "retry routes: none";
+  auto both = LoadConfigText(
+      "upstreams: {m: {url: 'http://h:1'}}\nroutes:\n  - method: POST\n    path: /x\n    upstream: m\n"
+      "    idempotency:\n      final_statuses: [2xx, 4xx]\n      unknown_statuses: [5xx, 409]\n",
+      "b.yaml", ModeSpecs());
+  ASSERT_EQ(both.errors.size(), 1u);
+  EXPECT_EQ(both.errors[0].line, 8);
+  EXPECT_NE(both.errors[0].message.find("status 409 is in both final_statuses and unknown_statuses"), std::string::npos)
+      << both.errors[0].message;
+}
+
+TEST(Config, QueuedRetentionOutlivesRetriesAndBufferedItemsNeedStableKeys) {
+  const char* base =
+      "upstreams: {m: {url: 'http://h:1'}}\nroutes:\n  - method: POST\n    path: /p\n    mode: async\n"
+      "    upstream: m\n";
+  // Left at its default, the retention is raised past the retry horizon.
+  auto d = LoadConfigText(std::string(base) + "    async: {max_age: 48h, backoff_max: 1m}\n", "d.yaml", ModeSpecs());
+  ASSERT_TRUE(d.errors.empty()) << d.errors[0].ToString();
+  EXPECT_TRUE(d.warnings.empty());
+  EXPECT_EQ(d.config.routes[0].idempotency.retention, 48 * 3'600'000LL + 60'000 + 3'600'000);
+  // Given too short, or with a master that forgets keys before the last retry: warnings, with positions.
+  auto w = LoadConfigText(std::string(base) +
+                              "    idempotency:\n      retention: 24h\n      master_key_retention: 12h\n"
+                              "    async: {max_age: 24h}\n",
+                          "w.yaml", ModeSpecs());
+  ASSERT_TRUE(w.errors.empty()) << w.errors[0].ToString();
+  ASSERT_EQ(w.warnings.size(), 2u);
+  EXPECT_EQ(w.warnings[0].line, 8);
+  EXPECT_NE(w.warnings[0].ToString().find("warning: idempotency retention (24h) does not exceed"), std::string::npos)
+      << w.warnings[0].ToString();
+  EXPECT_EQ(w.warnings[1].line, 9);
+  EXPECT_NE(w.warnings[1].message.find("master_key_retention (12h)"), std::string::npos) << w.warnings[1].message;
+  // Buffered items keyed by position, uploads without a required key: warned;
+  // item_key: position says it on purpose.
+  const char* bulk =
+      "upstreams: {m: {url: 'http://h:1'}}\nroutes:\n  - method: POST\n    path: /b\n    mode: buffered\n"
+      "    upstream: m\n    buffered:\n      batch_size: 10\n";
+  auto b = LoadConfigText(bulk, "b.yaml", ModeSpecs());
+  ASSERT_TRUE(b.errors.empty()) << b.errors[0].ToString();
+  ASSERT_EQ(b.warnings.size(), 1u);
+  EXPECT_NE(b.warnings[0].message.find("a re-sent upload applies every item again"), std::string::npos);
+  auto p = LoadConfigText(std::string(bulk) + "      item_key: position\n", "p.yaml", ModeSpecs());
+  EXPECT_TRUE(p.errors.empty() && p.warnings.empty());
+  auto k = LoadConfigText(std::string(bulk) + "      item_key: /sku\n", "k.yaml", ModeSpecs());
+  EXPECT_TRUE(k.errors.empty() && k.warnings.empty());
+}
+
 TEST(Config, ReportsEveryErrorWithLineAndColumn) {
   const char* bad = R"(server:
   listen: nowhere

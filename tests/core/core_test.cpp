@@ -35,6 +35,10 @@ TEST(IdempotencyKey, RejectsBadKeys) {
   EXPECT_FALSE(ParseIdempotencyKey("caf\xc3\xa9").ok());
   EXPECT_FALSE(ParseIdempotencyKey("\"unterminated").ok());
   EXPECT_FALSE(ParseIdempotencyKey("\"bad\\escape\"").ok());
+  // A comma outside quotes separates list members: two keys, not one.
+  EXPECT_FALSE(ParseIdempotencyKey("key,with,commas").ok());
+  EXPECT_FALSE(ParseIdempotencyKey("\"k1\", \"k2\"").ok());
+  EXPECT_EQ(*ParseIdempotencyKey("\"a,b\""), "a,b") << "inside an sf-string a comma is a character";
 }
 
 TEST(IdempotencyKey, DerivedKeyIsStableAndScoped) {
@@ -44,46 +48,69 @@ TEST(IdempotencyKey, DerivedKeyIsStableAndScoped) {
   EXPECT_NE(a, DeriveUpstreamKey("other", "POST /orders", "k1"));
   EXPECT_NE(a, DeriveUpstreamKey("default", "POST /orders", "k2"));
   EXPECT_EQ(a.rfind("writ-", 0), 0u);
+  // A generation makes a new record's key new; "" keeps the key of records
+  // stored before generations existed.
+  EXPECT_EQ(a, DeriveUpstreamKey("default", "POST /orders", "k1", ""));
+  EXPECT_NE(a, DeriveUpstreamKey("default", "POST /orders", "k1", "0a1b"));
+  EXPECT_EQ(DeriveUpstreamKey("default", "POST /orders", "k1", "0a1b"),
+            DeriveUpstreamKey("default", "POST /orders", "k1", "0a1b"));
+}
+
+TEST(Fingerprint, TheQueryCountsInCanonicalOrder) {
+  EXPECT_EQ(CanonicalQuery("b=2&a=1&a=0"), "a=1&a=0&b=2");
+  EXPECT_EQ(CanonicalQuery("&x&&y=&"), "x&y=");
+  EXPECT_EQ(CanonicalQuery(""), "");
+  auto fp = [](const char* q, FingerprintMode m) {
+    return ComputeFingerprint("POST", "/orders", q, "{}", m, {})->digest;
+  };
+  EXPECT_EQ(fp("", FingerprintMode::kJson), ComputeFingerprint("POST", "/orders", "", "{}", FingerprintMode::kJson, {})->digest);
+  EXPECT_NE(fp("dryRun=true", FingerprintMode::kJson), fp("dryRun=false", FingerprintMode::kJson));
+  EXPECT_NE(fp("dryRun=true", FingerprintMode::kJson), fp("", FingerprintMode::kJson));
+  EXPECT_EQ(fp("b=2&a=1", FingerprintMode::kJson), fp("a=1&b=2", FingerprintMode::kJson));
+  EXPECT_NE(fp("b=2&a=1", FingerprintMode::kRaw), fp("a=1&b=2", FingerprintMode::kRaw)) << "raw: the query as sent";
+  auto a = ComputeFingerprint("POST", "/orders", "dryRun=true", "{}", FingerprintMode::kJson, {});
+  auto b = ComputeFingerprint("POST", "/orders", "", "{}", FingerprintMode::kJson, {});
+  EXPECT_EQ(DescribeMismatch(a->detail(), b->detail()), (std::vector<std::string>{"query"}));
 }
 
 TEST(Fingerprint, JsonIgnoresOrderWhitespaceAndIgnoredFields) {
-  auto a = ComputeFingerprint("POST", "/orders", R"({"a":1,"b":{"c":[1,2]},"at":"x"})", FingerprintMode::kJson,
+  auto a = ComputeFingerprint("POST", "/orders", "", R"({"a":1,"b":{"c":[1,2]},"at":"x"})", FingerprintMode::kJson,
                               {"/at"});
-  auto b = ComputeFingerprint("POST", "/orders", R"({ "b" : {"c":[1, 2]}, "a":1, "at":"y"})",
+  auto b = ComputeFingerprint("POST", "/orders", "", R"({ "b" : {"c":[1, 2]}, "a":1, "at":"y"})",
                               FingerprintMode::kJson, {"/at"});
   ASSERT_TRUE(a.ok() && b.ok());
   EXPECT_EQ(a->digest, b->digest);
-  auto raw_a = ComputeFingerprint("POST", "/orders", R"({"a":1})", FingerprintMode::kRaw, {});
-  auto raw_b = ComputeFingerprint("POST", "/orders", R"({ "a":1})", FingerprintMode::kRaw, {});
+  auto raw_a = ComputeFingerprint("POST", "/orders", "", R"({"a":1})", FingerprintMode::kRaw, {});
+  auto raw_b = ComputeFingerprint("POST", "/orders", "", R"({ "a":1})", FingerprintMode::kRaw, {});
   EXPECT_NE(raw_a->digest, raw_b->digest);
 }
 
 TEST(Fingerprint, MismatchNamesPointersNeverValues) {
-  auto a = ComputeFingerprint("POST", "/orders", R"({"amount":10,"card":{"number":"4111"},"n":[1]})",
+  auto a = ComputeFingerprint("POST", "/orders", "", R"({"amount":10,"card":{"number":"4111"},"n":[1]})",
                               FingerprintMode::kJson, {});
-  auto b = ComputeFingerprint("POST", "/orders", R"({"amount":11,"card":{"number":"4111"},"n":[1,2]})",
+  auto b = ComputeFingerprint("POST", "/orders", "", R"({"amount":11,"card":{"number":"4111"},"n":[1,2]})",
                               FingerprintMode::kJson, {});
   auto diff = DescribeMismatch(a->detail(), b->detail());
   EXPECT_EQ(diff, (std::vector<std::string>{"/amount", "/n/1"}));
   EXPECT_EQ(a->detail().find("4111"), std::string::npos) << "values must never be stored in the detail";
-  auto c = ComputeFingerprint("PUT", "/orders/2", R"({"amount":10,"card":{"number":"4111"},"n":[1]})",
+  auto c = ComputeFingerprint("PUT", "/orders/2", "", R"({"amount":10,"card":{"number":"4111"},"n":[1]})",
                               FingerprintMode::kJson, {});
   EXPECT_EQ(DescribeMismatch(a->detail(), c->detail()), (std::vector<std::string>{"method", "path"}));
 }
 
 TEST(Fingerprint, RejectsInvalidJson) {
-  EXPECT_FALSE(ComputeFingerprint("POST", "/o", "{\"a\":", FingerprintMode::kJson, {}).ok());
-  EXPECT_FALSE(ComputeFingerprint("POST", "/o", "{} trailing", FingerprintMode::kJson, {}).ok());
-  EXPECT_FALSE(ComputeFingerprint("POST", "/o", "\"\xff\"", FingerprintMode::kJson, {}).ok());
+  EXPECT_FALSE(ComputeFingerprint("POST", "/o", "", "{\"a\":", FingerprintMode::kJson, {}).ok());
+  EXPECT_FALSE(ComputeFingerprint("POST", "/o", "", "{} trailing", FingerprintMode::kJson, {}).ok());
+  EXPECT_FALSE(ComputeFingerprint("POST", "/o", "", "\"\xff\"", FingerprintMode::kJson, {}).ok());
   std::string deep(65, '[');
   deep += std::string(65, ']');
-  EXPECT_FALSE(ComputeFingerprint("POST", "/o", deep, FingerprintMode::kJson, {}).ok());
-  EXPECT_TRUE(ComputeFingerprint("POST", "/o", "not json", FingerprintMode::kRaw, {}).ok());
-  EXPECT_FALSE(ComputeFingerprint("POST", "/o", R"({"a":1,"a":2})", FingerprintMode::kJson, {}).ok());
-  EXPECT_FALSE(ComputeFingerprint("POST", "/o", R"({"x":{"a":1,"b":{},"a":2}})", FingerprintMode::kJson, {}).ok());
-  EXPECT_TRUE(ComputeFingerprint("POST", "/o", R"({"a":{"a":1},"b":[{"a":1},{"a":2}]})", FingerprintMode::kJson, {})
+  EXPECT_FALSE(ComputeFingerprint("POST", "/o", "", deep, FingerprintMode::kJson, {}).ok());
+  EXPECT_TRUE(ComputeFingerprint("POST", "/o", "", "not json", FingerprintMode::kRaw, {}).ok());
+  EXPECT_FALSE(ComputeFingerprint("POST", "/o", "", R"({"a":1,"a":2})", FingerprintMode::kJson, {}).ok());
+  EXPECT_FALSE(ComputeFingerprint("POST", "/o", "", R"({"x":{"a":1,"b":{},"a":2}})", FingerprintMode::kJson, {}).ok());
+  EXPECT_TRUE(ComputeFingerprint("POST", "/o", "", R"({"a":{"a":1},"b":[{"a":1},{"a":2}]})", FingerprintMode::kJson, {})
                   .ok()) << "the same name at different levels or in sibling objects is fine";
-  EXPECT_FALSE(ComputeFingerprint("POST", "/o", R"("\ud800")", FingerprintMode::kJson, {}).ok());
+  EXPECT_FALSE(ComputeFingerprint("POST", "/o", "", R"("\ud800")", FingerprintMode::kJson, {}).ok());
 }
 
 TEST(Hash, Sha256MatchesKnownVectorsOnEveryCall) {
@@ -127,22 +154,34 @@ TEST(Units, DurationsAndSizes) {
 }
 
 TEST(Outcome, ClassifiesUpstreamResults) {
-  StatusSet final_set;
+  IdempotencyConfig idem;
+  StatusSet& final_set = idem.final_statuses;
   final_set.include = {{200, 299}, {400, 499}};
   final_set.exclude = {408, 409, 429};
   UpstreamResult r;
   for (int s : {200, 201, 204, 400, 404, 422}) {
     r.response.status = s;
-    EXPECT_EQ(Classify(r, final_set), Outcome::kFinal) << s;
+    EXPECT_EQ(Classify(r, idem), Outcome::kFinal) << s;
   }
   for (int s : {408, 409, 429, 500, 502, 503, 504}) {
     r.response.status = s;
-    EXPECT_EQ(Classify(r, final_set), Outcome::kTransient) << s;
+    EXPECT_EQ(Classify(r, idem), Outcome::kTransient) << s;
   }
+  // A park route's default: a 500/502/504 may follow the master's commit.
+  idem.unknown_statuses.include = {{500, 500}, {502, 502}, {504, 504}};
+  for (int s : {500, 502, 504}) {
+    r.response.status = s;
+    EXPECT_EQ(Classify(r, idem), Outcome::kUnknown) << s;
+    EXPECT_EQ(UpstreamProblem(r, Outcome::kUnknown, true).status, 502);
+    EXPECT_NE(UpstreamProblem(r, Outcome::kUnknown, true).body.find("answered " + std::to_string(s)),
+              std::string::npos);
+  }
+  r.response.status = 503;
+  EXPECT_EQ(Classify(r, idem), Outcome::kTransient) << "503 stays 'not applied' unless configured";
   r.error = UpstreamError::kNotSent;
-  EXPECT_EQ(Classify(r, final_set), Outcome::kNotSent);
+  EXPECT_EQ(Classify(r, idem), Outcome::kNotSent);
   r.error = UpstreamError::kTimeout;
-  EXPECT_EQ(Classify(r, final_set), Outcome::kUnknown);
+  EXPECT_EQ(Classify(r, idem), Outcome::kUnknown);
   EXPECT_EQ(UpstreamProblem(r, Outcome::kUnknown, false).status, 504);
   EXPECT_EQ(UpstreamProblem(r, Outcome::kUnknown, true).status, 502);
   r.error = UpstreamError::kNone;

@@ -392,6 +392,61 @@ TEST_F(AsyncTest, ParkRouteMakesAnUnknownOutcomeDeadNotResent) {
   EXPECT_EQ(master_.Stat("applied"), 1);
 }
 
+TEST_F(AsyncTest, ParkRouteTreatsAFiveHundredAfterCommitAsUnknownNotRetried) {
+  RouteOptions route = AsyncRoute("backoff_base: 10ms\n");
+  route.idempotency = "on_unknown: park";
+  StartPair({"--error-after-commit", "1"}, {route});
+  std::string id = Str(ParseBody(PostJson(writ_.port(), "/payments", "p500", R"({"accountId":"a","amount":1})")),
+                       "submissionId");
+  auto dead = WaitTerminal(id);
+  EXPECT_EQ(Str(dead, "status"), "dead") << json::serialize(dead);
+  EXPECT_EQ(Int(dead, "attempts"), 1);
+  EXPECT_NE(Str(dead, "lastError").find("outcome unknown (master answered 50"), std::string::npos)
+      << Str(dead, "lastError");
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(master_.Stat("requests"), 1) << "never re-sent";
+  EXPECT_EQ(master_.Stat("applied"), 1);
+}
+
+// Redrive of a submission that may have been applied: refused on a park
+// route until someone has checked the master.
+TEST_F(AsyncTest, RedriveOfAPossiblyAppliedSubmissionNeedsForceOnParkRoutes) {
+  RouteOptions route = AsyncRoute("");
+  route.idempotency = "on_unknown: park";
+  StartPair({"--drop-after-commit", "1"}, {route});
+  std::string id = Str(ParseBody(PostJson(writ_.port(), "/payments", "gate-1", R"({"accountId":"a","amount":1})")),
+                       "submissionId");
+  auto dead = WaitTerminal(id);
+  ASSERT_EQ(Str(dead, "status"), "dead");
+  EXPECT_TRUE(dead.as_object()["possiblyApplied"].as_bool()) << json::serialize(dead);
+  EXPECT_EQ(Int(dead, "possiblyAppliedAttempt"), 1);
+  auto refused = Call(writ_.port(), "POST", "/v1/submissions/" + id + "/retry");
+  EXPECT_EQ(refused.status, 409) << refused.body;
+  EXPECT_EQ(ProblemType(refused), "submission-possibly-applied");
+  std::string out;
+  EXPECT_EQ(RunWrit({"dead", "replay", "--config", writ_.config_path(), id}, &out), 1);
+  EXPECT_NE(out.find("--unknown-ok"), std::string::npos) << out;
+  EXPECT_EQ(RunWrit({"dead", "replay", "--config", writ_.config_path(), "--all"}, &out), 1) << out;
+  EXPECT_EQ(Call(writ_.port(), "POST", "/v1/submissions/" + id + "/retry?force=yes").status, 400);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_EQ(master_.Stat("requests"), 1) << "nothing re-sent";
+  // The operator checked: not applied (here it was; the mock cannot lie). Forced.
+  ASSERT_EQ(Call(master_.port(), "POST", "/_faults", R"({"dropAfterCommit":0})").status, 200);
+  auto forced = Call(writ_.port(), "POST", "/v1/submissions/" + id + "/retry?force=unknown");
+  ASSERT_EQ(forced.status, 200) << forced.body;
+  auto done = WaitTerminal(id);
+  EXPECT_EQ(Str(done, "status"), "succeeded") << json::serialize(done);
+  EXPECT_FALSE(done.as_object()["possiblyApplied"].as_bool()) << "a new series of attempts";
+  EXPECT_EQ(master_.Stat("requests"), 2);
+  // The submission's log lines name the unknown outcome and the dead end, never the body.
+  auto log = writ_.ReadLog();
+  EXPECT_NE(log.find("\"outcome unknown\""), std::string::npos);
+  EXPECT_NE(log.find("\"submission dead\""), std::string::npos);
+  EXPECT_NE(log.find("\"possiblyApplied\":true"), std::string::npos);
+  EXPECT_EQ(log.find("accountId"), std::string::npos) << "no body in the logs";
+  EXPECT_EQ(log.find("gate-1"), std::string::npos) << "no raw key in the logs";
+}
+
 TEST_F(AsyncTest, MaxAgeEndsRetriesWithDead) {
   StartPair({"--honor-idempotency-key", "--error-rate", "1", "--retry-after", "1"},
             {AsyncRoute("max_attempts: 100\nmax_age: 1500ms\nbackoff_base: 10ms\n")});

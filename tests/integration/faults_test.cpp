@@ -73,10 +73,92 @@ TEST_F(FaultsTest, ParkedUnknownOutcomeIsNeverResent) {
   std::string out;
   ASSERT_EQ(RunWrit({"keys", "list", "--config", writ_.config_path(), "--state", "unknown"}, &out), 0) << out;
   EXPECT_NE(out.find("unknown\tPOST /orders\tp1"), std::string::npos) << out;
-  // The operator checked the master and releases the key deliberately.
-  ASSERT_EQ(RunWrit({"keys", "delete", "--config", writ_.config_path(), "--route", "POST /orders", "p1"}, &out), 0)
+  // A bare delete would let the next retry send again without anyone
+  // having checked: refused, pointing at resolve.
+  EXPECT_EQ(RunWrit({"keys", "delete", "--config", writ_.config_path(), "--route", "POST /orders", "p1"}, &out), 1);
+  EXPECT_NE(out.find("writ keys resolve"), std::string::npos) << out;
+  EXPECT_EQ(CountKeys(writ_.db_path()).unknown, 1);
+  EXPECT_EQ(RunWrit({"keys", "resolve", "--config", writ_.config_path(), "--route", "POST /orders", "p1"}, &out), 2)
+      << "applied or not: the operator must say";
+  // The operator checked the master: it has the write. Retries get a stored,
+  // marked answer; nothing is sent.
+  ASSERT_EQ(RunWrit({"keys", "resolve", "--config", writ_.config_path(), "--route", "POST /orders", "--applied", "p1"},
+                    &out),
+            0)
       << out;
   EXPECT_EQ(CountKeys(writ_.db_path()).unknown, 0);
+  auto replay = PostJson(writ_.port(), "/orders", "p1", R"({"a":1})");
+  EXPECT_EQ(replay.status, 200) << replay.body;
+  EXPECT_EQ(*FindHeader(replay.headers, "Writ-Reconstructed"), "true");
+  EXPECT_TRUE(FindHeader(replay.headers, "Idempotent-Replayed"));
+  EXPECT_EQ(master_.Stat("requests"), 1);
+  // Another unknown outcome, which the master does not have: resolved as
+  // not applied, the client's retry sends it (once).
+  SetFaults(R"({"dropAfterCommit":1})");
+  EXPECT_EQ(ProblemType(PostJson(writ_.port(), "/orders", "p2", R"({"a":2})")), "upstream-outcome-unknown");
+  SetFaults(R"({"dropAfterCommit":0})");
+  ASSERT_EQ(RunWrit({"keys", "resolve", "--config", writ_.config_path(), "--route", "POST /orders", "--not-applied",
+                     "p2"},
+                    &out),
+            0)
+      << out;
+  EXPECT_EQ(PostJson(writ_.port(), "/orders", "p2", R"({"a":2})").status, 201);
+  EXPECT_EQ(PostJson(writ_.port(), "/orders", "p2", R"({"a":2})").status, 201);
+  EXPECT_EQ(master_.Stat("requests"), 3);
+}
+
+// A 500 or 504 may come after the master committed (a proxy timing out, a
+// master failing on its way back): on park routes it is an unknown outcome.
+TEST_F(FaultsTest, AFiveHundredAfterTheMastersCommitParksTheKeyOnAtMostOnceRoutes) {
+  master_.Start(dir_.path(), {"--error-after-commit", "1", "--seed", "3"});  // ignores keys
+  RouteOptions park, explicit_park, retry;
+  park.idempotency = "on_unknown: park";
+  explicit_park.path = "/payments";
+  explicit_park.idempotency = "on_unknown: park\nunknown_statuses: [500, 502, 503, 504]";
+  retry.path = "/invoices";
+  writ_.Start(dir_.path(), master_.port(), {park, explicit_park, retry});
+  for (int i = 0; i < 4; ++i) {
+    std::string key = "p" + std::to_string(i);
+    auto r = PostJson(writ_.port(), "/orders", key, R"({"a":1})");
+    ASSERT_EQ(r.status, 502) << r.body;
+    EXPECT_EQ(ProblemType(r), "upstream-outcome-unknown");
+    EXPECT_NE(r.body.find("the master answered 50"), std::string::npos) << r.body;
+    auto again = PostJson(writ_.port(), "/orders", key, R"({"a":1})");
+    EXPECT_EQ(ProblemType(again), "upstream-outcome-unknown") << "never re-sent";
+  }
+  EXPECT_EQ(CountKeys(writ_.db_path()).unknown, 4);
+  EXPECT_EQ(master_.Stat("requests"), 4);
+  EXPECT_EQ(master_.Stat("duplicateApplies"), 0);
+  EXPECT_EQ(master_.Stat("errorsAfterCommit"), 4);
+  // A master documented to answer 503 only before applying keeps 503 out;
+  // this route declared it may come after a commit too.
+  SetFaults(R"({"errorAfterCommit":0,"errorRate":1,"errorStatus":503})");
+  auto p503 = PostJson(writ_.port(), "/payments", "q1", R"({"a":1})");
+  EXPECT_EQ(ProblemType(p503), "upstream-outcome-unknown") << p503.body;
+  auto o503 = PostJson(writ_.port(), "/orders", "q1", R"({"a":1})");
+  EXPECT_EQ(ProblemType(o503), "upstream-overloaded") << "503 is 'not applied' by default";
+  // A retry route (for masters that honour keys) re-sends as before.
+  SetFaults(R"({"errorRate":0,"errorAfterCommit":1})");
+  auto r = PostJson(writ_.port(), "/invoices", "i1", R"({"a":1})");
+  EXPECT_TRUE(ProblemType(r) == "upstream-error" || ProblemType(r) == "upstream-timeout") << r.body;
+  EXPECT_EQ(CountKeys(writ_.db_path()).unknown, 5);
+}
+
+// On a retry route the client's retry after a 5xx goes out under the same
+// derived key, so a key-honouring master that had applied it replays.
+TEST_F(FaultsTest, ARetryAfterAFiveHundredReachesTheMasterUnderTheSameDerivedKey) {
+  master_.Start(dir_.path(), {"--honor-idempotency-key", "--error-after-commit", "1"});
+  writ_.Start(dir_.path(), master_.port());
+  auto first = PostJson(writ_.port(), "/orders", "k", R"({"a":1})");
+  EXPECT_TRUE(first.status == 502 || first.status == 504) << first.body;  // the mock answers 500 or 504
+  SetFaults(R"({"errorAfterCommit":0})");
+  auto retry = PostJson(writ_.port(), "/orders", "k", R"({"a":1})");
+  ASSERT_EQ(retry.status, 201) << retry.body;
+  auto keys = MasterKeys();
+  ASSERT_EQ(keys.size(), 1u);
+  EXPECT_EQ(keys[Derived("k")].as_object()["requests"].as_int64(), 2);
+  EXPECT_EQ(keys[Derived("k")].as_object()["applied"].as_int64(), 1);
+  EXPECT_EQ(master_.Stat("keyReplays"), 1);
 }
 
 TEST_F(FaultsTest, AtMostOnceRoutesNeverReuseAPooledConnection) {

@@ -271,5 +271,85 @@ TEST_F(SyncTest, SlowClientIsCutOffAtTheHeaderTimeout) {
   EXPECT_EQ(CountKeys(writ_.db_path()).completed, 1);
 }
 
+// Key semantics found missing by independent idempotency suites
+// (express-idempotency, AWS Powertools, the IETF draft's cases).
+TEST_F(SyncTest, TheQueryStringIsPartOfTheRequestUnderAKey) {
+  StartPair();
+  ASSERT_EQ(PostJson(writ_.port(), "/orders?dryRun=true", "q1", R"({"a":1})").status, 201);
+  auto other = PostJson(writ_.port(), "/orders?dryRun=false", "q1", R"({"a":1})");
+  ASSERT_EQ(other.status, 422) << other.body;
+  EXPECT_EQ(ProblemType(other), "idempotency-key-reused");
+  EXPECT_EQ(ParseBody(other).as_object().at("differs").as_array(), (boost::json::array{"query"}));
+  auto none = PostJson(writ_.port(), "/orders", "q1", R"({"a":1})");
+  EXPECT_EQ(none.status, 422) << "no query is not the same request as ?dryRun=true";
+  // Parameters in another order are the same request (names sorted, values as sent).
+  ASSERT_EQ(PostJson(writ_.port(), "/orders?b=2&a=1&a=0", "q2", R"({"a":1})").status, 201);
+  auto reordered = PostJson(writ_.port(), "/orders?a=1&a=0&b=2", "q2", R"({"a":1})");
+  EXPECT_EQ(reordered.status, 201);
+  EXPECT_TRUE(FindHeader(reordered.headers, "Idempotent-Replayed"));
+  EXPECT_EQ(PostJson(writ_.port(), "/orders?a=0&a=1&b=2", "q2", R"({"a":1})").status, 422)
+      << "the order of a repeated name's values is kept";
+  EXPECT_EQ(master_.Stat("requests"), 2);
+}
+
+TEST_F(SyncTest, AKeyWithACommaOutsideQuotesIsAListAndRefused) {
+  StartPair();
+  for (const char* key : {"key,with,commas", "k1, k2", "\"k1\", \"k2\""}) {
+    auto r = Call(writ_.port(), "POST", "/orders", R"({"a":1})",
+                  {{"Content-Type", "application/json"}, {"Idempotency-Key", key}});
+    EXPECT_EQ(r.status, 400) << key;
+    EXPECT_EQ(ProblemType(r), "idempotency-key-invalid") << key;
+    EXPECT_NE(r.body.find("list of keys"), std::string::npos) << r.body;
+  }
+  EXPECT_EQ(master_.Stat("requests"), 0);
+  // Inside an sf-string a comma is just a character.
+  EXPECT_EQ(PostJson(writ_.port(), "/orders", "\"a,b\"", R"({"a":1})").status, 201);
+}
+
+TEST_F(SyncTest, AnUnstoredMasterAnswerReachesTheClientAsItWas) {
+  RouteOptions strict;
+  strict.idempotency = "final_statuses: [2xx]";
+  StartPair({}, {strict});
+  auto r = PostJson(writ_.port(), "/orders", "u1", R"({"invalid":true})");
+  ASSERT_EQ(r.status, 422) << "the master's own answer, not a 502";
+  EXPECT_EQ(ProblemType(r), "validation-failed");
+  EXPECT_EQ(*FindHeader(r.headers, "Writ-Answer-Stored"), "false");
+  EXPECT_FALSE(FindHeader(r.headers, "Idempotent-Replayed"));
+  auto counts = CountKeys(writ_.db_path());
+  EXPECT_EQ(counts.completed + counts.in_flight + counts.unknown, 0) << "not final: nothing stored";
+  // A retry under the same key goes to the master again.
+  EXPECT_EQ(PostJson(writ_.port(), "/orders", "u1", R"({"invalid":true})").status, 422);
+  EXPECT_EQ(master_.Stat("requests"), 2);
+  // Final answers are stored as before, without the marker.
+  auto ok = PostJson(writ_.port(), "/orders", "u2", R"({"a":1})");
+  EXPECT_EQ(ok.status, 201);
+  EXPECT_FALSE(FindHeader(ok.headers, "Writ-Answer-Stored"));
+}
+
+TEST_F(SyncTest, RetentionIsADeadlineAndAReusedKeyIsANewKeyAtTheMaster) {
+  RouteOptions short_lived;
+  short_lived.idempotency = "retention: 1s";
+  writ_.set_store_extra("gc_interval: 1h");  // expired but not yet swept
+  StartPair({"--honor-idempotency-key"}, {short_lived});
+  auto first = PostJson(writ_.port(), "/orders", "r1", R"({"amount":10})");
+  ASSERT_EQ(first.status, 201);
+  EXPECT_TRUE(FindHeader(PostJson(writ_.port(), "/orders", "r1", R"({"amount":10})").headers, "Idempotent-Replayed"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(1300));
+  // Past retention the record is absent, swept or not: the same key is a new
+  // request, and the master sees a new derived key (not its old record).
+  auto reused = PostJson(writ_.port(), "/orders", "r1", R"({"amount":99})");
+  ASSERT_EQ(reused.status, 201) << reused.body;
+  EXPECT_FALSE(FindHeader(reused.headers, "Idempotent-Replayed"));
+  EXPECT_NE(reused.body.find("\"amount\":99"), std::string::npos) << reused.body;
+  EXPECT_NE(reused.body, first.body);
+  EXPECT_EQ(master_.Stat("applied"), 2);
+  EXPECT_EQ(master_.Stat("keyReplays"), 0);
+  // The new record replays as usual.
+  auto again = PostJson(writ_.port(), "/orders", "r1", R"({"amount":99})");
+  EXPECT_EQ(again.body, reused.body);
+  EXPECT_TRUE(FindHeader(again.headers, "Idempotent-Replayed"));
+  EXPECT_EQ(CountKeys(writ_.db_path()).completed, 1);
+}
+
 }  // namespace
 }  // namespace writ::testing

@@ -16,6 +16,7 @@
 #include "patterns/bulk/buffered_route.h"
 #include "patterns/bulk/bulk_codec.h"
 #include "testing/cluster.h"
+#include "patterns/registry.h"
 #include "testing/fault_store.h"
 #include "testing/in_process.h"
 
@@ -90,6 +91,7 @@ Outcome RunWithFault(Mode mode, int fail_at, bool commit_then_fail) {
   TempDir dir;
   StoreOptions so;
   so.url = "sqlite:" + dir.path() + "/w.db";
+  so.schema = AllSchemaSteps();
   auto inner = OpenStore(so);
   EXPECT_TRUE(inner.ok());
   Outcome out;

@@ -12,6 +12,7 @@
 
 #include "patterns/sync/sync_route.h"
 #include "testing/cluster.h"
+#include "patterns/registry.h"
 #include "testing/fault_store.h"
 #include "testing/in_process.h"
 
@@ -38,6 +39,7 @@ Outcome RunWithFault(int fail_at, bool commit_then_fail, OnUnknown on_unknown) {
   StoreOptions so;
   so.url = "sqlite:" + dir.path() + "/w.db";
   so.clock = &clock;
+  so.schema = AllSchemaSteps();
   auto inner = OpenStore(so);
   EXPECT_TRUE(inner.ok());
   FaultDatabase faulty((*inner)->db(), fail_at, commit_then_fail);

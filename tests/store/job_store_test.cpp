@@ -134,7 +134,8 @@ TEST_P(JobStoreTest, ReplayRequeuesFailedItemsUnlessTheirKeyWasTaken) {
   Accept(Job("job_b", {"k2"}));  // k2 was given up; another job holds it now
   auto n = ReplayJobSync(store_->jobs(), "job_a");
   ASSERT_TRUE(n.ok());
-  EXPECT_EQ(*n, 1);
+  EXPECT_EQ(n->requeued, 1);
+  EXPECT_EQ(n->held, 0);
   auto job = store_->jobs().GetJob("job_a").value();
   EXPECT_EQ(job->queued, 1);
   CommandFilter f;

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "metrics/metrics.h"
+#include "patterns/registry.h"
 #include "store/store.h"
 #include "testing/cluster.h"
 #include "testing/postgres.h"
@@ -49,6 +50,44 @@ TEST_P(KeyStoreTest, ClaimCompleteAndLookup) {
   EXPECT_EQ((*rec)->response.body, "{\"id\":\"ord_1\"}");
   EXPECT_EQ((*rec)->response.headers, Answer().headers);
   EXPECT_EQ((*rec)->expires_at, clock_.NowMs() + 60'000);
+}
+
+TEST_P(KeyStoreTest, ACompletedRecordPastItsRetentionIsAbsentAndTheKeyStartsAnew) {
+  auto first = Req("k1");
+  auto c = ClaimSync(store_->keys(), first);
+  ASSERT_TRUE(c->claimed);
+  EXPECT_EQ(c->generation, "") << "a key's first record";
+  ASSERT_TRUE(*CompleteSync(store_->keys(), first.id, 1, Answer(), 60'000));
+  clock_.Advance(59'999);
+  ASSERT_TRUE(store_->keys().Lookup(first.id)->has_value()) << "live until its deadline";
+  clock_.Advance(1);
+  EXPECT_FALSE(store_->keys().Lookup(first.id)->has_value()) << "retention is a deadline: not replayed after it";
+  // A claim, even with another fingerprint, starts a new record in its place:
+  // a new generation, and a fence past the old one's.
+  auto second = Req("k1", "fp2");
+  auto again = ClaimSync(store_->keys(), second);
+  ASSERT_TRUE(again.ok()) << again.status().message();
+  ASSERT_TRUE(again->claimed);
+  EXPECT_FALSE(again->took_over);
+  EXPECT_EQ(again->fence, 2);
+  EXPECT_EQ(again->generation, "1");
+  EXPECT_FALSE(*CompleteSync(store_->keys(), first.id, 1, Answer(), 60'000)) << "the old fence writes nothing";
+  auto rec = store_->keys().Lookup(first.id);
+  ASSERT_TRUE(rec->has_value());
+  EXPECT_EQ((*rec)->state, KeyState::kInFlight);
+  EXPECT_EQ((*rec)->fingerprint, "fp2");
+  EXPECT_EQ((*rec)->attempts, 1);
+  EXPECT_EQ((*rec)->generation, "1");
+  // A takeover of that record keeps its generation: the same derived key.
+  clock_.Advance(5'000);
+  auto take = ClaimSync(store_->keys(), Req("k1", "fp2"));
+  ASSERT_TRUE(take->claimed);
+  EXPECT_TRUE(take->took_over);
+  EXPECT_EQ(take->generation, "1");
+  // Unknown records never expire on look-up.
+  ASSERT_TRUE(*MarkUnknownSync(store_->keys(), first.id, take->fence));
+  clock_.Advance(10 * 60'000);
+  EXPECT_TRUE(store_->keys().Lookup(first.id)->has_value());
 }
 
 TEST_P(KeyStoreTest, KeysAreScopedByTenantAndRoute) {
@@ -111,6 +150,25 @@ TEST_P(KeyStoreTest, ReleaseAndMarkUnknownNeedTheFence) {
   EXPECT_EQ((*store_->keys().Lookup(Req("k2").id))->state, KeyState::kUnknown);
 }
 
+TEST_P(KeyStoreTest, ARetryAfterAReleaseKeepsTheGenerationAndAnotherRequestGetsANewOne) {
+  auto first = Req("k1");
+  ASSERT_TRUE(ClaimSync(store_->keys(), first)->claimed);
+  ASSERT_TRUE(*ReleaseSync(store_->keys(), first.id, 1));
+  // The client retries the same request: same derived key at the master, in
+  // case the "not applied" answer was wrong.
+  auto again = ClaimSync(store_->keys(), Req("k1"));
+  ASSERT_TRUE(again->claimed);
+  EXPECT_EQ(again->fence, 2);
+  EXPECT_EQ(again->generation, "");
+  EXPECT_FALSE(*CompleteSync(store_->keys(), first.id, 1, Answer(), 60'000)) << "the released holder is fenced out";
+  ASSERT_TRUE(*ReleaseSync(store_->keys(), first.id, 2));
+  // Another request under the key: a new record, as if the key were unused.
+  auto fresh = ClaimSync(store_->keys(), Req("k1", "fp-other"));
+  ASSERT_TRUE(fresh->claimed);
+  EXPECT_EQ(fresh->generation, "1");
+  EXPECT_EQ(fresh->fence, 3);
+}
+
 TEST_P(KeyStoreTest, GarbageCollectionRemovesExpiredRecordsAndNothingElse) {
   for (int i = 0; i < 25; ++i) {
     ASSERT_TRUE(ClaimSync(store_->keys(), Req("old" + std::to_string(i)))->claimed);
@@ -134,9 +192,30 @@ TEST_P(KeyStoreTest, GarbageCollectionRemovesExpiredRecordsAndNothingElse) {
   EXPECT_EQ(counts->completed, 1);
   EXPECT_EQ(counts->in_flight, 1);
   EXPECT_EQ(counts->unknown, 1);
-  clock_.Advance(5'000);  // lease of live-in-flight over: abandoned, collectable
-  EXPECT_EQ(*CollectGarbageSync(*store_, 10), 1);
+  // Past its retention a record loses its answer and stays a tombstone for
+  // as long again: its generation numbers the key's next record.
+  auto tombs = store_->keys().List(KeyState::kExpired, "", 100);
+  ASSERT_EQ(tombs->size(), 25u);
+  EXPECT_TRUE((*tombs)[0].response.body.empty()) << "no answer is kept";
+  EXPECT_FALSE(store_->keys().Lookup(Req("old0").id)->has_value());
+  auto reused = ClaimSync(store_->keys(), Req("old0"));
+  ASSERT_TRUE(reused->claimed);
+  EXPECT_EQ(reused->generation, "1");
+  ASSERT_TRUE(*CompleteSync(store_->keys(), Req("old0").id, reused->fence, Answer(), 120'000));
+  clock_.Advance(1'000);
+  EXPECT_EQ(*CollectGarbageSync(*store_, 100), 24) << "the other tombstones go after another retention";
+  EXPECT_EQ(*CollectGarbageSync(*store_, 100), 0)
+      << "an in-flight record whose holder died may have been sent: never collected (a retry or the completer "
+         "settles it); nor an unknown one";
+  EXPECT_EQ(store_->keys().Counts()->in_flight, 1);
+  EXPECT_EQ(store_->keys().Counts()->unknown, 1);
   EXPECT_TRUE(store_->keys().Lookup(Req("young").id)->has_value());
+  // A released record (the master said "not applied") is collected after its retention.
+  ASSERT_TRUE(ClaimSync(store_->keys(), Req("refused"))->claimed);
+  ASSERT_TRUE(*ReleaseSync(store_->keys(), Req("refused").id, 1));
+  clock_.Advance(60'000);
+  EXPECT_EQ(*CollectGarbageSync(*store_, 100), 1) << "refused; young and old0 are still within their retention";
+  EXPECT_EQ(store_->keys().List(KeyState::kExpired, "", 100)->size(), 1u);
 }
 
 TEST_P(KeyStoreTest, ConcurrentClaimsOfOneKeyHaveOneWinner) {
@@ -197,6 +276,7 @@ TEST(SqliteStore, RefusesANewerSchema) {
   testing::TempDir dir;
   StoreOptions o;
   o.url = "sqlite:" + dir.path() + "/w.db";
+  o.schema = AllSchemaSteps();
   { ASSERT_TRUE(OpenStore(o).ok()); }
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open((dir.path() + "/w.db").c_str(), &db), SQLITE_OK);
@@ -217,6 +297,7 @@ TEST(SqliteStore, CheckpointsRunBesideTheWriterAndKeepTheWalBounded) {
   StoreOptions o;
   o.url = "sqlite:" + dir.path() + "/w.db";
   o.metrics = &metrics;
+  o.schema = AllSchemaSteps();
   auto store = OpenStore(o);
   ASSERT_TRUE(store.ok()) << store.status().message();
   std::string body(40'000, 'x');

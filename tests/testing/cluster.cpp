@@ -61,6 +61,15 @@ int64_t MockMasterProcess::Stat(const char* name) const {
   return v && v->is_number() ? v->to_number<int64_t>() : -1;
 }
 
+std::string WritProcess::ReadLog() const {
+  std::string all;
+  for (int i = 0; i < restarts_; ++i) {
+    std::ifstream in(dir_ + "/writ-" + std::to_string(i) + ".log");
+    all.append(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  return all;
+}
+
 void WritProcess::Start(const std::string& dir, uint16_t master_port, const std::vector<RouteOptions>& routes,
                         const std::string& upstream_extra, const std::vector<std::string>& env) {
   dir_ = dir;

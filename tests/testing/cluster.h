@@ -71,6 +71,8 @@ class WritProcess {
   int WaitExit() { return proc_.Wait(); }
   void Kill() { proc_.Signal(9); proc_.Wait(); }
   uint16_t port() const { return port_; }
+  // Everything the writ processes of this test printed (their JSON logs), in start order.
+  std::string ReadLog() const;
   const std::string& config_path() const { return config_; }
   const std::string& db_path() const { return db_; }
   // The store's URL (sqlite:PATH unless set_store_url was called).

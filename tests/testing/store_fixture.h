@@ -9,6 +9,7 @@
 #include <string>
 
 #include "core/clock.h"
+#include "patterns/registry.h"
 #include "store/store.h"
 #include "testing/cluster.h"
 #include "testing/postgres.h"
@@ -31,8 +32,8 @@ class StoreTest : public ::testing::TestWithParam<Backend> {
     store_ = std::move(*s);
   }
   virtual Backend backend() const { return GetParam(); }
-  // The schema steps to open the store with (default: the core concerns').
-  virtual std::vector<SchemaStep> Schema() const { return CoreSchemaSteps(); }
+  // The schema steps to open the store with (every concern's, as writ serve).
+  virtual std::vector<SchemaStep> Schema() const { return AllSchemaSteps(); }
 
   TempDir dir_;
   std::string url_;

@@ -20,6 +20,7 @@ ModeSpec AsyncSpec() {
     if (auto a = ctx.node["notify"]) ReadNotifyConfig(ctx.reader, a, s->notify_config);
     ReadSchemaKey(ctx, s->validate, s->schema);
     CheckQueueLease(ctx.reader, ctx.node, s->queue, ctx.upstream);
+    CheckQueueRetention(ctx.reader, ctx.node, ctx.route.idempotency, s->queue);
     return s;
   };
   return m;
@@ -34,7 +35,8 @@ class AsyncMode : public Route {
         worker_(MakeWorkerSpec(rc, settings_.queue, settings_.notify()), s.store(), s.client(rc.upstream),
                 s.scheduler(), s.metrics(), s.rng()),
         route_(rc, settings_, s.upstream(rc.upstream), s.store(), s.metrics(), [this] { worker_.Wake(); }) {
-    s.submissions().AddRoute(rc.name, {settings_.notify(), settings_.queue.retention, [this] { Wake(); }});
+    s.submissions().AddRoute(rc.name, {settings_.notify(), settings_.queue.retention, [this] { Wake(); },
+                                       rc.idempotency.on_unknown == OnUnknown::kPark});
     if (settings_.notify()) s.AddWebhook(rc.name, settings_.notify_config);
   }
 

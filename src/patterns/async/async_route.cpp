@@ -122,8 +122,13 @@ void AsyncRoute::Handle(Request req, PathParams params, Respond respond) {
   cmd.body = call->req.body;
   // Every attempt carries the same key, so a master that honours keys never
   // applies a command twice, with or without a client key.
-  cmd.upstream_key = keyed.has_key ? DeriveUpstreamKey(keyed.id.tenant, keyed.id.route, keyed.id.key)
-                                   : DeriveUpstreamKey(kDefaultTenant, route_.name, cmd.id);
+  // With a key, the key record's generation is part of it: a client key
+  // reused after its record expired reaches the master as a new key.
+  cmd.upstream_key = DeriveUpstreamKey(kDefaultTenant, route_.name, cmd.id);
+  if (keyed.has_key)
+    a.upstream_key = [id = keyed.id](const std::string& generation) {
+      return DeriveUpstreamKey(id.tenant, id.route, id.key, generation);
+    };
 
   std::string status_url = "/v1/submissions/" + cmd.id;
   a.has_key = keyed.has_key;

@@ -15,6 +15,7 @@ namespace writ {
 // master in rate-limited batches.
 struct BufferedConfig {
   std::string item_key;            // JSON Pointer naming each item's key; "": its position
+  bool item_key_position = false;  // `item_key: position`: the position, said on purpose
   int max_items = 10'000;          // per uploaded batch
   int max_pending_items = 100'000;  // the route's buffer: queued + in flight
   int batch_size = 100;            // items per master request (bulk_path) or per claim

@@ -40,7 +40,9 @@ void ReadBuffered(Reader& r, const YAML::Node& n, BufferedConfig& b) {
   if (!r.CheckMap(n, "buffered", {"item_key", "max_items", "max_pending_items", "batch_size", "bulk_path", "rate",
                                   "burst", "reject", "dedup_window", "results", "item_status"}))
     return;
-  r.Pointer(n, "item_key", b.item_key, "/sku");
+  // `item_key: position` says on purpose what leaving it out means.
+  if (auto k = n["item_key"]; k && k.IsScalar() && k.Scalar() == "position") b.item_key_position = true;
+  else r.Pointer(n, "item_key", b.item_key, "/sku");
   r.Int(n, "max_items", b.max_items, 1, 1'000'000);
   r.Int(n, "max_pending_items", b.max_pending_items, 1, 100'000'000);
   r.Int(n, "batch_size", b.batch_size, 1, 10'000);
@@ -73,11 +75,17 @@ ModeSpec BufferedSpec() {
     if (s->buffered.burst < 1) s->buffered.burst = s->buffered.batch_size;
     ReadSchemaKey(ctx, s->validate, s->schema);
     CheckQueueLease(ctx.reader, ctx.node, s->queue, ctx.upstream);
+    CheckQueueRetention(ctx.reader, ctx.node, ctx.route.idempotency, s->queue);
     // A batch upload is NDJSON or a JSON array: its fingerprint is its bytes.
     // Producer-Id/Producer-Seq can dedupe instead, so a key is optional
     // unless the route says otherwise.
     ctx.route.idempotency.fingerprint = FingerprintMode::kRaw;
     if (!(ctx.node["idempotency"] && ctx.node["idempotency"]["required"])) ctx.route.idempotency.required = false;
+    if (s->buffered.item_key.empty() && !s->buffered.item_key_position && !ctx.route.idempotency.required)
+      ctx.reader.Warn(ctx.node["buffered"] ? ctx.node["buffered"] : ctx.node,
+                      "no item_key: an item's key is its position in its upload, and uploads need no "
+                      "Idempotency-Key on this route, so a re-sent upload applies every item again. Set item_key "
+                      "(e.g. /sku), or idempotency.required: true, or item_key: position to accept it");
     if (ctx.route.method != "POST" && ctx.node["method"])
       ctx.reader.Error(ctx.node["method"], "buffered routes take batch uploads with POST");
     return s;
@@ -101,7 +109,8 @@ class BufferedMode : public Route {
         route_(rc, settings_, s.upstream(rc.upstream), s.store(), s.metrics(),
                {[this] { worker_.Wake(); }, [this] { return worker_.DrainRate(); }}),
         store_(s.store()) {
-    s.submissions().AddRoute(rc.name, {false, settings_.queue.retention, [this] { Wake(); }});
+    bool park = rc.idempotency.on_unknown == OnUnknown::kPark;
+    s.submissions().AddRoute(rc.name, {false, settings_.queue.retention, [this] { Wake(); }, park});
     JobsApi::RouteHooks jh;
     jh.max_pending = settings_.buffered.max_pending_items;
     jh.configured_rate = settings_.buffered.rate;
@@ -110,6 +119,7 @@ class BufferedMode : public Route {
     jh.current_rate = [limiter] { return limiter ? limiter->current_rate() : 0.0; };
     jh.set_paused = [this](bool p) { worker_.SetPaused(p); };
     jh.wake = [this] { Wake(); };
+    jh.park = park;
     Store& store = s.store();
     auto& jobs = static_cast<JobsApi&>(s.Api("jobs", [&store] { return std::make_unique<JobsApi>(store); }));
     jobs.AddRoute(rc.name, std::move(jh));

@@ -8,6 +8,7 @@
 
 #include "core/problem.h"
 #include "core/api_params.h"
+#include "core/log.h"
 
 namespace writ {
 namespace {
@@ -58,7 +59,17 @@ void JobsApi::Handle(const Request& req, std::function<void(Response)> done) {
     return done(Problem(404, "not-found", "No such resource", req.method + " " + req.path + " is not part of the API"));
   if (req.method != allow) return done(WrongMethod(allow));
   if (rest == "items") return Items(id, req, std::move(done));
-  if (rest == "replay") return Replay(id, std::move(done));
+  if (rest == "replay") {
+    bool force = false;
+    for (const auto& [k, v] : ParseQuery(req.target)) {
+      if (k == "force" && v == "unknown") {
+        force = true;
+        continue;
+      }
+      return done(Problem(400, "invalid-parameter", "Invalid parameter", "the only parameter of replay is force=unknown"));
+    }
+    return Replay(id, force, std::move(done));
+  }
   Get(id, std::move(done));
 }
 
@@ -137,15 +148,26 @@ void JobsApi::Items(const std::string& id, const Request& req, std::function<voi
   done(JsonResponse(200, {{"jobId", id}, {"items", std::move(items)}, {"nextCursor", next}}));
 }
 
-void JobsApi::Replay(const std::string& id, std::function<void(Response)> done) {
+void JobsApi::Replay(const std::string& id, bool force, std::function<void(Response)> done) {
   auto job = store_.jobs().GetJob(id);
   if (!job.ok()) return done(StoreProblem(job.status()));
   if (!job->has_value()) return done(NotFound(id));
   std::string route = (*job)->route;
-  store_.jobs().ReplayJob(id, [this, id, route, done = std::move(done)](Result<int64_t> r) {
+  auto hooks = routes_.find(route);
+  bool allow_unknown = force || hooks == routes_.end() || !hooks->second.park;
+  store_.jobs().ReplayJob(id, allow_unknown, [this, id, route, force, done = std::move(done)](Result<JobReplay> r) {
     if (!r.ok()) return done(StoreProblem(r.status()));
     if (auto h = routes_.find(route); h != routes_.end() && h->second.wake) h->second.wake();
-    done(JsonResponse(200, {{"jobId", id}, {"requeued", *r}, {"statusUrl", "/v1/jobs/" + id}}));
+    LogJson("info", "job replayed",
+            {{"job", id}, {"route", route}, {"requeued", r->requeued}, {"held", r->held}, {"forced", force}});
+    json::object body{{"jobId", id}, {"requeued", r->requeued}, {"statusUrl", "/v1/jobs/" + id}};
+    // Items that may have been applied stay dead on an at-most-once route.
+    body["heldPossiblyApplied"] = r->held;
+    if (r->held > 0)
+      body["detail"] = std::to_string(r->held) +
+                       " item(s) may have been applied (an attempt's outcome was unknown) and were not re-queued; "
+                       "check the master, then replay with ?force=unknown if they were not applied";
+    done(JsonResponse(200, std::move(body)));
   });
 }
 

@@ -27,6 +27,7 @@ class JobsApi : public OperatorApi {
     std::function<double()> current_rate;      // the limiter's current items/s (0: unlimited)
     std::function<void(bool)> set_paused;      // the worker's pause switch
     std::function<void()> wake;                // items were re-queued
+    bool park = false;                         // on_unknown: park: possibly applied items need ?force=unknown
   };
   explicit JobsApi(Store& store);
   // Before serving: a buffered route whose jobs this API shows.
@@ -39,7 +40,7 @@ class JobsApi : public OperatorApi {
   void Get(const std::string& id, std::function<void(Response)> done);
   void List(const Request& req, std::function<void(Response)> done);
   void Items(const std::string& id, const Request& req, std::function<void(Response)> done);
-  void Replay(const std::string& id, std::function<void(Response)> done);
+  void Replay(const std::string& id, bool force, std::function<void(Response)> done);
   void Route(const Request& req, std::function<void(Response)> done);
 
   Store& store_;

@@ -47,7 +47,10 @@ ModeSpec DraftSpec() {
       if (loose.ok()) s->loose = std::move(*loose);
       else ctx.reader.Error(ctx.node["validate"], loose.status().message());
     }
-    if (s->submit_async) CheckQueueLease(ctx.reader, ctx.node, s->queue, ctx.upstream);
+    if (s->submit_async) {
+      CheckQueueLease(ctx.reader, ctx.node, s->queue, ctx.upstream);
+      CheckQueueRetention(ctx.reader, ctx.node, ctx.route.idempotency, s->queue);
+    }
     return s;
   };
   return m;

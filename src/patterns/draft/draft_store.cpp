@@ -483,7 +483,7 @@ void DraftStore::AcceptSubmit(DraftSubmitAccept req, Callback<DraftResult> done)
         KeyId key_id = SaveKey(req.tenant, req.route, req.id, req.key.key);
         auto rec = SelectRecord(c, key_id, /*lock=*/true);
         if (!rec.ok()) return rec.status();
-        if (rec->has_value()) {
+        if (rec->has_value() && !AbsentOnLookup(**rec, now)) {
           out.status = DraftWrite::kKeyExists;
           out.existing = std::move(**rec);
           return out;

@@ -187,7 +187,7 @@ void DraftRoute::CallMaster(CallPtr call, Draft draft, int64_t fence) {
 
 void DraftRoute::OnMasterAnswer(CallPtr call, const Draft& draft, int64_t fence, UpstreamResult r) {
   WRIT_CRASH_POINT("draft_after_master_answer");
-  Outcome outcome = Classify(r, route_.idempotency.final_statuses);
+  Outcome outcome = Classify(r, route_.idempotency);
   DraftSubmitFinish f;
   f.tenant = kDefaultTenant;
   f.route = route_.name;

@@ -1,5 +1,7 @@
 #include "patterns/idempotency/fingerprint.h"
 
+#include <algorithm>
+
 #include <boost/json.hpp>
 
 #include "core/hash.h"
@@ -14,12 +16,33 @@ constexpr size_t kMaxDetailLeaves = 512;
 std::string Short(std::string_view s) { return Sha256Hex(s).substr(0, 12); }
 }  // namespace
 
+std::string CanonicalQuery(std::string_view query) {
+  std::vector<std::string_view> params;
+  while (!query.empty()) {
+    auto amp = query.find('&');
+    std::string_view p = query.substr(0, amp);
+    if (!p.empty()) params.push_back(p);
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+  auto name = [](std::string_view p) { return p.substr(0, p.find('=')); };
+  std::stable_sort(params.begin(), params.end(),
+                   [&](std::string_view a, std::string_view b) { return name(a) < name(b); });
+  std::string out;
+  for (auto p : params) {
+    if (!out.empty()) out += '&';
+    out += p;
+  }
+  return out;
+}
+
 Result<Fingerprint> ComputeFingerprint(const std::string& method, const std::string& path,
-                                       const std::string& body, FingerprintMode mode,
+                                       const std::string& query, const std::string& body, FingerprintMode mode,
                                        const std::vector<std::string>& ignore_fields) {
   Fingerprint f;
   f.method_ = method;
   f.path_ = path;
+  f.query_ = mode == FingerprintMode::kJson ? CanonicalQuery(query) : query;
   if (mode == FingerprintMode::kJson && !body.empty()) {
     auto parsed = ParseJsonStrict(body);
     if (!parsed.ok()) return parsed.status();
@@ -29,7 +52,10 @@ Result<Fingerprint> ComputeFingerprint(const std::string& method, const std::str
   } else {
     f.body_canon_ = body;
   }
-  f.digest = Sha256Hex(method + '\n' + path + '\n' + f.body_canon_);
+  // A request without a query hashes as it did before queries counted, so
+  // records stored by earlier versions still match their retries.
+  std::string target = f.query_.empty() ? path : path + '?' + f.query_;
+  f.digest = Sha256Hex(method + '\n' + target + '\n' + f.body_canon_);
   return f;
 }
 
@@ -38,6 +64,7 @@ const std::string& Fingerprint::detail() {
   boost::json::object detail;
   detail["method"] = Short(method_);
   detail["path"] = Short(path_);
+  if (!query_.empty()) detail["query"] = Short(query_);
   if (body_) {
     auto leaves = FlattenJson(*body_);
     if (leaves.size() <= kMaxDetailLeaves) {
@@ -63,6 +90,10 @@ std::vector<std::string> DescribeMismatch(const std::string& stored_detail, cons
     if (ao.if_contains(part) == nullptr || bo.if_contains(part) == nullptr || ao.at(part) != bo.at(part))
       out.emplace_back(part);
   }
+  // No query is a part of its own: absent on one side only also differs.
+  const auto* aq = ao.if_contains("query");
+  const auto* bq = bo.if_contains("query");
+  if ((aq == nullptr) != (bq == nullptr) || (aq && *aq != *bq)) out.emplace_back("query");
   const auto* af = ao.if_contains("fields");
   const auto* bf = bo.if_contains("fields");
   if (af && bf && af->is_object() && bf->is_object()) {

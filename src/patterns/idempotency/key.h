@@ -5,6 +5,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/hash.h"  // KeyHashForLog
 #include "core/status.h"
 
 namespace writ {
@@ -14,11 +15,14 @@ inline constexpr size_t kMaxIdempotencyKeyLength = 255;
 // Returns the key without quotes, or kInvalidArgument with a precise reason.
 Result<std::string> ParseIdempotencyKey(std::string_view header_value);
 
-// Stable key sent to the master on every attempt: derived from the scope so
-// that two tenants or routes using the same client key never collide.
-std::string DeriveUpstreamKey(const std::string& tenant, const std::string& route, const std::string& key);
-
-// Short hash of a key for logs (keys may carry meaning; logs get no raw key).
-std::string KeyHashForLog(const std::string& tenant, const std::string& route, const std::string& key);
+// Key sent to the master on every attempt: derived from the scope, so that
+// two tenants or routes using the same client key never collide, and from
+// the record's generation, so that a client key reused after its record
+// expired reaches the master as a new key (not the master's old record).
+// The generation is stored with the record: retries and takeovers of one
+// record send the same key. The first record of a key has generation ""
+// (the key derived before generations existed), the next "1", and so on.
+std::string DeriveUpstreamKey(const std::string& tenant, const std::string& route, const std::string& key,
+                              const std::string& generation = "");
 
 }  // namespace writ

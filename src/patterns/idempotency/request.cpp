@@ -51,7 +51,9 @@ PreparedRequest PrepareKeyedRequest(const Request& r, const IdempotencyConfig& i
                           "this route requires an Idempotency-Key header, e.g. Idempotency-Key: \"8e03978e-40d5\"");
     return out;
   }
-  auto fp = ComputeFingerprint(r.method, r.path, r.body, idem.fingerprint, idem.ignore_fields);
+  auto q = r.target.find('?');
+  std::string query = q == std::string::npos ? std::string() : r.target.substr(q + 1);
+  auto fp = ComputeFingerprint(r.method, r.path, query, r.body, idem.fingerprint, idem.ignore_fields);
   if (!fp.ok()) {
     out.problem = Problem(400, "invalid-json", "Invalid JSON body", fp.status().message());
     return out;

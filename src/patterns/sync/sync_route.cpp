@@ -33,6 +33,7 @@ struct SyncRoute::Call {
   KeyId id;
   Fingerprint fp;
   int64_t fence = 0;
+  std::string generation;  // of the key's record: part of the derived key
   Millis wait_deadline = 0;
   Millis next_poll = kFirstPoll;
   RequestInfo info;
@@ -106,6 +107,7 @@ void SyncRoute::OnClaim(std::shared_ptr<Call> call, Result<ClaimResult> r) {
     return Finish(call, Problem(503, "store-unavailable", "Store unavailable", r.status().message()), "error");
   if (!r->claimed) return AnswerExisting(call, r->existing);
   call->fence = r->fence;
+  call->generation = r->generation;
   if (r->took_over) takeovers_.Inc();
   Forward(call);
 }
@@ -126,6 +128,8 @@ void SyncRoute::AnswerExisting(std::shared_ptr<Call> call, const IdempotencyReco
       return Finish(call, UpstreamProblem(none, Outcome::kUnknown, true), "parked");
     }
     case KeyState::kInFlight:
+    case KeyState::kReleased:  // not returned by look-ups or claims
+    case KeyState::kExpired:
       break;
   }
   Millis now = store_.Now();
@@ -152,7 +156,7 @@ UpstreamRequest SyncRoute::BuildUpstreamRequest(const Call& call) const {
     if (auto v = FindHeader(call.req.headers, name)) u.headers.emplace_back(name, *v);
   if (call.has_key)
     u.headers.emplace_back(route_.idempotency.upstream_header,
-                           DeriveUpstreamKey(call.id.tenant, call.id.route, call.id.key));
+                           DeriveUpstreamKey(call.id.tenant, call.id.route, call.id.key, call.generation));
   if (!call.req.request_id.empty()) u.headers.emplace_back("X-Request-Id", call.req.request_id);
   u.body = call.req.body;
   u.fresh_connection = route_.idempotency.on_unknown == OnUnknown::kPark;
@@ -182,7 +186,7 @@ void SyncRoute::OnUpstream(std::shared_ptr<Call> call, UpstreamResult r) {
   in_flight_.Add(-1);
   if (r.error == UpstreamError::kNone || r.error == UpstreamError::kTimeout) upstream_seconds_.Observe(r.seconds);
   WRIT_CRASH_POINT("after_upstream_response");
-  Outcome outcome = Classify(r, route_.idempotency.final_statuses);
+  Outcome outcome = Classify(r, route_.idempotency);
   if (outcome == Outcome::kUnknown) unknown_.Inc();
 
   if (!call->has_key) {
@@ -220,6 +224,11 @@ void SyncRoute::OnUpstream(std::shared_ptr<Call> call, UpstreamResult r) {
     case Outcome::kNotSent:
       // Nothing final to keep: free the key so the client's retry goes through.
       store_.keys().Release(call->id, call->fence, [this, call, r, outcome](Result<bool>) {
+        if (PassesThroughUnstored(r)) {
+          Response resp = FromStored(Keep(r.response));
+          resp.headers.emplace_back(kAnswerStoredHeader, "false");
+          return Finish(call, std::move(resp), "unstored");
+        }
         Finish(call, UpstreamProblem(r, outcome, false), "upstream_error");
       });
       return;

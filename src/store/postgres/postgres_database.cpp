@@ -63,7 +63,7 @@ Status Migrate(PgConn& c, const std::vector<SchemaStep>& all) {
 class PostgresDatabase : public GroupCommitDatabase {
  public:
   explicit PostgresDatabase(const StoreOptions& o)
-      : GroupCommitDatabase(o), schema_(o.schema.empty() ? CoreSchemaSteps() : o.schema) {
+      : GroupCommitDatabase(o), schema_(o.schema) {
     if (o.metrics)
       retries_ = &o.metrics->GetCounter("writ_store_batch_retries_total",
                                         "Batches rolled back by a deadlock or serialization failure and run again");

@@ -4,7 +4,7 @@ namespace writ::sql {
 
 const char* const kKeyColumns =
     "tenant, route, key, state, fingerprint, fingerprint_detail, fence, attempts, created_at, "
-    "updated_at, lease_until, expires_at, status, headers, body";
+    "updated_at, lease_until, expires_at, status, headers, body, generation";
 
 IdempotencyRecord ReadRecord(Stmt& s) {
   IdempotencyRecord r;
@@ -21,7 +21,57 @@ IdempotencyRecord ReadRecord(Stmt& s) {
   r.response.status = static_cast<int>(s.Int(12));
   r.response.headers = HeadersFromText(s.Text(13));
   r.response.body = s.Text(14);
+  r.generation = s.Text(15);
   return r;
+}
+
+bool ExpiredCompleted(const IdempotencyRecord& r, Millis now) {
+  return r.state == KeyState::kCompleted && r.expires_at != 0 && r.expires_at <= now;
+}
+
+bool AbsentOnLookup(const IdempotencyRecord& r, Millis now) {
+  return ExpiredCompleted(r, now) || r.state == KeyState::kReleased || r.state == KeyState::kExpired;
+}
+
+std::string NextGeneration(const std::string& g) {
+  return std::to_string((g.empty() ? 0 : std::stoll(g)) + 1);
+}
+
+namespace {
+bool ExpiredReleased(const IdempotencyRecord& r, Millis now) {
+  return r.state == KeyState::kReleased && r.expires_at != 0 && r.expires_at <= now;
+}
+
+// Replaces a record that answers nothing (`old`: completed past its
+// retention, a tombstone, or released for another request) with a new one,
+// as if the key were unused: the next generation (so the master sees a new
+// derived key), the fence moved on so no holder of the old record can write
+// to the new one. Deterministic: if this transaction is lost in a crash,
+// the retry computes the same generation from the same old record.
+Result<bool> ReplaceAbsent(Conn& c, const IdempotencyRecord& old, const std::string& state,
+                           const std::string& fingerprint, const std::string& detail, const StoredResponse& response,
+                           Millis now, Millis lease_until, Millis retention) {
+  const KeyId& id = old.id;
+  auto n = Change(c,
+                  "UPDATE idem_keys SET state=?4, fingerprint=?5, fingerprint_detail=?6, fence=fence+1, attempts=1, "
+                  "created_at=?7, updated_at=?7, lease_until=?8, expires_at=?9, status=?10, headers=?11, body=?12, "
+                  "generation=?13 WHERE tenant=?1 AND route=?2 AND key=?3 AND fence=?14",
+                  [&](Stmt& s) {
+                    s.Bind(1, id.tenant).Bind(2, id.route).Bind(3, id.key).Bind(4, state);
+                    s.Bind(5, fingerprint).Bind(6, detail).Bind(7, now).Bind(8, lease_until);
+                    s.Bind(9, now + retention).Bind(10, int64_t{response.status});
+                    s.Bind(11, HeadersToText(response.headers)).BindBlob(12, response.body);
+                    s.Bind(13, NextGeneration(old.generation)).Bind(14, old.fence);
+                  });
+  if (!n.ok()) return n.status();
+  return *n > 0;
+}
+}  // namespace
+
+Result<std::optional<IdempotencyRecord>> SelectLiveRecord(Conn& c, const KeyId& id, Millis now) {
+  auto rec = SelectRecord(c, id);
+  if (!rec.ok() || !rec->has_value() || !AbsentOnLookup(**rec, now)) return rec;
+  return std::optional<IdempotencyRecord>();
 }
 
 Result<std::optional<IdempotencyRecord>> SelectRecord(Conn& c, const KeyId& id, bool lock) {
@@ -37,10 +87,10 @@ Result<std::optional<IdempotencyRecord>> SelectRecord(Conn& c, const KeyId& id, 
 
 Result<bool> InsertCompletedRecord(Conn& c, const KeyId& id, const std::string& fingerprint,
                                    const std::string& detail, const StoredResponse& response, Millis now,
-                                   Millis retention) {
+                                   Millis retention, std::string* generation) {
   auto n = Change(c,
                   std::string("INSERT INTO idem_keys (") + kKeyColumns +
-                      ") VALUES (?1,?2,?3,'completed',?4,?5,1,1,?6,?6,0,?7,?8,?9,?10) "
+                      ") VALUES (?1,?2,?3,'completed',?4,?5,1,1,?6,?6,0,?7,?8,?9,?10,'') "
                       "ON CONFLICT (tenant, route, key) DO NOTHING",
                   [&](Stmt& s) {
                     s.Bind(1, id.tenant).Bind(2, id.route).Bind(3, id.key);
@@ -49,7 +99,14 @@ Result<bool> InsertCompletedRecord(Conn& c, const KeyId& id, const std::string& 
                     s.Bind(9, HeadersToText(response.headers)).BindBlob(10, response.body);
                   });
   if (!n.ok()) return n.status();
-  return *n > 0;
+  if (generation) generation->clear();
+  if (*n > 0) return true;
+  auto cur = SelectRecord(c, id, /*lock=*/true);
+  if (!cur.ok()) return cur.status();
+  if (!cur->has_value() || !AbsentOnLookup(**cur, now)) return false;
+  auto r = ReplaceAbsent(c, **cur, "completed", fingerprint, detail, response, now, 0, retention);
+  if (r.ok() && *r && generation) *generation = NextGeneration((*cur)->generation);
+  return r;
 }
 
 Result<ClaimResult> ClaimKey(Conn& c, const ClaimRequest& req, Millis now) {
@@ -58,7 +115,7 @@ Result<ClaimResult> ClaimKey(Conn& c, const ClaimRequest& req, Millis now) {
   // the same moment; the database lets exactly one insert through.
   auto n = Change(c,
                   std::string("INSERT INTO idem_keys (") + kKeyColumns +
-                      ") VALUES (?1,?2,?3,'in_flight',?4,?5,1,1,?6,?6,?7,?8,0,'',?9) "
+                      ") VALUES (?1,?2,?3,'in_flight',?4,?5,1,1,?6,?6,?7,?8,0,'',?9,'') "
                       "ON CONFLICT (tenant, route, key) DO NOTHING",
                   [&](Stmt& s) {
                     s.Bind(1, req.id.tenant).Bind(2, req.id.route).Bind(3, req.id.key);
@@ -76,6 +133,35 @@ Result<ClaimResult> ClaimKey(Conn& c, const ClaimRequest& req, Millis now) {
   if (!cur.ok()) return cur.status();
   if (!cur->has_value()) return Status(Code::kUnavailable, "claim: the key's record vanished; retry");
   IdempotencyRecord& rec = **cur;
+  if (rec.state == KeyState::kReleased && rec.fingerprint == req.fingerprint && !ExpiredReleased(rec, now)) {
+    // The retry of a request the master refused for now: the same record
+    // again, with its generation (the same derived key).
+    auto t = Change(c,
+                    "UPDATE idem_keys SET state='in_flight', fence=fence+1, attempts=attempts+1, lease_until=?4, "
+                    "updated_at=?5 WHERE tenant=?1 AND route=?2 AND key=?3 AND fence=?6 AND state='released'",
+                    [&](Stmt& s) {
+                      s.Bind(1, req.id.tenant).Bind(2, req.id.route).Bind(3, req.id.key);
+                      s.Bind(4, now + req.lease).Bind(5, now).Bind(6, rec.fence);
+                    });
+    if (!t.ok()) return t.status();
+    if (*t == 0) return Status(Code::kUnavailable, "claim: the key's record changed; retry");
+    out.claimed = true;
+    out.fence = rec.fence + 1;
+    out.generation = rec.generation;
+    return out;
+  }
+  if (AbsentOnLookup(rec, now)) {
+    // Past its retention (or released, for another request) the old record
+    // is absent: the key starts anew.
+    auto r = ReplaceAbsent(c, rec, "in_flight", req.fingerprint, req.fingerprint_detail, StoredResponse{}, now,
+                           now + req.lease, req.retention);
+    if (!r.ok()) return r.status();
+    if (!*r) return Status(Code::kUnavailable, "claim: the key's record changed; retry");
+    out.claimed = true;
+    out.fence = rec.fence + 1;
+    out.generation = NextGeneration(rec.generation);
+    return out;
+  }
   bool expired = rec.state == KeyState::kInFlight && rec.lease_until <= now;
   if (rec.fingerprint != req.fingerprint || !expired) {
     out.existing = std::move(rec);
@@ -110,6 +196,7 @@ Result<ClaimResult> ClaimKey(Conn& c, const ClaimRequest& req, Millis now) {
   out.claimed = true;
   out.took_over = true;
   out.fence = rec.fence + 1;
+  out.generation = rec.generation;  // the same record: the same derived key
   return out;
 }
 

@@ -14,15 +14,26 @@ extern const char* const kKeyColumns;
 IdempotencyRecord ReadRecord(Stmt& s);
 // Reads the Idempotency-Key record, if any; `lock`: FOR UPDATE on PostgreSQL.
 Result<std::optional<IdempotencyRecord>> SelectRecord(Conn& c, const KeyId& id, bool lock = false);
+// As SelectRecord, but a completed record past its retention is absent.
+Result<std::optional<IdempotencyRecord>> SelectLiveRecord(Conn& c, const KeyId& id, Millis now);
+// A completed record whose retention has ended: treated as absent everywhere
+// (the collector deletes it later).
+bool ExpiredCompleted(const IdempotencyRecord& r, Millis now);
+// Expired completed records, tombstones and released ones: no answer to give.
+bool AbsentOnLookup(const IdempotencyRecord& r, Millis now);
+// "" (a key's first record) -> "1" -> "2" ...
+std::string NextGeneration(const std::string& generation);
 // Claim (see KeyStore::Claim) inside the caller's transaction: insert an
 // in-flight record, or take over an expired one with the same fingerprint
 // (or park it as unknown when req.park_on_takeover), or report the record
 // that stands.
 Result<ClaimResult> ClaimKey(Conn& c, const ClaimRequest& req, Millis now);
-// Inserts a completed record holding `response`. False (nothing written)
-// when the key has a record already (another instance inserted it first).
+// Inserts a completed record holding `response` (or replaces one that
+// answers nothing, see AbsentOnLookup, with the next generation). False
+// (nothing written) when the key has a live record already (another
+// instance inserted it first). `generation`: set to the new record's.
 Result<bool> InsertCompletedRecord(Conn& c, const KeyId& id, const std::string& fingerprint,
                                    const std::string& detail, const StoredResponse& response, Millis now,
-                                   Millis retention);
+                                   Millis retention, std::string* generation = nullptr);
 
 }  // namespace writ::sql

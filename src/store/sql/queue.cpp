@@ -25,7 +25,8 @@ namespace {
 constexpr const char* kCommandColumns =
     "seq, id, tenant, route, idem_key, ordering_key, method, target, headers, body, upstream_key, status, "
     "attempts, redrives, fence, next_attempt_at, lease_until, last_error, canonical_id, response_status, "
-    "response_headers, response_body, created_at, updated_at, finished_at, budget_from, job_id, item_pos, item_key";
+    "response_headers, response_body, created_at, updated_at, finished_at, budget_from, job_id, item_pos, item_key, "
+    "unknown_attempt";
 
 Command ReadCommand(Stmt& s) {
   Command c;
@@ -58,6 +59,7 @@ Command ReadCommand(Stmt& s) {
   c.job_id = s.Text(26);
   c.item_pos = s.Int(27);
   c.item_key = s.Text(28);
+  c.unknown_attempt = static_cast<int>(s.Int(29));
   return c;
 }
 
@@ -187,7 +189,11 @@ Result<std::vector<Command>> ClaimDue(Conn& c, const std::string& route, int lim
   std::string seqs;
   for (const Command& cmd : *due) seqs += (seqs.empty() ? "" : ",") + std::to_string(cmd.seq);
   auto n = Change(c,
+                  // A leased command claimed again: its holder stopped (or
+                  // stalled) during the attempt, whose outcome is unknown.
                   std::string("UPDATE commands SET status='processing', attempts=attempts+1, fence=fence+1, "
+                              "unknown_attempt=CASE WHEN unknown_attempt=0 AND status='processing' AND "
+                              "lease_until>0 THEN attempts ELSE unknown_attempt END, "
                               "lease_until=?1, due_at=?1, updated_at=?2 WHERE ") +
                       (c.postgres() ? "seq = ANY(CAST(?3 AS BIGINT[]))"
                                     : "seq IN (SELECT value FROM json_each(?3))"),
@@ -200,6 +206,8 @@ Result<std::vector<Command>> ClaimDue(Conn& c, const std::string& route, int lim
   std::vector<const Command*> first_claims;
   for (Command& cmd : *due) {
     bool first = cmd.status == SubmissionStatus::kAccepted;
+    if (cmd.unknown_attempt == 0 && cmd.status == SubmissionStatus::kProcessing && cmd.lease_until > 0)
+      cmd.unknown_attempt = cmd.attempts;
     cmd.status = SubmissionStatus::kProcessing;
     cmd.attempts += 1;
     cmd.fence += 1;
@@ -234,7 +242,8 @@ Result<bool> ApplyOutcome(Conn& c, const AttemptOutcome& o, Millis now) {
   auto st = c.Prepare(
       std::string("UPDATE commands SET status=?3, next_attempt_at=?4, lease_until=0, due_at=?4, last_error=?5, "
                   "canonical_id=?6, response_status=?7, response_headers=?8, response_body=?9, updated_at=?10, "
-                  "finished_at=?11, expires_at=?12, attempts=CASE WHEN ?13 >= 0 THEN ?13 ELSE attempts END "
+                  "finished_at=?11, expires_at=?12, attempts=CASE WHEN ?13 >= 0 THEN ?13 ELSE attempts END, "
+                  "unknown_attempt=CASE WHEN unknown_attempt=0 AND ?14=1 THEN attempts ELSE unknown_attempt END "
                   "WHERE id=?1 AND fence=?2 AND status='processing' RETURNING ") +
       (event ? kCommandColumns : "job_id, tenant, route, item_key"));
   if (!st.ok()) return st.status();
@@ -243,6 +252,7 @@ Result<bool> ApplyOutcome(Conn& c, const AttemptOutcome& o, Millis now) {
   st->Bind(7, static_cast<int64_t>(o.response_status)).Bind(8, HeadersToText(o.response_headers));
   st->BindBlob(9, o.response_body).Bind(10, now).Bind(11, terminal ? now : int64_t{0});
   st->Bind(12, terminal ? now + o.retention : int64_t{0}).Bind(13, static_cast<int64_t>(o.attempts));
+  st->Bind(14, int64_t{o.outcome_unknown ? 1 : 0});
   int rc = st->Step();
   if (rc == kDone) return false;  // fenced out: another holder took the command over
   if (rc != kRow) return c.Error("finish attempt");
@@ -268,12 +278,16 @@ Result<bool> ApplyOutcome(Conn& c, const AttemptOutcome& o, Millis now) {
   return true;
 }
 
-Result<ActionResult> RedriveCommand(Conn& c, const std::string& id, bool notify, Millis now) {
+Result<ActionResult> RedriveCommand(Conn& c, const std::string& id, bool notify, Millis now, bool allow_unknown) {
   auto cur = SelectCommand(c, id);
   if (!cur.ok()) return cur.status();
   if (!cur->has_value()) return ActionResult::kNotFound;
+  if ((*cur)->unknown_attempt > 0 && !allow_unknown &&
+      ((*cur)->status == SubmissionStatus::kFailed || (*cur)->status == SubmissionStatus::kDead))
+    return ActionResult::kPossiblyApplied;
   auto n = Change(c,
-                  "UPDATE commands SET status='accepted', attempts=0, redrives=redrives+1, next_attempt_at=?2, "
+                  "UPDATE commands SET status='accepted', attempts=0, unknown_attempt=0, redrives=redrives+1, "
+                  "next_attempt_at=?2, "
                   "due_at=?2, lease_until=0, budget_from=?2, finished_at=0, expires_at=0, updated_at=?2 "
                   "WHERE id=?1 AND status IN ('failed','dead')",
                   [&](Stmt& s) { s.Bind(1, id).Bind(2, now); });

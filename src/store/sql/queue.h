@@ -30,7 +30,11 @@ Status InsertEventFor(Conn& c, const std::string& submission_id, bool deliver, M
 Result<std::vector<Command>> ClaimDue(Conn& c, const std::string& route, int limit, Millis lease, bool notify, Millis now);
 Result<int> ExtendLeases(Conn& c, const std::vector<std::pair<std::string, int64_t>>& held, Millis until);
 Result<bool> ApplyOutcome(Conn& c, const AttemptOutcome& o, Millis now);
-Result<ActionResult> RedriveCommand(Conn& c, const std::string& id, bool notify, Millis now);
+// failed/dead -> accepted with a fresh budget. A command that may have been
+// applied (unknown_attempt > 0) is kPossiblyApplied unless `allow_unknown`
+// (the route's master honours keys, a probe said "not found", or an
+// operator confirmed).
+Result<ActionResult> RedriveCommand(Conn& c, const std::string& id, bool notify, Millis now, bool allow_unknown);
 Result<ActionResult> CancelCommand(Conn& c, const std::string& id, bool notify, Millis retention, Millis now);
 // Deletes up to `batch` finished commands past their retention, with their
 // events; returns how many commands were deleted.

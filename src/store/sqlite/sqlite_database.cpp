@@ -106,7 +106,7 @@ class SqliteDatabase : public GroupCommitDatabase {
     if (!st.ok()) return st.status();
     int64_t v = st->Step() == sql::kRow ? st->Int(0) : 0;
     st = Status::Ok();  // release the statement before the transaction
-    auto steps = PendingSteps(opts_.schema.empty() ? CoreSchemaSteps() : opts_.schema, v);
+    auto steps = PendingSteps(opts_.schema, v);
     if (!steps.ok()) return steps.status();
     if (steps->empty()) return Status::Ok();
     if (auto s = writer_conn_->Exec("BEGIN IMMEDIATE"); !s.ok()) return s;
