@@ -203,11 +203,13 @@ void DraftRoute::OnMasterAnswer(CallPtr call, const Draft& draft, int64_t fence,
     f.outcome = ok ? DraftSubmitFinish::kSucceeded : DraftSubmitFinish::kRefused;
     answer.status = r.response.status;
     answer.body = r.response.body;
-    for (const auto& [k, v] : r.response.headers)
+    for (const auto& header : r.response.headers) {
+      const std::string& k = header.first;  // not a structured binding: clang 14 cannot capture those
       if (IEquals(k, "Content-Type") || IEquals(k, "Location") || IEquals(k, "ETag") ||
           std::any_of(route_.response_headers.begin(), route_.response_headers.end(),
                       [&](const std::string& n) { return IEquals(n, k); }))
-        answer.headers.emplace_back(k, v);
+        answer.headers.push_back(header);
+    }
     f.answer = ToStored(answer);
     if (ok) {
       auto doc = ParseJsonStrict(r.response.body);
