@@ -1,15 +1,23 @@
 #include "core/clock.h"
 
 #include <chrono>
+#include <cstdlib>
 
 namespace writ {
 namespace {
 class SystemClockImpl : public Clock {
  public:
+  SystemClockImpl() {
+    if (const char* s = std::getenv("WRIT_TEST_CLOCK_SKEW_MS")) skew_ = std::strtoll(s, nullptr, 10);
+  }
   Millis NowMs() const override {
     using namespace std::chrono;
-    return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+    return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count() + skew_;
   }
+  bool wall() const override { return true; }
+
+ private:
+  Millis skew_ = 0;
 };
 }  // namespace
 

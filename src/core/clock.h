@@ -16,9 +16,14 @@ class Clock {
  public:
   virtual ~Clock() = default;
   virtual Millis NowMs() const = 0;
+  // True for this host's wall clock, which a shared database may correct
+  // (its own clock decides leases when several hosts share it); false for
+  // clocks a test drives.
+  virtual bool wall() const { return false; }
 };
 
-// The system wall clock. Shared, stateless, thread-safe.
+// The system wall clock. Shared, stateless, thread-safe. For tests of clock
+// skew between hosts, WRIT_TEST_CLOCK_SKEW_MS (read once) shifts it.
 Clock& SystemClock();
 
 // A clock that only moves when told to. Thread-safe.

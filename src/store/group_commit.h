@@ -7,6 +7,7 @@
 // Thread-safety: Submit from any thread; RunBatch runs on the writer thread.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -23,7 +24,9 @@ class Histogram;
 class GroupCommitDatabase : public Database {
  public:
   void Submit(Work work, std::function<void(Status)> done, bool durable = true) override;
-  Millis Now() const override { return clock_->NowMs(); }
+  // The injected clock, corrected by the database's when the backend keeps
+  // one (PostgreSQL shared by several hosts: see SetClockOffset).
+  Millis Now() const override { return clock_->NowMs() + clock_offset_.load(std::memory_order_relaxed); }
 
  protected:
   struct Op {
@@ -33,6 +36,9 @@ class GroupCommitDatabase : public Database {
   };
   explicit GroupCommitDatabase(const StoreOptions& options);
   ~GroupCommitDatabase() override;
+  // database clock - this host's clock: added to every Now(), so that every
+  // lease, due time and expiry is decided by one clock whatever the hosts'.
+  void SetClockOffset(Millis offset) { clock_offset_.store(offset, std::memory_order_relaxed); }
 
   // Runs every operation of `batch` in one transaction, durably if any of
   // them asks for it. Sets results[i] to each operation's own status and
@@ -47,6 +53,7 @@ class GroupCommitDatabase : public Database {
 
   const StoreOptions opts_;
   Clock* clock_;
+  std::atomic<Millis> clock_offset_{0};
 
  private:
   void WriterLoop();

@@ -146,6 +146,45 @@ TEST_F(PostgresTest, ThreeInstancesProcessAsyncSubmissionsOnceThroughTwoKills) {
   EXPECT_EQ(busy, 3);
 }
 
+// Leases are decided by the database's clock: an instance whose host clock
+// runs 6 s ahead (more than the 4 s lease) must not take over commands
+// another instance is still sending.
+TEST_F(PostgresTest, AHostWhoseClockRunsAheadNeverTakesOverALiveLease) {
+  url_ = FreshPostgresUrl();
+  master_.Start(dirs_[0].path(), {"--honor-idempotency-key", "--latency", "700ms"});
+  for (int i = 0; i < 2; ++i) {
+    writs_[i].set_store_url(url_);
+    std::vector<std::string> env;
+    if (i == 1) env.push_back("WRIT_TEST_CLOCK_SKEW_MS=6000");
+    writs_[i].Start(dirs_[i].path(), master_.port(), {AsyncPayments()}, "", env);
+  }
+  const int kN = 200;
+  for (int n = 0; n < kN; ++n)
+    ASSERT_EQ(PostJson(writs_[n % 2].port(), "/payments", "skew-" + std::to_string(n), "{\"n\":" + std::to_string(n) + "}")
+                  .status,
+              202);
+  auto store = OpenStoreReadOnly(url_);
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(Eventually(
+      [&] {
+        CommandFilter f;
+        f.status = SubmissionStatus::kSucceeded;
+        f.limit = 1'000;
+        auto done = store->queue().ListCommands(f);
+        return done.ok() && static_cast<int>(done->size()) == kN;
+      },
+      60'000));
+  auto stats = master_.Stats();
+  EXPECT_EQ(stats["requests"].as_int64(), kN) << "a command was sent again while its lease was live";
+  EXPECT_EQ(stats["maxConcurrentPerKey"].as_int64(), 1) << "a command was sent by two workers at once";
+  EXPECT_EQ(stats["keysApplied"].as_int64(), kN);
+  // Both instances worked.
+  for (auto& w : writs_) {
+    if (w.port() == 0) continue;
+    EXPECT_NE(Call(w.port(), "GET", "/metrics").body.find("writ_async_attempts_total"), std::string::npos);
+  }
+}
+
 TEST_F(PostgresTest, DatabaseRestartUnderLoadAnswers503ThenRecoversAndLosesNothing) {
   StartInstances(1, {"--honor-idempotency-key"}, {AsyncPayments()});
   std::atomic<bool> stop{false};

@@ -3,6 +3,7 @@
 #include <poll.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <mutex>
 #include <thread>
 
@@ -88,6 +89,7 @@ class PostgresDatabase : public GroupCommitDatabase {
       return Status(Code::kInvalidArgument,
                     "the database's schema is at version " + std::to_string(*v) + ", this writ needs " +
                         std::to_string(LatestVersion(schema_)) + ": run `writ migrate --config FILE` first");
+    SyncClock();
     for (const char* setting : {"fsync", "synchronous_commit"}) {
       auto value = writer_conn_->QueryValue(std::string("SHOW ") + setting);
       if (value.ok() && *value != "on")
@@ -138,6 +140,7 @@ class PostgresDatabase : public GroupCommitDatabase {
   // (another instance) rolls back and runs every operation again.
   Status RunBatch(std::vector<Op>& batch, std::vector<Status>& results) override {
     if (!WriterUp()) return Status(Code::kUnavailable, "the database is unavailable; reconnecting");
+    SyncClock();
     bool durable = false;
     for (const auto& op : batch) durable = durable || op.durable;
     for (int attempt = 0;; ++attempt) {
@@ -158,6 +161,28 @@ class PostgresDatabase : public GroupCommitDatabase {
   }
 
  private:
+  // Instances on several hosts share this database: leases, due times and
+  // expiry must follow one clock, the database's, or a host whose clock runs
+  // ahead would take over leases still live. Once a second (clocks drift
+  // slowly), the offset between the database's clock and this host's is
+  // measured on the writer connection and applied to every Now(). Only for
+  // the wall clock: a test's fake clock is left alone.
+  void SyncClock() {
+    if (!opts_.clock || !opts_.clock->wall()) return;
+    auto now = std::chrono::steady_clock::now();
+    if (clock_synced_ && now - last_clock_sync_ < std::chrono::seconds(1)) return;
+    Millis before = opts_.clock->NowMs();
+    auto db = writer_conn_->QueryValue("SELECT (extract(epoch from clock_timestamp()) * 1000)::bigint");
+    Millis after = opts_.clock->NowMs();
+    if (!db.ok()) return;  // the batch reports the broken connection
+    char* end = nullptr;
+    long long db_ms = std::strtoll(db->c_str(), &end, 10);
+    if (end == db->c_str()) return;
+    SetClockOffset(db_ms - (before + after) / 2);
+    clock_synced_ = true;
+    last_clock_sync_ = now;
+  }
+
   // Reconnects a broken writer, at most every kReconnectSpacing.
   bool WriterUp() {
     if (!writer_conn_->broken()) return true;
@@ -200,6 +225,8 @@ class PostgresDatabase : public GroupCommitDatabase {
   }
 
   std::vector<SchemaStep> schema_;
+  bool clock_synced_ = false;
+  std::chrono::steady_clock::time_point last_clock_sync_;
   std::unique_ptr<PgConn> writer_conn_;
   std::thread listener_;
   std::mutex wake_mu_;
