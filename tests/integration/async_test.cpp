@@ -371,6 +371,8 @@ TEST_F(AsyncTest, ACrashDuringTheLastAttemptLeavesItDeadNotRetried) {
   EXPECT_EQ(Str(dead, "status"), "dead") << json::serialize(dead);
   EXPECT_EQ(Int(dead, "attempts"), 1);
   EXPECT_NE(Str(dead, "lastError").find("outcome of the last one is unknown"), std::string::npos);
+  EXPECT_TRUE(dead.as_object()["possiblyApplied"].as_bool()) << "writ stopped during the attempt";
+  EXPECT_EQ(Int(dead, "possiblyAppliedAttempt"), 1);
   EXPECT_EQ(master_.Stat("requests"), 1) << "no attempt beyond max_attempts";
 }
 #endif

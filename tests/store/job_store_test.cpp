@@ -40,12 +40,13 @@ class JobStoreTest : public testing::StoreTest {
   }
   int64_t Pending() { return store_->jobs().GetBuffer(kRoute).value().pending; }
   std::vector<Command> Claim(int limit = 100) { return ClaimCommandsSync(store_->queue(), kRoute, limit, 5'000).value(); }
-  void Finish(const Command& c, SubmissionStatus s) {
+  void Finish(const Command& c, SubmissionStatus s, bool outcome_unknown = false) {
     AttemptOutcome o;
     o.id = c.id;
     o.fence = c.fence;
     o.status = s;
     o.event = false;
+    o.outcome_unknown = outcome_unknown;
     ASSERT_TRUE(FinishAttemptSync(store_->queue(), o).value());
   }
 };
@@ -124,6 +125,30 @@ TEST_P(JobStoreTest, ProducerSequences) {
   EXPECT_EQ(send("job_2", 11).status, JobAcceptStatus::kAccepted);
   EXPECT_FALSE(store_->jobs().GetJob("job_x").value().has_value());
   EXPECT_EQ(store_->jobs().GetJob("job_2").value()->producer_seq, 11);
+}
+
+TEST_P(JobStoreTest, ReplayHoldsBackItemsThatMayHaveBeenAppliedUnlessAllowed) {
+  Accept(Job("job_a", {"k1", "k2"}));
+  auto claimed = Claim();
+  ASSERT_EQ(claimed.size(), 2u);
+  Finish(claimed[0], SubmissionStatus::kDead, /*outcome_unknown=*/true);  // its answer was lost
+  Finish(claimed[1], SubmissionStatus::kFailed);
+  auto lost = store_->queue().GetCommand(claimed[0].id).value();
+  EXPECT_EQ(lost->unknown_attempt, 1) << "the attempt whose outcome was unknown";
+  auto n = ReplayJobSync(store_->jobs(), "job_a", /*allow_unknown=*/false);
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(n->requeued, 1);
+  EXPECT_EQ(n->held, 1);
+  EXPECT_EQ(store_->queue().GetCommand(claimed[0].id).value().value().status, SubmissionStatus::kDead)
+      << "held back: the master may have applied it";
+  EXPECT_EQ(RedriveSync(store_->queue(), claimed[0].id, false).value(), ActionResult::kPossiblyApplied);
+  auto forced = ReplayJobSync(store_->jobs(), "job_a", /*allow_unknown=*/true);
+  ASSERT_TRUE(forced.ok());
+  EXPECT_EQ(forced->requeued, 1);
+  EXPECT_EQ(forced->held, 0);
+  auto again = store_->queue().GetCommand(claimed[0].id).value();
+  EXPECT_EQ(again->status, SubmissionStatus::kAccepted);
+  EXPECT_EQ(again->unknown_attempt, 0) << "a new series of attempts";
 }
 
 TEST_P(JobStoreTest, ReplayRequeuesFailedItemsUnlessTheirKeyWasTaken) {
