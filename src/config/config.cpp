@@ -124,10 +124,27 @@ void ReadUpstream(Reader& r, const std::string& name, const YAML::Node& n, Upstr
   r.Int(n, "pool_size", u.pool_size, 1, 10'000);
 }
 
+void ReadProbe(Reader& r, const YAML::Node& n, ProbeConfig& p) {
+  if (!r.CheckMap(n, "probe", {"method", "path", "found", "answer_status", "settle", "interval", "rate"})) return;
+  r.Enum(n, "method", p.method, {{"GET", std::string("GET")}, {"POST", std::string("POST")}});
+  if (!n["path"]) r.Error(n, "a probe needs a path with {key}, e.g. /orders?clientRef={key}");
+  r.Str(n, "path", p.path);
+  if (n["path"] && (p.path.empty() || p.path[0] != '/' || p.path.find("{key}") == std::string::npos))
+    r.Error(n["path"], "probe path must start with / and hold {key} (the key Writ sent to the master), e.g. "
+                       "/orders?clientRef={key}");
+  r.Pointer(n, "found", p.found, "/items/0");
+  r.Int(n, "answer_status", p.answer_status, 200, 299);
+  r.Duration(n, "settle", p.settle);
+  r.Duration(n, "interval", p.interval);
+  if (n["interval"] && p.interval < 100) r.Error(n["interval"], "probe interval must be at least 100ms");
+  r.Int(n, "rate", p.rate, 1, 10'000);
+}
+
 void ReadIdempotency(Reader& r, const YAML::Node& n, IdempotencyConfig& c) {
   if (!r.CheckMap(n, "idempotency",
                   {"required", "retention", "fingerprint", "ignore_fields", "final_statuses", "unknown_statuses",
-                   "upstream_header", "on_unknown", "concurrent", "wait_timeout", "lease", "master_key_retention"}))
+                   "upstream_header", "on_unknown", "concurrent", "wait_timeout", "lease", "master_key_retention",
+                   "probe"}))
     return;
   r.Bool(n, "required", c.required);
   r.Duration(n, "retention", c.retention);
@@ -148,6 +165,11 @@ void ReadIdempotency(Reader& r, const YAML::Node& n, IdempotencyConfig& c) {
   r.Enum(n, "concurrent", c.concurrent, {{"reject", Concurrent::kReject}, {"wait", Concurrent::kWait}});
   r.Duration(n, "wait_timeout", c.wait_timeout);
   r.Duration(n, "lease", c.lease);
+  if (auto p = n["probe"]) {
+    ReadProbe(r, p, c.probe);
+    if (c.on_unknown != OnUnknown::kPark)
+      r.Error(p, "a probe resolves unknown outcomes, which only on_unknown: park routes keep; set on_unknown: park");
+  }
   if (!c.unknown_statuses_set && c.on_unknown == OnUnknown::kPark) c.unknown_statuses.include = {{500, 500}, {502, 502}, {504, 504}};
   for (int s = 100; s <= 599; ++s)
     if (c.unknown_statuses.Contains(s) && c.final_statuses.Contains(s)) {

@@ -54,6 +54,20 @@ struct StatusSet {
   bool Contains(int status) const;
 };
 
+// How to ask the master whether a write whose outcome is unknown was
+// applied: a read whose answer holds the record the write created, looked up
+// by the key Writ sent (e.g. GET /orders?clientRef={key}).
+struct ProbeConfig {
+  std::string method = "GET";
+  std::string path;                // upstream path template with {key}; empty: no probe
+  std::string found = "/items/0";  // JSON Pointer into a 2xx answer: present = applied, and the stored answer
+  int answer_status = 200;         // status of the answer reconstructed from a probe
+  Millis settle = 10'000;          // "not found" means "not applied" only this long after the attempt
+  Millis interval = 5'000;         // least time between probes of one key (grows as the key ages)
+  int rate = 10;                   // probes per second per route, at most
+  bool enabled() const { return !path.empty(); }
+};
+
 struct IdempotencyConfig {
   bool required = true;
   Millis retention = 24 * 3'600'000LL;
@@ -75,6 +89,7 @@ struct IdempotencyConfig {
   // How long the master remembers keys, if declared (e.g. 24h for Stripe);
   // 0: not declared. Checked against the route's retry horizon.
   Millis master_key_retention = 0;
+  ProbeConfig probe;  // on_unknown: park routes only
 };
 
 // A write mode's own settings (its blocks of a route), parsed by the mode's

@@ -11,6 +11,7 @@
 
 #include <boost/json.hpp>
 
+#include "core/api_params.h"
 #include "core/json.h"
 #include "core/problem.h"
 #include "http/runtime.h"
@@ -32,9 +33,11 @@ class MockMaster {
     if (req.method == "GET" && req.path == "/_log") return done(Log());
     if (req.method == "GET" && req.path == "/_latency") return done(Latency());
     if (req.method == "POST" && req.path == "/_faults") return done(SetFaults(req.body));
+    if (req.method == "GET" && req.target.find("clientRef=") != std::string::npos) return done(LookUp(req));
     if (req.method == "POST" && req.path == "/_reset") {
       std::lock_guard lock(mu_);
       records_.clear();
+      paths_by_key_.clear();
       applied_by_key_.clear();
       requests_by_key_.clear();
       responses_by_key_.clear();
@@ -184,6 +187,8 @@ class MockMaster {
       }
     }
     Response r = ApplyRecord(req);
+    if (!key.empty() && req.method == "POST" && r.status < 300)
+      if (auto loc = FindHeader(r.headers, "Location")) paths_by_key_[key].push_back(std::string(loc->substr(1)));
     // Lets tests see which request headers reached the master.
     if (FindHeader(req.headers, "Authorization")) r.headers.emplace_back("X-Authorization-Seen", "yes");
     if (req.method != "GET" && r.status < 300) {
@@ -316,6 +321,22 @@ class MockMaster {
                               {"maxMs", ms.empty() ? json::value(nullptr) : json::value(ms.back())}});
   }
 
+  // GET /{collection}?clientRef=KEY: the records that POSTs carrying
+  // Idempotency-Key KEY created in the collection, as {"items": [...]}
+  // (empty when none): what a probe asks to learn whether a write whose
+  // answer was lost was applied.
+  Response LookUp(const Request& req) {
+    std::string ref = ParseQuery(req.target)["clientRef"];
+    std::string prefix = req.path.size() > 1 ? req.path.substr(1) + "/" : "";
+    std::lock_guard lock(mu_);
+    json::array items;
+    if (auto it = paths_by_key_.find(ref); it != paths_by_key_.end())
+      for (const auto& path : it->second)
+        if (auto rec = records_.find(path); rec != records_.end() && path.rfind(prefix, 0) == 0)
+          items.push_back(rec->second);
+    return JsonResponse(200, {{"items", std::move(items)}});
+  }
+
   // Per Idempotency-Key: write requests received and side effects applied.
   Response Keys() {
     std::lock_guard lock(mu_);
@@ -360,6 +381,7 @@ class MockMaster {
   std::mt19937_64 rng_;
   std::map<std::string, json::object> records_;
   std::map<std::string, int64_t> applied_by_key_;
+  std::map<std::string, std::vector<std::string>> paths_by_key_;  // records created per key
   std::map<std::string, int64_t> requests_by_key_;
   std::map<std::string, Response> responses_by_key_;
   static constexpr size_t kMaxLog = 200'000;

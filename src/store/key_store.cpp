@@ -8,8 +8,10 @@ using namespace sql;  // Conn, Stmt and the shared queries
 
 SchemaStep KeysSchemaStep();            // keys_schema.cpp
 SchemaStep KeysGenerationSchemaStep();  // keys_schema.cpp
+SchemaStep KeysOpenIndexSchemaStep();   // keys_schema.cpp
 SchemaStep KeyStore::Schema() { return KeysSchemaStep(); }
 SchemaStep KeyStore::GenerationSchema() { return KeysGenerationSchemaStep(); }
+SchemaStep KeyStore::OpenIndexSchema() { return KeysOpenIndexSchemaStep(); }
 
 const char* KeyStateName(KeyState s) {
   switch (s) {
@@ -57,6 +59,35 @@ Result<std::vector<IdempotencyRecord>> KeyStore::List(std::optional<KeyState> st
         },
         &ReadRecord);
   });
+}
+
+Result<std::vector<IdempotencyRecord>> KeyStore::Due(const std::string& route, KeyState state, int limit) {
+  Millis now = db_.Now();
+  return ReadFor<std::vector<IdempotencyRecord>>(db_, [&](Conn& c) {
+    // The state term repeats the partial index's condition word for word,
+    // which is what lets SQLite's planner use the index.
+    return QueryRows<IdempotencyRecord>(c,
+                                        std::string("SELECT ") + kKeyColumns +
+                                            " FROM idem_keys WHERE route = ?1 AND state IN ('in_flight', 'unknown') "
+                                            "AND state = ?4 AND lease_until <= ?2 ORDER BY lease_until LIMIT ?3",
+                                        [&](Stmt& s) {
+                                          s.Bind(1, route).Bind(2, now).Bind(3, int64_t{limit});
+                                          s.Bind(4, std::string(KeyStateName(state)));
+                                        },
+                                        &ReadRecord);
+  });
+}
+
+void KeyStore::DeferProbe(KeyId id, Millis at, Callback<bool> done) {
+  SubmitFor<bool>(
+      db_,
+      [id = std::move(id), at](Conn& c) {
+        return Changed(Change(c,
+                              "UPDATE idem_keys SET lease_until=?4 WHERE tenant=?1 AND route=?2 AND key=?3 "
+                              "AND state='unknown'",
+                              [&](Stmt& s) { s.Bind(1, id.tenant).Bind(2, id.route).Bind(3, id.key).Bind(4, at); }));
+      },
+      std::move(done), /*durable=*/false);
 }
 
 Result<KeyCounts> KeyStore::Counts() {
@@ -123,7 +154,7 @@ void KeyStore::MarkUnknown(KeyId id, int64_t fence, Callback<bool> done) {
       db_,
       [&db, id = std::move(id), fence](Conn& c) {
         return Changed(Change(c,
-                              "UPDATE idem_keys SET state='unknown', expires_at=NULL, updated_at=?5 "
+                              "UPDATE idem_keys SET state='unknown', expires_at=NULL, updated_at=?5, lease_until=?5 "
                               "WHERE tenant=?1 AND route=?2 AND key=?3 AND fence=?4 AND state='in_flight'",
                               [&](Stmt& s) {
                                 s.Bind(1, id.tenant).Bind(2, id.route).Bind(3, id.key).Bind(4, fence);

@@ -88,6 +88,7 @@ struct KeyCounts {
 class KeyStore {
  public:
   explicit KeyStore(Database& db) : db_(db) {}
+  Millis Now() const { return db_.Now(); }
 
   // The key's record; a completed record past its retention is absent
   // (its retention is a deadline, not a minimum).
@@ -103,7 +104,8 @@ class KeyStore {
   // Not fsynced on its own: if lost in a crash, the record stays in flight
   // until its lease expires.
   void Release(KeyId id, int64_t fence, Callback<bool> done);
-  // in-flight -> unknown (outcome unknown, never re-sent automatically).
+  // in-flight -> unknown (outcome unknown, never re-sent automatically;
+  // probed at once where the route has a probe).
   void MarkUnknown(KeyId id, int64_t fence, Callback<bool> done);
   // Operator action: deletes a record in any state. False if absent.
   void Remove(KeyId id, Callback<bool> done);
@@ -113,6 +115,13 @@ class KeyStore {
   // derived key). False if the key has no unknown record.
   void Resolve(KeyId id, bool applied, StoredResponse answer, Millis retention, Callback<bool> done);
   Result<std::vector<IdempotencyRecord>> List(std::optional<KeyState> state, const std::string& route, int limit);
+  // The completer's work on `route`, oldest first: with kInFlight, records
+  // whose lease has run out (orphans: the holder died and the client has
+  // not retried); with kUnknown, those due for a probe (an unknown record's
+  // lease_until is the time of its next probe; parking sets it to now).
+  Result<std::vector<IdempotencyRecord>> Due(const std::string& route, KeyState state, int limit);
+  // An unknown record: the next probe not before `at`.
+  void DeferProbe(KeyId id, Millis at, Callback<bool> done);
   // Counts records by state: a full scan, for metrics and tools.
   Result<KeyCounts> Counts();
 
@@ -122,6 +131,7 @@ class KeyStore {
   static Result<int> DeleteExpired(sql::Conn& c, int batch, Millis now);
   static SchemaStep Schema();            // version 1
   static SchemaStep GenerationSchema();  // version 5: generation
+  static SchemaStep OpenIndexSchema();   // version 7: open records by route and lease
 
  private:
   Database& db_;

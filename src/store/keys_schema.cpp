@@ -62,4 +62,16 @@ SchemaStep KeysGenerationSchemaStep() {
   return {5, "keys", kSql, kSql};
 }
 
+// Schema version 7: the open records (in flight or unknown) of each route by
+// lease_until, for the completer: it finds in-flight records whose holder
+// died (the lease ran out and the client never retried) and unknown ones due
+// for a probe without scanning the completed ones. Partial: a completed
+// record leaves the index, so it stays as small as the work in progress.
+SchemaStep KeysOpenIndexSchemaStep() {
+  static const char* const kSql =
+      "CREATE INDEX IF NOT EXISTS idem_keys_open ON idem_keys(route, lease_until) "
+      "WHERE state IN ('in_flight', 'unknown');";
+  return {7, "keys", kSql, kSql};
+}
+
 }  // namespace writ

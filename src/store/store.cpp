@@ -7,7 +7,7 @@ namespace writ {
 
 std::vector<SchemaStep> CoreSchemaSteps() {
   return {KeyStore::Schema(), CommandQueue::Schema(), JobStore::Schema(), KeyStore::GenerationSchema(),
-          CommandQueue::UnknownSchema()};
+          CommandQueue::UnknownSchema(), KeyStore::OpenIndexSchema()};
 }
 
 Result<std::unique_ptr<Database>> OpenDatabase(const StoreOptions& options) {

@@ -73,6 +73,33 @@ TEST(Config, UnknownStatusesDefaultOnParkRoutesAndNeverOverlapFinalOnes) {
       << both.errors[0].message;
 }
 
+TEST(Config, AProbeBelongsToParkRoutesAndLooksUpTheKeyWritSent) {
+  const char* base = "upstreams: {m: {url: 'http://h:1'}}\nroutes:\n  - method: POST\n    path: /x\n    upstream: m\n"
+                     "    idempotency:\n";
+  auto ok = LoadConfigText(std::string(base) +
+                               "      on_unknown: park\n      probe: {path: '/x?clientRef={key}', found: /items/0, "
+                               "settle: 30s, rate: 5}\n",
+                           "ok.yaml", ModeSpecs());
+  ASSERT_TRUE(ok.errors.empty()) << ok.errors[0].ToString();
+  const auto& p = ok.config.routes[0].idempotency.probe;
+  EXPECT_TRUE(p.enabled());
+  EXPECT_EQ(p.method, "GET");
+  EXPECT_EQ(p.settle, 30'000);
+  EXPECT_EQ(p.rate, 5);
+  auto retry = LoadConfigText(std::string(base) + "      probe: {path: '/x?clientRef={key}'}\n", "r.yaml", ModeSpecs());
+  ASSERT_EQ(retry.errors.size(), 1u);
+  EXPECT_EQ(retry.errors[0].line, 7);
+  EXPECT_NE(retry.errors[0].message.find("only on_unknown: park routes"), std::string::npos)
+      << retry.errors[0].message;
+  auto nokey = LoadConfigText(std::string(base) + "      on_unknown: park\n      probe: {path: '/x?ref=1', found: items}\n",
+                              "k.yaml", ModeSpecs());
+  std::string all;
+  for (const auto& e : nokey.errors) all += e.ToString() + "\n";
+  ASSERT_EQ(nokey.errors.size(), 2u) << all;
+  EXPECT_NE(all.find("probe path must start with / and hold {key}"), std::string::npos) << all;
+  EXPECT_NE(all.find("'found' must be a JSON Pointer"), std::string::npos) << all;
+}
+
 TEST(Config, QueuedRetentionOutlivesRetriesAndBufferedItemsNeedStableKeys) {
   const char* base =
       "upstreams: {m: {url: 'http://h:1'}}\nroutes:\n  - method: POST\n    path: /p\n    mode: async\n"

@@ -2,6 +2,10 @@
 // master, and kill -9 at the named crash points followed by a restart.
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <map>
+#include <thread>
+
 #include "patterns/idempotency/key.h"
 #include "testing/cluster.h"
 
@@ -161,6 +165,44 @@ TEST_F(FaultsTest, ARetryAfterAFiveHundredReachesTheMasterUnderTheSameDerivedKey
   EXPECT_EQ(master_.Stat("keyReplays"), 1);
 }
 
+// A park route with a probe under a master that fails in every way: 10%
+// refused before applying with a 500 (unknown to Writ, not applied), 20%
+// a 500/504 after applying, 10% the answer lost after applying. Clients keep
+// retrying. Every unknown outcome gets resolved by the probe (found ->
+// replayed; not found -> sent once more) and every write applies once.
+TEST_F(FaultsTest, AProbeResolvesEveryUnknownOutcomeAndNothingAppliesTwice) {
+  master_.Start(dir_.path(), {"--error-rate", "0.1", "--error-status", "500", "--error-after-commit", "0.2",
+                              "--drop-after-commit", "0.1", "--seed", "11"});
+  RouteOptions route;
+  route.idempotency = "on_unknown: park\nprobe:\n  path: /orders?clientRef={key}\n  settle: 200ms\n  interval: 200ms";
+  writ_.Start(dir_.path(), master_.port(), {route});
+  constexpr int kKeys = 40;
+  std::map<std::string, int> answer;  // key -> last status
+  for (int i = 0; i < kKeys; ++i) answer["w" + std::to_string(i)] = 0;
+  int parked_answers = 0;
+  ASSERT_TRUE(Eventually(
+      [&] {
+        bool all = true;
+        for (auto& [key, status] : answer) {
+          if (status == 200 || status == 201) continue;
+          auto r = PostJson(writ_.port(), "/orders", key, R"({"item":")" + key + R"("})");
+          status = r.status;
+          if (ProblemType(r) == "upstream-outcome-unknown") ++parked_answers;
+          all = all && (status == 200 || status == 201);
+        }
+        if (!all) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        return all;
+      },
+      30'000));
+  EXPECT_GT(parked_answers, 0) << "the faults produced no unknown outcome";
+  EXPECT_EQ(CountKeys(writ_.db_path()).unknown, 0);
+  EXPECT_EQ(master_.Stat("duplicateApplies"), 0);
+  EXPECT_EQ(master_.Stat("keysApplied"), kKeys) << "every write applied";
+  auto m = Call(writ_.port(), "GET", "/metrics").body;
+  EXPECT_NE(m.find("writ_probes_total{route=\"POST /orders\",result=\"found\"}"), std::string::npos) << m;
+  EXPECT_NE(m.find("writ_probes_total{route=\"POST /orders\",result=\"not_found\"}"), std::string::npos) << m;
+}
+
 TEST_F(FaultsTest, AtMostOnceRoutesNeverReuseAPooledConnection) {
   master_.Start(dir_.path());
   RouteOptions park, retry;
@@ -220,8 +262,65 @@ TEST_F(FaultsTest, CrashAfterMasterCommitThenLeaseTakeoverAppliesOnce) {
   EXPECT_EQ(master_.Stat("applied"), 1);
   EXPECT_EQ(master_.Stat("keyReplays"), 1);
   EXPECT_EQ(master_.Stat("duplicateApplies"), 0);
-  EXPECT_NE(Call(writ_.port(), "GET", "/metrics").body.find("writ_lease_takeovers_total{route=\"POST /orders\"} 1"),
+  // Either the client's retry took the key over, or the completer had
+  // released the orphan just before: both re-send under the same key.
+  auto metrics = Call(writ_.port(), "GET", "/metrics").body;
+  EXPECT_TRUE(metrics.find("writ_lease_takeovers_total{route=\"POST /orders\"} 1") != std::string::npos ||
+              metrics.find("writ_orphans_total{route=\"POST /orders\",action=\"released\"} 1") != std::string::npos)
+      << metrics;
+}
+
+// Nobody comes back for a key whose holder died: on a retry route the
+// completer releases it, and a much later retry sends again under the same
+// derived key, which the key-honouring master answers from its own record.
+TEST_F(FaultsTest, AnOrphanOnARetryRouteIsReleasedAndALateRetryAppliesOnce) {
+  master_.Start(dir_.path(), {"--honor-idempotency-key"});
+  RouteOptions route;
+  route.idempotency = "lease: 1500ms";
+  writ_.Start(dir_.path(), master_.port(), {route}, "request_timeout: 1s\nconnect_timeout: 200ms",
+              {"WRIT_CRASH_AT=after_upstream_response"});
+  EXPECT_EQ(PostJson(writ_.port(), "/orders", "gone", R"({"a":1})").status, 0);
+  EXPECT_EQ(writ_.WaitExit(), 128 + 9);
+  writ_.Restart();
+  ASSERT_TRUE(Eventually([&] { return CountKeys(writ_.db_path()).in_flight == 0; }));
+  EXPECT_NE(Call(writ_.port(), "GET", "/metrics").body.find(
+                "writ_orphans_total{route=\"POST /orders\",action=\"released\"} 1"),
             std::string::npos);
+  auto late = PostJson(writ_.port(), "/orders", "gone", R"({"a":1})");
+  EXPECT_EQ(late.status, 201);
+  EXPECT_EQ(master_.Stat("applied"), 1);
+  EXPECT_EQ(master_.Stat("keyReplays"), 1);
+  EXPECT_EQ(ParseBody(late).as_object()["id"], "ord_1") << "the master's own record of the first attempt";
+}
+
+// kill -9 with a key in flight on an at-most-once route and no client retry:
+// the completer parks the orphan (it is listed, never collected), the probe
+// finds the order at the master, and the client's retry days later replays
+// it instead of ordering twice.
+TEST_F(FaultsTest, AnOrphanOnAParkRouteIsParkedThenResolvedByTheProbe) {
+  master_.Start(dir_.path());  // ignores keys: a re-send would apply twice
+  RouteOptions route;
+  route.idempotency = "on_unknown: park\nlease: 1500ms\nprobe:\n  path: /orders?clientRef={key}\n  settle: 300ms";
+  writ_.Start(dir_.path(), master_.port(), {route}, "request_timeout: 1s\nconnect_timeout: 200ms",
+              {"WRIT_CRASH_AT=after_upstream_response"});
+  EXPECT_EQ(PostJson(writ_.port(), "/orders", "abandoned", R"({"a":1})").status, 0);
+  EXPECT_EQ(writ_.WaitExit(), 128 + 9);
+  writ_.Restart();
+  ASSERT_TRUE(Eventually([&] { return CountKeys(writ_.db_path()).completed == 1; }));
+  auto m = Call(writ_.port(), "GET", "/metrics").body;
+  EXPECT_NE(m.find("writ_orphans_total{route=\"POST /orders\",action=\"parked\"} 1"), std::string::npos) << m;
+  EXPECT_NE(m.find("writ_probes_total{route=\"POST /orders\",result=\"found\"} 1"), std::string::npos) << m;
+  auto retry = PostJson(writ_.port(), "/orders", "abandoned", R"({"a":1})");
+  EXPECT_EQ(retry.status, 200);
+  EXPECT_EQ(FindHeader(retry.headers, "Writ-Reconstructed").value_or(""), "probe");
+  EXPECT_EQ(FindHeader(retry.headers, "Idempotent-Replayed").value_or(""), "true");
+  EXPECT_EQ(ParseBody(retry).as_object()["id"], "ord_1");
+  EXPECT_EQ(master_.Stat("applied"), 1);
+  EXPECT_EQ(master_.Stat("duplicateApplies"), 0);
+  std::string log = writ_.ReadLog();
+  EXPECT_NE(log.find("\"msg\":\"orphaned key\""), std::string::npos) << log;
+  EXPECT_NE(log.find("\"result\":\"found\""), std::string::npos) << log;
+  EXPECT_EQ(log.find("abandoned"), std::string::npos) << "a raw key in the log";
 }
 
 TEST_F(FaultsTest, CrashAfterCommitBeforeResponseReplaysOnRetry) {

@@ -122,5 +122,31 @@ TEST(SyncRouteFaults, CommitThenReportFailureAtEveryStoreCall) {
   }
 }
 
+// What a probe's answer proves: only a well-formed 2xx says anything, and
+// "not found" needs the list the pointer points into.
+TEST(Probe, OnlyAWellFormedAnswerProvesFoundOrNotFound) {
+  ProbeConfig p;
+  p.path = "/orders?clientRef={key}";
+  auto answer = [](int status, std::string body) {
+    UpstreamResult r;
+    r.response.status = status;
+    r.response.body = std::move(body);
+    return r;
+  };
+  StoredResponse s;
+  EXPECT_EQ(ReadProbeAnswer(p, answer(200, R"({"items":[{"id":"ord_7","a":1}]})"), &s), ProbeVerdict::kFound);
+  EXPECT_EQ(s.status, 200);
+  EXPECT_EQ(s.body, R"({"id":"ord_7","a":1})");
+  EXPECT_EQ(*FindHeader(s.headers, "Writ-Reconstructed"), "probe");
+  EXPECT_EQ(ReadProbeAnswer(p, answer(200, R"({"items":[]})"), &s), ProbeVerdict::kNotFound);
+  EXPECT_EQ(ReadProbeAnswer(p, answer(200, R"({"results":[]})"), &s), ProbeVerdict::kFailed) << "another shape";
+  EXPECT_EQ(ReadProbeAnswer(p, answer(404, R"({"items":[]})"), &s), ProbeVerdict::kFailed) << "a wrong path";
+  EXPECT_EQ(ReadProbeAnswer(p, answer(200, "not json"), &s), ProbeVerdict::kFailed);
+  UpstreamResult lost;
+  lost.error = UpstreamError::kTimeout;
+  EXPECT_EQ(ReadProbeAnswer(p, lost, &s), ProbeVerdict::kFailed);
+  EXPECT_EQ(BuildProbeRequest(p, "/api", "a b/c").target, "/api/orders?clientRef=a%20b%2Fc");
+}
+
 }  // namespace
 }  // namespace writ::testing

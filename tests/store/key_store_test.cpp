@@ -52,6 +52,53 @@ TEST_P(KeyStoreTest, ClaimCompleteAndLookup) {
   EXPECT_EQ((*rec)->expires_at, clock_.NowMs() + 60'000);
 }
 
+// The completer's work list: orphans (in flight, lease over) and unknown
+// keys whose next probe is due, per route and state, oldest first.
+TEST_P(KeyStoreTest, DueListsOrphansAndUnknownKeysWhoseProbeIsDue) {
+  auto& keys = store_->keys();
+  ASSERT_TRUE(ClaimSync(keys, Req("live"))->claimed);
+  clock_.Advance(1'000);
+  ASSERT_TRUE(ClaimSync(keys, Req("orphan"))->claimed);
+  ASSERT_TRUE(ClaimSync(keys, Req("done"))->claimed);
+  ASSERT_TRUE(*CompleteSync(keys, Req("done").id, 1, Answer(), 60'000));
+  ASSERT_TRUE(ClaimSync(keys, Req("parked"))->claimed);
+  ASSERT_TRUE(*MarkUnknownSync(keys, Req("parked").id, 1));
+  auto other = Req("elsewhere");
+  other.id.route = "POST /payments";
+  ASSERT_TRUE(ClaimSync(keys, other)->claimed);
+
+  auto names = [&](KeyState st) {
+    std::vector<std::string> out;
+    auto due = keys.Due("POST /orders", st, 10);
+    EXPECT_TRUE(due.ok()) << due.status().message();
+    if (due.ok())
+      for (const auto& r : *due) out.push_back(r.id.key);
+    return out;
+  };
+  EXPECT_TRUE(names(KeyState::kInFlight).empty()) << "leases still run";
+  EXPECT_EQ(names(KeyState::kUnknown), std::vector<std::string>{"parked"}) << "parking makes the probe due at once";
+  clock_.Advance(4'000);  // "live"'s lease (5 s from t=0) is over, "orphan"'s (from t=1 s) not yet
+  EXPECT_EQ(names(KeyState::kInFlight), std::vector<std::string>{"live"});
+  clock_.Advance(1'000);
+  EXPECT_EQ(names(KeyState::kInFlight), (std::vector<std::string>{"live", "orphan"}));
+
+  // A deferred probe is due again at its time; a resolved key is no one's work.
+  ASSERT_TRUE(*Wait<bool>([&](auto cb) { keys.DeferProbe(Req("parked").id, clock_.NowMs() + 2'000, cb); }));
+  EXPECT_TRUE(names(KeyState::kUnknown).empty());
+  clock_.Advance(2'000);
+  EXPECT_EQ(names(KeyState::kUnknown), std::vector<std::string>{"parked"});
+  ASSERT_TRUE(*ResolveSync(keys, Req("parked").id, true, Answer(), 60'000));
+  EXPECT_TRUE(names(KeyState::kUnknown).empty());
+  EXPECT_FALSE(*Wait<bool>([&](auto cb) { keys.DeferProbe(Req("parked").id, 0, cb); }))
+      << "only an unknown key's probe can be deferred";
+  // Parking an orphan with the fence read is what the completer does; a
+  // client's retry that took it over first (new fence) wins.
+  ASSERT_TRUE(ClaimSync(keys, Req("orphan"))->claimed);
+  EXPECT_FALSE(*MarkUnknownSync(keys, Req("orphan").id, 1));
+  ASSERT_TRUE(*MarkUnknownSync(keys, Req("live").id, 1));
+  EXPECT_EQ(names(KeyState::kUnknown), std::vector<std::string>{"live"});
+}
+
 TEST_P(KeyStoreTest, ACompletedRecordPastItsRetentionIsAbsentAndTheKeyStartsAnew) {
   auto first = Req("k1");
   auto c = ClaimSync(store_->keys(), first);

@@ -60,7 +60,8 @@ SyncRoute::SyncRoute(RouteConfig route, UpstreamConfig upstream, Store& store, U
       upstream_seconds_(metrics.GetHistogram("writ_upstream_seconds", "Master response time", LatencyBuckets(),
                                              RouteLabel(route_.name))),
       in_flight_(metrics.GetGauge("writ_in_flight_keys", "Requests holding a key while the master is called",
-                                  RouteLabel(route_.name))) {}
+                                  RouteLabel(route_.name))),
+      completer_(route_, upstream_, store.keys(), client, scheduler, metrics) {}
 
 void SyncRoute::Handle(Request req, PathParams params, Respond respond) {
   auto call = std::make_shared<Call>();

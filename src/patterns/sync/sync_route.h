@@ -23,6 +23,7 @@
 #include "metrics/metrics.h"
 #include "patterns/idempotency/request.h"
 #include "patterns/route.h"
+#include "patterns/sync/completer.h"
 #include "store/store.h"
 #include "upstream/client.h"
 
@@ -35,6 +36,9 @@ class SyncRoute : public Route {
 
   void Handle(Request req, PathParams params, Respond respond) override;
   const RouteConfig& config() const override { return route_; }
+  void Start() override { completer_.Start(); }
+  void Stop() override { completer_.Stop(); }
+  int in_flight() const override { return completer_.in_flight(); }
 
   // mode: sync in the registry (no settings of its own).
   static ModeSpec Spec();
@@ -63,6 +67,7 @@ class SyncRoute : public Route {
   Counter& takeovers_;
   Histogram& upstream_seconds_;
   Gauge& in_flight_;
+  Completer completer_;  // orphans and probes of this route's keys
 };
 
 }  // namespace writ

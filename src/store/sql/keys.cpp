@@ -169,7 +169,7 @@ Result<ClaimResult> ClaimKey(Conn& c, const ClaimRequest& req, Millis now) {
   }
   if (req.park_on_takeover) {
     auto p = Change(c,
-                    "UPDATE idem_keys SET state='unknown', expires_at=NULL, updated_at=?4 "
+                    "UPDATE idem_keys SET state='unknown', expires_at=NULL, updated_at=?4, lease_until=?4 "
                     "WHERE tenant=?1 AND route=?2 AND key=?3",
                     [&](Stmt& s) {
                       s.Bind(1, req.id.tenant).Bind(2, req.id.route).Bind(3, req.id.key).Bind(4, now);

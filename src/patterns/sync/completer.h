@@ -1,0 +1,81 @@
+// The completer of a sync route: finishes what crashed holders and absent
+// clients leave behind, once a second.
+//
+//  * Orphans: in-flight keys whose lease ran out (the holder died and the
+//    client never came back). On an on_unknown: park route an orphan may
+//    have reached the master, so it is parked as unknown (it then shows in
+//    `writ keys list --state unknown` and is probed). On a retry route the
+//    master honours keys, so the orphan is released: a later retry by the
+//    client sends again under the same derived key.
+//  * Probes (park routes with `idempotency.probe`): each unknown key is
+//    looked up at the master by the key Writ sent. Found -> the key is
+//    completed with what the master holds (marked `Writ-Reconstructed:
+//    probe`) and the client's retry replays it; not found `settle` after the
+//    attempt -> released, so the client's retry sends it once more under the
+//    same derived key; anything else -> still unknown, probed again later
+//    (the gap grows with the key's age, from `interval` to 10x).
+//
+// Instances sharing a store may probe the same key at once: a probe is a
+// read and each resolution applies only to a key still unknown.
+// Thread-safety: Start and Stop from the controlling thread; the rest runs
+// on the scheduler.
+#pragma once
+
+#include <atomic>
+#include <string>
+
+#include "config/config.h"
+#include "core/scheduler.h"
+#include "metrics/metrics.h"
+#include "store/key_store.h"
+#include "upstream/client.h"
+
+namespace writ {
+
+// What a probe's answer says about the write it asks after.
+enum class ProbeVerdict { kFound, kNotFound, kFailed };
+// `answer` is the master's reply to the probe; kFound fills `stored` with
+// the answer to replay (the value at probe.found, as JSON).
+ProbeVerdict ReadProbeAnswer(const ProbeConfig& probe, const UpstreamResult& answer, StoredResponse* stored);
+// The probe request for a key: `{key}` in probe.path is the derived key,
+// percent-encoded.
+UpstreamRequest BuildProbeRequest(const ProbeConfig& probe, const std::string& base_path,
+                                  const std::string& upstream_key);
+
+class Completer {
+ public:
+  Completer(const RouteConfig& route, const UpstreamConfig& upstream, KeyStore& keys, UpstreamClient& client,
+            Scheduler& scheduler, Metrics& metrics);
+  ~Completer() { Stop(); }
+
+  void Start();
+  void Stop() { stopping_ = true; }
+  int in_flight() const { return pending_; }
+
+  static constexpr Millis kTick = 1'000;
+  static constexpr int kBatch = 200;
+
+ private:
+  void Tick();
+  void Pass();
+  void Probe(const IdempotencyRecord& rec);
+  void OnProbe(const IdempotencyRecord& rec, UpstreamResult r);
+  void Done() { --pending_; }
+
+  const RouteConfig& route_;
+  const UpstreamConfig& upstream_;
+  KeyStore& keys_;
+  UpstreamClient& client_;
+  Scheduler& scheduler_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<bool> started_{false};
+  std::atomic<int> pending_{0};
+  Counter& parked_;
+  Counter& released_;
+  Counter& found_;
+  Counter& not_found_;
+  Counter& pending_probes_;
+  Counter& failed_;
+};
+
+}  // namespace writ
