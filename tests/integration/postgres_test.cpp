@@ -9,6 +9,7 @@
 #include <map>
 #include <mutex>
 #include <random>
+#include <set>
 #include <thread>
 
 #include "testing/cluster.h"
@@ -144,6 +145,67 @@ TEST_F(PostgresTest, ThreeInstancesProcessAsyncSubmissionsOnceThroughTwoKills) {
     busy += m.find("writ_async_attempts_total") != std::string::npos ? 1 : 0;
   }
   EXPECT_EQ(busy, 3);
+}
+
+// Buffered bulk writes on three instances sharing one PostgreSQL: 20 NDJSON
+// batches of 1,000 items drawn from 12,000 SKUs (so items repeat across
+// batches, and two batches are uploaded twice), spread over the instances,
+// drained in bulk requests by all three while instance 0 is killed twice.
+// Every distinct SKU reaches the master once.
+TEST_F(PostgresTest, ThreeInstancesDrainBufferedBatchesOnceThroughTwoKills) {
+  RouteOptions bulk;
+  bulk.path = "/products/bulk";
+  bulk.mode = "buffered";
+  bulk.extra = "name: products-bulk\nupstream_path: /products\nmax_body: 64MiB\n"
+               "buffered:\n  item_key: /sku\n  batch_size: 100\n  bulk_path: /products/_bulk\n"
+               "  max_pending_items: 1000000\n"
+               "async:\n  lease: 4s\n  poll_interval: 50ms\n  backoff_base: 5ms\n  backoff_max: 100ms\n"
+               "  max_attempts: 1000\n  concurrency: 2\n";
+  StartInstances(3, {"--honor-idempotency-key", "--latency", "100ms", "--error-rate", "0.1", "--drop-after-commit",
+                     "0.05", "--seed", "8"},
+                 {bulk});
+  std::mt19937 rng(23);
+  std::set<std::string> unique;
+  std::vector<std::string> batches;
+  for (int b = 0; b < 20; ++b) {
+    std::string body;
+    for (int i = 0; i < 1000; ++i) {
+      std::string sku = "s" + std::to_string(std::uniform_int_distribution<int>(0, 11'999)(rng));
+      unique.insert(sku);
+      body += R"({"sku":")" + sku + R"("})" + "\n";
+    }
+    batches.push_back(std::move(body));
+  }
+  batches.push_back(batches[3]);  // two uploads sent again (a lost 202)
+  batches.push_back(batches[11]);
+  auto upload = [&](uint16_t port, const std::string& body) {
+    return Call(port, "POST", "/products/bulk", body, {{"Content-Type", "application/x-ndjson"}}, 30'000);
+  };
+  for (size_t b = 0; b < batches.size(); ++b) ASSERT_EQ(upload(writs_[b % 3].port(), batches[b]).status, 202);
+  auto pending = [&] {
+    auto v = ParseBody(Call(writs_[1].port(), "GET", "/v1/routes/products-bulk/buffer"));
+    return v.is_object() && v.as_object().contains("pending") ? v.as_object()["pending"].to_number<int64_t>() : -1;
+  };
+  const auto total = static_cast<int64_t>(unique.size());
+  for (int k = 1; k <= 2; ++k) {  // kill instance 0 at a third and two thirds of the drain
+    ASSERT_TRUE(Eventually([&] { return pending() <= total - k * total / 3; }, 120'000));
+    writs_[0].Kill();
+    writs_[0].Restart();
+  }
+  ASSERT_TRUE(Eventually([&] { return pending() == 0; }, 300'000)) << pending();
+  auto stats = master_.Stats();
+  EXPECT_EQ(stats["keysApplied"].as_int64(), total);
+  EXPECT_EQ(stats["duplicateApplies"].as_int64(), 0) << json::serialize(stats["duplicateKeys"]);
+  EXPECT_GT(stats["bulkRefused"].as_int64(), 0);
+  auto store = OpenStoreReadOnly(url_);
+  ASSERT_TRUE(store);
+  CommandFilter f;
+  f.route = "products-bulk";
+  f.status = SubmissionStatus::kSucceeded;
+  f.limit = 100'000;
+  EXPECT_EQ(static_cast<int64_t>(store->queue().ListCommands(f).value().size()), total);
+  std::printf("3 instances, %zu uploads, %lld distinct items, drained through 2 kills, 0 duplicates\n",
+              batches.size(), static_cast<long long>(total));
 }
 
 // Leases are decided by the database's clock: an instance whose host clock
