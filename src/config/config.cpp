@@ -273,6 +273,13 @@ class ConfigLoader {
       r_.Error(At(n, "mode"),
                "mode '" + rt.mode + "' is not available (this version supports: " + JoinModes(names, ", ") + ")");
     }
+    if (mode && rt.idempotency.probe.enabled() && !mode->probes) {
+      std::vector<std::string> names;
+      for (const auto& m : modes_)
+        if (m.probes) names.push_back(m.name);
+      r_.Error(n["idempotency"]["probe"],
+               "mode " + rt.mode + " does not probe; a probe runs on " + JoinModes(names, " and ") + " routes");
+    }
     // A mode's keys on a route of another mode.
     for (auto it = n.begin(); it != n.end(); ++it) {
       std::string k = it->first.as<std::string>("");

@@ -171,6 +171,9 @@ struct ModeSpec {
   bool collection = false;
   // The mode of a route that names none (exactly one mode says so).
   bool is_default = false;
+  // The mode runs idempotency.probe (settles unknown outcomes by asking the
+  // master); elsewhere a probe is a config error.
+  bool probes = false;
   // Reads the mode's keys (may adjust common settings, e.g. a key that is
   // optional by default); reports errors through ctx.reader. Never null.
   std::function<std::shared_ptr<const ModeConfig>(ModeContext& ctx)> parse;

@@ -1,5 +1,7 @@
 #include "queue/worker.h"
 
+#include "upstream/probe.h"
+
 #include <algorithm>
 #include <cmath>
 #include <ctime>
@@ -71,6 +73,7 @@ AsyncWorker::AsyncWorker(WorkerSpec spec, Store& store, UpstreamClient& client, 
       client_(client),
       scheduler_(scheduler),
       rng_(rng),
+      metrics_(m),
       codec_(codec),
       limiter_(limiter),
       attempts_(m.GetCounter("writ_async_attempts_total", "Master calls made by async workers",
@@ -127,7 +130,7 @@ void AsyncWorker::Stop() {
 
 int AsyncWorker::in_flight() const {
   std::lock_guard lock(mu_);
-  return in_flight_ + (claiming_ ? 1 : 0);
+  return in_flight_ + probes_out_ + (claiming_ ? 1 : 0);
 }
 
 void AsyncWorker::Wake() {
@@ -141,7 +144,95 @@ void AsyncWorker::Tick() {
   }
   Pump();
   Heartbeat();
+  if (spec_.probe) ProbePass();
   scheduler_.After(spec_.queue.poll_interval, [this] { Tick(); });
+}
+
+void AsyncWorker::ProbePass() {
+  Millis now = store_.Now();
+  {
+    std::lock_guard lock(mu_);
+    if (probes_out_ > 0 || now - last_probe_pass_ < 1'000) return;
+    last_probe_pass_ = now;
+  }
+  CommandFilter f;
+  f.route = spec_.route;
+  f.status = SubmissionStatus::kDead;
+  f.limit = 1'000;
+  auto dead = store_.queue().ListCommands(f);
+  if (!dead.ok()) return;
+  int budget = spec_.idempotency.probe.rate;
+  std::vector<Command> due;
+  {
+    std::lock_guard lock(mu_);
+    for (auto& cmd : *dead) {
+      if (cmd.unknown_attempt == 0 || !cmd.job_id.empty()) continue;
+      auto it = next_probe_.find(cmd.id);
+      if (it != next_probe_.end() && it->second > now) continue;
+      if (budget-- == 0) break;
+      due.push_back(std::move(cmd));
+    }
+    probes_out_ += static_cast<int>(due.size());
+  }
+  for (auto& cmd : due) {
+    std::string key = cmd.upstream_key;
+    client_.Send(BuildProbeRequest(spec_.idempotency.probe, spec_.base_path, key),
+                 [this, cmd = std::move(cmd)](UpstreamResult r) { OnProbe(cmd, std::move(r)); });
+  }
+}
+
+void AsyncWorker::OnProbe(const Command& cmd, UpstreamResult r) {
+  const ProbeConfig& probe = spec_.idempotency.probe;
+  StoredResponse stored;
+  ProbeVerdict v = ReadProbeAnswer(probe, r, &stored);
+  Millis now = store_.Now();
+  Millis age = now - cmd.updated_at;  // since the command went dead
+  auto done = [this](Result<ActionResult>) {
+    std::lock_guard lock(mu_);
+    --probes_out_;
+  };
+  auto f = LogFields(cmd, "probe");
+  auto count = [&](const char* result) {
+    metrics_.GetCounter("writ_probes_total", "Probes of unknown outcomes by result",
+                        RouteLabel(spec_.route) + ",result=\"" + result + "\"")
+        .Inc();
+    f["result"] = result;
+  };
+  if (v == ProbeVerdict::kFound) {
+    count("found");
+    LogJson("info", "probe", std::move(f));
+    {
+      std::lock_guard lock(mu_);
+      next_probe_.erase(cmd.id);
+    }
+    std::string canonical = CanonicalId(stored.body, spec_.queue.canonical_id);
+    store_.queue().ResolveApplied(cmd.id, stored.status, stored.headers, stored.body, canonical, spec_.notify,
+                                  spec_.queue.retention, done);
+    return;
+  }
+  if (v == ProbeVerdict::kNotFound && age >= probe.settle) {
+    count("not_found");
+    LogJson("info", "probe", std::move(f));
+    {
+      std::lock_guard lock(mu_);
+      next_probe_.erase(cmd.id);
+    }
+    // Not applied: sent once more, under the same derived key.
+    store_.queue().Redrive(cmd.id, spec_.notify, /*allow_unknown=*/true, done,
+                           "redriven: a probe found it not applied at the master");
+    return;
+  }
+  count(v == ProbeVerdict::kFailed ? "failed" : "settling");
+  if (v == ProbeVerdict::kFailed)
+    f["error"] = r.error != UpstreamError::kNone ? r.message : "answer " + std::to_string(r.response.status);
+  LogJson(v == ProbeVerdict::kFailed ? "warn" : "info", "probe", std::move(f));
+  Millis gap = std::clamp(age / 2, probe.interval, 10 * probe.interval);
+  if (v == ProbeVerdict::kNotFound) gap = std::min(gap, std::max<Millis>(probe.settle - age, 100));
+  {
+    std::lock_guard lock(mu_);
+    next_probe_[cmd.id] = now + gap;
+  }
+  done(ActionResult::kDone);
 }
 
 void AsyncWorker::SetPaused(bool paused) {

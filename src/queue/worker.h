@@ -71,6 +71,12 @@ struct WorkerSpec {
   // Optional: work for the transaction that records a command's terminal
   // outcome (see AttemptOutcome::on_terminal), given the outcome.
   std::function<Status(sql::Conn&, const AttemptOutcome&)> on_terminal;
+  // Probe dead commands that may have been applied (idempotency.probe), once
+  // a second: found -> succeeded with the master's record (reconstructed);
+  // not found `settle` after the command went dead -> re-driven once, under
+  // the same derived key; otherwise probed again later. Async routes only.
+  bool probe = false;
+  std::string base_path;  // the upstream's, for the probe's path
 };
 WorkerSpec MakeWorkerSpec(const RouteConfig& route, const QueueConfig& queue, bool notify);
 
@@ -112,12 +118,15 @@ class AsyncWorker {
   boost::json::object LogFields(const Command& cmd, const std::string& reason) const;
   void LogDead(const Command& cmd, const std::string& reason, bool possibly_applied);
   void Heartbeat();
+  void ProbePass();
+  void OnProbe(const Command& cmd, UpstreamResult r);
 
   const WorkerSpec spec_;
   Store& store_;
   UpstreamClient& client_;
   Scheduler& scheduler_;
   Rng& rng_;
+  Metrics& metrics_;
   const BatchCodec* codec_;
   RateLimiter* limiter_;
   std::atomic<bool> paused_{false};
@@ -132,6 +141,9 @@ class AsyncWorker {
   bool started_ = false;
   Millis last_heartbeat_ = 0;
   std::map<std::string, int64_t> held_;  // submission id -> fence
+  Millis last_probe_pass_ = 0;
+  int probes_out_ = 0;
+  std::map<std::string, Millis> next_probe_;  // submission id -> not before (lost on restart: probed at once)
 
   Counter& attempts_;
   Counter& succeeded_;

@@ -87,12 +87,26 @@ void CommandQueue::FinishAttempt(AttemptOutcome o, Callback<bool> done) {
       std::move(done), durable);
 }
 
-void CommandQueue::Redrive(std::string id, bool notify, bool allow_unknown, Callback<ActionResult> done) {
+void CommandQueue::Redrive(std::string id, bool notify, bool allow_unknown, Callback<ActionResult> done,
+                           std::string note) {
   Database& db = db_;
   SubmitFor<ActionResult>(
       db_,
-      [&db, id = std::move(id), notify, allow_unknown](Conn& c) {
-        return RedriveCommand(c, id, notify, db.Now(), allow_unknown);
+      [&db, id = std::move(id), notify, allow_unknown, note = std::move(note)](Conn& c) {
+        return RedriveCommand(c, id, notify, db.Now(), allow_unknown, note);
+      },
+      std::move(done));
+}
+
+void CommandQueue::ResolveApplied(std::string id, int status, Headers headers, std::string body,
+                                  std::string canonical_id, bool notify, Millis retention,
+                                  Callback<ActionResult> done) {
+  Database& db = db_;
+  SubmitFor<ActionResult>(
+      db_,
+      [&db, id = std::move(id), status, headers = std::move(headers), body = std::move(body),
+       canonical_id = std::move(canonical_id), notify, retention](Conn& c) {
+        return ResolveCommandApplied(c, id, status, headers, body, canonical_id, notify, retention, db.Now());
       },
       std::move(done));
 }

@@ -35,7 +35,12 @@ class CommandQueue {
   void FinishAttempt(AttemptOutcome outcome, Callback<bool> done);
   // Operator: failed/dead -> accepted with a fresh attempt budget; one that
   // may have been applied only with `allow_unknown` (else kPossiblyApplied).
-  void Redrive(std::string id, bool notify, bool allow_unknown, Callback<ActionResult> done);
+  void Redrive(std::string id, bool notify, bool allow_unknown, Callback<ActionResult> done,
+               std::string note = "redriven by an operator");
+  // A probe found a dead, possibly applied command applied at the master:
+  // dead -> succeeded with the reconstructed answer, and its event.
+  void ResolveApplied(std::string id, int status, Headers headers, std::string body, std::string canonical_id,
+                      bool notify, Millis retention, Callback<ActionResult> done);
   // Operator or client: accepted and never attempted -> cancelled, kept for
   // `retention`.
   void Cancel(std::string id, bool notify, Millis retention, Callback<ActionResult> done);

@@ -98,6 +98,14 @@ TEST(Config, AProbeBelongsToParkRoutesAndLooksUpTheKeyWritSent) {
   ASSERT_EQ(nokey.errors.size(), 2u) << all;
   EXPECT_NE(all.find("probe path must start with / and hold {key}"), std::string::npos) << all;
   EXPECT_NE(all.find("'found' must be a JSON Pointer"), std::string::npos) << all;
+  auto draft = LoadConfigText("upstreams: {m: {url: 'http://h:1'}}\nroutes:\n  - path: /d\n    mode: draft\n"
+                              "    upstream: m\n    idempotency:\n      on_unknown: park\n"
+                              "      probe: {path: '/x?clientRef={key}'}\n",
+                              "d.yaml", ModeSpecs());
+  ASSERT_EQ(draft.errors.size(), 1u);
+  EXPECT_NE(draft.errors[0].message.find("mode draft does not probe; a probe runs on sync and async routes"),
+            std::string::npos)
+      << draft.errors[0].message;
 }
 
 TEST(Config, QueuedRetentionOutlivesRetriesAndBufferedItemsNeedStableKeys) {

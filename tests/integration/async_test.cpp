@@ -449,6 +449,53 @@ TEST_F(AsyncTest, RedriveOfAPossiblyAppliedSubmissionNeedsForceOnParkRoutes) {
   EXPECT_EQ(log.find("gate-1"), std::string::npos) << "no raw key in the logs";
 }
 
+// A probe settles dead submissions that may have been applied: one whose
+// answer was lost after the master applied it is found there and ends
+// succeeded with the master's record; one refused with a 500 before anything
+// was applied is not found, and once `settle` has passed it is re-driven and
+// sent once more. Nothing applies twice.
+TEST_F(AsyncTest, AProbeSettlesDeadSubmissionsThatMayHaveBeenApplied) {
+  RouteOptions route = AsyncRoute("");
+  route.idempotency = "on_unknown: park\nprobe:\n  path: /payments?clientRef={key}\n  settle: 600ms\n"
+                      "  interval: 200ms";
+  StartPair({"--drop-after-commit", "1"}, {route});  // ignores keys
+  auto submit = [&](const std::string& key) {
+    return Str(ParseBody(PostJson(writ_.port(), "/payments", key, R"({"accountId":"a","amount":1})")),
+               "submissionId");
+  };
+  std::string applied = submit("lost-answer");
+  ASSERT_EQ(Str(WaitTerminal(applied), "status"), "dead");
+  ASSERT_EQ(Call(master_.port(), "POST", "/_faults", R"({"dropAfterCommit":0,"errorRate":1,"errorStatus":500})").status,
+            200);
+  std::string refused = submit("refused-500");
+  auto dead = WaitTerminal(refused);
+  ASSERT_EQ(Str(dead, "status"), "dead") << json::serialize(dead);
+  EXPECT_TRUE(dead.as_object()["possiblyApplied"].as_bool());
+  ASSERT_EQ(Call(master_.port(), "POST", "/_faults", R"({"errorRate":0})").status, 200);
+
+  auto status = [&](const std::string& id) {
+    return ParseBody(Call(writ_.port(), "GET", "/v1/submissions/" + id));
+  };
+  ASSERT_TRUE(Eventually([&] { return Str(status(applied), "status") == "succeeded"; }));
+  auto found = status(applied);
+  EXPECT_EQ(Int(found, "attempts"), 1) << "found, not re-sent: " << json::serialize(found);
+  EXPECT_EQ(json::serialize(found.as_object()["response"].as_object()["body"].as_object()["id"]), "\"pay_1\"")
+      << json::serialize(found);
+  ASSERT_TRUE(Eventually([&] { return Str(status(refused), "status") == "succeeded"; }));
+  auto resent = status(refused);
+  EXPECT_EQ(Int(resent, "redrives"), 1) << json::serialize(resent);
+  EXPECT_FALSE(resent.as_object()["possiblyApplied"].as_bool());
+  auto stats = master_.Stats();
+  EXPECT_EQ(stats["keysApplied"].as_int64(), 2);
+  EXPECT_EQ(stats["duplicateApplies"].as_int64(), 0);
+  EXPECT_EQ(stats["requests"].as_int64(), 3) << "lost-answer once; refused-500 refused, then sent once more";
+  auto m = Call(writ_.port(), "GET", "/metrics").body;
+  EXPECT_NE(m.find("writ_probes_total{route=\"POST /payments\",result=\"found\"} 1"), std::string::npos) << m;
+  EXPECT_NE(m.find("writ_probes_total{route=\"POST /payments\",result=\"not_found\"} 1"), std::string::npos) << m;
+  auto events = Call(writ_.port(), "GET", "/v1/submissions/" + applied + "/events").body;  // SSE
+  EXPECT_NE(events.find("found at the master by a probe"), std::string::npos) << events;
+}
+
 TEST_F(AsyncTest, MaxAgeEndsRetriesWithDead) {
   StartPair({"--honor-idempotency-key", "--error-rate", "1", "--retry-after", "1"},
             {AsyncRoute("max_attempts: 100\nmax_age: 1500ms\nbackoff_base: 10ms\n")});

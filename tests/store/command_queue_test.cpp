@@ -151,6 +151,39 @@ TEST_P(CommandQueueTest, RetryWaitsForItsTimeThenDeadAndRedrive) {
   EXPECT_EQ(Claim(1).size(), 1u);
 }
 
+// A probe found a dead command that may have been applied: it becomes
+// succeeded with the master's record and an event; a command dead for a
+// known reason, or not dead, is not changed that way.
+TEST_P(CommandQueueTest, ADeadPossiblyAppliedCommandResolvedAppliedSucceedsWithItsEvent) {
+  ASSERT_TRUE(AcceptSync(store_->queue(), Accept("sub_1")).ok());
+  ASSERT_TRUE(AcceptSync(store_->queue(), Accept("sub_2")).ok());
+  auto c = Claim(2);
+  ASSERT_EQ(c.size(), 2u);
+  auto lost = Outcome(c[0], SubmissionStatus::kDead);
+  lost.outcome_unknown = true;
+  ASSERT_TRUE(*FinishAttemptSync(store_->queue(), lost));
+  ASSERT_TRUE(*FinishAttemptSync(store_->queue(), Outcome(c[1], SubmissionStatus::kDead)));
+  auto resolve = [&](const std::string& id) {
+    return Wait<ActionResult>([&](auto cb) {
+      store_->queue().ResolveApplied(id, 200, {{"Writ-Reconstructed", "probe"}}, R"({"id":"pay_9"})", "pay_9", false,
+                                     60'000, cb);
+    });
+  };
+  EXPECT_EQ(*resolve("sub_2"), ActionResult::kWrongState) << "dead for a known reason: nothing to find";
+  size_t before = store_->queue().ListEvents("sub_1", 0)->size();
+  EXPECT_EQ(*resolve("sub_1"), ActionResult::kDone);
+  auto done = store_->queue().GetCommand("sub_1").value();
+  EXPECT_EQ(done->status, SubmissionStatus::kSucceeded);
+  EXPECT_EQ(done->response_status, 200);
+  EXPECT_EQ(done->response_body, R"({"id":"pay_9"})");
+  EXPECT_EQ(done->canonical_id, "pay_9");
+  EXPECT_EQ(done->finished_at, clock_.NowMs());
+  auto events = store_->queue().ListEvents("sub_1", 0).value();
+  ASSERT_EQ(events.size(), before + 1);
+  EXPECT_EQ(events.back().type, "submission.succeeded");
+  EXPECT_EQ(*resolve("sub_1"), ActionResult::kWrongState) << "once";
+}
+
 TEST_P(CommandQueueTest, CancelOnlyBeforeTheFirstAttempt) {
   ASSERT_TRUE(AcceptSync(store_->queue(), Accept("sub_1")).ok());
   ASSERT_TRUE(AcceptSync(store_->queue(), Accept("sub_2")).ok());

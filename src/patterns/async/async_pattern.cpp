@@ -13,6 +13,7 @@ namespace writ {
 ModeSpec AsyncSpec() {
   ModeSpec m;
   m.name = "async";
+  m.probes = true;
   m.keys = {"async", "notify", "validate"};
   m.parse = [](ModeContext& ctx) -> std::shared_ptr<const ModeConfig> {
     auto s = std::make_shared<AsyncSettings>();
@@ -28,12 +29,20 @@ ModeSpec AsyncSpec() {
 
 namespace {
 
+// Async routes probe dead commands that may have been applied (see
+// WorkerSpec::probe); the probe's path is relative to the upstream's base.
+WorkerSpec ProbingSpec(WorkerSpec spec, const UpstreamConfig& upstream) {
+  spec.probe = spec.idempotency.on_unknown == OnUnknown::kPark && spec.idempotency.probe.enabled();
+  spec.base_path = upstream.base_path;
+  return spec;
+}
+
 class AsyncMode : public Route {
  public:
   AsyncMode(const RouteConfig& rc, RouteServices& s)
       : settings_(rc.settings_as<AsyncSettings>()),
-        worker_(MakeWorkerSpec(rc, settings_.queue, settings_.notify()), s.store(), s.client(rc.upstream),
-                s.scheduler(), s.metrics(), s.rng()),
+        worker_(ProbingSpec(MakeWorkerSpec(rc, settings_.queue, settings_.notify()), s.upstream(rc.upstream)),
+                s.store(), s.client(rc.upstream), s.scheduler(), s.metrics(), s.rng()),
         route_(rc, settings_, s.upstream(rc.upstream), s.store(), s.metrics(), [this] { worker_.Wake(); }) {
     s.submissions().AddRoute(rc.name, {settings_.notify(), settings_.queue.retention, [this] { Wake(); },
                                        rc.idempotency.on_unknown == OnUnknown::kPark});

@@ -29,18 +29,9 @@
 #include "metrics/metrics.h"
 #include "store/key_store.h"
 #include "upstream/client.h"
+#include "upstream/probe.h"
 
 namespace writ {
-
-// What a probe's answer says about the write it asks after.
-enum class ProbeVerdict { kFound, kNotFound, kFailed };
-// `answer` is the master's reply to the probe; kFound fills `stored` with
-// the answer to replay (the value at probe.found, as JSON).
-ProbeVerdict ReadProbeAnswer(const ProbeConfig& probe, const UpstreamResult& answer, StoredResponse* stored);
-// The probe request for a key: `{key}` in probe.path is the derived key,
-// percent-encoded.
-UpstreamRequest BuildProbeRequest(const ProbeConfig& probe, const std::string& base_path,
-                                  const std::string& upstream_key);
 
 class Completer {
  public:

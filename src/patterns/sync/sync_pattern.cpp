@@ -8,6 +8,7 @@ ModeSpec SyncRoute::Spec() {
   ModeSpec m;
   m.name = "sync";
   m.is_default = true;
+  m.probes = true;
   m.parse = [](ModeContext&) { return std::make_shared<const ModeConfig>(); };
   return m;
 }

@@ -278,7 +278,8 @@ Result<bool> ApplyOutcome(Conn& c, const AttemptOutcome& o, Millis now) {
   return true;
 }
 
-Result<ActionResult> RedriveCommand(Conn& c, const std::string& id, bool notify, Millis now, bool allow_unknown) {
+Result<ActionResult> RedriveCommand(Conn& c, const std::string& id, bool notify, Millis now, bool allow_unknown,
+                                   const std::string& note) {
   auto cur = SelectCommand(c, id);
   if (!cur.ok()) return cur.status();
   if (!cur->has_value()) return ActionResult::kNotFound;
@@ -297,7 +298,25 @@ Result<ActionResult> RedriveCommand(Conn& c, const std::string& id, bool notify,
     auto s = RequeueItem(c, **cur, now);
     return s.ok() ? ActionResult::kDone : Result<ActionResult>(s);
   }
-  if (auto s = InsertEventFor(c, id, notify, now, "redriven by an operator"); !s.ok()) return s;
+  if (auto s = InsertEventFor(c, id, notify, now, note); !s.ok()) return s;
+  return ActionResult::kDone;
+}
+
+Result<ActionResult> ResolveCommandApplied(Conn& c, const std::string& id, int status, const Headers& headers,
+                                           const std::string& body, const std::string& canonical_id, bool notify,
+                                           Millis retention, Millis now) {
+  auto n = Change(c,
+                  "UPDATE commands SET status='succeeded', response_status=?2, response_headers=?3, "
+                  "response_body=?4, canonical_id=?5, last_error='', updated_at=?6, finished_at=?6, expires_at=?7, "
+                  "due_at=0, lease_until=0 "
+                  "WHERE id=?1 AND status='dead' AND unknown_attempt > 0 AND job_id IS NULL",
+                  [&](Stmt& s) {
+                    s.Bind(1, id).Bind(2, int64_t{status}).Bind(3, HeadersToText(headers)).BindBlob(4, body);
+                    s.Bind(5, canonical_id).Bind(6, now).Bind(7, now + retention);
+                  });
+  if (!n.ok()) return n.status();
+  if (*n == 0) return ActionResult::kWrongState;
+  if (auto s = InsertEventFor(c, id, notify, now, "applied: found at the master by a probe"); !s.ok()) return s;
   return ActionResult::kDone;
 }
 

@@ -34,7 +34,14 @@ Result<bool> ApplyOutcome(Conn& c, const AttemptOutcome& o, Millis now);
 // applied (unknown_attempt > 0) is kPossiblyApplied unless `allow_unknown`
 // (the route's master honours keys, a probe said "not found", or an
 // operator confirmed).
-Result<ActionResult> RedriveCommand(Conn& c, const std::string& id, bool notify, Millis now, bool allow_unknown);
+Result<ActionResult> RedriveCommand(Conn& c, const std::string& id, bool notify, Millis now, bool allow_unknown,
+                                   const std::string& note = "redriven by an operator");
+// A dead command that may have been applied, found applied at the master:
+// succeeded with `answer` (reconstructed), with its status event. Not for
+// buffered items (kWrongState).
+Result<ActionResult> ResolveCommandApplied(Conn& c, const std::string& id, int status, const Headers& headers,
+                                           const std::string& body, const std::string& canonical_id, bool notify,
+                                           Millis retention, Millis now);
 Result<ActionResult> CancelCommand(Conn& c, const std::string& id, bool notify, Millis retention, Millis now);
 // Deletes up to `batch` finished commands past their retention, with their
 // events; returns how many commands were deleted.
