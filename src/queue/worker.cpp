@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <ctime>
+#include <set>
 #include <utility>
 
 #include <boost/json.hpp>
@@ -165,6 +166,10 @@ void AsyncWorker::ProbePass() {
   std::vector<Command> due;
   {
     std::lock_guard lock(mu_);
+    // Forget commands no longer dead (re-driven, resolved, collected).
+    std::set<std::string> still;
+    for (const auto& cmd : *dead) still.insert(cmd.id);
+    std::erase_if(next_probe_, [&](const auto& e) { return !still.count(e.first); });
     for (auto& cmd : *dead) {
       if (cmd.unknown_attempt == 0 || !cmd.job_id.empty()) continue;
       auto it = next_probe_.find(cmd.id);
@@ -226,11 +231,9 @@ void AsyncWorker::OnProbe(const Command& cmd, UpstreamResult r) {
   if (v == ProbeVerdict::kFailed)
     f["error"] = r.error != UpstreamError::kNone ? r.message : "answer " + std::to_string(r.response.status);
   LogJson(v == ProbeVerdict::kFailed ? "warn" : "info", "probe", std::move(f));
-  Millis gap = std::clamp(age / 2, probe.interval, 10 * probe.interval);
-  if (v == ProbeVerdict::kNotFound) gap = std::min(gap, std::max<Millis>(probe.settle - age, 100));
   {
     std::lock_guard lock(mu_);
-    next_probe_[cmd.id] = now + gap;
+    next_probe_[cmd.id] = now + NextProbeGap(probe, v, age);
   }
   done(ActionResult::kDone);
 }

@@ -1,5 +1,6 @@
 #include "upstream/probe.h"
 
+#include <algorithm>
 #include <cctype>
 
 #include <boost/json.hpp>
@@ -54,6 +55,12 @@ ProbeVerdict ReadProbeAnswer(const ProbeConfig& probe, const UpstreamResult& r, 
   stored->headers = {{"Content-Type", "application/json"}, {"Writ-Reconstructed", "probe"}};
   stored->body = boost::json::serialize(*v);
   return ProbeVerdict::kFound;
+}
+
+Millis NextProbeGap(const ProbeConfig& probe, ProbeVerdict verdict, Millis age) {
+  Millis gap = std::clamp(age / 2, probe.interval, 10 * probe.interval);
+  if (verdict == ProbeVerdict::kNotFound) gap = std::min(gap, std::max<Millis>(probe.settle - age, 100));
+  return gap;
 }
 
 }  // namespace writ

@@ -18,6 +18,10 @@ enum class ProbeVerdict { kFound, kNotFound, kFailed };
 ProbeVerdict ReadProbeAnswer(const ProbeConfig& probe, const UpstreamResult& answer, StoredResponse* stored);
 // The probe request for a key: `{key}` in probe.path is the derived key,
 // percent-encoded.
+// When to probe again a write still undecided `age` after its attempt:
+// `interval`, growing with the age up to 10x; one that was not found is due
+// again when its settle time is up, if that is sooner.
+Millis NextProbeGap(const ProbeConfig& probe, ProbeVerdict verdict, Millis age);
 UpstreamRequest BuildProbeRequest(const ProbeConfig& probe, const std::string& base_path,
                                   const std::string& upstream_key);
 

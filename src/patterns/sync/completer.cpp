@@ -116,11 +116,7 @@ void Completer::OnProbe(const IdempotencyRecord& rec, UpstreamResult r) {
   if (v == ProbeVerdict::kFailed)
     f["reason"] = r.error != UpstreamError::kNone ? r.message : "answer " + std::to_string(r.response.status);
   LogJson(v == ProbeVerdict::kFailed ? "warn" : "info", "probe", std::move(f));
-  Millis age = now - rec.updated_at;
-  Millis gap = std::clamp(age / 2, probe.interval, 10 * probe.interval);
-  // A settling key is due again when its settle time is up, if that is sooner.
-  if (v == ProbeVerdict::kNotFound) gap = std::min(gap, std::max<Millis>(probe.settle - age, 100));
-  keys_.DeferProbe(rec.id, now + gap, after);
+  keys_.DeferProbe(rec.id, now + NextProbeGap(probe, v, now - rec.updated_at), after);
 }
 
 }  // namespace writ
