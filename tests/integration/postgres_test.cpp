@@ -208,6 +208,46 @@ TEST_F(PostgresTest, ThreeInstancesDrainBufferedBatchesOnceThroughTwoKills) {
               batches.size(), static_cast<long long>(total));
 }
 
+// The probe on PostgreSQL with two instances: both completers probe the
+// same unknown keys (a read each; a key is resolved once), clients retry on
+// either instance, and every write applies once.
+TEST_F(PostgresTest, TwoInstancesProbeUnknownOutcomesAndNothingAppliesTwice) {
+  RouteOptions route;
+  route.idempotency = "on_unknown: park\nprobe:\n  path: /orders?clientRef={key}\n  settle: 300ms\n  interval: 200ms";
+  StartInstances(2, {"--error-rate", "0.1", "--error-status", "500", "--error-after-commit", "0.2",
+                     "--drop-after-commit", "0.1", "--seed", "12"},
+                 {route});
+  constexpr int kKeys = 30;
+  std::map<std::string, int> status;
+  for (int i = 0; i < kKeys; ++i) status["pg" + std::to_string(i)] = 0;
+  int round = 0, unknown = 0;
+  ASSERT_TRUE(Eventually(
+      [&] {
+        bool all = true;
+        ++round;
+        for (auto& [key, st] : status) {
+          if (st == 200 || st == 201) continue;
+          auto r = PostJson(writs_[(round + key.size()) % 2].port(), "/orders", key, R"({"k":")" + key + R"("})");
+          st = r.status;
+          if (ProblemType(r) == "upstream-outcome-unknown") ++unknown;
+          all = all && (st == 200 || st == 201);
+        }
+        if (!all) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        return all;
+      },
+      30'000));
+  EXPECT_GT(unknown, 0) << "the faults produced no unknown outcome";
+  auto stats = master_.Stats();
+  EXPECT_EQ(stats["keysApplied"].as_int64(), kKeys);
+  EXPECT_EQ(stats["duplicateApplies"].as_int64(), 0) << json::serialize(stats["duplicateKeys"]);
+  auto store = OpenStoreReadOnly(url_);
+  ASSERT_TRUE(store);
+  auto counts = store->keys().Counts();
+  ASSERT_TRUE(counts.ok());
+  EXPECT_EQ(counts->unknown, 0);
+  EXPECT_EQ(counts->in_flight, 0);
+}
+
 // Leases are decided by the database's clock: an instance whose host clock
 // runs 6 s ahead (more than the 4 s lease) must not take over commands
 // another instance is still sending.
