@@ -66,6 +66,20 @@ Result<bool> ReplaceAbsent(Conn& c, const IdempotencyRecord& old, const std::str
   if (!n.ok()) return n.status();
   return *n > 0;
 }
+// Claims the record `rec` as read (its state `from` and its fence) for a
+// new holder: in flight, fence + 1, one more attempt, a new lease. False
+// when the record moved on meanwhile (another holder or a client won).
+Result<bool> Retake(Conn& c, const IdempotencyRecord& rec, const char* from, Millis lease_until, Millis now) {
+  auto n = Change(c,
+                  "UPDATE idem_keys SET state='in_flight', fence=fence+1, attempts=attempts+1, lease_until=?4, "
+                  "updated_at=?5 WHERE tenant=?1 AND route=?2 AND key=?3 AND fence=?6 AND state=?7",
+                  [&](Stmt& s) {
+                    s.Bind(1, rec.id.tenant).Bind(2, rec.id.route).Bind(3, rec.id.key);
+                    s.Bind(4, lease_until).Bind(5, now).Bind(6, rec.fence).Bind(7, std::string(from));
+                  });
+  if (!n.ok()) return n.status();
+  return *n > 0;
+}
 }  // namespace
 
 Result<std::optional<IdempotencyRecord>> SelectLiveRecord(Conn& c, const KeyId& id, Millis now) {
@@ -136,15 +150,9 @@ Result<ClaimResult> ClaimKey(Conn& c, const ClaimRequest& req, Millis now) {
   if (rec.state == KeyState::kReleased && rec.fingerprint == req.fingerprint && !ExpiredReleased(rec, now)) {
     // The retry of a request the master refused for now: the same record
     // again, with its generation (the same derived key).
-    auto t = Change(c,
-                    "UPDATE idem_keys SET state='in_flight', fence=fence+1, attempts=attempts+1, lease_until=?4, "
-                    "updated_at=?5 WHERE tenant=?1 AND route=?2 AND key=?3 AND fence=?6 AND state='released'",
-                    [&](Stmt& s) {
-                      s.Bind(1, req.id.tenant).Bind(2, req.id.route).Bind(3, req.id.key);
-                      s.Bind(4, now + req.lease).Bind(5, now).Bind(6, rec.fence);
-                    });
+    auto t = Retake(c, rec, "released", now + req.lease, now);
     if (!t.ok()) return t.status();
-    if (*t == 0) return Status(Code::kUnavailable, "claim: the key's record changed; retry");
+    if (!*t) return Status(Code::kUnavailable, "claim: the key's record changed; retry");
     out.claimed = true;
     out.fence = rec.fence + 1;
     out.generation = rec.generation;
@@ -181,15 +189,9 @@ Result<ClaimResult> ClaimKey(Conn& c, const ClaimRequest& req, Millis now) {
     return out;
   }
   // Take over only the lease just read: a holder that moved on wins.
-  auto t = Change(c,
-                  "UPDATE idem_keys SET fence=fence+1, attempts=attempts+1, lease_until=?4, "
-                  "updated_at=?5 WHERE tenant=?1 AND route=?2 AND key=?3 AND fence=?6 AND state='in_flight'",
-                  [&](Stmt& s) {
-                    s.Bind(1, req.id.tenant).Bind(2, req.id.route).Bind(3, req.id.key);
-                    s.Bind(4, now + req.lease).Bind(5, now).Bind(6, rec.fence);
-                  });
+  auto t = Retake(c, rec, "in_flight", now + req.lease, now);
   if (!t.ok()) return t.status();
-  if (*t == 0) {
+  if (!*t) {
     out.existing = std::move(rec);
     return out;
   }
