@@ -177,23 +177,12 @@ TEST_F(FaultsTest, AProbeResolvesEveryUnknownOutcomeAndNothingAppliesTwice) {
   route.idempotency = "on_unknown: park\nprobe:\n  path: /orders?clientRef={key}\n  settle: 200ms\n  interval: 200ms";
   writ_.Start(dir_.path(), master_.port(), {route});
   constexpr int kKeys = 40;
-  std::map<std::string, int> answer;  // key -> last status
-  for (int i = 0; i < kKeys; ++i) answer["w" + std::to_string(i)] = 0;
+  std::vector<std::string> keys;
+  for (int i = 0; i < kKeys; ++i) keys.push_back("w" + std::to_string(i));
   int parked_answers = 0;
-  ASSERT_TRUE(Eventually(
-      [&] {
-        bool all = true;
-        for (auto& [key, status] : answer) {
-          if (status == 200 || status == 201) continue;
-          auto r = PostJson(writ_.port(), "/orders", key, R"({"item":")" + key + R"("})");
-          status = r.status;
-          if (ProblemType(r) == "upstream-outcome-unknown") ++parked_answers;
-          all = all && (status == 200 || status == 201);
-        }
-        if (!all) std::this_thread::sleep_for(std::chrono::milliseconds(200));
-        return all;
-      },
-      30'000));
+  ASSERT_TRUE(RetryEachUntilAnswered(
+      keys, "/orders", [&](int) { return writ_.port(); },
+      [](const std::string& key) { return R"({"item":")" + key + R"("})"; }, &parked_answers));
   EXPECT_GT(parked_answers, 0) << "the faults produced no unknown outcome";
   EXPECT_EQ(CountKeys(writ_.db_path()).unknown, 0);
   EXPECT_EQ(master_.Stat("duplicateApplies"), 0);

@@ -148,5 +148,19 @@ TEST(Probe, OnlyAWellFormedAnswerProvesFoundOrNotFound) {
   EXPECT_EQ(BuildProbeRequest(p, "/api", "a b/c").target, "/api/orders?clientRef=a%20b%2Fc");
 }
 
+// Undecided keys are asked again after `interval`, later as they age (at
+// most 10x); one not found yet is due when its settle time is up.
+TEST(Probe, BacksOffWithAgeAndComesBackWhenSettled) {
+  ProbeConfig p;
+  p.interval = 1'000;
+  p.settle = 10'000;
+  EXPECT_EQ(NextProbeGap(p, ProbeVerdict::kFailed, 0), 1'000);
+  EXPECT_EQ(NextProbeGap(p, ProbeVerdict::kFailed, 6'000), 3'000);
+  EXPECT_EQ(NextProbeGap(p, ProbeVerdict::kFailed, 3'600'000), 10'000);
+  EXPECT_EQ(NextProbeGap(p, ProbeVerdict::kNotFound, 9'500), 500) << "due when settled";
+  EXPECT_EQ(NextProbeGap(p, ProbeVerdict::kNotFound, 2'000), 1'000);
+  EXPECT_EQ(NextProbeGap(p, ProbeVerdict::kNotFound, 9'990), 100) << "never a busy loop";
+}
+
 }  // namespace
 }  // namespace writ::testing

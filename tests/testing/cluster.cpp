@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <thread>
 
@@ -229,6 +230,29 @@ bool Eventually(const std::function<bool()>& pred, Millis timeout) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   return pred();
+}
+
+bool RetryEachUntilAnswered(const std::vector<std::string>& keys, const std::string& target,
+                       const std::function<uint16_t(int round)>& port,
+                       const std::function<std::string(const std::string& key)>& body, int* unknown,
+                       Millis timeout) {
+  std::map<std::string, bool> answered;
+  int round = 0;
+  return Eventually(
+      [&] {
+        bool all = true;
+        ++round;
+        for (const auto& key : keys) {
+          if (answered[key]) continue;
+          auto r = PostJson(port(round), target, key, body(key));
+          if (ProblemType(r) == "upstream-outcome-unknown") ++*unknown;
+          answered[key] = r.status == 200 || r.status == 201;  // 201 from the master, 200 reconstructed
+          all = all && answered[key];
+        }
+        if (!all) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        return all;
+      },
+      timeout);
 }
 
 int RunWrit(const std::vector<std::string>& args, std::string* output) {

@@ -112,6 +112,16 @@ KeyCounts CountKeys(const std::string& db_path);
 // Polls `pred` until it holds or `timeout` passes.
 bool Eventually(const std::function<bool()>& pred, Millis timeout = 10'000);
 
+// Clients that keep retrying: POSTs `body(key)` for each of `keys` to
+// `target` (on the port `port(round)` names), again every 200 ms for those
+// not yet answered 201 (the master) or 200 (a reconstructed answer), until
+// all are or `timeout` passes. Returns whether all were; `unknown` counts
+// answers saying the outcome is unknown.
+bool RetryEachUntilAnswered(const std::vector<std::string>& keys, const std::string& target,
+                       const std::function<uint16_t(int round)>& port,
+                       const std::function<std::string(const std::string& key)>& body, int* unknown,
+                       Millis timeout = 30'000);
+
 // Runs the writ binary with args to completion; returns exit code and output.
 int RunWrit(const std::vector<std::string>& args, std::string* output);
 
