@@ -125,6 +125,7 @@ class MockMaster {
                     {"key", key ? std::string(*key) : ""},
                     {"method", req.method},
                     {"path", req.path},
+                    {"target", req.target},
                     {"status", status},
                     {"body", req.body.substr(0, 4096)}});
     // Webhook receivers' tests check the Standard Webhooks headers.

@@ -6,12 +6,23 @@ namespace writ {
 
 using namespace sql;  // Conn, Stmt and the shared queries
 
+namespace {
+// kKeyColumns, then the request.
+IdempotencyRecord ReadRecordAndRequest(Stmt& s) {
+  IdempotencyRecord r = ReadRecord(s);
+  r.request = s.Text(16);
+  return r;
+}
+}  // namespace
+
 SchemaStep KeysSchemaStep();            // keys_schema.cpp
 SchemaStep KeysGenerationSchemaStep();  // keys_schema.cpp
 SchemaStep KeysOpenIndexSchemaStep();   // keys_schema.cpp
+SchemaStep KeysRequestSchemaStep();     // keys_schema.cpp
 SchemaStep KeyStore::Schema() { return KeysSchemaStep(); }
 SchemaStep KeyStore::GenerationSchema() { return KeysGenerationSchemaStep(); }
 SchemaStep KeyStore::OpenIndexSchema() { return KeysOpenIndexSchemaStep(); }
+SchemaStep KeyStore::RequestSchema() { return KeysRequestSchemaStep(); }
 
 const char* KeyStateName(KeyState s) {
   switch (s) {
@@ -68,14 +79,25 @@ Result<std::vector<IdempotencyRecord>> KeyStore::Due(const std::string& route, K
     // which is what lets SQLite's planner use the index.
     return QueryRows<IdempotencyRecord>(c,
                                         std::string("SELECT ") + kKeyColumns +
-                                            " FROM idem_keys WHERE route = ?1 AND state IN ('in_flight', 'unknown') "
+                                            ", request FROM idem_keys WHERE route = ?1 AND state IN ('in_flight', 'unknown') "
                                             "AND state = ?4 AND lease_until <= ?2 ORDER BY lease_until LIMIT ?3",
                                         [&](Stmt& s) {
                                           s.Bind(1, route).Bind(2, now).Bind(3, int64_t{limit});
                                           s.Bind(4, std::string(KeyStateName(state)));
                                         },
-                                        &ReadRecord);
+                                        &ReadRecordAndRequest);
   });
+}
+
+void KeyStore::TakeOver(IdempotencyRecord rec, Millis lease, Callback<bool> done) {
+  Database& db = db_;
+  SubmitFor<bool>(
+      db_,
+      [&db, rec = std::move(rec), lease](Conn& c) {
+        Millis now = db.Now();
+        return Retake(c, rec, "in_flight", now + lease, now, rec.request);
+      },
+      std::move(done));
 }
 
 void KeyStore::DeferProbe(KeyId id, Millis at, Callback<bool> done) {
@@ -121,7 +143,7 @@ void KeyStore::Complete(KeyId id, int64_t fence, StoredResponse resp, Millis ret
         Millis now = db.Now();
         return Changed(Change(c,
                               "UPDATE idem_keys SET state='completed', status=?5, headers=?6, body=?7, "
-                              "updated_at=?8, expires_at=?9 WHERE tenant=?1 AND route=?2 AND key=?3 "
+                              "updated_at=?8, expires_at=?9, request=NULL WHERE tenant=?1 AND route=?2 AND key=?3 "
                               "AND fence=?4 AND state='in_flight'",
                               [&](Stmt& s) {
                                 s.Bind(1, id.tenant).Bind(2, id.route).Bind(3, id.key).Bind(4, fence);

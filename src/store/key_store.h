@@ -55,6 +55,9 @@ struct IdempotencyRecord {
   Millis expires_at = 0;   // 0: kept until an operator removes it (unknown outcomes)
   StoredResponse response;  // completed only
   std::string generation;   // "", "1", ...: bumped per new record of the key, part of the derived key
+  // In flight on a route whose completer re-sends orphans: the request sent
+  // (upstream/request_text.h). Read by Due only; "" elsewhere.
+  std::string request;
 };
 
 struct ClaimRequest {
@@ -71,6 +74,10 @@ struct ClaimRequest {
   // where a claim lost in a crash is harmless: the master honours keys, so a
   // re-send under the same derived key is deduplicated there.
   bool durable = true;
+  // The request about to be sent (upstream/request_text.h), kept while in
+  // flight so that the completer can re-send it if the holder dies; "":
+  // none kept.
+  std::string request;
 };
 
 struct ClaimResult {
@@ -120,6 +127,10 @@ class KeyStore {
   // not retried); with kUnknown, those due for a probe (an unknown record's
   // lease_until is the time of its next probe; parking sets it to now).
   Result<std::vector<IdempotencyRecord>> Due(const std::string& route, KeyState state, int limit);
+  // The completer takes over an orphan `rec` (as read by Due) to re-send its
+  // request: in flight again with fence rec.fence + 1 and a new lease. False
+  // when the record moved on meanwhile (a client retry took it over).
+  void TakeOver(IdempotencyRecord rec, Millis lease, Callback<bool> done);
   // An unknown record: the next probe not before `at`.
   void DeferProbe(KeyId id, Millis at, Callback<bool> done);
   // Counts records by state: a full scan, for metrics and tools.
@@ -132,6 +143,7 @@ class KeyStore {
   static SchemaStep Schema();            // version 1
   static SchemaStep GenerationSchema();  // version 5: generation
   static SchemaStep OpenIndexSchema();   // version 7: open records by route and lease
+  static SchemaStep RequestSchema();     // version 8: the request of an in-flight record
 
  private:
   Database& db_;

@@ -74,4 +74,13 @@ SchemaStep KeysOpenIndexSchemaStep() {
   return {7, "keys", kSql, kSql};
 }
 
+// Schema version 8: the request an in-flight record's holder sent (method,
+// target, headers and body as one text, see upstream/request_text.h), on
+// routes whose completer re-sends orphans (on_unknown: retry, orphans:
+// resend). Cleared when the record completes.
+SchemaStep KeysRequestSchemaStep() {
+  return {8, "keys", "ALTER TABLE idem_keys ADD COLUMN request BLOB;",
+          "ALTER TABLE idem_keys ADD COLUMN request BYTEA;"};
+}
+
 }  // namespace writ

@@ -7,7 +7,8 @@ namespace writ {
 
 std::vector<SchemaStep> CoreSchemaSteps() {
   return {KeyStore::Schema(), CommandQueue::Schema(), JobStore::Schema(), KeyStore::GenerationSchema(),
-          CommandQueue::UnknownSchema(), KeyStore::OpenIndexSchema()};
+          CommandQueue::UnknownSchema(), KeyStore::OpenIndexSchema(),
+          KeyStore::RequestSchema()};
 }
 
 Result<std::unique_ptr<Database>> OpenDatabase(const StoreOptions& options) {

@@ -4,6 +4,7 @@
 #include "config/config.h"
 #include "patterns/async/async_config.h"
 #include "patterns/registry.h"
+#include "patterns/sync/completer.h"
 
 namespace writ {
 namespace {
@@ -71,6 +72,28 @@ TEST(Config, UnknownStatusesDefaultOnParkRoutesAndNeverOverlapFinalOnes) {
   EXPECT_EQ(both.errors[0].line, 8);
   EXPECT_NE(both.errors[0].message.find("status 409 is in both final_statuses and unknown_statuses"), std::string::npos)
       << both.errors[0].message;
+}
+
+TEST(Config, OrphansAreResentOnRetryRoutesUnlessReleaseIsSaid) {
+  const char* base = "upstreams: {m: {url: 'http://h:1'}}\nroutes:\n  - method: POST\n    path: /x\n    upstream: m\n";
+  auto dflt = LoadConfigText(base, "d.yaml", ModeSpecs());
+  ASSERT_TRUE(dflt.errors.empty()) << dflt.errors[0].ToString();
+  EXPECT_EQ(dflt.config.routes[0].settings_as<SyncSettings>().orphans, OrphanPolicy::kResend);
+  auto release = LoadConfigText(std::string(base) + "    orphans: release\n", "r.yaml", ModeSpecs());
+  ASSERT_TRUE(release.errors.empty()) << release.errors[0].ToString();
+  EXPECT_EQ(release.config.routes[0].settings_as<SyncSettings>().orphans, OrphanPolicy::kRelease);
+  auto typo = LoadConfigText(std::string(base) + "    orphans: retry\n", "t.yaml", ModeSpecs());
+  ASSERT_EQ(typo.errors.size(), 1u);
+  EXPECT_NE(typo.errors[0].message.find("resend, release"), std::string::npos) << typo.errors[0].message;
+  auto park = LoadConfigText(std::string(base) + "    orphans: resend\n    idempotency: {on_unknown: park}\n", "p.yaml",
+                             ModeSpecs());
+  ASSERT_EQ(park.errors.size(), 1u);
+  EXPECT_EQ(park.errors[0].line, 6);
+  EXPECT_NE(park.errors[0].message.find("never re-sends them"), std::string::npos) << park.errors[0].message;
+  auto async = LoadConfigText(std::string(base) + "    mode: async\n    orphans: resend\n", "a.yaml", ModeSpecs());
+  ASSERT_EQ(async.errors.size(), 1u);
+  EXPECT_NE(async.errors[0].message.find("'orphans' applies to mode: sync routes only"), std::string::npos)
+      << async.errors[0].message;
 }
 
 TEST(Config, AProbeBelongsToParkRoutesAndLooksUpTheKeyWritSent) {

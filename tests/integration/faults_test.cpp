@@ -252,20 +252,66 @@ TEST_F(FaultsTest, CrashAfterMasterCommitThenLeaseTakeoverAppliesOnce) {
   EXPECT_EQ(master_.Stat("keyReplays"), 1);
   EXPECT_EQ(master_.Stat("duplicateApplies"), 0);
   // Either the client's retry took the key over, or the completer had
-  // released the orphan just before: both re-send under the same key.
+  // re-sent the orphan just before (the retry then replays): both send
+  // under the same key.
   auto metrics = Call(writ_.port(), "GET", "/metrics").body;
   EXPECT_TRUE(metrics.find("writ_lease_takeovers_total{route=\"POST /orders\"} 1") != std::string::npos ||
-              metrics.find("writ_orphans_total{route=\"POST /orders\",action=\"released\"} 1") != std::string::npos)
+              metrics.find("writ_orphans_total{route=\"POST /orders\",action=\"completed\"} 1") != std::string::npos)
       << metrics;
 }
 
 // Nobody comes back for a key whose holder died: on a retry route the
-// completer releases it, and a much later retry sends again under the same
-// derived key, which the key-honouring master answers from its own record.
-TEST_F(FaultsTest, AnOrphanOnARetryRouteIsReleasedAndALateRetryAppliesOnce) {
+// completer finishes the write for the client. It re-sends the request kept
+// with the key under the same derived key (the key-honouring master answers
+// from its own record: applied once) and completes the key; the client's
+// late retry replays that answer without reaching the master.
+TEST_F(FaultsTest, AnOrphanOnARetryRouteIsCompletedByTheCompleterAndALateRetryReplays) {
   master_.Start(dir_.path(), {"--honor-idempotency-key"});
   RouteOptions route;
   route.idempotency = "lease: 1500ms";
+  writ_.Start(dir_.path(), master_.port(), {route}, "request_timeout: 1s\nconnect_timeout: 200ms",
+              {"WRIT_CRASH_AT=after_upstream_response"});
+  EXPECT_EQ(Call(writ_.port(), "POST", "/orders?source=app", R"({"a":1})",
+                 {{"Idempotency-Key", "gone"}, {"Content-Type", "application/json"}})
+                .status,
+            0);
+  EXPECT_EQ(writ_.WaitExit(), 128 + 9);
+  EXPECT_EQ(master_.Stat("requests"), 1);
+  writ_.Restart();
+  ASSERT_TRUE(Eventually([&] { return CountKeys(writ_.db_path()).completed == 1; }));
+  EXPECT_EQ(CountKeys(writ_.db_path()).in_flight, 0);
+  EXPECT_EQ(master_.Stat("requests"), 2) << "one re-send";
+  EXPECT_EQ(master_.Stat("applied"), 1);
+  EXPECT_EQ(master_.Stat("keyReplays"), 1) << "the master recognised the derived key";
+  auto metrics = Call(writ_.port(), "GET", "/metrics").body;
+  EXPECT_NE(metrics.find("writ_orphans_total{route=\"POST /orders\",action=\"completed\"} 1"), std::string::npos)
+      << metrics;
+  std::string log = writ_.ReadLog();
+  EXPECT_NE(log.find("\"action\":\"completed by a re-send\""), std::string::npos) << log;
+  EXPECT_EQ(log.find("\"gone\""), std::string::npos) << "a raw key in the log";
+
+  auto late = Call(writ_.port(), "POST", "/orders?source=app", R"({"a":1})",
+                   {{"Idempotency-Key", "gone"}, {"Content-Type", "application/json"}});
+  EXPECT_EQ(late.status, 201);
+  EXPECT_EQ(FindHeader(late.headers, "Idempotent-Replayed").value_or(""), "true");
+  EXPECT_EQ(ParseBody(late).as_object()["id"], "ord_1") << "the master's own record of the first attempt";
+  EXPECT_EQ(master_.Stat("requests"), 2) << "the late retry replayed";
+  // The re-send was the request as the client sent it, under the same key.
+  auto seen = ParseBody(Call(master_.port(), "GET", "/_log")).as_object().at("requests").as_array();
+  ASSERT_EQ(seen.size(), 2u);
+  for (const char* field : {"method", "target", "key", "body"})
+    EXPECT_EQ(seen[1].as_object().at(field), seen[0].as_object().at(field)) << field;
+  EXPECT_EQ(seen[1].as_object().at("target"), "/orders?source=app");
+}
+
+// With `orphans: release` the completer only frees the key, and a much
+// later retry sends again under the same derived key, which the
+// key-honouring master answers from its own record.
+TEST_F(FaultsTest, AnOrphanOnARetryRouteWithOrphansReleaseIsReleasedAndALateRetryAppliesOnce) {
+  master_.Start(dir_.path(), {"--honor-idempotency-key"});
+  RouteOptions route;
+  route.idempotency = "lease: 1500ms";
+  route.extra = "orphans: release";
   writ_.Start(dir_.path(), master_.port(), {route}, "request_timeout: 1s\nconnect_timeout: 200ms",
               {"WRIT_CRASH_AT=after_upstream_response"});
   EXPECT_EQ(PostJson(writ_.port(), "/orders", "gone", R"({"a":1})").status, 0);

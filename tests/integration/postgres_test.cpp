@@ -236,6 +236,52 @@ TEST_F(PostgresTest, TwoInstancesProbeUnknownOutcomesAndNothingAppliesTwice) {
   EXPECT_EQ(counts->in_flight, 0);
 }
 
+#ifdef WRIT_CRASH_POINTS
+// kill -9 with a key in flight, twice, and no client coming back, while a
+// second instance runs on the same database: the completers of both find
+// each orphan (one of them wins its fence). The retry route's orphan is
+// re-sent from the request kept with the key and completed; the park
+// route's is parked, found by the probe and completed. The clients' late
+// retries replay; nothing applies twice.
+TEST_F(PostgresTest, OrphansOfAKilledInstanceAreCompletedByTheCompleters) {
+  url_ = FreshPostgresUrl();
+  master_.Start(dirs_[0].path(), {"--honor-idempotency-key"});  // as a retry route needs
+  RouteOptions retry;
+  retry.idempotency = "lease: 1500ms";
+  RouteOptions park;
+  park.path = "/parked";
+  park.idempotency = "on_unknown: park\nlease: 1500ms\nprobe:\n  path: /parked?clientRef={key}\n  settle: 300ms";
+  const char* timeouts = "request_timeout: 1s\nconnect_timeout: 200ms";
+  for (int i = 0; i < 2; ++i) writs_[i].set_store_url(url_);
+  writs_[1].Start(dirs_[1].path(), master_.port(), {retry, park}, timeouts);
+  writs_[0].Start(dirs_[0].path(), master_.port(), {retry, park}, timeouts, {"WRIT_CRASH_AT=after_upstream_response"});
+  EXPECT_EQ(PostJson(writs_[0].port(), "/orders", "o1", R"({"a":1})").status, 0);
+  EXPECT_EQ(writs_[0].WaitExit(), 128 + 9);
+  writs_[0].Restart({"WRIT_CRASH_AT=after_upstream_response"});
+  EXPECT_EQ(PostJson(writs_[0].port(), "/parked", "p1", R"({"b":2})").status, 0);
+  EXPECT_EQ(writs_[0].WaitExit(), 128 + 9);
+  writs_[0].Restart();
+  auto store = OpenStoreReadOnly(url_);
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(Eventually([&] {
+    auto c = store->keys().Counts();
+    return c.ok() && c->completed == 2 && c->in_flight == 0 && c->unknown == 0;
+  }));
+  auto stats = master_.Stats();
+  EXPECT_EQ(stats["applied"].as_int64(), 2);
+  EXPECT_EQ(stats["keyReplays"].as_int64(), 1) << "the retry route's orphan re-sent once, the park route's never";
+  for (int i = 0; i < 2; ++i) {
+    auto o = PostJson(writs_[i].port(), "/orders", "o1", R"({"a":1})");
+    EXPECT_EQ(o.status, 201);
+    EXPECT_EQ(FindHeader(o.headers, "Idempotent-Replayed").value_or(""), "true");
+    auto p = PostJson(writs_[i].port(), "/parked", "p1", R"({"b":2})");
+    EXPECT_EQ(p.status, 200);
+    EXPECT_EQ(FindHeader(p.headers, "Writ-Reconstructed").value_or(""), "probe");
+  }
+  EXPECT_EQ(master_.Stats()["requests"].as_int64(), stats["requests"].as_int64()) << "the late retries replayed";
+}
+#endif
+
 // Leases are decided by the database's clock: an instance whose host clock
 // runs 6 s ahead (more than the 4 s lease) must not take over commands
 // another instance is still sending.

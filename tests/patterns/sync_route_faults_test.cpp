@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "patterns/sync/sync_route.h"
+#include "upstream/request_text.h"
 #include "testing/cluster.h"
 #include "patterns/registry.h"
 #include "testing/fault_store.h"
@@ -146,6 +147,31 @@ TEST(Probe, OnlyAWellFormedAnswerProvesFoundOrNotFound) {
   lost.error = UpstreamError::kTimeout;
   EXPECT_EQ(ReadProbeAnswer(p, lost, &s), ProbeVerdict::kFailed);
   EXPECT_EQ(BuildProbeRequest(p, "/api", "a b/c").target, "/api/orders?clientRef=a%20b%2Fc");
+}
+
+// The request kept with an in-flight key decodes to what was sent: bytes
+// of the body as they were, headers in order; anything else is refused.
+TEST(RequestText, ARequestKeptWithAKeyDecodesToWhatWasSent) {
+  UpstreamRequest r;
+  r.method = "POST";
+  r.target = "/api/orders?x=1&y=a%20b";
+  r.headers = {{"Content-Type", "application/json"}, {"X-Tenant", "a: b"}};
+  r.body = std::string("{\"a\":\"line\n\n\"}") + '\0' + "\xff";
+  auto back = RequestFromText(RequestToText(r));
+  ASSERT_TRUE(back.has_value());
+  EXPECT_EQ(back->method, r.method);
+  EXPECT_EQ(back->target, r.target);
+  EXPECT_EQ(back->headers, r.headers);
+  EXPECT_EQ(back->body, r.body);
+  UpstreamRequest empty;
+  empty.method = "DELETE";
+  empty.target = "/o/1";
+  auto e = RequestFromText(RequestToText(empty));
+  ASSERT_TRUE(e.has_value());
+  EXPECT_TRUE(e->headers.empty());
+  EXPECT_EQ(e->body, "");
+  for (const char* bad : {"", "POST", "POST /x", "POST /x\nNoColon\n\n", " /x\n\n", "POST \n\n"})
+    EXPECT_FALSE(RequestFromText(bad).has_value()) << bad;
 }
 
 // Undecided keys are asked again after `interval`, later as they age (at

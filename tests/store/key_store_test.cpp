@@ -99,6 +99,47 @@ TEST_P(KeyStoreTest, DueListsOrphansAndUnknownKeysWhoseProbeIsDue) {
   EXPECT_EQ(names(KeyState::kUnknown), std::vector<std::string>{"live"});
 }
 
+// On retry routes the claim keeps the request; the completer reads it with
+// the orphan, takes the key over with the fence it read (a client's retry
+// that came first wins) and completes it. A completed record keeps no request.
+TEST_P(KeyStoreTest, AnOrphansRequestIsKeptForTheCompleterAndGoneOnceCompleted) {
+  auto& keys = store_->keys();
+  auto req = Req("orphan");
+  req.request = std::string("POST /orders\nContent-Type: application/json\n\n{\"a\":1}") + '\0' + "end";
+  ASSERT_TRUE(ClaimSync(keys, req)->claimed);
+  auto bare = Req("bare");
+  ASSERT_TRUE(ClaimSync(keys, bare)->claimed);
+  clock_.Advance(5'000);
+  auto due = keys.Due("POST /orders", KeyState::kInFlight, 10);
+  ASSERT_TRUE(due.ok() && due->size() == 2u);
+  EXPECT_EQ((*due)[0].request, req.request) << "bytes as claimed, a NUL included";
+  EXPECT_EQ((*due)[1].request, "") << "none kept";
+
+  IdempotencyRecord orphan = (*due)[0];
+  ASSERT_TRUE(*Wait<bool>([&](auto cb) { keys.TakeOver(orphan, 5'000, cb); }));
+  EXPECT_FALSE(*Wait<bool>([&](auto cb) { keys.TakeOver(orphan, 5'000, cb); })) << "the fence moved on";
+  auto rec = keys.Lookup(req.id);
+  EXPECT_EQ((*rec)->fence, 2);
+  EXPECT_EQ((*rec)->attempts, 2);
+  EXPECT_EQ((*rec)->lease_until, clock_.NowMs() + 5'000);
+  EXPECT_TRUE(keys.Due("POST /orders", KeyState::kInFlight, 10)->size() == 1u) << "its new lease runs";
+  EXPECT_FALSE(*CompleteSync(keys, req.id, 1, Answer(), 60'000)) << "the dead holder's fence";
+  ASSERT_TRUE(*CompleteSync(keys, req.id, 2, Answer(), 60'000));
+  // A later record of the key (after the retention) starts with no request.
+  clock_.Advance(60'000);
+  auto again = Req("orphan");
+  ASSERT_TRUE(ClaimSync(keys, again)->claimed);
+  clock_.Advance(5'000);
+  due = keys.Due("POST /orders", KeyState::kInFlight, 10);
+  ASSERT_TRUE(due.ok());
+  for (const auto& r : *due) EXPECT_EQ(r.request, "") << r.id.key;
+
+  // A client retry that took the orphan over first: the completer's takeover loses.
+  ASSERT_TRUE(ClaimSync(keys, bare)->claimed);
+  for (const auto& r : *due)
+    if (r.id.key == "bare") EXPECT_FALSE(*Wait<bool>([&](auto cb) { keys.TakeOver(r, 5'000, cb); }));
+}
+
 TEST_P(KeyStoreTest, ACompletedRecordPastItsRetentionIsAbsentAndTheKeyStartsAnew) {
   auto first = Req("k1");
   auto c = ClaimSync(store_->keys(), first);

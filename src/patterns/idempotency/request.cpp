@@ -81,6 +81,19 @@ Response KeyReusedProblem(const IdempotencyRecord& stored, Fingerprint& fp) {
                  {{"differs", std::move(differs)}});
 }
 
+StoredResponse KeptAnswer(const Response& upstream, const std::vector<std::string>& response_headers) {
+  StoredResponse s;
+  s.status = upstream.status;
+  s.body = upstream.body;
+  for (const auto& [k, v] : upstream.headers) {
+    bool keep = IEquals(k, "Content-Type") || IEquals(k, "Location") || IEquals(k, "ETag") ||
+                IEquals(k, "Last-Modified");
+    for (const auto& name : response_headers) keep = keep || IEquals(k, name);
+    if (keep) s.headers.emplace_back(k, v);
+  }
+  return s;
+}
+
 Response ReplayStored(const StoredResponse& s) {
   Response r;
   r.status = s.status;

@@ -33,6 +33,9 @@ std::string SubstituteParams(const std::string& tmpl, const PathParams& params);
 
 // 422 naming what differs (method, path or JSON Pointers), never values.
 Response KeyReusedProblem(const IdempotencyRecord& stored, Fingerprint& fp);
+// What is kept of a master's final answer: status, body, Content-Type,
+// Location, ETag, Last-Modified and the route's response_headers.
+StoredResponse KeptAnswer(const Response& upstream, const std::vector<std::string>& response_headers);
 // A stored final answer, marked Idempotent-Replayed.
 Response ReplayStored(const StoredResponse& s);
 

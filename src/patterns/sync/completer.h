@@ -5,8 +5,12 @@
 //    client never came back). On an on_unknown: park route an orphan may
 //    have reached the master, so it is parked as unknown (it then shows in
 //    `writ keys list --state unknown` and is probed). On a retry route the
-//    master honours keys, so the orphan is released: a later retry by the
-//    client sends again under the same derived key.
+//    master honours keys, so the completer finishes the write for the
+//    client (`orphans: resend`, the default): it takes the key over, sends
+//    the request kept with it once more under the same derived key, and
+//    completes the key with a final answer (the client's retry replays
+//    it) or releases it (the retry sends again). With `orphans: release`
+//    it only releases the key.
 //  * Probes (park routes with `idempotency.probe`): each unknown key is
 //    looked up at the master by the key Writ sent. Found -> the key is
 //    completed with what the master holds (marked `Writ-Reconstructed:
@@ -33,10 +37,18 @@
 
 namespace writ {
 
+// What the completer does with an orphan on an on_unknown: retry route.
+enum class OrphanPolicy { kResend, kRelease };
+
+// mode: sync's own setting (`orphans:`).
+struct SyncSettings : ModeConfig {
+  OrphanPolicy orphans = OrphanPolicy::kResend;
+};
+
 class Completer {
  public:
-  Completer(const RouteConfig& route, const UpstreamConfig& upstream, KeyStore& keys, UpstreamClient& client,
-            Scheduler& scheduler, Metrics& metrics);
+  Completer(const RouteConfig& route, const UpstreamConfig& upstream, OrphanPolicy orphans, KeyStore& keys,
+            UpstreamClient& client, Scheduler& scheduler, Metrics& metrics);
   ~Completer() { Stop(); }
 
   void Start();
@@ -49,12 +61,16 @@ class Completer {
  private:
   void Tick();
   void Pass();
+  void Orphan(const IdempotencyRecord& rec);
+  void Resend(IdempotencyRecord rec, UpstreamRequest request);
+  void OnResend(const IdempotencyRecord& rec, UpstreamResult r);
   void Probe(const IdempotencyRecord& rec);
   void OnProbe(const IdempotencyRecord& rec, UpstreamResult r);
   void Done() { --pending_; }
 
   const RouteConfig& route_;
   const UpstreamConfig& upstream_;
+  const OrphanPolicy orphans_;
   KeyStore& keys_;
   UpstreamClient& client_;
   Scheduler& scheduler_;
@@ -63,6 +79,7 @@ class Completer {
   std::atomic<int> pending_{0};
   Counter& parked_;
   Counter& released_;
+  Counter& resent_;
   Counter& found_;
   Counter& not_found_;
   Counter& pending_probes_;

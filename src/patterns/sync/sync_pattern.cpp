@@ -1,4 +1,5 @@
-// mode: sync (CP-1) in the pattern registry: no settings of its own.
+// mode: sync (CP-1) in the pattern registry: its one setting, `orphans:`.
+#include "config/reader.h"
 #include "patterns/registry.h"
 #include "patterns/sync/sync_route.h"
 
@@ -9,7 +10,19 @@ ModeSpec SyncRoute::Spec() {
   m.name = "sync";
   m.is_default = true;
   m.probes = true;
-  m.parse = [](ModeContext&) { return std::make_shared<const ModeConfig>(); };
+  m.keys = {"orphans"};
+  m.parse = [](ModeContext& ctx) -> std::shared_ptr<const ModeConfig> {
+    auto s = std::make_shared<SyncSettings>();
+    if (auto n = ctx.node["orphans"]) {
+      if (ctx.route.idempotency.on_unknown == OnUnknown::kPark)
+        ctx.reader.Error(n, "an on_unknown: park route parks its orphans as unknown and never re-sends them; "
+                            "orphans: applies to on_unknown: retry routes");
+      else
+        ctx.reader.Enum(ctx.node, "orphans", s->orphans,
+                        {{"resend", OrphanPolicy::kResend}, {"release", OrphanPolicy::kRelease}});
+    }
+    return s;
+  };
   return m;
 }
 

@@ -7,13 +7,18 @@
 #include "patterns/idempotency/fingerprint.h"
 #include "patterns/idempotency/key.h"
 #include "upstream/outcome.h"
-#include "patterns/idempotency/request.h"
+#include "upstream/request_text.h"
 
 namespace writ {
 namespace {
 
 constexpr Millis kFirstPoll = 10;
 constexpr Millis kMaxPoll = 200;
+
+OrphanPolicy Orphans(const RouteConfig& route) {
+  const auto* s = dynamic_cast<const SyncSettings*>(route.settings.get());
+  return s ? s->orphans : OrphanPolicy::kResend;
+}
 
 Response FromStored(const StoredResponse& s) {
   Response r;
@@ -34,6 +39,7 @@ struct SyncRoute::Call {
   Fingerprint fp;
   int64_t fence = 0;
   std::string generation;  // of the key's record: part of the derived key
+  UpstreamRequest upstream;  // what goes to the master, but the derived key
   Millis wait_deadline = 0;
   Millis next_poll = kFirstPoll;
   RequestInfo info;
@@ -61,7 +67,8 @@ SyncRoute::SyncRoute(RouteConfig route, UpstreamConfig upstream, Store& store, U
                                              RouteLabel(route_.name))),
       in_flight_(metrics.GetGauge("writ_in_flight_keys", "Requests holding a key while the master is called",
                                   RouteLabel(route_.name))),
-      completer_(route_, upstream_, store.keys(), client, scheduler, metrics) {}
+      keep_request_(route_.idempotency.on_unknown == OnUnknown::kRetry && Orphans(route_) == OrphanPolicy::kResend),
+      completer_(route_, upstream_, Orphans(route_), store.keys(), client, scheduler, metrics) {}
 
 void SyncRoute::Handle(Request req, PathParams params, Respond respond) {
   auto call = std::make_shared<Call>();
@@ -71,6 +78,7 @@ void SyncRoute::Handle(Request req, PathParams params, Respond respond) {
   auto prepared = PrepareKeyedRequest(call->req, route_.idempotency, route_.name);
   if (!prepared.keyed) return Finish(call, std::move(prepared.problem), "rejected");
   call->fp = std::move(prepared.keyed->fp);
+  call->upstream = BuildUpstreamRequest(*call);
   if (!prepared.keyed->has_key) return Forward(call);  // optional key, none given: plain proxy
   call->has_key = true;
   call->id = std::move(prepared.keyed->id);
@@ -100,6 +108,9 @@ void SyncRoute::Decide(std::shared_ptr<Call> call) {
   // At-most-once routes must know they may have sent a request even after a
   // crash; for key-honouring masters a lost claim only means a safe re-send.
   req.durable = route_.idempotency.on_unknown == OnUnknown::kPark;
+  // Kept with the key so that the completer can finish the write if this
+  // holder dies and the client does not come back.
+  if (keep_request_) req.request = RequestToText(call->upstream);
   store_.keys().Claim(std::move(req), [this, call](Result<ClaimResult> r) { OnClaim(call, std::move(r)); });
 }
 
@@ -155,9 +166,6 @@ UpstreamRequest SyncRoute::BuildUpstreamRequest(const Call& call) const {
   if (auto ct = FindHeader(call.req.headers, "Content-Type")) u.headers.emplace_back("Content-Type", *ct);
   for (const auto& name : route_.forward_headers)
     if (auto v = FindHeader(call.req.headers, name)) u.headers.emplace_back(name, *v);
-  if (call.has_key)
-    u.headers.emplace_back(route_.idempotency.upstream_header,
-                           DeriveUpstreamKey(call.id.tenant, call.id.route, call.id.key, call.generation));
   if (!call.req.request_id.empty()) u.headers.emplace_back("X-Request-Id", call.req.request_id);
   u.body = call.req.body;
   u.fresh_connection = route_.idempotency.on_unknown == OnUnknown::kPark;
@@ -167,20 +175,15 @@ UpstreamRequest SyncRoute::BuildUpstreamRequest(const Call& call) const {
 void SyncRoute::Forward(std::shared_ptr<Call> call) {
   WRIT_CRASH_POINT("after_claim");
   in_flight_.Add(1);
-  client_.Send(BuildUpstreamRequest(*call), [this, call](UpstreamResult r) { OnUpstream(call, std::move(r)); });
+  UpstreamRequest u = std::move(call->upstream);  // sent once per call
+  if (call->has_key)
+    u.headers.emplace_back(route_.idempotency.upstream_header,
+                           DeriveUpstreamKey(call->id.tenant, call->id.route, call->id.key, call->generation));
+  client_.Send(std::move(u), [this, call](UpstreamResult r) { OnUpstream(call, std::move(r)); });
 }
 
 StoredResponse SyncRoute::Keep(const Response& upstream) const {
-  StoredResponse s;
-  s.status = upstream.status;
-  s.body = upstream.body;
-  for (const auto& [k, v] : upstream.headers) {
-    bool keep = IEquals(k, "Content-Type") || IEquals(k, "Location") || IEquals(k, "ETag") ||
-                IEquals(k, "Last-Modified");
-    for (const auto& name : route_.response_headers) keep = keep || IEquals(k, name);
-    if (keep) s.headers.emplace_back(k, v);
-  }
-  return s;
+  return KeptAnswer(upstream, route_.response_headers);
 }
 
 void SyncRoute::OnUpstream(std::shared_ptr<Call> call, UpstreamResult r) {

@@ -40,7 +40,7 @@ class SyncRoute : public Route {
   void Stop() override { completer_.Stop(); }
   int in_flight() const override { return completer_.in_flight(); }
 
-  // mode: sync in the registry (no settings of its own).
+  // mode: sync in the registry (its own setting: `orphans:`).
   static ModeSpec Spec();
 
  private:
@@ -67,6 +67,7 @@ class SyncRoute : public Route {
   Counter& takeovers_;
   Histogram& upstream_seconds_;
   Gauge& in_flight_;
+  const bool keep_request_;  // the claim keeps the request for the completer
   Completer completer_;  // orphans and probes of this route's keys
 };
 

@@ -38,6 +38,12 @@ std::string NextGeneration(const std::string& g) {
 }
 
 namespace {
+// The request column: NULL when none is kept.
+void BindRequest(Stmt& s, int i, const std::string& request) {
+  if (request.empty()) s.BindNull(i);
+  else s.BindBlob(i, request);
+}
+
 bool ExpiredReleased(const IdempotencyRecord& r, Millis now) {
   return r.state == KeyState::kReleased && r.expires_at != 0 && r.expires_at <= now;
 }
@@ -50,37 +56,38 @@ bool ExpiredReleased(const IdempotencyRecord& r, Millis now) {
 // the retry computes the same generation from the same old record.
 Result<bool> ReplaceAbsent(Conn& c, const IdempotencyRecord& old, const std::string& state,
                            const std::string& fingerprint, const std::string& detail, const StoredResponse& response,
-                           Millis now, Millis lease_until, Millis retention) {
+                           Millis now, Millis lease_until, Millis retention, const std::string& request) {
   const KeyId& id = old.id;
   auto n = Change(c,
                   "UPDATE idem_keys SET state=?4, fingerprint=?5, fingerprint_detail=?6, fence=fence+1, attempts=1, "
                   "created_at=?7, updated_at=?7, lease_until=?8, expires_at=?9, status=?10, headers=?11, body=?12, "
-                  "generation=?13 WHERE tenant=?1 AND route=?2 AND key=?3 AND fence=?14",
+                  "generation=?13, request=?15 WHERE tenant=?1 AND route=?2 AND key=?3 AND fence=?14",
                   [&](Stmt& s) {
                     s.Bind(1, id.tenant).Bind(2, id.route).Bind(3, id.key).Bind(4, state);
                     s.Bind(5, fingerprint).Bind(6, detail).Bind(7, now).Bind(8, lease_until);
                     s.Bind(9, now + retention).Bind(10, int64_t{response.status});
                     s.Bind(11, HeadersToText(response.headers)).BindBlob(12, response.body);
                     s.Bind(13, NextGeneration(old.generation)).Bind(14, old.fence);
-                  });
-  if (!n.ok()) return n.status();
-  return *n > 0;
-}
-// Claims the record `rec` as read (its state `from` and its fence) for a
-// new holder: in flight, fence + 1, one more attempt, a new lease. False
-// when the record moved on meanwhile (another holder or a client won).
-Result<bool> Retake(Conn& c, const IdempotencyRecord& rec, const char* from, Millis lease_until, Millis now) {
-  auto n = Change(c,
-                  "UPDATE idem_keys SET state='in_flight', fence=fence+1, attempts=attempts+1, lease_until=?4, "
-                  "updated_at=?5 WHERE tenant=?1 AND route=?2 AND key=?3 AND fence=?6 AND state=?7",
-                  [&](Stmt& s) {
-                    s.Bind(1, rec.id.tenant).Bind(2, rec.id.route).Bind(3, rec.id.key);
-                    s.Bind(4, lease_until).Bind(5, now).Bind(6, rec.fence).Bind(7, std::string(from));
+                    BindRequest(s, 15, request);
                   });
   if (!n.ok()) return n.status();
   return *n > 0;
 }
 }  // namespace
+
+Result<bool> Retake(Conn& c, const IdempotencyRecord& rec, const char* from, Millis lease_until, Millis now,
+                    const std::string& request) {
+  auto n = Change(c,
+                  "UPDATE idem_keys SET state='in_flight', fence=fence+1, attempts=attempts+1, lease_until=?4, "
+                  "updated_at=?5, request=?8 WHERE tenant=?1 AND route=?2 AND key=?3 AND fence=?6 AND state=?7",
+                  [&](Stmt& s) {
+                    s.Bind(1, rec.id.tenant).Bind(2, rec.id.route).Bind(3, rec.id.key);
+                    s.Bind(4, lease_until).Bind(5, now).Bind(6, rec.fence).Bind(7, std::string(from));
+                    BindRequest(s, 8, request);
+                  });
+  if (!n.ok()) return n.status();
+  return *n > 0;
+}
 
 Result<std::optional<IdempotencyRecord>> SelectLiveRecord(Conn& c, const KeyId& id, Millis now) {
   auto rec = SelectRecord(c, id);
@@ -118,7 +125,7 @@ Result<bool> InsertCompletedRecord(Conn& c, const KeyId& id, const std::string& 
   auto cur = SelectRecord(c, id, /*lock=*/true);
   if (!cur.ok()) return cur.status();
   if (!cur->has_value() || !AbsentOnLookup(**cur, now)) return false;
-  auto r = ReplaceAbsent(c, **cur, "completed", fingerprint, detail, response, now, 0, retention);
+  auto r = ReplaceAbsent(c, **cur, "completed", fingerprint, detail, response, now, 0, retention, "");
   if (r.ok() && *r && generation) *generation = NextGeneration((*cur)->generation);
   return r;
 }
@@ -129,13 +136,14 @@ Result<ClaimResult> ClaimKey(Conn& c, const ClaimRequest& req, Millis now) {
   // the same moment; the database lets exactly one insert through.
   auto n = Change(c,
                   std::string("INSERT INTO idem_keys (") + kKeyColumns +
-                      ") VALUES (?1,?2,?3,'in_flight',?4,?5,1,1,?6,?6,?7,?8,0,'',?9,'') "
+                      ", request) VALUES (?1,?2,?3,'in_flight',?4,?5,1,1,?6,?6,?7,?8,0,'',?9,'',?10) "
                       "ON CONFLICT (tenant, route, key) DO NOTHING",
                   [&](Stmt& s) {
                     s.Bind(1, req.id.tenant).Bind(2, req.id.route).Bind(3, req.id.key);
                     s.Bind(4, req.fingerprint).Bind(5, req.fingerprint_detail);
                     s.Bind(6, now).Bind(7, now + req.lease).Bind(8, now + req.retention);
                     s.BindBlob(9, std::string());
+                    BindRequest(s, 10, req.request);
                   });
   if (!n.ok()) return n.status();
   if (*n == 1) {
@@ -150,7 +158,7 @@ Result<ClaimResult> ClaimKey(Conn& c, const ClaimRequest& req, Millis now) {
   if (rec.state == KeyState::kReleased && rec.fingerprint == req.fingerprint && !ExpiredReleased(rec, now)) {
     // The retry of a request the master refused for now: the same record
     // again, with its generation (the same derived key).
-    auto t = Retake(c, rec, "released", now + req.lease, now);
+    auto t = Retake(c, rec, "released", now + req.lease, now, req.request);
     if (!t.ok()) return t.status();
     if (!*t) return Status(Code::kUnavailable, "claim: the key's record changed; retry");
     out.claimed = true;
@@ -162,7 +170,7 @@ Result<ClaimResult> ClaimKey(Conn& c, const ClaimRequest& req, Millis now) {
     // Past its retention (or released, for another request) the old record
     // is absent: the key starts anew.
     auto r = ReplaceAbsent(c, rec, "in_flight", req.fingerprint, req.fingerprint_detail, StoredResponse{}, now,
-                           now + req.lease, req.retention);
+                           now + req.lease, req.retention, req.request);
     if (!r.ok()) return r.status();
     if (!*r) return Status(Code::kUnavailable, "claim: the key's record changed; retry");
     out.claimed = true;
@@ -189,7 +197,7 @@ Result<ClaimResult> ClaimKey(Conn& c, const ClaimRequest& req, Millis now) {
     return out;
   }
   // Take over only the lease just read: a holder that moved on wins.
-  auto t = Retake(c, rec, "in_flight", now + req.lease, now);
+  auto t = Retake(c, rec, "in_flight", now + req.lease, now, req.request);
   if (!t.ok()) return t.status();
   if (!*t) {
     out.existing = std::move(rec);

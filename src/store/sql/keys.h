@@ -28,6 +28,12 @@ std::string NextGeneration(const std::string& generation);
 // (or park it as unknown when req.park_on_takeover), or report the record
 // that stands.
 Result<ClaimResult> ClaimKey(Conn& c, const ClaimRequest& req, Millis now);
+// Claims the record `rec` as read (its state `from` and its fence) for a
+// new holder: in flight, fence + 1, one more attempt, a new lease, the
+// holder's `request` ("": none kept). False when the record moved on
+// meanwhile (another holder or a client won).
+Result<bool> Retake(Conn& c, const IdempotencyRecord& rec, const char* from, Millis lease_until, Millis now,
+                    const std::string& request);
 // Inserts a completed record holding `response` (or replaces one that
 // answers nothing, see AbsentOnLookup, with the next generation). False
 // (nothing written) when the key has a live record already (another
