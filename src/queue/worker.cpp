@@ -159,6 +159,7 @@ void AsyncWorker::ProbePass() {
   CommandFilter f;
   f.route = spec_.route;
   f.status = SubmissionStatus::kDead;
+  f.possibly_applied = true;  // refused ones, however many, never crowd these out
   f.limit = 1'000;
   auto dead = store_.queue().ListCommands(f);
   if (!dead.ok()) return;
@@ -171,7 +172,6 @@ void AsyncWorker::ProbePass() {
     for (const auto& cmd : *dead) still.insert(cmd.id);
     std::erase_if(next_probe_, [&](const auto& e) { return !still.count(e.first); });
     for (auto& cmd : *dead) {
-      if (cmd.unknown_attempt == 0 || !cmd.job_id.empty()) continue;
       auto it = next_probe_.find(cmd.id);
       if (it != next_probe_.end() && it->second > now) continue;
       if (budget-- == 0) break;

@@ -134,6 +134,9 @@ struct CommandFilter {
   int64_t after_seq = 0;  // cursor: list commands with seq > after_seq
   int limit = 100;
   std::string job_id;     // "": any; else the items of this job, after_seq = first position
+  // Only commands whose outcome was unknown on some attempt (possiblyApplied)
+  // and that are no job's items: what a probe can settle.
+  bool possibly_applied = false;
 };
 
 struct QueueStat {

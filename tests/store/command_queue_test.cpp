@@ -159,29 +159,42 @@ TEST_P(CommandQueueTest, ADeadPossiblyAppliedCommandResolvedAppliedSucceedsWithI
   ASSERT_TRUE(AcceptSync(store_->queue(), Accept("sub_2")).ok());
   auto c = Claim(2);
   ASSERT_EQ(c.size(), 2u);
-  auto lost = Outcome(c[0], SubmissionStatus::kDead);
+  ASSERT_EQ(c[0].id, "sub_1");
+  ASSERT_TRUE(*FinishAttemptSync(store_->queue(), Outcome(c[0], SubmissionStatus::kDead)));
+  auto lost = Outcome(c[1], SubmissionStatus::kDead);
   lost.outcome_unknown = true;
   ASSERT_TRUE(*FinishAttemptSync(store_->queue(), lost));
-  ASSERT_TRUE(*FinishAttemptSync(store_->queue(), Outcome(c[1], SubmissionStatus::kDead)));
+  // What a probe pass lists: only the possibly applied one, however many
+  // refused ones come before it.
+  CommandFilter probe_list;
+  probe_list.status = SubmissionStatus::kDead;
+  probe_list.possibly_applied = true;
+  probe_list.limit = 1;
+  auto listed = store_->queue().ListCommands(probe_list);
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ(listed->front().id, "sub_2");
+  probe_list.possibly_applied = false;
+  EXPECT_EQ(store_->queue().ListCommands(probe_list)->front().id, "sub_1") << "the refused one first";
   auto resolve = [&](const std::string& id) {
     return Wait<ActionResult>([&](auto cb) {
       store_->queue().ResolveApplied(id, 200, {{"Writ-Reconstructed", "probe"}}, R"({"id":"pay_9"})", "pay_9", false,
                                      60'000, cb);
     });
   };
-  EXPECT_EQ(*resolve("sub_2"), ActionResult::kWrongState) << "dead for a known reason: nothing to find";
-  size_t before = store_->queue().ListEvents("sub_1", 0)->size();
-  EXPECT_EQ(*resolve("sub_1"), ActionResult::kDone);
-  auto done = store_->queue().GetCommand("sub_1").value();
+  EXPECT_EQ(*resolve("sub_1"), ActionResult::kWrongState) << "dead for a known reason: nothing to find";
+  size_t before = store_->queue().ListEvents("sub_2", 0)->size();
+  EXPECT_EQ(*resolve("sub_2"), ActionResult::kDone);
+  auto done = store_->queue().GetCommand("sub_2").value();
   EXPECT_EQ(done->status, SubmissionStatus::kSucceeded);
   EXPECT_EQ(done->response_status, 200);
   EXPECT_EQ(done->response_body, R"({"id":"pay_9"})");
   EXPECT_EQ(done->canonical_id, "pay_9");
   EXPECT_EQ(done->finished_at, clock_.NowMs());
-  auto events = store_->queue().ListEvents("sub_1", 0).value();
+  auto events = store_->queue().ListEvents("sub_2", 0).value();
   ASSERT_EQ(events.size(), before + 1);
   EXPECT_EQ(events.back().type, "submission.succeeded");
-  EXPECT_EQ(*resolve("sub_1"), ActionResult::kWrongState) << "once";
+  EXPECT_EQ(*resolve("sub_2"), ActionResult::kWrongState) << "once";
 }
 
 TEST_P(CommandQueueTest, CancelOnlyBeforeTheFirstAttempt) {

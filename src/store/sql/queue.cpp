@@ -374,6 +374,7 @@ Result<std::vector<Command>> SelectCommands(Conn& c, const CommandFilter& f) {
     where += " AND status IN ('failed','dead') AND status = ?3";
   else if (f.status)
     where += " AND status = ?3";
+  if (f.possibly_applied) where += " AND unknown_attempt > 0 AND job_id IS NULL";
   return QueryCommands(c, std::string("SELECT ") + kCommandColumns + " FROM commands WHERE " + where +
                               (f.job_id.empty() ? " ORDER BY seq LIMIT ?4" : " ORDER BY item_pos LIMIT ?4"),
                        [&](Stmt& s) {
