@@ -32,6 +32,21 @@ int RunKeysResolve(const std::string& config_path, const std::string& route, con
 // Opens the store a config names (printing config errors); `config` receives it.
 Result<std::unique_ptr<Store>> OpenFromConfig(const std::string& path, bool read_only, Config* config = nullptr);
 
+// `writ apikeys create|list|revoke|rotate` (cli/apikeys.cpp).
+struct ApiKeysOptions {
+  std::string config_path;
+  std::string tenant;
+  std::string roles = "client";
+  std::string name;
+  Millis expires_in = 0;      // create: 0 never
+  Millis overlap = 86'400'000;  // rotate: how long the old key keeps working
+  std::vector<std::string> ids;
+};
+int RunApiKeysCreate(const ApiKeysOptions& o);
+int RunApiKeysList(const ApiKeysOptions& o);
+int RunApiKeysRevoke(const ApiKeysOptions& o);
+int RunApiKeysRotate(const ApiKeysOptions& o);
+
 // `writ submissions list|show|retry|cancel` and `writ dead list|replay`.
 struct SubmissionsOptions {
   std::string config_path;

@@ -1,4 +1,4 @@
-// The `writ` binary: serve, check-config, mock-master, demo, keys.
+// The `writ` binary: serve, check-config, mock-master, demo, keys, apikeys.
 #include <iostream>
 
 #include <CLI/CLI.hpp>
@@ -202,7 +202,39 @@ int main(int argc, char** argv) {
     c->add_option("-c,--config", dro.config_path, "Config file (names the store)")->required();
   for (auto* c : {drafts_show, drafts_delete}) c->add_option("ids", dro.ids, "Draft ids")->required();
 
+  writ::ApiKeysOptions ako;
+  std::string ak_expires, ak_overlap = "24h";
+  auto* apikeys = app.add_subcommand("apikeys", "Make, list, revoke and rotate API keys (needs auth.api_keys)");
+  apikeys->require_subcommand(1);
+  auto* ak_create = apikeys->add_subcommand("create", "Make a key; it is printed once");
+  ak_create->add_option("--tenant", ako.tenant, "The tenant the key acts for")->required();
+  ak_create->add_option("--roles", ako.roles, "client, reader and/or operator, comma-separated")
+      ->capture_default_str();
+  ak_create->add_option("--name", ako.name, "A label, e.g. the service that uses it");
+  ak_create->add_option("--expires", ak_expires, "Lifetime, e.g. 90d (default: none)")
+      ->check(UnitValidator(writ::ParseDuration, "duration"));
+  auto* ak_list = apikeys->add_subcommand("list", "List keys (never their secrets)");
+  auto* ak_revoke = apikeys->add_subcommand("revoke", "Revoke keys at once");
+  ak_revoke->add_option("ids", ako.ids, "Key ids")->required();
+  auto* ak_rotate = apikeys->add_subcommand("rotate", "Make a new key like an old one; the old one ends after --overlap");
+  ak_rotate->add_option("id", ako.ids, "The old key's id")->required()->expected(1);
+  ak_rotate->add_option("--overlap", ak_overlap, "How long the old key keeps working")
+      ->capture_default_str()
+      ->check(UnitValidator(writ::ParseDuration, "duration"));
+  for (auto* c : {ak_create, ak_list, ak_revoke, ak_rotate})
+    c->add_option("-c,--config", ako.config_path, "Config file (names the store and the pepper)")->required();
+
   CLI11_PARSE(app, argc, argv);
+  if (*ak_create) {
+    if (!ak_expires.empty()) ako.expires_in = *writ::ParseDuration(ak_expires);
+    return writ::RunApiKeysCreate(ako);
+  }
+  if (*ak_list) return writ::RunApiKeysList(ako);
+  if (*ak_revoke) return writ::RunApiKeysRevoke(ako);
+  if (*ak_rotate) {
+    ako.overlap = *writ::ParseDuration(ak_overlap);
+    return writ::RunApiKeysRotate(ako);
+  }
   if (*drafts_list) return writ::RunDraftsList(dro);
   if (*drafts_show) return writ::RunDraftsShow(dro);
   if (*drafts_delete) return writ::RunDraftsDelete(dro);

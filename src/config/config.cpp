@@ -1,6 +1,9 @@
 #include "config/config.h"
 
 #include <algorithm>
+#include <cstdlib>
+#include <iterator>
+#include <optional>
 #include <cctype>
 #include <fstream>
 #include <map>
@@ -78,6 +81,53 @@ void ReadServer(Reader& r, const YAML::Node& n, ServerConfig& s) {
   r.Duration(n, "idle_timeout", s.idle_timeout);
   r.Size(n, "max_header_bytes", s.max_header_bytes, kMaxHeaderBytesCeiling);
   r.Int(n, "max_header_count", s.max_header_count, 1, 10'000);
+}
+
+// `${env:NAME}` or `${file:PATH}` (trailing line breaks dropped): the value
+// never appears in the config file. Errors name the source, never the value.
+bool ReadSecret(Reader& r, const YAML::Node& n, const std::string& key, std::string& out) {
+  std::string ref;
+  auto v = n[key];
+  if (!v || !r.Scalar(v, key, ref)) return false;
+  auto inner = [&](const char* prefix) -> std::optional<std::string> {
+    std::string p = std::string("${") + prefix + ":";
+    if (ref.rfind(p, 0) != 0 || ref.back() != '}' || ref.size() <= p.size() + 1) return std::nullopt;
+    return ref.substr(p.size(), ref.size() - p.size() - 1);
+  };
+  if (auto name = inner("env")) {
+    const char* value = std::getenv(name->c_str());
+    if (!value || !*value) {
+      r.Error(v, "environment variable " + *name + " (for '" + key + "') is not set");
+      return false;
+    }
+    out = value;
+    return true;
+  }
+  if (auto path = inner("file")) {
+    std::ifstream f(*path, std::ios::binary);
+    if (!f) {
+      r.Error(v, "cannot read " + *path + " (for '" + key + "')");
+      return false;
+    }
+    out.assign(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+    while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
+    return true;
+  }
+  r.Error(v, "'" + key + "' must name where the secret is, ${env:NAME} or ${file:PATH}, not hold it");
+  return false;
+}
+
+void ReadAuth(Reader& r, const YAML::Node& n, AuthConfig& a) {
+  if (!r.CheckMap(n, "auth", {"api_keys"})) return;
+  auto k = n["api_keys"];
+  if (!k || !r.CheckMap(k, "api_keys", {"pepper", "header", "cache_ttl"})) return;
+  a.api_keys = true;
+  if (!k["pepper"]) r.Error(k, "api_keys needs a pepper: pepper: ${env:WRIT_AUTH_PEPPER} or ${file:PATH}");
+  else if (ReadSecret(r, k, "pepper", a.pepper) && a.pepper.size() < 16)
+    r.Error(k["pepper"], "the pepper must be at least 16 bytes (e.g. 32 random bytes, hex-encoded)");
+  r.Str(k, "header", a.header);
+  r.Duration(k, "cache_ttl", a.cache_ttl);
+  if (k["cache_ttl"] && a.cache_ttl > 300'000) r.Error(k["cache_ttl"], "cache_ttl must be at most 5m");
 }
 
 void ReadStore(Reader& r, const YAML::Node& n, StoreConfig& s) {
@@ -214,8 +264,9 @@ class ConfigLoader {
   }
 
   void Top(const YAML::Node& root) {
-    if (!r_.CheckMap(root, "the top level", {"server", "store", "upstreams", "routes"})) return;
+    if (!r_.CheckMap(root, "the top level", {"server", "auth", "store", "upstreams", "routes"})) return;
     if (auto s = root["server"]) ReadServer(r_, s, c_.server);
+    if (auto s = root["auth"]) ReadAuth(r_, s, c_.auth);
     if (auto s = root["store"]) ReadStore(r_, s, c_.store);
     Upstreams(root, root["upstreams"]);
     Routes(root, root["routes"]);
@@ -461,10 +512,11 @@ bool Recover(const std::string& text, Reader& r, ConfigLoader& loader, Config& c
     for (auto it = doc.begin(); it != doc.end(); ++it) {
       std::string k = it->first.as<std::string>("");
       if (k == "server") ReadServer(r, it->second, c.server);
+      else if (k == "auth") ReadAuth(r, it->second, c.auth);
       else if (k == "store") ReadStore(r, it->second, c.store);
       else if (k == "upstreams") loader.Upstreams(doc, it->second);
       else if (k == "routes") loader.Routes(doc, it->second);
-      else r.Error(it->first, "unknown key '" + k + "' in the top level (expected one of: routes, server, store, upstreams)");
+      else r.Error(it->first, "unknown key '" + k + "' in the top level (expected one of: auth, routes, server, store, upstreams)");
     }
   }
   return found;

@@ -33,6 +33,21 @@ struct ServerConfig {
   int max_header_count = 100;
 };
 
+// Who may call Writ. Without `api_keys` every endpoint is open (local use,
+// the demo).
+struct AuthConfig {
+  bool api_keys = false;
+  // The server-side secret the keys' digests are made with: from
+  // `${env:NAME}` or `${file:PATH}` (never printed).
+  std::string pepper;
+  // Besides `Authorization: Bearer KEY`, a header that may carry the key
+  // (e.g. X-Api-Key); "" for none.
+  std::string header;
+  // How long a key read from the store is trusted before it is read again:
+  // a revocation takes effect on every instance within this time.
+  Millis cache_ttl = 5'000;
+};
+
 struct UpstreamConfig {
   std::string name;
   std::string host;
@@ -131,6 +146,7 @@ struct StoreConfig {
 struct Config {
   std::string file;
   ServerConfig server;
+  AuthConfig auth;
   StoreConfig store;
   std::vector<UpstreamConfig> upstreams;
   std::vector<RouteConfig> routes;

@@ -31,6 +31,7 @@ Gateway::Gateway(const Config& config, Runtime& rt, Store& store, Metrics& metri
       metrics_(metrics),
       gc_deleted_(metrics.GetCounter("writ_gc_deleted_total", "Expired idempotency records deleted")) {
   for (const auto& u : config.upstreams) clients_[u.name] = MakeHttpUpstreamClient(rt, u, &metrics);
+  if (config.auth.api_keys) auth_ = std::make_unique<Authenticator>(config.auth, store.api_keys(), metrics);
   submissions_ = std::make_unique<SubmissionsApi>(store, rt.scheduler());
   request_counters_ = std::make_unique<StatusCounters[]>(config.routes.size());
   for (size_t i = 0; i < config.routes.size(); ++i)
@@ -87,10 +88,17 @@ uint64_t Gateway::BodyLimit(const std::string& method, const std::string& path) 
 
 void Gateway::Handle(Request req, std::function<void(Response)> done) {
   auto t0 = std::chrono::steady_clock::now();
+  auto m = router_.Match(req.method, req.path);
+  if (auth_) {
+    if (unsigned need = RequiredRoles(req.method, req.path, m.kind == RouteMatch::kFound)) {
+      auto who = auth_->Authenticate(req);
+      if (!who.principal) return done(std::move(who.problem));
+      if (!(who.principal->roles & need)) return done(Authenticator::Forbidden(*who.principal, need));
+    }
+  }
   if (SubmissionsApi::Matches(req.path)) return submissions_->Handle(req, std::move(done));
   for (auto& [name, api] : apis_)
     if (api->Matches(req.path)) return api->Handle(req, std::move(done));
-  auto m = router_.Match(req.method, req.path);
   if (m.kind != RouteMatch::kFound) {
     Response r = Operator(req);
     if (r.status == 404 && m.kind == RouteMatch::kWrongMethod) {
@@ -247,6 +255,14 @@ int RunServe(const Config& config) {
     return 1;
   }
   for (const auto& w : (*store)->Warnings()) LogJson("warn", "store durability", {{"warning", w}});
+  const std::string& host = config.server.listen.host;
+  bool loopback = host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+  if (!config.auth.api_keys && !loopback)
+    LogJson("warn", "NO AUTHENTICATION: anyone who reaches " + host + ":" +
+                        std::to_string(config.server.listen.port) +
+                        " can write through every route, read every submission, and retry, cancel or pause; "
+                        "configure auth.api_keys or listen on 127.0.0.1",
+            {{"listen", host}});
   int threads = config.server.threads > 0 ? config.server.threads
                                           : std::max(1u, std::thread::hardware_concurrency());
   Runtime rt(threads);

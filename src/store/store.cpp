@@ -8,7 +8,7 @@ namespace writ {
 std::vector<SchemaStep> CoreSchemaSteps() {
   return {KeyStore::Schema(), CommandQueue::Schema(), JobStore::Schema(), KeyStore::GenerationSchema(),
           CommandQueue::UnknownSchema(), KeyStore::OpenIndexSchema(),
-          KeyStore::RequestSchema()};
+          KeyStore::RequestSchema(), ApiKeyStore::Schema()};
 }
 
 Result<std::unique_ptr<Database>> OpenDatabase(const StoreOptions& options) {
@@ -19,9 +19,10 @@ Result<std::unique_ptr<Database>> OpenDatabase(const StoreOptions& options) {
                 "unsupported store url '" + options.url + "' (use sqlite:PATH or postgres://user@host:port/db)");
 }
 
-Store::Store(Database& db) : db_(db), keys_(db), queue_(db), jobs_(db) {}
+Store::Store(Database& db) : db_(db), keys_(db), queue_(db), jobs_(db), api_keys_(db) {}
 
-Store::Store(std::unique_ptr<Database> db) : owned_(std::move(db)), db_(*owned_), keys_(db_), queue_(db_), jobs_(db_) {}
+Store::Store(std::unique_ptr<Database> db)
+    : owned_(std::move(db)), db_(*owned_), keys_(db_), queue_(db_), jobs_(db_), api_keys_(db_) {}
 
 Status Store::Ping() {
   auto r = ReadFor<bool>(db_, [&](sql::Conn& c) -> Result<bool> {

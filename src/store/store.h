@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "store/api_key_store.h"
 #include "store/command_queue.h"
 #include "store/database.h"
 #include "store/job_store.h"
@@ -40,6 +41,7 @@ class Store {
   KeyStore& keys() { return keys_; }
   CommandQueue& queue() { return queue_; }
   JobStore& jobs() { return jobs_; }
+  ApiKeyStore& api_keys() { return api_keys_; }
 
   // Adds a concern's collector (call before the first CollectGarbage). An
   // `erasing` one deletes content that must leave the disk: when it deleted
@@ -63,6 +65,7 @@ class Store {
   KeyStore keys_;
   CommandQueue queue_;
   JobStore jobs_;
+  ApiKeyStore api_keys_;
   struct Added {
     Collector collect;
     bool erasing = false;

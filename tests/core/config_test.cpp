@@ -74,6 +74,40 @@ TEST(Config, UnknownStatusesDefaultOnParkRoutesAndNeverOverlapFinalOnes) {
       << both.errors[0].message;
 }
 
+TEST(Config, ThePepperComesFromTheEnvironmentOrAFileNeverTheConfig) {
+  const char* rest = "upstreams: {m: {url: 'http://h:1'}}\nroutes: [{method: POST, path: /x, upstream: m}]\n";
+  ::setenv("WRIT_TEST_PEPPER", "0123456789abcdef-env", 1);
+  auto env = LoadConfigText(std::string("auth:\n  api_keys:\n    pepper: ${env:WRIT_TEST_PEPPER}\n") + rest, "e.yaml",
+                            ModeSpecs());
+  ASSERT_TRUE(env.errors.empty()) << env.errors[0].ToString();
+  EXPECT_TRUE(env.config.auth.api_keys);
+  EXPECT_EQ(env.config.auth.pepper, "0123456789abcdef-env");
+  EXPECT_EQ(env.config.auth.cache_ttl, 5'000);
+  auto literal = LoadConfigText(std::string("auth:\n  api_keys:\n    pepper: 0123456789abcdef-literal\n") + rest,
+                                "l.yaml", ModeSpecs());
+  ASSERT_EQ(literal.errors.size(), 1u);
+  EXPECT_EQ(literal.errors[0].line, 3);
+  EXPECT_NE(literal.errors[0].message.find("${env:NAME} or ${file:PATH}, not hold it"), std::string::npos);
+  EXPECT_EQ(literal.errors[0].message.find("0123456789abcdef-literal"), std::string::npos) << "never the value";
+  ::setenv("WRIT_TEST_PEPPER", "short", 1);
+  auto shorty = LoadConfigText(std::string("auth:\n  api_keys:\n    pepper: ${env:WRIT_TEST_PEPPER}\n") + rest,
+                               "s.yaml", ModeSpecs());
+  ASSERT_EQ(shorty.errors.size(), 1u);
+  EXPECT_NE(shorty.errors[0].message.find("at least 16 bytes"), std::string::npos);
+  EXPECT_EQ(shorty.errors[0].message.find("short"), std::string::npos) << "never the value";
+  ::unsetenv("WRIT_TEST_PEPPER");
+  auto unset = LoadConfigText(std::string("auth:\n  api_keys:\n    pepper: ${env:WRIT_TEST_PEPPER}\n") + rest,
+                              "u.yaml", ModeSpecs());
+  ASSERT_EQ(unset.errors.size(), 1u);
+  EXPECT_NE(unset.errors[0].message.find("WRIT_TEST_PEPPER (for 'pepper') is not set"), std::string::npos);
+  auto file = LoadConfigText(std::string("auth:\n  api_keys:\n    pepper: ${file:/nonexistent/pepper}\n") + rest,
+                             "f.yaml", ModeSpecs());
+  ASSERT_EQ(file.errors.size(), 1u);
+  EXPECT_NE(file.errors[0].message.find("cannot read /nonexistent/pepper"), std::string::npos);
+  auto none = LoadConfigText(rest, "n.yaml", ModeSpecs());
+  EXPECT_FALSE(none.config.auth.api_keys) << "no auth section: open, as before";
+}
+
 TEST(Config, OrphansAreResentOnRetryRoutesUnlessReleaseIsSaid) {
   const char* base = "upstreams: {m: {url: 'http://h:1'}}\nroutes:\n  - method: POST\n    path: /x\n    upstream: m\n";
   auto dflt = LoadConfigText(base, "d.yaml", ModeSpecs());

@@ -6,7 +6,9 @@
 #include <thread>
 
 #include "config/config.h"
+#include "core/api_key.h"
 #include "core/hash.h"
+#include "gateway/auth.h"
 #include "core/json.h"
 #include "core/units.h"
 #include "gateway/router.h"
@@ -111,6 +113,57 @@ TEST(Fingerprint, RejectsInvalidJson) {
   EXPECT_TRUE(ComputeFingerprint("POST", "/o", "", R"({"a":{"a":1},"b":[{"a":1},{"a":2}]})", FingerprintMode::kJson, {})
                   .ok()) << "the same name at different levels or in sibling objects is fine";
   EXPECT_FALSE(ComputeFingerprint("POST", "/o", "", R"("\ud800")", FingerprintMode::kJson, {}).ok());
+}
+
+TEST(ApiKey, OnlyTheExactShapeParsesAndEachKeyIsNew) {
+  auto k = NewApiKey();
+  ASSERT_TRUE(k.has_value());
+  std::string token = FormatApiKey(*k);
+  EXPECT_EQ(token.size(), 5u + 12 + 1 + 64);
+  auto back = ParseApiKey(token);
+  ASSERT_TRUE(back.has_value());
+  EXPECT_EQ(back->id, k->id);
+  EXPECT_EQ(back->secret, k->secret);
+  EXPECT_NE(FormatApiKey(*NewApiKey()), token);
+  for (std::string bad : {std::string(""), std::string("writ_"), token.substr(1), token + "0", "WRIT" + token.substr(4),
+                          token.substr(0, 17) + "-" + token.substr(18), token.substr(0, 20) + "G" + token.substr(21),
+                          token.substr(0, 5) + "ABCDEF123456" + token.substr(17)})
+    EXPECT_FALSE(ParseApiKey(bad).has_value()) << bad;
+}
+
+// The digest check compares whole strings in constant time: a digest that
+// shares all but its last character, or is a prefix, never matches.
+TEST(ApiKey, DigestsMatchOnlyWhole) {
+  std::string d = ApiKeyDigest("pepper-0123456789", "secret");
+  EXPECT_EQ(d.size(), 64u);
+  EXPECT_EQ(d, ApiKeyDigest("pepper-0123456789", "secret"));
+  EXPECT_NE(d, ApiKeyDigest("pepper-0123456780", "secret")) << "the pepper counts";
+  EXPECT_TRUE(DigestsEqual(d, d));
+  std::string last = d;
+  last.back() = last.back() == '0' ? '1' : '0';
+  EXPECT_FALSE(DigestsEqual(d, last));
+  EXPECT_FALSE(DigestsEqual(d, d.substr(0, 63)));
+  EXPECT_FALSE(DigestsEqual("", ""));
+}
+
+TEST(ApiKey, RolesAndWhatEachEndpointNeeds) {
+  EXPECT_EQ(ParseRoles("client"), kRoleClient);
+  EXPECT_EQ(ParseRoles("reader, operator"), kRoleReader | kRoleOperator);
+  for (const char* bad : {"", "admin", "client,", "client,,reader"}) EXPECT_FALSE(ParseRoles(bad).has_value()) << bad;
+  EXPECT_EQ(RolesToString(kRoleClient | kRoleOperator), "client,operator");
+  unsigned any = kRoleClient | kRoleReader | kRoleOperator;
+  EXPECT_EQ(RequiredRoles("GET", "/healthz", false), 0u);
+  EXPECT_EQ(RequiredRoles("POST", "/healthz", false), any) << "only GET is open";
+  EXPECT_EQ(RequiredRoles("POST", "/orders", true), unsigned{kRoleClient});
+  EXPECT_EQ(RequiredRoles("GET", "/v1/submissions/sub_1", false), any);
+  EXPECT_EQ(RequiredRoles("GET", "/v1/submissions/sub_1/events", false), any);
+  EXPECT_EQ(RequiredRoles("GET", "/v1/jobs/job_1/items", false), any);
+  EXPECT_EQ(RequiredRoles("GET", "/v1/submissions", false), unsigned{kRoleOperator}) << "lists show every tenant";
+  EXPECT_EQ(RequiredRoles("GET", "/v1/jobs", false), unsigned{kRoleOperator});
+  EXPECT_EQ(RequiredRoles("POST", "/v1/submissions/sub_1/retry", false), unsigned{kRoleOperator});
+  EXPECT_EQ(RequiredRoles("POST", "/v1/routes/POST%20%2Fx/pause", false), unsigned{kRoleOperator});
+  EXPECT_EQ(RequiredRoles("GET", "/metrics", false), unsigned{kRoleOperator});
+  EXPECT_EQ(RequiredRoles("GET", "/elsewhere", false), any);
 }
 
 TEST(Hash, Sha256MatchesKnownVectorsOnEveryCall) {

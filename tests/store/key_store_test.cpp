@@ -140,6 +140,50 @@ TEST_P(KeyStoreTest, AnOrphansRequestIsKeptForTheCompleterAndGoneOnceCompleted) 
     if (r.id.key == "bare") EXPECT_FALSE(*Wait<bool>([&](auto cb) { keys.TakeOver(r, 5'000, cb); }));
 }
 
+// API keys share the store: by id, revoked once, ended no later than
+// asked, last use recorded.
+TEST_P(KeyStoreTest, ApiKeysAreFoundByIdRevokedOnceAndEndedByRotation) {
+  auto& keys = store_->api_keys();
+  ApiKeyRecord a;
+  a.id = "a1b2c3d4e5f6";
+  a.digest = std::string(64, 'd');
+  a.tenant = "acme";
+  a.roles = 5;
+  a.name = "billing";
+  ASSERT_TRUE(*CreateApiKeySync(keys, a));
+  EXPECT_FALSE(*CreateApiKeySync(keys, a)) << "an id is taken once";
+  clock_.Advance(10);
+  ApiKeyRecord b = a;
+  b.id = "ffffffffffff";
+  b.expires_at = clock_.NowMs() + 1'000;
+  ASSERT_TRUE(*CreateApiKeySync(keys, b));
+  auto got = keys.Get(a.id);
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_EQ((*got)->digest, a.digest);
+  EXPECT_EQ((*got)->tenant, "acme");
+  EXPECT_EQ((*got)->roles, 5u);
+  EXPECT_EQ((*got)->name, "billing");
+  EXPECT_EQ((*got)->expires_at, 0);
+  EXPECT_TRUE((*got)->Usable(clock_.NowMs()));
+  EXPECT_FALSE(keys.Get("000000000000")->has_value());
+  auto all = keys.List();
+  ASSERT_EQ(all->size(), 2u);
+  EXPECT_EQ((*all)[0].id, b.id) << "newest first";
+
+  ASSERT_TRUE(*RevokeApiKeySync(keys, a.id));
+  EXPECT_FALSE(*RevokeApiKeySync(keys, a.id)) << "once";
+  EXPECT_EQ((*keys.Get(a.id))->revoked_at, clock_.NowMs());
+  EXPECT_FALSE((*keys.Get(a.id))->Usable(clock_.NowMs()));
+  ASSERT_TRUE(*EndApiKeyBySync(keys, b.id, clock_.NowMs() + 5'000));
+  EXPECT_EQ((*keys.Get(b.id))->expires_at, clock_.NowMs() + 1'000) << "an end is never pushed later";
+  ASSERT_TRUE(*EndApiKeyBySync(keys, b.id, clock_.NowMs() + 100));
+  EXPECT_EQ((*keys.Get(b.id))->expires_at, clock_.NowMs() + 100);
+  clock_.Advance(100);
+  EXPECT_FALSE((*keys.Get(b.id))->Usable(clock_.NowMs()));
+  ASSERT_TRUE(*Wait<bool>([&](auto cb) { keys.Touch(b.id, cb); }));
+  EXPECT_EQ((*keys.Get(b.id))->last_used_at, clock_.NowMs());
+}
+
 TEST_P(KeyStoreTest, ACompletedRecordPastItsRetentionIsAbsentAndTheKeyStartsAnew) {
   auto first = Req("k1");
   auto c = ClaimSync(store_->keys(), first);

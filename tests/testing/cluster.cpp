@@ -80,6 +80,8 @@ void WritProcess::Start(const std::string& dir, uint16_t master_port, const std:
   y << "server:\n  listen: 127.0.0.1:0\n  threads: 2\n";
   std::istringstream sv(server_extra_);
   for (std::string line; std::getline(sv, line);) y << "  " << line << "\n";
+  y << top_extra_;
+  if (!top_extra_.empty() && top_extra_.back() != '\n') y << "\n";
   y << "store:\n  url: " << (store_url_.empty() ? "sqlite:" + db_ : store_url_) << "\n";
   std::istringstream se(store_extra_);
   for (std::string line; std::getline(se, line);) y << "  " << line << "\n";

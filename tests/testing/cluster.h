@@ -61,6 +61,8 @@ class WritProcess {
   // A store other than the default SQLite file (e.g. a postgres:// URL);
   // Start then runs `writ migrate` first. Call before Start.
   void set_store_url(std::string url) { store_url_ = std::move(url); }
+  // Extra top-level YAML (e.g. an auth: section); call before Start.
+  void set_top_extra(std::string yaml) { top_extra_ = std::move(yaml); }
   // Extra YAML lines for the server section (e.g. "header_timeout: 300ms"); call before Start.
   void set_server_extra(std::string yaml) { server_extra_ = std::move(yaml); }
   // Starts again with the same config and store (after a crash or Stop).
@@ -81,7 +83,7 @@ class WritProcess {
  private:
   void Launch(const std::vector<std::string>& env, bool wait);
   ChildProcess proc_;
-  std::string dir_, config_, db_, store_extra_, server_extra_, store_url_;
+  std::string dir_, config_, db_, store_extra_, server_extra_, store_url_, top_extra_;
   uint16_t port_ = 0;
   int restarts_ = 0;
 };

@@ -1,0 +1,139 @@
+#include "gateway/auth.h"
+
+#include <boost/json.hpp>
+
+#include "core/log.h"
+#include "core/problem.h"
+
+namespace writ {
+namespace {
+
+constexpr size_t kMaxCached = 10'000;
+constexpr Millis kTouchEvery = 60'000;  // last-used time: one write per key and minute at most
+// Compared against when the id is unknown, so that an unknown id costs the
+// same digest and comparison as a known one.
+const std::string kNoDigest(64, '0');
+
+bool StartsWith(const std::string& s, const char* p) { return s.rfind(p, 0) == 0; }
+
+// The id segment after `prefix` (e.g. /v1/submissions/ID/events -> ID, rest
+// "events"); false for the collection itself.
+bool OneById(const std::string& path, const std::string& prefix, std::string* rest) {
+  if (!StartsWith(path, prefix.c_str()) || path.size() <= prefix.size()) return false;
+  size_t slash = path.find('/', prefix.size());
+  *rest = slash == std::string::npos ? "" : path.substr(slash + 1);
+  return true;
+}
+
+std::optional<std::string> Bearer(std::string_view v) {
+  constexpr std::string_view kScheme = "bearer ";
+  if (v.size() <= kScheme.size() || !IEquals(v.substr(0, kScheme.size()), kScheme)) return std::nullopt;
+  v.remove_prefix(kScheme.size());
+  while (!v.empty() && v.front() == ' ') v.remove_prefix(1);
+  if (v.empty() || v.find(' ') != std::string_view::npos) return std::nullopt;
+  return std::string(v);
+}
+
+}  // namespace
+
+unsigned RequiredRoles(const std::string& method, const std::string& path, bool route_matched) {
+  constexpr unsigned kAny = kRoleClient | kRoleReader | kRoleOperator;
+  if (method == "GET" && (path == "/healthz" || path == "/readyz" || path == "/.well-known/writ/idempotency"))
+    return 0;
+  if (route_matched) return kRoleClient;
+  if (path == "/metrics") return kRoleOperator;
+  if (StartsWith(path, "/v1/")) {
+    if (method != "GET") return kRoleOperator;
+    std::string rest;
+    if (OneById(path, "/v1/submissions/", &rest)) return rest.empty() || rest == "events" ? kAny : kRoleOperator;
+    if (OneById(path, "/v1/jobs/", &rest)) return rest.empty() || rest == "items" ? kAny : kRoleOperator;
+    if (OneById(path, "/v1/routes/", &rest)) return kAny;  // a route's buffer state
+    return kRoleOperator;  // lists
+  }
+  return kAny;
+}
+
+Authenticator::Authenticator(const AuthConfig& config, ApiKeyStore& keys, Metrics& metrics)
+    : config_(config),
+      keys_(keys),
+      ok_(metrics.GetCounter("writ_auth_total", "Authentication attempts by result", "result=\"ok\"")),
+      missing_(metrics.GetCounter("writ_auth_total", "Authentication attempts by result", "result=\"missing\"")),
+      invalid_(metrics.GetCounter("writ_auth_total", "Authentication attempts by result", "result=\"invalid\"")) {}
+
+Authenticator::Outcome Authenticator::Refuse(const char* reason, const std::string& key_id, bool missing) {
+  (missing ? missing_ : invalid_).Inc();
+  Outcome out;
+  if (missing) {
+    out.problem = Problem(401, "credentials-required", "Credentials required",
+                          "send an API key as Authorization: Bearer writ_...");
+    out.problem.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"writ\"");
+    return out;
+  }
+  boost::json::object f{{"reason", reason}};
+  if (!key_id.empty()) f["keyId"] = key_id;
+  LogJson("warn", "authentication refused", std::move(f));
+  out.problem = Problem(401, "invalid-credentials", "Invalid credentials",
+                        "the API key is not valid (malformed, unknown, revoked or expired)");
+  out.problem.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"writ\", error=\"invalid_token\"");
+  return out;
+}
+
+Authenticator::Outcome Authenticator::Authenticate(const Request& req) {
+  std::optional<std::string> token;
+  if (auto h = FindHeader(req.headers, "Authorization")) {
+    token = Bearer(*h);
+    if (!token) return Refuse("not a Bearer credential", "", false);
+  } else if (!config_.header.empty()) {
+    if (auto v = FindHeader(req.headers, config_.header)) token = std::string(*v);
+  }
+  if (!token) return Refuse("", "", true);
+  auto parts = ParseApiKey(*token);
+  if (!parts) return Refuse("malformed key", "", false);
+
+  Millis now = keys_.Now();
+  std::optional<ApiKeyRecord> rec;
+  bool touch = false;
+  {
+    std::lock_guard lock(mu_);
+    auto it = cache_.find(parts->id);
+    if (it != cache_.end() && now - it->second.fetched_at < config_.cache_ttl) rec = it->second.rec;
+    else it = cache_.end();
+    if (it == cache_.end()) {
+      // Read outside the lock would let two threads read at once; one read
+      // per id and period is cheap enough to hold it.
+      auto got = keys_.Get(parts->id);
+      if (!got.ok()) {
+        Outcome out;
+        out.problem = Problem(503, "store-unavailable", "Store unavailable", "cannot check the API key now");
+        out.problem.headers.emplace_back("Retry-After", "1");
+        return out;
+      }
+      if (cache_.size() >= kMaxCached) cache_.clear();
+      rec = *got;
+      it = cache_.insert_or_assign(parts->id, Cached{rec, now, 0}).first;
+    }
+    if (rec && rec->Usable(now) && now - it->second.touched_at >= kTouchEvery) {
+      it->second.touched_at = now;
+      touch = true;
+    }
+  }
+  std::string digest = ApiKeyDigest(config_.pepper, parts->secret);
+  bool match = DigestsEqual(digest, rec ? rec->digest : kNoDigest);
+  if (!rec) return Refuse("unknown key id", parts->id, false);
+  if (!match) return Refuse("wrong secret", parts->id, false);
+  if (rec->revoked_at) return Refuse("revoked", parts->id, false);
+  if (!rec->Usable(now)) return Refuse("expired", parts->id, false);
+  if (touch) keys_.Touch(parts->id, [](Result<bool>) {});
+  ok_.Inc();
+  Outcome out;
+  out.principal = Principal{rec->id, rec->tenant, rec->roles};
+  return out;
+}
+
+Response Authenticator::Forbidden(const Principal& p, unsigned required) {
+  return Problem(403, "forbidden", "Forbidden",
+                 "this needs one of the roles " + RolesToString(required) + "; the API key " + p.key_id + " has " +
+                     RolesToString(p.roles));
+}
+
+}  // namespace writ

@@ -1,0 +1,74 @@
+// Who is calling, and may they: API keys (core/api_key.h) looked up in the
+// store by id, their secret's digest compared in constant time, each key
+// granting a tenant and roles; and the role each endpoint needs.
+//
+// Keys read from the store are trusted for `auth.api_keys.cache_ttl`
+// (default 5 s): a revoked or expired key stops working on every instance
+// within that time. Unknown ids are remembered as unknown for as long, so a
+// caller trying random keys costs the store one read per id and period.
+// Thread-safety: Authenticate may be called from any thread.
+#pragma once
+
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+#include "config/config.h"
+#include "core/api_key.h"
+#include "core/http_types.h"
+#include "metrics/metrics.h"
+#include "store/api_key_store.h"
+
+namespace writ {
+
+struct Principal {
+  std::string key_id;
+  std::string tenant;
+  unsigned roles = 0;
+};
+
+// The roles any of which an endpoint needs (0: open to anyone).
+//  * /healthz, /readyz, /.well-known/writ/idempotency: open.
+//  * A configured route (`route_matched`): client.
+//  * GET of one submission, job or route buffer by its id (and its events):
+//    client, reader or operator.
+//  * Lists (GET /v1/submissions, /v1/jobs), /metrics and every change under
+//    /v1/ (retry, cancel, replay, pause, resume): operator. Lists show every
+//    tenant's records, so they stay with operators.
+//  * Anything else (an unknown path): any authenticated caller, who then
+//    gets the 404 (a caller without a key learns nothing about paths).
+unsigned RequiredRoles(const std::string& method, const std::string& path, bool route_matched);
+
+class Authenticator {
+ public:
+  Authenticator(const AuthConfig& config, ApiKeyStore& keys, Metrics& metrics);
+
+  // The caller's principal, or the 401 problem to answer (with
+  // WWW-Authenticate). Store failures answer 503.
+  struct Outcome {
+    std::optional<Principal> principal;
+    Response problem;
+  };
+  Outcome Authenticate(const Request& req);
+  // 403 naming the roles the endpoint needs and those the key has.
+  static Response Forbidden(const Principal& p, unsigned required);
+
+ private:
+  struct Cached {
+    std::optional<ApiKeyRecord> rec;
+    Millis fetched_at = 0;
+    Millis touched_at = 0;
+  };
+  Outcome Refuse(const char* reason, const std::string& key_id, bool missing);
+
+  const AuthConfig& config_;
+  ApiKeyStore& keys_;
+  Counter& ok_;
+  Counter& missing_;
+  Counter& invalid_;
+  std::mutex mu_;
+  std::unordered_map<std::string, Cached> cache_;
+};
+
+}  // namespace writ

@@ -1,0 +1,158 @@
+// API keys (auth.api_keys): keys made, listed, revoked and rotated with
+// `writ apikeys`, checked by `writ serve` on every call but the open ones,
+// and the role each kind of endpoint needs: 401 without a valid key, 403
+// for a role that may not, the endpoint's own answer otherwise.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <map>
+#include <thread>
+
+#include "testing/cluster.h"
+
+namespace writ::testing {
+namespace {
+
+class AuthTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::ofstream(dir_.path() + "/pepper") << "0123456789abcdef0123456789abcdef\n";
+    master_.Start(dir_.path());
+    RouteOptions orders;
+    RouteOptions payments;
+    payments.path = "/payments";
+    payments.mode = "async";
+    payments.extra = "async: {poll_interval: 50ms}";
+    writ_.set_top_extra("auth:\n  api_keys:\n    pepper: ${file:" + dir_.path() +
+                        "/pepper}\n    header: X-Api-Key\n    cache_ttl: 100ms\n");
+    writ_.Start(dir_.path(), master_.port(), {orders, payments});
+  }
+
+  // `writ apikeys create`: the key it prints once.
+  std::string Create(const std::string& tenant, const std::string& roles, const std::string& extra = "") {
+    std::vector<std::string> args{"apikeys", "create", "--config", writ_.config_path(), "--tenant", tenant,
+                                  "--roles", roles};
+    if (!extra.empty()) args.push_back(extra);
+    std::string out;
+    EXPECT_EQ(RunWrit(args, &out), 0) << out;
+    auto at = out.find("writ_");
+    return at == std::string::npos ? "" : out.substr(at, out.find('\n', at) - at);
+  }
+  static std::string Id(const std::string& key) { return key.substr(5, 12); }
+  static Headers Bearer(const std::string& key) { return {{"Authorization", "Bearer " + key}}; }
+
+  TempDir dir_;
+  MockMasterProcess master_;
+  WritProcess writ_;
+};
+
+TEST_F(AuthTest, EachEndpointAnswersOnlyTheRolesItNeeds) {
+  std::string client = Create("acme", "client"), reader = Create("acme", "reader"),
+              op = Create("acme", "operator"), revoked = Create("acme", "client"),
+              expired = Create("acme", "client", "--expires=1ms");
+  ASSERT_EQ(client.size(), 5u + 12 + 1 + 64) << client;
+  std::string out;
+  ASSERT_EQ(RunWrit({"apikeys", "revoke", "--config", writ_.config_path(), Id(revoked)}, &out), 0) << out;
+  std::string wrong_secret = client.substr(0, 18) + std::string(64, 'a');
+
+  // A submission to read and act on.
+  auto h = Bearer(client);
+  h.emplace_back("Idempotency-Key", "p1");
+  h.emplace_back("Content-Type", "application/json");
+  auto accepted = Call(writ_.port(), "POST", "/payments", R"({"amount":1})", h);
+  ASSERT_EQ(accepted.status, 202) << accepted.body;
+  std::string sub = ParseBody(accepted).as_object()["submissionId"].as_string().c_str();
+
+  struct Endpoint {
+    std::string method, target, body;
+    int open, client, reader, op;  // expected status per caller (0: needs a key)
+  };
+  std::vector<Endpoint> table = {
+      {"GET", "/healthz", "", 200, 200, 200, 200},
+      {"GET", "/readyz", "", 200, 200, 200, 200},
+      {"GET", "/.well-known/writ/idempotency", "", 200, 200, 200, 200},
+      {"POST", "/orders", R"({"a":1})", 0, 201, 403, 403},
+      {"POST", "/payments", R"({"a":2})", 0, 202, 403, 403},
+      {"GET", "/v1/submissions/" + sub, "", 0, 200, 200, 200},
+      {"GET", "/v1/submissions", "", 0, 403, 403, 200},
+      {"POST", "/v1/submissions/" + sub + "/retry", "", 0, 403, 403, 409},
+      {"GET", "/metrics", "", 0, 403, 403, 200},
+      {"GET", "/nowhere", "", 0, 404, 404, 404},
+  };
+  int n = 0;
+  for (const auto& e : table) {
+    auto call = [&](const Headers& creds) {
+      Headers hs = creds;
+      hs.emplace_back("Idempotency-Key", "m" + std::to_string(n++));
+      hs.emplace_back("Content-Type", "application/json");
+      return Call(writ_.port(), e.method, e.target, e.body, hs);
+    };
+    std::string what = e.method + " " + e.target;
+    auto none = call({});
+    if (e.open) {
+      EXPECT_EQ(none.status, e.open) << what;
+    } else {
+      EXPECT_EQ(none.status, 401) << what;
+      EXPECT_EQ(ProblemType(none), "credentials-required") << what;
+      EXPECT_EQ(FindHeader(none.headers, "WWW-Authenticate").value_or(""), "Bearer realm=\"writ\"") << what;
+      for (const auto& [name, creds] : std::vector<std::pair<std::string, Headers>>{
+               {"malformed", {{"Authorization", "Bearer writ_nope"}}},
+               {"basic", {{"Authorization", "Basic dXNlcjpwYXNz"}}},
+               {"wrong secret", Bearer(wrong_secret)},
+               {"revoked", Bearer(revoked)},
+               {"expired", Bearer(expired)}}) {
+        auto bad = call(creds);
+        EXPECT_EQ(bad.status, 401) << what << " with a " << name << " key";
+        EXPECT_EQ(ProblemType(bad), "invalid-credentials") << what << " with a " << name << " key";
+      }
+    }
+    auto as_client = call(Bearer(client));
+    EXPECT_EQ(as_client.status, e.client) << what << " as client: " << as_client.body;
+    EXPECT_EQ(call(Bearer(reader)).status, e.reader) << what << " as reader";
+    auto as_op = call(Bearer(op));
+    EXPECT_EQ(as_op.status, e.op) << what << " as operator: " << as_op.body;
+    if (e.client == 403) {
+      EXPECT_NE(as_client.body.find("this needs one of the roles"), std::string::npos) << as_client.body;
+    }
+  }
+  // The configured header carries a key as well as Authorization does.
+  EXPECT_EQ(Call(writ_.port(), "GET", "/v1/submissions/" + sub, "", {{"X-Api-Key", reader}}).status, 200);
+
+  // No secret ever reaches the log; refusals name the key id.
+  std::string log = writ_.ReadLog();
+  for (const auto& k : {client, reader, op, revoked, expired})
+    EXPECT_EQ(log.find(k.substr(18)), std::string::npos) << "a key's secret in the log";
+  EXPECT_NE(log.find("\"reason\":\"revoked\""), std::string::npos) << log;
+  EXPECT_NE(log.find("\"keyId\":\"" + Id(revoked) + "\""), std::string::npos) << log;
+  // Only the digest is stored: the list shows ids and states, never a secret.
+  ASSERT_EQ(RunWrit({"apikeys", "list", "--config", writ_.config_path()}, &out), 0) << out;
+  EXPECT_EQ(out.find(client.substr(18)), std::string::npos);
+  EXPECT_NE(out.find(Id(revoked) + "\tacme\tclient\trevoked"), std::string::npos) << out;
+  EXPECT_NE(out.find(Id(expired) + "\tacme\tclient\texpired"), std::string::npos) << out;
+}
+
+// A revoked key stops working on a running server within cache_ttl; a
+// rotated key keeps working for its overlap beside its successor.
+TEST_F(AuthTest, RevocationAndRotationTakeEffectOnARunningServer) {
+  std::string key = Create("acme", "reader");
+  auto get = [&](const std::string& k) { return Call(writ_.port(), "GET", "/v1/submissions/sub_x", "", Bearer(k)).status; };
+  EXPECT_EQ(get(key), 404) << "authenticated: the submission does not exist";
+  std::string out;
+  ASSERT_EQ(RunWrit({"apikeys", "rotate", "--config", writ_.config_path(), Id(key), "--overlap", "1s"}, &out), 0)
+      << out;
+  auto at = out.find("writ_");
+  ASSERT_NE(at, std::string::npos) << out;
+  std::string next = out.substr(at, out.find('\n', at) - at);
+  EXPECT_NE(next, key);
+  EXPECT_EQ(get(next), 404) << "the successor works at once";
+  EXPECT_EQ(get(key), 404) << "the old key works during the overlap";
+  EXPECT_TRUE(Eventually([&] { return get(key) == 401; }, 5'000)) << "the old key ends after the overlap";
+  EXPECT_EQ(get(next), 404);
+  ASSERT_EQ(RunWrit({"apikeys", "revoke", "--config", writ_.config_path(), Id(next)}, &out), 0) << out;
+  EXPECT_TRUE(Eventually([&] { return get(next) == 401; }, 2'000)) << "revoked within cache_ttl";
+  ASSERT_NE(RunWrit({"apikeys", "revoke", "--config", writ_.config_path(), Id(next)}, &out), 0) << "once";
+  EXPECT_NE(out.find("revoked already"), std::string::npos) << out;
+}
+
+}  // namespace
+}  // namespace writ::testing
