@@ -3,6 +3,9 @@
 -- Restate peer takes /payments/submit/send). With the global SEND_TIME set
 -- (bench/paced_async_submit.lua) each body also carries `sentAt`.
 local counter = 0
+-- WRIT_BENCH_KEY (bench/ab.sh BENCH_AUTH): sent as a Bearer key; nil header otherwise.
+local key = os.getenv("WRIT_BENCH_KEY")
+local bearer = key and key ~= "" and ("Bearer " .. key) or nil
 local prefix = ""
 local path = "/payments"
 local clock = SEND_TIME and dofile("bench/pace.lua").clock_ms
@@ -18,6 +21,7 @@ function request()
   local sent = clock and string.format(',"sentAt":%.3f', clock(0)) or ""
   return wrk.format("POST", path, {
     ["Content-Type"] = "application/json",
+    ["Authorization"] = bearer,
     ["Idempotency-Key"] = prefix .. counter,
   }, '{"accountId":"acc-' .. (counter % 1000) .. '","amount":1250,"currency":"EUR","reference":"bench"' .. sent .. '}')
 end

@@ -1,5 +1,8 @@
 -- wrk script: every request a new Idempotency-Key (S1: fresh writes).
 local counter = 0
+-- WRIT_BENCH_KEY (bench/ab.sh BENCH_AUTH): sent as a Bearer key; nil header otherwise.
+local key = os.getenv("WRIT_BENCH_KEY")
+local bearer = key and key ~= "" and ("Bearer " .. key) or nil
 local prefix = ""
 function setup(thread)
   thread:set("tid", tostring(math.random(1, 1e9)))
@@ -11,6 +14,7 @@ function request()
   counter = counter + 1
   return wrk.format("POST", "/orders", {
     ["Content-Type"] = "application/json",
+    ["Authorization"] = bearer,
     ["Idempotency-Key"] = prefix .. counter,
   }, '{"customer":"c-17","amount":1250,"currency":"EUR","lines":[{"sku":"A-1","qty":2}]}')
 end

@@ -6,6 +6,9 @@
 // (default 5 s): a revoked or expired key stops working on every instance
 // within that time. Unknown ids are remembered as unknown for as long, so a
 // caller trying random keys costs the store one read per id and period.
+// A secret whose digest matched is kept in memory beside its record and
+// later calls are compared with it (constant time) instead of computing the
+// HMAC again.
 // Thread-safety: Authenticate may be called from any thread.
 #pragma once
 
@@ -59,6 +62,10 @@ class Authenticator {
     std::optional<ApiKeyRecord> rec;
     Millis fetched_at = 0;
     Millis touched_at = 0;
+    // The secret whose digest matched, kept in memory while the record is:
+    // the next call with it is compared to it (in constant time) instead of
+    // computing the HMAC again.
+    std::string verified_secret;
   };
   Outcome Refuse(const char* reason, const std::string& key_id, bool missing);
 
