@@ -25,9 +25,11 @@ int RunGc(const std::string& config_path);
 // Applies pending schema migrations to the store a config names (PostgreSQL
 // needs this before `writ serve`; SQLite migrates itself at open).
 int RunMigrate(const std::string& config_path);
-int RunKeysDelete(const std::string& config_path, const std::string& route, const std::string& key);
+int RunKeysDelete(const std::string& config_path, const std::string& tenant, const std::string& route,
+                  const std::string& key);
 // An unknown outcome checked at the master: --applied or --not-applied.
-int RunKeysResolve(const std::string& config_path, const std::string& route, const std::string& key, bool applied);
+int RunKeysResolve(const std::string& config_path, const std::string& tenant, const std::string& route,
+                   const std::string& key, bool applied);
 
 // Opens the store a config names (printing config errors); `config` receives it.
 Result<std::unique_ptr<Store>> OpenFromConfig(const std::string& path, bool read_only, Config* config = nullptr);

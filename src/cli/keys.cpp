@@ -32,9 +32,9 @@ int RunKeysList(const std::string& config_path, const std::string& state, const 
     std::cerr << rows.status().message() << "\n";
     return 1;
   }
-  std::cout << "STATE\tROUTE\tKEY\tATTEMPTS\tSTATUS\tUPDATED_MS\n";
+  std::cout << "STATE\tTENANT\tROUTE\tKEY\tATTEMPTS\tSTATUS\tUPDATED_MS\n";
   for (const auto& r : *rows)
-    std::cout << KeyStateName(r.state) << '\t' << r.id.route << '\t' << r.id.key << '\t' << r.attempts << '\t'
+    std::cout << KeyStateName(r.state) << '\t' << r.id.tenant << '\t' << r.id.route << '\t' << r.id.key << '\t' << r.attempts << '\t'
               << (r.state == KeyState::kCompleted ? std::to_string(r.response.status) : "-") << '\t' << r.updated_at
               << '\n';
   std::cerr << rows->size() << " key(s)\n";
@@ -62,20 +62,21 @@ int RunGc(const std::string& config_path) {
   return 0;
 }
 
-int RunKeysDelete(const std::string& config_path, const std::string& route, const std::string& key) {
+int RunKeysDelete(const std::string& config_path, const std::string& tenant, const std::string& route,
+                  const std::string& key) {
   auto store = OpenFromConfig(config_path, false);
   if (!store.ok()) {
     std::cerr << "cannot open store: " << store.status().message() << "\n";
     return 1;
   }
-  auto rec = (*store)->keys().Lookup({"default", route, key});
+  auto rec = (*store)->keys().Lookup({tenant, route, key});
   if (rec.ok() && rec->has_value() && (*rec)->state == KeyState::kUnknown) {
     std::cerr << "this key's outcome is unknown: the master may have applied it. Check the master, then run\n"
-              << "  writ keys resolve --config " << config_path << " --route '" << route << "' --applied|--not-applied "
-              << key << "\n";
+              << "  writ keys resolve --config " << config_path << " --tenant " << tenant << " --route '" << route
+              << "' --applied|--not-applied " << key << "\n";
     return 1;
   }
-  auto r = RemoveSync((*store)->keys(), {"default", route, key});
+  auto r = RemoveSync((*store)->keys(), {tenant, route, key});
   if (!r.ok()) {
     std::cerr << r.status().message() << "\n";
     return 1;
@@ -88,7 +89,8 @@ int RunKeysDelete(const std::string& config_path, const std::string& route, cons
   return 0;
 }
 
-int RunKeysResolve(const std::string& config_path, const std::string& route, const std::string& key, bool applied) {
+int RunKeysResolve(const std::string& config_path, const std::string& tenant, const std::string& route,
+                   const std::string& key, bool applied) {
   Config config;
   auto store = OpenFromConfig(config_path, false, &config);
   if (!store.ok()) {
@@ -105,7 +107,7 @@ int RunKeysResolve(const std::string& config_path, const std::string& route, con
   answer.headers = {{"Content-Type", "application/json"}, {"Writ-Reconstructed", "true"}};
   answer.body = R"j({"outcome":"applied","detail":"the master applied this request; its answer was lost and an )j"
                 R"j(operator confirmed the write (writ keys resolve --applied)"})j";
-  auto r = ResolveSync((*store)->keys(), {"default", route, key}, applied, answer, retention);
+  auto r = ResolveSync((*store)->keys(), {tenant, route, key}, applied, answer, retention);
   if (!r.ok()) {
     std::cerr << r.status().message() << "\n";
     return 1;

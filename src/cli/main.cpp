@@ -86,7 +86,7 @@ int main(int argc, char** argv) {
 
   auto* keys = app.add_subcommand("keys", "Inspect and manage stored idempotency keys");
   keys->require_subcommand(1);
-  std::string state, route, key;
+  std::string state, route, key, key_tenant = "default";
   int limit = 100;
   auto* keys_list = keys->add_subcommand("list", "List keys, newest first");
   keys_list->add_option("-c,--config", config_path, "Config file (names the store)")->required();
@@ -98,12 +98,14 @@ int main(int argc, char** argv) {
       "delete", "Delete one key record (e.g. a parked unknown outcome you have checked at the master)");
   keys_delete->add_option("-c,--config", config_path, "Config file (names the store)")->required();
   keys_delete->add_option("--route", route, "Route name, e.g. 'POST /orders'")->required();
+  keys_delete->add_option("--tenant", key_tenant, "The tenant of the key's API key (auth)")->capture_default_str();
   keys_delete->add_option("key", key, "The client's Idempotency-Key")->required();
   auto* keys_resolve = keys->add_subcommand(
       "resolve", "Settle a parked unknown outcome after checking the master: --applied or --not-applied");
   bool resolved_applied = false, resolved_not_applied = false;
   keys_resolve->add_option("-c,--config", config_path, "Config file (names the store)")->required();
   keys_resolve->add_option("--route", route, "Route name, e.g. 'POST /orders'")->required();
+  keys_resolve->add_option("--tenant", key_tenant, "The tenant of the key's API key (auth)")->capture_default_str();
   keys_resolve->add_option("key", key, "The client's Idempotency-Key")->required();
   auto* applied_flag = keys_resolve->add_flag("--applied", resolved_applied,
                                               "The master has the write: retries get a stored 200 (reconstructed)");
@@ -266,13 +268,13 @@ int main(int argc, char** argv) {
   }
   if (*demo_cmd) return writ::RunDemo(demo);
   if (*keys_list) return writ::RunKeysList(config_path, state, route, limit);
-  if (*keys_delete) return writ::RunKeysDelete(config_path, route, key);
+  if (*keys_delete) return writ::RunKeysDelete(config_path, key_tenant, route, key);
   if (*keys_resolve) {
     if (!resolved_applied && !resolved_not_applied) {
       std::cerr << "writ keys resolve: say --applied or --not-applied (check the master first)\n";
       return 2;
     }
-    return writ::RunKeysResolve(config_path, route, key, resolved_applied);
+    return writ::RunKeysResolve(config_path, key_tenant, route, key, resolved_applied);
   }
   if (*gc) return writ::RunGc(config_path);
   if (*migrate) return writ::RunMigrate(config_path);

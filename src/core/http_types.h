@@ -34,6 +34,9 @@ struct Request {
   std::string body;
   std::string remote;  // peer address, for logs
   std::string request_id;
+  // The caller's tenant, from its API key (auth.api_keys); "" without auth.
+  // Never from the request itself.
+  std::string tenant;
 };
 
 struct Response {

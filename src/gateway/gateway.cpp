@@ -94,6 +94,7 @@ void Gateway::Handle(Request req, std::function<void(Response)> done) {
       auto who = auth_->Authenticate(req);
       if (!who.principal) return done(std::move(who.problem));
       if (!(who.principal->roles & need)) return done(Authenticator::Forbidden(*who.principal, need));
+      req.tenant = std::move(who.principal->tenant);
     }
   }
   if (SubmissionsApi::Matches(req.path)) return submissions_->Handle(req, std::move(done));

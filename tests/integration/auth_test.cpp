@@ -6,6 +6,7 @@
 
 #include <fstream>
 #include <map>
+#include <set>
 #include <thread>
 
 #include "testing/cluster.h"
@@ -129,6 +130,53 @@ TEST_F(AuthTest, EachEndpointAnswersOnlyTheRolesItNeeds) {
   EXPECT_EQ(out.find(client.substr(18)), std::string::npos);
   EXPECT_NE(out.find(Id(revoked) + "\tacme\tclient\trevoked"), std::string::npos) << out;
   EXPECT_NE(out.find(Id(expired) + "\tacme\tclient\texpired"), std::string::npos) << out;
+}
+
+// The tenant comes from the key: one Idempotency-Key used by two tenants is
+// two records, two writes at the master under two derived keys, and neither
+// replays the other's answer; an async submission is stored under its
+// caller's tenant. Nothing in the request can choose the tenant.
+TEST_F(AuthTest, OneKeyUnderTwoTenantsIsTwoWrites) {
+  std::string acme = Create("acme", "client"), globex = Create("globex", "client");
+  auto post = [&](const std::string& k, const std::string& target) {
+    Headers h = Bearer(k);
+    h.emplace_back("Idempotency-Key", "order-1");
+    h.emplace_back("Content-Type", "application/json");
+    h.emplace_back("X-Tenant", "acme");  // ignored: the tenant is the key's
+    return Call(writ_.port(), "POST", target, R"({"a":1})", h);
+  };
+  auto a = post(acme, "/orders");
+  auto g = post(globex, "/orders");
+  ASSERT_EQ(a.status, 201) << a.body;
+  ASSERT_EQ(g.status, 201) << g.body;
+  EXPECT_FALSE(FindHeader(g.headers, "Idempotent-Replayed").has_value()) << "globex never gets acme's answer";
+  EXPECT_NE(ParseBody(a).as_object()["id"], ParseBody(g).as_object()["id"]);
+  auto again = post(globex, "/orders");
+  EXPECT_EQ(FindHeader(again.headers, "Idempotent-Replayed").value_or(""), "true") << "each tenant replays its own";
+  EXPECT_EQ(ParseBody(again).as_object()["id"], ParseBody(g).as_object()["id"]);
+  auto log = ParseBody(Call(master_.port(), "GET", "/_log")).as_object().at("requests").as_array();
+  ASSERT_EQ(log.size(), 2u);
+  EXPECT_NE(log[0].as_object().at("key"), log[1].as_object().at("key")) << "the derived key holds the tenant";
+
+  ASSERT_EQ(post(acme, "/payments").status, 202);
+  ASSERT_EQ(post(globex, "/payments").status, 202);
+  auto store = OpenStoreReadOnly(writ_.db_path());
+  ASSERT_TRUE(store);
+  auto keys = store->keys().List(std::nullopt, "", 100);
+  ASSERT_TRUE(keys.ok());
+  std::multiset<std::string> tenants;
+  for (const auto& r : *keys) tenants.insert(r.id.tenant + " " + r.id.route);
+  EXPECT_EQ(tenants, (std::multiset<std::string>{"acme POST /orders", "globex POST /orders", "acme POST /payments",
+                                                  "globex POST /payments"}));
+  CommandFilter f;
+  auto cmds = store->queue().ListCommands(f);
+  ASSERT_TRUE(cmds.ok());
+  std::multiset<std::string> owners;
+  for (const auto& c : *cmds) owners.insert(c.tenant);
+  EXPECT_EQ(owners, (std::multiset<std::string>{"acme", "globex"}));
+  std::string out;
+  ASSERT_EQ(RunWrit({"keys", "list", "--config", writ_.config_path(), "--route", "POST /orders"}, &out), 0) << out;
+  EXPECT_NE(out.find("completed\tglobex\tPOST /orders\torder-1"), std::string::npos) << out;
 }
 
 // A revoked key stops working on a running server within cache_ttl; a

@@ -76,7 +76,7 @@ TEST_F(FaultsTest, ParkedUnknownOutcomeIsNeverResent) {
 
   std::string out;
   ASSERT_EQ(RunWrit({"keys", "list", "--config", writ_.config_path(), "--state", "unknown"}, &out), 0) << out;
-  EXPECT_NE(out.find("unknown\tPOST /orders\tp1"), std::string::npos) << out;
+  EXPECT_NE(out.find("unknown\tdefault\tPOST /orders\tp1"), std::string::npos) << out;
   // A bare delete would let the next retry send again without anyone
   // having checked: refused, pointing at resolve.
   EXPECT_EQ(RunWrit({"keys", "delete", "--config", writ_.config_path(), "--route", "POST /orders", "p1"}, &out), 1);

@@ -108,7 +108,7 @@ void AsyncRoute::Handle(Request req, PathParams params, Respond respond) {
   AcceptRequest a;
   Command& cmd = a.command;
   cmd.id = TimeOrderedId("sub_", store_.Now());
-  cmd.tenant = kDefaultTenant;
+  cmd.tenant = call->req.tenant.empty() ? kDefaultTenant : call->req.tenant;
   cmd.route = route_.name;
   cmd.idem_key = keyed.has_key ? keyed.id.key : "";
   cmd.ordering_key = ordering_key;
@@ -124,7 +124,7 @@ void AsyncRoute::Handle(Request req, PathParams params, Respond respond) {
   // applies a command twice, with or without a client key.
   // With a key, the key record's generation is part of it: a client key
   // reused after its record expired reaches the master as a new key.
-  cmd.upstream_key = DeriveUpstreamKey(kDefaultTenant, route_.name, cmd.id);
+  cmd.upstream_key = DeriveUpstreamKey(cmd.tenant, route_.name, cmd.id);
   if (keyed.has_key)
     a.upstream_key = [id = keyed.id](const std::string& generation) {
       return DeriveUpstreamKey(id.tenant, id.route, id.key, generation);

@@ -67,7 +67,7 @@ PreparedRequest PrepareKeyedRequest(const Request& r, const IdempotencyConfig& i
       return out;
     }
     k.has_key = true;
-    k.id = {kDefaultTenant, route, std::move(*key)};
+    k.id = {r.tenant.empty() ? kDefaultTenant : r.tenant, route, std::move(*key)};
   }
   out.keyed = std::move(k);
   return out;
