@@ -10,13 +10,20 @@
 namespace writ {
 namespace {
 
-// The store and the pepper of a config with auth.api_keys.
-Result<std::unique_ptr<Store>> OpenForKeys(const std::string& config_path, bool read_only, Config* config) {
+// The store and the pepper of a config with auth.api_keys; null (the reason
+// printed) when either is missing.
+std::unique_ptr<Store> OpenForKeys(const std::string& config_path, bool read_only, Config* config) {
   auto store = OpenFromConfig(config_path, read_only, config);
-  if (store.ok() && !config->auth.api_keys)
-    return Status(Code::kInvalidArgument, config_path + " has no auth.api_keys (with its pepper): keys made now "
-                                                        "could not be checked by writ serve");
-  return store;
+  if (!store.ok()) {
+    std::cerr << "cannot open store: " << store.status().message() << "\n";
+    return nullptr;
+  }
+  if (!config->auth.api_keys) {
+    std::cerr << config_path << " has no auth.api_keys (with its pepper): keys made now could not be checked by "
+                                "writ serve\n";
+    return nullptr;
+  }
+  return std::move(*store);
 }
 
 std::string Time(Millis ms) { return ms == 0 ? "-" : FormatTimestamp(ms); }
@@ -63,31 +70,25 @@ int RunApiKeysCreate(const ApiKeysOptions& o) {
   }
   Config config;
   auto store = OpenForKeys(o.config_path, false, &config);
-  if (!store.ok()) {
-    std::cerr << "cannot open store: " << store.status().message() << "\n";
-    return 1;
-  }
+  if (!store) return 1;
   ApiKeyRecord rec;
   rec.tenant = o.tenant;
   rec.roles = *roles;
   rec.name = o.name;
-  if (o.expires_in > 0) rec.expires_at = (*store)->Now() + o.expires_in;
-  return Make(**store, config, rec, std::cout);
+  if (o.expires_in > 0) rec.expires_at = store->Now() + o.expires_in;
+  return Make(*store, config, rec, std::cout);
 }
 
 int RunApiKeysList(const ApiKeysOptions& o) {
   Config config;
   auto store = OpenForKeys(o.config_path, true, &config);
-  if (!store.ok()) {
-    std::cerr << "cannot open store: " << store.status().message() << "\n";
-    return 1;
-  }
-  auto rows = (*store)->api_keys().List();
+  if (!store) return 1;
+  auto rows = store->api_keys().List();
   if (!rows.ok()) {
     std::cerr << rows.status().message() << "\n";
     return 1;
   }
-  Millis now = (*store)->Now();
+  Millis now = store->Now();
   std::cout << "ID\tTENANT\tROLES\tSTATE\tCREATED\tEXPIRES\tLAST_USED\tNAME\n";
   for (const auto& k : *rows)
     std::cout << k.id << '\t' << k.tenant << '\t' << RolesToString(k.roles) << '\t'
@@ -100,13 +101,10 @@ int RunApiKeysList(const ApiKeysOptions& o) {
 int RunApiKeysRevoke(const ApiKeysOptions& o) {
   Config config;
   auto store = OpenForKeys(o.config_path, false, &config);
-  if (!store.ok()) {
-    std::cerr << "cannot open store: " << store.status().message() << "\n";
-    return 1;
-  }
+  if (!store) return 1;
   int failed = 0;
   for (const auto& id : o.ids) {
-    auto r = RevokeApiKeySync((*store)->api_keys(), id);
+    auto r = RevokeApiKeySync(store->api_keys(), id);
     if (!r.ok()) {
       std::cerr << id << ": " << r.status().message() << "\n";
       ++failed;
@@ -124,16 +122,13 @@ int RunApiKeysRevoke(const ApiKeysOptions& o) {
 int RunApiKeysRotate(const ApiKeysOptions& o) {
   Config config;
   auto store = OpenForKeys(o.config_path, false, &config);
-  if (!store.ok()) {
-    std::cerr << "cannot open store: " << store.status().message() << "\n";
-    return 1;
-  }
-  auto old = (*store)->api_keys().Get(o.ids.front());
+  if (!store) return 1;
+  auto old = store->api_keys().Get(o.ids.front());
   if (!old.ok() || !old->has_value()) {
     std::cerr << o.ids.front() << ": " << (old.ok() ? "no such key" : old.status().message()) << "\n";
     return 1;
   }
-  Millis now = (*store)->Now();
+  Millis now = store->Now();
   if (!(*old)->Usable(now)) {
     std::cerr << o.ids.front() << ": revoked or expired; create a new key instead\n";
     return 1;
@@ -142,8 +137,8 @@ int RunApiKeysRotate(const ApiKeysOptions& o) {
   like.last_used_at = 0;
   // The new key lives as long as the old one would have from now.
   if (like.expires_at) like.expires_at = now + (like.expires_at - like.created_at);
-  if (int rc = Make(**store, config, like, std::cout); rc != 0) return rc;
-  auto ended = EndApiKeyBySync((*store)->api_keys(), (*old)->id, now + o.overlap);
+  if (int rc = Make(*store, config, like, std::cout); rc != 0) return rc;
+  auto ended = EndApiKeyBySync(store->api_keys(), (*old)->id, now + o.overlap);
   if (!ended.ok()) {
     std::cerr << "the new key is made, but the old one could not be given an end: " << ended.status().message()
               << "; revoke " << (*old)->id << " once clients use the new key\n";

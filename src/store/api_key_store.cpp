@@ -25,11 +25,6 @@ ApiKeyRecord ReadKey(Stmt& s) {
   return r;
 }
 
-Result<bool> Changed(Result<int> n) {
-  if (!n.ok()) return n.status();
-  return *n > 0;
-}
-
 }  // namespace
 
 SchemaStep ApiKeyStore::Schema() {

@@ -44,14 +44,6 @@ std::optional<KeyState> ParseKeyState(const std::string& s) {
   return std::nullopt;
 }
 
-namespace {
-// A write that reports whether it changed a row.
-Result<bool> Changed(Result<int> n) {
-  if (!n.ok()) return n.status();
-  return *n > 0;
-}
-}  // namespace
-
 Result<std::optional<IdempotencyRecord>> KeyStore::Lookup(const KeyId& id) {
   Millis now = db_.Now();
   return ReadFor<std::optional<IdempotencyRecord>>(db_, [&](Conn& c) { return SelectLiveRecord(c, id, now); });

@@ -200,6 +200,17 @@ TEST_F(AuthTest, RevocationAndRotationTakeEffectOnARunningServer) {
   EXPECT_TRUE(Eventually([&] { return get(next) == 401; }, 2'000)) << "revoked within cache_ttl";
   ASSERT_NE(RunWrit({"apikeys", "revoke", "--config", writ_.config_path(), Id(next)}, &out), 0) << "once";
   EXPECT_NE(out.find("revoked already"), std::string::npos) << out;
+
+  // A config without auth.api_keys has no pepper: no key is made with it.
+  std::ifstream in(writ_.config_path());
+  std::string yaml((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  yaml.erase(yaml.find("auth:"), yaml.find("store:") - yaml.find("auth:"));
+  std::string bare = dir_.path() + "/no-auth.yaml";
+  std::ofstream(bare) << yaml;
+  out.clear();
+  EXPECT_EQ(RunWrit({"apikeys", "create", "--config", bare, "--tenant", "acme"}, &out), 1) << out;
+  EXPECT_NE(out.find("has no auth.api_keys"), std::string::npos) << out;
+  EXPECT_EQ(out.find("writ_"), std::string::npos) << "no key printed";
 }
 
 }  // namespace

@@ -102,6 +102,12 @@ Result<int> Change(Conn& c, const std::string& sql, BindFn bind) {
   return st->Changes();
 }
 
+// A write's changed-row count as "did it change a row".
+inline Result<bool> Changed(Result<int> n) {
+  if (!n.ok()) return n.status();
+  return *n > 0;
+}
+
 // Runs a query and reads every row with `read`.
 template <typename T, typename BindFn>
 Result<std::vector<T>> QueryRows(Conn& c, const std::string& sql, BindFn bind, T (*read)(Stmt&)) {
