@@ -5,6 +5,7 @@
 
 #include "cli/commands.h"
 #include "core/api_key.h"
+#include "core/tenant.h"
 #include "core/units.h"
 
 namespace writ {
@@ -62,10 +63,16 @@ int RunApiKeysCreate(const ApiKeysOptions& o) {
     std::cerr << "--roles must list client, reader and/or operator, e.g. client or reader,operator\n";
     return 2;
   }
-  if (o.tenant.empty() || o.tenant.size() > 64 ||
-      o.tenant.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") !=
-          std::string::npos) {
-    std::cerr << "--tenant must be 1-64 letters, digits, '_', '.' or '-'\n";
+  if (o.tenant == kAllTenants) {
+    if (*roles & kRoleClient) {
+      std::cerr << "--tenant '*' reads and operates on every tenant but cannot write: a write belongs to one "
+                   "tenant. Give it reader and/or operator, and clients a key of their own tenant\n";
+      return 2;
+    }
+  } else if (o.tenant.empty() || o.tenant.size() > 64 ||
+             o.tenant.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") !=
+                 std::string::npos) {
+    std::cerr << "--tenant must be 1-64 letters, digits, '_', '.' or '-', or '*' for every tenant\n";
     return 2;
   }
   Config config;

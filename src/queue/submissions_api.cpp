@@ -7,6 +7,7 @@
 #include "core/units.h"
 #include "core/api_params.h"
 #include "core/log.h"
+#include "core/tenant.h"
 #include "queue/queue_config.h"
 
 namespace writ {
@@ -63,6 +64,7 @@ void SubmissionsApi::Handle(const Request& req, std::function<void(Response)> do
     return done(std::move(r));
   }
   auto query = ParseQuery(req.target);
+  std::string scope = ReadScope(req);
   if (rest == "retry" || rest == "cancel") {
     bool force = false;
     for (const auto& [k, v] : query) {
@@ -74,12 +76,12 @@ void SubmissionsApi::Handle(const Request& req, std::function<void(Response)> do
                           rest == "retry" ? "the only parameter of retry is force=unknown"
                                           : "cancel takes no parameters"));
     }
-    return Action(id, rest, force, std::move(done));
+    return Action(scope, id, rest, force, std::move(done));
   }
   if (rest == "events") {
     std::string last(FindHeader(req.headers, "Last-Event-ID").value_or(""));
     if (last.empty() && query.count("lastEventId")) last = query["lastEventId"];
-    return Events(id, last, store_.Now() + kSseHold, std::move(done));
+    return Events(scope, id, last, store_.Now() + kSseHold, std::move(done));
   }
   Millis wait = 0;
   if (auto it = query.find("wait"); it != query.end()) {
@@ -89,16 +91,19 @@ void SubmissionsApi::Handle(const Request& req, std::function<void(Response)> do
                           "wait must be a duration such as 30s, got '" + it->second + "'"));
     wait = std::min(*d, kMaxWait);
   }
-  Get(id, wait > 0 ? store_.Now() + wait : 0, std::move(done));
+  Get(scope, id, wait > 0 ? store_.Now() + wait : 0, std::move(done));
 }
 
-void SubmissionsApi::Get(const std::string& id, Millis deadline, std::function<void(Response)> done) {
+void SubmissionsApi::Get(const std::string& scope, const std::string& id, Millis deadline,
+                         std::function<void(Response)> done) {
   auto c = store_.queue().GetCommand(id);
   if (!c.ok()) return done(StoreProblem(c.status()));
-  if (!c->has_value()) return done(NotFound(id));
+  if (!c->has_value() || !InScope(scope, (*c)->tenant)) return done(NotFound(id));
   if (deadline == 0 || IsTerminal((*c)->status) || store_.Now() >= deadline)
     return done(JsonResponse(200, SubmissionToJson(**c)));
-  scheduler_.After(kPoll, [this, id, deadline, done = std::move(done)]() mutable { Get(id, deadline, std::move(done)); });
+  scheduler_.After(kPoll, [this, scope, id, deadline, done = std::move(done)]() mutable {
+    Get(scope, id, deadline, std::move(done));
+  });
 }
 
 void SubmissionsApi::List(const Request& req, std::function<void(Response)> done) {
@@ -109,12 +114,14 @@ void SubmissionsApi::List(const Request& req, std::function<void(Response)> done
   for (const auto& [k, v] : q)
     if (k != "route" && k != "status" && k != "limit" && k != "cursor" && k != "key")
       return bad("unknown parameter '" + k + "' (use route, status, limit, cursor, key)");
+  std::string scope = ReadScope(req);
   CommandFilter f;
+  f.tenant = scope;
   f.route = q["route"];
   if (!f.route.empty() && !routes_.count(f.route)) return bad("no async route is named '" + f.route + "'");
   if (q.count("key")) {
     if (f.route.empty()) return bad("key needs route: keys are scoped per route");
-    auto rec = store_.keys().Lookup({kDefaultTenant, f.route, q["key"]});
+    auto rec = store_.keys().Lookup({scope.empty() ? kDefaultTenant : scope, f.route, q["key"]});
     if (!rec.ok()) return done(StoreProblem(rec.status()));
     std::string id;
     if (rec->has_value()) {
@@ -125,7 +132,7 @@ void SubmissionsApi::List(const Request& req, std::function<void(Response)> done
     if (id.empty())
       return done(Problem(404, "submission-not-found", "No such submission",
                           "no submission was accepted with this key on route '" + f.route + "'"));
-    return Get(id, 0, std::move(done));
+    return Get(scope, id, 0, std::move(done));
   }
   if (auto& s = q["status"]; !s.empty()) {
     f.status = ParseSubmissionStatus(s);
@@ -146,11 +153,11 @@ void SubmissionsApi::List(const Request& req, std::function<void(Response)> done
   done(JsonResponse(200, {{"items", std::move(items)}, {"nextCursor", next}}));
 }
 
-void SubmissionsApi::Action(const std::string& id, const std::string& action, bool force,
+void SubmissionsApi::Action(const std::string& scope, const std::string& id, const std::string& action, bool force,
                             std::function<void(Response)> done) {
   auto c = store_.queue().GetCommand(id);
   if (!c.ok()) return done(StoreProblem(c.status()));
-  if (!c->has_value()) return done(NotFound(id));
+  if (!c->has_value() || !InScope(scope, (*c)->tenant)) return done(NotFound(id));
   std::string route = (*c)->route;
   auto hooks = routes_.find(route);
   bool notify = hooks != routes_.end() && hooks->second.notify;
@@ -193,11 +200,11 @@ void SubmissionsApi::Action(const std::string& id, const std::string& action, bo
   else store_.queue().Cancel(id, notify, retention, std::move(after));
 }
 
-void SubmissionsApi::Events(const std::string& id, const std::string& last_event_id, Millis deadline,
-                            std::function<void(Response)> done) {
+void SubmissionsApi::Events(const std::string& scope, const std::string& id, const std::string& last_event_id,
+                            Millis deadline, std::function<void(Response)> done) {
   auto c = store_.queue().GetCommand(id);
   if (!c.ok()) return done(StoreProblem(c.status()));
-  if (!c->has_value()) return done(NotFound(id));
+  if (!c->has_value() || !InScope(scope, (*c)->tenant)) return done(NotFound(id));
   auto events = store_.queue().ListEvents(id, 0);
   if (!events.ok()) return done(StoreProblem(events.status()));
   size_t from = 0;
@@ -212,8 +219,8 @@ void SubmissionsApi::Events(const std::string& id, const std::string& last_event
       return done(std::move(r));
     }
     if (store_.Now() < deadline) {
-      scheduler_.After(kPoll * 2, [this, id, last_event_id, deadline, done = std::move(done)]() mutable {
-        Events(id, last_event_id, deadline, std::move(done));
+      scheduler_.After(kPoll * 2, [this, scope, id, last_event_id, deadline, done = std::move(done)]() mutable {
+        Events(scope, id, last_event_id, deadline, std::move(done));
       });
       return;
     }

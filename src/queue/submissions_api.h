@@ -44,10 +44,12 @@ class SubmissionsApi {
   void Handle(const Request& req, std::function<void(Response)> done);
 
  private:
-  void Get(const std::string& id, Millis wait, std::function<void(Response)> done);
+  // `scope`: the caller's tenant ("" = every tenant, see core/tenant.h); a
+  // submission of another tenant answers 404 as if it did not exist.
+  void Get(const std::string& scope, const std::string& id, Millis wait, std::function<void(Response)> done);
   void List(const Request& req, std::function<void(Response)> done);
-  void Action(const std::string& id, const std::string& action, bool force, std::function<void(Response)> done);
-  void Events(const std::string& id, const std::string& last_event_id, Millis deadline,
+  void Action(const std::string& scope, const std::string& id, const std::string& action, bool force, std::function<void(Response)> done);
+  void Events(const std::string& scope, const std::string& id, const std::string& last_event_id, Millis deadline,
               std::function<void(Response)> done);
 
   Store& store_;

@@ -129,7 +129,8 @@ struct AttemptOutcome {
 };
 
 struct CommandFilter {
-  std::string route;  // "" = all
+  std::string tenant;  // "" = all; ignored with job_id (a job's items are its tenant's)
+  std::string route;   // "" = all
   std::optional<SubmissionStatus> status;
   int64_t after_seq = 0;  // cursor: list commands with seq > after_seq
   int limit = 100;

@@ -64,6 +64,7 @@ struct Job {
 };
 
 struct JobFilter {
+  std::string tenant;     // "" = all
   std::string route;      // "" = all
   int64_t before_seq = 0;  // cursor: jobs older than this (0 = newest first)
   int limit = 50;

@@ -158,8 +158,8 @@ TEST(ApiKey, RolesAndWhatEachEndpointNeeds) {
   EXPECT_EQ(RequiredRoles("GET", "/v1/submissions/sub_1", false), any);
   EXPECT_EQ(RequiredRoles("GET", "/v1/submissions/sub_1/events", false), any);
   EXPECT_EQ(RequiredRoles("GET", "/v1/jobs/job_1/items", false), any);
-  EXPECT_EQ(RequiredRoles("GET", "/v1/submissions", false), unsigned{kRoleOperator}) << "lists show every tenant";
-  EXPECT_EQ(RequiredRoles("GET", "/v1/jobs", false), unsigned{kRoleOperator});
+  EXPECT_EQ(RequiredRoles("GET", "/v1/submissions", false), any) << "lists show the caller's tenant's records";
+  EXPECT_EQ(RequiredRoles("GET", "/v1/jobs", false), any);
   EXPECT_EQ(RequiredRoles("POST", "/v1/submissions/sub_1/retry", false), unsigned{kRoleOperator});
   EXPECT_EQ(RequiredRoles("POST", "/v1/routes/POST%20%2Fx/pause", false), unsigned{kRoleOperator});
   EXPECT_EQ(RequiredRoles("GET", "/metrics", false), unsigned{kRoleOperator});

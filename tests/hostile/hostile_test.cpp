@@ -108,6 +108,10 @@ std::vector<Case> Catalogue() {
       {"space_before_colon", Req(kJson + "Idempotency-Key : s11\r\n" + Len()), 400},
       {"bad_header_name", Req(kJson + "Bad(Name): 1\r\nIdempotency-Key: s12\r\n" + Len()), 400},
       {"nul_in_header_value", Req(kJson + std::string("Idempotency-Key: a\0b\r\n", 22) + Len()), 400},
+      // Folded lines (obs-fold): Beast would join them; Writ refuses them.
+      {"obs_fold_idempotency_key", Req(kJson + "Idempotency-Key: f1\r\n f2\r\n" + Len()), 400},
+      {"obs_fold_tab_authorization", Req(kJson + "Authorization: Bearer\r\n\twrit_x\r\nIdempotency-Key: f3\r\n" + Len()), 400},
+      {"obs_fold_first_field", "POST /orders HTTP/1.1\r\n Host: writ\r\n" + kJson + "Idempotency-Key: f4\r\n" + Len() + "\r\n" + kBody, 400},
       {"bad_method_token", "PO ST /orders HTTP/1.1\r\nHost: writ\r\n\r\n", 400},
       {"bad_version", "POST /orders HTTP/9.9\r\nHost: writ\r\n\r\n", 400},
       {"http09_request_line", "POST /orders\r\n\r\n", 400},

@@ -26,7 +26,17 @@ class AuthTest : public ::testing::Test {
     payments.extra = "async: {poll_interval: 50ms}";
     writ_.set_top_extra("auth:\n  api_keys:\n    pepper: ${file:" + dir_.path() +
                         "/pepper}\n    header: X-Api-Key\n    cache_ttl: 100ms\n");
-    writ_.Start(dir_.path(), master_.port(), {orders, payments});
+    RouteOptions bulk;
+    bulk.path = "/products/bulk";
+    bulk.mode = "buffered";
+    bulk.extra = "upstream_path: /products\nbuffered:\n  item_key: /sku\n  bulk_path: /products/_bulk\n"
+                 "async: {poll_interval: 50ms}\n";
+    RouteOptions drafts;
+    drafts.method = "";
+    drafts.path = "/applications/drafts";
+    drafts.mode = "draft";
+    drafts.extra = "upstream_path: /applications\n";
+    writ_.Start(dir_.path(), master_.port(), {orders, payments, bulk, drafts});
   }
 
   // `writ apikeys create`: the key it prints once.
@@ -75,7 +85,9 @@ TEST_F(AuthTest, EachEndpointAnswersOnlyTheRolesItNeeds) {
       {"POST", "/orders", R"({"a":1})", 0, 201, 403, 403},
       {"POST", "/payments", R"({"a":2})", 0, 202, 403, 403},
       {"GET", "/v1/submissions/" + sub, "", 0, 200, 200, 200},
-      {"GET", "/v1/submissions", "", 0, 403, 403, 200},
+      {"GET", "/v1/submissions", "", 0, 200, 200, 200},
+      {"GET", "/v1/jobs", "", 0, 200, 200, 200},
+      {"POST", "/v1/routes/POST%20%2Fproducts%2Fbulk/pause", "", 0, 403, 403, 403},
       {"POST", "/v1/submissions/" + sub + "/retry", "", 0, 403, 403, 409},
       {"GET", "/metrics", "", 0, 403, 403, 200},
       {"GET", "/nowhere", "", 0, 404, 404, 404},
@@ -177,6 +189,118 @@ TEST_F(AuthTest, OneKeyUnderTwoTenantsIsTwoWrites) {
   std::string out;
   ASSERT_EQ(RunWrit({"keys", "list", "--config", writ_.config_path(), "--route", "POST /orders"}, &out), 0) << out;
   EXPECT_NE(out.find("completed\tglobex\tPOST /orders\torder-1"), std::string::npos) << out;
+}
+
+// Object-level authorization: another tenant's submission, job, draft and
+// idempotency key answer 404 (never 403: an id's existence is not told) to
+// every role of this tenant, and nothing of them changes; lists show one's
+// own records; a key of tenant "*" sees and operates on all of them.
+TEST_F(AuthTest, AnotherTenantsRecordsAreNotFoundAndUntouched) {
+  std::string a_client = Create("acme", "client"), a_reader = Create("acme", "reader"),
+              a_op = Create("acme", "operator"), g_client = Create("globex", "client"),
+              all = Create("*", "reader,operator");
+  auto call = [&](const std::string& k, const std::string& method, const std::string& target,
+                  const std::string& body = "", const std::string& idem = "", const std::string& ct = "application/json") {
+    Headers h = Bearer(k);
+    if (!idem.empty()) h.emplace_back("Idempotency-Key", idem);
+    if (!body.empty()) h.emplace_back("Content-Type", ct);
+    return Call(writ_.port(), method, target, body, h);
+  };
+  auto field = [](const Response& r, const char* k) {
+    auto v = ParseBody(r);
+    auto* x = v.is_object() ? v.as_object().if_contains(k) : nullptr;
+    return x && x->is_string() ? std::string(x->get_string()) : std::string();
+  };
+  // Globex's records: a submission, a job whose item has key sku-1, a draft.
+  auto sub = call(g_client, "POST", "/payments", R"({"amount":1})", "p1");
+  ASSERT_EQ(sub.status, 202) << sub.body;
+  std::string s = field(sub, "submissionId");
+  auto job = call(g_client, "POST", "/products/bulk", "{\"sku\":\"sku-1\"}\n", "b1", "application/x-ndjson");
+  ASSERT_EQ(job.status, 202) << job.body;
+  std::string j = field(job, "jobId");
+  auto draft = call(g_client, "POST", "/applications/drafts", R"({"name":"g"})");
+  ASSERT_EQ(draft.status, 201) << draft.body;
+  std::string d = field(draft, "draftId");
+  std::string d_etag(FindHeader(draft.headers, "ETag").value_or(""));
+  ASSERT_TRUE(Eventually([&] { return field(call(g_client, "GET", "/v1/jobs/" + j), "status") == "completed"; },
+                         10'000));
+  auto before_sub = call(g_client, "GET", "/v1/submissions/" + s).body;
+  auto before_job = call(g_client, "GET", "/v1/jobs/" + j + "/items").body;
+
+  struct Try {
+    std::string who, key, method, target, body;
+  };
+  std::vector<Try> tries = {
+      {"client", a_client, "GET", "/v1/submissions/" + s, ""},
+      {"reader", a_reader, "GET", "/v1/submissions/" + s, ""},
+      {"operator", a_op, "GET", "/v1/submissions/" + s, ""},
+      {"reader", a_reader, "GET", "/v1/submissions/" + s + "/events", ""},
+      {"operator", a_op, "POST", "/v1/submissions/" + s + "/retry", ""},
+      {"operator", a_op, "POST", "/v1/submissions/" + s + "/cancel", ""},
+      {"client", a_client, "GET", "/v1/submissions?route=POST%20%2Fpayments&key=p1", ""},
+      {"client", a_client, "GET", "/v1/jobs/" + j, ""},
+      {"reader", a_reader, "GET", "/v1/jobs/" + j + "/items", ""},
+      {"operator", a_op, "POST", "/v1/jobs/" + j + "/replay", ""},
+      {"client", a_client, "GET", "/applications/drafts/" + d, ""},
+      {"client", a_client, "PUT", "/applications/drafts/" + d, R"({"name":"mine now"})"},
+      {"client", a_client, "DELETE", "/applications/drafts/" + d, ""},
+      {"client", a_client, "POST", "/applications/drafts/" + d + "/submit", ""},
+      {"client", a_client, "GET", "/applications/drafts/" + d + "/versions", ""},
+  };
+  for (const auto& t : tries) {
+    Headers h = Bearer(t.key);
+    h.emplace_back("If-Match", "*");
+    h.emplace_back("Idempotency-Key", "x-" + t.method + t.target);
+    if (!t.body.empty()) h.emplace_back("Content-Type", "application/json");
+    auto r = Call(writ_.port(), t.method, t.target, t.body, h);
+    EXPECT_EQ(r.status, 404) << t.method << " " << t.target << " as acme's " << t.who << ": " << r.body;
+  }
+  EXPECT_EQ(call(g_client, "GET", "/v1/submissions/" + s).body, before_sub) << "globex's submission unchanged";
+  EXPECT_EQ(call(g_client, "GET", "/v1/jobs/" + j + "/items").body, before_job) << "globex's job unchanged";
+  auto mine = call(g_client, "GET", "/applications/drafts/" + d);
+  EXPECT_EQ(mine.status, 200) << mine.body;
+  EXPECT_EQ(FindHeader(mine.headers, "ETag").value_or(""), d_etag) << "globex's draft unchanged";
+
+  // Acme's own: the same item key is acme's own item, not a duplicate of globex's.
+  auto a_sub = call(a_client, "POST", "/payments", R"({"amount":2})", "p1");
+  ASSERT_EQ(a_sub.status, 202) << a_sub.body;
+  auto a_job = call(a_client, "POST", "/products/bulk", "{\"sku\":\"sku-1\"}\n", "b1", "application/x-ndjson");
+  ASSERT_EQ(a_job.status, 202) << a_job.body;
+  auto a_job_view = ParseBody(call(a_client, "GET", "/v1/jobs/" + field(a_job, "jobId"))).as_object();
+  EXPECT_EQ(a_job_view["counts"].as_object()["duplicate"], 0) << a_job_view;
+  auto ids = [&](const std::string& k, const std::string& target, const char* id) {
+    std::set<std::string> out;
+    auto r = call(k, "GET", target);
+    EXPECT_EQ(r.status, 200) << target << ": " << r.body;
+    auto body = ParseBody(r);
+    for (const auto& it : body.as_object()["items"].as_array())
+      out.insert(std::string(it.as_object().at(id).as_string()));
+    return out;
+  };
+  EXPECT_EQ(ids(a_reader, "/v1/submissions?route=POST%20%2Fpayments", "submissionId"),
+            std::set<std::string>{field(a_sub, "submissionId")});
+  EXPECT_EQ(ids(a_client, "/v1/jobs", "jobId"), std::set<std::string>{field(a_job, "jobId")});
+  auto drafts = call(a_client, "GET", "/applications/drafts");
+  EXPECT_EQ(drafts.status, 200);
+  EXPECT_EQ(ParseBody(drafts).as_object()["drafts"].as_array().size(), 0u) << "globex's draft is not listed";
+  EXPECT_EQ(ids(all, "/v1/submissions?route=POST%20%2Fpayments", "submissionId"),
+            (std::set<std::string>{s, field(a_sub, "submissionId")}));
+  EXPECT_EQ(ids(all, "/v1/jobs", "jobId").size(), 2u);
+  auto by_key = call(a_client, "GET", "/v1/submissions?route=POST%20%2Fpayments&key=p1");
+  EXPECT_EQ(by_key.status, 200);
+  EXPECT_EQ(field(by_key, "submissionId"), field(a_sub, "submissionId")) << "a key finds its own tenant's submission";
+
+  // Every tenant: reads and acts on globex's records; pausing a shared route
+  // is for it alone.
+  EXPECT_EQ(call(all, "GET", "/v1/submissions/" + s).status, 200);
+  EXPECT_EQ(call(all, "POST", "/v1/jobs/" + j + "/replay").status, 200);
+  EXPECT_EQ(call(all, "POST", "/v1/routes/POST%20%2Fproducts%2Fbulk/pause").status, 200);
+  EXPECT_EQ(call(all, "POST", "/v1/routes/POST%20%2Fproducts%2Fbulk/resume").status, 200);
+  EXPECT_EQ(call(all, "POST", "/orders", R"({"a":1})", "o1").status, 403) << "a key of every tenant never writes";
+  std::string out;
+  EXPECT_EQ(RunWrit({"apikeys", "create", "--config", writ_.config_path(), "--tenant", "*", "--roles", "client"}, &out),
+            2);
+  EXPECT_NE(out.find("cannot write"), std::string::npos) << out;
 }
 
 // A revoked key stops working on a running server within cache_ttl; a

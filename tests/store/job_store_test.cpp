@@ -75,6 +75,35 @@ TEST_P(JobStoreTest, DuplicateKeysWithinAndAcrossJobsAreRecordedNotQueued) {
   EXPECT_EQ(items[2].item_key, "x");
 }
 
+// Tenants: an item key and its dedup window are the tenant's own, and lists
+// filtered by tenant show only its jobs and submissions (the status API's
+// scope for a caller's key).
+TEST_P(JobStoreTest, ItemKeysAndListsAreEachTenantsOwn) {
+  ASSERT_EQ(Accept(Job("job_a", {"x"})).summary.accepted, 1);
+  auto globex = Job("job_g", {"x", "y"});
+  globex.tenant = "globex";
+  auto g = Accept(std::move(globex));
+  EXPECT_EQ(g.summary.accepted, 2) << "x of tenant default is not globex's x";
+  EXPECT_EQ(g.summary.duplicates, 0);
+  JobFilter jf;
+  jf.tenant = "globex";
+  auto jobs = store_->jobs().ListJobs(jf).value();
+  ASSERT_EQ(jobs.size(), 1u);
+  EXPECT_EQ(jobs[0].id, "job_g");
+  jf.tenant = "";
+  EXPECT_EQ(store_->jobs().ListJobs(jf).value().size(), 2u) << "no tenant: every tenant's";
+  CommandFilter cf;
+  cf.tenant = "globex";
+  auto cmds = store_->queue().ListCommands(cf).value();
+  ASSERT_EQ(cmds.size(), 2u);
+  for (const auto& c : cmds) EXPECT_EQ(c.tenant, "globex");
+  cf.status = SubmissionStatus::kAccepted;
+  cf.tenant = "default";
+  EXPECT_EQ(store_->queue().ListCommands(cf).value().size(), 1u);
+  cf.tenant = "nobody";
+  EXPECT_TRUE(store_->queue().ListCommands(cf).value().empty());
+}
+
 TEST_P(JobStoreTest, SuccessKeepsTheKeyForTheWindowAndFailureGivesItUp) {
   Accept(Job("job_a", {"ok", "bad", "gone"}));
   auto claimed = Claim();

@@ -151,7 +151,7 @@ void BufferedRoute::Handle(Request req, PathParams params, Respond respond) {
     if (key.empty()) key = job.job_id + ":" + std::to_string(item.position);  // no item key: its position
     JobItem ji;
     ji.position = item.position;
-    ji.upstream_key = DeriveUpstreamKey(kDefaultTenant, route_.name, key);
+    ji.upstream_key = DeriveUpstreamKey(keyed.id.tenant, route_.name, key);
     ji.key = std::move(key);
     ji.body = std::move(item.text);
     job.items.push_back(std::move(ji));
@@ -179,7 +179,7 @@ void BufferedRoute::Handle(Request req, PathParams params, Respond respond) {
     }
   }
 
-  job.tenant = kDefaultTenant;
+  job.tenant = keyed.id.tenant;
   job.route = route_.name;
   call->items = static_cast<int64_t>(job.items.size());
   job.method = "POST";

@@ -9,6 +9,7 @@
 #include "core/problem.h"
 #include "core/api_params.h"
 #include "core/log.h"
+#include "core/tenant.h"
 
 namespace writ {
 namespace {
@@ -58,7 +59,8 @@ void JobsApi::Handle(const Request& req, std::function<void(Response)> done) {
   if (!allow)
     return done(Problem(404, "not-found", "No such resource", req.method + " " + req.path + " is not part of the API"));
   if (req.method != allow) return done(WrongMethod(allow));
-  if (rest == "items") return Items(id, req, std::move(done));
+  std::string scope = ReadScope(req);
+  if (rest == "items") return Items(scope, id, req, std::move(done));
   if (rest == "replay") {
     bool force = false;
     for (const auto& [k, v] : ParseQuery(req.target)) {
@@ -68,15 +70,15 @@ void JobsApi::Handle(const Request& req, std::function<void(Response)> done) {
       }
       return done(Problem(400, "invalid-parameter", "Invalid parameter", "the only parameter of replay is force=unknown"));
     }
-    return Replay(id, force, std::move(done));
+    return Replay(scope, id, force, std::move(done));
   }
-  Get(id, std::move(done));
+  Get(scope, id, std::move(done));
 }
 
-void JobsApi::Get(const std::string& id, std::function<void(Response)> done) {
+void JobsApi::Get(const std::string& scope, const std::string& id, std::function<void(Response)> done) {
   auto job = store_.jobs().GetJob(id);
   if (!job.ok()) return done(StoreProblem(job.status()));
-  if (!job->has_value()) return done(NotFound(id));
+  if (!job->has_value() || !InScope(scope, (*job)->tenant)) return done(NotFound(id));
   const Job& j = **job;
   json::object o = JobToJson(j);
   auto hooks = routes_.find(j.route);
@@ -96,6 +98,7 @@ void JobsApi::List(const Request& req, std::function<void(Response)> done) {
     if (k != "route" && k != "limit" && k != "cursor")
       return done(BadParameter("unknown parameter '" + k + "' (use route, limit, cursor)"));
   JobFilter f;
+  f.tenant = ReadScope(req);
   f.route = q["route"];
   if (!f.route.empty() && !routes_.count(f.route))
     return done(BadParameter("no buffered route is named '" + f.route + "'"));
@@ -114,7 +117,8 @@ void JobsApi::List(const Request& req, std::function<void(Response)> done) {
   done(JsonResponse(200, {{"items", std::move(items)}, {"nextCursor", next}}));
 }
 
-void JobsApi::Items(const std::string& id, const Request& req, std::function<void(Response)> done) {
+void JobsApi::Items(const std::string& scope, const std::string& id, const Request& req,
+                    std::function<void(Response)> done) {
   auto q = ParseQuery(req.target);
   for (const auto& [k, v] : q)
     if (k != "status" && k != "limit" && k != "cursor")
@@ -134,7 +138,7 @@ void JobsApi::Items(const std::string& id, const Request& req, std::function<voi
   f.after_seq = *cursor;
   auto job = store_.jobs().GetJob(id);
   if (!job.ok()) return done(StoreProblem(job.status()));
-  if (!job->has_value()) return done(NotFound(id));
+  if (!job->has_value() || !InScope(scope, (*job)->tenant)) return done(NotFound(id));
   auto rows = store_.queue().ListCommands(f);
   if (!rows.ok()) return done(StoreProblem(rows.status()));
   json::array items;
@@ -148,10 +152,10 @@ void JobsApi::Items(const std::string& id, const Request& req, std::function<voi
   done(JsonResponse(200, {{"jobId", id}, {"items", std::move(items)}, {"nextCursor", next}}));
 }
 
-void JobsApi::Replay(const std::string& id, bool force, std::function<void(Response)> done) {
+void JobsApi::Replay(const std::string& scope, const std::string& id, bool force, std::function<void(Response)> done) {
   auto job = store_.jobs().GetJob(id);
   if (!job.ok()) return done(StoreProblem(job.status()));
-  if (!job->has_value()) return done(NotFound(id));
+  if (!job->has_value() || !InScope(scope, (*job)->tenant)) return done(NotFound(id));
   std::string route = (*job)->route;
   auto hooks = routes_.find(route);
   bool allow_unknown = force || hooks == routes_.end() || !hooks->second.park;
@@ -188,6 +192,11 @@ void JobsApi::Route(const Request& req, std::function<void(Response)> done) {
     return done(Problem(404, "not-found", "No such resource", "use /buffer, /pause or /resume"));
   const char* allow = action == "buffer" ? "GET" : "POST";
   if (req.method != allow) return done(WrongMethod(allow));
+  // A route's buffer is shared by every tenant: pausing it is for an
+  // operator of the whole gateway.
+  if (action != "buffer" && !ReadScope(req).empty())
+    return done(Problem(403, "forbidden", "Forbidden",
+                        "pausing or resuming a route affects every tenant; it needs an operator key of tenant '*'"));
   auto answer = [this, name, done](bool) {
     auto b = store_.jobs().GetBuffer(name);
     if (!b.ok()) return done(StoreProblem(b.status()));

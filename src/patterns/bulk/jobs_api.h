@@ -37,10 +37,12 @@ class JobsApi : public OperatorApi {
   void Handle(const Request& req, std::function<void(Response)> done) override;
 
  private:
-  void Get(const std::string& id, std::function<void(Response)> done);
+  // `scope`: the caller's tenant ("" = every tenant, core/tenant.h); another
+  // tenant's job answers 404.
+  void Get(const std::string& scope, const std::string& id, std::function<void(Response)> done);
   void List(const Request& req, std::function<void(Response)> done);
-  void Items(const std::string& id, const Request& req, std::function<void(Response)> done);
-  void Replay(const std::string& id, bool force, std::function<void(Response)> done);
+  void Items(const std::string& scope, const std::string& id, const Request& req, std::function<void(Response)> done);
+  void Replay(const std::string& scope, const std::string& id, bool force, std::function<void(Response)> done);
   void Route(const Request& req, std::function<void(Response)> done);
 
   Store& store_;

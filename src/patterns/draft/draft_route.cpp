@@ -10,6 +10,7 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "core/problem.h"
+#include "core/tenant.h"
 #include "patterns/draft/draft_http.h"
 #include "patterns/draft/etag.h"
 #include "patterns/draft/json_patch.h"
@@ -244,7 +245,7 @@ void DraftRoute::Get(CallPtr call) {
   if (!inm.ok())
     return Finish(call, Problem(400, "if-none-match-invalid", "Invalid If-None-Match", inm.status().message()),
                   "rejected");
-  auto d = drafts_.Get(kDefaultTenant, route_.name, call->id);
+  auto d = drafts_.Get(WriteTenant(call->req), route_.name, call->id);
   if (!d.ok()) return Finish(call, StoreProblem(d.status()), "error");
   if (!d->has_value()) return Finish(call, NotFound(call->id), "not_found");
   const Draft& draft = **d;
@@ -260,6 +261,7 @@ void DraftRoute::Get(CallPtr call) {
 void DraftRoute::List(CallPtr call) {
   auto q = ParseQuery(call->req.target);
   DraftFilter f;
+  f.tenant = WriteTenant(call->req);
   f.route = route_.name;
   if (auto it = q.find("status"); it != q.end() && !it->second.empty()) {
     f.status = ParseDraftStatus(it->second);
@@ -285,10 +287,10 @@ void DraftRoute::Versions(CallPtr call) {
   auto q = ParseQuery(call->req.target);
   auto limit = ParseLimit(q["limit"], settings_.keep_versions);
   if (!limit) return Finish(call, BadParameter("limit must be an integer from 1 to 1000"), "rejected");
-  auto d = drafts_.Get(kDefaultTenant, route_.name, call->id);
+  auto d = drafts_.Get(WriteTenant(call->req), route_.name, call->id);
   if (!d.ok()) return Finish(call, StoreProblem(d.status()), "error");
   if (!d->has_value()) return Finish(call, NotFound(call->id), "not_found");
-  auto rows = drafts_.Versions(kDefaultTenant, route_.name, call->id, *limit);
+  auto rows = drafts_.Versions(WriteTenant(call->req), route_.name, call->id, *limit);
   if (!rows.ok()) return Finish(call, StoreProblem(rows.status()), "error");
   json::array versions;
   for (const auto& v : *rows) {
@@ -352,7 +354,7 @@ std::optional<json::value> DraftRoute::CheckedDocument(const CallPtr& call, cons
 
 bool DraftRoute::AnsweredFromKey(const CallPtr& call, const std::string& scoped_key) {
   if (!call->keyed.has_key) return false;
-  auto rec = store_.keys().Lookup({kDefaultTenant, route_.name, scoped_key});
+  auto rec = store_.keys().Lookup({WriteTenant(call->req), route_.name, scoped_key});
   if (!rec.ok()) {
     Finish(call, StoreProblem(rec.status()), "error");
     return true;
@@ -388,7 +390,7 @@ void DraftRoute::Replace(CallPtr call) {
   if (AnsweredFromKey(call, call->id + ":" + call->keyed.id.key)) return;
   // The pointers changed need the version it replaces: read it (a reader,
   // no lock); the store checks the version again when it writes.
-  auto cur = drafts_.Get(kDefaultTenant, route_.name, call->id);
+  auto cur = drafts_.Get(WriteTenant(call->req), route_.name, call->id);
   if (!cur.ok()) return Finish(call, StoreProblem(cur.status()), "error");
   if (!cur->has_value()) return Finish(call, NotFound(call->id), "not_found");
   // If-Match: * replaces whatever version is current.
@@ -425,7 +427,7 @@ void DraftRoute::Patch(CallPtr call, int attempts_left) {
                               " operations"),
                   "rejected");
   if (attempts_left == 3 && AnsweredFromKey(call, call->id + ":" + call->keyed.id.key)) return;
-  auto cur = drafts_.Get(kDefaultTenant, route_.name, call->id);
+  auto cur = drafts_.Get(WriteTenant(call->req), route_.name, call->id);
   if (!cur.ok()) return Finish(call, StoreProblem(cur.status()), "error");
   if (!cur->has_value()) return Finish(call, NotFound(call->id), "not_found");
   const Draft& draft = **cur;
@@ -457,7 +459,7 @@ void DraftRoute::Patch(CallPtr call, int attempts_left) {
 void DraftRoute::Save(CallPtr call, bool create, int64_t expected_version, std::string data, std::string changed,
                       std::function<void()> on_stale) {
   DraftSave s;
-  s.tenant = kDefaultTenant;
+  s.tenant = WriteTenant(call->req);
   s.route = route_.name;
   s.id = call->id;
   s.create = create;
@@ -520,7 +522,7 @@ void DraftRoute::AnswerKeyed(CallPtr call, const IdempotencyRecord& rec) {
 void DraftRoute::Erase(CallPtr call) {
   int64_t expected = 0;
   if (call->if_match.present) {
-    auto cur = drafts_.Get(kDefaultTenant, route_.name, call->id);
+    auto cur = drafts_.Get(WriteTenant(call->req), route_.name, call->id);
     if (!cur.ok()) return Finish(call, StoreProblem(cur.status()), "error");
     if (!cur->has_value()) return Finish(call, NotFound(call->id), "not_found");
     expected = call->if_match.ExpectedVersion((*cur)->version);
@@ -529,7 +531,7 @@ void DraftRoute::Erase(CallPtr call) {
       return Finish(call, Stale(**cur), "stale");
     }
   }
-  drafts_.Erase(kDefaultTenant, route_.name, call->id, expected, [this, call](Result<DraftResult> r) {
+  drafts_.Erase(WriteTenant(call->req), route_.name, call->id, expected, [this, call](Result<DraftResult> r) {
     if (!r.ok()) return Finish(call, StoreProblem(r.status()), "error");
     switch (r->status) {
       case DraftWrite::kDone: {

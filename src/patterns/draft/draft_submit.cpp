@@ -11,6 +11,7 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "core/problem.h"
+#include "core/tenant.h"
 #include "patterns/draft/draft_http.h"
 #include "patterns/draft/draft_route.h"
 #include "upstream/outcome.h"
@@ -26,7 +27,7 @@ void DraftRoute::Submit(CallPtr call) {
   if (!RequireIfMatch(call, "submit")) return;
   // A retry: the key's record answers (sync: unless its holder died, whose
   // submit this one takes over).
-  KeyId key{kDefaultTenant, route_.name, call->id + ":" + call->keyed.id.key};
+  KeyId key{WriteTenant(call->req), route_.name, call->id + ":" + call->keyed.id.key};
   auto rec = store_.keys().Lookup(key);
   if (!rec.ok()) return Finish(call, StoreProblem(rec.status()), "error");
   bool takeover = false;
@@ -51,7 +52,7 @@ void DraftRoute::Submit(CallPtr call) {
     if (settings_.submit_async) return SubmitAsync(call, expected);
     return SubmitSync(call, expected);
   }
-  auto cur = drafts_.Get(kDefaultTenant, route_.name, call->id);
+  auto cur = drafts_.Get(WriteTenant(call->req), route_.name, call->id);
   if (!cur.ok()) return Finish(call, StoreProblem(cur.status()), "error");
   if (!cur->has_value()) return Finish(call, NotFound(call->id), "not_found");
   const Draft& draft = **cur;
@@ -81,14 +82,14 @@ void DraftRoute::Submit(CallPtr call) {
 
 void DraftRoute::SubmitAsync(CallPtr call, int64_t expected_version) {
   DraftSubmitAccept a;
-  a.tenant = kDefaultTenant;
+  a.tenant = WriteTenant(call->req);
   a.route = route_.name;
   a.id = call->id;
   a.expected_version = expected_version;
   a.key = {true, call->keyed.id.key, call->keyed.fp.digest, call->keyed.fp.detail(), route_.idempotency.retention};
   Command& cmd = a.command;
   cmd.id = TimeOrderedId("sub_", store_.Now());
-  cmd.tenant = kDefaultTenant;
+  cmd.tenant = WriteTenant(call->req);
   cmd.route = route_.name;
   cmd.idem_key = call->id + ":" + call->keyed.id.key;
   cmd.method = "POST";
@@ -137,7 +138,7 @@ void DraftRoute::SubmitAsync(CallPtr call, int64_t expected_version) {
 
 void DraftRoute::SubmitSync(CallPtr call, int64_t expected_version) {
   DraftSubmitBegin b;
-  b.tenant = kDefaultTenant;
+  b.tenant = WriteTenant(call->req);
   b.route = route_.name;
   b.id = call->id;
   b.expected_version = expected_version < 0 ? 0 : expected_version;
@@ -189,7 +190,7 @@ void DraftRoute::OnMasterAnswer(CallPtr call, const Draft& draft, int64_t fence,
   WRIT_CRASH_POINT("draft_after_master_answer");
   Outcome outcome = Classify(r, route_.idempotency);
   DraftSubmitFinish f;
-  f.tenant = kDefaultTenant;
+  f.tenant = WriteTenant(call->req);
   f.route = route_.name;
   f.id = draft.id;
   f.key = call->keyed.id.key;

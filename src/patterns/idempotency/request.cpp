@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 
 #include "core/problem.h"
+#include "core/tenant.h"
 #include "patterns/idempotency/key.h"
 
 namespace writ {
@@ -60,6 +61,7 @@ PreparedRequest PrepareKeyedRequest(const Request& r, const IdempotencyConfig& i
   }
   KeyedRequest k;
   k.fp = std::move(*fp);
+  k.id.tenant = WriteTenant(r);
   if (key_headers == 1) {
     auto key = ParseIdempotencyKey(*FindHeader(r.headers, "Idempotency-Key"));
     if (!key.ok()) {
@@ -67,7 +69,8 @@ PreparedRequest PrepareKeyedRequest(const Request& r, const IdempotencyConfig& i
       return out;
     }
     k.has_key = true;
-    k.id = {r.tenant.empty() ? kDefaultTenant : r.tenant, route, std::move(*key)};
+    k.id.route = route;
+    k.id.key = std::move(*key);
   }
   out.keyed = std::move(k);
   return out;

@@ -321,9 +321,10 @@ Result<std::vector<Job>> SelectJobs(Conn& c, const JobFilter& f) {
   std::vector<Job> out;
   {
     auto st = c.Prepare(std::string("SELECT ") + kJobColumns +
-                        " FROM jobs WHERE (?1 = '' OR route = ?1) AND (?2 = 0 OR seq < ?2) ORDER BY seq DESC LIMIT ?3");
+                        " FROM jobs WHERE (?1 = '' OR route = ?1) AND (?2 = 0 OR seq < ?2) AND (?4 = '' OR tenant = ?4) "
+                        "ORDER BY seq DESC LIMIT ?3");
     if (!st.ok()) return st.status();
-    st->Bind(1, f.route).Bind(2, f.before_seq).Bind(3, static_cast<int64_t>(f.limit));
+    st->Bind(1, f.route).Bind(2, f.before_seq).Bind(3, static_cast<int64_t>(f.limit)).Bind(4, f.tenant);
     for (;;) {
       int rc = st->Step();
       if (rc == kDone) break;

@@ -375,6 +375,8 @@ Result<std::vector<Command>> SelectCommands(Conn& c, const CommandFilter& f) {
   else if (f.status)
     where += " AND status = ?3";
   if (f.possibly_applied) where += " AND unknown_attempt > 0 AND job_id IS NULL";
+  // A job's items share the job's tenant, which the caller checked.
+  if (!f.tenant.empty() && f.job_id.empty()) where += " AND tenant = ?5";
   return QueryCommands(c, std::string("SELECT ") + kCommandColumns + " FROM commands WHERE " + where +
                               (f.job_id.empty() ? " ORDER BY seq LIMIT ?4" : " ORDER BY item_pos LIMIT ?4"),
                        [&](Stmt& s) {
@@ -382,6 +384,7 @@ Result<std::vector<Command>> SelectCommands(Conn& c, const CommandFilter& f) {
                          s.Bind(3, std::string(f.status ? SubmissionStatusName(*f.status) : ""));
                          s.Bind(4, static_cast<int64_t>(f.limit));
                          if (!f.job_id.empty()) s.Bind(5, f.job_id);
+                         else if (!f.tenant.empty()) s.Bind(5, f.tenant);
                        });
 }
 
