@@ -130,6 +130,29 @@ void ReadAuth(Reader& r, const YAML::Node& n, AuthConfig& a) {
   if (k["cache_ttl"] && a.cache_ttl > 300'000) r.Error(k["cache_ttl"], "cache_ttl must be at most 5m");
 }
 
+void ReadQuotaLimit(Reader& r, const YAML::Node& n, const std::string& what, QuotaLimit& q) {
+  r.Int(n, "rate", q.rate, 0, 1'000'000);
+  r.Int(n, "burst", q.burst, 1, 10'000'000);
+  if (n["burst"] && q.burst < q.rate)
+    r.Error(n["burst"], what + ": burst must be at least rate (a burst below it would cap the rate)");
+}
+
+void ReadQuotas(Reader& r, const YAML::Node& n, QuotaConfig& q) {
+  if (!r.CheckMap(n, "quotas", {"rate", "burst", "tenants"})) return;
+  ReadQuotaLimit(r, n, "quotas", q.limit);
+  auto t = n["tenants"];
+  if (!t) return;
+  if (!t.IsMap()) {
+    r.Error(t, "quotas.tenants maps tenant names to {rate, burst}, e.g. acme: {rate: 100, burst: 200}");
+    return;
+  }
+  for (auto it = t.begin(); it != t.end(); ++it) {
+    std::string name = it->first.as<std::string>("");
+    if (r.CheckMap(it->second, "quotas.tenants." + name, {"rate", "burst"}))
+      ReadQuotaLimit(r, it->second, "quotas.tenants." + name, q.tenants[name]);
+  }
+}
+
 void ReadStore(Reader& r, const YAML::Node& n, StoreConfig& s) {
   if (n.IsScalar()) {
     s.url = n.Scalar();
@@ -264,9 +287,10 @@ class ConfigLoader {
   }
 
   void Top(const YAML::Node& root) {
-    if (!r_.CheckMap(root, "the top level", {"server", "auth", "store", "upstreams", "routes"})) return;
+    if (!r_.CheckMap(root, "the top level", {"server", "auth", "quotas", "store", "upstreams", "routes"})) return;
     if (auto s = root["server"]) ReadServer(r_, s, c_.server);
     if (auto s = root["auth"]) ReadAuth(r_, s, c_.auth);
+    if (auto s = root["quotas"]) ReadQuotas(r_, s, c_.quotas);
     if (auto s = root["store"]) ReadStore(r_, s, c_.store);
     Upstreams(root, root["upstreams"]);
     Routes(root, root["routes"]);
@@ -513,10 +537,11 @@ bool Recover(const std::string& text, Reader& r, ConfigLoader& loader, Config& c
       std::string k = it->first.as<std::string>("");
       if (k == "server") ReadServer(r, it->second, c.server);
       else if (k == "auth") ReadAuth(r, it->second, c.auth);
+      else if (k == "quotas") ReadQuotas(r, it->second, c.quotas);
       else if (k == "store") ReadStore(r, it->second, c.store);
       else if (k == "upstreams") loader.Upstreams(doc, it->second);
       else if (k == "routes") loader.Routes(doc, it->second);
-      else r.Error(it->first, "unknown key '" + k + "' in the top level (expected one of: auth, routes, server, store, upstreams)");
+      else r.Error(it->first, "unknown key '" + k + "' in the top level (expected one of: auth, quotas, routes, server, store, upstreams)");
     }
   }
   return found;

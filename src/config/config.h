@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -46,6 +47,23 @@ struct AuthConfig {
   // How long a key read from the store is trusted before it is read again:
   // a revocation takes effect on every instance within this time.
   Millis cache_ttl = 5'000;
+};
+
+// Requests per second per tenant (OWASP API4): a token bucket of `burst`
+// tokens refilled at `rate` per second; a call finding it empty is 429.
+struct QuotaLimit {
+  int rate = 0;   // requests per second; 0: no limit
+  int burst = 0;  // bucket size; 0: equal to rate
+};
+struct QuotaConfig {
+  QuotaLimit limit;                            // every tenant not named below
+  std::map<std::string, QuotaLimit> tenants;  // per tenant
+  bool any() const {
+    if (limit.rate > 0) return true;
+    for (const auto& [t, l] : tenants)
+      if (l.rate > 0) return true;
+    return false;
+  }
 };
 
 struct UpstreamConfig {
@@ -147,6 +165,7 @@ struct Config {
   std::string file;
   ServerConfig server;
   AuthConfig auth;
+  QuotaConfig quotas;
   StoreConfig store;
   std::vector<UpstreamConfig> upstreams;
   std::vector<RouteConfig> routes;

@@ -10,6 +10,7 @@
 #include <boost/json.hpp>
 
 #include "core/problem.h"
+#include "core/tenant.h"
 #include "core/units.h"
 #include "core/log.h"
 #include "http/server.h"
@@ -32,6 +33,7 @@ Gateway::Gateway(const Config& config, Runtime& rt, Store& store, Metrics& metri
       gc_deleted_(metrics.GetCounter("writ_gc_deleted_total", "Expired idempotency records deleted")) {
   for (const auto& u : config.upstreams) clients_[u.name] = MakeHttpUpstreamClient(rt, u, &metrics);
   if (config.auth.api_keys) auth_ = std::make_unique<Authenticator>(config.auth, store.api_keys(), metrics);
+  if (config.quotas.any()) quotas_ = std::make_unique<Quotas>(config.quotas, SystemClock(), metrics);
   submissions_ = std::make_unique<SubmissionsApi>(store, rt.scheduler());
   request_counters_ = std::make_unique<StatusCounters[]>(config.routes.size());
   for (size_t i = 0; i < config.routes.size(); ++i)
@@ -89,13 +91,22 @@ uint64_t Gateway::BodyLimit(const std::string& method, const std::string& path) 
 void Gateway::Handle(Request req, std::function<void(Response)> done) {
   auto t0 = std::chrono::steady_clock::now();
   auto m = router_.Match(req.method, req.path);
-  if (auth_) {
-    if (unsigned need = RequiredRoles(req.method, req.path, m.kind == RouteMatch::kFound)) {
-      auto who = auth_->Authenticate(req);
-      if (!who.principal) return done(std::move(who.problem));
-      if (!(who.principal->roles & need)) return done(Authenticator::Forbidden(*who.principal, need));
-      req.tenant = std::move(who.principal->tenant);
-    }
+  unsigned need = auth_ || quotas_ ? RequiredRoles(req.method, req.path, m.kind == RouteMatch::kFound) : 0;
+  if (auth_ && need) {
+    auto who = auth_->Authenticate(req);
+    if (!who.principal) return done(std::move(who.problem));
+    if (!(who.principal->roles & need)) return done(Authenticator::Forbidden(*who.principal, need));
+    req.tenant = std::move(who.principal->tenant);
+  }
+  if (quotas_ && need) {
+    std::string tenant = WriteTenant(req);
+    auto quota = quotas_->Take(tenant);
+    if (!quota.allowed) return done(Quotas::Refusal(tenant, quota));
+    if (quota.limited)
+      done = [quota, done = std::move(done)](Response r) {
+        Quotas::AddFields(quota, r);
+        done(std::move(r));
+      };
   }
   if (SubmissionsApi::Matches(req.path)) return submissions_->Handle(req, std::move(done));
   for (auto& [name, api] : apis_)

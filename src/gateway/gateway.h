@@ -20,6 +20,7 @@
 #include "core/http_types.h"
 #include "core/status.h"
 #include "gateway/auth.h"
+#include "gateway/quota.h"
 #include "gateway/router.h"
 #include "http/runtime.h"
 #include "metrics/metrics.h"
@@ -80,6 +81,7 @@ class Gateway : private RouteServices {
   std::vector<size_t> endpoint_route_;  // router index -> routes_ index
   std::unique_ptr<WebhookRelay> relay_;
   std::unique_ptr<Authenticator> auth_;  // auth.api_keys: every call but the open ones needs a key
+  std::unique_ptr<Quotas> quotas_;       // quotas: requests per second per tenant
   Counter& gc_deleted_;
   // writ_requests_total per route and status (100..599), looked up once.
   using StatusCounters = std::array<std::atomic<Counter*>, 500>;

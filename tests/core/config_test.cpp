@@ -74,6 +74,24 @@ TEST(Config, UnknownStatusesDefaultOnParkRoutesAndNeverOverlapFinalOnes) {
       << both.errors[0].message;
 }
 
+TEST(Config, QuotasGiveEachTenantARateAndABurst) {
+  const char* rest = "upstreams: {m: {url: 'http://h:1'}}\nroutes: [{method: POST, path: /x, upstream: m}]\n";
+  auto ok = LoadConfigText(std::string("quotas:\n  rate: 100\n  tenants:\n    acme: {rate: 5, burst: 20}\n") + rest,
+                           "q.yaml", ModeSpecs());
+  ASSERT_TRUE(ok.errors.empty()) << ok.errors[0].ToString();
+  EXPECT_EQ(ok.config.quotas.limit.rate, 100);
+  EXPECT_EQ(ok.config.quotas.tenants.at("acme").burst, 20);
+  EXPECT_TRUE(ok.config.quotas.any());
+  EXPECT_FALSE(LoadConfigText(rest, "n.yaml", ModeSpecs()).config.quotas.any()) << "no quotas by default";
+  auto low = LoadConfigText(std::string("quotas:\n  tenants:\n    acme: {rate: 50, burst: 10}\n") + rest, "b.yaml",
+                            ModeSpecs());
+  ASSERT_EQ(low.errors.size(), 1u);
+  EXPECT_NE(low.errors[0].message.find("quotas.tenants.acme: burst must be at least rate"), std::string::npos);
+  auto typo = LoadConfigText(std::string("quotas:\n  rps: 5\n") + rest, "t.yaml", ModeSpecs());
+  ASSERT_EQ(typo.errors.size(), 1u);
+  EXPECT_NE(typo.errors[0].message.find("unknown key 'rps' in quotas"), std::string::npos);
+}
+
 TEST(Config, ThePepperComesFromTheEnvironmentOrAFileNeverTheConfig) {
   const char* rest = "upstreams: {m: {url: 'http://h:1'}}\nroutes: [{method: POST, path: /x, upstream: m}]\n";
   ::setenv("WRIT_TEST_PEPPER", "0123456789abcdef-env", 1);

@@ -4,6 +4,8 @@
 // for a role that may not, the endpoint's own answer otherwise.
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <cstdio>
 #include <fstream>
 #include <map>
 #include <set>
@@ -25,7 +27,8 @@ class AuthTest : public ::testing::Test {
     payments.mode = "async";
     payments.extra = "async: {poll_interval: 50ms}";
     writ_.set_top_extra("auth:\n  api_keys:\n    pepper: ${file:" + dir_.path() +
-                        "/pepper}\n    header: X-Api-Key\n    cache_ttl: 100ms\n");
+                        "/pepper}\n    header: X-Api-Key\n    cache_ttl: 100ms\n"
+                        "quotas:\n  tenants:\n    slow: {rate: 10, burst: 10}\n");
     RouteOptions bulk;
     bulk.path = "/products/bulk";
     bulk.mode = "buffered";
@@ -301,6 +304,53 @@ TEST_F(AuthTest, AnotherTenantsRecordsAreNotFoundAndUntouched) {
   EXPECT_EQ(RunWrit({"apikeys", "create", "--config", writ_.config_path(), "--tenant", "*", "--roles", "client"}, &out),
             2);
   EXPECT_NE(out.find("cannot write"), std::string::npos) << out;
+}
+
+// Quotas: a tenant over its requests per second is answered 429 with
+// Retry-After and the RateLimit fields, while another tenant calling at the
+// same time is never refused; the bucket refills.
+TEST_F(AuthTest, ATenantAtItsQuotaIsRefusedWithoutSlowingAnother) {
+  std::string slow = Create("slow", "reader"), acme = Create("acme", "reader");
+  constexpr int kCalls = 60;
+  struct Tally {
+    std::map<int, int> statuses;
+    Response refused, allowed;
+    double seconds = 0;
+  };
+  auto run = [&](const std::string& key, Tally& t) {
+    auto t0 = std::chrono::steady_clock::now();
+    for (int i = 0; i < kCalls; ++i) {
+      auto r = Call(writ_.port(), "GET", "/v1/submissions/sub_x", "", Bearer(key));
+      ++t.statuses[r.status];
+      (r.status == 429 ? t.refused : t.allowed) = r;
+    }
+    t.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  };
+  Tally s, a;
+  std::thread other([&] { run(acme, a); });
+  run(slow, s);
+  other.join();
+  EXPECT_EQ(a.statuses, (std::map<int, int>{{404, kCalls}})) << "acme is never refused";
+  EXPECT_FALSE(FindHeader(a.allowed.headers, "RateLimit").has_value()) << "acme has no quota";
+  int allowed = s.statuses[404];
+  EXPECT_GE(allowed, 10) << "the burst";
+  EXPECT_LE(allowed, 10 + static_cast<int>(10 * s.seconds) + 1) << "then 10 per second";
+  EXPECT_EQ(allowed + s.statuses[429], kCalls);
+  ASSERT_GT(s.statuses[429], 0);
+  EXPECT_EQ(ProblemType(s.refused), "rate-limited");
+  EXPECT_EQ(FindHeader(s.refused.headers, "Retry-After").value_or(""), "1");
+  EXPECT_EQ(FindHeader(s.refused.headers, "RateLimit-Policy").value_or(""), "\"tenant\";q=10;w=1");
+  EXPECT_EQ(FindHeader(s.refused.headers, "RateLimit").value_or(""), "\"tenant\";r=0;t=1");
+  EXPECT_NE(FindHeader(s.allowed.headers, "RateLimit").value_or("").find("\"tenant\";r="), std::string::npos);
+  std::printf("quota: slow %d allowed, %d refused in %.2f s; acme %d calls in %.2f s (time ratio %.2f)\n", allowed,
+              s.statuses[429], s.seconds, kCalls, a.seconds, a.seconds / std::max(s.seconds, 1e-3));
+  EXPECT_TRUE(Eventually([&] { return Call(writ_.port(), "GET", "/v1/submissions/sub_x", "", Bearer(slow)).status == 404; },
+                         3'000))
+      << "the bucket refills";
+  auto metrics = Call(writ_.port(), "GET", "/metrics", "", Bearer(Create("*", "operator"))).body;
+  auto at = metrics.find("\nwrit_quota_refused_total ");
+  ASSERT_NE(at, std::string::npos) << metrics;
+  EXPECT_GE(std::stoi(metrics.substr(at + 26)), s.statuses[429]) << "every refusal counted (and the refill's polls)";
 }
 
 // A revoked key stops working on a running server within cache_ttl; a
