@@ -22,7 +22,8 @@ std::string SelfExe() {
   return n > 0 ? std::string(buf, n) : std::string("writ");
 }
 
-ChildProcess::ChildProcess(ChildProcess&& o) noexcept : pid_(o.pid_), log_(std::move(o.log_)), log_start_(o.log_start_) {
+ChildProcess::ChildProcess(ChildProcess&& o) noexcept
+    : pid_(o.pid_), log_(std::move(o.log_)), log_start_(o.log_start_), admin_port_(o.admin_port_) {
   o.pid_ = -1;
 }
 
@@ -35,6 +36,7 @@ ChildProcess& ChildProcess::operator=(ChildProcess&& o) noexcept {
     pid_ = o.pid_;
     log_ = std::move(o.log_);
     log_start_ = o.log_start_;
+    admin_port_ = o.admin_port_;
     o.pid_ = -1;
   }
   return *this;
@@ -100,8 +102,11 @@ Result<uint16_t> ChildProcess::WaitListening(Millis timeout) {
     if (!last.empty()) {
       boost::system::error_code ec;
       auto v = boost::json::parse(last, ec);
-      if (!ec && v.is_object() && v.as_object().contains("port"))
+      if (!ec && v.is_object() && v.as_object().contains("port")) {
+        if (auto* a = v.as_object().if_contains("admin_port"); a && a->is_number())
+          admin_port_ = static_cast<uint16_t>(a->to_number<int64_t>());
         return static_cast<uint16_t>(v.as_object().at("port").to_number<int64_t>());
+      }
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }

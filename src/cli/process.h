@@ -31,6 +31,9 @@ class ChildProcess {
   // Waits for a log line containing "msg":"listening", written by this
   // process (not an earlier one appending to the same log), and returns its port.
   Result<uint16_t> WaitListening(Millis timeout);
+  // The admin listener's port from that line (writ serve with
+  // server.admin_listen); 0 if it has none.
+  uint16_t admin_port() const { return admin_port_; }
   void Signal(int sig);
   // Waits for exit; returns the exit code, or 128+signal.
   int Wait();
@@ -44,6 +47,7 @@ class ChildProcess {
   pid_t pid_ = -1;
   std::string log_;
   std::streamoff log_start_ = 0;  // the log may be shared with earlier runs
+  uint16_t admin_port_ = 0;
 };
 
 }  // namespace writ

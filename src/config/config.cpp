@@ -70,12 +70,20 @@ StatusSet DefaultFinalStatuses() {
 }
 
 void ReadServer(Reader& r, const YAML::Node& n, ServerConfig& s) {
-  if (!r.CheckMap(n, "server", {"listen", "threads", "header_timeout", "idle_timeout",
+  if (!r.CheckMap(n, "server", {"listen", "admin_listen", "threads", "header_timeout", "idle_timeout",
                                 "max_header_bytes", "max_header_count"}))
     return;
   std::string listen;
   if (auto l = n["listen"]; l && r.Scalar(l, "listen", listen) && !ParseListen(listen, s.listen))
     r.Error(l, "'listen' must be host:port, got '" + listen + "'");
+  std::string admin;
+  if (auto l = n["admin_listen"]; l && r.Scalar(l, "admin_listen", admin)) {
+    ListenAddress a;
+    if (!ParseListen(admin, a)) r.Error(l, "'admin_listen' must be host:port, e.g. 127.0.0.1:9901, got '" + admin + "'");
+    else if (a.port != 0 && a.host == s.listen.host && a.port == s.listen.port)
+      r.Error(l, "'admin_listen' must differ from 'listen': operator endpoints move off the public listener");
+    else s.admin_listen = a;
+  }
   r.Int(n, "threads", s.threads, 0, 256);
   r.Duration(n, "header_timeout", s.header_timeout);
   r.Duration(n, "idle_timeout", s.idle_timeout);

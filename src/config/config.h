@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,10 @@ bool ParseListen(const std::string& text, ListenAddress& out);
 
 struct ServerConfig {
   ListenAddress listen;
+  // The operator listener (`admin_listen: 127.0.0.1:9901`): when set,
+  // /metrics and every change under /v1/ (retry, cancel, replay, pause,
+  // resume) are served there only, and the public listener answers them 404.
+  std::optional<ListenAddress> admin_listen;
   int threads = 0;                  // 0: one per core
   Millis header_timeout = 10'000;   // whole header must arrive within this
   Millis idle_timeout = 60'000;     // keep-alive connection idle limit

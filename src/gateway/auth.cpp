@@ -55,6 +55,10 @@ unsigned RequiredRoles(const std::string& method, const std::string& path, bool 
   return kAny;
 }
 
+bool IsAdminEndpoint(const std::string& method, const std::string& path) {
+  return path == "/metrics" || (StartsWith(path, "/v1/") && method != "GET");
+}
+
 Authenticator::Authenticator(const AuthConfig& config, ApiKeyStore& keys, Metrics& metrics)
     : config_(config),
       keys_(keys),

@@ -46,6 +46,11 @@ struct Principal {
 //    gets the 404 (a caller without a key learns nothing about paths).
 unsigned RequiredRoles(const std::string& method, const std::string& path, bool route_matched);
 
+// Whether an endpoint is for operators only, and so served on the admin
+// listener when there is one (server.admin_listen): /metrics and every
+// change under /v1/.
+bool IsAdminEndpoint(const std::string& method, const std::string& path);
+
 class Authenticator {
  public:
   Authenticator(const AuthConfig& config, ApiKeyStore& keys, Metrics& metrics);

@@ -88,8 +88,22 @@ uint64_t Gateway::BodyLimit(const std::string& method, const std::string& path) 
                                       : kOperatorBodyLimit;
 }
 
-void Gateway::Handle(Request req, std::function<void(Response)> done) {
+void Gateway::HandleAdmin(Request req, std::function<void(Response)> done) {
+  bool served = IsAdminEndpoint(req.method, req.path) || req.path.rfind("/v1/", 0) == 0 || req.path == "/healthz" ||
+                req.path == "/readyz";
+  if (!served)
+    return done(Problem(404, "not-found", "No such resource",
+                        "the admin listener serves /metrics, /v1/ and health; routes are on the public listener"));
+  Dispatch(std::move(req), std::move(done), true);
+}
+
+void Gateway::Handle(Request req, std::function<void(Response)> done) { Dispatch(std::move(req), std::move(done), false); }
+
+void Gateway::Dispatch(Request req, std::function<void(Response)> done, bool admin) {
   auto t0 = std::chrono::steady_clock::now();
+  if (config_.server.admin_listen && !admin && IsAdminEndpoint(req.method, req.path))
+    return done(Problem(404, "not-found", "No such resource",
+                        req.method + " " + req.path + " is served on the admin listener (server.admin_listen) only"));
   auto m = router_.Match(req.method, req.path);
   unsigned need = auth_ || quotas_ ? RequiredRoles(req.method, req.path, m.kind == RouteMatch::kFound) : 0;
   if (auth_ && need) {
@@ -267,8 +281,14 @@ int RunServe(const Config& config) {
     return 1;
   }
   for (const auto& w : (*store)->Warnings()) LogJson("warn", "store durability", {{"warning", w}});
+  auto is_loopback = [](const std::string& h) { return h == "localhost" || h == "::1" || h.rfind("127.", 0) == 0; };
   const std::string& host = config.server.listen.host;
-  bool loopback = host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+  bool loopback = is_loopback(host);
+  if (const auto& a = config.server.admin_listen; a && !config.auth.api_keys && !is_loopback(a->host))
+    LogJson("warn", "NO AUTHENTICATION on the admin listener " + a->host + ":" + std::to_string(a->port) +
+                        ": anyone who reaches it can retry, cancel, replay and pause; configure auth.api_keys or "
+                        "keep admin_listen on 127.0.0.1",
+            {{"admin_listen", a->host}});
   if (!config.auth.api_keys && !loopback)
     LogJson("warn", "NO AUTHENTICATION: anyone who reaches " + host + ":" +
                         std::to_string(config.server.listen.port) +
@@ -294,15 +314,39 @@ int RunServe(const Config& config) {
     LogJson("error", "cannot start server", {{"error", server.status().message()}});
     return 1;
   }
+  // The admin listener: the same limits, operator endpoints only.
+  std::unique_ptr<Server> admin;
+  if (const auto& a = config.server.admin_listen) {
+    ServerOptions aopts = opts;
+    aopts.host = a->host;
+    aopts.port = a->port;
+    auto started = StartServer(
+        rt, aopts, [g](Request r, std::function<void(Response)> done) { g->HandleAdmin(std::move(r), std::move(done)); },
+        [g](const std::string& m, const std::string& p) { return g->BodyLimit(m, p); });
+    if (!started.ok()) {
+      LogJson("error", "cannot start the admin listener",
+              {{"admin_listen", a->host + ":" + std::to_string(a->port)}, {"error", started.status().message()}});
+      (*server)->Stop();
+      return 1;
+    }
+    admin = std::move(*started);
+  }
   rt.Start();
   gateway->StartBackground();
-  LogJson("info", "listening",
-          {{"host", opts.host}, {"port", (*server)->port()}, {"store", config.store.url},
-           {"routes", static_cast<int64_t>(config.routes.size())}});
+  boost::json::object line{{"host", opts.host},
+                           {"port", (*server)->port()},
+                           {"store", config.store.url},
+                           {"routes", static_cast<int64_t>(config.routes.size())}};
+  if (admin) {
+    line["admin_host"] = config.server.admin_listen->host;
+    line["admin_port"] = admin->port();
+  }
+  LogJson("info", "listening", std::move(line));
   int sig = 0;
   sigwait(&sigs, &sig);
   LogJson("info", "shutting down", {{"signal", sig}});
   (*server)->Stop();
+  if (admin) admin->Stop();
   gateway->StopBackground();
   // Drain: requests in progress finish their master call and commit. The
   // longest a request can take is bounded by the upstream request timeout.

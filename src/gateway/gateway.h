@@ -38,6 +38,9 @@ class Gateway : private RouteServices {
   ~Gateway() override;
 
   void Handle(Request req, std::function<void(Response)> done);
+  // A call on the admin listener (server.admin_listen): operator endpoints,
+  // the status APIs and health; never a route.
+  void HandleAdmin(Request req, std::function<void(Response)> done);
   uint64_t BodyLimit(const std::string& method, const std::string& path) const;
   // Starts the garbage collector, the routes' workers and the webhook relay.
   void StartBackground();
@@ -60,6 +63,8 @@ class Gateway : private RouteServices {
   OperatorApi& Api(const std::string& name, const std::function<std::unique_ptr<OperatorApi>()>& make) override;
 
   Response Operator(const Request& req) const;
+  // `admin`: the call came on the admin listener.
+  void Dispatch(Request req, std::function<void(Response)> done, bool admin);
   void UpdateGauges() const;
   Counter& RequestCounter(size_t route, int status);
   void CollectGarbage();

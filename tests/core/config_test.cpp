@@ -92,6 +92,23 @@ TEST(Config, QuotasGiveEachTenantARateAndABurst) {
   EXPECT_NE(typo.errors[0].message.find("unknown key 'rps' in quotas"), std::string::npos);
 }
 
+TEST(Config, TheAdminListenerIsAnotherAddress) {
+  const char* rest = "upstreams: {m: {url: 'http://h:1'}}\nroutes: [{method: POST, path: /x, upstream: m}]\n";
+  auto ok = LoadConfigText(std::string("server: {listen: 0.0.0.0:8080, admin_listen: 127.0.0.1:9901}\n") + rest,
+                           "a.yaml", ModeSpecs());
+  ASSERT_TRUE(ok.errors.empty()) << ok.errors[0].ToString();
+  ASSERT_TRUE(ok.config.server.admin_listen.has_value());
+  EXPECT_EQ(ok.config.server.admin_listen->port, 9901);
+  EXPECT_FALSE(LoadConfigText(rest, "n.yaml", ModeSpecs()).config.server.admin_listen.has_value());
+  auto same = LoadConfigText(std::string("server: {listen: 127.0.0.1:8080, admin_listen: 127.0.0.1:8080}\n") + rest,
+                             "s.yaml", ModeSpecs());
+  ASSERT_EQ(same.errors.size(), 1u);
+  EXPECT_NE(same.errors[0].message.find("must differ from 'listen'"), std::string::npos);
+  auto bad = LoadConfigText(std::string("server: {admin_listen: 9901}\n") + rest, "b.yaml", ModeSpecs());
+  ASSERT_EQ(bad.errors.size(), 1u);
+  EXPECT_NE(bad.errors[0].message.find("'admin_listen' must be host:port"), std::string::npos);
+}
+
 TEST(Config, ThePepperComesFromTheEnvironmentOrAFileNeverTheConfig) {
   const char* rest = "upstreams: {m: {url: 'http://h:1'}}\nroutes: [{method: POST, path: /x, upstream: m}]\n";
   ::setenv("WRIT_TEST_PEPPER", "0123456789abcdef-env", 1);

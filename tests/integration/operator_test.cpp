@@ -49,6 +49,51 @@ TEST_F(OperatorTest, HealthReadinessMetricsAndRetention) {
   EXPECT_EQ(r0["keyRequired"], true);
 }
 
+// server.admin_listen: /metrics and every change under /v1/ are served on
+// the admin listener only (the public one answers 404 and names it); the
+// admin listener serves no route; status reads and health are on both.
+TEST_F(OperatorTest, TheAdminListenerTakesTheOperatorEndpoints) {
+  master_.Start(dir_.path());
+  RouteOptions payments;
+  payments.path = "/payments";
+  payments.mode = "async";
+  payments.extra = "async: {poll_interval: 50ms}";
+  writ_.set_server_extra("admin_listen: 127.0.0.1:0");
+  writ_.Start(dir_.path(), master_.port(), {RouteOptions{}, payments});
+  uint16_t pub = writ_.port(), adm = writ_.admin_port();
+  ASSERT_NE(adm, 0) << "the listening line names the admin port";
+  ASSERT_NE(adm, pub);
+  ASSERT_EQ(PostJson(pub, "/orders", "a1", "{}").status, 201);
+  auto accepted = PostJson(pub, "/payments", "p1", "{}");
+  ASSERT_EQ(accepted.status, 202);
+  std::string id = ParseBody(accepted).as_object()["submissionId"].as_string().c_str();
+
+  for (const auto& [method, target] : std::vector<std::pair<std::string, std::string>>{
+           {"GET", "/metrics"},
+           {"POST", "/v1/submissions/" + id + "/retry"},
+           {"POST", "/v1/submissions/" + id + "/cancel"},
+           {"POST", "/v1/routes/x/pause"}}) {
+    auto r = Call(pub, method, target);
+    EXPECT_EQ(r.status, 404) << method << " " << target << " on the public listener";
+    EXPECT_NE(r.body.find("served on the admin listener (server.admin_listen) only"), std::string::npos) << r.body;
+  }
+  auto metrics = Call(adm, "GET", "/metrics");
+  EXPECT_EQ(metrics.status, 200);
+  EXPECT_NE(metrics.body.find("writ_requests_total{route=\"POST /orders\",mode=\"sync\",status=\"201\"} 1"),
+            std::string::npos);
+  EXPECT_TRUE(Eventually([&] {
+    return ParseBody(Call(pub, "GET", "/v1/submissions/" + id)).as_object()["status"] == "succeeded";
+  }, 10'000));
+  auto retry = Call(adm, "POST", "/v1/submissions/" + id + "/retry");
+  EXPECT_EQ(retry.status, 409) << "reached the submissions API: a succeeded submission is not retried";
+  EXPECT_EQ(Call(adm, "GET", "/v1/submissions/" + id).status, 200);
+  EXPECT_EQ(Call(adm, "GET", "/healthz").status, 200);
+  auto route = PostJson(adm, "/orders", "a2", "{}");
+  EXPECT_EQ(route.status, 404) << "no route on the admin listener";
+  EXPECT_NE(route.body.find("routes are on the public listener"), std::string::npos) << route.body;
+  EXPECT_EQ(master_.Stat("requests"), 2) << "a1 and p1 only";
+}
+
 TEST_F(OperatorTest, GarbageCollectorDeletesExpiredRecordsWhileServing) {
   master_.Start(dir_.path());
   RouteOptions shortlived, kept;
