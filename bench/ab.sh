@@ -43,7 +43,7 @@ taskset -c $CORE_SRV "$OLD" mock-master --listen 127.0.0.1:$MASTER_PORT --honor-
 PIDS+=($!)
 wait_port $MASTER_PORT
 cat >"$WORK/writ.yaml" <<YAML
-server: {listen: 127.0.0.1:$WRIT_PORT, threads: 1}
+server: {listen: 127.0.0.1:$WRIT_PORT, threads: 1, admin_listen: off}
 store: {url: sqlite:$WORK/writ.db}
 upstreams: {master: {url: http://127.0.0.1:$MASTER_PORT, pool_size: 256}}
 routes:

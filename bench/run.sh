@@ -97,7 +97,7 @@ PIDS+=($!)
 wait_port $MASTER_PORT
 
 cat >"$WORK/writ.yaml" <<YAML
-server: {listen: 127.0.0.1:$WRIT_PORT, threads: 1}
+server: {listen: 127.0.0.1:$WRIT_PORT, threads: 1, admin_listen: off}
 store: {url: sqlite:$WORK/writ.db}
 upstreams: {master: {url: http://127.0.0.1:$MASTER_PORT, pool_size: 256}}
 routes:
@@ -427,7 +427,7 @@ if [[ $SCENARIO == s6 || $SCENARIO == all ]]; then
   echo "## S6 recovery after kill -9 with $PENDING pending items (buffered route, SQLite)"
   R_PORT=18082
   cat >"$WORK/recovery.yaml" <<YAML
-server: {listen: 127.0.0.1:$R_PORT, threads: 1}
+server: {listen: 127.0.0.1:$R_PORT, threads: 1, admin_listen: off}
 store: {url: sqlite:$WORK/recovery.db}
 upstreams: {master: {url: http://127.0.0.1:$MASTER_PORT, pool_size: 64}}
 routes:
@@ -483,7 +483,7 @@ if [[ $SCENARIO == s7 || $SCENARIO == all ]]; then
   "$BUILD/bench_seed_keys" "$WORK/footprint.db" "$RECORDS" 3600000
   bytes=$(stat -c %s "$WORK/footprint.db")
   cat >"$WORK/footprint.yaml" <<YAML
-server: {listen: 127.0.0.1:$F_PORT, threads: 1}
+server: {listen: 127.0.0.1:$F_PORT, threads: 1, admin_listen: off}
 store: {url: sqlite:$WORK/footprint.db, gc_interval: 1s, gc_batch: 1000}
 upstreams: {master: {url: http://127.0.0.1:$MASTER_PORT, pool_size: 256}}
 routes:

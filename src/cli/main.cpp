@@ -12,11 +12,19 @@
 
 namespace {
 
-// Loads and validates a config, applying --listen. Prints every error.
-bool Load(const std::string& path, const std::string& listen, writ::Config& out) {
+// Loads and validates a config, applying --listen and --admin-listen.
+// Prints every error.
+bool Load(const std::string& path, const std::string& listen, const std::string& admin_listen, writ::Config& out) {
   auto loaded = writ::LoadConfig(path);
   if (!listen.empty() && !writ::ParseListen(listen, loaded.config.server.listen))
     loaded.errors.push_back({"--listen", 0, 0, "must be host:port, got '" + listen + "'"});
+  if (admin_listen == "off") {
+    loaded.config.server.admin_listen.reset();
+  } else if (!admin_listen.empty()) {
+    writ::ListenAddress a;
+    if (writ::ParseListen(admin_listen, a)) loaded.config.server.admin_listen = a;
+    else loaded.errors.push_back({"--admin-listen", 0, 0, "must be host:port or off, got '" + admin_listen + "'"});
+  }
   for (const auto& w : loaded.warnings) std::cerr << w.ToString() << "\n";
   for (const auto& e : loaded.errors) std::cerr << e.ToString() << "\n";
   if (!loaded.errors.empty()) {
@@ -40,15 +48,17 @@ int main(int argc, char** argv) {
   CLI::App app{"writ: a reliable-write gateway in front of your system of record", "writ"};
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("writ ") + WRIT_VERSION);
-  std::string config_path, listen;
+  std::string config_path, listen, admin_listen;
 
   auto* serve = app.add_subcommand("serve", "Run the gateway");
   serve->add_option("-c,--config", config_path, "Config file (YAML)")->required();
   serve->add_option("--listen", listen, "Override server.listen (host:port)");
+  serve->add_option("--admin-listen", admin_listen, "Override server.admin_listen (host:port, or off)");
 
   auto* check = app.add_subcommand("check-config", "Validate a config file and report every error");
   check->add_option("config", config_path, "Config file (YAML)")->required();
   check->add_option("--listen", listen, "Override server.listen (host:port)");
+  check->add_option("--admin-listen", admin_listen, "Override server.admin_listen (host:port, or off)");
 
   writ::MockMasterOptions mm;
   std::string mm_listen = "127.0.0.1:9090", mm_latency = "0ms", mm_hang_for = "30s";
@@ -243,15 +253,18 @@ int main(int argc, char** argv) {
 
   if (*serve) {
     writ::Config c;
-    if (!Load(config_path, listen, c)) return 2;
+    if (!Load(config_path, listen, admin_listen, c)) return 2;
     return writ::RunServe(c);
   }
   if (*check) {
     writ::Config c;
-    if (!Load(config_path, listen, c)) return 2;
+    if (!Load(config_path, listen, admin_listen, c)) return 2;
     std::cout << config_path << ": OK (" << c.routes.size() << " route(s), " << c.upstreams.size()
-              << " upstream(s), listen " << c.server.listen.host << ":" << c.server.listen.port << ", store "
-              << c.store.url << ")\n";
+              << " upstream(s), listen " << c.server.listen.host << ":" << c.server.listen.port << ", admin "
+              << (c.server.admin_listen
+                      ? c.server.admin_listen->host + ":" + std::to_string(c.server.admin_listen->port)
+                      : std::string("off"))
+              << ", store " << c.store.url << ")\n";
     return 0;
   }
   if (*mock) {

@@ -79,11 +79,17 @@ void ReadServer(Reader& r, const YAML::Node& n, ServerConfig& s) {
   std::string admin;
   if (auto l = n["admin_listen"]; l && r.Scalar(l, "admin_listen", admin)) {
     ListenAddress a;
-    if (!ParseListen(admin, a)) r.Error(l, "'admin_listen' must be host:port, e.g. 127.0.0.1:9901, got '" + admin + "'");
-    else if (a.port != 0 && a.host == s.listen.host && a.port == s.listen.port)
-      r.Error(l, "'admin_listen' must differ from 'listen': operator endpoints move off the public listener");
+    if (admin == "off") s.admin_listen.reset();
+    else if (!ParseListen(admin, a))
+      r.Error(l, "'admin_listen' must be host:port (e.g. 127.0.0.1:9901) or off, got '" + admin + "'");
     else s.admin_listen = a;
   }
+  if (const auto& a = s.admin_listen; a && a->port != 0 && a->port == s.listen.port &&
+                                      (a->host == s.listen.host || s.listen.host == "0.0.0.0"))
+    r.Error(n["admin_listen"] ? n["admin_listen"] : n["listen"],
+            "'admin_listen' (" + a->host + ":" + std::to_string(a->port) +
+                ") must differ from 'listen': operator endpoints move off the public listener; "
+                "set admin_listen to another port, or off");
   r.Int(n, "threads", s.threads, 0, 256);
   r.Duration(n, "header_timeout", s.header_timeout);
   r.Duration(n, "idle_timeout", s.idle_timeout);

@@ -28,10 +28,12 @@ bool ParseListen(const std::string& text, ListenAddress& out);
 
 struct ServerConfig {
   ListenAddress listen;
-  // The operator listener (`admin_listen: 127.0.0.1:9901`): when set,
-  // /metrics and every change under /v1/ (retry, cancel, replay, pause,
-  // resume) are served there only, and the public listener answers them 404.
-  std::optional<ListenAddress> admin_listen;
+  // The operator listener (default 127.0.0.1:9901, the port of Envoy's
+  // admin interface): /metrics and every change under /v1/ (retry, cancel,
+  // replay, pause, resume) are served there only, and the public listener
+  // answers them 404. `admin_listen: off`: none; those endpoints stay on the
+  // public listener behind the operator role.
+  std::optional<ListenAddress> admin_listen = ListenAddress{"127.0.0.1", 9901};
   int threads = 0;                  // 0: one per core
   Millis header_timeout = 10'000;   // whole header must arrive within this
   Millis idle_timeout = 60'000;     // keep-alive connection idle limit

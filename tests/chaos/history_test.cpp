@@ -276,7 +276,7 @@ TEST_P(History, AcknowledgedOnceUnknownAtMostOnceNothingTwice) {
   // Re-driving the dead applies each once, and nothing twice.
   if (!dead_ids.empty()) {
     Call(master.port(), "POST", "/_faults", R"({"errorRate":0,"dropAfterCommit":0,"hangRate":0})");
-    for (const auto& id : dead_ids) EXPECT_EQ(Call(writ.port(), "POST", "/v1/submissions/" + id + "/retry").status, 200);
+    for (const auto& id : dead_ids) EXPECT_EQ(Call(writ.admin_port(), "POST", "/v1/submissions/" + id + "/retry").status, 200);
     for (const auto& id : dead_ids)
       EXPECT_TRUE(Eventually([&] {
         auto v = ParseBody(Call(writ.port(), "GET", "/v1/submissions/" + id + "?wait=2s"));
@@ -286,7 +286,7 @@ TEST_P(History, AcknowledgedOnceUnknownAtMostOnceNothingTwice) {
   }
   if (!dead_jobs.empty()) {
     Call(master.port(), "POST", "/_faults", R"({"errorRate":0,"dropAfterCommit":0,"hangRate":0})");
-    for (const auto& id : dead_jobs) EXPECT_EQ(Call(writ.port(), "POST", "/v1/jobs/" + id + "/replay").status, 200);
+    for (const auto& id : dead_jobs) EXPECT_EQ(Call(writ.admin_port(), "POST", "/v1/jobs/" + id + "/replay").status, 200);
     for (const auto& id : dead_jobs)
       EXPECT_TRUE(Eventually([&] {
         auto v = ParseBody(Call(writ.port(), "GET", "/v1/jobs/" + id));

@@ -99,11 +99,20 @@ TEST(Config, TheAdminListenerIsAnotherAddress) {
   ASSERT_TRUE(ok.errors.empty()) << ok.errors[0].ToString();
   ASSERT_TRUE(ok.config.server.admin_listen.has_value());
   EXPECT_EQ(ok.config.server.admin_listen->port, 9901);
-  EXPECT_FALSE(LoadConfigText(rest, "n.yaml", ModeSpecs()).config.server.admin_listen.has_value());
+  auto by_default = LoadConfigText(rest, "n.yaml", ModeSpecs()).config.server.admin_listen;
+  ASSERT_TRUE(by_default.has_value()) << "operator endpoints are off the public listener by default";
+  EXPECT_EQ(by_default->host, "127.0.0.1");
+  EXPECT_EQ(by_default->port, 9901);
+  auto off = LoadConfigText(std::string("server: {admin_listen: off}\n") + rest, "o.yaml", ModeSpecs());
+  ASSERT_TRUE(off.errors.empty());
+  EXPECT_FALSE(off.config.server.admin_listen.has_value());
   auto same = LoadConfigText(std::string("server: {listen: 127.0.0.1:8080, admin_listen: 127.0.0.1:8080}\n") + rest,
                              "s.yaml", ModeSpecs());
   ASSERT_EQ(same.errors.size(), 1u);
   EXPECT_NE(same.errors[0].message.find("must differ from 'listen'"), std::string::npos);
+  auto clash = LoadConfigText(std::string("server: {listen: 0.0.0.0:9901}\n") + rest, "c.yaml", ModeSpecs());
+  ASSERT_EQ(clash.errors.size(), 1u) << "the default admin port taken by listen";
+  EXPECT_NE(clash.errors[0].message.find("set admin_listen to another port, or off"), std::string::npos);
   auto bad = LoadConfigText(std::string("server: {admin_listen: 9901}\n") + rest, "b.yaml", ModeSpecs());
   ASSERT_EQ(bad.errors.size(), 1u);
   EXPECT_NE(bad.errors[0].message.find("'admin_listen' must be host:port"), std::string::npos);

@@ -318,13 +318,13 @@ TEST_F(AsyncTest, RetriesFollowBackoffThenDeadThenRedriveSucceedsOnce) {
 
   // The master recovers; an operator re-drives the dead submission.
   Call(master_.port(), "POST", "/_faults", R"({"errorRate":0,"retryAfter":0})");
-  auto redrive = Call(writ_.port(), "POST", "/v1/submissions/" + id + "/retry");
+  auto redrive = Call(writ_.admin_port(), "POST", "/v1/submissions/" + id + "/retry");
   ASSERT_EQ(redrive.status, 200) << redrive.body;
   auto ok = WaitTerminal(id);
   EXPECT_EQ(Str(ok, "status"), "succeeded");
   EXPECT_EQ(Int(ok, "redrives"), 1);
   EXPECT_EQ(master_.Stat("applied"), 1);
-  auto again = Call(writ_.port(), "POST", "/v1/submissions/" + id + "/retry");
+  auto again = Call(writ_.admin_port(), "POST", "/v1/submissions/" + id + "/retry");
   EXPECT_EQ(again.status, 409);
   EXPECT_EQ(ProblemType(again), "submission-not-retryable");
   EXPECT_EQ(master_.Stat("applied"), 1);
@@ -339,10 +339,10 @@ TEST_F(AsyncTest, FinalFailureIsNotRetriedAndCancelStopsAWaitingCommand) {
   auto waiting = PostJson(writ_.port(), "/payments", "f-2", R"({"accountId":"x","amount":2})");
   std::string waiting_id = Str(ParseBody(waiting), "submissionId");
   ASSERT_TRUE(Eventually([&] { return Str(Submission(bad_id), "status") == "processing"; }));
-  auto cancel = Call(writ_.port(), "POST", "/v1/submissions/" + waiting_id + "/cancel");
+  auto cancel = Call(writ_.admin_port(), "POST", "/v1/submissions/" + waiting_id + "/cancel");
   ASSERT_EQ(cancel.status, 200) << cancel.body;
   EXPECT_EQ(Str(ParseBody(cancel), "status"), "cancelled");
-  auto processing = Call(writ_.port(), "POST", "/v1/submissions/" + bad_id + "/cancel");
+  auto processing = Call(writ_.admin_port(), "POST", "/v1/submissions/" + bad_id + "/cancel");
   EXPECT_EQ(processing.status, 409);
   EXPECT_EQ(ProblemType(processing), "submission-not-cancellable");
 
@@ -422,19 +422,19 @@ TEST_F(AsyncTest, RedriveOfAPossiblyAppliedSubmissionNeedsForceOnParkRoutes) {
   ASSERT_EQ(Str(dead, "status"), "dead");
   EXPECT_TRUE(dead.as_object()["possiblyApplied"].as_bool()) << json::serialize(dead);
   EXPECT_EQ(Int(dead, "possiblyAppliedAttempt"), 1);
-  auto refused = Call(writ_.port(), "POST", "/v1/submissions/" + id + "/retry");
+  auto refused = Call(writ_.admin_port(), "POST", "/v1/submissions/" + id + "/retry");
   EXPECT_EQ(refused.status, 409) << refused.body;
   EXPECT_EQ(ProblemType(refused), "submission-possibly-applied");
   std::string out;
   EXPECT_EQ(RunWrit({"dead", "replay", "--config", writ_.config_path(), id}, &out), 1);
   EXPECT_NE(out.find("--unknown-ok"), std::string::npos) << out;
   EXPECT_EQ(RunWrit({"dead", "replay", "--config", writ_.config_path(), "--all"}, &out), 1) << out;
-  EXPECT_EQ(Call(writ_.port(), "POST", "/v1/submissions/" + id + "/retry?force=yes").status, 400);
+  EXPECT_EQ(Call(writ_.admin_port(), "POST", "/v1/submissions/" + id + "/retry?force=yes").status, 400);
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   EXPECT_EQ(master_.Stat("requests"), 1) << "nothing re-sent";
   // The operator checked: not applied (here it was; the mock cannot lie). Forced.
   ASSERT_EQ(Call(master_.port(), "POST", "/_faults", R"({"dropAfterCommit":0})").status, 200);
-  auto forced = Call(writ_.port(), "POST", "/v1/submissions/" + id + "/retry?force=unknown");
+  auto forced = Call(writ_.admin_port(), "POST", "/v1/submissions/" + id + "/retry?force=unknown");
   ASSERT_EQ(forced.status, 200) << forced.body;
   auto done = WaitTerminal(id);
   EXPECT_EQ(Str(done, "status"), "succeeded") << json::serialize(done);
@@ -489,7 +489,7 @@ TEST_F(AsyncTest, AProbeSettlesDeadSubmissionsThatMayHaveBeenApplied) {
   EXPECT_EQ(stats["keysApplied"].as_int64(), 2);
   EXPECT_EQ(stats["duplicateApplies"].as_int64(), 0);
   EXPECT_EQ(stats["requests"].as_int64(), 3) << "lost-answer once; refused-500 refused, then sent once more";
-  auto m = Call(writ_.port(), "GET", "/metrics").body;
+  auto m = Call(writ_.admin_port(), "GET", "/metrics").body;
   EXPECT_NE(m.find("writ_probes_total{route=\"POST /payments\",result=\"found\"} 1"), std::string::npos) << m;
   EXPECT_NE(m.find("writ_probes_total{route=\"POST /payments\",result=\"not_found\"} 1"), std::string::npos) << m;
   auto events = Call(writ_.port(), "GET", "/v1/submissions/" + applied + "/events").body;  // SSE

@@ -53,6 +53,12 @@ class AuthTest : public ::testing::Test {
     return at == std::string::npos ? "" : out.substr(at, out.find('\n', at) - at);
   }
   static std::string Id(const std::string& key) { return key.substr(5, 12); }
+  // The listener an endpoint is on: /metrics and changes under /v1/ are on
+  // the admin listener (server.admin_listen), the rest on the public one.
+  uint16_t PortFor(const std::string& method, const std::string& target) const {
+    bool admin = target == "/metrics" || (method != "GET" && target.rfind("/v1/", 0) == 0);
+    return admin ? writ_.admin_port() : writ_.port();
+  }
   static Headers Bearer(const std::string& key) { return {{"Authorization", "Bearer " + key}}; }
 
   TempDir dir_;
@@ -101,7 +107,7 @@ TEST_F(AuthTest, EachEndpointAnswersOnlyTheRolesItNeeds) {
       Headers hs = creds;
       hs.emplace_back("Idempotency-Key", "m" + std::to_string(n++));
       hs.emplace_back("Content-Type", "application/json");
-      return Call(writ_.port(), e.method, e.target, e.body, hs);
+      return Call(PortFor(e.method, e.target), e.method, e.target, e.body, hs);
     };
     std::string what = e.method + " " + e.target;
     auto none = call({});
@@ -207,7 +213,7 @@ TEST_F(AuthTest, AnotherTenantsRecordsAreNotFoundAndUntouched) {
     Headers h = Bearer(k);
     if (!idem.empty()) h.emplace_back("Idempotency-Key", idem);
     if (!body.empty()) h.emplace_back("Content-Type", ct);
-    return Call(writ_.port(), method, target, body, h);
+    return Call(PortFor(method, target), method, target, body, h);
   };
   auto field = [](const Response& r, const char* k) {
     auto v = ParseBody(r);
@@ -255,7 +261,7 @@ TEST_F(AuthTest, AnotherTenantsRecordsAreNotFoundAndUntouched) {
     h.emplace_back("If-Match", "*");
     h.emplace_back("Idempotency-Key", "x-" + t.method + t.target);
     if (!t.body.empty()) h.emplace_back("Content-Type", "application/json");
-    auto r = Call(writ_.port(), t.method, t.target, t.body, h);
+    auto r = Call(PortFor(t.method, t.target), t.method, t.target, t.body, h);
     EXPECT_EQ(r.status, 404) << t.method << " " << t.target << " as acme's " << t.who << ": " << r.body;
   }
   EXPECT_EQ(call(g_client, "GET", "/v1/submissions/" + s).body, before_sub) << "globex's submission unchanged";
@@ -347,7 +353,7 @@ TEST_F(AuthTest, ATenantAtItsQuotaIsRefusedWithoutSlowingAnother) {
   EXPECT_TRUE(Eventually([&] { return Call(writ_.port(), "GET", "/v1/submissions/sub_x", "", Bearer(slow)).status == 404; },
                          3'000))
       << "the bucket refills";
-  auto metrics = Call(writ_.port(), "GET", "/metrics", "", Bearer(Create("*", "operator"))).body;
+  auto metrics = Call(writ_.admin_port(), "GET", "/metrics", "", Bearer(Create("*", "operator"))).body;
   auto at = metrics.find("\nwrit_quota_refused_total ");
   ASSERT_NE(at, std::string::npos) << metrics;
   EXPECT_GE(std::stoi(metrics.substr(at + 26)), s.statuses[429]) << "every refusal counted (and the refill's polls)";

@@ -134,7 +134,7 @@ TEST_F(BufferedTest, HundredBatchesWithDuplicatesAndRepeatsApplyEachItemKeyOnce)
 TEST_F(BufferedTest, FullBufferAnswers429WithRetryAfterAndStoresNothingUntilDrained) {
   StartPair({"--honor-idempotency-key"},
             {BulkRoute("item_key: /sku\nbatch_size: 10\nbulk_path: /products/_bulk\nmax_pending_items: 50\n")});
-  auto paused = Call(writ_.port(), "POST", std::string("/v1/routes/") + kRoute + "/pause");
+  auto paused = Call(writ_.admin_port(), "POST", std::string("/v1/routes/") + kRoute + "/pause");
   ASSERT_EQ(paused.status, 200) << paused.body;
   std::vector<std::string> first, second;
   for (int i = 0; i < 40; ++i) first.push_back("a" + std::to_string(i));
@@ -151,7 +151,7 @@ TEST_F(BufferedTest, FullBufferAnswers429WithRetryAfterAndStoresNothingUntilDrai
   EXPECT_EQ(JobCount(), 1);
   EXPECT_EQ(Int(Buffer(), "pending"), 40);
   EXPECT_EQ(master_.Stat("applied"), 0) << "a paused route sends nothing";
-  auto metrics = Call(writ_.port(), "GET", "/metrics").body;
+  auto metrics = Call(writ_.admin_port(), "GET", "/metrics").body;
   for (const char* line : {"writ_buffer_pending{route=\"products-bulk\"} 40",
                            "writ_buffer_capacity{route=\"products-bulk\"} 50",
                            "writ_buffer_paused{route=\"products-bulk\"} 1",
@@ -162,7 +162,7 @@ TEST_F(BufferedTest, FullBufferAnswers429WithRetryAfterAndStoresNothingUntilDrai
   writ_.Stop();
   writ_.Restart();
   EXPECT_TRUE(Buffer().as_object()["paused"].as_bool());
-  ASSERT_EQ(Call(writ_.port(), "POST", std::string("/v1/routes/") + kRoute + "/resume").status, 200);
+  ASSERT_EQ(Call(writ_.admin_port(), "POST", std::string("/v1/routes/") + kRoute + "/resume").status, 200);
   ASSERT_TRUE(Eventually([&] { return Drained(); }));
   EXPECT_EQ(master_.Stat("keysApplied"), 40);
   auto accepted = Upload(Ndjson(second));
@@ -199,7 +199,7 @@ TEST_F(BufferedTest, RateLimitHoldsAndBacksOffUnder429s) {
     ASSERT_LE(hi - lo + 1, 200u + 20u + 20u + 50u) << "window ending at item " << hi;
   }
   EXPECT_EQ(Int(Buffer(), "currentRate"), 200);
-  EXPECT_NE(Call(writ_.port(), "GET", "/metrics").body.find("writ_bulk_rate_limit{route=\"products-bulk\"} 200"),
+  EXPECT_NE(Call(writ_.admin_port(), "GET", "/metrics").body.find("writ_bulk_rate_limit{route=\"products-bulk\"} 200"),
             std::string::npos);
 
   // The master pushes back with 429s: the limit halves, then recovers.
@@ -350,7 +350,7 @@ TEST_F(BufferedTest, PerItemModeFailedItemsAreListedAndReplayed) {
   for (auto& e : log.as_object()["requests"].as_array()) EXPECT_EQ(Str(e, "path"), "/products");
   // Its key was given up, so an upload of the same SKU is not a duplicate;
   // replay re-queues the failed item (which fails again at this master).
-  auto replay = Call(writ_.port(), "POST", "/v1/jobs/" + job + "/replay");
+  auto replay = Call(writ_.admin_port(), "POST", "/v1/jobs/" + job + "/replay");
   ASSERT_EQ(replay.status, 200) << replay.body;
   EXPECT_EQ(Int(ParseBody(replay), "requeued"), 1);
   ASSERT_TRUE(Eventually([&] { return Str(Job(job), "status") == "completed_with_errors"; }));
@@ -373,8 +373,8 @@ TEST_F(BufferedTest, PerItemModeFailedItemsAreListedAndReplayed) {
   EXPECT_NE(RunWrit({"jobs", "show", "-c", writ_.config_path(), "job_nope"}, &out), 0);
 
   EXPECT_EQ(Call(writ_.port(), "GET", "/v1/jobs/job_nope").status, 404);
-  EXPECT_EQ(Call(writ_.port(), "POST", "/v1/jobs/" + job).status, 405);
-  EXPECT_EQ(Call(writ_.port(), "POST", "/v1/routes/nope/pause").status, 404);
+  EXPECT_EQ(Call(writ_.admin_port(), "POST", "/v1/jobs/" + job).status, 405);
+  EXPECT_EQ(Call(writ_.admin_port(), "POST", "/v1/routes/nope/pause").status, 404);
 }
 
 }  // namespace

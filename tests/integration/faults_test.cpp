@@ -187,7 +187,7 @@ TEST_F(FaultsTest, AProbeResolvesEveryUnknownOutcomeAndNothingAppliesTwice) {
   EXPECT_EQ(CountKeys(writ_.db_path()).unknown, 0);
   EXPECT_EQ(master_.Stat("duplicateApplies"), 0);
   EXPECT_EQ(master_.Stat("keysApplied"), kKeys) << "every write applied";
-  auto m = Call(writ_.port(), "GET", "/metrics").body;
+  auto m = Call(writ_.admin_port(), "GET", "/metrics").body;
   EXPECT_NE(m.find("writ_probes_total{route=\"POST /orders\",result=\"found\"}"), std::string::npos) << m;
   EXPECT_NE(m.find("writ_probes_total{route=\"POST /orders\",result=\"not_found\"}"), std::string::npos) << m;
 }
@@ -200,7 +200,7 @@ TEST_F(FaultsTest, AtMostOnceRoutesNeverReuseAPooledConnection) {
   retry.extra = "upstream_path: /orders";
   writ_.Start(dir_.path(), master_.port(), {park, retry});
   auto opened = [&] {
-    auto m = Call(writ_.port(), "GET", "/metrics").body;
+    auto m = Call(writ_.admin_port(), "GET", "/metrics").body;
     auto at = m.find("writ_upstream_connections_opened_total{upstream=\"master\"} ");
     return at == std::string::npos ? -1 : std::atoi(m.c_str() + m.find("} ", at) + 2);
   };
@@ -254,7 +254,7 @@ TEST_F(FaultsTest, CrashAfterMasterCommitThenLeaseTakeoverAppliesOnce) {
   // Either the client's retry took the key over, or the completer had
   // re-sent the orphan just before (the retry then replays): both send
   // under the same key.
-  auto metrics = Call(writ_.port(), "GET", "/metrics").body;
+  auto metrics = Call(writ_.admin_port(), "GET", "/metrics").body;
   EXPECT_TRUE(metrics.find("writ_lease_takeovers_total{route=\"POST /orders\"} 1") != std::string::npos ||
               metrics.find("writ_orphans_total{route=\"POST /orders\",action=\"completed\"} 1") != std::string::npos)
       << metrics;
@@ -283,7 +283,7 @@ TEST_F(FaultsTest, AnOrphanOnARetryRouteIsCompletedByTheCompleterAndALateRetryRe
   EXPECT_EQ(master_.Stat("requests"), 2) << "one re-send";
   EXPECT_EQ(master_.Stat("applied"), 1);
   EXPECT_EQ(master_.Stat("keyReplays"), 1) << "the master recognised the derived key";
-  auto metrics = Call(writ_.port(), "GET", "/metrics").body;
+  auto metrics = Call(writ_.admin_port(), "GET", "/metrics").body;
   EXPECT_NE(metrics.find("writ_orphans_total{route=\"POST /orders\",action=\"completed\"} 1"), std::string::npos)
       << metrics;
   std::string log = writ_.ReadLog();
@@ -318,7 +318,7 @@ TEST_F(FaultsTest, AnOrphanOnARetryRouteWithOrphansReleaseIsReleasedAndALateRetr
   EXPECT_EQ(writ_.WaitExit(), 128 + 9);
   writ_.Restart();
   ASSERT_TRUE(Eventually([&] { return CountKeys(writ_.db_path()).in_flight == 0; }));
-  EXPECT_NE(Call(writ_.port(), "GET", "/metrics").body.find(
+  EXPECT_NE(Call(writ_.admin_port(), "GET", "/metrics").body.find(
                 "writ_orphans_total{route=\"POST /orders\",action=\"released\"} 1"),
             std::string::npos);
   auto late = PostJson(writ_.port(), "/orders", "gone", R"({"a":1})");
@@ -342,7 +342,7 @@ TEST_F(FaultsTest, AnOrphanOnAParkRouteIsParkedThenResolvedByTheProbe) {
   EXPECT_EQ(writ_.WaitExit(), 128 + 9);
   writ_.Restart();
   ASSERT_TRUE(Eventually([&] { return CountKeys(writ_.db_path()).completed == 1; }));
-  auto m = Call(writ_.port(), "GET", "/metrics").body;
+  auto m = Call(writ_.admin_port(), "GET", "/metrics").body;
   EXPECT_NE(m.find("writ_orphans_total{route=\"POST /orders\",action=\"parked\"} 1"), std::string::npos) << m;
   EXPECT_NE(m.find("writ_probes_total{route=\"POST /orders\",result=\"found\"} 1"), std::string::npos) << m;
   auto retry = PostJson(writ_.port(), "/orders", "abandoned", R"({"a":1})");

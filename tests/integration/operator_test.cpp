@@ -35,7 +35,7 @@ TEST_F(OperatorTest, HealthReadinessMetricsAndRetention) {
   EXPECT_EQ(Call(writ_.port(), "GET", "/readyz").status, 200);
   ASSERT_EQ(PostJson(writ_.port(), "/orders", "m1", "{}").status, 201);
   ASSERT_EQ(PostJson(writ_.port(), "/orders", "m1", "{}").status, 201);
-  auto metrics = Call(writ_.port(), "GET", "/metrics").body;
+  auto metrics = Call(writ_.admin_port(), "GET", "/metrics").body;
   for (const char* want : {"writ_requests_total{route=\"POST /orders\",mode=\"sync\",status=\"201\"} 2",
                            "writ_replays_total{route=\"POST /orders\"} 1", "writ_upstream_seconds_count",
                            "writ_store_commit_seconds_bucket", "writ_store_commit_batch_size_count",
@@ -108,7 +108,7 @@ TEST_F(OperatorTest, GarbageCollectorDeletesExpiredRecordsWhileServing) {
   ASSERT_TRUE(Eventually([&] { return CountKeys(writ_.db_path()).completed == 1; }, 10'000));
   auto kept_rec = OpenStoreReadOnly(writ_.db_path())->keys().Lookup({"default", "POST /keep", "keep-me"});
   ASSERT_TRUE(kept_rec.ok() && kept_rec->has_value());
-  EXPECT_NE(Call(writ_.port(), "GET", "/metrics").body.find("writ_gc_deleted_total 10"), std::string::npos);
+  EXPECT_NE(Call(writ_.admin_port(), "GET", "/metrics").body.find("writ_gc_deleted_total 10"), std::string::npos);
   // A collected key is new again.
   auto again = PostJson(writ_.port(), "/orders", "gc-0", "{}");
   EXPECT_EQ(again.status, 201);
@@ -190,9 +190,19 @@ TEST_F(OperatorTest, CheckConfigReportsEveryErrorWithPosition) {
   out.clear();
   EXPECT_EQ(RunWrit({"check-config", std::string(WRIT_SOURCE_DIR) + "/examples/writ.yaml"}, &out), 0) << out;
   EXPECT_NE(out.find("OK"), std::string::npos);
+  EXPECT_NE(out.find("admin 127.0.0.1:9901"), std::string::npos) << out;
   out.clear();
   EXPECT_EQ(RunWrit({"check-config", std::string(WRIT_SOURCE_DIR) + "/examples/writ.yaml", "--listen", "bad"}, &out),
             2);
+  out.clear();
+  EXPECT_EQ(RunWrit({"check-config", std::string(WRIT_SOURCE_DIR) + "/examples/writ.yaml", "--admin-listen", "off"},
+                    &out),
+            0);
+  EXPECT_NE(out.find("admin off"), std::string::npos) << out;
+  EXPECT_EQ(RunWrit({"check-config", std::string(WRIT_SOURCE_DIR) + "/examples/writ.yaml", "--admin-listen", "9901"},
+                    &out),
+            2);
+  EXPECT_NE(out.find("--admin-listen"), std::string::npos) << out;
 }
 
 // The benchmarks' S4 latency comes from the mock master: arrival time minus

@@ -141,7 +141,7 @@ TEST_F(PostgresTest, ThreeInstancesProcessAsyncSubmissionsOnceThroughTwoKills) {
   // Every instance did part of the work.
   int busy = 0;
   for (auto& w : writs_) {
-    auto m = Call(w.port(), "GET", "/metrics").body;
+    auto m = Call(w.admin_port(), "GET", "/metrics").body;
     busy += m.find("writ_async_attempts_total") != std::string::npos ? 1 : 0;
   }
   EXPECT_EQ(busy, 3);
@@ -317,7 +317,7 @@ TEST_F(PostgresTest, AHostWhoseClockRunsAheadNeverTakesOverALiveLease) {
   // Both instances worked.
   for (auto& w : writs_) {
     if (w.port() == 0) continue;
-    EXPECT_NE(Call(w.port(), "GET", "/metrics").body.find("writ_async_attempts_total"), std::string::npos);
+    EXPECT_NE(Call(w.admin_port(), "GET", "/metrics").body.find("writ_async_attempts_total"), std::string::npos);
   }
 }
 

@@ -78,6 +78,8 @@ void WritProcess::Start(const std::string& dir, uint16_t master_port, const std:
   db_ = dir + "/data/writ.db";
   std::ostringstream y;
   y << "server:\n  listen: 127.0.0.1:0\n  threads: 2\n";
+  // Tests run in parallel: the admin listener on a free port (admin_port()).
+  if (server_extra_.find("admin_listen") == std::string::npos) y << "  admin_listen: 127.0.0.1:0\n";
   std::istringstream sv(server_extra_);
   for (std::string line; std::getline(sv, line);) y << "  " << line << "\n";
   y << top_extra_;

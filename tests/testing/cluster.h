@@ -73,7 +73,8 @@ class WritProcess {
   int WaitExit() { return proc_.Wait(); }
   void Kill() { proc_.Signal(9); proc_.Wait(); }
 uint16_t port() const { return port_; }
-  // The admin listener's port (set_server_extra("admin_listen: 127.0.0.1:0")), else 0.
+  // The admin listener's port (/metrics, POST /v1/...): a free one unless
+  // set_server_extra names admin_listen; 0 with admin_listen: off.
   uint16_t admin_port() const { return proc_.admin_port(); }
   // Everything the writ processes of this test printed (their JSON logs), in start order.
   std::string ReadLog() const;
