@@ -34,7 +34,8 @@ int RunKeysList(const std::string& config_path, const std::string& state, const 
   }
   std::cout << "STATE\tTENANT\tROUTE\tKEY\tATTEMPTS\tSTATUS\tUPDATED_MS\n";
   for (const auto& r : *rows)
-    std::cout << KeyStateName(r.state) << '\t' << r.id.tenant << '\t' << r.id.route << '\t' << r.id.key << '\t' << r.attempts << '\t'
+    std::cout << KeyStateName(r.state) << '\t' << r.id.tenant << '\t' << r.id.route << '\t' << r.id.key << '\t'
+              << r.attempts << '\t'
               << (r.state == KeyState::kCompleted ? std::to_string(r.response.status) : "-") << '\t' << r.updated_at
               << '\n';
   std::cerr << rows->size() << " key(s)\n";

@@ -219,7 +219,8 @@ int main(int argc, char** argv) {
   auto* apikeys = app.add_subcommand("apikeys", "Make, list, revoke and rotate API keys (needs auth.api_keys)");
   apikeys->require_subcommand(1);
   auto* ak_create = apikeys->add_subcommand("create", "Make a key; it is printed once");
-  ak_create->add_option("--tenant", ako.tenant, "The tenant the key acts for (* : every tenant, reader/operator only)")->required();
+  ak_create->add_option("--tenant", ako.tenant, "The tenant the key acts for (*: every tenant, reader/operator only)")
+      ->required();
   ak_create->add_option("--roles", ako.roles, "client, reader and/or operator, comma-separated")
       ->capture_default_str();
   ak_create->add_option("--name", ako.name, "A label, e.g. the service that uses it");

@@ -48,7 +48,8 @@ class SubmissionsApi {
   // submission of another tenant answers 404 as if it did not exist.
   void Get(const std::string& scope, const std::string& id, Millis wait, std::function<void(Response)> done);
   void List(const Request& req, std::function<void(Response)> done);
-  void Action(const std::string& scope, const std::string& id, const std::string& action, bool force, std::function<void(Response)> done);
+  void Action(const std::string& scope, const std::string& id, const std::string& action, bool force,
+              std::function<void(Response)> done);
   void Events(const std::string& scope, const std::string& id, const std::string& last_event_id, Millis deadline,
               std::function<void(Response)> done);
 

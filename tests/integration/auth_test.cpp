@@ -11,6 +11,8 @@
 #include <set>
 #include <thread>
 
+#include "core/api_key.h"
+#include "patterns/registry.h"
 #include "testing/cluster.h"
 
 namespace writ::testing {
@@ -310,6 +312,26 @@ TEST_F(AuthTest, AnotherTenantsRecordsAreNotFoundAndUntouched) {
   EXPECT_EQ(RunWrit({"apikeys", "create", "--config", writ_.config_path(), "--tenant", "*", "--roles", "client"}, &out),
             2);
   EXPECT_NE(out.find("cannot write"), std::string::npos) << out;
+  // A client key of tenant "*" written to the store some other way still
+  // cannot write: the authenticator drops the role.
+  StoreOptions so;
+  so.url = "sqlite:" + writ_.db_path();
+  so.schema = AllSchemaSteps();
+  auto store = OpenStore(so);
+  ASSERT_TRUE(store.ok()) << store.status().message();
+  auto parts = NewApiKey();
+  ASSERT_TRUE(parts.has_value());
+  ApiKeyRecord rec;
+  rec.id = parts->id;
+  rec.digest = ApiKeyDigest("0123456789abcdef0123456789abcdef", parts->secret);
+  rec.tenant = "*";
+  rec.roles = kRoleClient | kRoleReader;
+  auto made = CreateApiKeySync((*store)->api_keys(), rec);
+  ASSERT_TRUE(made.ok() && *made) << (made.ok() ? "id taken" : made.status().message());
+  std::string forged = FormatApiKey(*parts);
+  EXPECT_EQ(call(forged, "GET", "/v1/submissions/" + s).status, 200) << "it reads every tenant";
+  auto write = call(forged, "POST", "/orders", R"({"a":1})", "o2");
+  EXPECT_EQ(write.status, 403) << write.body;
 }
 
 // Quotas: a tenant over its requests per second is answered 429 with
