@@ -117,7 +117,14 @@ WritProcess::~WritProcess() {
 
 void WritProcess::Stop() {
   if (!proc_.running()) return;
-  EXPECT_EQ(proc_.Stop(), 0) << "writ serve did not exit cleanly; see " << proc_.log_path();
+  int rc = proc_.Stop();
+  if (rc == 0) return;
+  // The log may go with its temporary directory: its end (a sanitizer's
+  // report, e.g. TSan's exit 66) goes into the failure message.
+  std::ifstream in(proc_.log_path());
+  std::string log((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (log.size() > 16'000) log = log.substr(log.size() - 16'000);
+  EXPECT_EQ(rc, 0) << "writ serve did not exit cleanly; see " << proc_.log_path() << "; its log ends:\n" << log;
 }
 
 void WritProcess::Restart(const std::vector<std::string>& env) { Launch(env, true); }
