@@ -85,6 +85,10 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 3600));
   mock->add_option("--seed", mm.seed, "Fault RNG seed (0: random)");
   mock->add_option("--threads", mm.threads, "I/O threads")->check(CLI::Range(1, 64));
+  auto* mm_cert = mock->add_option("--tls-cert", mm.tls_cert, "Serve https with this certificate chain (PEM)")
+                      ->check(CLI::ExistingFile);
+  mock->add_option("--tls-key", mm.tls_key, "The certificate's key (PEM)")->check(CLI::ExistingFile)->needs(mm_cert);
+  mm_cert->needs(mock->get_option("--tls-key"));
 
   writ::DemoOptions demo;
   auto* demo_cmd = app.add_subcommand("demo", "Show the guarantees against a faulty mock master");

@@ -1,5 +1,7 @@
 #include "config/config.h"
 
+#include "core/api_key.h"
+
 #include <algorithm>
 #include <cstdlib>
 #include <iterator>
@@ -70,9 +72,22 @@ StatusSet DefaultFinalStatuses() {
 }
 
 void ReadServer(Reader& r, const YAML::Node& n, ServerConfig& s) {
-  if (!r.CheckMap(n, "server", {"listen", "admin_listen", "threads", "header_timeout", "idle_timeout",
+  if (!r.CheckMap(n, "server", {"listen", "admin_listen", "tls", "threads", "header_timeout", "idle_timeout",
                                 "max_header_bytes", "max_header_count"}))
     return;
+  if (auto t = n["tls"]; t && r.CheckMap(t, "tls", {"cert", "key", "client_ca", "client_certs"})) {
+    if (!t["cert"] || !t["key"]) r.Error(t, "tls needs both cert and key (PEM files)");
+    r.File(t, "cert", s.tls.cert, "certificate file");
+    r.File(t, "key", s.tls.key, "key file");
+    r.File(t, "client_ca", s.tls.client_ca, "client CA file");
+    std::string mode;
+    if (auto c = t["client_certs"]; c && r.Scalar(c, "client_certs", mode)) {
+      if (mode != "required" && mode != "optional")
+        r.Error(c, "'client_certs' must be required or optional, got '" + mode + "'");
+      else if (!t["client_ca"]) r.Error(c, "'client_certs' needs a client_ca to verify them with");
+      s.tls.client_cert_required = mode != "optional";
+    }
+  }
   std::string listen;
   if (auto l = n["listen"]; l && r.Scalar(l, "listen", listen) && !ParseListen(listen, s.listen))
     r.Error(l, "'listen' must be host:port, got '" + listen + "'");
@@ -132,7 +147,31 @@ bool ReadSecret(Reader& r, const YAML::Node& n, const std::string& key, std::str
 }
 
 void ReadAuth(Reader& r, const YAML::Node& n, AuthConfig& a) {
-  if (!r.CheckMap(n, "auth", {"api_keys"})) return;
+  if (!r.CheckMap(n, "auth", {"api_keys", "client_certs"})) return;
+  if (auto c = n["client_certs"]) {
+    if (!c.IsSequence()) {
+      r.Error(c, "auth.client_certs is a list, e.g. - {name: orders.acme.internal, tenant: acme, roles: client}");
+    } else {
+      for (const auto& e : c) {
+        if (!r.CheckMap(e, "a client_certs entry", {"name", "tenant", "roles"})) continue;
+        AuthConfig::ClientCert cc;
+        std::string roles;
+        r.Str(e, "name", cc.name);
+        r.Str(e, "tenant", cc.tenant);
+        r.Str(e, "roles", roles);
+        if (cc.name.empty() || cc.tenant.empty() || roles.empty()) {
+          r.Error(e, "a client_certs entry needs name (a DNS or URI name of the certificate), tenant and roles");
+          continue;
+        }
+        auto bits = ParseRoles(roles);
+        if (!bits) r.Error(e["roles"], "roles must be a comma-separated list of client, reader, operator");
+        else cc.roles = *bits;
+        if (cc.tenant == "*" && (cc.roles & kRoleClient))
+          r.Error(e["roles"], "a certificate of every tenant ('*') cannot be a client: name one tenant");
+        a.client_certs.push_back(cc);
+      }
+    }
+  }
   auto k = n["api_keys"];
   if (!k || !r.CheckMap(k, "api_keys", {"pepper", "header", "cache_ttl"})) return;
   a.api_keys = true;
@@ -193,19 +232,22 @@ void ReadStore(Reader& r, const YAML::Node& n, StoreConfig& s) {
 
 void ReadUpstream(Reader& r, const std::string& name, const YAML::Node& n, UpstreamConfig& u) {
   u.name = name;
-  if (!r.CheckMap(n, "upstream '" + name + "'", {"url", "connect_timeout", "request_timeout", "pool_size"}))
+  if (!r.CheckMap(n, "upstream '" + name + "'",
+                  {"url", "ca_file", "connect_timeout", "request_timeout", "pool_size"}))
     return;
   std::string url;
   auto un = n["url"];
   if (!un) {
     r.Error(n, "upstream '" + name + "' needs a url (http://host:port[/base])");
   } else if (r.Scalar(un, "url", url)) {
-    if (!ParseHttpUrl(url, u.host, u.port, u.base_path)) {
-      r.Error(un, "upstream url must be http://host[:port][/base], got '" + url + "'");
+    if (!ParseHttpUrl(url, u.host, u.port, u.base_path, &u.tls)) {
+      r.Error(un, "upstream url must be http[s]://host[:port][/base], got '" + url + "'");
     } else {
       while (!u.base_path.empty() && u.base_path.back() == '/') u.base_path.pop_back();
     }
   }
+  r.File(n, "ca_file", u.ca_file, "CA file");
+  if (n["ca_file"] && !u.tls) r.Error(n["ca_file"], "ca_file is for https:// upstreams");
   r.Duration(n, "connect_timeout", u.connect_timeout);
   r.Duration(n, "request_timeout", u.request_timeout);
   r.Int(n, "pool_size", u.pool_size, 1, 10'000);

@@ -26,8 +26,22 @@ struct ListenAddress {
 // Parses "host:port" (port may be 0: pick a free one). False if malformed.
 bool ParseListen(const std::string& text, ListenAddress& out);
 
+// TLS on both listeners (server.tls): a certificate chain and its key, PEM
+// files read at start and again on SIGHUP (new connections get the new
+// certificate, open ones keep theirs). TLS 1.2 at least; 1.3 when the
+// client offers it. With `client_ca`, callers present a certificate signed
+// by that CA (mTLS), and auth.client_certs may map its names to a tenant.
+struct TlsConfig {
+  std::string cert;  // "": plain HTTP
+  std::string key;
+  std::string client_ca;
+  bool client_cert_required = true;  // client_certs: required | optional
+  bool enabled() const { return !cert.empty(); }
+};
+
 struct ServerConfig {
   ListenAddress listen;
+  TlsConfig tls;
   // The operator listener (default 127.0.0.1:9901, the port of Envoy's
   // admin interface): /metrics and every change under /v1/ (retry, cancel,
   // replay, pause, resume) are served there only, and the public listener
@@ -54,6 +68,15 @@ struct AuthConfig {
   // How long a key read from the store is trusted before it is read again:
   // a revocation takes effect on every instance within this time.
   Millis cache_ttl = 5'000;
+  // Client certificates (server.tls.client_ca) whose subject alternative
+  // name (DNS or URI) stands for a principal, as a key would.
+  struct ClientCert {
+    std::string name;
+    std::string tenant;
+    unsigned roles = 0;
+  };
+  std::vector<ClientCert> client_certs;
+  bool enabled() const { return api_keys || !client_certs.empty(); }
 };
 
 // Requests per second per tenant (OWASP API4): a token bucket of `burst`
@@ -78,6 +101,10 @@ struct UpstreamConfig {
   std::string host;
   uint16_t port = 80;
   std::string base_path;  // prefix for every upstream path, no trailing '/'
+  // https:// upstreams: the server's certificate is verified against
+  // `ca_file` (PEM), or the system's CAs without one, and must name `host`.
+  bool tls = false;
+  std::string ca_file;
   Millis connect_timeout = 2'000;
   Millis request_timeout = 10'000;
   int pool_size = 64;  // idle keep-alive connections kept per upstream

@@ -148,6 +148,10 @@ void Reader::Pointer(const YAML::Node& parent, const std::string& key, std::stri
 }
 
 void Reader::SchemaFile(const YAML::Node& parent, const std::string& key, std::string& out) {
+  File(parent, key, out, "schema file");
+}
+
+void Reader::File(const YAML::Node& parent, const std::string& key, std::string& out, const std::string& what) {
   auto n = parent[key];
   std::string s;
   if (!n || !Scalar(n, key, s)) return;
@@ -155,7 +159,7 @@ void Reader::SchemaFile(const YAML::Node& parent, const std::string& key, std::s
   if (p.is_relative()) p = std::filesystem::path(file_).parent_path() / p;
   out = p.lexically_normal().string();
   std::ifstream in(out);
-  if (!in) Error(n, "cannot read schema file '" + out + "'");
+  if (!in) Error(n, "cannot read " + what + " '" + out + "'");
 }
 
 YAML::Node At(const YAML::Node& parent, const std::string& key) {
@@ -163,12 +167,15 @@ YAML::Node At(const YAML::Node& parent, const std::string& key) {
   return n ? n : parent;
 }
 
-bool ParseHttpUrl(const std::string& url, std::string& host, uint16_t& port, std::string& path) {
+bool ParseHttpUrl(const std::string& url, std::string& host, uint16_t& port, std::string& path, bool* tls) {
   auto parsed = boost::urls::parse_absolute_uri(url);
-  if (!parsed || parsed->scheme() != "http" || parsed->host().empty()) return false;
+  if (!parsed || parsed->host().empty()) return false;
+  bool https = parsed->scheme() == "https";
+  if (parsed->scheme() != "http" && !(https && tls)) return false;
+  if (tls) *tls = https;
   host = std::string(parsed->host());
   if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
-  port = parsed->has_port() ? parsed->port_number() : 80;
+  port = parsed->has_port() ? parsed->port_number() : https ? 443 : 80;
   path = std::string(parsed->encoded_path());
   return true;
 }

@@ -47,6 +47,9 @@ class Reader {
   // A JSON Schema file, resolved against the config's folder; reports a file
   // that cannot be read.
   void SchemaFile(const YAML::Node& parent, const std::string& key, std::string& out);
+  // Any file that must be readable (`what` names it in the error), resolved
+  // against the config's folder.
+  void File(const YAML::Node& parent, const std::string& key, std::string& out, const std::string& what);
 
   template <typename E>
   void Enum(const YAML::Node& parent, const std::string& key, E& out,
@@ -73,6 +76,10 @@ class Reader {
 // The node to point an error at: parent[key] if present, else parent.
 YAML::Node At(const YAML::Node& parent, const std::string& key);
 // "http://host[:port][/path]" -> parts. False if it is not such a URL.
-bool ParseHttpUrl(const std::string& url, std::string& host, uint16_t& port, std::string& path);
+// With `tls`, "https://..." is accepted too (default port 443) and *tls
+// says which it was.
+bool ParseHttpUrl(const std::string& url, std::string& host, uint16_t& port, std::string& path,
+                  bool* tls = nullptr);
+
 
 }  // namespace writ

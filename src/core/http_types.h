@@ -37,6 +37,9 @@ struct Request {
   // The caller's tenant, from its API key (auth.api_keys); "" without auth.
   // Never from the request itself.
   std::string tenant;
+  // The DNS and URI subject alternative names of the caller's certificate,
+  // verified against server.tls.client_ca (mTLS); empty without one.
+  std::vector<std::string> client_cert_names;
 };
 
 struct Response {

@@ -92,6 +92,7 @@ Authenticator::Outcome Authenticator::Authenticate(const Request& req) {
   } else if (!config_.header.empty()) {
     if (auto v = FindHeader(req.headers, config_.header)) token = std::string(*v);
   }
+  if (!token && !req.client_cert_names.empty()) return FromCertificate(req.client_cert_names);
   if (!token) return Refuse("", "", true);
   auto parts = ParseApiKey(*token);
   if (!parts) return Refuse("malformed key", "", false);
@@ -147,6 +148,22 @@ Authenticator::Outcome Authenticator::Authenticate(const Request& req) {
   // holds for a row written some other way too).
   if (rec->tenant == kAllTenants) out.principal->roles &= ~kRoleClient;
   return out;
+}
+
+// A verified client certificate (mTLS) without a key: the first of its
+// names that auth.client_certs maps. Its key id in logs and 403s is
+// "cert:NAME".
+Authenticator::Outcome Authenticator::FromCertificate(const std::vector<std::string>& names) {
+  for (const auto& name : names)
+    for (const auto& c : config_.client_certs)
+      if (c.name == name) {
+        ok_.Inc();
+        Outcome out;
+        out.principal = Principal{"cert:" + name, c.tenant, c.roles};
+        if (c.tenant == kAllTenants) out.principal->roles &= ~kRoleClient;
+        return out;
+      }
+  return Refuse("client certificate not in auth.client_certs", "cert:" + names.front(), false);
 }
 
 Response Authenticator::Forbidden(const Principal& p, unsigned required) {

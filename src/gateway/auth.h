@@ -75,6 +75,7 @@ class Authenticator {
     // computing the HMAC again.
     std::string verified_secret;
   };
+  Outcome FromCertificate(const std::vector<std::string>& names);
   Outcome Refuse(const char* reason, const std::string& key_id, bool missing);
 
   const AuthConfig& config_;

@@ -32,7 +32,7 @@ Gateway::Gateway(const Config& config, Runtime& rt, Store& store, Metrics& metri
       metrics_(metrics),
       gc_deleted_(metrics.GetCounter("writ_gc_deleted_total", "Expired idempotency records deleted")) {
   for (const auto& u : config.upstreams) clients_[u.name] = MakeHttpUpstreamClient(rt, u, &metrics);
-  if (config.auth.api_keys) auth_ = std::make_unique<Authenticator>(config.auth, store.api_keys(), metrics);
+  if (config.auth.enabled()) auth_ = std::make_unique<Authenticator>(config.auth, store.api_keys(), metrics);
   if (config.quotas.any()) quotas_ = std::make_unique<Quotas>(config.quotas, SystemClock(), metrics);
   submissions_ = std::make_unique<SubmissionsApi>(store, rt.scheduler());
   request_counters_ = std::make_unique<StatusCounters[]>(config.routes.size());
@@ -55,6 +55,8 @@ void Gateway::AddWebhook(const std::string& route, const NotifyConfig& notify) {
   hook.name = "webhook " + route;
   hook.host = notify.host;
   hook.port = notify.port;
+  hook.tls = notify.tls;
+  hook.ca_file = notify.ca_file;
   hook.request_timeout = notify.timeout;
   hook.pool_size = 8;
   webhook_clients_.push_back(MakeHttpUpstreamClient(rt_, hook, &metrics_));
@@ -268,6 +270,7 @@ int RunServe(const Config& config) {
   sigemptyset(&sigs);
   sigaddset(&sigs, SIGINT);
   sigaddset(&sigs, SIGTERM);
+  sigaddset(&sigs, SIGHUP);  // reload the TLS certificates
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);  // threads inherit the mask
 
   Metrics metrics;
@@ -284,12 +287,12 @@ int RunServe(const Config& config) {
   auto is_loopback = [](const std::string& h) { return h == "localhost" || h == "::1" || h.rfind("127.", 0) == 0; };
   const std::string& host = config.server.listen.host;
   bool loopback = is_loopback(host);
-  if (const auto& a = config.server.admin_listen; a && !config.auth.api_keys && !is_loopback(a->host))
+  if (const auto& a = config.server.admin_listen; a && !config.auth.enabled() && !is_loopback(a->host))
     LogJson("warn", "NO AUTHENTICATION on the admin listener " + a->host + ":" + std::to_string(a->port) +
                         ": anyone who reaches it can retry, cancel, replay and pause; configure auth.api_keys or "
                         "keep admin_listen on 127.0.0.1",
             {{"admin_listen", a->host}});
-  if (!config.auth.api_keys && !loopback)
+  if (!config.auth.enabled() && !loopback)
     LogJson("warn", "NO AUTHENTICATION: anyone who reaches " + host + ":" +
                         std::to_string(config.server.listen.port) +
                         " can write through every route, read every submission, and retry, cancel or pause; "
@@ -306,6 +309,8 @@ int RunServe(const Config& config) {
   opts.idle_timeout = config.server.idle_timeout;
   opts.max_header_bytes = config.server.max_header_bytes;
   opts.max_header_count = config.server.max_header_count;
+  const auto& tls = config.server.tls;
+  opts.tls = {tls.cert, tls.key, tls.client_ca, tls.client_cert_required};
   Gateway* g = gateway.get();
   auto server = StartServer(
       rt, opts, [g](Request r, std::function<void(Response)> done) { g->Handle(std::move(r), std::move(done)); },
@@ -341,9 +346,22 @@ int RunServe(const Config& config) {
     line["admin_host"] = config.server.admin_listen->host;
     line["admin_port"] = admin->port();
   }
+  if (tls.enabled()) line["tls"] = tls.client_ca.empty() ? "on" : tls.client_cert_required ? "mtls" : "mtls-optional";
   LogJson("info", "listening", std::move(line));
   int sig = 0;
-  sigwait(&sigs, &sig);
+  for (;;) {
+    sigwait(&sigs, &sig);
+    if (sig != SIGHUP) break;
+    if (!tls.enabled()) {
+      LogJson("info", "SIGHUP: nothing to reload (no server.tls)");
+      continue;
+    }
+    // Both listeners or neither: a half-reloaded pair would serve two certificates.
+    Status s = (*server)->ReloadTls();
+    if (s.ok() && admin) s = admin->ReloadTls();
+    if (s.ok()) LogJson("info", "TLS certificates reloaded", {{"cert", tls.cert}});
+    else LogJson("error", "TLS reload failed; the previous certificate stays in use", {{"error", s.message()}});
+  }
   LogJson("info", "shutting down", {{"signal", sig}});
   (*server)->Stop();
   if (admin) admin->Stop();

@@ -14,10 +14,15 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+
+#include <mutex>
 
 #include "core/hash.h"
+#include "core/log.h"
 #include "core/problem.h"
 #include "http/io.h"
+#include "http/tls.h"
 
 namespace writ {
 namespace {
@@ -156,6 +161,20 @@ class ServerImpl : public Server, public std::enable_shared_from_this<ServerImpl
     asio::co_spawn(ioc_, Accept(shared_from_this()), asio::detached);
   }
 
+  Status ReloadTls() override {
+    if (!opts_.tls.enabled()) return Status::Ok();
+    auto ctx = MakeServerTlsContext(opts_.tls);
+    if (!ctx.ok()) return ctx.status();
+    std::lock_guard lock(tls_mu_);
+    tls_ = std::move(*ctx);
+    return Status::Ok();
+  }
+
+  std::shared_ptr<asio::ssl::context> tls() {
+    std::lock_guard lock(tls_mu_);
+    return tls_;
+  }
+
   uint16_t port() const override { return port_; }
 
   void Stop() override {
@@ -177,23 +196,48 @@ class ServerImpl : public Server, public std::enable_shared_from_this<ServerImpl
         continue;  // e.g. EMFILE: keep serving the connections we have
       }
       sock.set_option(tcp::no_delay(true), ec);
-      asio::co_spawn(sock.get_executor(), Session(self, beast::tcp_stream(std::move(sock))), asio::detached);
+      auto ex = sock.get_executor();
+      if (auto ctx = self->tls())
+        asio::co_spawn(ex, Secure(self, std::move(ctx), beast::tcp_stream(std::move(sock))), asio::detached);
+      else
+        asio::co_spawn(ex, Session(self, beast::tcp_stream(std::move(sock)), {}), asio::detached);
     }
   }
 
-  static asio::awaitable<void> WriteProblem(beast::tcp_stream& stream, int status, const char* slug,
-                                            const char* title, std::string detail) {
+  // A TLS connection: the handshake within header_timeout, then the same
+  // session over the encrypted stream. `ctx` (the certificate when the
+  // connection began) lives as long as the connection, across reloads.
+  static asio::awaitable<void> Secure(std::shared_ptr<ServerImpl> self, std::shared_ptr<asio::ssl::context> ctx,
+                                      beast::tcp_stream tcp) {
+    beast::ssl_stream<beast::tcp_stream> stream(std::move(tcp), *ctx);
+    beast::get_lowest_layer(stream).expires_after(std::chrono::milliseconds(self->opts_.header_timeout));
+    auto [ec] = co_await stream.async_handshake(asio::ssl::stream_base::server, asio::as_tuple(asio::use_awaitable));
+    if (ec) {
+      // Plain HTTP, a wrong CA at the client, no client certificate: the
+      // caller learns from its TLS stack; nothing is answered.
+      co_return;
+    }
+    std::vector<std::string> names = PeerCertificateNames(stream.native_handle());
+    co_await Session(self, std::move(stream), std::move(names));
+  }
+
+  template <typename Stream>
+  static asio::awaitable<void> WriteProblem(Stream& stream, int status, const char* slug, const char* title,
+                                            std::string detail) {
     auto res = ToBeast(Problem(status, slug, title, detail), 11, false);
     co_await http::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
   }
 
-  static asio::awaitable<void> Session(std::shared_ptr<ServerImpl> self, beast::tcp_stream stream) {
+  template <typename Stream>
+  static asio::awaitable<void> Session(std::shared_ptr<ServerImpl> self, Stream stream,
+                                       std::vector<std::string> cert_names) {
     const auto& o = self->opts_;
+    auto& lowest = beast::get_lowest_layer(stream);
     beast::flat_buffer buffer;
     std::string remote;
     {
       boost::system::error_code ec;
-      auto ep = stream.socket().remote_endpoint(ec);
+      auto ep = lowest.socket().remote_endpoint(ec);
       if (!ec) remote = ep.address().to_string() + ":" + std::to_string(ep.port());
     }
     bool first = true;
@@ -206,7 +250,7 @@ class ServerImpl : public Server, public std::enable_shared_from_this<ServerImpl
       // A new connection must deliver its first header within header_timeout;
       // a kept-alive one may idle up to idle_timeout before its next header
       // is complete. A body must then arrive within header_timeout.
-      stream.expires_after(std::chrono::milliseconds(first ? o.header_timeout : o.idle_timeout));
+      lowest.expires_after(std::chrono::milliseconds(first ? o.header_timeout : o.idle_timeout));
       first = false;
       // The whole head is read into the buffer and looked at before Beast
       // parses (and would unfold) it; a head over the limit is left to
@@ -269,7 +313,7 @@ class ServerImpl : public Server, public std::enable_shared_from_this<ServerImpl
           http::response<http::empty_body> cont{http::status::continue_, head.version()};
           co_await http::async_write(stream, cont, asio::as_tuple(asio::use_awaitable));
         }
-        stream.expires_after(std::chrono::milliseconds(o.header_timeout));
+        lowest.expires_after(std::chrono::milliseconds(o.header_timeout));
         auto [bec, bn] = co_await http::async_read(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
         if (bec == http::error::body_limit) {
           co_await WriteProblem(stream, 413, "body-too-large", "Request body too large",
@@ -293,20 +337,21 @@ class ServerImpl : public Server, public std::enable_shared_from_this<ServerImpl
       unsigned version = msg.version();
       Request req = ToRequest(std::move(msg));
       req.remote = remote;
+      req.client_cert_names = cert_names;
       auto rid = FindHeader(req.headers, "X-Request-Id");
       req.request_id = rid && rid->size() <= 128 ? std::string(*rid) : NextRequestId();
 
-      stream.expires_never();
+      lowest.expires_never();
       Response resp = co_await AsyncHandle(self->handler_, std::move(req), asio::use_awaitable);
       if (resp.reset_connection) {
         boost::system::error_code ignored;
-        stream.socket().set_option(asio::socket_base::linger(true, 0), ignored);
-        stream.socket().close(ignored);
+        lowest.socket().set_option(asio::socket_base::linger(true, 0), ignored);
+        lowest.socket().close(ignored);
         co_return;
       }
       keep_alive = keep_alive && !resp.close_connection;
       auto res = ToBeast(resp, version, keep_alive);
-      stream.expires_after(std::chrono::milliseconds(o.idle_timeout));
+      lowest.expires_after(std::chrono::milliseconds(o.idle_timeout));
       auto [wec, wn] = co_await http::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
       if (wec || !keep_alive) break;
     }
@@ -315,11 +360,16 @@ class ServerImpl : public Server, public std::enable_shared_from_this<ServerImpl
     // Closing with unread data would reset the connection, and the client
     // could lose the answer we just wrote.
     boost::system::error_code ignored;
-    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
-    stream.expires_after(std::chrono::seconds(1));
+    if constexpr (!std::is_same_v<Stream, beast::tcp_stream>) {
+      // TLS: send close_notify first, for at most a second.
+      lowest.expires_after(std::chrono::seconds(1));
+      co_await stream.async_shutdown(asio::as_tuple(asio::use_awaitable));
+    }
+    lowest.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    lowest.expires_after(std::chrono::seconds(1));
     std::array<char, 16 * 1024> scratch;
     for (size_t drained = 0; drained < kMaxLingerBytes;) {
-      auto [rec, n] = co_await stream.async_read_some(asio::buffer(scratch), asio::as_tuple(asio::use_awaitable));
+      auto [rec, n] = co_await lowest.async_read_some(asio::buffer(scratch), asio::as_tuple(asio::use_awaitable));
       if (rec) break;
       drained += n;
     }
@@ -333,6 +383,8 @@ class ServerImpl : public Server, public std::enable_shared_from_this<ServerImpl
   BodyLimitFn body_limit_;
   tcp::acceptor acceptor_;
   uint16_t port_ = 0;
+  std::mutex tls_mu_;
+  std::shared_ptr<asio::ssl::context> tls_;  // null: plain HTTP
 };
 
 }  // namespace
@@ -340,6 +392,7 @@ class ServerImpl : public Server, public std::enable_shared_from_this<ServerImpl
 Result<std::unique_ptr<Server>> StartServer(Runtime& rt, ServerOptions opts, Handler handler,
                                             BodyLimitFn body_limit) {
   auto impl = std::make_shared<ServerImpl>(rt, std::move(opts), std::move(handler), std::move(body_limit));
+  if (auto s = impl->ReloadTls(); !s.ok()) return s;
   if (auto s = impl->Listen(); !s.ok()) return s;
   impl->Begin();
   // The owner holds a thin handle; the accept loop keeps the impl alive.
@@ -347,6 +400,7 @@ Result<std::unique_ptr<Server>> StartServer(Runtime& rt, ServerOptions opts, Han
     std::shared_ptr<ServerImpl> impl;
     uint16_t port() const override { return impl->port(); }
     void Stop() override { impl->Stop(); }
+    Status ReloadTls() override { return impl->ReloadTls(); }
   };
   auto h = std::make_unique<Handle>();
   h->impl = impl;

@@ -18,8 +18,17 @@
 
 namespace writ {
 
+// PEM files of a TLS listener; no cert: plain HTTP.
+struct TlsFiles {
+  std::string cert, key;
+  std::string client_ca;  // callers' certificates are verified against it (mTLS)
+  bool client_cert_required = true;
+  bool enabled() const { return !cert.empty(); }
+};
+
 struct ServerOptions {
   std::string host = "127.0.0.1";
+  TlsFiles tls;
   uint16_t port = 0;  // 0: any free port (see Server::port)
   Millis header_timeout = 10'000;
   Millis idle_timeout = 60'000;
@@ -37,6 +46,9 @@ class Server {
   virtual ~Server() = default;
   virtual uint16_t port() const = 0;
   virtual void Stop() = 0;  // stops accepting; open connections finish their request
+  // Reads the TLS files again: new connections get the new certificate,
+  // open ones keep theirs. On an error the old one stays in use.
+  virtual Status ReloadTls() = 0;
 };
 
 // Parses one request from `bytes` as a connection does (Beast's parser with

@@ -408,6 +408,8 @@ int RunMockMaster(const MockMasterOptions& options) {
   so.host = options.host;
   so.port = options.port;
   so.max_header_count = 200;
+  so.tls.cert = options.tls_cert;
+  so.tls.key = options.tls_key;
   auto server = StartServer(
       rt, so, [&master](Request r, std::function<void(Response)> done) { master.Handle(std::move(r), std::move(done)); },
       [](const std::string&, const std::string&) { return uint64_t{64} * 1024 * 1024; });
@@ -420,6 +422,7 @@ int RunMockMaster(const MockMasterOptions& options) {
                                             {"service", "mock-master"},
                                             {"host", options.host},
                                             {"port", (*server)->port()},
+                                            {"tls", !options.tls_cert.empty()},
                                             {"honorIdempotencyKey", options.honor_idempotency_key}})
             << std::endl;
   int sig = 0;

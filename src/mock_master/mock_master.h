@@ -45,6 +45,9 @@ struct MockMasterOptions {
   int retry_after = 0;  // seconds; sent with injected 503s when > 0
   uint64_t seed = 0;  // 0: random
   int threads = 1;
+  // Serve https with this certificate chain and key (PEM), for tests of
+  // https upstreams and webhooks.
+  std::string tls_cert, tls_key;
 };
 
 // Runs until SIGINT/SIGTERM. Prints a JSON "listening" line with the port.

@@ -16,10 +16,12 @@ namespace writ {
 class Reader;
 
 struct NotifyConfig {
-  std::string url;  // as written, http://host[:port]/path
+  std::string url;  // as written, http[s]://host[:port]/path
   std::string host;
   uint16_t port = 80;
   std::string path = "/";
+  bool tls = false;     // https://: verified against ca_file or the system's CAs
+  std::string ca_file;
   std::string secret;  // "whsec_<base64>" (or any other string, used as raw bytes)
   Millis timeout = 5'000;
   bool enabled() const { return !url.empty(); }
