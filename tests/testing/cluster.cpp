@@ -87,7 +87,7 @@ void WritProcess::Start(const std::string& dir, uint16_t master_port, const std:
   y << "store:\n  url: " << (store_url_.empty() ? "sqlite:" + db_ : store_url_) << "\n";
   std::istringstream se(store_extra_);
   for (std::string line; std::getline(se, line);) y << "  " << line << "\n";
-  y << "upstreams:\n  master:\n    url: http://127.0.0.1:" << master_port << "\n";
+  y << "upstreams:\n  master:\n    url: " << upstream_origin_ << ":" << master_port << "\n";
   if (upstream_extra.find("connect_timeout") == std::string::npos) y << "    connect_timeout: 1s\n";
   if (upstream_extra.find("request_timeout") == std::string::npos) y << "    request_timeout: 2s\n";
   std::istringstream ue(upstream_extra);

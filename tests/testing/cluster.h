@@ -65,6 +65,10 @@ class WritProcess {
   void set_top_extra(std::string yaml) { top_extra_ = std::move(yaml); }
   // Extra YAML lines for the server section (e.g. "header_timeout: 300ms"); call before Start.
   void set_server_extra(std::string yaml) { server_extra_ = std::move(yaml); }
+  // The upstream's scheme and host, e.g. "https://localhost" (default
+  // "http://127.0.0.1"); the master's port is added. Call before Start.
+  void set_upstream_origin(std::string origin) { upstream_origin_ = std::move(origin); }
+  void Signal(int sig) { proc_.Signal(sig); }
   // Starts again with the same config and store (after a crash or Stop).
   void Restart(const std::vector<std::string>& env = {});
   ~WritProcess();
@@ -87,6 +91,7 @@ uint16_t port() const { return port_; }
   void Launch(const std::vector<std::string>& env, bool wait);
   ChildProcess proc_;
   std::string dir_, config_, db_, store_extra_, server_extra_, store_url_, top_extra_;
+  std::string upstream_origin_ = "http://127.0.0.1";
   uint16_t port_ = 0;
   int restarts_ = 0;
 };
