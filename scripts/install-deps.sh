@@ -6,6 +6,7 @@ set -euo pipefail
 PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config git curl
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
+  openssl                     # the TLS tests make their certificates with it
   libsqlite3-dev libssl-dev libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev
   libpq-dev                   # PostgreSQL store (libpq)
   postgresql                  # the tests start their own server (initdb + pg_ctl), never the system one

@@ -269,6 +269,11 @@ int main(int argc, char** argv) {
               << (c.server.admin_listen
                       ? c.server.admin_listen->host + ":" + std::to_string(c.server.admin_listen->port)
                       : std::string("off"))
+              << ", tls "
+              << (!c.server.tls.enabled()             ? "off"
+                  : c.server.tls.client_ca.empty()    ? "on"
+                  : c.server.tls.client_cert_required ? "on with client certificates"
+                                                      : "on with optional client certificates")
               << ", store " << c.store.url << ")\n";
     return 0;
   }

@@ -1,7 +1,10 @@
 // Config loading: defaults, every error reported with file:line:column.
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 #include "config/config.h"
+#include "core/api_key.h"
 #include "patterns/async/async_config.h"
 #include "patterns/registry.h"
 #include "patterns/sync/completer.h"
@@ -116,6 +119,50 @@ TEST(Config, TheAdminListenerIsAnotherAddress) {
   auto bad = LoadConfigText(std::string("server: {admin_listen: 9901}\n") + rest, "b.yaml", ModeSpecs());
   ASSERT_EQ(bad.errors.size(), 1u);
   EXPECT_NE(bad.errors[0].message.find("'admin_listen' must be host:port"), std::string::npos);
+}
+
+TEST(Config, TlsNeedsReadableFilesAndHttpsUpstreamsMayNameTheirCa) {
+  std::string dir = ::testing::TempDir();
+  std::ofstream(dir + "/c.pem") << "x";
+  std::ofstream(dir + "/k.pem") << "x";
+  const char* routes = "routes: [{method: POST, path: /x, upstream: m}]\n";
+  auto load = [&](const std::string& text) { return LoadConfigText(text + routes, dir + "/t.yaml", ModeSpecs()); };
+  auto ok = load("server:\n  tls: {cert: c.pem, key: k.pem, client_ca: c.pem, client_certs: optional}\n"
+                 "auth:\n  client_certs:\n    - {name: spiffe://acme/orders, tenant: acme, roles: 'client,reader'}\n"
+                 "upstreams: {m: {url: 'https://master.internal/api', ca_file: c.pem}}\n");
+  ASSERT_TRUE(ok.errors.empty()) << ok.errors[0].ToString();
+  EXPECT_EQ(ok.config.server.tls.cert, dir + "/c.pem") << "files resolve against the config's folder";
+  EXPECT_FALSE(ok.config.server.tls.client_cert_required);
+  ASSERT_EQ(ok.config.auth.client_certs.size(), 1u);
+  EXPECT_EQ(ok.config.auth.client_certs[0].roles, unsigned{kRoleClient | kRoleReader});
+  EXPECT_TRUE(ok.config.auth.enabled()) << "client certificates alone turn authentication on";
+  const auto& u = ok.config.upstreams[0];
+  EXPECT_TRUE(u.tls);
+  EXPECT_EQ(u.port, 443);
+  EXPECT_EQ(u.base_path, "/api");
+  EXPECT_EQ(u.ca_file, dir + "/c.pem");
+
+  const char* up = "upstreams: {m: {url: 'http://h:1'}}\n";
+  auto first_error = [&](const std::string& text) {
+    auto l = load(text);
+    return l.errors.empty() ? std::string("(no error)") : l.errors[0].message;
+  };
+  EXPECT_NE(first_error(std::string("server: {tls: {cert: c.pem}}\n") + up).find("needs both cert and key"),
+            std::string::npos);
+  EXPECT_NE(first_error(std::string("server: {tls: {cert: c.pem, key: gone.pem}}\n") + up)
+                .find("cannot read key file"),
+            std::string::npos);
+  EXPECT_NE(first_error(std::string("server: {tls: {cert: c.pem, key: k.pem, client_certs: optional}}\n") + up)
+                .find("needs a client_ca"),
+            std::string::npos);
+  EXPECT_NE(first_error("upstreams: {m: {url: 'http://h:1', ca_file: c.pem}}\n").find("for https:// upstreams"),
+            std::string::npos);
+  EXPECT_NE(first_error("upstreams: {m: {url: 'ftp://h:1'}}\n").find("http[s]://"), std::string::npos);
+  EXPECT_NE(first_error(std::string("auth: {client_certs: [{name: ops, tenant: '*', roles: client}]}\n") + up)
+                .find("cannot be a client"),
+            std::string::npos);
+  EXPECT_NE(first_error(std::string("auth: {client_certs: [{name: ops}]}\n") + up).find("needs name"),
+            std::string::npos);
 }
 
 TEST(Config, ThePepperComesFromTheEnvironmentOrAFileNeverTheConfig) {
