@@ -1,6 +1,7 @@
 // Config loading: defaults, every error reported with file:line:column.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 
 #include "config/config.h"
@@ -122,7 +123,8 @@ TEST(Config, TheAdminListenerIsAnotherAddress) {
 }
 
 TEST(Config, TlsNeedsReadableFilesAndHttpsUpstreamsMayNameTheirCa) {
-  std::string dir = ::testing::TempDir();
+  std::string dir = ::testing::TempDir() + "writ-tls-config";  // TempDir() ends with '/'
+  std::filesystem::create_directories(dir);
   std::ofstream(dir + "/c.pem") << "x";
   std::ofstream(dir + "/k.pem") << "x";
   const char* routes = "routes: [{method: POST, path: /x, upstream: m}]\n";
