@@ -433,6 +433,9 @@ class ConfigLoader {
     }
     if (!n["path"]) r_.Error(n, "route needs a path");
     else if (!ValidTemplate(rt.path)) r_.Error(n["path"], "path must start with '/' and use {name} params");
+    else if (rt.path.rfind("/v1/", 0) == 0 || rt.path == "/v1" || rt.path == "/healthz" || rt.path == "/readyz" ||
+             rt.path == "/metrics" || rt.path.rfind("/.well-known/", 0) == 0)
+      r_.Error(n["path"], "path '" + rt.path + "' is Writ's own (/v1/, /healthz, /readyz, /metrics, /.well-known/)");
     if (!n["upstream"]) r_.Error(n, "route needs an upstream");
     if (rt.upstream_path.empty()) rt.upstream_path = rt.path;
     else if (!ValidTemplate(rt.upstream_path)) r_.Error(n["upstream_path"], "upstream_path must start with '/'");

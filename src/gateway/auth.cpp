@@ -15,17 +15,6 @@ constexpr Millis kTouchEvery = 60'000;  // last-used time: one write per key and
 // same digest and comparison as a known one.
 const std::string kNoDigest(64, '0');
 
-bool StartsWith(const std::string& s, const char* p) { return s.rfind(p, 0) == 0; }
-
-// The id segment after `prefix` (e.g. /v1/submissions/ID/events -> ID, rest
-// "events"); false for the collection itself.
-bool OneById(const std::string& path, const std::string& prefix, std::string* rest) {
-  if (!StartsWith(path, prefix.c_str()) || path.size() <= prefix.size()) return false;
-  size_t slash = path.find('/', prefix.size());
-  *rest = slash == std::string::npos ? "" : path.substr(slash + 1);
-  return true;
-}
-
 std::optional<std::string> Bearer(std::string_view v) {
   constexpr std::string_view kScheme = "bearer ";
   if (v.size() <= kScheme.size() || !IEquals(v.substr(0, kScheme.size()), kScheme)) return std::nullopt;
@@ -36,28 +25,6 @@ std::optional<std::string> Bearer(std::string_view v) {
 }
 
 }  // namespace
-
-unsigned RequiredRoles(const std::string& method, const std::string& path, bool route_matched) {
-  constexpr unsigned kAny = kRoleClient | kRoleReader | kRoleOperator;
-  if (method == "GET" && (path == "/healthz" || path == "/readyz" || path == "/.well-known/writ/idempotency"))
-    return 0;
-  if (route_matched) return kRoleClient;
-  if (path == "/metrics") return kRoleOperator;
-  if (StartsWith(path, "/v1/")) {
-    if (method != "GET") return kRoleOperator;
-    std::string rest;
-    if (OneById(path, "/v1/submissions/", &rest)) return rest.empty() || rest == "events" ? kAny : kRoleOperator;
-    if (OneById(path, "/v1/jobs/", &rest)) return rest.empty() || rest == "items" ? kAny : kRoleOperator;
-    if (OneById(path, "/v1/routes/", &rest)) return kAny;  // a route's buffer state
-    if (path == "/v1/submissions" || path == "/v1/jobs") return kAny;  // lists of the caller's tenant
-    return kRoleOperator;
-  }
-  return kAny;
-}
-
-bool IsAdminEndpoint(const std::string& method, const std::string& path) {
-  return path == "/metrics" || (StartsWith(path, "/v1/") && method != "GET");
-}
 
 Authenticator::Authenticator(const AuthConfig& config, ApiKeyStore& keys, Metrics& metrics)
     : config_(config),

@@ -31,26 +31,6 @@ struct Principal {
   unsigned roles = 0;
 };
 
-// The roles any of which an endpoint needs (0: open to anyone).
-//  * /healthz, /readyz, /.well-known/writ/idempotency: open.
-//  * A configured route (`route_matched`): client.
-//  * GET of one submission, job or route buffer by its id (and its events),
-//    and the lists GET /v1/submissions and /v1/jobs: client, reader or
-//    operator. Each shows the caller's tenant's records only (another
-//    tenant's id answers 404, core/tenant.h), every tenant's for a key of
-//    tenant "*".
-//  * /metrics and every change under /v1/ (retry, cancel, replay, pause,
-//    resume): operator; retry, cancel and replay within the key's tenant,
-//    pause and resume (shared by every tenant) with a key of tenant "*".
-//  * Anything else (an unknown path): any authenticated caller, who then
-//    gets the 404 (a caller without a key learns nothing about paths).
-unsigned RequiredRoles(const std::string& method, const std::string& path, bool route_matched);
-
-// Whether an endpoint is for operators only, and so served on the admin
-// listener when there is one (server.admin_listen): /metrics and every
-// change under /v1/.
-bool IsAdminEndpoint(const std::string& method, const std::string& path);
-
 class Authenticator {
  public:
   Authenticator(const AuthConfig& config, ApiKeyStore& keys, Metrics& metrics);

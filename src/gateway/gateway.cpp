@@ -48,6 +48,49 @@ Gateway::Gateway(const Config& config, Runtime& rt, Store& store, Metrics& metri
   }
   if (!webhook_targets_.empty())
     relay_ = std::make_unique<WebhookRelay>(webhook_targets_, store, rt.scheduler(), metrics, rng_);
+  // Writ's own API. Routes come first in Dispatch only for paths no
+  // endpoint here fits; the loader keeps routes out of /v1/.
+  for (const char* open : {"/healthz", "/readyz", "/.well-known/writ/idempotency"})
+    endpoints_.push_back({{"GET", open, 0, false}});
+  endpoints_.push_back({{"GET", "/metrics", kRoleOperator, true}});
+  endpoints_.push_back({{"GET", "/v1/endpoints", kRoleOperator, true}});
+  for (auto& e : SubmissionsApi::Endpoints()) endpoints_.push_back({std::move(e), true});
+  for (auto& [name, api] : apis_)
+    for (auto& e : api->Endpoints()) endpoints_.push_back({std::move(e), false, api.get()});
+}
+
+const Gateway::Served* Gateway::FindEndpoint(const std::string& method, const std::string& path,
+                                             std::string* allow) const {
+  allow->clear();
+  for (const auto& s : endpoints_) {
+    if (!PathFits(s.endpoint.pattern, path)) continue;
+    if (s.endpoint.method == method) return &s;
+    if (allow->find(s.endpoint.method) == std::string::npos) *allow += (allow->empty() ? "" : ", ") + s.endpoint.method;
+  }
+  return nullptr;
+}
+
+Response Gateway::EndpointList() const {
+  bool split = config_.server.admin_listen.has_value();
+  boost::json::array list;
+  for (const auto& s : endpoints_) {
+    const auto& e = s.endpoint;
+    boost::json::array roles;
+    for (unsigned r : {kRoleClient, kRoleReader, kRoleOperator})
+      if (e.roles & r) roles.emplace_back(RolesToString(r));
+    list.push_back({{"method", e.method},
+                    {"path", e.pattern},
+                    {"roles", std::move(roles)},
+                    {"listener", split && e.admin ? "admin" : "public"}});
+  }
+  for (const auto& r : routes_)
+    for (const auto& ep : r->Endpoints())
+      list.push_back({{"method", ep.method},
+                      {"path", ep.path},
+                      {"roles", boost::json::array{"client"}},
+                      {"listener", "public"},
+                      {"route", r->config().name}});
+  return JsonResponse(200, {{"auth", auth_ != nullptr}, {"endpoints", std::move(list)}});
 }
 
 void Gateway::AddWebhook(const std::string& route, const NotifyConfig& notify) {
@@ -91,9 +134,9 @@ uint64_t Gateway::BodyLimit(const std::string& method, const std::string& path) 
 }
 
 void Gateway::HandleAdmin(Request req, std::function<void(Response)> done) {
-  bool served = IsAdminEndpoint(req.method, req.path) || req.path.rfind("/v1/", 0) == 0 || req.path == "/healthz" ||
-                req.path == "/readyz";
-  if (!served)
+  std::string allow;
+  bool served = FindEndpoint(req.method, req.path, &allow) || !allow.empty() || req.path.rfind("/v1/", 0) == 0;
+  if (!served || req.path == "/.well-known/writ/idempotency")
     return done(Problem(404, "not-found", "No such resource",
                         "the admin listener serves /metrics, /v1/ and health; routes are on the public listener"));
   Dispatch(std::move(req), std::move(done), true);
@@ -103,11 +146,18 @@ void Gateway::Handle(Request req, std::function<void(Response)> done) { Dispatch
 
 void Gateway::Dispatch(Request req, std::function<void(Response)> done, bool admin) {
   auto t0 = std::chrono::steady_clock::now();
-  if (config_.server.admin_listen && !admin && IsAdminEndpoint(req.method, req.path))
+  std::string allow;
+  const Served* own = FindEndpoint(req.method, req.path, &allow);
+  if (own && own->endpoint.admin && config_.server.admin_listen && !admin)
     return done(Problem(404, "not-found", "No such resource",
                         req.method + " " + req.path + " is served on the admin listener (server.admin_listen) only"));
-  auto m = router_.Match(req.method, req.path);
-  unsigned need = auth_ || quotas_ ? RequiredRoles(req.method, req.path, m.kind == RouteMatch::kFound) : 0;
+  RouteMatch m;
+  if (!own && allow.empty()) m = router_.Match(req.method, req.path);
+  // The roles a call needs: its endpoint's; a route's: client; anything
+  // else (an unknown path, a wrong method): any authenticated caller, who
+  // then gets the 404 or 405, so a caller without a key learns nothing.
+  constexpr unsigned kAnyRole = kRoleClient | kRoleReader | kRoleOperator;
+  unsigned need = own ? own->endpoint.roles : m.kind == RouteMatch::kFound ? unsigned{kRoleClient} : kAnyRole;
   if (auth_ && need) {
     auto who = auth_->Authenticate(req);
     if (!who.principal) return done(std::move(who.problem));
@@ -124,9 +174,14 @@ void Gateway::Dispatch(Request req, std::function<void(Response)> done, bool adm
         done(std::move(r));
       };
   }
-  if (SubmissionsApi::Matches(req.path)) return submissions_->Handle(req, std::move(done));
-  for (auto& [name, api] : apis_)
-    if (api->Matches(req.path)) return api->Handle(req, std::move(done));
+  if (own && own->submissions) return submissions_->Handle(req, std::move(done));
+  if (own && own->api) return own->api->Handle(req, std::move(done));
+  if (own && own->endpoint.pattern == "/v1/endpoints") return done(EndpointList());
+  if (!own && !allow.empty()) {
+    Response r = Problem(405, "method-not-allowed", "Method not allowed", "use " + allow + " for " + req.path);
+    r.headers.emplace_back("Allow", allow);
+    return done(std::move(r));
+  }
   if (m.kind != RouteMatch::kFound) {
     Response r = Operator(req);
     if (r.status == 404 && m.kind == RouteMatch::kWrongMethod) {

@@ -62,6 +62,18 @@ class Gateway : private RouteServices {
   void AddWebhook(const std::string& route, const NotifyConfig& notify) override;
   OperatorApi& Api(const std::string& name, const std::function<std::unique_ptr<OperatorApi>()>& make) override;
 
+  // One endpoint of Writ's own API and what serves it: the gateway itself
+  // (api null, submissions false), the submissions API, or a mode's API.
+  struct Served {
+    ApiEndpoint endpoint;
+    bool submissions = false;
+    OperatorApi* api = nullptr;
+  };
+  // The endpoint `path` fits with `method`; null if none, and then `allow`
+  // lists the methods it has, if any (405).
+  const Served* FindEndpoint(const std::string& method, const std::string& path, std::string* allow) const;
+  // GET /v1/endpoints: this table and the routes' endpoints, with roles and listener.
+  Response EndpointList() const;
   Response Operator(const Request& req) const;
   // `admin`: the call came on the admin listener.
   void Dispatch(Request req, std::function<void(Response)> done, bool admin);
@@ -84,6 +96,7 @@ class Gateway : private RouteServices {
   // borrows the routes' webhook settings.
   std::vector<std::unique_ptr<Route>> routes_;
   std::vector<size_t> endpoint_route_;  // router index -> routes_ index
+  std::vector<Served> endpoints_;       // Writ's own API, built once routes made their APIs
   std::unique_ptr<WebhookRelay> relay_;
   std::unique_ptr<Authenticator> auth_;  // auth.api_keys: every call but the open ones needs a key
   std::unique_ptr<Quotas> quotas_;       // quotas: requests per second per tenant

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "core/endpoint.h"
 #include "core/http_types.h"
 #include "core/scheduler.h"
 #include "metrics/metrics.h"
@@ -45,7 +46,9 @@ struct Endpoint {
 class OperatorApi {
  public:
   virtual ~OperatorApi() = default;
-  virtual bool Matches(const std::string& path) const = 0;
+  // What it serves and who may call each (core/endpoint.h): the gateway
+  // hands it only calls that fit one of them.
+  virtual std::vector<ApiEndpoint> Endpoints() const = 0;
   virtual void Handle(const Request& req, std::function<void(Response)> done) = 0;
 };
 

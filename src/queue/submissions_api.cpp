@@ -7,6 +7,7 @@
 #include "core/units.h"
 #include "core/api_params.h"
 #include "core/log.h"
+#include "core/api_key.h"
 #include "core/tenant.h"
 #include "queue/queue_config.h"
 
@@ -38,8 +39,13 @@ SubmissionsApi::SubmissionsApi(Store& store, Scheduler& scheduler) : store_(stor
 
 void SubmissionsApi::AddRoute(const std::string& route, RouteHooks hooks) { routes_[route] = std::move(hooks); }
 
-bool SubmissionsApi::Matches(const std::string& path) {
-  return path == kPrefix || path.rfind(std::string(kPrefix) + "/", 0) == 0;
+std::vector<ApiEndpoint> SubmissionsApi::Endpoints() {
+  constexpr unsigned kAny = kRoleClient | kRoleReader | kRoleOperator;
+  return {{"GET", "/v1/submissions", kAny, false},
+          {"GET", "/v1/submissions/{id}", kAny, false},
+          {"GET", "/v1/submissions/{id}/events", kAny, false},
+          {"POST", "/v1/submissions/{id}/retry", kRoleOperator, true},
+          {"POST", "/v1/submissions/{id}/cancel", kRoleOperator, true}};
 }
 
 void SubmissionsApi::Handle(const Request& req, std::function<void(Response)> done) {

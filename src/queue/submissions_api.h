@@ -20,6 +20,7 @@
 #include <map>
 #include <string>
 
+#include "core/endpoint.h"
 #include "core/http_types.h"
 #include "core/scheduler.h"
 #include "store/store.h"
@@ -40,7 +41,8 @@ class SubmissionsApi {
   // Before serving: the routes whose submissions this API shows.
   void AddRoute(const std::string& route, RouteHooks hooks);
 
-  static bool Matches(const std::string& path);
+  // What it serves and who may call each (core/endpoint.h).
+  static std::vector<ApiEndpoint> Endpoints();
   void Handle(const Request& req, std::function<void(Response)> done);
 
  private:

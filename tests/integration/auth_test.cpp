@@ -10,6 +10,7 @@
 #include <map>
 #include <set>
 #include <thread>
+#include <tuple>
 
 #include "core/api_key.h"
 #include "patterns/registry.h"
@@ -58,7 +59,7 @@ class AuthTest : public ::testing::Test {
   // The listener an endpoint is on: /metrics and changes under /v1/ are on
   // the admin listener (server.admin_listen), the rest on the public one.
   uint16_t PortFor(const std::string& method, const std::string& target) const {
-    bool admin = target == "/metrics" || (method != "GET" && target.rfind("/v1/", 0) == 0);
+    bool admin = target == "/metrics" || target == "/v1/endpoints" || (method != "GET" && target.rfind("/v1/", 0) == 0);
     return admin ? writ_.admin_port() : writ_.port();
   }
   static Headers Bearer(const std::string& key) { return {{"Authorization", "Bearer " + key}}; }
@@ -68,53 +69,115 @@ class AuthTest : public ::testing::Test {
   WritProcess writ_;
 };
 
+// The matrix: every endpoint the gateway serves (GET /v1/endpoints lists
+// Writ's own API and each route's) against every kind of caller. An
+// endpoint added to the code and not to this table fails the test.
 TEST_F(AuthTest, EachEndpointAnswersOnlyTheRolesItNeeds) {
-  std::string client = Create("acme", "client"), reader = Create("acme", "reader"),
-              op = Create("acme", "operator"), revoked = Create("acme", "client"),
-              expired = Create("acme", "client", "--expires=1ms");
+  std::string client = Create("acme", "client"), other = Create("globex", "client"),
+              reader = Create("acme", "reader"), op = Create("acme", "operator"), all = Create("*", "reader,operator"),
+              revoked = Create("acme", "client,reader,operator"),
+              expired = Create("acme", "client,reader,operator", "--expires=1ms");
   ASSERT_EQ(client.size(), 5u + 12 + 1 + 64) << client;
   std::string out;
   ASSERT_EQ(RunWrit({"apikeys", "revoke", "--config", writ_.config_path(), Id(revoked)}, &out), 0) << out;
   std::string wrong_secret = client.substr(0, 18) + std::string(64, 'a');
-
-  // A submission to read and act on.
-  auto h = Bearer(client);
-  h.emplace_back("Idempotency-Key", "p1");
-  h.emplace_back("Content-Type", "application/json");
-  auto accepted = Call(writ_.port(), "POST", "/payments", R"({"amount":1})", h);
-  ASSERT_EQ(accepted.status, 202) << accepted.body;
-  std::string sub = ParseBody(accepted).as_object()["submissionId"].as_string().c_str();
-
-  struct Endpoint {
-    std::string method, target, body;
-    int open, client, reader, op;  // expected status per caller (0: needs a key)
+  auto as = [&](const std::string& key, const std::string& method, const std::string& target,
+                const std::string& body = "", const std::string& type = "application/json") {
+    Headers h = Bearer(key);
+    h.emplace_back("Idempotency-Key", "setup-" + target);
+    if (!body.empty()) h.emplace_back("Content-Type", type);
+    return Call(PortFor(method, target), method, target, body, h);
   };
-  std::vector<Endpoint> table = {
-      {"GET", "/healthz", "", 200, 200, 200, 200},
-      {"GET", "/readyz", "", 200, 200, 200, 200},
-      {"GET", "/.well-known/writ/idempotency", "", 200, 200, 200, 200},
-      {"POST", "/orders", R"({"a":1})", 0, 201, 403, 403},
-      {"POST", "/payments", R"({"a":2})", 0, 202, 403, 403},
-      {"GET", "/v1/submissions/" + sub, "", 0, 200, 200, 200},
-      {"GET", "/v1/submissions", "", 0, 200, 200, 200},
-      {"GET", "/v1/jobs", "", 0, 200, 200, 200},
-      {"POST", "/v1/routes/POST%20%2Fproducts%2Fbulk/pause", "", 0, 403, 403, 403},
-      {"POST", "/v1/submissions/" + sub + "/retry", "", 0, 403, 403, 409},
-      {"GET", "/metrics", "", 0, 403, 403, 200},
-      {"GET", "/nowhere", "", 0, 404, 404, 404},
+  auto field = [](const Response& r, const char* k) {
+    auto v = ParseBody(r);
+    auto* x = v.is_object() ? v.as_object().if_contains(k) : nullptr;
+    return x && x->is_string() ? std::string(x->get_string()) : std::string();
   };
+  // Acme's records to read and act on: a submission, a job, a draft.
+  std::string sub = field(as(client, "POST", "/payments", R"({"amount":1})"), "submissionId");
+  std::string job = field(as(client, "POST", "/products/bulk", "{\"sku\":\"s1\"}\n", "application/x-ndjson"), "jobId");
+  std::string draft = field(as(client, "POST", "/applications/drafts", R"({"name":"a"})"), "draftId");
+  ASSERT_FALSE(sub.empty() || job.empty() || draft.empty());
+  ASSERT_TRUE(Eventually([&] { return field(as(client, "GET", "/v1/submissions/" + sub), "status") == "succeeded"; },
+                         10'000));
+  ASSERT_TRUE(Eventually([&] { return field(as(client, "GET", "/v1/jobs/" + job), "status") == "completed"; },
+                         10'000));
+  const std::string route = "POST%20%2Fproducts%2Fbulk", d = "/applications/drafts/" + draft;
+
+  struct Row {
+    std::string method, pattern;  // as GET /v1/endpoints lists it
+    std::string target, body;
+    // Expected status per caller; `open` 0: a key is needed (401 without one).
+    int open, client, other, reader, op, all;
+  };
+  // Rows run in order, callers in the order of the columns: the client's
+  // own PUT, submit and DELETE change its draft for the rows after.
+  std::vector<Row> matrix = {
+      {"GET", "/healthz", "/healthz", "", 200, 200, 200, 200, 200, 200},
+      {"GET", "/readyz", "/readyz", "", 200, 200, 200, 200, 200, 200},
+      {"GET", "/.well-known/writ/idempotency", "/.well-known/writ/idempotency", "", 200, 200, 200, 200, 200, 200},
+      {"GET", "/metrics", "/metrics", "", 0, 403, 403, 403, 200, 200},
+      {"GET", "/v1/endpoints", "/v1/endpoints", "", 0, 403, 403, 403, 200, 200},
+      {"GET", "/v1/submissions", "/v1/submissions", "", 0, 200, 200, 200, 200, 200},
+      {"GET", "/v1/submissions/{id}", "/v1/submissions/" + sub, "", 0, 200, 404, 200, 200, 200},
+      {"GET", "/v1/submissions/{id}/events", "/v1/submissions/" + sub + "/events", "", 0, 200, 404, 200, 200, 200},
+      {"POST", "/v1/submissions/{id}/retry", "/v1/submissions/" + sub + "/retry", "", 0, 403, 403, 403, 409, 409},
+      {"POST", "/v1/submissions/{id}/cancel", "/v1/submissions/" + sub + "/cancel", "", 0, 403, 403, 403, 409, 409},
+      {"GET", "/v1/jobs", "/v1/jobs", "", 0, 200, 200, 200, 200, 200},
+      {"GET", "/v1/jobs/{id}", "/v1/jobs/" + job, "", 0, 200, 404, 200, 200, 200},
+      {"GET", "/v1/jobs/{id}/items", "/v1/jobs/" + job + "/items", "", 0, 200, 404, 200, 200, 200},
+      {"POST", "/v1/jobs/{id}/replay", "/v1/jobs/" + job + "/replay", "", 0, 403, 403, 403, 200, 200},
+      {"GET", "/v1/routes/{route}/buffer", "/v1/routes/" + route + "/buffer", "", 0, 200, 200, 200, 200, 200},
+      {"POST", "/v1/routes/{route}/pause", "/v1/routes/" + route + "/pause", "", 0, 403, 403, 403, 403, 200},
+      {"POST", "/v1/routes/{route}/resume", "/v1/routes/" + route + "/resume", "", 0, 403, 403, 403, 403, 200},
+      {"POST", "/orders", "/orders", R"({"a":1})", 0, 201, 201, 403, 403, 403},
+      {"POST", "/payments", "/payments", R"({"a":2})", 0, 202, 202, 403, 403, 403},
+      {"POST", "/products/bulk", "/products/bulk", "{\"sku\":\"s2\"}\n", 0, 202, 202, 403, 403, 403},
+      {"POST", "/applications/drafts", "/applications/drafts", R"({"name":"b"})", 0, 201, 201, 403, 403, 403},
+      {"GET", "/applications/drafts", "/applications/drafts", "", 0, 200, 200, 403, 403, 403},
+      {"GET", "/applications/drafts/{draftId}", d, "", 0, 200, 404, 403, 403, 403},
+      {"GET", "/applications/drafts/{draftId}/versions", d + "/versions", "", 0, 200, 404, 403, 403, 403},
+      {"PUT", "/applications/drafts/{draftId}", d, R"({"name":"c"})", 0, 200, 404, 403, 403, 403},
+      {"PATCH", "/applications/drafts/{draftId}", d, R"({"name":"e"})", 0, 200, 404, 403, 403, 403},
+      {"POST", "/applications/drafts/{draftId}/submit", d + "/submit", "", 0, 201, 404, 403, 403, 403},
+      {"DELETE", "/applications/drafts/{draftId}", d, "", 0, 204, 404, 403, 403, 403},
+  };
+
+  // The table is complete: exactly the endpoints the gateway serves.
+  auto listed = as(all, "GET", "/v1/endpoints");
+  ASSERT_EQ(listed.status, 200) << listed.body;
+  std::set<std::string> served, tabled;
+  std::map<std::string, std::string> listener;
+  auto listing = ParseBody(listed);
+  for (const auto& e : listing.as_object()["endpoints"].as_array()) {
+    const auto& o = e.as_object();
+    std::string name = std::string(o.at("method").as_string()) + " " + std::string(o.at("path").as_string());
+    served.insert(name);
+    listener[name] = o.at("listener").as_string().c_str();
+  }
+  for (const auto& r : matrix) tabled.insert(r.method + " " + r.pattern);
+  for (const auto& e : served) EXPECT_TRUE(tabled.count(e)) << e << " is served but not in the matrix: add it";
+  for (const auto& e : tabled) EXPECT_TRUE(served.count(e)) << e << " is in the matrix but not served";
+
   int n = 0;
-  for (const auto& e : table) {
+  for (const auto& r : matrix) {
     auto call = [&](const Headers& creds) {
       Headers hs = creds;
       hs.emplace_back("Idempotency-Key", "m" + std::to_string(n++));
-      hs.emplace_back("Content-Type", "application/json");
-      return Call(PortFor(e.method, e.target), e.method, e.target, e.body, hs);
+      if (r.target.rfind(d, 0) == 0 && r.method != "GET") hs.emplace_back("If-Match", "*");
+      hs.emplace_back("Content-Type", r.method == "PATCH"                ? "application/merge-patch+json"
+                                      : r.pattern == "/products/bulk" ? "application/x-ndjson"
+                                                                      : "application/json");
+      return Call(PortFor(r.method, r.target), r.method, r.target, r.body, hs);
     };
-    std::string what = e.method + " " + e.target;
+    std::string what = r.method + " " + r.pattern;
+    // Each call goes to the listener the list names; the other one does not serve it.
+    EXPECT_EQ(PortFor(r.method, r.target) == writ_.admin_port(), listener[what] == "admin") << what;
+    if (listener[what] == "admin")
+      EXPECT_EQ(Call(writ_.port(), r.method, r.target, "", Bearer(all)).status, 404) << what << " on the public listener";
     auto none = call({});
-    if (e.open) {
-      EXPECT_EQ(none.status, e.open) << what;
+    if (r.open) {
+      EXPECT_EQ(none.status, r.open) << what;
     } else {
       EXPECT_EQ(none.status, 401) << what;
       EXPECT_EQ(ProblemType(none), "credentials-required") << what;
@@ -130,29 +193,37 @@ TEST_F(AuthTest, EachEndpointAnswersOnlyTheRolesItNeeds) {
         EXPECT_EQ(ProblemType(bad), "invalid-credentials") << what << " with a " << name << " key";
       }
     }
-    auto as_client = call(Bearer(client));
-    EXPECT_EQ(as_client.status, e.client) << what << " as client: " << as_client.body;
-    EXPECT_EQ(call(Bearer(reader)).status, e.reader) << what << " as reader";
-    auto as_op = call(Bearer(op));
-    EXPECT_EQ(as_op.status, e.op) << what << " as operator: " << as_op.body;
-    if (e.client == 403) {
-      EXPECT_NE(as_client.body.find("this needs one of the roles"), std::string::npos) << as_client.body;
+    for (const auto& [name, key, expected] : std::vector<std::tuple<std::string, std::string, int>>{
+             {"acme's client", client, r.client},
+             {"globex's client", other, r.other},
+             {"acme's reader", reader, r.reader},
+             {"acme's operator", op, r.op},
+             {"an operator of every tenant", all, r.all}}) {
+      auto got = call(Bearer(key));
+      EXPECT_EQ(got.status, expected) << what << " as " << name << ": " << got.body;
+      if (expected == 403 && got.status == 403 && r.pattern.find("/pause") == std::string::npos &&
+          r.pattern.find("/resume") == std::string::npos)
+        EXPECT_NE(got.body.find("this needs one of the roles"), std::string::npos) << what << ": " << got.body;
     }
   }
+  // A path no endpoint fits: 401 without a key, then 404 to anyone.
+  EXPECT_EQ(Call(writ_.port(), "GET", "/nowhere").status, 401);
+  EXPECT_EQ(Call(writ_.port(), "GET", "/nowhere", "", Bearer(reader)).status, 404);
+  EXPECT_EQ(Call(writ_.port(), "GET", "/v1/nowhere", "", Bearer(reader)).status, 404);
   // The configured header carries a key as well as Authorization does.
   EXPECT_EQ(Call(writ_.port(), "GET", "/v1/submissions/" + sub, "", {{"X-Api-Key", reader}}).status, 200);
 
   // No secret ever reaches the log; refusals name the key id.
   std::string log = writ_.ReadLog();
-  for (const auto& k : {client, reader, op, revoked, expired})
+  for (const auto& k : {client, other, reader, op, all, revoked, expired})
     EXPECT_EQ(log.find(k.substr(18)), std::string::npos) << "a key's secret in the log";
   EXPECT_NE(log.find("\"reason\":\"revoked\""), std::string::npos) << log;
   EXPECT_NE(log.find("\"keyId\":\"" + Id(revoked) + "\""), std::string::npos) << log;
   // Only the digest is stored: the list shows ids and states, never a secret.
   ASSERT_EQ(RunWrit({"apikeys", "list", "--config", writ_.config_path()}, &out), 0) << out;
   EXPECT_EQ(out.find(client.substr(18)), std::string::npos);
-  EXPECT_NE(out.find(Id(revoked) + "\tacme\tclient\trevoked"), std::string::npos) << out;
-  EXPECT_NE(out.find(Id(expired) + "\tacme\tclient\texpired"), std::string::npos) << out;
+  EXPECT_NE(out.find(Id(revoked) + "\tacme\tclient,reader,operator\trevoked"), std::string::npos) << out;
+  EXPECT_NE(out.find(Id(expired) + "\tacme\tclient,reader,operator\texpired"), std::string::npos) << out;
 }
 
 // The tenant comes from the key: one Idempotency-Key used by two tenants is

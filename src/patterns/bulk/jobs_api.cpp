@@ -9,6 +9,7 @@
 #include "core/problem.h"
 #include "core/api_params.h"
 #include "core/log.h"
+#include "core/api_key.h"
 #include "core/tenant.h"
 
 namespace writ {
@@ -40,8 +41,16 @@ JobsApi::JobsApi(Store& store) : store_(store) {}
 
 void JobsApi::AddRoute(const std::string& route, RouteHooks hooks) { routes_[route] = std::move(hooks); }
 
-bool JobsApi::Matches(const std::string& path) const {
-  return path == kJobs || path.rfind(std::string(kJobs) + "/", 0) == 0 || path.rfind(kRoutes, 0) == 0;
+std::vector<ApiEndpoint> JobsApi::Endpoints() const {
+  constexpr unsigned kAny = kRoleClient | kRoleReader | kRoleOperator;
+  return {{"GET", "/v1/jobs", kAny, false},
+          {"GET", "/v1/jobs/{id}", kAny, false},
+          {"GET", "/v1/jobs/{id}/items", kAny, false},
+          {"POST", "/v1/jobs/{id}/replay", kRoleOperator, true},
+          {"GET", "/v1/routes/{route}/buffer", kAny, false},
+          // A route's buffer is every tenant's: a key of tenant "*" only (403 otherwise).
+          {"POST", "/v1/routes/{route}/pause", kRoleOperator, true},
+          {"POST", "/v1/routes/{route}/resume", kRoleOperator, true}};
 }
 
 void JobsApi::Handle(const Request& req, std::function<void(Response)> done) {

@@ -33,7 +33,7 @@ class JobsApi : public OperatorApi {
   // Before serving: a buffered route whose jobs this API shows.
   void AddRoute(const std::string& route, RouteHooks hooks);
 
-  bool Matches(const std::string& path) const override;
+  std::vector<ApiEndpoint> Endpoints() const override;
   void Handle(const Request& req, std::function<void(Response)> done) override;
 
  private:
