@@ -9,6 +9,7 @@ PACKAGES=(
   openssl                     # the TLS tests make their certificates with it
   libsqlite3-dev libssl-dev libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev
   libpq-dev                   # PostgreSQL store (libpq)
+  libjwt-dev                  # auth.jwt: JWT verification (HS256, RS256, ES256)
   postgresql                  # the tests start their own server (initdb + pg_ctl), never the system one
   nlohmann-json3-dev          # JSON patch and merge patch of drafts (one .cpp)
   libgtest-dev libgmock-dev

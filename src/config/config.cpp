@@ -146,8 +146,44 @@ bool ReadSecret(Reader& r, const YAML::Node& n, const std::string& key, std::str
   return false;
 }
 
+void ReadJwt(Reader& r, const YAML::Node& j, AuthConfig::Jwt& c) {
+  if (!r.CheckMap(j, "jwt", {"algorithm", "secret", "public_key", "issuer", "audience", "tenant_claim",
+                             "roles_claim", "clock_skew"}))
+    return;
+  r.Str(j, "algorithm", c.algorithm);
+  if (c.algorithm != "HS256" && c.algorithm != "RS256" && c.algorithm != "ES256") {
+    r.Error(At(j, "algorithm"), "jwt needs an algorithm: HS256, RS256 or ES256 (one; tokens signed otherwise are refused)");
+    c.algorithm.clear();
+    return;
+  }
+  if (c.algorithm == "HS256") {
+    if (j["public_key"]) r.Error(j["public_key"], "HS256 verifies with a shared secret: use secret, not public_key");
+    if (!j["secret"]) r.Error(j, "HS256 needs a secret: ${env:NAME} or ${file:PATH}");
+    else if (ReadSecret(r, j, "secret", c.key) && c.key.size() < 32)
+      r.Error(j["secret"], "an HS256 secret must be at least 32 bytes (RFC 7518 3.2: at least the hash's size)");
+  } else {
+    if (j["secret"]) r.Error(j["secret"], c.algorithm + " verifies with a public key: use public_key (a PEM file)");
+    std::string path;
+    r.File(j, "public_key", path, "public key file");
+    if (!j["public_key"]) r.Error(j, c.algorithm + " needs public_key: the PEM file of the identity provider's key");
+    std::ifstream f(path);
+    c.key.assign(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+    if (f && c.key.find("-----BEGIN PUBLIC KEY-----") == std::string::npos)
+      r.Error(j["public_key"], "public_key must be a PEM public key (-----BEGIN PUBLIC KEY-----)");
+  }
+  r.Str(j, "issuer", c.issuer);
+  r.Str(j, "audience", c.audience);
+  if (c.issuer.empty() || c.audience.empty())
+    r.Error(j, "jwt needs issuer and audience: tokens of another issuer or for another audience are refused");
+  r.Str(j, "tenant_claim", c.tenant_claim);
+  r.Str(j, "roles_claim", c.roles_claim);
+  r.Duration(j, "clock_skew", c.clock_skew);
+  if (c.clock_skew > 300'000) r.Error(j["clock_skew"], "clock_skew must be at most 5m");
+}
+
 void ReadAuth(Reader& r, const YAML::Node& n, AuthConfig& a) {
-  if (!r.CheckMap(n, "auth", {"api_keys", "client_certs"})) return;
+  if (!r.CheckMap(n, "auth", {"api_keys", "client_certs", "jwt"})) return;
+  if (auto j = n["jwt"]) ReadJwt(r, j, a.jwt);
   if (auto c = n["client_certs"]) {
     if (!c.IsSequence()) {
       r.Error(c, "auth.client_certs is a list, e.g. - {name: orders.acme.internal, tenant: acme, roles: client}");

@@ -76,7 +76,18 @@ struct AuthConfig {
     unsigned roles = 0;
   };
   std::vector<ClientCert> client_certs;
-  bool enabled() const { return api_keys || !client_certs.empty(); }
+  // Bearer JWTs from an identity provider (auth.jwt), verified with libjwt:
+  // one algorithm, fixed; its key; `iss`, `aud`, `exp` and `nbf` checked
+  // with `clock_skew`. The tenant and roles come from claims.
+  struct Jwt {
+    std::string algorithm;  // HS256, RS256 or ES256; "": no JWTs
+    std::string key;        // HS256: the shared secret; RS256/ES256: the public key (PEM)
+    std::string issuer, audience;
+    std::string tenant_claim = "tenant", roles_claim = "roles";
+    Millis clock_skew = 60'000;
+    bool enabled() const { return !algorithm.empty(); }
+  } jwt;
+  bool enabled() const { return api_keys || !client_certs.empty() || jwt.enabled(); }
 };
 
 // Requests per second per tenant (OWASP API4): a token bucket of `burst`

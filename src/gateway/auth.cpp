@@ -5,6 +5,7 @@
 #include "core/log.h"
 #include "core/problem.h"
 #include "core/tenant.h"
+#include "gateway/jwt.h"
 
 namespace writ {
 namespace {
@@ -46,7 +47,8 @@ Authenticator::Outcome Authenticator::Refuse(const char* reason, const std::stri
   if (!key_id.empty()) f["keyId"] = key_id;
   LogJson("warn", "authentication refused", std::move(f));
   out.problem = Problem(401, "invalid-credentials", "Invalid credentials",
-                        "the API key is not valid (malformed, unknown, revoked or expired)");
+                        "the credential is not valid (an API key malformed, unknown, revoked or expired, or a token "
+                        "that failed verification)");
   out.problem.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"writ\", error=\"invalid_token\"");
   return out;
 }
@@ -61,6 +63,16 @@ Authenticator::Outcome Authenticator::Authenticate(const Request& req) {
   }
   if (!token && !req.client_cert_names.empty()) return FromCertificate(req.client_cert_names);
   if (!token) return Refuse("", "", true);
+  if (config_.jwt.enabled() && LooksLikeJwt(*token)) {
+    auto v = VerifyJwt(config_.jwt, *token, keys_.Now());
+    if (!v.principal) return Refuse(v.reason.c_str(), "jwt", false);
+    ok_.Inc();
+    Outcome out;
+    out.principal = Principal{"jwt:" + v.principal->subject, v.principal->tenant, v.principal->roles};
+    if (out.principal->tenant == kAllTenants) out.principal->roles &= ~kRoleClient;
+    return out;
+  }
+  if (!config_.api_keys) return Refuse("API keys are not configured (auth.api_keys)", "", false);
   auto parts = ParseApiKey(*token);
   if (!parts) return Refuse("malformed key", "", false);
 

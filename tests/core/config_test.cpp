@@ -167,6 +167,44 @@ TEST(Config, TlsNeedsReadableFilesAndHttpsUpstreamsMayNameTheirCa) {
             std::string::npos);
 }
 
+TEST(Config, AJwtVerifierNamesOneAlgorithmItsKeyIssuerAndAudience) {
+  std::string dir = ::testing::TempDir() + "writ-jwt-config";
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir + "/idp.pem") << "-----BEGIN PUBLIC KEY-----\nMFkw\n-----END PUBLIC KEY-----\n";
+  std::ofstream(dir + "/cert.pem") << "-----BEGIN CERTIFICATE-----\n";
+  const char* rest = "upstreams: {m: {url: 'http://h:1'}}\nroutes: [{method: POST, path: /x, upstream: m}]\n";
+  auto load = [&](const std::string& jwt) {
+    return LoadConfigText("auth:\n  jwt: {issuer: i, audience: a, " + jwt + "}\n" + rest, dir + "/j.yaml",
+                          ModeSpecs());
+  };
+  auto ok = load("algorithm: RS256, public_key: idp.pem, tenant_claim: org, clock_skew: 30s");
+  ASSERT_TRUE(ok.errors.empty()) << ok.errors[0].ToString();
+  EXPECT_NE(ok.config.auth.jwt.key.find("BEGIN PUBLIC KEY"), std::string::npos);
+  EXPECT_EQ(ok.config.auth.jwt.tenant_claim, "org");
+  EXPECT_EQ(ok.config.auth.jwt.clock_skew, 30'000);
+  EXPECT_TRUE(ok.config.auth.enabled());
+  ::setenv("WRIT_TEST_JWT", "0123456789abcdef0123456789abcdef", 1);
+  EXPECT_TRUE(load("algorithm: HS256, secret: '${env:WRIT_TEST_JWT}'").errors.empty());
+  auto first_error = [&](const std::string& jwt) {
+    auto l = load(jwt);
+    return l.errors.empty() ? std::string("(no error)") : l.errors[0].message;
+  };
+  EXPECT_NE(first_error("algorithm: none").find("HS256, RS256 or ES256"), std::string::npos);
+  EXPECT_NE(first_error("algorithm: HS256, secret: short").find("not hold it"), std::string::npos)
+      << "a literal secret is refused";
+  ::setenv("WRIT_TEST_JWT_SHORT", "0123456789", 1);
+  EXPECT_NE(first_error("algorithm: HS256, secret: '${env:WRIT_TEST_JWT_SHORT}'").find("at least 32 bytes"),
+            std::string::npos);
+  EXPECT_NE(first_error("algorithm: HS256, public_key: idp.pem, secret: '${env:WRIT_TEST_JWT}'").find("use secret"),
+            std::string::npos);
+  EXPECT_NE(first_error("algorithm: ES256").find("needs public_key"), std::string::npos);
+  EXPECT_NE(first_error("algorithm: ES256, public_key: cert.pem").find("PEM public key"), std::string::npos);
+  auto no_aud = LoadConfigText(std::string("auth: {jwt: {issuer: i, algorithm: RS256, public_key: idp.pem}}\n") + rest,
+                               dir + "/n.yaml", ModeSpecs());
+  ASSERT_FALSE(no_aud.errors.empty());
+  EXPECT_NE(no_aud.errors[0].message.find("issuer and audience"), std::string::npos);
+}
+
 TEST(Config, ThePepperComesFromTheEnvironmentOrAFileNeverTheConfig) {
   const char* rest = "upstreams: {m: {url: 'http://h:1'}}\nroutes: [{method: POST, path: /x, upstream: m}]\n";
   ::setenv("WRIT_TEST_PEPPER", "0123456789abcdef-env", 1);
