@@ -33,6 +33,9 @@ int RunKeysResolve(const std::string& config_path, const std::string& tenant, co
 
 // Opens the store a config names (printing config errors); `config` receives it.
 Result<std::unique_ptr<Store>> OpenFromConfig(const std::string& path, bool read_only, Config* config = nullptr);
+// The redacted fields of a route of `config` (routes[].redact); null if it
+// has none or the route is no longer configured.
+const Redactor* RouteRedactor(const Config& config, const std::string& route);
 
 // `writ apikeys create|list|revoke|rotate` (cli/apikeys.cpp).
 struct ApiKeysOptions {

@@ -13,7 +13,7 @@
 namespace writ {
 namespace {
 
-boost::json::object Summary(const Draft& d, bool with_data) {
+boost::json::object Summary(const Draft& d, bool with_data, const Redactor* redact = nullptr) {
   boost::json::object o{{"draftId", d.id},
                         {"route", d.route},
                         {"version", d.version},
@@ -27,14 +27,16 @@ boost::json::object Summary(const Draft& d, bool with_data) {
   if (with_data) {
     boost::system::error_code ec;
     auto v = boost::json::parse(d.data, ec);
-    o["data"] = ec ? boost::json::value(d.data) : std::move(v);
+    if (redact && ec) v = kRedactedText;
+    else if (redact) redact->Apply(v);
+    o["data"] = ec && !redact ? boost::json::value(d.data) : std::move(v);
   }
   return o;
 }
 
 // Opens the store a config names; null (and a message) if it cannot.
-std::unique_ptr<Store> Open(const std::string& config_path, bool read_only) {
-  auto store = OpenFromConfig(config_path, read_only);
+std::unique_ptr<Store> Open(const std::string& config_path, bool read_only, Config* config = nullptr) {
+  auto store = OpenFromConfig(config_path, read_only, config);
   if (store.ok()) return std::move(*store);
   std::cerr << "cannot open store: " << store.status().message() << "\n";
   return nullptr;
@@ -77,7 +79,8 @@ int RunDraftsList(const DraftsOptions& o) {
 }
 
 int RunDraftsShow(const DraftsOptions& o) {
-  auto store = Open(o.config_path, true);
+  Config config;
+  auto store = Open(o.config_path, true, &config);
   if (!store) return 1;
   DraftStore drafts(store->db());
   int rc = 0;
@@ -87,7 +90,7 @@ int RunDraftsShow(const DraftsOptions& o) {
       rc = 1;
       continue;
     }
-    auto j = Summary(*d, true);
+    auto j = Summary(*d, true, RouteRedactor(config, d->route));
     if (!o.json) {
       boost::json::array versions;
       auto vs = drafts.Versions(d->tenant, d->route, id, 1000);

@@ -93,7 +93,8 @@ int RunJobsShow(const JobsOptions& o) {
 }
 
 int RunJobsItems(const JobsOptions& o) {
-  auto store = Open(o.config_path, true);
+  Config config;
+  auto store = Open(o.config_path, true, &config);
   if (!store) return 1;
   if (!LoadJob(*store, o.ids.front())) return 1;
   CommandFilter f;
@@ -107,7 +108,7 @@ int RunJobsItems(const JobsOptions& o) {
   }
   if (o.json) {
     boost::json::array a;
-    for (const auto& c : *rows) a.push_back(SubmissionToJson(c));
+    for (const auto& c : *rows) a.push_back(SubmissionToJson(c, RouteRedactor(config, c.route)));
     std::cout << boost::json::serialize(a) << "\n";
     return 0;
   }

@@ -10,6 +10,12 @@
 
 namespace writ {
 
+const Redactor* RouteRedactor(const Config& config, const std::string& route) {
+  for (const auto& r : config.routes)
+    if (r.name == route) return r.redactor.empty() ? nullptr : &r.redactor;
+  return nullptr;
+}
+
 Result<std::unique_ptr<Store>> OpenFromConfig(const std::string& path, bool read_only, Config* config) {
   auto loaded = LoadConfig(path);
   for (const auto& e : loaded.errors) std::cerr << e.ToString() << "\n";

@@ -45,7 +45,8 @@ const RouteConfig* FindRoute(const Config& config, const std::string& route) {
 }  // namespace
 
 int RunSubmissionsList(const SubmissionsOptions& o) {
-  auto store = Open(o.config_path, true);
+  Config config;
+  auto store = Open(o.config_path, true, &config);
   if (!store) return 1;
   CommandFilter f;
   f.route = o.route;
@@ -58,7 +59,7 @@ int RunSubmissionsList(const SubmissionsOptions& o) {
   }
   if (o.json) {
     boost::json::array a;
-    for (const auto& c : *rows) a.push_back(SubmissionToJson(c));
+    for (const auto& c : *rows) a.push_back(SubmissionToJson(c, RouteRedactor(config, c.route)));
     std::cout << boost::json::serialize(a) << "\n";
   } else {
     PrintTable(*rows);
@@ -69,7 +70,8 @@ int RunSubmissionsList(const SubmissionsOptions& o) {
 }
 
 int RunSubmissionsShow(const SubmissionsOptions& o) {
-  auto store = Open(o.config_path, true);
+  Config config;
+  auto store = Open(o.config_path, true, &config);
   if (!store) return 1;
   int rc = 0;
   for (const auto& id : o.ids) {
@@ -79,7 +81,7 @@ int RunSubmissionsShow(const SubmissionsOptions& o) {
       rc = 1;
       continue;
     }
-    boost::json::object j = SubmissionToJson(**c);
+    boost::json::object j = SubmissionToJson(**c, RouteRedactor(config, (*c)->route));
     if (!o.json) {
       auto events = store->queue().ListEvents(id, 0);
       if (events.ok()) {

@@ -112,40 +112,6 @@ void ReadServer(Reader& r, const YAML::Node& n, ServerConfig& s) {
   r.Int(n, "max_header_count", s.max_header_count, 1, 10'000);
 }
 
-// `${env:NAME}` or `${file:PATH}` (trailing line breaks dropped): the value
-// never appears in the config file. Errors name the source, never the value.
-bool ReadSecret(Reader& r, const YAML::Node& n, const std::string& key, std::string& out) {
-  std::string ref;
-  auto v = n[key];
-  if (!v || !r.Scalar(v, key, ref)) return false;
-  auto inner = [&](const char* prefix) -> std::optional<std::string> {
-    std::string p = std::string("${") + prefix + ":";
-    if (ref.rfind(p, 0) != 0 || ref.back() != '}' || ref.size() <= p.size() + 1) return std::nullopt;
-    return ref.substr(p.size(), ref.size() - p.size() - 1);
-  };
-  if (auto name = inner("env")) {
-    const char* value = std::getenv(name->c_str());
-    if (!value || !*value) {
-      r.Error(v, "environment variable " + *name + " (for '" + key + "') is not set");
-      return false;
-    }
-    out = value;
-    return true;
-  }
-  if (auto path = inner("file")) {
-    std::ifstream f(*path, std::ios::binary);
-    if (!f) {
-      r.Error(v, "cannot read " + *path + " (for '" + key + "')");
-      return false;
-    }
-    out.assign(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
-    while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
-    return true;
-  }
-  r.Error(v, "'" + key + "' must name where the secret is, ${env:NAME} or ${file:PATH}, not hold it");
-  return false;
-}
-
 void ReadJwt(Reader& r, const YAML::Node& j, AuthConfig::Jwt& c) {
   if (!r.CheckMap(j, "jwt", {"algorithm", "secret", "public_key", "issuer", "audience", "tenant_claim",
                              "roles_claim", "clock_skew"}))
@@ -365,7 +331,8 @@ std::string JoinModes(const std::vector<std::string>& names, const char* last_se
 }
 
 const std::set<std::string> kCommonRouteKeys = {"name", "method", "path", "mode", "upstream", "upstream_path",
-                                                "max_body", "idempotency", "forward_headers", "response_headers"};
+                                                "max_body", "idempotency", "forward_headers", "response_headers",
+                                                "redact"};
 
 class ConfigLoader {
  public:
@@ -427,6 +394,12 @@ class ConfigLoader {
     r_.Str(n, "name", rt.name);
     r_.Size(n, "max_body", rt.max_body_bytes, kMaxBodyCeiling);
     r_.StrList(n, "forward_headers", rt.forward_headers);
+    r_.StrList(n, "redact", rt.redact);
+    for (size_t i = 0; i < rt.redact.size(); ++i)
+      if (!ValidRedactPointer(rt.redact[i]))
+        r_.Error(n["redact"][i], "redact lists JSON Pointers such as /card/number or /items/*/ssn, got '" +
+                                     rt.redact[i] + "'");
+    rt.redactor = Redactor(rt.redact);
     r_.StrList(n, "response_headers", rt.response_headers);
     if (auto i = n["idempotency"]) ReadIdempotency(r_, i, rt.idempotency);
 

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/clock.h"
+#include "core/redact.h"
 
 namespace YAML {
 class Node;
@@ -189,6 +190,10 @@ struct RouteConfig {
   IdempotencyConfig idempotency;
   std::vector<std::string> forward_headers;   // request headers passed to the master
   std::vector<std::string> response_headers;  // master headers returned and stored
+  // Fields shown as "[redacted]" in the status API, events, webhooks,
+  // lastError and the CLI (core/redact.h); the master still gets them.
+  std::vector<std::string> redact;
+  Redactor redactor;
   // The mode's own settings; never null once loaded.
   std::shared_ptr<const ModeConfig> settings;
 

@@ -1,7 +1,10 @@
 #include "config/reader.h"
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <optional>
 
 #include <boost/url/parse.hpp>
 
@@ -178,6 +181,38 @@ bool ParseHttpUrl(const std::string& url, std::string& host, uint16_t& port, std
   port = parsed->has_port() ? parsed->port_number() : https ? 443 : 80;
   path = std::string(parsed->encoded_path());
   return true;
+}
+
+bool ReadSecret(Reader& r, const YAML::Node& n, const std::string& key, std::string& out) {
+  std::string ref;
+  auto v = n[key];
+  if (!v || !r.Scalar(v, key, ref)) return false;
+  auto inner = [&](const char* prefix) -> std::optional<std::string> {
+    std::string p = std::string("${") + prefix + ":";
+    if (ref.rfind(p, 0) != 0 || ref.back() != '}' || ref.size() <= p.size() + 1) return std::nullopt;
+    return ref.substr(p.size(), ref.size() - p.size() - 1);
+  };
+  if (auto name = inner("env")) {
+    const char* value = std::getenv(name->c_str());
+    if (!value || !*value) {
+      r.Error(v, "environment variable " + *name + " (for '" + key + "') is not set");
+      return false;
+    }
+    out = value;
+    return true;
+  }
+  if (auto path = inner("file")) {
+    std::ifstream f(*path, std::ios::binary);
+    if (!f) {
+      r.Error(v, "cannot read " + *path + " (for '" + key + "')");
+      return false;
+    }
+    out.assign(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+    while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
+    return true;
+  }
+  r.Error(v, "'" + key + "' must name where the secret is, ${env:NAME} or ${file:PATH}, not hold it");
+  return false;
 }
 
 }  // namespace writ

@@ -73,6 +73,11 @@ class Reader {
   std::vector<ConfigError>& errors_;
 };
 
+// A secret named by reference, ${env:NAME} or ${file:PATH} (a trailing
+// newline of the file dropped), into `out`; a literal value is an error, so
+// a secret never sits in the config. False (and an error) if unusable.
+bool ReadSecret(Reader& r, const YAML::Node& n, const std::string& key, std::string& out);
+
 // The node to point an error at: parent[key] if present, else parent.
 YAML::Node At(const YAML::Node& parent, const std::string& key);
 // "http://host[:port][/path]" -> parts. False if it is not such a URL.

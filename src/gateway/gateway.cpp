@@ -103,7 +103,10 @@ void Gateway::AddWebhook(const std::string& route, const NotifyConfig& notify) {
   hook.request_timeout = notify.timeout;
   hook.pool_size = 8;
   webhook_clients_.push_back(MakeHttpUpstreamClient(rt_, hook, &metrics_));
-  webhook_targets_[route] = {&notify, webhook_clients_.back().get()};
+  const Redactor* redact = nullptr;
+  for (const auto& rc : config_.routes)
+    if (rc.name == route && notify.redact) redact = &rc.redactor;
+  webhook_targets_[route] = {&notify, webhook_clients_.back().get(), redact};
 }
 
 OperatorApi& Gateway::Api(const std::string& name, const std::function<std::unique_ptr<OperatorApi>()>& make) {

@@ -5,9 +5,11 @@
 namespace writ {
 
 void ReadNotifyConfig(Reader& r, const YAML::Node& n, NotifyConfig& c) {
-  if (!r.CheckMap(n, "notify", {"url", "secret", "timeout", "ca_file"})) return;
+  if (!r.CheckMap(n, "notify", {"url", "secret", "timeout", "ca_file", "redact"})) return;
   r.Str(n, "url", c.url);
-  r.Str(n, "secret", c.secret);
+  if (auto v = n["secret"]; v && v.IsScalar() && v.Scalar().rfind("${", 0) == 0) ReadSecret(r, n, "secret", c.secret);
+  else r.Str(n, "secret", c.secret);
+  r.Bool(n, "redact", c.redact);
   r.Duration(n, "timeout", c.timeout);
   if (!n["url"]) return r.Error(n, "notify needs a url (http://host:port/path)");
   if (!ParseHttpUrl(c.url, c.host, c.port, c.path, &c.tls))

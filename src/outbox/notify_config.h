@@ -22,6 +22,9 @@ struct NotifyConfig {
   std::string path = "/";
   bool tls = false;     // https://: verified against ca_file or the system's CAs
   std::string ca_file;
+  // Payloads carry the route's redacted fields as "[redacted]"; false: a
+  // receiver trusted with them gets the whole answer.
+  bool redact = true;
   std::string secret;  // "whsec_<base64>" (or any other string, used as raw bytes)
   Millis timeout = 5'000;
   bool enabled() const { return !url.empty(); }

@@ -37,6 +37,7 @@ std::string Base64Decode(const std::string& text);  // "" if malformed
 struct WebhookTarget {
   const NotifyConfig* notify = nullptr;
   UpstreamClient* client = nullptr;
+  const Redactor* redact = nullptr;  // the route's redacted fields, unless notify.redact is false
 };
 
 class WebhookRelay {

@@ -37,6 +37,11 @@ void SplitId(const std::string& path, std::string& id, std::string& rest) {
 
 SubmissionsApi::SubmissionsApi(Store& store, Scheduler& scheduler) : store_(store), scheduler_(scheduler) {}
 
+const Redactor* SubmissionsApi::RedactorFor(const std::string& route) const {
+  auto it = routes_.find(route);
+  return it == routes_.end() ? nullptr : it->second.redact;
+}
+
 void SubmissionsApi::AddRoute(const std::string& route, RouteHooks hooks) { routes_[route] = std::move(hooks); }
 
 std::vector<ApiEndpoint> SubmissionsApi::Endpoints() {
@@ -106,7 +111,7 @@ void SubmissionsApi::Get(const std::string& scope, const std::string& id, Millis
   if (!c.ok()) return done(StoreProblem(c.status()));
   if (!c->has_value() || !InScope(scope, (*c)->tenant)) return done(NotFound(id));
   if (deadline == 0 || IsTerminal((*c)->status) || store_.Now() >= deadline)
-    return done(JsonResponse(200, SubmissionToJson(**c)));
+    return done(JsonResponse(200, SubmissionToJson(**c, RedactorFor((*c)->route))));
   scheduler_.After(kPoll, [this, scope, id, deadline, done = std::move(done)]() mutable {
     Get(scope, id, deadline, std::move(done));
   });
@@ -153,7 +158,7 @@ void SubmissionsApi::List(const Request& req, std::function<void(Response)> done
   auto rows = store_.queue().ListCommands(f);
   if (!rows.ok()) return done(StoreProblem(rows.status()));
   json::array items;
-  for (const auto& c : *rows) items.push_back(SubmissionToJson(c));
+  for (const auto& c : *rows) items.push_back(SubmissionToJson(c, RedactorFor(c.route)));
   json::value next = nullptr;
   if (static_cast<int>(rows->size()) == f.limit) next = std::to_string(rows->back().seq);
   done(JsonResponse(200, {{"items", std::move(items)}, {"nextCursor", next}}));
@@ -200,7 +205,7 @@ void SubmissionsApi::Action(const std::string& scope, const std::string& id, con
             {{"submission", id}, {"route", route}, {"redrives", (*now)->redrives}, {"forced", force}});
     if (action == "retry")
       if (auto it = routes_.find(route); it != routes_.end() && it->second.wake) it->second.wake();
-    done(JsonResponse(200, SubmissionToJson(**now)));
+    done(JsonResponse(200, SubmissionToJson(**now, RedactorFor((*now)->route))));
   };
   if (action == "retry") store_.queue().Redrive(id, notify, allow_unknown, std::move(after));
   else store_.queue().Cancel(id, notify, retention, std::move(after));
@@ -237,7 +242,8 @@ void SubmissionsApi::Events(const std::string& scope, const std::string& id, con
   r.body = "retry: 500\n\n";
   for (size_t i = from; i < events->size(); ++i) {
     const auto& e = (*events)[i];
-    r.body += "id: " + e.id + "\nevent: " + e.type + "\ndata: " + e.payload + "\n\n";
+    r.body += "id: " + e.id + "\nevent: " + e.type + "\ndata: " + RedactedEventPayload(e.payload, RedactorFor(e.route)) +
+              "\n\n";
   }
   if (from == events->size()) r.body += ": no new events; reconnect with Last-Event-ID\n\n";
   done(std::move(r));

@@ -36,6 +36,7 @@ class SubmissionsApi {
     // on_unknown: park: a submission that may have been applied is re-driven
     // only with ?force=unknown.
     bool park = false;
+    const Redactor* redact = nullptr;  // the route's redacted fields (routes[].redact)
   };
   SubmissionsApi(Store& store, Scheduler& scheduler);
   // Before serving: the routes whose submissions this API shows.
@@ -54,6 +55,8 @@ class SubmissionsApi {
               std::function<void(Response)> done);
   void Events(const std::string& scope, const std::string& id, const std::string& last_event_id, Millis deadline,
               std::function<void(Response)> done);
+
+  const Redactor* RedactorFor(const std::string& route) const;
 
   Store& store_;
   Scheduler& scheduler_;

@@ -430,12 +430,14 @@ void AsyncWorker::OnAnswer(const Command& cmd, UpstreamResult r, bool feedback) 
       o.canonical_id = CanonicalId(r.response.body, spec_.queue.canonical_id);
     } else {
       o.status = SubmissionStatus::kFailed;
-      o.error = "master answered " + std::to_string(r.response.status) + ": " + Snippet(r.response.body);
+      o.error =
+          "master answered " + std::to_string(r.response.status) + ": " + Snippet(spec_.redact.Text(r.response.body));
     }
     return Record(std::move(o), cmd.created_at, cmd.attempts);
   }
   o.error = r.error == UpstreamError::kNone
-                ? "master answered " + std::to_string(r.response.status) + ": " + Snippet(r.response.body)
+                ? "master answered " + std::to_string(r.response.status) + ": " +
+                      Snippet(spec_.redact.Text(r.response.body))
                 : r.message;
   // For logs: why, without any body.
   std::string reason = r.error == UpstreamError::kNone ? "master answered " + std::to_string(r.response.status)
@@ -542,6 +544,7 @@ WorkerSpec MakeWorkerSpec(const RouteConfig& route, const QueueConfig& queue, bo
   s.idempotency = route.idempotency;
   s.queue = queue;
   s.notify = notify;
+  s.redact = route.redactor;
   return s;
 }
 

@@ -77,6 +77,7 @@ struct WorkerSpec {
   // the same derived key; otherwise probed again later. Async routes only.
   bool probe = false;
   std::string base_path;  // the upstream's, for the probe's path
+  Redactor redact;        // the route's redacted fields, kept out of lastError
 };
 WorkerSpec MakeWorkerSpec(const RouteConfig& route, const QueueConfig& queue, bool notify);
 

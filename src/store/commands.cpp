@@ -38,7 +38,7 @@ std::string FormatTimestamp(Millis ms) {
   return buf;
 }
 
-boost::json::object SubmissionToJson(const Command& c) {
+boost::json::object SubmissionToJson(const Command& c, const Redactor* redact) {
   namespace json = boost::json;
   auto ts = [](Millis ms) -> json::value { return ms > 0 ? json::value(FormatTimestamp(ms)) : json::value(nullptr); };
   json::object o;
@@ -68,6 +68,10 @@ boost::json::object SubmissionToJson(const Command& c) {
     // A JSON answer is embedded as JSON; anything else as text.
     auto parsed = ParseJsonStrict(c.response_body);
     if (!c.response_body.empty()) r["body"] = parsed.ok() ? std::move(*parsed) : json::value(c.response_body);
+    if (redact && !redact->empty() && !c.response_body.empty()) {
+      if (parsed.ok()) redact->Apply(r["body"]);
+      else r["body"] = kRedactedText;
+    }
     o["response"] = std::move(r);
   } else {
     o["response"] = nullptr;
@@ -76,6 +80,20 @@ boost::json::object SubmissionToJson(const Command& c) {
   o["updatedAt"] = ts(c.updated_at);
   o["finishedAt"] = ts(c.finished_at);
   return o;
+}
+
+std::string RedactedEventPayload(const std::string& payload, const Redactor* redact) {
+  if (!redact || redact->empty()) return payload;
+  boost::system::error_code ec;
+  auto v = boost::json::parse(payload, ec);
+  if (ec || !v.is_object()) return payload;
+  auto* data = v.as_object().if_contains("data");
+  auto* response = data && data->is_object() ? data->as_object().if_contains("response") : nullptr;
+  auto* body = response && response->is_object() ? response->as_object().if_contains("body") : nullptr;
+  if (!body) return payload;
+  if (body->is_string()) *body = kRedactedText;  // a text answer cannot be searched
+  else redact->Apply(*body);
+  return boost::json::serialize(v);
 }
 
 }  // namespace writ

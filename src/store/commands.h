@@ -21,6 +21,7 @@
 #include <boost/json/object.hpp>
 
 #include "core/clock.h"
+#include "core/redact.h"
 #include "core/http_types.h"
 #include "core/status.h"
 
@@ -155,6 +156,10 @@ enum class ActionResult { kDone, kNotFound, kWrongState, kPossiblyApplied };
 // RFC 3339 UTC with milliseconds, e.g. 2026-11-25T14:20:58.123Z.
 std::string FormatTimestamp(Millis ms);
 // The submission as the status API and status events show it.
-boost::json::object SubmissionToJson(const Command& c);
+// `redact`: the route's redacted fields in the master's answer (core/redact.h).
+boost::json::object SubmissionToJson(const Command& c, const Redactor* redact = nullptr);
+// An event's payload (type, timestamp, data: a submission's view) with the
+// route's redacted fields replaced in data.response.body.
+std::string RedactedEventPayload(const std::string& payload, const Redactor* redact);
 
 }  // namespace writ

@@ -9,6 +9,7 @@
 #include "core/api_key.h"
 #include "core/endpoint.h"
 #include "core/hash.h"
+#include "core/redact.h"
 #include "gateway/auth.h"
 #include "core/json.h"
 #include "core/units.h"
@@ -165,6 +166,21 @@ TEST(ApiEndpoint, APatternsBracesFitOneNonEmptySegment) {
   EXPECT_FALSE(PathFits("/v1/jobs/{id}/items", "/v1/jobs/job_1"));
   EXPECT_FALSE(PathFits("/v1/jobs", "/v1/jobsx"));
   EXPECT_FALSE(PathFits("/healthz", "/healthz/"));
+}
+
+TEST(Redactor, ReplacesTheNamedFieldsAndNothingElse) {
+  Redactor r({"/card/number", "/items/*/ssn", "/a~1b", "/list/1"});
+  EXPECT_EQ(r.Text(R"({"card":{"number":"4111","exp":"12/30"},"items":[{"ssn":"1","n":1},{"n":2}],"a/b":"x",)"
+                   R"("list":["keep","drop"],"ssn":"top-level is not named"})"),
+            R"({"card":{"number":"[redacted]","exp":"12/30"},"items":[{"ssn":"[redacted]","n":1},{"n":2}],)"
+            R"("a/b":"[redacted]","list":["keep","[redacted]"],"ssn":"top-level is not named"})");
+  EXPECT_EQ(r.Text(R"({"card":"not an object"})"), R"({"card":"not an object"})") << "absent fields are no error";
+  EXPECT_EQ(r.Text(R"({"card":{"number":{"deep":1}}})"), R"({"card":{"number":"[redacted]"}})") << "whole subtrees";
+  EXPECT_EQ(r.Text("card=4111"), kRedactedText) << "a body that is not JSON is hidden whole";
+  EXPECT_EQ(r.Text(""), "");
+  EXPECT_EQ(Redactor().Text("card=4111"), "card=4111") << "no fields: nothing changes";
+  EXPECT_TRUE(ValidRedactPointer("/items/*/ssn"));
+  for (const char* bad : {"", "/", "card", "/a~2"}) EXPECT_FALSE(ValidRedactPointer(bad)) << bad;
 }
 
 TEST(Hash, Sha256MatchesKnownVectorsOnEveryCall) {

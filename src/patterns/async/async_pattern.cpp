@@ -45,7 +45,7 @@ class AsyncMode : public Route {
                 s.store(), s.client(rc.upstream), s.scheduler(), s.metrics(), s.rng()),
         route_(rc, settings_, s.upstream(rc.upstream), s.store(), s.metrics(), [this] { worker_.Wake(); }) {
     s.submissions().AddRoute(rc.name, {settings_.notify(), settings_.queue.retention, [this] { Wake(); },
-                                       rc.idempotency.on_unknown == OnUnknown::kPark});
+                                       rc.idempotency.on_unknown == OnUnknown::kPark, &route_.config().redactor});
     if (settings_.notify()) s.AddWebhook(rc.name, settings_.notify_config);
   }
 

@@ -110,7 +110,8 @@ class BufferedMode : public Route {
                {[this] { worker_.Wake(); }, [this] { return worker_.DrainRate(); }}),
         store_(s.store()) {
     bool park = rc.idempotency.on_unknown == OnUnknown::kPark;
-    s.submissions().AddRoute(rc.name, {false, settings_.queue.retention, [this] { Wake(); }, park});
+    const Redactor* redact = &route_.config().redactor;
+    s.submissions().AddRoute(rc.name, {false, settings_.queue.retention, [this] { Wake(); }, park, redact});
     JobsApi::RouteHooks jh;
     jh.max_pending = settings_.buffered.max_pending_items;
     jh.configured_rate = settings_.buffered.rate;
@@ -120,6 +121,7 @@ class BufferedMode : public Route {
     jh.set_paused = [this](bool p) { worker_.SetPaused(p); };
     jh.wake = [this] { Wake(); };
     jh.park = park;
+    jh.redact = redact;
     Store& store = s.store();
     auto& jobs = static_cast<JobsApi&>(s.Api("jobs", [&store] { return std::make_unique<JobsApi>(store); }));
     jobs.AddRoute(rc.name, std::move(jh));

@@ -152,7 +152,8 @@ void JobsApi::Items(const std::string& scope, const std::string& id, const Reque
   if (!rows.ok()) return done(StoreProblem(rows.status()));
   json::array items;
   for (const auto& c : *rows) {
-    json::object o = SubmissionToJson(c);
+    auto hooks = routes_.find(c.route);
+    json::object o = SubmissionToJson(c, hooks == routes_.end() ? nullptr : hooks->second.redact);
     o.erase("statusUrl");
     items.push_back(std::move(o));
   }

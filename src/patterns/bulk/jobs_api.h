@@ -28,6 +28,7 @@ class JobsApi : public OperatorApi {
     std::function<void(bool)> set_paused;      // the worker's pause switch
     std::function<void()> wake;                // items were re-queued
     bool park = false;                         // on_unknown: park: possibly applied items need ?force=unknown
+    const Redactor* redact = nullptr;          // the route's redacted fields (routes[].redact)
   };
   explicit JobsApi(Store& store);
   // Before serving: a buffered route whose jobs this API shows.

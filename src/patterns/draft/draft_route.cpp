@@ -141,7 +141,8 @@ DraftRoute::DraftRoute(RouteConfig route, DraftSettings settings, UpstreamConfig
       return DraftStore::OnSubmissionFinished(c, o, s->Now(), kept);
     };
     worker_ = std::make_unique<AsyncWorker>(std::move(spec), store, client, scheduler, m, rng);
-    if (submissions) submissions->AddRoute(route_.name, {false, settings_.queue.retention, [this] { Wake(); }});
+    if (submissions)
+      submissions->AddRoute(route_.name, {false, settings_.queue.retention, [this] { Wake(); }, false, &route_.redactor});
   }
 }
 
