@@ -1,7 +1,11 @@
 // The `writ` binary: serve, check-config, mock-master, demo, keys, apikeys.
+#include <pwd.h>
+#include <unistd.h>
+
 #include <iostream>
 
 #include <CLI/CLI.hpp>
+#include <boost/json.hpp>
 
 #include "cli/commands.h"
 #include "config/config.h"
@@ -42,9 +46,37 @@ CLI::Validator UnitValidator(T parse, const char* what) {
       what);
 }
 
+// The command that changes the store, if this run is one (for its audit line).
+std::string audit_command;
+
+// One JSON line on stderr for every command that changes the store: who
+// (the OS user: these commands are authorized by access to the store), the
+// command and its arguments (never a secret: none is passed on the command
+// line), and its exit code. stdout stays the command's output.
+void AuditLine(int argc, char** argv, int rc) {
+  std::string user = "uid " + std::to_string(::getuid());
+  if (const passwd* pw = ::getpwuid(::getuid()); pw && pw->pw_name) user = pw->pw_name;
+  std::string args;
+  for (int i = 1; i < argc; ++i) args += (i > 1 ? " " : "") + std::string(argv[i]);
+  boost::json::object line{{"ts", writ::SystemClock().NowMs()}, {"level", "info"},   {"msg", "audit"},
+                           {"actor", "cli:" + user},           {"command", audit_command}, {"args", args},
+                           {"exit", rc}};
+  std::cerr << boost::json::serialize(line) << std::endl;
+}
+
+int Run(int argc, char** argv);
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  int rc = Run(argc, argv);
+  if (!audit_command.empty()) AuditLine(argc, argv, rc);
+  return rc;
+}
+
+namespace {
+
+int Run(int argc, char** argv) {
   CLI::App app{"writ: a reliable-write gateway in front of your system of record", "writ"};
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("writ ") + WRIT_VERSION);
@@ -242,6 +274,12 @@ int main(int argc, char** argv) {
     c->add_option("-c,--config", ako.config_path, "Config file (names the store and the pepper)")->required();
 
   CLI11_PARSE(app, argc, argv);
+  for (auto [cmd, name] : std::vector<std::pair<CLI::App*, const char*>>{
+           {ak_create, "apikeys create"},   {ak_revoke, "apikeys revoke"},       {ak_rotate, "apikeys rotate"},
+           {drafts_delete, "drafts delete"}, {keys_delete, "keys delete"},        {keys_resolve, "keys resolve"},
+           {subs_retry, "submissions retry"}, {subs_cancel, "submissions cancel"}, {dead_replay, "dead replay"},
+           {jobs_replay, "jobs replay"}})
+    if (*cmd) audit_command = name;
   if (*ak_create) {
     if (!ak_expires.empty()) ako.expires_in = *writ::ParseDuration(ak_expires);
     return writ::RunApiKeysCreate(ako);
@@ -328,3 +366,5 @@ int main(int argc, char** argv) {
   }
   return 0;
 }
+
+}  // namespace

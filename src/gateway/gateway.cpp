@@ -161,11 +161,28 @@ void Gateway::Dispatch(Request req, std::function<void(Response)> done, bool adm
   // then gets the 404 or 405, so a caller without a key learns nothing.
   constexpr unsigned kAnyRole = kRoleClient | kRoleReader | kRoleOperator;
   unsigned need = own ? own->endpoint.roles : m.kind == RouteMatch::kFound ? unsigned{kRoleClient} : kAnyRole;
+  std::optional<Principal> principal;
   if (auth_ && need) {
     auto who = auth_->Authenticate(req);
     if (!who.principal) return done(std::move(who.problem));
-    if (!(who.principal->roles & need)) return done(Authenticator::Forbidden(*who.principal, need));
-    req.tenant = std::move(who.principal->tenant);
+    principal = std::move(who.principal);
+  }
+  // Every operator action (a change on the admin API), done or refused
+  // for its role, leaves an audit line: who, from where, what on which id,
+  // and the answer.
+  if (own && own->endpoint.admin && req.method != "GET")
+    done = [actor = principal ? principal->key_id : "anonymous",
+            tenant = principal ? principal->tenant : std::string(kDefaultTenant),
+            what = req.method + " " + req.target, rid = req.request_id, remote = req.remote,
+            done = std::move(done)](Response r) {
+      LogJson("info", "audit",
+              {{"actor", actor}, {"tenant", tenant}, {"action", what}, {"status", r.status}, {"request_id", rid},
+               {"remote", remote}});
+      done(std::move(r));
+    };
+  if (principal) {
+    if (!(principal->roles & need)) return done(Authenticator::Forbidden(*principal, need));
+    req.tenant = std::move(principal->tenant);
   }
   if (quotas_ && need) {
     std::string tenant = WriteTenant(req);

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <map>
 #include <set>
+#include <sstream>
 #include <thread>
 #include <tuple>
 
@@ -80,6 +81,10 @@ TEST_F(AuthTest, EachEndpointAnswersOnlyTheRolesItNeeds) {
   ASSERT_EQ(client.size(), 5u + 12 + 1 + 64) << client;
   std::string out;
   ASSERT_EQ(RunWrit({"apikeys", "revoke", "--config", writ_.config_path(), Id(revoked)}, &out), 0) << out;
+  // A command that changes the store leaves an audit line on stderr: the OS user, the command, its exit.
+  EXPECT_NE(out.find(R"("msg":"audit","actor":"cli:)"), std::string::npos) << out;
+  EXPECT_NE(out.find(R"("command":"apikeys revoke")"), std::string::npos) << out;
+  EXPECT_NE(out.find(R"("exit":0)"), std::string::npos) << out;
   std::string wrong_secret = client.substr(0, 18) + std::string(64, 'a');
   auto as = [&](const std::string& key, const std::string& method, const std::string& target,
                 const std::string& body = "", const std::string& type = "application/json") {
@@ -215,6 +220,18 @@ TEST_F(AuthTest, EachEndpointAnswersOnlyTheRolesItNeeds) {
 
   // No secret ever reaches the log; refusals name the key id.
   std::string log = writ_.ReadLog();
+  // Every operator action, done or refused for its role, has an audit line naming who and what.
+  auto audited = [&](const std::string& key, const std::string& action, int status) {
+    std::istringstream lines(log);
+    for (std::string line; std::getline(lines, line);)
+      if (line.find(R"("msg":"audit","actor":")" + Id(key) + R"(",)") != std::string::npos &&
+          line.find(R"("action":")" + action + R"(","status":)" + std::to_string(status)) != std::string::npos)
+        return true;
+    return false;
+  };
+  EXPECT_TRUE(audited(all, "POST /v1/routes/" + route + "/pause", 200)) << log;
+  EXPECT_TRUE(audited(op, "POST /v1/routes/" + route + "/pause", 403)) << log;
+  EXPECT_TRUE(audited(op, "POST /v1/submissions/" + sub + "/retry", 409)) << log;
   for (const auto& k : {client, other, reader, op, all, revoked, expired})
     EXPECT_EQ(log.find(k.substr(18)), std::string::npos) << "a key's secret in the log";
   EXPECT_NE(log.find("\"reason\":\"revoked\""), std::string::npos) << log;
