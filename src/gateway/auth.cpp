@@ -145,6 +145,8 @@ Authenticator::Outcome Authenticator::FromCertificate(const std::vector<std::str
   return Refuse("client certificate not in auth.client_certs", "cert:" + names.front(), false);
 }
 
+Response Authenticator::MissingCredentials() { return Refuse("", "", true).problem; }
+
 Response Authenticator::Forbidden(const Principal& p, unsigned required) {
   return Problem(403, "forbidden", "Forbidden",
                  "this needs one of the roles " + RolesToString(required) + "; the API key " + p.key_id + " has " +

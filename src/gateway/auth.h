@@ -44,6 +44,8 @@ class Authenticator {
   Outcome Authenticate(const Request& req);
   // 403 naming the roles the endpoint needs and those the key has.
   static Response Forbidden(const Principal& p, unsigned required);
+  // The 401 for a call without any credential (counted as missing).
+  Response MissingCredentials();
 
  private:
   struct Cached {

@@ -136,6 +136,18 @@ uint64_t Gateway::BodyLimit(const std::string& method, const std::string& path) 
                                       : kOperatorBodyLimit;
 }
 
+std::optional<Response> Gateway::CheckHead(const std::string& method, const std::string& path,
+                                           const HeadFields& fields, bool client_cert, bool admin) const {
+  if (!auth_ || client_cert || fields.Find("Authorization")) return std::nullopt;
+  if (const auto& h = config_.auth.header; !h.empty() && fields.Find(h)) return std::nullopt;
+  std::string allow;
+  const Served* own = FindEndpoint(method, path, &allow);
+  if (own && own->endpoint.roles == 0) return std::nullopt;
+  // The public listener answers 404 for the admin endpoints, keyed or not.
+  if (own && own->endpoint.admin && config_.server.admin_listen && !admin) return std::nullopt;
+  return auth_->MissingCredentials();
+}
+
 void Gateway::HandleAdmin(Request req, std::function<void(Response)> done) {
   std::string allow;
   bool served = FindEndpoint(req.method, req.path, &allow) || !allow.empty() || req.path.rfind("/v1/", 0) == 0;
@@ -387,6 +399,9 @@ int RunServe(const Config& config) {
   const auto& tls = config.server.tls;
   opts.tls = {tls.cert, tls.key, tls.client_ca, tls.client_cert_required};
   Gateway* g = gateway.get();
+  opts.head_check = [g](const std::string& m, const std::string& p, const HeadFields& f, bool cert) {
+    return g->CheckHead(m, p, f, cert, false);
+  };
   auto server = StartServer(
       rt, opts, [g](Request r, std::function<void(Response)> done) { g->Handle(std::move(r), std::move(done)); },
       [g](const std::string& m, const std::string& p) { return g->BodyLimit(m, p); });
@@ -400,6 +415,9 @@ int RunServe(const Config& config) {
     ServerOptions aopts = opts;
     aopts.host = a->host;
     aopts.port = a->port;
+    aopts.head_check = [g](const std::string& m, const std::string& p, const HeadFields& f, bool cert) {
+      return g->CheckHead(m, p, f, cert, true);
+    };
     auto started = StartServer(
         rt, aopts, [g](Request r, std::function<void(Response)> done) { g->HandleAdmin(std::move(r), std::move(done)); },
         [g](const std::string& m, const std::string& p) { return g->BodyLimit(m, p); });

@@ -23,6 +23,7 @@
 #include "gateway/quota.h"
 #include "gateway/router.h"
 #include "http/runtime.h"
+#include "http/server.h"
 #include "metrics/metrics.h"
 #include "outbox/webhook.h"
 #include "patterns/route.h"
@@ -42,6 +43,12 @@ class Gateway : private RouteServices {
   // the status APIs and health; never a route.
   void HandleAdmin(Request req, std::function<void(Response)> done);
   uint64_t BodyLimit(const std::string& method, const std::string& path) const;
+  // Before a body is read: 401 for a call that needs a credential and
+  // carries none (no Authorization, no auth.api_keys.header, no client
+  // certificate), so an unauthenticated caller cannot make Writ read a
+  // route's max_body first. `admin`: the admin listener.
+  std::optional<Response> CheckHead(const std::string& method, const std::string& path, const HeadFields& fields,
+                                    bool client_cert, bool admin) const;
   // Starts the garbage collector, the routes' workers and the webhook relay.
   void StartBackground();
   // No new background work; what is in flight finishes (see active()).

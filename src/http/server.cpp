@@ -300,6 +300,22 @@ class ServerImpl : public Server, public std::enable_shared_from_this<ServerImpl
       std::string target(head.target());
       std::string path = target.substr(0, target.find('?'));
       std::string method(head.method_string());
+      if (o.head_check && !parser.is_done()) {  // a body is to come: decide before reading it
+        struct Fields : HeadFields {
+          const http::request_header<>& h;
+          explicit Fields(const http::request_header<>& head) : h(head) {}
+          std::optional<std::string_view> Find(std::string_view name) const override {
+            auto it = h.find(beast::string_view(name.data(), name.size()));
+            if (it == h.end()) return std::nullopt;
+            return std::string_view(it->value().data(), it->value().size());
+          }
+        } fields(head);
+        if (auto early = o.head_check(method, path, fields, !cert_names.empty())) {
+          auto res = ToBeast(*early, head.version(), false);
+          co_await http::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
+          break;
+        }
+      }
       uint64_t limit = self->body_limit_(method, path);
       if (auto len = parser.content_length(); len && *len > limit) {
         co_await WriteProblem(stream, 413, "body-too-large", "Request body too large",

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -26,9 +27,24 @@ struct TlsFiles {
   bool enabled() const { return !cert.empty(); }
 };
 
+// A request's header fields, looked up by name (case-insensitive), while
+// only its head has been read.
+class HeadFields {
+ public:
+  virtual ~HeadFields() = default;
+  virtual std::optional<std::string_view> Find(std::string_view name) const = 0;
+};
+// Decides from a request's head alone whether to answer it at once, before
+// its body is read (e.g. 401 for a call that carries no credential); the
+// connection is then closed. `client_cert`: a verified client certificate
+// came with the connection.
+using HeadCheckFn = std::function<std::optional<Response>(const std::string& method, const std::string& path,
+                                                          const HeadFields& fields, bool client_cert)>;
+
 struct ServerOptions {
   std::string host = "127.0.0.1";
   TlsFiles tls;
+  HeadCheckFn head_check;  // optional
   uint16_t port = 0;  // 0: any free port (see Server::port)
   Millis header_timeout = 10'000;
   Millis idle_timeout = 60'000;

@@ -215,6 +215,15 @@ TEST_F(AuthTest, EachEndpointAnswersOnlyTheRolesItNeeds) {
   EXPECT_EQ(Call(writ_.port(), "GET", "/nowhere").status, 401);
   EXPECT_EQ(Call(writ_.port(), "GET", "/nowhere", "", Bearer(reader)).status, 404);
   EXPECT_EQ(Call(writ_.port(), "GET", "/v1/nowhere", "", Bearer(reader)).status, 404);
+  // A call without a credential is refused from its head: Writ does not
+  // read (here: wait for) a body it would refuse anyway.
+  auto raw = RawRequest(writ_.port(),
+                        "POST /orders HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                        "Content-Length: 900000\r\n\r\n{\"a\":",
+                        2'000);
+  EXPECT_EQ(raw.status, 401) << raw.response;
+  EXPECT_TRUE(raw.closed);
+  EXPECT_NE(raw.response.find("credentials-required"), std::string::npos) << raw.response;
   // The configured header carries a key as well as Authorization does.
   EXPECT_EQ(Call(writ_.port(), "GET", "/v1/submissions/" + sub, "", {{"X-Api-Key", reader}}).status, 200);
 
