@@ -188,12 +188,17 @@ void ReadAuth(Reader& r, const YAML::Node& n, AuthConfig& a) {
 void ReadQuotaLimit(Reader& r, const YAML::Node& n, const std::string& what, QuotaLimit& q) {
   r.Int(n, "rate", q.rate, 0, 1'000'000);
   r.Int(n, "burst", q.burst, 1, 10'000'000);
+  if (auto m = n["max_pending"]) {
+    int v = 0;
+    r.Int(n, "max_pending", v, 1, 100'000'000);
+    q.max_pending = v;
+  }
   if (n["burst"] && q.burst < q.rate)
     r.Error(n["burst"], what + ": burst must be at least rate (a burst below it would cap the rate)");
 }
 
 void ReadQuotas(Reader& r, const YAML::Node& n, QuotaConfig& q) {
-  if (!r.CheckMap(n, "quotas", {"rate", "burst", "tenants"})) return;
+  if (!r.CheckMap(n, "quotas", {"rate", "burst", "max_pending", "tenants"})) return;
   ReadQuotaLimit(r, n, "quotas", q.limit);
   auto t = n["tenants"];
   if (!t) return;
@@ -203,7 +208,7 @@ void ReadQuotas(Reader& r, const YAML::Node& n, QuotaConfig& q) {
   }
   for (auto it = t.begin(); it != t.end(); ++it) {
     std::string name = it->first.as<std::string>("");
-    if (r.CheckMap(it->second, "quotas.tenants." + name, {"rate", "burst"}))
+    if (r.CheckMap(it->second, "quotas.tenants." + name, {"rate", "burst", "max_pending"}))
       ReadQuotaLimit(r, it->second, "quotas.tenants." + name, q.tenants[name]);
   }
 }

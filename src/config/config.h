@@ -96,6 +96,9 @@ struct AuthConfig {
 struct QuotaLimit {
   int rate = 0;   // requests per second; 0: no limit
   int burst = 0;  // bucket size; 0: equal to rate
+  // Writes accepted and not finished (async submissions, buffered items)
+  // at once; 0: no limit.
+  int64_t max_pending = 0;
 };
 struct QuotaConfig {
   QuotaLimit limit;                            // every tenant not named below
@@ -105,6 +108,16 @@ struct QuotaConfig {
     for (const auto& [t, l] : tenants)
       if (l.rate > 0) return true;
     return false;
+  }
+  bool any_pending() const {
+    if (limit.max_pending > 0) return true;
+    for (const auto& [t, l] : tenants)
+      if (l.max_pending > 0) return true;
+    return false;
+  }
+  const QuotaLimit& Of(const std::string& tenant) const {
+    auto it = tenants.find(tenant);
+    return it == tenants.end() ? limit : it->second;
   }
 };
 

@@ -34,6 +34,9 @@ Gateway::Gateway(const Config& config, Runtime& rt, Store& store, Metrics& metri
   for (const auto& u : config.upstreams) clients_[u.name] = MakeHttpUpstreamClient(rt, u, &metrics);
   if (config.auth.enabled()) auth_ = std::make_unique<Authenticator>(config.auth, store.api_keys(), metrics);
   if (config.quotas.any()) quotas_ = std::make_unique<Quotas>(config.quotas, SystemClock(), metrics);
+  if (config.quotas.any_pending())
+    pending_ = std::make_unique<PendingQuota>(config.quotas, [&store] { return store.queue().PendingByTenant(); },
+                                              metrics);
   submissions_ = std::make_unique<SubmissionsApi>(store, rt.scheduler());
   request_counters_ = std::make_unique<StatusCounters[]>(config.routes.size());
   for (size_t i = 0; i < config.routes.size(); ++i)
@@ -223,6 +226,21 @@ void Gateway::Dispatch(Request req, std::function<void(Response)> done, bool adm
     return done(std::move(r));
   }
   size_t index = endpoint_route_[m.index];
+  if (pending_ && req.method == "POST" && routes_[index]->QueuesWork()) {
+    std::string tenant = WriteTenant(req);
+    if (auto refused = pending_->Check(tenant)) {
+      // A retry of a write already accepted is no new work: it goes on to
+      // its replay. Looked up on this (rare) path only.
+      auto key = FindHeader(req.headers, "Idempotency-Key");
+      auto rec = key ? store_.keys().Lookup({tenant, routes_[index]->config().name, std::string(*key)})
+                     : Result<std::optional<IdempotencyRecord>>(std::nullopt);
+      if (!rec.ok() || !rec->has_value()) return done(std::move(*refused));
+    }
+    done = [this, tenant, done = std::move(done)](Response r) {
+      if (r.status == 202) pending_->Added(tenant);
+      done(std::move(r));
+    };
+  }
   const RouteConfig& config = routes_[index]->config();
   ++active_;
   std::string request_id = req.request_id, method = req.method, remote = req.remote;
@@ -298,8 +316,15 @@ Response Gateway::Operator(const Request& req) const {
   return Problem(404, "not-found", "No such route", req.method + " " + req.path + " matches no configured route");
 }
 
+void Gateway::RefreshPending() {
+  if (stopping_) return;
+  pending_->Refresh();
+  rt_.scheduler().After(1'000, [this] { RefreshPending(); });
+}
+
 void Gateway::StartBackground() {
   rt_.scheduler().After(config_.store.gc_interval, [this] { CollectGarbage(); });
+  if (pending_) RefreshPending();
   // Other instances sharing the store queue work too: wake on their notice.
   std::map<std::string, Route*> by_name;
   for (auto& r : routes_) by_name[r->config().name] = r.get();

@@ -87,6 +87,7 @@ class Gateway : private RouteServices {
   void UpdateGauges() const;
   Counter& RequestCounter(size_t route, int status);
   void CollectGarbage();
+  void RefreshPending();
 
   const Config& config_;
   Runtime& rt_;
@@ -107,6 +108,7 @@ class Gateway : private RouteServices {
   std::unique_ptr<WebhookRelay> relay_;
   std::unique_ptr<Authenticator> auth_;  // auth.api_keys: every call but the open ones needs a key
   std::unique_ptr<Quotas> quotas_;       // quotas: requests per second per tenant
+  std::unique_ptr<PendingQuota> pending_;  // quotas.max_pending
   Counter& gc_deleted_;
   // writ_requests_total per route and status (100..599), looked up once.
   using StatusCounters = std::array<std::atomic<Counter*>, 500>;

@@ -64,4 +64,37 @@ Response Quotas::Refusal(const std::string& tenant, const Decision& d) {
   return r;
 }
 
+PendingQuota::PendingQuota(const QuotaConfig& config, CountFn count, Metrics& metrics)
+    : config_(config), count_(std::move(count)), metrics_(metrics) {}
+
+std::optional<Response> PendingQuota::Check(const std::string& tenant) {
+  int64_t limit = config_.Of(tenant).max_pending;
+  if (limit <= 0) return std::nullopt;
+  int64_t n;
+  {
+    std::lock_guard lock(mu_);
+    n = pending_[tenant];
+  }
+  if (n < limit) return std::nullopt;
+  metrics_.GetCounter("writ_quota_pending_refused_total", "Writes refused for quotas.max_pending").Inc();
+  Response r = Problem(429, "too-many-pending", "Too many writes pending",
+                       "tenant '" + tenant + "' has " + std::to_string(n) +
+                           " writes accepted and not yet finished (quotas.max_pending: " + std::to_string(limit) +
+                           "); retry once some have finished");
+  r.headers.emplace_back("Retry-After", "1");
+  return r;
+}
+
+void PendingQuota::Added(const std::string& tenant) {
+  std::lock_guard lock(mu_);
+  ++pending_[tenant];
+}
+
+void PendingQuota::Refresh() {
+  auto counts = count_();
+  if (!counts.ok()) return;  // keep the last counts; the next second tries again
+  std::lock_guard lock(mu_);
+  pending_ = std::move(*counts);
+}
+
 }  // namespace writ

@@ -11,13 +11,17 @@
 // Thread-safety: Take may be called from any thread.
 #pragma once
 
+#include <functional>
+#include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 
 #include "config/config.h"
 #include "core/clock.h"
 #include "core/http_types.h"
+#include "core/status.h"
 #include "metrics/metrics.h"
 
 namespace writ {
@@ -53,6 +57,33 @@ class Quotas {
   Counter& refused_;
   std::mutex mu_;
   std::unordered_map<std::string, Bucket> buckets_;
+};
+
+// quotas.max_pending: how many writes a tenant may have accepted and not
+// finished (async submissions, buffered items) at once. The counts are read
+// from the store once a second (all instances' work) and raised by this
+// instance's own accepts in between, so a tenant can overshoot its limit
+// by about one second of accepts (and a buffered upload counts as one until
+// the next read). A refused write is 429 too-many-pending, with Retry-After.
+// Thread-safety: every method may be called from any thread.
+class PendingQuota {
+ public:
+  using CountFn = std::function<Result<std::map<std::string, int64_t>>()>;
+  PendingQuota(const QuotaConfig& config, CountFn count, Metrics& metrics);
+
+  // Whether `tenant` may queue another write now; else the 429 to answer.
+  std::optional<Response> Check(const std::string& tenant);
+  // A write of `tenant` was queued by this instance.
+  void Added(const std::string& tenant);
+  // Reads the counts again (the gateway calls it every second).
+  void Refresh();
+
+ private:
+  const QuotaConfig& config_;
+  CountFn count_;
+  Metrics& metrics_;
+  std::mutex mu_;
+  std::map<std::string, int64_t> pending_;
 };
 
 }  // namespace writ

@@ -82,6 +82,9 @@ class Route {
   // Another instance sharing the store queued work for this route.
   virtual void Wake() {}
   virtual void UpdateGauges(Scrape& scrape) {}
+  // Whether an accepted POST queues work for later (async submissions,
+  // buffered items): what quotas.max_pending counts.
+  virtual bool QueuesWork() const { return false; }
 };
 
 // What the gateway lends a mode's factory. Everything outlives the routes.

@@ -127,6 +127,10 @@ Result<std::optional<Command>> CommandQueue::GetCommand(const std::string& id) {
 Result<std::vector<Command>> CommandQueue::ListCommands(const CommandFilter& f) {
   return ReadFor<std::vector<Command>>(db_, [&](Conn& c) { return SelectCommands(c, f); });
 }
+Result<std::map<std::string, int64_t>> CommandQueue::PendingByTenant() {
+  return ReadFor<std::map<std::string, int64_t>>(db_, [&](Conn& c) { return SelectPendingByTenant(c); });
+}
+
 Result<std::vector<QueueStat>> CommandQueue::QueueStats() {
   return ReadFor<std::vector<QueueStat>>(db_, [&](Conn& c) { return SelectQueueStats(c); });
 }

@@ -6,6 +6,7 @@
 // on the database's writer thread.
 #pragma once
 
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -47,6 +48,9 @@ class CommandQueue {
   Result<std::optional<Command>> GetCommand(const std::string& id);
   Result<std::vector<Command>> ListCommands(const CommandFilter& filter);
   Result<std::vector<QueueStat>> QueueStats();
+  // Unfinished commands (accepted or processing: async submissions and
+  // buffered items) per tenant, for quotas.max_pending.
+  Result<std::map<std::string, int64_t>> PendingByTenant();
   // Events of one submission with seq > after_seq, oldest first.
   Result<std::vector<StatusEvent>> ListEvents(const std::string& submission_id, int64_t after_seq);
   // Webhook relay: undelivered events due now, oldest first.

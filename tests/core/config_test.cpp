@@ -87,6 +87,14 @@ TEST(Config, QuotasGiveEachTenantARateAndABurst) {
   EXPECT_EQ(ok.config.quotas.tenants.at("acme").burst, 20);
   EXPECT_TRUE(ok.config.quotas.any());
   EXPECT_FALSE(LoadConfigText(rest, "n.yaml", ModeSpecs()).config.quotas.any()) << "no quotas by default";
+  auto pending = LoadConfigText(std::string("quotas:\n  max_pending: 1000\n  tenants:\n    acme: {max_pending: 50}\n") +
+                                    rest,
+                                "p.yaml", ModeSpecs());
+  ASSERT_TRUE(pending.errors.empty()) << pending.errors[0].ToString();
+  EXPECT_TRUE(pending.config.quotas.any_pending());
+  EXPECT_FALSE(pending.config.quotas.any()) << "no rate limit was asked for";
+  EXPECT_EQ(pending.config.quotas.Of("acme").max_pending, 50);
+  EXPECT_EQ(pending.config.quotas.Of("globex").max_pending, 1000);
   auto low = LoadConfigText(std::string("quotas:\n  tenants:\n    acme: {rate: 50, burst: 10}\n") + rest, "b.yaml",
                             ModeSpecs());
   ASSERT_EQ(low.errors.size(), 1u);

@@ -32,7 +32,7 @@ class AuthTest : public ::testing::Test {
     payments.extra = "async: {poll_interval: 50ms}";
     writ_.set_top_extra("auth:\n  api_keys:\n    pepper: ${file:" + dir_.path() +
                         "/pepper}\n    header: X-Api-Key\n    cache_ttl: 100ms\n"
-                        "quotas:\n  tenants:\n    slow: {rate: 10, burst: 10}\n");
+                        "quotas:\n  tenants:\n    slow: {rate: 10, burst: 10}\n    busy: {max_pending: 2}\n");
     RouteOptions bulk;
     bulk.path = "/products/bulk";
     bulk.mode = "buffered";
@@ -480,6 +480,34 @@ TEST_F(AuthTest, ATenantAtItsQuotaIsRefusedWithoutSlowingAnother) {
 
 // A revoked key stops working on a running server within cache_ttl; a
 // rotated key keeps working for its overlap beside its successor.
+// quotas.max_pending: a tenant with 2 writes accepted and unfinished (the
+// master refuses them for now) is refused a third with 429, another tenant
+// is not, and once the master takes them the tenant may write again.
+TEST_F(AuthTest, ATenantWithTooManyPendingWritesWaitsUntilTheyFinish) {
+  std::string busy = Create("busy", "client"), acme = Create("acme", "client");
+  ASSERT_EQ(Call(master_.port(), "POST", "/_faults", R"({"errorRate":1})").status, 200);
+  auto pay = [&](const std::string& key, const std::string& idem) {
+    return Call(writ_.port(), "POST", "/payments", R"({"amount":1})",
+                {{"Authorization", "Bearer " + key}, {"Idempotency-Key", idem}, {"Content-Type", "application/json"}});
+  };
+  EXPECT_EQ(pay(busy, "b1").status, 202);
+  EXPECT_EQ(pay(busy, "b2").status, 202);
+  auto refused = pay(busy, "b3");
+  EXPECT_EQ(refused.status, 429) << refused.body;
+  EXPECT_EQ(ProblemType(refused), "too-many-pending");
+  EXPECT_NE(refused.body.find("quotas.max_pending: 2"), std::string::npos) << refused.body;
+  EXPECT_EQ(FindHeader(refused.headers, "Retry-After").value_or(""), "1");
+  EXPECT_EQ(pay(busy, "b2").status, 202) << "a replay of an accepted write is no new work";
+  EXPECT_EQ(pay(acme, "a1").status, 202) << "another tenant is not limited";
+  EXPECT_EQ(pay(acme, "a2").status, 202);
+  EXPECT_EQ(pay(acme, "a3").status, 202);
+  ASSERT_EQ(Call(master_.port(), "POST", "/_faults", R"({"errorRate":0})").status, 200);
+  EXPECT_TRUE(Eventually([&] { return pay(busy, "b4").status == 202; }, 15'000))
+      << "accepted again once the pending writes finished";
+  auto metrics = Call(writ_.admin_port(), "GET", "/metrics", "", Bearer(Create("*", "operator")));
+  EXPECT_NE(metrics.body.find("writ_quota_pending_refused_total"), std::string::npos);
+}
+
 TEST_F(AuthTest, RevocationAndRotationTakeEffectOnARunningServer) {
   std::string key = Create("acme", "reader");
   auto get = [&](const std::string& k) { return Call(writ_.port(), "GET", "/v1/submissions/sub_x", "", Bearer(k)).status; };

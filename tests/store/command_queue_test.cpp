@@ -305,6 +305,21 @@ TEST_P(CommandQueueTest, ListPagesWithCursorAndFilters) {
   EXPECT_EQ(dead_n, 1);
 }
 
+TEST_P(CommandQueueTest, PendingCommandsAreCountedPerTenant) {
+  for (int i = 0; i < 5; ++i) {
+    auto a = Accept("sub_" + std::to_string(i));
+    a.command.tenant = i < 3 ? "acme" : "globex";
+    ASSERT_TRUE(AcceptSync(store_->queue(), a).ok());
+  }
+  auto c = Claim(5);  // processing counts as pending too
+  ASSERT_EQ(c.size(), 5u);
+  for (const auto& cmd : c)
+    if (cmd.id == "sub_0" || cmd.id == "sub_3")
+      ASSERT_TRUE(*FinishAttemptSync(store_->queue(), Outcome(cmd, SubmissionStatus::kSucceeded)));
+  auto pending = store_->queue().PendingByTenant().value();
+  EXPECT_EQ(pending, (std::map<std::string, int64_t>{{"acme", 2}, {"globex", 1}}));
+}
+
 TEST_P(CommandQueueTest, FinishedCommandsAreCollectedAfterRetentionOnceTheirWebhooksAreDone) {
   AcceptRequest a = Accept("sub_1", "k1");
   a.notify = true;

@@ -50,6 +50,7 @@ class AsyncMode : public Route {
   }
 
   const RouteConfig& config() const override { return route_.config(); }
+  bool QueuesWork() const override { return true; }
   void Handle(Request req, PathParams params, Respond respond) override {
     route_.Handle(std::move(req), std::move(params), std::move(respond));
   }

@@ -128,6 +128,7 @@ class BufferedMode : public Route {
   }
 
   const RouteConfig& config() const override { return route_.config(); }
+  bool QueuesWork() const override { return true; }
   void Handle(Request req, PathParams params, Respond respond) override {
     route_.Handle(std::move(req), std::move(params), std::move(respond));
   }

@@ -414,6 +414,19 @@ Result<std::vector<QueueStat>> SelectQueueStats(Conn& c) {
   return out;
 }
 
+Result<std::map<std::string, int64_t>> SelectPendingByTenant(Conn& c) {
+  // Index-served like the stats above: only unfinished commands are read.
+  auto st = c.Prepare("SELECT tenant, count(*) FROM commands WHERE status IN ('accepted','processing') GROUP BY tenant");
+  if (!st.ok()) return st.status();
+  std::map<std::string, int64_t> out;
+  for (;;) {
+    int rc = st->Step();
+    if (rc == kDone) return out;
+    if (rc != kRow) return c.Error("pending by tenant");
+    out[st->Text(0)] = st->Int(1);
+  }
+}
+
 Result<std::vector<StatusEvent>> SelectEvents(Conn& c, const std::string& submission_id, int64_t after_seq) {
   return QueryEvents(c,
                      std::string("SELECT ") + kEventColumns +

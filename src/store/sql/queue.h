@@ -4,6 +4,7 @@
 #pragma once
 
 #include <optional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -50,6 +51,7 @@ Result<int> DeleteExpiredCommands(Conn& c, int batch, Millis now);
 Result<std::optional<Command>> SelectCommand(Conn& c, const std::string& id);
 Result<std::vector<Command>> SelectCommands(Conn& c, const CommandFilter& f);
 Result<std::vector<QueueStat>> SelectQueueStats(Conn& c);
+Result<std::map<std::string, int64_t>> SelectPendingByTenant(Conn& c);
 Result<std::vector<StatusEvent>> SelectEvents(Conn& c, const std::string& submission_id, int64_t after_seq);
 Result<std::vector<StatusEvent>> SelectDueEvents(Conn& c, int limit, Millis now);
 Result<bool> UpdateEvent(Conn& c, int64_t seq, bool delivered, Millis next_at, const std::string& error,
