@@ -6,8 +6,10 @@
 # Environment: BENCH_DURATION (s per measurement, 5), BENCH_ROUNDS (3),
 # BENCH_CONNECTIONS (64), BENCH_AUTH=B (B runs with auth.api_keys and every
 # request carries a client key: the cost of authentication, with the same
-# binary as OLD and NEW). Placement as in bench/run.sh: wrk on core 0, writ and
-# the mock master on core 1.
+# binary as OLD and NEW), BENCH_TLS=B (B serves with server.tls, a P-256
+# certificate made here, and wrk calls https: the cost of TLS on kept-alive
+# connections). Placement as in bench/run.sh: wrk on core 0, writ and the mock
+# master on core 1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OLD=${1:?usage: bench/ab.sh OLD_WRIT NEW_WRIT [s1|s2|s3]}
@@ -17,6 +19,7 @@ DURATION=${BENCH_DURATION:-5}
 ROUNDS=${BENCH_ROUNDS:-3}
 CONNS=${BENCH_CONNECTIONS:-64}
 AUTH=${BENCH_AUTH:-}
+TLS=${BENCH_TLS:-}
 SCRIPT_ARG=""  # the wrk script's argument; "" = a fresh key prefix per run
 for b in "$OLD" "$NEW"; do [[ -x $b ]] || { echo "bench/ab.sh: $b is not an executable" >&2; exit 2; }; done
 case $SCENARIO in
@@ -51,20 +54,27 @@ routes:
 YAML
 head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$WORK/pepper"
 { echo "auth: {api_keys: {pepper: \"\${file:$WORK/pepper}\"}}"; cat "$WORK/writ.yaml"; } >"$WORK/writ-auth.yaml"
+if [[ -n $TLS ]]; then
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=localhost \
+    -addext subjectAltName=DNS:localhost,IP:127.0.0.1 -keyout "$WORK/tls.key" -out "$WORK/tls.pem" 2>/dev/null
+  sed "s|admin_listen: off}|admin_listen: off, tls: {cert: $WORK/tls.pem, key: $WORK/tls.key}}|" "$WORK/writ.yaml" \
+    >"$WORK/writ-tls.yaml"
+fi
 
 # measure NAME BINARY -> appends "req/s p50 p99" to $WORK/NAME.txt
 measure() {
-  local name=$1 bin=$2 pid out config="$WORK/writ.yaml" key=""
+  local name=$1 bin=$2 pid out config="$WORK/writ.yaml" key="" url="http://127.0.0.1:$WRIT_PORT"
   [[ $AUTH == "$name" ]] && config="$WORK/writ-auth.yaml"
+  [[ $TLS == "$name" ]] && config="$WORK/writ-tls.yaml" url="https://127.0.0.1:$WRIT_PORT"
   rm -f "$WORK"/writ.db*
   taskset -c $CORE_SRV "$bin" serve --config "$config" >"$WORK/$name.log" 2>&1 &
   pid=$!
   wait_port $WRIT_PORT
   [[ $AUTH == "$name" ]] && key=$("$bin" apikeys create -c "$config" --tenant bench --roles client 2>/dev/null)
-  WRIT_BENCH_KEY=$key taskset -c $CORE_LOAD wrk -t1 -c"$CONNS" -d2s -s "bench/$SCRIPT" "http://127.0.0.1:$WRIT_PORT" \
+  WRIT_BENCH_KEY=$key taskset -c $CORE_LOAD wrk -t1 -c"$CONNS" -d2s -s "bench/$SCRIPT" "$url" \
     -- "${SCRIPT_ARG:-warm$RANDOM}" >/dev/null
   out=$(WRIT_BENCH_KEY=$key taskset -c $CORE_LOAD wrk -t1 -c"$CONNS" -d"${DURATION}s" --latency -s "bench/$SCRIPT" \
-    "http://127.0.0.1:$WRIT_PORT" -- "${SCRIPT_ARG:-$name$RANDOM}")
+    "$url" -- "${SCRIPT_ARG:-$name$RANDOM}")
   kill "$pid"; wait "$pid" 2>/dev/null || true
   local rps p50 p99 bad
   bad=$(awk '/Non-2xx or 3xx responses/ {print $NF}' <<<"$out")
@@ -77,7 +87,7 @@ measure() {
 }
 median() { sort -g "$WORK/$1.txt" | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
-echo "# bench/ab.sh $SCENARIO $(date -u +%Y-%m-%dT%H:%MZ): A=$OLD B=$NEW, $ROUNDS rounds of ${DURATION}s, -c$CONNS${AUTH:+, auth on for $AUTH}"
+echo "# bench/ab.sh $SCENARIO $(date -u +%Y-%m-%dT%H:%MZ): A=$OLD B=$NEW, $ROUNDS rounds of ${DURATION}s, -c$CONNS${AUTH:+, auth on for $AUTH}${TLS:+, TLS on for $TLS}"
 for r in $(seq "$ROUNDS"); do
   measure A "$OLD"
   measure B "$NEW"
