@@ -119,13 +119,12 @@ void WebhookRelay::Deliver(const StatusEvent& e) {
   UpstreamRequest req;
   req.method = "POST";
   req.target = n.path;
+  // The receiver verifies what it is sent: the payload after redaction.
+  req.body = RedactedEventPayload(e.payload, it->second.redact);
   req.headers = {{"Content-Type", "application/json"},
                  {"webhook-id", e.id},
                  {"webhook-timestamp", std::to_string(ts)},
-                 {"webhook-signature", ""}};
-  // The receiver verifies what it is sent: the payload after redaction.
-  req.body = RedactedEventPayload(e.payload, it->second.redact);
-  req.headers.back().second = SignWebhook(n.secret, e.id, ts, req.body);
+                 {"webhook-signature", SignWebhook(n.secret, e.id, ts, req.body)}};
   std::string route = e.route;
   int64_t seq = e.seq;
   int attempts = e.attempts;

@@ -64,6 +64,12 @@ class AuthTest : public ::testing::Test {
     return admin ? writ_.admin_port() : writ_.port();
   }
   static Headers Bearer(const std::string& key) { return {{"Authorization", "Bearer " + key}}; }
+  // A string member of a JSON answer ("" if absent).
+  static std::string Field(const Response& r, const char* k) {
+    auto v = ParseBody(r);
+    auto* x = v.is_object() ? v.as_object().if_contains(k) : nullptr;
+    return x && x->is_string() ? std::string(x->get_string()) : std::string();
+  }
 
   TempDir dir_;
   MockMasterProcess master_;
@@ -93,19 +99,14 @@ TEST_F(AuthTest, EachEndpointAnswersOnlyTheRolesItNeeds) {
     if (!body.empty()) h.emplace_back("Content-Type", type);
     return Call(PortFor(method, target), method, target, body, h);
   };
-  auto field = [](const Response& r, const char* k) {
-    auto v = ParseBody(r);
-    auto* x = v.is_object() ? v.as_object().if_contains(k) : nullptr;
-    return x && x->is_string() ? std::string(x->get_string()) : std::string();
-  };
   // Acme's records to read and act on: a submission, a job, a draft.
-  std::string sub = field(as(client, "POST", "/payments", R"({"amount":1})"), "submissionId");
-  std::string job = field(as(client, "POST", "/products/bulk", "{\"sku\":\"s1\"}\n", "application/x-ndjson"), "jobId");
-  std::string draft = field(as(client, "POST", "/applications/drafts", R"({"name":"a"})"), "draftId");
+  std::string sub = Field(as(client, "POST", "/payments", R"({"amount":1})"), "submissionId");
+  std::string job = Field(as(client, "POST", "/products/bulk", "{\"sku\":\"s1\"}\n", "application/x-ndjson"), "jobId");
+  std::string draft = Field(as(client, "POST", "/applications/drafts", R"({"name":"a"})"), "draftId");
   ASSERT_FALSE(sub.empty() || job.empty() || draft.empty());
-  ASSERT_TRUE(Eventually([&] { return field(as(client, "GET", "/v1/submissions/" + sub), "status") == "succeeded"; },
+  ASSERT_TRUE(Eventually([&] { return Field(as(client, "GET", "/v1/submissions/" + sub), "status") == "succeeded"; },
                          10'000));
-  ASSERT_TRUE(Eventually([&] { return field(as(client, "GET", "/v1/jobs/" + job), "status") == "completed"; },
+  ASSERT_TRUE(Eventually([&] { return Field(as(client, "GET", "/v1/jobs/" + job), "status") == "completed"; },
                          10'000));
   const std::string route = "POST%20%2Fproducts%2Fbulk", d = "/applications/drafts/" + draft;
 
@@ -314,23 +315,18 @@ TEST_F(AuthTest, AnotherTenantsRecordsAreNotFoundAndUntouched) {
     if (!body.empty()) h.emplace_back("Content-Type", ct);
     return Call(PortFor(method, target), method, target, body, h);
   };
-  auto field = [](const Response& r, const char* k) {
-    auto v = ParseBody(r);
-    auto* x = v.is_object() ? v.as_object().if_contains(k) : nullptr;
-    return x && x->is_string() ? std::string(x->get_string()) : std::string();
-  };
   // Globex's records: a submission, a job whose item has key sku-1, a draft.
   auto sub = call(g_client, "POST", "/payments", R"({"amount":1})", "p1");
   ASSERT_EQ(sub.status, 202) << sub.body;
-  std::string s = field(sub, "submissionId");
+  std::string s = Field(sub, "submissionId");
   auto job = call(g_client, "POST", "/products/bulk", "{\"sku\":\"sku-1\"}\n", "b1", "application/x-ndjson");
   ASSERT_EQ(job.status, 202) << job.body;
-  std::string j = field(job, "jobId");
+  std::string j = Field(job, "jobId");
   auto draft = call(g_client, "POST", "/applications/drafts", R"({"name":"g"})");
   ASSERT_EQ(draft.status, 201) << draft.body;
-  std::string d = field(draft, "draftId");
+  std::string d = Field(draft, "draftId");
   std::string d_etag(FindHeader(draft.headers, "ETag").value_or(""));
-  ASSERT_TRUE(Eventually([&] { return field(call(g_client, "GET", "/v1/jobs/" + j), "status") == "completed"; },
+  ASSERT_TRUE(Eventually([&] { return Field(call(g_client, "GET", "/v1/jobs/" + j), "status") == "completed"; },
                          10'000));
   auto before_sub = call(g_client, "GET", "/v1/submissions/" + s).body;
   auto before_job = call(g_client, "GET", "/v1/jobs/" + j + "/items").body;
@@ -374,7 +370,7 @@ TEST_F(AuthTest, AnotherTenantsRecordsAreNotFoundAndUntouched) {
   ASSERT_EQ(a_sub.status, 202) << a_sub.body;
   auto a_job = call(a_client, "POST", "/products/bulk", "{\"sku\":\"sku-1\"}\n", "b1", "application/x-ndjson");
   ASSERT_EQ(a_job.status, 202) << a_job.body;
-  auto a_job_view = ParseBody(call(a_client, "GET", "/v1/jobs/" + field(a_job, "jobId"))).as_object();
+  auto a_job_view = ParseBody(call(a_client, "GET", "/v1/jobs/" + Field(a_job, "jobId"))).as_object();
   EXPECT_EQ(a_job_view["counts"].as_object()["duplicate"], 0) << a_job_view;
   auto ids = [&](const std::string& k, const std::string& target, const char* id) {
     std::set<std::string> out;
@@ -386,17 +382,17 @@ TEST_F(AuthTest, AnotherTenantsRecordsAreNotFoundAndUntouched) {
     return out;
   };
   EXPECT_EQ(ids(a_reader, "/v1/submissions?route=POST%20%2Fpayments", "submissionId"),
-            std::set<std::string>{field(a_sub, "submissionId")});
-  EXPECT_EQ(ids(a_client, "/v1/jobs", "jobId"), std::set<std::string>{field(a_job, "jobId")});
+            std::set<std::string>{Field(a_sub, "submissionId")});
+  EXPECT_EQ(ids(a_client, "/v1/jobs", "jobId"), std::set<std::string>{Field(a_job, "jobId")});
   auto drafts = call(a_client, "GET", "/applications/drafts");
   EXPECT_EQ(drafts.status, 200);
   EXPECT_EQ(ParseBody(drafts).as_object()["drafts"].as_array().size(), 0u) << "globex's draft is not listed";
   EXPECT_EQ(ids(all, "/v1/submissions?route=POST%20%2Fpayments", "submissionId"),
-            (std::set<std::string>{s, field(a_sub, "submissionId")}));
+            (std::set<std::string>{s, Field(a_sub, "submissionId")}));
   EXPECT_EQ(ids(all, "/v1/jobs", "jobId").size(), 2u);
   auto by_key = call(a_client, "GET", "/v1/submissions?route=POST%20%2Fpayments&key=p1");
   EXPECT_EQ(by_key.status, 200);
-  EXPECT_EQ(field(by_key, "submissionId"), field(a_sub, "submissionId")) << "a key finds its own tenant's submission";
+  EXPECT_EQ(Field(by_key, "submissionId"), Field(a_sub, "submissionId")) << "a key finds its own tenant's submission";
 
   // Every tenant: reads and acts on globex's records; pausing a shared route
   // is for it alone.
