@@ -193,12 +193,17 @@ void ReadQuotaLimit(Reader& r, const YAML::Node& n, const std::string& what, Quo
     r.Int(n, "max_pending", v, 1, 100'000'000);
     q.max_pending = v;
   }
+  if (auto m = n["max_drafts"]) {
+    int v = 0;
+    r.Int(n, "max_drafts", v, 1, 100'000'000);
+    q.max_drafts = v;
+  }
   if (n["burst"] && q.burst < q.rate)
     r.Error(n["burst"], what + ": burst must be at least rate (a burst below it would cap the rate)");
 }
 
 void ReadQuotas(Reader& r, const YAML::Node& n, QuotaConfig& q) {
-  if (!r.CheckMap(n, "quotas", {"rate", "burst", "max_pending", "tenants"})) return;
+  if (!r.CheckMap(n, "quotas", {"rate", "burst", "max_pending", "max_drafts", "tenants"})) return;
   ReadQuotaLimit(r, n, "quotas", q.limit);
   auto t = n["tenants"];
   if (!t) return;
@@ -208,7 +213,7 @@ void ReadQuotas(Reader& r, const YAML::Node& n, QuotaConfig& q) {
   }
   for (auto it = t.begin(); it != t.end(); ++it) {
     std::string name = it->first.as<std::string>("");
-    if (r.CheckMap(it->second, "quotas.tenants." + name, {"rate", "burst", "max_pending"}))
+    if (r.CheckMap(it->second, "quotas.tenants." + name, {"rate", "burst", "max_pending", "max_drafts"}))
       ReadQuotaLimit(r, it->second, "quotas.tenants." + name, q.tenants[name]);
   }
 }

@@ -99,6 +99,8 @@ struct QuotaLimit {
   // Writes accepted and not finished (async submissions, buffered items)
   // at once; 0: no limit.
   int64_t max_pending = 0;
+  // Live drafts (open or submitting) across the draft routes; 0: no limit.
+  int64_t max_drafts = 0;
 };
 struct QuotaConfig {
   QuotaLimit limit;                            // every tenant not named below

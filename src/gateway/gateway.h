@@ -65,6 +65,7 @@ class Gateway : private RouteServices {
   Rng& rng() override { return rng_; }
   UpstreamClient& client(const std::string& upstream) override { return *clients_.at(upstream); }
   const UpstreamConfig& upstream(const std::string& name) override { return *config_.FindUpstream(name); }
+  const QuotaConfig& quotas() override { return config_.quotas; }
   SubmissionsApi& submissions() override { return *submissions_; }
   void AddWebhook(const std::string& route, const NotifyConfig& notify) override;
   OperatorApi& Api(const std::string& name, const std::function<std::unique_ptr<OperatorApi>()>& make) override;

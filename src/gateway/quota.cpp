@@ -12,10 +12,7 @@ Quotas::Quotas(const QuotaConfig& config, const Clock& clock, Metrics& metrics)
       clock_(clock),
       refused_(metrics.GetCounter("writ_quota_refused_total", "Calls refused with 429 by a tenant's quota", "")) {}
 
-const QuotaLimit& Quotas::LimitOf(const std::string& tenant) const {
-  auto it = config_.tenants.find(tenant);
-  return it != config_.tenants.end() ? it->second : config_.limit;
-}
+const QuotaLimit& Quotas::LimitOf(const std::string& tenant) const { return config_.Of(tenant); }
 
 Quotas::Decision Quotas::Take(const std::string& tenant) {
   const QuotaLimit& limit = LimitOf(tenant);

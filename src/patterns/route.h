@@ -97,6 +97,8 @@ class RouteServices {
   virtual Rng& rng() = 0;
   virtual UpstreamClient& client(const std::string& upstream) = 0;
   virtual const UpstreamConfig& upstream(const std::string& name) = 0;
+  // The tenants' quotas (quotas: in the config).
+  virtual const struct QuotaConfig& quotas() = 0;
   // The submissions API (/v1/submissions) of routes whose writes are queued.
   virtual SubmissionsApi& submissions() = 0;
   // Status events of `route` go to this webhook (one relay for all routes).

@@ -87,7 +87,8 @@ TEST(Config, QuotasGiveEachTenantARateAndABurst) {
   EXPECT_EQ(ok.config.quotas.tenants.at("acme").burst, 20);
   EXPECT_TRUE(ok.config.quotas.any());
   EXPECT_FALSE(LoadConfigText(rest, "n.yaml", ModeSpecs()).config.quotas.any()) << "no quotas by default";
-  auto pending = LoadConfigText(std::string("quotas:\n  max_pending: 1000\n  tenants:\n    acme: {max_pending: 50}\n") +
+  auto pending = LoadConfigText(std::string("quotas:\n  max_pending: 1000\n  max_drafts: 20\n  tenants:\n"
+                                            "    acme: {max_pending: 50, max_drafts: 5}\n") +
                                     rest,
                                 "p.yaml", ModeSpecs());
   ASSERT_TRUE(pending.errors.empty()) << pending.errors[0].ToString();
@@ -95,6 +96,8 @@ TEST(Config, QuotasGiveEachTenantARateAndABurst) {
   EXPECT_FALSE(pending.config.quotas.any()) << "no rate limit was asked for";
   EXPECT_EQ(pending.config.quotas.Of("acme").max_pending, 50);
   EXPECT_EQ(pending.config.quotas.Of("globex").max_pending, 1000);
+  EXPECT_EQ(pending.config.quotas.Of("acme").max_drafts, 5);
+  EXPECT_EQ(pending.config.quotas.Of("globex").max_drafts, 20);
   auto low = LoadConfigText(std::string("quotas:\n  tenants:\n    acme: {rate: 50, burst: 10}\n") + rest, "b.yaml",
                             ModeSpecs());
   ASSERT_EQ(low.errors.size(), 1u);

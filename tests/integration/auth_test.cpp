@@ -32,7 +32,7 @@ class AuthTest : public ::testing::Test {
     payments.extra = "async: {poll_interval: 50ms}";
     writ_.set_top_extra("auth:\n  api_keys:\n    pepper: ${file:" + dir_.path() +
                         "/pepper}\n    header: X-Api-Key\n    cache_ttl: 100ms\n"
-                        "quotas:\n  tenants:\n    slow: {rate: 10, burst: 10}\n    busy: {max_pending: 2}\n");
+                        "quotas:\n  tenants:\n    slow: {rate: 10, burst: 10}\n    busy: {max_pending: 2, max_drafts: 2}\n");
     RouteOptions bulk;
     bulk.path = "/products/bulk";
     bulk.mode = "buffered";
@@ -502,6 +502,37 @@ TEST_F(AuthTest, ATenantWithTooManyPendingWritesWaitsUntilTheyFinish) {
       << "accepted again once the pending writes finished";
   auto metrics = Call(writ_.admin_port(), "GET", "/metrics", "", Bearer(Create("*", "operator")));
   EXPECT_NE(metrics.body.find("writ_quota_pending_refused_total"), std::string::npos);
+}
+
+// quotas.max_drafts: a tenant with 2 live drafts is refused a third with
+// 429 and nothing stored; a retry of an accepted create still replays, and
+// deleting a draft frees its place.
+TEST_F(AuthTest, ATenantWithTooManyDraftsDeletesOneBeforeCreatingMore) {
+  std::string busy = Create("busy", "client"), acme = Create("acme", "client");
+  auto create = [&](const std::string& key, const std::string& idem) {
+    return Call(writ_.port(), "POST", "/applications/drafts", R"({"name":"n"})",
+                {{"Authorization", "Bearer " + key}, {"Idempotency-Key", idem}, {"Content-Type", "application/json"}});
+  };
+  auto first = create(busy, "d1");
+  ASSERT_EQ(first.status, 201) << first.body;
+  EXPECT_EQ(create(busy, "d2").status, 201);
+  auto refused = create(busy, "d3");
+  EXPECT_EQ(refused.status, 429) << refused.body;
+  EXPECT_EQ(ProblemType(refused), "too-many-drafts");
+  EXPECT_NE(refused.body.find("quotas.max_drafts: 2"), std::string::npos) << refused.body;
+  auto again = create(busy, "d1");
+  EXPECT_EQ(again.status, 201) << "a retry of an accepted create replays";
+  EXPECT_EQ(again.body, first.body);
+  auto list = Call(writ_.port(), "GET", "/applications/drafts", "", Bearer(busy));
+  EXPECT_EQ(ParseBody(list).as_object().at("drafts").as_array().size(), 2u) << list.body;
+  EXPECT_EQ(create(acme, "a1").status, 201) << "another tenant is not limited";
+  EXPECT_EQ(create(acme, "a2").status, 201);
+  EXPECT_EQ(create(acme, "a3").status, 201);
+  std::string id = Field(first, "draftId");
+  EXPECT_EQ(Call(writ_.port(), "DELETE", "/applications/drafts/" + id, "", Bearer(busy)).status, 204);
+  EXPECT_EQ(create(busy, "d3").status, 201) << "the refused key was judged afresh once a place was free";
+  auto metrics = Call(writ_.admin_port(), "GET", "/metrics", "", Bearer(Create("*", "operator")));
+  EXPECT_NE(metrics.body.find("writ_quota_drafts_refused_total 1"), std::string::npos);
 }
 
 TEST_F(AuthTest, RevocationAndRotationTakeEffectOnARunningServer) {

@@ -134,6 +134,37 @@ TEST_P(DraftStoreTest, AKeyedSaveReplaysItsFirstAnswerAfterTheVersionMoved) {
   EXPECT_FALSE(store_->keys().Lookup({kDefaultTenant, kRoute, "d_1:k2"}).value().has_value());
 }
 
+TEST_P(DraftStoreTest, ACreateBeyondTheTenantsLiveDraftsIsRefusedAndStoresNothing) {
+  auto ds = drafts();
+  auto create = [&](const std::string& id, const std::string& tenant, const std::string& route, const char* key) {
+    auto s = Save(id, "{}", 0, true);
+    s.tenant = tenant;
+    s.route = route;
+    s.max_live = 2;
+    if (key) s.key = Key(key);
+    auto r = SaveDraftSync(ds, s);
+    EXPECT_TRUE(r.ok()) << r.status().message();
+    return r.ok() ? *r : DraftResult{};
+  };
+  EXPECT_EQ(create("d_1", kDefaultTenant, kRoute, nullptr).status, DraftWrite::kDone);
+  EXPECT_EQ(create("d_2", kDefaultTenant, "/other/drafts", nullptr).status, DraftWrite::kDone)
+      << "the limit is the tenant's, across routes";
+  auto refused = create("d_3", kDefaultTenant, kRoute, "k3");
+  ASSERT_EQ(refused.status, DraftWrite::kQuota);
+  EXPECT_EQ(refused.live, 2);
+  EXPECT_FALSE(drafts().Get(kDefaultTenant, kRoute, "d_3").value().has_value()) << "nothing stored";
+  EXPECT_FALSE(store_->keys().Lookup({kDefaultTenant, kRoute, "create:k3"}).value().has_value())
+      << "the key is given back: a retry is judged afresh";
+  EXPECT_EQ(create("d_4", "acme", kRoute, nullptr).status, DraftWrite::kDone) << "another tenant has its own count";
+  EXPECT_EQ(Update("d_1", R"({"a":1})", 1).status, DraftWrite::kDone) << "saves of existing drafts are not limited";
+  // A submitted draft is no longer live: it frees a place.
+  auto begun = Begin("d_1", 2, "s1");
+  ASSERT_TRUE(begun.ok());
+  EXPECT_EQ(create("d_5", kDefaultTenant, kRoute, nullptr).status, DraftWrite::kQuota) << "submitting is live";
+  ASSERT_TRUE(Finish("d_1", "s1", begun->fence, DraftSubmitFinish::kSucceeded).value());
+  EXPECT_EQ(create("d_5", kDefaultTenant, kRoute, "k3").status, DraftWrite::kDone);
+}
+
 TEST_P(DraftStoreTest, SyncSubmitFreezesTheDraftAndRecordsTheOutcome) {
   Create("d_1", R"({"a":1})");
   auto b = Begin("d_1", 1, "s1");

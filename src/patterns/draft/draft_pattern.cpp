@@ -61,9 +61,10 @@ Pattern DraftPattern() {
   p.spec = DraftSpec();
   p.make = [](const RouteConfig& rc, RouteServices& s) -> std::unique_ptr<Route> {
     return std::make_unique<DraftRoute>(rc, rc.settings_as<DraftSettings>(), s.upstream(rc.upstream), s.store(),
-                                        s.client(rc.upstream), s.scheduler(), s.metrics(), s.rng(), &s.submissions());
+                                        s.client(rc.upstream), s.scheduler(), s.metrics(), s.rng(), &s.submissions(),
+                                        &s.quotas());
   };
-  p.schema = {DraftStore::Schema()};
+  p.schema = {DraftStore::Schema(), DraftStore::TenantSchema()};
   p.collect = &DraftStore::EraseExpired;
   p.collect_erases = true;
   return p;

@@ -115,8 +115,9 @@ using namespace draft_http;
 
 DraftRoute::DraftRoute(RouteConfig route, DraftSettings settings, UpstreamConfig upstream, Store& store,
                        UpstreamClient& client, Scheduler& scheduler, Metrics& m, Rng& rng,
-                       SubmissionsApi* submissions)
+                       SubmissionsApi* submissions, const QuotaConfig* quotas)
     : route_(std::move(route)),
+      quotas_(quotas),
       settings_(std::move(settings)),
       upstream_(std::move(upstream)),
       store_(store),
@@ -469,6 +470,7 @@ void DraftRoute::Save(CallPtr call, bool create, int64_t expected_version, std::
   s.changed = std::move(changed);
   s.retention = settings_.retention;
   s.keep_versions = settings_.keep_versions;
+  if (create && quotas_) s.max_live = quotas_->Of(s.tenant).max_drafts;
   if (call->keyed.has_key) {
     s.key.has_key = true;
     s.key.key = call->keyed.id.key;
@@ -510,6 +512,17 @@ void DraftRoute::AnswerSaved(CallPtr call, DraftResult r, std::function<void()> 
     case DraftWrite::kFrozen: return Finish(call, Frozen(r.draft), "frozen");
     case DraftWrite::kKeyExists: return AnswerKeyed(call, r.existing);
     case DraftWrite::kNotOpen: return Finish(call, Frozen(r.draft), "frozen");
+    case DraftWrite::kQuota: {
+      std::string tenant = WriteTenant(call->req);
+      metrics_.GetCounter("writ_quota_drafts_refused_total", "Draft creates refused for quotas.max_drafts").Inc();
+      return Finish(call,
+                    Problem(429, "too-many-drafts", "Too many drafts",
+                            "tenant '" + tenant + "' has " + std::to_string(r.live) +
+                                " drafts open or submitting (quotas.max_drafts: " +
+                                std::to_string(quotas_->Of(tenant).max_drafts) +
+                                "); submit or delete some before creating more"),
+                    "quota");
+    }
   }
 }
 

@@ -44,8 +44,10 @@ class SubmissionsApi;
 class DraftRoute : public Route {
  public:
   // `submissions` may be null (tests); async submits then have no status API.
+  // `quotas` may be null: no quotas.max_drafts.
   DraftRoute(RouteConfig route, DraftSettings settings, UpstreamConfig upstream, Store& store, UpstreamClient& client,
-             Scheduler& scheduler, Metrics& metrics, Rng& rng, SubmissionsApi* submissions);
+             Scheduler& scheduler, Metrics& metrics, Rng& rng, SubmissionsApi* submissions,
+             const QuotaConfig* quotas = nullptr);
   ~DraftRoute() override;
 
   const RouteConfig& config() const override { return route_; }
@@ -88,6 +90,7 @@ class DraftRoute : public Route {
   void Finish(CallPtr call, Response resp, const std::string& outcome);
 
   RouteConfig route_;
+  const QuotaConfig* quotas_;
   DraftSettings settings_;
   UpstreamConfig upstream_;
   Store& store_;

@@ -1,4 +1,5 @@
-// Schema version 4: drafts and their versions, in both dialects.
+// Schema version 4: drafts and their versions, in both dialects; version 10:
+// live drafts by tenant (quotas.max_drafts).
 #include "store/database.h"
 
 namespace writ {
@@ -79,5 +80,10 @@ CREATE TABLE IF NOT EXISTS draft_versions (
 }  // namespace
 
 SchemaStep DraftsSchemaStep() { return {4, "drafts", kSqliteSchema, kPostgresSchema}; }
+
+SchemaStep DraftsTenantSchemaStep() {
+  static const char* const kSql = "CREATE INDEX IF NOT EXISTS drafts_tenant ON drafts(tenant, status);";
+  return {10, "drafts", kSql, kSql};
+}
 
 }  // namespace writ

@@ -180,8 +180,10 @@ std::optional<DraftStatus> ParseDraftStatus(const std::string& s) {
   return std::nullopt;
 }
 
-SchemaStep DraftsSchemaStep();  // draft_schema.cpp
+SchemaStep DraftsSchemaStep();        // draft_schema.cpp
+SchemaStep DraftsTenantSchemaStep();  // draft_schema.cpp
 SchemaStep DraftStore::Schema() { return DraftsSchemaStep(); }
+SchemaStep DraftStore::TenantSchema() { return DraftsTenantSchemaStep(); }
 
 std::string DraftStore::UpstreamKey(const Draft& d) {
   return "writ-draft-" + Sha256Hex(d.tenant + "\n" + d.route + "\n" + d.id + "\n" + std::to_string(d.submit_version) +
@@ -268,6 +270,19 @@ void DraftStore::Save(DraftSave req, Callback<DraftResult> done) {
           }
         }
         Draft& d = out.draft;
+        if (req.create && req.max_live > 0) {
+          auto st = c.Prepare("SELECT count(*) FROM drafts WHERE tenant=?1 AND status != 'submitted'");
+          if (!st.ok()) return st.status();
+          st->Bind(1, req.tenant);
+          if (st->Step() != kRow) return c.Error("count live drafts");
+          out.live = st->Int(0);
+          if (out.live >= req.max_live) {
+            if (req.key.has_key)
+              if (auto s = GiveKeyBack(c, key_id); !s.ok()) return s;
+            out.status = DraftWrite::kQuota;
+            return out;
+          }
+        }
         if (req.create) {
           d.id = req.id;
           d.tenant = req.tenant;

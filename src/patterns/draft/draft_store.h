@@ -81,6 +81,9 @@ struct DraftSave {
   std::string changed;           // JSON array of changed pointers
   Millis retention = 0;          // idle drafts expire this long after a save
   int keep_versions = 10;
+  // A create is refused (kQuota) when the tenant already has this many
+  // live drafts (open or submitting) on any route; 0: no limit.
+  int64_t max_live = 0;
   DraftKey key;
   // Builds the answer stored with the key (replayed for retries); runs
   // inside the transaction, so it must only format.
@@ -94,6 +97,7 @@ enum class DraftWrite {
   kFrozen,     // the draft is submitting or submitted: `draft`
   kKeyExists,  // the key has a record: `existing` (replay, 409 or 422)
   kNotOpen,    // submit: the draft is not open (submitting under another key, or submitted)
+  kQuota,      // create: the tenant has max_live live drafts (`live`)
 };
 
 struct DraftResult {
@@ -103,6 +107,7 @@ struct DraftResult {
   IdempotencyRecord existing;
   int64_t fence = 0;       // submit begun (sync): the key's fence
   bool took_over = false;  // submit begun again after a crash of the earlier holder
+  int64_t live = 0;        // kQuota: the tenant's live drafts
 };
 
 // Submit, sync path, step 1: claim the key in flight and freeze the draft.
@@ -192,7 +197,8 @@ class DraftStore {
   static Status OnSubmissionFinished(sql::Conn& c, const AttemptOutcome& o, Millis now, Millis submitted_retention);
   // Erases up to `batch` drafts past their expiry (never one submitting).
   static Result<int> EraseExpired(sql::Conn& c, int batch, Millis now);
-  static SchemaStep Schema();  // version 4
+  static SchemaStep Schema();        // version 4
+  static SchemaStep TenantSchema();  // version 10: live drafts by tenant
   // The upstream Idempotency-Key of a draft's current submission.
   static std::string UpstreamKey(const Draft& d);
 
