@@ -15,7 +15,7 @@ while IFS= read -r hit; do
   say "Beast/Asio outside src/http/ in a header: $hit"
 done < <(grep -rnE '#include <boost/(beast|asio)' src --include='*.h' --include='*.hpp' | grep -v '^src/http/')
 
-shared="idempotency validate"
+shared="idempotency validate document"
 for dir in src/patterns/*/; do
   mode=$(basename "$dir")
   case " $shared " in *" $mode "*) continue ;; esac

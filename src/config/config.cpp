@@ -388,6 +388,9 @@ class ConfigLoader {
       return;
     }
     for (const auto& rn : routes) Route(rn);
+    for (const auto& rt : c_.routes)
+      for (const auto& m : modes_)
+        if (m.name == rt.mode && m.check && rt.settings) m.check(r_, rt, c_.routes);
   }
 
   // One route; `rn` may come from a document parsed on its own (recovery

@@ -277,6 +277,9 @@ struct ModeSpec {
   // Reads the mode's keys (may adjust common settings, e.g. a key that is
   // optional by default); reports errors through ctx.reader. Never null.
   std::function<std::shared_ptr<const ModeConfig>(ModeContext& ctx)> parse;
+  // Optional: checks that look at the other routes (an edge route's
+  // references name edge routes), run once every route is read.
+  std::function<void(Reader& reader, const RouteConfig& route, const std::vector<RouteConfig>& routes)> check;
 };
 
 // Loads a config; `modes` are the write modes a route may name (the pattern

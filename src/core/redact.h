@@ -16,6 +16,8 @@
 
 #include <boost/json/fwd.hpp>
 
+#include "core/json_pattern.h"
+
 namespace writ {
 
 inline constexpr const char* kRedacted = "[redacted]";
@@ -33,7 +35,7 @@ class Redactor {
   void Apply(boost::json::value& v) const;
 
  private:
-  std::vector<std::vector<std::string>> fields_;  // unescaped segments
+  std::vector<PointerPattern> fields_;
 };
 
 // "/a/b", "/items/*/ssn": a JSON Pointer with at least one segment.

@@ -7,6 +7,7 @@ Pattern SyncPattern();      // patterns/sync/sync_pattern.cpp
 Pattern AsyncPattern();     // patterns/async/async_pattern.cpp
 Pattern BufferedPattern();  // patterns/bulk/bulk_pattern.cpp
 Pattern DraftPattern();     // patterns/draft/draft_pattern.cpp
+Pattern EdgePattern();      // patterns/edge/edge_pattern.cpp
 
 const std::vector<Pattern>& Patterns() {
   static const std::vector<Pattern> kPatterns = {
@@ -14,6 +15,7 @@ const std::vector<Pattern>& Patterns() {
       AsyncPattern(),
       BufferedPattern(),
       DraftPattern(),
+      EdgePattern(),
   };
   return kPatterns;
 }

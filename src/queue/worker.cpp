@@ -353,8 +353,36 @@ bool AsyncWorker::BudgetSpent(const Command& cmd) {
   return true;
 }
 
+// False when the command is not sent now: its wait or failure is recorded.
+bool AsyncWorker::Prepare(Command& cmd) {
+  Prepared p = spec_.prepare(cmd);
+  if (p.kind == Prepared::kSend) return true;
+  AttemptOutcome o;
+  o.id = cmd.id;
+  o.fence = cmd.fence;
+  o.notify = spec_.notify;
+  o.retention = spec_.queue.retention;
+  o.error = p.reason;
+  o.attempts = cmd.attempts - 1;  // the claim counted an attempt that is not made
+  if (p.kind == Prepared::kWait) {
+    o.response_status = cmd.response_status;  // kept from an earlier attempt, if any
+    o.response_headers = cmd.response_headers;
+    o.response_body = cmd.response_body;
+    o.status = SubmissionStatus::kProcessing;
+    o.next_attempt_at = store_.Now() + spec_.queue.poll_interval;
+    o.event = false;
+  } else {
+    o.status = SubmissionStatus::kFailed;
+    LogJson("warn", "submission failed", LogFields(cmd, p.reason));
+  }
+  int made = o.attempts;
+  Record(std::move(o), cmd.created_at, made);
+  return false;
+}
+
 void AsyncWorker::Attempt(Command cmd) {
   if (BudgetSpent(cmd)) return;
+  if (spec_.prepare && !Prepare(cmd)) return;
   attempts_.Inc();
   UpstreamRequest u;
   u.method = cmd.method;

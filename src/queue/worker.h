@@ -60,6 +60,16 @@ class BatchCodec {
   virtual std::vector<UpstreamResult> Decode(const UpstreamResult& answer, size_t items) const = 0;
 };
 
+// What a route's WorkerSpec::prepare makes of a command about to be sent.
+struct Prepared {
+  enum Kind {
+    kSend,  // send the command (as prepare may have completed it)
+    kWait,  // not yet: no call, no attempt counted; looked at again after poll_interval
+    kFail,  // failed without a call (a final refusal of Writ's own)
+  } kind = kSend;
+  std::string reason;  // kWait, kFail: why, shown as lastError
+};
+
 // What a worker needs to know of its route.
 struct WorkerSpec {
   std::string route;              // route name: the commands it claims, metric labels
@@ -71,6 +81,12 @@ struct WorkerSpec {
   // Optional: work for the transaction that records a command's terminal
   // outcome (see AttemptOutcome::on_terminal), given the outcome.
   std::function<Status(sql::Conn&, const AttemptOutcome&)> on_terminal;
+  // Optional: completes a command from the route's own state before each
+  // attempt (an edge route puts the master's ids in place of temporary
+  // ones). It may rewrite target, headers and body, and must give the same
+  // request on every attempt of one command once it has sent it. Runs on
+  // the worker's thread; may read the store.
+  std::function<Prepared(Command&)> prepare;
   // Probe dead commands that may have been applied (idempotency.probe), once
   // a second: found -> succeeded with the master's record (reconstructed);
   // not found `settle` after the command went dead -> re-driven once, under
@@ -110,6 +126,7 @@ class AsyncWorker {
   void Pump();
   void OnClaimed(Result<std::vector<Command>> r);
   bool BudgetSpent(const Command& cmd);
+  bool Prepare(Command& cmd);
   void Attempt(Command cmd);
   void SendBatch(std::vector<Command> items);
   void OnAnswer(const Command& cmd, UpstreamResult r, bool feedback);

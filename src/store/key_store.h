@@ -88,6 +88,16 @@ struct ClaimResult {
   IdempotencyRecord existing;  // when !claimed: the record that stands
 };
 
+// A client's Idempotency-Key on a write answered from a local change (a
+// draft's save, an edge record's write): its record is taken, answered and
+// given back inside the change's own transaction (sql/keys.h).
+struct LocalKey {
+  bool has_key = false;
+  std::string key;  // the client's key
+  std::string fingerprint, fingerprint_detail;
+  Millis retention = 86'400'000;
+};
+
 struct KeyCounts {
   int64_t in_flight = 0, completed = 0, unknown = 0;
 };

@@ -8,7 +8,7 @@
 #include <boost/json/object.hpp>
 
 #include "patterns/draft/draft_route.h"
-#include "patterns/draft/etag.h"
+#include "patterns/document/etag.h"
 #include "patterns/idempotency/request.h"
 #include "patterns/validate/schema.h"
 

@@ -76,37 +76,6 @@ KeyId CreateKey(const std::string& tenant, const std::string& route, const std::
   return {tenant, route, "create:" + key};
 }
 
-// The key record answering `req` is written first, completed with a
-// placeholder answer: a concurrent request with the same key (another
-// instance) waits for this transaction and then finds it. False: the key
-// has a record already, in `existing`.
-Result<bool> TakeKey(Conn& c, const KeyId& id, const DraftKey& key, Millis now, IdempotencyRecord& existing) {
-  auto inserted = InsertCompletedRecord(c, id, key.fingerprint, key.fingerprint_detail, StoredResponse{}, now,
-                                        key.retention);
-  if (!inserted.ok()) return inserted.status();
-  if (*inserted) return true;
-  auto cur = SelectRecord(c, id, /*lock=*/true);
-  if (!cur.ok()) return cur.status();
-  if (!cur->has_value()) return Status(Code::kUnavailable, "draft key: the record vanished; retry");
-  existing = std::move(**cur);
-  return false;
-}
-
-Status GiveKeyBack(Conn& c, const KeyId& id) {
-  auto n = Change(c, "DELETE FROM idem_keys WHERE tenant=?1 AND route=?2 AND key=?3",
-                  [&](Stmt& s) { s.Bind(1, id.tenant).Bind(2, id.route).Bind(3, id.key); });
-  return n.ok() ? Status::Ok() : n.status();
-}
-
-Status SetKeyAnswer(Conn& c, const KeyId& id, const StoredResponse& r) {
-  auto n = Change(c, "UPDATE idem_keys SET status=?4, headers=?5, body=?6 WHERE tenant=?1 AND route=?2 AND key=?3",
-                  [&](Stmt& s) {
-                    s.Bind(1, id.tenant).Bind(2, id.route).Bind(3, id.key);
-                    s.Bind(4, int64_t{r.status}).Bind(5, HeadersToText(r.headers)).BindBlob(6, r.body);
-                  });
-  return n.ok() ? Status::Ok() : n.status();
-}
-
 Status AddVersion(Conn& c, const Draft& d, const std::string& changed, int keep) {
   auto n = Change(c, "INSERT INTO draft_versions (draft_id, version, data, changed, created_at) VALUES (?1,?2,?3,?4,?5)",
                   [&](Stmt& s) {
@@ -262,7 +231,7 @@ void DraftStore::Save(DraftSave req, Callback<DraftResult> done) {
         KeyId key_id = req.create ? CreateKey(req.tenant, req.route, req.key.key)
                                   : SaveKey(req.tenant, req.route, req.id, req.key.key);
         if (req.key.has_key) {
-          auto taken = TakeKey(c, key_id, req.key, now, out.existing);
+          auto taken = TakeLocalKey(c, key_id, req.key, now, out.existing);
           if (!taken.ok()) return taken.status();
           if (!*taken) {
             out.status = DraftWrite::kKeyExists;
@@ -278,7 +247,7 @@ void DraftStore::Save(DraftSave req, Callback<DraftResult> done) {
           out.live = st->Int(0);
           if (out.live >= req.max_live) {
             if (req.key.has_key)
-              if (auto s = GiveKeyBack(c, key_id); !s.ok()) return s;
+              if (auto s = GiveLocalKeyBack(c, key_id); !s.ok()) return s;
             out.status = DraftWrite::kQuota;
             return out;
           }
@@ -312,7 +281,7 @@ void DraftStore::Save(DraftSave req, Callback<DraftResult> done) {
           if (cur->has_value()) d = std::move(**cur);
           if (refusal != DraftWrite::kDone) {
             if (req.key.has_key)
-              if (auto s = GiveKeyBack(c, key_id); !s.ok()) return s;
+              if (auto s = GiveLocalKeyBack(c, key_id); !s.ok()) return s;
             out.status = refusal;
             return out;
           }
@@ -329,7 +298,7 @@ void DraftStore::Save(DraftSave req, Callback<DraftResult> done) {
         if (auto s = AddVersion(c, d, req.changed, req.keep_versions); !s.ok()) return s;
         if (req.respond) out.response = req.respond(d);
         if (req.key.has_key)
-          if (auto s = SetKeyAnswer(c, key_id, out.response); !s.ok()) return s;
+          if (auto s = SetLocalKeyAnswer(c, key_id, out.response); !s.ok()) return s;
         return out;
       },
       std::move(done));
@@ -387,7 +356,7 @@ void DraftStore::BeginSubmit(DraftSubmitBegin req, Callback<DraftResult> done) {
           return out;
         }
         if (refusal != DraftWrite::kDone) {  // nothing to submit: the key goes again
-          if (auto s = GiveKeyBack(c, claim.id); !s.ok()) return s;
+          if (auto s = GiveLocalKeyBack(c, claim.id); !s.ok()) return s;
           out.status = refusal;
           return out;
         }

@@ -66,12 +66,7 @@ struct DraftVersion {
 };
 
 // A client's Idempotency-Key on a save or submit (absent: has_key false).
-struct DraftKey {
-  bool has_key = false;
-  std::string key;  // the client's key
-  std::string fingerprint, fingerprint_detail;
-  Millis retention = 86'400'000;
-};
+using DraftKey = LocalKey;
 
 struct DraftSave {
   std::string tenant, route, id;

@@ -234,4 +234,31 @@ Headers HeadersFromText(const std::string& s) {
   return h;
 }
 
+Result<bool> TakeLocalKey(Conn& c, const KeyId& id, const LocalKey& key, Millis now, IdempotencyRecord& existing) {
+  auto inserted = InsertCompletedRecord(c, id, key.fingerprint, key.fingerprint_detail, StoredResponse{}, now,
+                                        key.retention);
+  if (!inserted.ok()) return inserted.status();
+  if (*inserted) return true;
+  auto cur = SelectRecord(c, id, /*lock=*/true);
+  if (!cur.ok()) return cur.status();
+  if (!cur->has_value()) return Status(Code::kUnavailable, "idempotency key: the record vanished; retry");
+  existing = std::move(**cur);
+  return false;
+}
+
+Status GiveLocalKeyBack(Conn& c, const KeyId& id) {
+  auto n = Change(c, "DELETE FROM idem_keys WHERE tenant=?1 AND route=?2 AND key=?3",
+                  [&](Stmt& s) { s.Bind(1, id.tenant).Bind(2, id.route).Bind(3, id.key); });
+  return n.ok() ? Status::Ok() : n.status();
+}
+
+Status SetLocalKeyAnswer(Conn& c, const KeyId& id, const StoredResponse& r) {
+  auto n = Change(c, "UPDATE idem_keys SET status=?4, headers=?5, body=?6 WHERE tenant=?1 AND route=?2 AND key=?3",
+                  [&](Stmt& s) {
+                    s.Bind(1, id.tenant).Bind(2, id.route).Bind(3, id.key);
+                    s.Bind(4, int64_t{r.status}).Bind(5, HeadersToText(r.headers)).BindBlob(6, r.body);
+                  });
+  return n.ok() ? Status::Ok() : n.status();
+}
+
 }  // namespace writ::sql

@@ -42,4 +42,14 @@ Result<bool> InsertCompletedRecord(Conn& c, const KeyId& id, const std::string& 
                                    const std::string& detail, const StoredResponse& response, Millis now,
                                    Millis retention, std::string* generation = nullptr);
 
+// A local write's key (LocalKey), inside its transaction. TakeLocalKey
+// writes the record first, completed with a placeholder answer, so that a
+// concurrent request with the same key (another instance) waits for this
+// transaction and then finds it; false: the key has a record already, in
+// `existing`. A refused write gives the key back (nothing stays); a done one
+// stores its answer for replays.
+Result<bool> TakeLocalKey(Conn& c, const KeyId& id, const LocalKey& key, Millis now, IdempotencyRecord& existing);
+Status GiveLocalKeyBack(Conn& c, const KeyId& id);
+Status SetLocalKeyAnswer(Conn& c, const KeyId& id, const StoredResponse& r);
+
 }  // namespace writ::sql

@@ -1,5 +1,5 @@
-// Changes to a draft's document: RFC 7396 merge patches, RFC 6902 JSON
-// patches (with `test`), and the JSON Pointers a change touched. Applied to
+// Changes to a local document (a draft, an edge record): RFC 7396 merge
+// patches, RFC 6902 JSON patches (with `test`), and the JSON Pointers a change touched. Applied to
 // a copy: a patch that fails changes nothing. Documents are JSON text; the
 // caller has checked them with ParseJsonStrict (depth and UTF-8 limits).
 // nlohmann::json (Debian's nlohmann-json3-dev) does the patching, in

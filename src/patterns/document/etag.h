@@ -1,5 +1,5 @@
-// Entity tags of drafts: a draft's ETag is its version as a strong tag
-// ("7"). If-Match (RFC 9110 13.1.1, strong comparison) and If-None-Match
+// Entity tags of local documents (drafts, edge records): a document's ETag
+// is its version as a strong tag ("7"). If-Match (RFC 9110 13.1.1, strong comparison) and If-None-Match
 // (13.1.2, weak comparison) are parsed strictly: a malformed header is a
 // 400, never silently ignored.
 #pragma once

@@ -1,4 +1,4 @@
-#include "patterns/draft/json_patch.h"
+#include "patterns/document/json_patch.h"
 
 #include <nlohmann/json.hpp>
 

@@ -1,4 +1,4 @@
-#include "patterns/draft/etag.h"
+#include "patterns/document/etag.h"
 
 #include <algorithm>
 #include <charconv>

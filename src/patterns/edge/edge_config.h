@@ -1,0 +1,37 @@
+// mode: edge (CP-5): the route's own settings, from its `edge:`, `async:`
+// (the sync queue) and `validate:` keys.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "core/json_pattern.h"
+#include "patterns/validate/schema.h"
+#include "queue/queue_config.h"
+
+namespace writ {
+
+// A field that may hold another edge record's temporary id: the change
+// waits until that record has the master's id, which then replaces it.
+struct EdgeReference {
+  std::string pointer;  // JSON Pointer, "*" for every element
+  std::string route;    // the edge route (its name) whose records it names
+  PointerPattern pattern{"/x"};
+  int line = 0, column = 0;  // where the config says it, for later checks
+};
+
+struct EdgeSettings : QueuedSettings {
+  std::string client_id;             // JSON Pointer to an id the client chose; "": Writ's tmp_ ids
+  std::string canonical_id = "/id";  // JSON Pointer into the master's answer to a create
+  std::string update_method = "PUT";  // PUT or PATCH, with the record's whole state
+  std::vector<EdgeReference> references;
+  Millis max_sync_delay = 300'000;   // a record pending longer is over the window
+  std::string validate;              // JSON Schema file
+  std::shared_ptr<const JsonSchema> schema;  // null without validate
+};
+
+ModeSpec EdgeSpec();
+
+}  // namespace writ

@@ -1,0 +1,100 @@
+// mode: edge (CP-5) in the pattern registry: the `edge:`, `async:` and
+// `validate:` keys, the route and the local copy's store concern (schema
+// version 11).
+#include "config/reader.h"
+#include "patterns/edge/edge_config.h"
+#include "patterns/edge/edge_route.h"
+#include "patterns/registry.h"
+
+namespace writ {
+
+namespace {
+
+void ReadEdge(Reader& r, const YAML::Node& n, EdgeSettings& e) {
+  if (!r.CheckMap(n, "edge", {"client_id", "canonical_id", "update_method", "references", "max_sync_delay"})) return;
+  if (n["client_id"]) r.Pointer(n, "client_id", e.client_id, "/orderNumber");
+  r.Pointer(n, "canonical_id", e.canonical_id, "/id");
+  r.Str(n, "update_method", e.update_method);
+  if (e.update_method != "PUT" && e.update_method != "PATCH")
+    r.Error(n["update_method"], "'update_method' must be PUT or PATCH (either sends the record's whole state)");
+  r.Duration(n, "max_sync_delay", e.max_sync_delay);
+  if (n["max_sync_delay"] && e.max_sync_delay <= 0) r.Error(n["max_sync_delay"], "'max_sync_delay' must be positive");
+  auto refs = n["references"];
+  if (!refs) return;
+  if (!refs.IsSequence()) {
+    r.Error(refs, "'references' lists {pointer, route}: e.g. [{pointer: /orderId, route: /orders}]");
+    return;
+  }
+  for (const auto& ref : refs) {
+    if (!r.CheckMap(ref, "edge.references[]", {"pointer", "route"})) continue;
+    EdgeReference e_ref;
+    r.Str(ref, "pointer", e_ref.pointer);
+    r.Str(ref, "route", e_ref.route);
+    if (!PointerPattern::Valid(e_ref.pointer)) {
+      r.Error(ref["pointer"] ? ref["pointer"] : ref,
+              "a reference's pointer is a JSON Pointer such as /orderId or /lines/*/productId");
+      continue;
+    }
+    if (e_ref.route.empty()) {
+      r.Error(ref, "a reference names the edge route whose records it holds: route: /orders");
+      continue;
+    }
+    e_ref.pattern = PointerPattern(e_ref.pointer);
+    e_ref.line = ref["route"].Mark().line + 1;
+    e_ref.column = ref["route"].Mark().column + 1;
+    e.references.push_back(std::move(e_ref));
+  }
+}
+
+}  // namespace
+
+ModeSpec EdgeSpec() {
+  ModeSpec m;
+  m.name = "edge";
+  m.keys = {"edge", "async", "validate"};
+  m.collection = true;
+  m.parse = [](ModeContext& ctx) -> std::shared_ptr<const ModeConfig> {
+    auto s = std::make_shared<EdgeSettings>();
+    // A master that is down is what an edge route is for: its changes keep
+    // trying (every backoff_max at most) until max_age, 24 h by default.
+    s->queue.max_attempts = 1'000;
+    if (auto e = ctx.node["edge"]) ReadEdge(ctx.reader, e, *s);
+    if (auto a = ctx.node["async"]) {
+      ReadQueueConfig(ctx.reader, a, s->queue);
+      if (a.IsMap() && a["ordering_key"])
+        ctx.reader.Error(a["ordering_key"], "an edge route orders its changes per record; drop async.ordering_key");
+      if (a.IsMap() && a["canonical_id"])
+        ctx.reader.Error(a["canonical_id"], "an edge route reads the master's id at edge.canonical_id");
+    }
+    s->queue.canonical_id = s->canonical_id;  // the sync worker reads it there
+    ReadSchemaKey(ctx, s->validate, s->schema);
+    CheckQueueLease(ctx.reader, ctx.node, s->queue, ctx.upstream);
+    CheckQueueRetention(ctx.reader, ctx.node, ctx.route.idempotency, s->queue);
+    return s;
+  };
+  m.check = [](Reader& r, const RouteConfig& route, const std::vector<RouteConfig>& routes) {
+    for (const auto& ref : route.settings_as<EdgeSettings>().references) {
+      const RouteConfig* target = nullptr;
+      for (const auto& other : routes)
+        if (other.name == ref.route) target = &other;
+      if (!target || target->mode != "edge")
+        r.ErrorAt(ref.line, ref.column,
+                  "reference route '" + ref.route + "' is no edge route of this config (name an edge route by " +
+                      "its name, which is its path unless it sets one)");
+    }
+  };
+  return m;
+}
+
+Pattern EdgePattern() {
+  Pattern p;
+  p.spec = EdgeSpec();
+  p.make = [](const RouteConfig& rc, RouteServices& s) -> std::unique_ptr<Route> {
+    return std::make_unique<EdgeRoute>(rc, rc.settings_as<EdgeSettings>(), s.upstream(rc.upstream), s.store(),
+                                       s.client(rc.upstream), s.scheduler(), s.metrics(), s.rng(), &s.submissions());
+  };
+  p.schema = {EdgeStore::Schema()};
+  return p;
+}
+
+}  // namespace writ

@@ -1,0 +1,347 @@
+#include "patterns/edge/edge_store.h"
+
+#include "store/sql/keys.h"
+
+namespace writ {
+
+using namespace sql;  // Conn, Stmt, Change, QueryRows and the key queries
+
+namespace {
+
+// The record's columns, then its unfinished changes: how many, and since when.
+constexpr const char* kRecordColumns =
+    "r.seq, r.tenant, r.route, r.id, r.canonical_id, r.version, r.data, r.deleted, r.sync_status, r.reason, "
+    "r.master_etag, r.answer_status, r.answer_body, r.created_at, r.updated_at, r.synced_at, "
+    "(SELECT count(*) FROM commands p WHERE p.route = r.route AND p.ordering_key = r.id AND p.tenant = r.tenant "
+    "AND p.status IN ('accepted','processing')), "
+    "(SELECT coalesce(min(p.created_at), 0) FROM commands p WHERE p.route = r.route AND p.ordering_key = r.id "
+    "AND p.tenant = r.tenant AND p.status IN ('accepted','processing'))";
+
+EdgeRecord ReadRecord(Stmt& s) {
+  EdgeRecord r;
+  r.seq = s.Int(0);
+  r.tenant = s.Text(1);
+  r.route = s.Text(2);
+  r.id = s.Text(3);
+  r.canonical_id = s.Text(4);
+  r.version = s.Int(5);
+  r.data = s.Text(6);
+  r.deleted = s.Int(7) != 0;
+  r.sync_status = ParseSyncStatus(s.Text(8)).value_or(SyncStatus::kPending);
+  r.reason = s.Text(9);
+  r.master_etag = s.Text(10);
+  r.answer_status = static_cast<int>(s.Int(11));
+  r.answer_body = s.Text(12);
+  r.created_at = s.Int(13);
+  r.updated_at = s.Int(14);
+  r.synced_at = s.Int(15);
+  r.pending = s.Int(16);
+  r.oldest_pending = s.Int(17);
+  return r;
+}
+
+// By id, or else by canonical id.
+Result<std::optional<EdgeRecord>> SelectRecord(Conn& c, const std::string& tenant, const std::string& route,
+                                               const std::string& id) {
+  for (const char* column : {"id", "canonical_id"}) {
+    auto rows = QueryRows<EdgeRecord>(
+        c,
+        std::string("SELECT ") + kRecordColumns + " FROM edge_records r WHERE r.tenant=?1 AND r.route=?2 AND r." +
+            column + "=?3",
+        [&](Stmt& s) { s.Bind(1, tenant).Bind(2, route).Bind(3, id); }, &ReadRecord);
+    if (!rows.ok()) return rows.status();
+    if (!rows->empty()) return std::optional<EdgeRecord>(std::move(rows->front()));
+  }
+  return std::optional<EdgeRecord>();
+}
+
+// Locks the record's row (PostgreSQL) for the rest of the transaction.
+Status LockRecord(Conn& c, int64_t seq) {
+  if (!c.postgres()) return Status::Ok();
+  auto rows = QueryRows<int64_t>(c, "SELECT seq FROM edge_records WHERE seq=?1 FOR UPDATE",
+                                 [&](Stmt& s) { s.Bind(1, seq); }, +[](Stmt& s) { return s.Int(0); });
+  return rows.ok() ? Status::Ok() : rows.status();
+}
+
+// The record's unfinished changes, oldest first.
+struct LiveChange {
+  std::string id, method;
+  Millis lease_until = 0;
+  int unknown_attempt = 0;
+};
+Result<std::vector<LiveChange>> LiveChanges(Conn& c, const std::string& tenant, const std::string& route,
+                                            const std::string& id) {
+  return QueryRows<LiveChange>(
+      c,
+      std::string("SELECT id, method, lease_until, unknown_attempt FROM commands WHERE route=?1 AND ordering_key=?2 "
+                  "AND tenant=?3 AND status IN ('accepted','processing') ORDER BY seq") +
+          c.ForUpdate(),
+      [&](Stmt& s) { s.Bind(1, route).Bind(2, id).Bind(3, tenant); },
+      +[](Stmt& s) {
+        return LiveChange{s.Text(0), s.Text(1), s.Int(2), static_cast<int>(s.Int(3))};
+      });
+}
+
+KeyId WriteKey(const EdgeWrite& w) {
+  return {w.tenant, w.route, (w.kind == EdgeWrite::kCreate ? std::string("create") : w.id) + ":" + w.key.key};
+}
+
+// Queues the record's change, or puts its state into the newest change if
+// that one is still unsent. Sets `queued`/`coalesced` in `out`.
+Status QueueChange(Conn& c, const EdgeWrite& req, const EdgeRecord& r, Millis now, EdgeWriteResult& out) {
+  auto live = LiveChanges(c, r.tenant, r.route, r.id);
+  if (!live.ok()) return live.status();
+  bool create_queued = false;
+  for (const auto& ch : *live) create_queued |= ch.method == "POST";
+  if (req.kind != EdgeWrite::kDelete && !live->empty()) {
+    const LiveChange& last = live->back();
+    if (last.method != "DELETE" && last.lease_until == 0 && last.unknown_attempt == 0) {
+      auto n = Change(c,
+                      "UPDATE commands SET body=?2, updated_at=?3 WHERE id=?1 AND lease_until=0 AND "
+                      "unknown_attempt=0 AND status IN ('accepted','processing')",
+                      [&](Stmt& s) { s.Bind(1, last.id).BindBlob(2, r.data).Bind(3, now); });
+      if (!n.ok()) return n.status();
+      if (*n == 1) {
+        out.queued = out.coalesced = true;
+        return Status::Ok();
+      }
+    }
+  }
+  bool created = !r.canonical_id.empty() || create_queued;
+  // A record the master never had and will not get needs no delete.
+  if (req.kind == EdgeWrite::kDelete && !created) {
+    auto n = Change(c, "UPDATE edge_records SET sync_status='synced', reason='' WHERE seq=?1",
+                    [&](Stmt& s) { s.Bind(1, r.seq); });
+    return n.ok() ? Status::Ok() : n.status();
+  }
+  Command cmd = req.command;
+  cmd.tenant = r.tenant;
+  cmd.route = r.route;
+  cmd.ordering_key = r.id;
+  if (!created) {
+    cmd.method = "POST";
+    cmd.target = req.collection;
+    cmd.body = r.data;
+  } else {
+    cmd.method = req.kind == EdgeWrite::kDelete ? "DELETE" : req.update_method;
+    cmd.target = req.collection + "/{id}";  // the master's id, put in when sent
+    cmd.body = req.kind == EdgeWrite::kDelete ? "" : r.data;
+  }
+  auto queued = CommandQueue::Enqueue(c, std::move(cmd), false, now);
+  if (!queued.ok()) return queued.status();
+  out.queued = true;
+  return Status::Ok();
+}
+
+}  // namespace
+
+const char* SyncStatusName(SyncStatus s) {
+  switch (s) {
+    case SyncStatus::kPending: return "pending";
+    case SyncStatus::kSynced: return "synced";
+    case SyncStatus::kRejected: return "rejected";
+    case SyncStatus::kConflict: return "conflict";
+    case SyncStatus::kBlocked: return "blocked";
+    case SyncStatus::kDead: return "dead";
+  }
+  return "?";
+}
+
+std::optional<SyncStatus> ParseSyncStatus(const std::string& s) {
+  for (auto st : {SyncStatus::kPending, SyncStatus::kSynced, SyncStatus::kRejected, SyncStatus::kConflict,
+                  SyncStatus::kBlocked, SyncStatus::kDead})
+    if (s == SyncStatusName(st)) return st;
+  return std::nullopt;
+}
+
+SchemaStep EdgeSchemaStep();  // edge_schema.cpp
+SchemaStep EdgeStore::Schema() { return EdgeSchemaStep(); }
+
+void EdgeStore::Write(EdgeWrite req, Callback<EdgeWriteResult> done) {
+  Database& db = db_;
+  SubmitFor<EdgeWriteResult>(
+      db_,
+      [&db, req = std::move(req)](Conn& c) -> Result<EdgeWriteResult> {
+        EdgeWriteResult out;
+        Millis now = db.Now();
+        KeyId key_id = WriteKey(req);
+        if (req.key.has_key) {
+          auto taken = TakeLocalKey(c, key_id, req.key, now, out.existing);
+          if (!taken.ok()) return taken.status();
+          if (!*taken) {
+            out.status = EdgeWriteStatus::kKeyExists;
+            return out;
+          }
+        }
+        auto refuse = [&](EdgeWriteStatus s) -> Result<EdgeWriteResult> {
+          if (req.key.has_key)
+            if (auto g = GiveLocalKeyBack(c, key_id); !g.ok()) return g;
+          out.status = s;
+          return out;
+        };
+        EdgeRecord& r = out.record;
+        if (req.kind == EdgeWrite::kCreate) {
+          auto n = Change(c,
+                          "INSERT INTO edge_records (tenant, route, id, version, data, sync_status, created_at, "
+                          "updated_at) VALUES (?1,?2,?3,1,?4,'pending',?5,?5) ON CONFLICT (tenant, route, id) DO NOTHING",
+                          [&](Stmt& s) { s.Bind(1, req.tenant).Bind(2, req.route).Bind(3, req.id).BindBlob(4, req.data).Bind(5, now); });
+          if (!n.ok()) return n.status();
+          if (*n == 0) {
+            auto cur = SelectRecord(c, req.tenant, req.route, req.id);
+            if (!cur.ok()) return cur.status();
+            if (cur->has_value()) r = std::move(**cur);
+            return refuse(EdgeWriteStatus::kIdTaken);
+          }
+        } else {
+          auto cur = SelectRecord(c, req.tenant, req.route, req.id);
+          if (!cur.ok()) return cur.status();
+          if (!cur->has_value() || (*cur)->deleted) return refuse(EdgeWriteStatus::kNotFound);
+          if (auto s = LockRecord(c, (*cur)->seq); !s.ok()) return s;
+          // Re-read under the lock (another instance may have written meanwhile).
+          cur = SelectRecord(c, req.tenant, req.route, (*cur)->id);
+          if (!cur.ok()) return cur.status();
+          if (!cur->has_value() || (*cur)->deleted) return refuse(EdgeWriteStatus::kNotFound);
+          r = std::move(**cur);
+          if (req.expected_version != 0 && r.version != req.expected_version) return refuse(EdgeWriteStatus::kStale);
+          bool del = req.kind == EdgeWrite::kDelete;
+          auto n = Change(c,
+                          "UPDATE edge_records SET version=version+1, data=?2, deleted=?3, sync_status='pending', "
+                          "reason='', updated_at=?4 WHERE seq=?1",
+                          [&](Stmt& s) {
+                            s.Bind(1, r.seq).BindBlob(2, del ? r.data : req.data).Bind(3, int64_t{del ? 1 : 0});
+                            s.Bind(4, now);
+                          });
+          if (!n.ok()) return n.status();
+        }
+        auto cur = SelectRecord(c, req.tenant, req.route, req.kind == EdgeWrite::kCreate ? req.id : r.id);
+        if (!cur.ok()) return cur.status();
+        if (!cur->has_value()) return Status(Code::kInternal, "edge record vanished in its own transaction");
+        r = std::move(**cur);
+        if (auto s = QueueChange(c, req, r, now, out); !s.ok()) return s;
+        // Read once more: sync status and pending changes as they now stand.
+        cur = SelectRecord(c, req.tenant, req.route, r.id);
+        if (!cur.ok()) return cur.status();
+        r = std::move(**cur);
+        if (req.respond) out.response = req.respond(r);
+        if (req.key.has_key)
+          if (auto s = SetLocalKeyAnswer(c, key_id, out.response); !s.ok()) return s;
+        return out;
+      },
+      std::move(done));
+}
+
+Result<std::optional<EdgeRecord>> EdgeStore::Get(const std::string& tenant, const std::string& route,
+                                                 const std::string& id) {
+  return ReadFor<std::optional<EdgeRecord>>(db_, [&](Conn& c) { return SelectRecord(c, tenant, route, id); });
+}
+
+Result<std::vector<EdgeRecord>> EdgeStore::List(const EdgeFilter& f) {
+  return ReadFor<std::vector<EdgeRecord>>(db_, [&](Conn& c) {
+    return QueryRows<EdgeRecord>(
+        c,
+        std::string("SELECT ") + kRecordColumns +
+            " FROM edge_records r WHERE r.tenant=?1 AND r.route=?2 AND (?3 = '' OR r.sync_status = ?3) AND "
+            "r.seq > ?4 AND r.deleted = 0 ORDER BY r.seq LIMIT ?5",
+        [&](Stmt& s) {
+          s.Bind(1, f.tenant).Bind(2, f.route).Bind(3, std::string(f.status ? SyncStatusName(*f.status) : ""));
+          s.Bind(4, f.after_seq).Bind(5, int64_t{f.limit});
+        },
+        &ReadRecord);
+  });
+}
+
+Result<EdgeCounts> EdgeStore::Counts(const std::string& route) {
+  return ReadFor<EdgeCounts>(db_, [&](Conn& c) -> Result<EdgeCounts> {
+    auto st = c.Prepare("SELECT sync_status, count(*), min(updated_at) FROM edge_records WHERE route=?1 GROUP BY "
+                        "sync_status");
+    if (!st.ok()) return st.status();
+    st->Bind(1, route);
+    EdgeCounts n;
+    for (int rc; (rc = st->Step()) != kDone;) {
+      if (rc != kRow) return c.Error("count edge records");
+      switch (ParseSyncStatus(st->Text(0)).value_or(SyncStatus::kPending)) {
+        case SyncStatus::kPending:
+          n.pending = st->Int(1);
+          n.oldest_pending = st->Int(2);
+          break;
+        case SyncStatus::kSynced: n.synced = st->Int(1); break;
+        case SyncStatus::kRejected: n.rejected = st->Int(1); break;
+        case SyncStatus::kConflict: n.conflict = st->Int(1); break;
+        case SyncStatus::kBlocked: n.blocked = st->Int(1); break;
+        case SyncStatus::kDead: n.dead = st->Int(1); break;
+      }
+    }
+    return n;
+  });
+}
+
+Status EdgeStore::OnChangeFinished(Conn& c, const AttemptOutcome& o, Millis now) {
+  struct Change_ {
+    std::string tenant, route, record, method;
+  };
+  auto rows = QueryRows<Change_>(
+      c, "SELECT tenant, route, ordering_key, method FROM commands WHERE id=?1", [&](Stmt& s) { s.Bind(1, o.id); },
+      +[](Stmt& s) {
+        return Change_{s.Text(0), s.Text(1), s.Text(2), s.Text(3)};
+      });
+  if (!rows.ok()) return rows.status();
+  if (rows->empty()) return Status::Ok();
+  const Change_& ch = rows->front();
+  auto cur = SelectRecord(c, ch.tenant, ch.route, ch.record);
+  if (!cur.ok()) return cur.status();
+  if (!cur->has_value() || (*cur)->id != ch.record) return Status::Ok();
+  const EdgeRecord& r = **cur;
+  // The change finishing is still counted among the pending ones.
+  bool more = r.pending > 1;
+  std::string status = "pending", reason, canonical = r.canonical_id, etag = r.master_etag;
+  Millis synced_at = r.synced_at;
+  if (o.status == SubmissionStatus::kSucceeded) {
+    if (ch.method == "POST") {
+      canonical = o.canonical_id;
+      if (canonical.empty()) {
+        status = "rejected";
+        reason = "the master's answer to the create has no id at canonical_id";
+      }
+    }
+    if (reason.empty()) {
+      if (!more) status = "synced";
+      synced_at = now;
+      etag = FindHeader(o.response_headers, "ETag").value_or("");
+    }
+  } else if (o.status == SubmissionStatus::kFailed) {
+    reason = o.error;
+    if (o.response_status == 0) {
+      // Refused before any call (Prepared::kFail): a record it depends on
+      // did not sync. A record already rejected or dead keeps that status.
+      status = r.sync_status == SyncStatus::kRejected || r.sync_status == SyncStatus::kDead
+                   ? SyncStatusName(r.sync_status)
+                   : "blocked";
+      if (status != "blocked") reason = r.reason;
+    } else if (ch.method != "POST" && (o.response_status == 409 || o.response_status == 412)) {
+      status = "conflict";
+    } else {
+      status = "rejected";
+    }
+  } else if (o.status == SubmissionStatus::kDead) {
+    status = "dead";
+    reason = o.error;
+  } else {
+    return Status::Ok();
+  }
+  bool answered = o.response_status != 0;
+  auto n = Change(c,
+                  "UPDATE edge_records SET canonical_id=?2, sync_status=?3, reason=?4, master_etag=?5, synced_at=?6, "
+                  "answer_status=CASE WHEN ?7 != 0 THEN ?7 ELSE answer_status END, "
+                  "answer_body=CASE WHEN ?7 != 0 THEN ?8 ELSE answer_body END WHERE seq=?1",
+                  [&](Stmt& s) {
+                    s.Bind(1, r.seq).Bind(2, canonical).Bind(3, status).Bind(4, reason).Bind(5, etag);
+                    s.Bind(6, synced_at).Bind(7, int64_t{answered ? o.response_status : 0}).BindBlob(8, o.response_body);
+                  });
+  return n.ok() ? Status::Ok() : n.status();
+}
+
+Result<EdgeWriteResult> EdgeWriteSync(EdgeStore& s, EdgeWrite req) {
+  return Wait<EdgeWriteResult>([&](auto cb) { s.Write(std::move(req), cb); });
+}
+
+}  // namespace writ

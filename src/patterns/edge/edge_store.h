@@ -1,0 +1,130 @@
+// EdgeStore: the local copy of edge routes (CP-5) and its sync queue, on
+// the shared group-commit database (schema version 11, table edge_records;
+// the changes to send are commands of the route's queue).
+//
+// A record is written locally and answered at once; its change is queued
+// in the same transaction as one command, ordered per record (the
+// command's ordering key is the record's id):
+//   never created at the master  -> POST {collection} with the whole state
+//   created (or its create queued) -> PUT|PATCH {collection}/{id} with the
+//                                     whole state; the master's id replaces
+//                                     {id} when it is sent
+//   deleted                       -> DELETE {collection}/{id}
+// A write while the record's newest change is still unsent (never tried,
+// or only tried with a certain "not applied") replaces that change's body
+// instead of queueing another: the master gets the latest absolute state,
+// once. A change tried with an unknown outcome is never altered (its key
+// may be known to the master with that body); the write queues a new one.
+//
+// Sync states of a record: pending (changes queued) -> synced (the master
+// took the last one); rejected (the master refused a change finally: its
+// answer is kept), conflict (the master answered 409/412 to an update),
+// blocked (a record it references was rejected), dead (the change's retry
+// budget ran out). A later write queues the record again (a rejected
+// record that was never created is created anew).
+// Records are found by their own id or by the master's (the canonical id,
+// unique per tenant and route once known).
+// Thread-safety: every method may be called from any thread; callbacks run
+// on the database's writer thread.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "store/command_queue.h"
+#include "store/database.h"
+#include "store/key_store.h"
+
+namespace writ {
+
+enum class SyncStatus { kPending, kSynced, kRejected, kConflict, kBlocked, kDead };
+const char* SyncStatusName(SyncStatus s);
+std::optional<SyncStatus> ParseSyncStatus(const std::string& s);
+
+struct EdgeRecord {
+  int64_t seq = 0;  // creation order (list cursor)
+  std::string tenant, route, id;
+  std::string canonical_id;  // the master's id, once its create succeeded
+  int64_t version = 0;       // local version, bumped by every write
+  std::string data;          // JSON text
+  bool deleted = false;
+  SyncStatus sync_status = SyncStatus::kPending;
+  std::string reason;       // why rejected, blocked, conflict or dead
+  std::string master_etag;  // the master's ETag from its last answer, if any
+  int answer_status = 0;    // the master's last answer to a change
+  std::string answer_body;
+  Millis created_at = 0, updated_at = 0;
+  Millis synced_at = 0;    // when the master last took a change (0: never)
+  int64_t pending = 0;     // changes queued and not finished (read with the record)
+  Millis oldest_pending = 0;  // acceptance time of the oldest of them
+};
+
+struct EdgeWrite {
+  enum Kind { kCreate, kReplace, kDelete } kind = kCreate;
+  std::string tenant, route;
+  std::string id;                // create: the new id; else the record's id or canonical id
+  int64_t expected_version = 0;  // 0: any
+  std::string data;              // create, replace: the whole new state (JSON text)
+  LocalKey key;
+  // The queued change: id, upstream_key, headers and notify set by the
+  // caller; the store sets method, target and body.
+  Command command;
+  std::string collection;        // the master's collection path (base path included)
+  std::string update_method = "PUT";
+  // Builds the answer stored with the key (replayed for retries); runs
+  // inside the transaction, so it must only format.
+  std::function<StoredResponse(const EdgeRecord&)> respond;
+};
+
+enum class EdgeWriteStatus {
+  kDone,       // applied: `record` (and `response` when keyed)
+  kNotFound,   // no such record (or deleted)
+  kStale,      // expected_version is not current: `record`
+  kIdTaken,    // create: the id exists in this tenant and route
+  kKeyExists,  // the key has a record: `existing`
+};
+
+struct EdgeWriteResult {
+  EdgeWriteStatus status = EdgeWriteStatus::kDone;
+  EdgeRecord record;
+  StoredResponse response;
+  IdempotencyRecord existing;
+  bool coalesced = false;  // the change replaced an unsent one's body
+  bool queued = false;     // a change was queued (or coalesced)
+};
+
+struct EdgeFilter {
+  std::string tenant, route;
+  std::optional<SyncStatus> status;
+  int64_t after_seq = 0;
+  int limit = 50;
+};
+
+struct EdgeCounts {
+  int64_t pending = 0, synced = 0, rejected = 0, conflict = 0, blocked = 0, dead = 0;
+  Millis oldest_pending = 0;  // updated_at of the oldest pending record (0: none)
+};
+
+class EdgeStore {
+ public:
+  explicit EdgeStore(Database& db) : db_(db) {}
+
+  void Write(EdgeWrite req, Callback<EdgeWriteResult> done);
+  // By the record's id or its canonical id; deleted records too.
+  Result<std::optional<EdgeRecord>> Get(const std::string& tenant, const std::string& route, const std::string& id);
+  Result<std::vector<EdgeRecord>> List(const EdgeFilter& f);
+  Result<EdgeCounts> Counts(const std::string& route);
+  // In the transaction that records a change's terminal outcome (the
+  // worker's on_terminal): the record follows it.
+  static Status OnChangeFinished(sql::Conn& c, const AttemptOutcome& o, Millis now);
+  static SchemaStep Schema();  // version 11
+
+ private:
+  Database& db_;
+};
+
+Result<EdgeWriteResult> EdgeWriteSync(EdgeStore& s, EdgeWrite req);
+
+}  // namespace writ
