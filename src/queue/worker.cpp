@@ -520,10 +520,12 @@ void AsyncWorker::LogDead(const Command& cmd, const std::string& reason, bool po
 void AsyncWorker::Record(AttemptOutcome o, Millis created_at, int attempts) {
   SubmissionStatus status = o.status;
   std::string id = o.id;
-  if (spec_.on_terminal && IsTerminal(status)) {
-    auto hook = spec_.on_terminal;
+  const auto& hook = IsTerminal(status) ? spec_.on_terminal : spec_.on_retry;
+  if (hook) {
     AttemptOutcome copy = o;  // what the hook sees (the outcome as recorded)
-    o.on_terminal = [hook, copy = std::move(copy)](sql::Conn& c) { return hook(c, copy); };
+    (IsTerminal(status) ? o.on_terminal : o.on_retry) = [hook, copy = std::move(copy)](sql::Conn& c) {
+      return hook(c, copy);
+    };
   }
   store_.queue().FinishAttempt(std::move(o), [this, status, id, created_at, attempts](Result<bool> r) {
     if (!r.ok()) {

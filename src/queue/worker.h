@@ -81,6 +81,8 @@ struct WorkerSpec {
   // Optional: work for the transaction that records a command's terminal
   // outcome (see AttemptOutcome::on_terminal), given the outcome.
   std::function<Status(sql::Conn&, const AttemptOutcome&)> on_terminal;
+  // Optional: likewise for an outcome that schedules a retry.
+  std::function<Status(sql::Conn&, const AttemptOutcome&)> on_retry;
   // Optional: completes a command from the route's own state before each
   // attempt (an edge route puts the master's ids in place of temporary
   // ones). It may rewrite target, headers and body, and must give the same

@@ -80,8 +80,10 @@ void CommandQueue::FinishAttempt(AttemptOutcome o, Callback<bool> done) {
       db_,
       [&db, o = std::move(o)](Conn& c) -> Result<bool> {
         auto changed = ApplyOutcome(c, o, db.Now());
-        if (!changed.ok() || !*changed || !IsTerminal(o.status) || !o.on_terminal) return changed;
-        if (auto s = o.on_terminal(c); !s.ok()) return s;
+        if (!changed.ok() || !*changed) return changed;
+        const auto& hook = IsTerminal(o.status) ? o.on_terminal : o.on_retry;
+        if (hook)
+          if (auto s = hook(c); !s.ok()) return s;
         return true;
       },
       std::move(done), durable);

@@ -127,6 +127,9 @@ struct AttemptOutcome {
   // a route whose own state follows its commands' (a draft's submit) moves
   // with them, atomically. Must be re-runnable and do no I/O.
   std::function<Status(sql::Conn&)> on_terminal;
+  // Likewise when the outcome is recorded and not terminal (a retry is
+  // scheduled): an edge route folds later unsent changes into this one.
+  std::function<Status(sql::Conn&)> on_retry;
 };
 
 struct CommandFilter {

@@ -138,6 +138,7 @@ EdgeRoute::EdgeRoute(RouteConfig route, EdgeSettings settings, UpstreamConfig up
   WorkerSpec spec = MakeWorkerSpec(route_, settings_.queue, false);
   Store* s = &store_;
   spec.on_terminal = [s](sql::Conn& c, const AttemptOutcome& o) { return EdgeStore::OnChangeFinished(c, o, s->Now()); };
+  spec.on_retry = [s](sql::Conn& c, const AttemptOutcome& o) { return EdgeStore::OnChangeRetried(c, o, s->Now()); };
   spec.prepare = [this](Command& cmd) { return Prepare(cmd); };
   worker_ = std::make_unique<AsyncWorker>(std::move(spec), store, client, scheduler, m, rng);
   if (submissions)

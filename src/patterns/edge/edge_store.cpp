@@ -291,8 +291,8 @@ Status EdgeStore::OnChangeFinished(Conn& c, const AttemptOutcome& o, Millis now)
   if (!cur.ok()) return cur.status();
   if (!cur->has_value() || (*cur)->id != ch.record) return Status::Ok();
   const EdgeRecord& r = **cur;
-  // The change finishing is still counted among the pending ones.
-  bool more = r.pending > 1;
+  // The change's own outcome is recorded already: `pending` counts the others.
+  bool more = r.pending > 0;
   std::string status = "pending", reason, canonical = r.canonical_id, etag = r.master_etag;
   Millis synced_at = r.synced_at;
   if (o.status == SubmissionStatus::kSucceeded) {
@@ -338,6 +338,48 @@ Status EdgeStore::OnChangeFinished(Conn& c, const AttemptOutcome& o, Millis now)
                     s.Bind(6, synced_at).Bind(7, int64_t{answered ? o.response_status : 0}).BindBlob(8, o.response_body);
                   });
   return n.ok() ? Status::Ok() : n.status();
+}
+
+Status EdgeStore::OnChangeRetried(Conn& c, const AttemptOutcome& o, Millis now) {
+  if (o.outcome_unknown) return Status::Ok();
+  struct Row {
+    std::string tenant, route, record, method;
+    int64_t unknown_attempt;
+  };
+  auto rows = QueryRows<Row>(
+      c, "SELECT tenant, route, ordering_key, method, unknown_attempt FROM commands WHERE id=?1",
+      [&](Stmt& s) { s.Bind(1, o.id); },
+      +[](Stmt& s) {
+        return Row{s.Text(0), s.Text(1), s.Text(2), s.Text(3), s.Int(4)};
+      });
+  if (!rows.ok()) return rows.status();
+  if (rows->empty() || rows->front().unknown_attempt != 0 || rows->front().method == "DELETE") return Status::Ok();
+  const Row& me = rows->front();
+  auto live = LiveChanges(c, me.tenant, me.route, me.record);
+  if (!live.ok()) return live.status();
+  std::vector<std::string> folded;
+  bool after = false;
+  for (const auto& ch : *live) {
+    if (ch.id == o.id) {
+      after = true;
+      continue;
+    }
+    if (!after) continue;
+    if (ch.method == "DELETE" || ch.lease_until != 0 || ch.unknown_attempt != 0) break;
+    folded.push_back(ch.id);
+  }
+  if (folded.empty()) return Status::Ok();
+  auto n = Change(c, "UPDATE commands SET body=(SELECT body FROM commands WHERE id=?2), updated_at=?3 WHERE id=?1",
+                  [&](Stmt& s) { s.Bind(1, o.id).Bind(2, folded.back()).Bind(3, now); });
+  if (!n.ok()) return n.status();
+  for (const auto& id : folded) {
+    auto m = Change(c,
+                    "UPDATE commands SET status='cancelled', due_at=0, finished_at=?2, updated_at=?2, expires_at=?3, "
+                    "last_error=?4 WHERE id=?1 AND status IN ('accepted','processing') AND lease_until=0",
+                    [&](Stmt& s) { s.Bind(1, id).Bind(2, now).Bind(3, now + o.retention).Bind(4, "folded into " + o.id); });
+    if (!m.ok()) return m.status();
+  }
+  return Status::Ok();
 }
 
 Result<EdgeWriteResult> EdgeWriteSync(EdgeStore& s, EdgeWrite req) {

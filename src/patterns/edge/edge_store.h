@@ -119,6 +119,11 @@ class EdgeStore {
   // In the transaction that records a change's terminal outcome (the
   // worker's on_terminal): the record follows it.
   static Status OnChangeFinished(sql::Conn& c, const AttemptOutcome& o, Millis now);
+  // In the transaction that schedules a change's retry (on_retry): a change
+  // the master has certainly not applied takes the state of the record's
+  // later unsent changes, which are cancelled ("folded"). A write that came
+  // while the change was being sent thus still makes one request.
+  static Status OnChangeRetried(sql::Conn& c, const AttemptOutcome& o, Millis now);
   static SchemaStep Schema();  // version 11
 
  private:

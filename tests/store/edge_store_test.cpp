@@ -1,0 +1,259 @@
+// The edge routes' store contract, on SQLite and PostgreSQL with a fake
+// clock: local writes and their queued changes (create, update, delete),
+// coalescing into unsent changes only, preconditions, keys, both ids, and
+// the record following its changes' outcomes.
+#include <gtest/gtest.h>
+
+#include "patterns/edge/edge_store.h"
+#include "patterns/registry.h"
+#include "store/store.h"
+#include "testing/store_fixture.h"
+
+namespace writ {
+namespace {
+
+constexpr const char* kRoute = "/orders";
+
+class EdgeStoreTest : public testing::StoreTest {
+ protected:
+  EdgeStore records() { return EdgeStore(store_->db()); }
+
+  EdgeWrite Write(EdgeWrite::Kind kind, const std::string& id, const std::string& data, int64_t expected = 0) {
+    EdgeWrite w;
+    w.kind = kind;
+    w.tenant = kDefaultTenant;
+    w.route = kRoute;
+    w.id = id;
+    w.data = data;
+    w.expected_version = expected;
+    w.collection = "/api/orders";
+    w.command.id = "sub_" + std::to_string(++commands_);
+    w.command.upstream_key = "k" + std::to_string(commands_);
+    w.respond = [](const EdgeRecord& r) { return StoredResponse{201, {}, "v" + std::to_string(r.version)}; };
+    return w;
+  }
+  EdgeWriteResult Do(EdgeWrite w) {
+    auto es = records();
+    auto r = EdgeWriteSync(es, std::move(w));
+    EXPECT_TRUE(r.ok()) << r.status().message();
+    return r.ok() ? *r : EdgeWriteResult{};
+  }
+  EdgeRecord Current(const std::string& id) {
+    auto r = records().Get(kDefaultTenant, kRoute, id);
+    EXPECT_TRUE(r.ok() && r->has_value()) << id;
+    return r.ok() && r->has_value() ? **r : EdgeRecord{};
+  }
+  std::vector<Command> Changes() {
+    CommandFilter f;
+    f.route = kRoute;
+    auto rows = store_->queue().ListCommands(f);
+    EXPECT_TRUE(rows.ok());
+    return rows.ok() ? *rows : std::vector<Command>{};
+  }
+  std::vector<Command> Claim() {
+    auto c = ClaimCommandsSync(store_->queue(), kRoute, 10, 30'000);
+    EXPECT_TRUE(c.ok());
+    return c.ok() ? *c : std::vector<Command>{};
+  }
+  // Records `cmd`'s outcome as the worker does, the record following it.
+  void Finish(const Command& cmd, SubmissionStatus status, int answer, const std::string& canonical = "",
+              Headers headers = {}) {
+    AttemptOutcome o;
+    o.id = cmd.id;
+    o.fence = cmd.fence;
+    o.status = status;
+    o.response_status = answer;
+    o.response_headers = std::move(headers);
+    o.response_body = answer ? R"({"detail":"from the master"})" : "";
+    o.canonical_id = canonical;
+    o.error = status == SubmissionStatus::kSucceeded ? "" : "it did not work";
+    Store* s = store_.get();
+    o.on_terminal = [o, s](sql::Conn& c) { return EdgeStore::OnChangeFinished(c, o, s->Now()); };
+    auto r = FinishAttemptSync(store_->queue(), o);
+    ASSERT_TRUE(r.ok() && *r) << (r.ok() ? "fenced out" : r.status().message());
+  }
+  int commands_ = 0;
+};
+
+TEST_P(EdgeStoreTest, ACreateQueuesItsWholeStateAndUnsentChangesAreCoalesced) {
+  auto c = Do(Write(EdgeWrite::kCreate, "tmp_1", R"({"total":1})"));
+  ASSERT_EQ(c.status, EdgeWriteStatus::kDone);
+  EXPECT_TRUE(c.queued);
+  EXPECT_EQ(c.record.version, 1);
+  EXPECT_EQ(c.record.sync_status, SyncStatus::kPending);
+  EXPECT_EQ(c.record.pending, 1);
+  EXPECT_EQ(c.response.body, "v1");
+  for (int v = 2; v <= 50; ++v) {
+    auto u = Do(Write(EdgeWrite::kReplace, "tmp_1", "{\"total\":" + std::to_string(v) + "}"));
+    ASSERT_EQ(u.status, EdgeWriteStatus::kDone);
+    EXPECT_TRUE(u.coalesced);
+  }
+  auto changes = Changes();
+  ASSERT_EQ(changes.size(), 1u) << "50 writes to an unsent record: one create";
+  EXPECT_EQ(changes[0].method, "POST");
+  EXPECT_EQ(changes[0].target, "/api/orders");
+  EXPECT_EQ(changes[0].body, R"({"total":50})") << "the latest whole state";
+  EXPECT_EQ(changes[0].ordering_key, "tmp_1");
+  EXPECT_EQ(Current("tmp_1").version, 50);
+}
+
+TEST_P(EdgeStoreTest, AChangeInFlightOrWithAnUnknownOutcomeIsNeverAltered) {
+  Do(Write(EdgeWrite::kCreate, "tmp_1", R"({"total":1})"));
+  auto held = Claim();
+  ASSERT_EQ(held.size(), 1u);
+  auto u = Do(Write(EdgeWrite::kReplace, "tmp_1", R"({"total":2})"));
+  EXPECT_FALSE(u.coalesced) << "the create is being sent: its body stays";
+  auto changes = Changes();
+  ASSERT_EQ(changes.size(), 2u);
+  EXPECT_EQ(changes[0].body, R"({"total":1})");
+  EXPECT_EQ(changes[1].method, "PUT");
+  EXPECT_EQ(changes[1].target, "/api/orders/{id}") << "the master's id is put in when it is sent";
+  EXPECT_EQ(Current("tmp_1").pending, 2);
+  // The create's outcome is unknown: a retry may meet the key at the master.
+  AttemptOutcome o;
+  o.id = held[0].id;
+  o.fence = held[0].fence;
+  o.status = SubmissionStatus::kProcessing;
+  o.outcome_unknown = true;
+  o.next_attempt_at = store_->Now();
+  ASSERT_TRUE(FinishAttemptSync(store_->queue(), o).value());
+  // The update waits behind it (same record); a write coalesces into the
+  // update, never into the create whose key the master may know.
+  auto u2 = Do(Write(EdgeWrite::kReplace, "tmp_1", R"({"total":3})"));
+  EXPECT_TRUE(u2.coalesced);
+  changes = Changes();
+  ASSERT_EQ(changes.size(), 2u);
+  EXPECT_EQ(changes[0].body, R"({"total":1})");
+  EXPECT_EQ(changes[1].body, R"({"total":3})");
+  auto next = Claim();
+  ASSERT_EQ(next.size(), 1u) << "one change per record at a time";
+  EXPECT_EQ(next[0].id, changes[0].id);
+}
+
+// A write that came while the create was being sent queued an update; the
+// master was down (certainly not applied): the create takes the latest
+// state and the update is folded into it, so the master gets one request.
+TEST_P(EdgeStoreTest, AWriteDuringAFailedSendIsFoldedIntoTheRetry) {
+  Do(Write(EdgeWrite::kCreate, "tmp_1", R"({"total":1})"));
+  auto held = Claim();
+  ASSERT_EQ(held.size(), 1u);
+  EXPECT_FALSE(Do(Write(EdgeWrite::kReplace, "tmp_1", R"({"total":2})")).coalesced);
+  AttemptOutcome o;
+  o.id = held[0].id;
+  o.fence = held[0].fence;
+  o.status = SubmissionStatus::kProcessing;
+  o.next_attempt_at = store_->Now();
+  o.error = "connection refused";
+  o.on_retry = [o, this](sql::Conn& c) { return EdgeStore::OnChangeRetried(c, o, store_->Now()); };
+  ASSERT_TRUE(FinishAttemptSync(store_->queue(), o).value());
+  auto changes = Changes();
+  ASSERT_EQ(changes.size(), 2u);
+  EXPECT_EQ(changes[0].method, "POST");
+  EXPECT_EQ(changes[0].body, R"({"total":2})") << "the retry carries the latest state";
+  EXPECT_EQ(changes[1].status, SubmissionStatus::kCancelled);
+  EXPECT_EQ(changes[1].last_error, "folded into " + changes[0].id);
+  EXPECT_EQ(Current("tmp_1").pending, 1);
+  EXPECT_TRUE(Do(Write(EdgeWrite::kReplace, "tmp_1", R"({"total":3})")).coalesced);
+}
+
+TEST_P(EdgeStoreTest, TheRecordFollowsItsChangesAndIsFoundByEitherId) {
+  Do(Write(EdgeWrite::kCreate, "tmp_1", R"({"total":1})"));
+  auto create = Claim();
+  Do(Write(EdgeWrite::kReplace, "tmp_1", R"({"total":2})"));
+  Finish(create[0], SubmissionStatus::kSucceeded, 201, "ord_9", {{"ETag", "\"m1\""}});
+  auto r = Current("ord_9");
+  EXPECT_EQ(r.id, "tmp_1") << "the canonical id resolves to the record";
+  EXPECT_EQ(r.canonical_id, "ord_9");
+  EXPECT_EQ(r.master_etag, "\"m1\"");
+  EXPECT_EQ(r.sync_status, SyncStatus::kPending) << "the update is still queued";
+  auto update = Claim();
+  ASSERT_EQ(update.size(), 1u);
+  Finish(update[0], SubmissionStatus::kSucceeded, 200);
+  r = Current("tmp_1");
+  EXPECT_EQ(r.sync_status, SyncStatus::kSynced);
+  EXPECT_EQ(r.pending, 0);
+  EXPECT_GT(r.synced_at, 0);
+  // A 409 to an update is a conflict; the next write queues it again.
+  Do(Write(EdgeWrite::kReplace, "ord_9", R"({"total":3})"));
+  Finish(Claim()[0], SubmissionStatus::kFailed, 409);
+  r = Current("tmp_1");
+  EXPECT_EQ(r.sync_status, SyncStatus::kConflict);
+  EXPECT_EQ(r.answer_status, 409);
+  EXPECT_EQ(r.answer_body, R"({"detail":"from the master"})");
+  Do(Write(EdgeWrite::kDelete, "tmp_1", ""));
+  auto del = Claim();
+  ASSERT_EQ(del.size(), 1u);
+  EXPECT_EQ(del[0].method, "DELETE");
+  EXPECT_EQ(del[0].body, "");
+  EXPECT_TRUE(Current("tmp_1").deleted);
+  EXPECT_EQ(Do(Write(EdgeWrite::kReplace, "tmp_1", "{}")).status, EdgeWriteStatus::kNotFound) << "deleted";
+}
+
+TEST_P(EdgeStoreTest, ARefusedCreateIsRejectedAndAWriteCreatesItAnew) {
+  Do(Write(EdgeWrite::kCreate, "tmp_1", R"({"total":-1})"));
+  Finish(Claim()[0], SubmissionStatus::kFailed, 422);
+  auto r = Current("tmp_1");
+  EXPECT_EQ(r.sync_status, SyncStatus::kRejected);
+  EXPECT_EQ(r.answer_status, 422);
+  Do(Write(EdgeWrite::kReplace, "tmp_1", R"({"total":1})"));
+  auto again = Claim();
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(again[0].method, "POST") << "never created: the fix is sent as a create";
+  EXPECT_EQ(Current("tmp_1").sync_status, SyncStatus::kPending);
+  // Refused without a call (a record it references never reached the
+  // master): blocked, with the reason.
+  Finish(again[0], SubmissionStatus::kFailed, 0);
+  EXPECT_EQ(Current("tmp_1").sync_status, SyncStatus::kBlocked);
+  EXPECT_EQ(Current("tmp_1").reason, "it did not work");
+  // Deleted before the master ever had it: nothing to send.
+  Do(Write(EdgeWrite::kDelete, "tmp_1", ""));
+  EXPECT_EQ(Claim().size(), 0u);
+  EXPECT_EQ(Current("tmp_1").sync_status, SyncStatus::kSynced);
+}
+
+TEST_P(EdgeStoreTest, PreconditionsIdsAndKeysRefuseWithoutChangingAnything) {
+  Do(Write(EdgeWrite::kCreate, "o1", R"({"a":1})"));
+  auto taken = Do(Write(EdgeWrite::kCreate, "o1", R"({"a":2})"));
+  EXPECT_EQ(taken.status, EdgeWriteStatus::kIdTaken);
+  auto stale = Do(Write(EdgeWrite::kReplace, "o1", R"({"a":3})", 7));
+  EXPECT_EQ(stale.status, EdgeWriteStatus::kStale);
+  EXPECT_EQ(stale.record.version, 1);
+  EXPECT_EQ(Do(Write(EdgeWrite::kReplace, "nope", "{}")).status, EdgeWriteStatus::kNotFound);
+  EXPECT_EQ(Current("o1").data, R"({"a":1})");
+  EXPECT_EQ(Changes().size(), 1u);
+  // Another tenant has its own ids.
+  auto other = Write(EdgeWrite::kCreate, "o1", R"({"b":1})");
+  other.tenant = "acme";
+  EXPECT_EQ(Do(other).status, EdgeWriteStatus::kDone);
+  EXPECT_FALSE(records().Get("acme", kRoute, "o1").value().value().data.empty());
+  // A keyed create replays its first answer; a refused keyed write leaves no record.
+  auto keyed = Write(EdgeWrite::kCreate, "o2", R"({"a":1})");
+  keyed.key = {true, "k1", "fp", "{}", 60'000};
+  EXPECT_EQ(Do(keyed).status, EdgeWriteStatus::kDone);
+  keyed.id = "o3";
+  auto replay = Do(keyed);
+  ASSERT_EQ(replay.status, EdgeWriteStatus::kKeyExists);
+  EXPECT_EQ(replay.existing.response.body, "v1");
+  EXPECT_FALSE(records().Get(kDefaultTenant, kRoute, "o3").value().has_value());
+  auto refused = Write(EdgeWrite::kReplace, "o1", "{}", 9);
+  refused.key = {true, "k2", "fp", "{}", 60'000};
+  EXPECT_EQ(Do(refused).status, EdgeWriteStatus::kStale);
+  EXPECT_FALSE(store_->keys().Lookup({kDefaultTenant, kRoute, "o1:k2"}).value().has_value());
+  // Lists by sync status, without deleted records.
+  EdgeFilter f;
+  f.tenant = kDefaultTenant;
+  f.route = kRoute;
+  f.status = SyncStatus::kPending;
+  EXPECT_EQ(records().List(f).value().size(), 2u);
+  auto counts = records().Counts(kRoute);
+  ASSERT_TRUE(counts.ok());
+  EXPECT_EQ(counts->pending, 3);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, EdgeStoreTest, ::testing::ValuesIn(testing::AllBackends()),
+                         [](const ::testing::TestParamInfo<testing::Backend>& i) {
+                           return std::string(testing::BackendName(i.param));
+                         });
+
+}  // namespace
+}  // namespace writ
