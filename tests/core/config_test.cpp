@@ -7,6 +7,7 @@
 #include "config/config.h"
 #include "core/api_key.h"
 #include "patterns/async/async_config.h"
+#include "patterns/edge/edge_config.h"
 #include "patterns/registry.h"
 #include "patterns/sync/completer.h"
 
@@ -305,6 +306,34 @@ TEST(Config, AProbeBelongsToParkRoutesAndLooksUpTheKeyWritSent) {
   EXPECT_NE(draft.errors[0].message.find("mode draft does not probe; a probe runs on sync and async routes"),
             std::string::npos)
       << draft.errors[0].message;
+}
+
+// An edge route's references must name edge routes of the same config; the
+// sync queue orders per record and reads the master's id at edge.canonical_id.
+TEST(Config, EdgeRoutesCheckTheirReferencesAcrossRoutes) {
+  const std::string base =
+      "upstreams: {m: {url: 'http://h:1'}}\nroutes:\n"
+      "  - {path: /orders, mode: edge, upstream: m}\n"
+      "  - {method: POST, path: /payments, mode: async, upstream: m}\n";
+  auto ok = LoadConfigText(base + "  - path: /lines\n    mode: edge\n    upstream: m\n    edge:\n"
+                                  "      references: [{pointer: /lines/*/orderId, route: /orders}]\n",
+                           "ok.yaml", ModeSpecs());
+  ASSERT_TRUE(ok.errors.empty()) << ok.errors[0].ToString();
+  EXPECT_EQ(ok.config.routes[2].settings_as<EdgeSettings>().queue.max_attempts, 1000) << "keeps trying";
+  auto bad = LoadConfigText(base + "  - path: /lines\n    mode: edge\n    upstream: m\n    edge:\n"
+                                   "      references: [{pointer: /orderId, route: 'POST /payments'}, "
+                                   "{pointer: orderId, route: /orders}, {pointer: /x, route: /nowhere}]\n"
+                                   "      update_method: POST\n"
+                                   "    async: {ordering_key: /orderId}\n",
+                            "bad.yaml", ModeSpecs());
+  std::string all;
+  for (const auto& e : bad.errors) all += e.ToString() + "\n";
+  ASSERT_EQ(bad.errors.size(), 5u) << all;
+  EXPECT_NE(all.find("bad.yaml:9:47: reference route 'POST /payments' is no edge route"), std::string::npos) << all;
+  EXPECT_NE(all.find("reference route '/nowhere' is no edge route"), std::string::npos) << all;
+  EXPECT_NE(all.find("a reference's pointer is a JSON Pointer"), std::string::npos) << all;
+  EXPECT_NE(all.find("'update_method' must be PUT or PATCH"), std::string::npos) << all;
+  EXPECT_NE(all.find("orders its changes per record; drop async.ordering_key"), std::string::npos) << all;
 }
 
 TEST(Config, QueuedRetentionOutlivesRetriesAndBufferedItemsNeedStableKeys) {
