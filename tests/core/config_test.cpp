@@ -509,7 +509,7 @@ TEST(Config, AsyncKeysOnSyncRoutesAndShortLeasesAreRefused) {
   auto c = LoadConfigText(sync, "s.yaml", ModeSpecs());
   ASSERT_EQ(c.errors.size(), 2u) << (c.errors.empty() ? "" : c.errors[0].ToString());
   // In line order: the async: block (line 8), then notify: (line 13).
-  EXPECT_NE(c.errors[0].message.find("'async' applies to mode: async, buffered and draft routes only"), std::string::npos)
+  EXPECT_NE(c.errors[0].message.find("'async' applies to mode: async, buffered, draft and edge routes only"), std::string::npos)
       << c.errors[0].message;
   EXPECT_NE(c.errors[1].message.find("mode: async routes only"), std::string::npos) << c.errors[1].message;
   std::string lease = kAsync;
