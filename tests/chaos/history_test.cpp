@@ -19,7 +19,12 @@
 //     on one ETag (the loser re-reads and re-applies after its 412), then
 //     submitted; every acknowledged save is in the final document, each save
 //     applied once (the version counts them), and the draft reaches the
-//     master at most once, exactly once when its submit was acknowledged.
+//     master at most once, exactly once when its submit was acknowledged;
+//   - edge: an operation is an order, two lines referencing the order's
+//     temporary id and a change to the order, while the master is also
+//     stopped for a while; once drained every acknowledged write is at the
+//     master (field by field), every record was created there once, and no
+//     line carries a temporary id.
 // Every run prints its seed; WRIT_CHAOS_SEED=N replays the same kill delays,
 // client jitter and the master's sequence of fault draws (thread timing still
 // varies, so a failure reproduces often, not always). WRIT_HISTORY_KILLS sets the kill cycles per scenario
@@ -470,6 +475,174 @@ TEST(History, DraftsSavedFromTwoTabsAndSubmittedOnce) {
               "acknowledged, %lld applied, 0 duplicates\n",
               static_cast<unsigned long long>(seed), kills, created, saves, ok, unknown,
               static_cast<long long>(applied_total));
+}
+
+struct EdgeOp {
+  std::string key, order;       // the order's temporary id, when its create was acknowledged
+  std::vector<std::string> lines;  // acknowledged lines
+  bool changed = false;            // the change to the order was acknowledged
+};
+
+// Every record of an edge route, paged through the list API.
+std::vector<json::object> EdgeRecords(uint16_t port, const std::string& path) {
+  std::vector<json::object> out;
+  std::string cursor;
+  for (;;) {
+    auto r = Call(port, "GET", path + "?limit=1000" + (cursor.empty() ? "" : "&cursor=" + cursor));
+    if (r.status != 200) return out;
+    auto body = ParseBody(r).as_object();
+    for (auto& rec : body["records"].as_array()) out.push_back(rec.as_object());
+    auto* next = body.if_contains("nextCursor");
+    if (!next || !next->is_string()) return out;
+    cursor = std::string(next->get_string());
+  }
+}
+
+TEST(History, EdgeWritesThroughKillsAndOutagesSyncOnce) {
+  const uint64_t seed = Seed();
+  const int kills = EnvInt("WRIT_HISTORY_KILLS", 10);
+  const int max_ops = std::min(EnvInt("WRIT_HISTORY_OPS", 1500), 400);  // each op is four writes
+  std::printf("history edge: seed %llu (rerun with WRIT_CHAOS_SEED=%llu), %d kills\n",
+              static_cast<unsigned long long>(seed), static_cast<unsigned long long>(seed), kills);
+  TempDir dir;
+  MockMasterProcess master;
+  const std::vector<std::string> faults = {"--honor-idempotency-key", "--error-rate", "0.2", "--drop-after-commit",
+                                           "0.1", "--hang-rate", "0.05", "--hang-for", "700ms", "--seed",
+                                           std::to_string(seed)};
+  master.Start(dir.path(), faults);
+  const uint16_t master_port = master.port();
+  auto edge = [](const std::string& path, const std::string& upstream_path, const std::string& more) {
+    RouteOptions r;
+    r.method = "";
+    r.path = path;
+    r.mode = "edge";
+    r.extra = "upstream_path: " + upstream_path +
+              "\nasync: {lease: 1500ms, poll_interval: 50ms, backoff_base: 20ms, backoff_max: 300ms}\n" + more;
+    return r;
+  };
+  WritProcess writ;
+  writ.Start(dir.path(), master.port(),
+             {edge("/shop/orders", "/orders", ""),
+              edge("/shop/lines", "/lines", "edge: {references: [{pointer: /orderId, route: /shop/orders}]}\n")},
+             "request_timeout: 500ms\nconnect_timeout: 200ms");
+  std::atomic<uint16_t> port{writ.port()};
+  std::atomic<bool> stop{false};
+  std::mutex mu;
+  std::vector<EdgeOp> history;
+  std::atomic<int> next{0};
+
+  auto client = [&](int cid) {
+    std::mt19937_64 rng(seed + cid);
+    auto pause = [&] { std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(5, 60)(rng))); };
+    // Retried under one key until final; a client gives up after 12 tries.
+    auto write = [&](const std::string& method, const std::string& target, const std::string& body,
+                     const std::string& key) {
+      Response r;
+      for (int attempt = 0; attempt < 12; ++attempt) {
+        if (attempt > 0) pause();
+        r = Call(port, method, target, body,
+                 {{"Content-Type", method == "PATCH" ? "application/merge-patch+json" : "application/json"},
+                  {"Idempotency-Key", key}});
+        bool transient = r.status == 0 || r.status >= 500 ||
+                         (r.status == 409 && ProblemType(r) == "idempotency-key-in-flight");
+        if (!transient) return r;
+      }
+      r.status = 0;
+      return r;
+    };
+    for (int n; !stop && (n = next++) < max_ops;) {
+      EdgeOp op;
+      op.key = "edge-" + std::to_string(n);
+      auto c = write("POST", "/shop/orders", "{\"op\":" + std::to_string(n) + "}", op.key);
+      if (c.status == 201) op.order = std::string(ParseBody(c).as_object()["id"].as_string());
+      for (int l = 0; l < 2 && !op.order.empty(); ++l) {
+        auto r = write("POST", "/shop/lines", "{\"orderId\":\"" + op.order + "\",\"line\":" + std::to_string(l) + "}",
+                       op.key + "-line" + std::to_string(l));
+        if (r.status == 201) op.lines.push_back(std::string(ParseBody(r).as_object()["id"].as_string()));
+      }
+      if (!op.order.empty())
+        op.changed = write("PATCH", "/shop/orders/" + op.order, R"({"placed":true})", op.key + "-change").status == 200;
+      std::lock_guard lock(mu);
+      history.push_back(std::move(op));
+    }
+  };
+  std::vector<std::thread> clients;
+  for (int c = 0; c < 4; ++c) clients.emplace_back(client, c);
+  std::mt19937_64 rng(seed);
+  for (int k = 0; k < kills; ++k) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(50, 400)(rng)));
+    // An outage across a few kills: every write refused (503), the master's
+    // records and remembered keys kept.
+    if (k == kills / 3) Call(master_port, "POST", "/_faults", R"({"errorRate":1})");
+    if (k == 2 * kills / 3) Call(master_port, "POST", "/_faults", R"({"errorRate":0.2})");
+    writ.Kill();
+    writ.Restart();
+    port = writ.port();
+  }
+  Call(master_port, "POST", "/_faults", R"({"errorRate":0.2})");
+  stop = true;
+  for (auto& c : clients) c.join();
+  // Drain: every record leaves `pending` (the master's faults go on).
+  auto settled = [&] {
+    for (const char* path : {"/shop/orders", "/shop/lines"})
+      for (const auto& r : EdgeRecords(port, path))
+        if (r.at("syncStatus") == "pending") return false;
+    return true;
+  };
+  if (!Eventually(settled, 120'000)) {
+    for (const char* path : {"/shop/orders", "/shop/lines"})
+      for (const auto& r : EdgeRecords(port, path))
+        if (r.at("syncStatus") == "pending") ADD_FAILURE() << "still pending: " << json::serialize(r);
+    auto subs = Call(port, "GET", "/v1/submissions?status=processing&limit=20");
+    FAIL() << "every change reaches a final state; processing: " << subs.body;
+  }
+
+  std::map<std::string, json::object> orders, lines;  // by temporary id
+  for (auto& r : EdgeRecords(port, "/shop/orders")) orders[std::string(r.at("id").as_string())] = r;
+  for (auto& r : EdgeRecords(port, "/shop/lines")) lines[std::string(r.at("id").as_string())] = r;
+  auto canonical = [](const json::object& r) {
+    auto* c = r.if_contains("canonicalId");
+    return c && c->is_string() ? std::string(c->get_string()) : "";
+  };
+  int acknowledged = 0;
+  for (const auto& op : history) {
+    if (op.order.empty()) continue;
+    ++acknowledged;
+    ASSERT_TRUE(orders.count(op.order)) << op.key << ": an acknowledged order is stored";
+    const auto& order = orders[op.order];
+    EXPECT_EQ(order.at("syncStatus"), "synced") << op.key << ": " << json::serialize(order);
+    std::string cid = canonical(order);
+    ASSERT_FALSE(cid.empty()) << op.key;
+    auto at_master = ParseBody(Call(master_port, "GET", "/orders/" + cid));
+    auto expected = order.at("data").as_object();
+    expected["id"] = cid;
+    EXPECT_EQ(at_master, json::value(expected)) << op.key << ": the master's order equals the local copy";
+    if (op.changed) EXPECT_TRUE(expected.contains("placed")) << op.key << ": an acknowledged change is lost";
+    for (const auto& l : op.lines) {
+      ASSERT_TRUE(lines.count(l)) << op.key << ": an acknowledged line is stored";
+      EXPECT_EQ(lines[l].at("syncStatus"), "synced") << op.key;
+      auto line_at_master = ParseBody(Call(master_port, "GET", "/lines/" + canonical(lines[l])));
+      EXPECT_EQ(line_at_master.as_object()["orderId"], json::value(cid))
+          << op.key << ": the line points at its order's master id";
+    }
+  }
+  // Nothing created twice: the master holds exactly the records Writ created.
+  size_t created = 0;
+  for (const auto* m : {&orders, &lines})
+    for (const auto& [id, r] : *m) created += !canonical(r).empty();
+  EXPECT_EQ(master.Stat("records"), static_cast<int64_t>(created)) << "a record was created twice, or not at all";
+  EXPECT_EQ(master.Stat("duplicateApplies"), 0) << json::serialize(master.Stats()["duplicateKeys"]);
+  auto log = Call(master_port, "GET", "/_log", "", {}, 30'000);
+  ASSERT_EQ(log.status, 200) << log.body.substr(0, 300);
+  auto log_body = ParseBody(log);
+  for (const auto& e : log_body.as_object()["requests"].as_array())
+    EXPECT_EQ(std::string(e.as_object().at("body").as_string()).find("tmp_"), std::string::npos)
+        << "a temporary id reached the master: " << json::serialize(e);
+  EXPECT_GT(acknowledged, 0) << "the run did some work";
+  writ.Stop();
+  std::printf("history edge: seed %llu, %d kills, %d orders acknowledged, %zu records created at the master, "
+              "0 duplicates, 0 temporary ids\n",
+              static_cast<unsigned long long>(seed), kills, acknowledged, created);
 }
 
 }  // namespace

@@ -189,6 +189,24 @@ TEST_P(EdgeStoreTest, TheRecordFollowsItsChangesAndIsFoundByEitherId) {
   EXPECT_EQ(Do(Write(EdgeWrite::kReplace, "tmp_1", "{}")).status, EdgeWriteStatus::kNotFound) << "deleted";
 }
 
+// A master that answers two creates with one id (it lost its data, or it
+// thinks they are one record): the second record is a conflict, not an
+// error that would retry the change forever.
+TEST_P(EdgeStoreTest, AnIdTheMasterGaveAnotherRecordIsAConflict) {
+  Do(Write(EdgeWrite::kCreate, "tmp_1", "{}"));
+  Do(Write(EdgeWrite::kCreate, "tmp_2", "{}"));
+  auto both = Claim();
+  ASSERT_EQ(both.size(), 2u);
+  Finish(both[0], SubmissionStatus::kSucceeded, 201, "ord_1");
+  Finish(both[1], SubmissionStatus::kSucceeded, 201, "ord_1");
+  EXPECT_EQ(Current("ord_1").id, both[0].ordering_key);
+  auto second = Current(both[1].ordering_key);
+  EXPECT_EQ(second.sync_status, SyncStatus::kConflict);
+  EXPECT_EQ(second.canonical_id, "");
+  EXPECT_NE(second.reason.find("which record '" + both[0].ordering_key + "' already has"), std::string::npos)
+      << second.reason;
+}
+
 TEST_P(EdgeStoreTest, ARefusedCreateIsRejectedAndAWriteCreatesItAnew) {
   Do(Write(EdgeWrite::kCreate, "tmp_1", R"({"total":-1})"));
   Finish(Claim()[0], SubmissionStatus::kFailed, 422);

@@ -301,6 +301,17 @@ Status EdgeStore::OnChangeFinished(Conn& c, const AttemptOutcome& o, Millis now)
       if (canonical.empty()) {
         status = "rejected";
         reason = "the master's answer to the create has no id at canonical_id";
+      } else {
+        // The master named a record Writ already maps to that id: never two
+        // local records for one master record. Left for an operator.
+        auto other = SelectRecord(c, ch.tenant, ch.route, canonical);
+        if (!other.ok()) return other.status();
+        if (other->has_value() && (*other)->id != r.id) {
+          status = "conflict";
+          reason = "the master answered the create with id '" + canonical + "', which record '" + (*other)->id +
+                   "' already has";
+          canonical.clear();
+        }
       }
     }
     if (reason.empty()) {
