@@ -9,6 +9,7 @@
 
 #include "http/server.h"
 #include "patterns/draft/draft_store.h"
+#include "patterns/edge/edge_store.h"
 #include "testing/cluster.h"
 
 namespace writ::testing {
@@ -45,6 +46,7 @@ std::string Bulk(const std::string& headers, const std::string& body, const std:
 }
 
 const std::string kDrafts = "/applications/drafts";
+const std::string kVisits = "/visits";  // an edge route whose clients choose ids (/visitId)
 // A request to the draft route; `extra` lines end with \r\n.
 std::string DraftReq(const std::string& method, const std::string& target, const std::string& extra,
                      const std::string& body = "") {
@@ -67,6 +69,27 @@ std::vector<Case> Catalogue() {
   std::string many_headers;
   for (int i = 0; i < 150; ++i) many_headers += "X-H" + std::to_string(i) + ": 1\r\n";
   return {
+      // Edge records: bodies, ids, patches and preconditions refused before anything is stored.
+      {"edge_create_deep_json", DraftReq("POST", kVisits, kJson + "Idempotency-Key: e1\r\n", deep_object), 400},
+      {"edge_create_not_an_object", DraftReq("POST", kVisits, kJson + "Idempotency-Key: e2\r\n", "[1]"), 422},
+      {"edge_create_without_key", DraftReq("POST", kVisits, kJson, "{}"), 400},
+      {"edge_create_with_if_match", DraftReq("POST", kVisits, kJson + "Idempotency-Key: e3\r\nIf-Match: \"1\"\r\n", "{}"),
+       400},
+      {"edge_client_id_with_slash", DraftReq("POST", kVisits, kJson + "Idempotency-Key: e4\r\n", R"({"visitId":"../x"})"),
+       422},
+      {"edge_client_id_not_a_string", DraftReq("POST", kVisits, kJson + "Idempotency-Key: e5\r\n", R"({"visitId":7})"),
+       422},
+      {"edge_client_id_too_long",
+       DraftReq("POST", kVisits, kJson + "Idempotency-Key: e6\r\n", "{\"visitId\":\"" + std::string(129, 'a') + "\"}"),
+       422},
+      {"edge_update_unknown_record", DraftReq("PUT", kVisits + "/tmp_nope", kJson, "{}"), 404},
+      {"edge_patch_wrong_media_type", DraftReq("PATCH", kVisits + "/tmp_nope", kJson, "{}"), 415},
+      {"edge_deep_merge_patch", DraftReq("PATCH", kVisits + "/tmp_nope", merge, deep_object), 400},
+      {"edge_if_match_garbage", DraftReq("PUT", kVisits + "/tmp_nope", kJson + "If-Match: nope\r\n", "{}"), 400},
+      {"edge_delete_unknown_record", DraftReq("DELETE", kVisits + "/tmp_nope", ""), 404},
+      {"edge_list_bad_status", DraftReq("GET", kVisits + "?syncStatus=%00", ""), 400},
+      {"edge_list_unknown_parameter", DraftReq("GET", kVisits + "?tenant=acme", ""), 400},
+      {"edge_list_huge_limit", DraftReq("GET", kVisits + "?limit=100000", ""), 400},
       // Drafts: bodies, patches and preconditions refused before anything is read or stored.
       {"draft_create_deep_json", DraftReq("POST", kDrafts, kJson, deep_object), 400},
       {"draft_create_not_an_object", DraftReq("POST", kDrafts, kJson, "[1,2,3]"), 422},
@@ -241,7 +264,12 @@ class HostileTest : public ::testing::TestWithParam<Case> {
     drafts.path = kDrafts;
     drafts.mode = "draft";
     drafts.extra = "upstream_path: /applications\n";
-    writ_->Start(dir_->path(), master_->port(), {RouteOptions{}, async, bulk, drafts});
+    RouteOptions visits;
+    visits.method = "";
+    visits.path = kVisits;
+    visits.mode = "edge";
+    visits.extra = "edge: {client_id: /visitId}\nasync: {lease: 5s}\n";
+    writ_->Start(dir_->path(), master_->port(), {RouteOptions{}, async, bulk, drafts, visits});
   }
   static void TearDownTestSuite() {
     delete writ_;
@@ -260,6 +288,20 @@ class HostileTest : public ::testing::TestWithParam<Case> {
       for (const auto& d : *drafts) out += d.id + "@" + std::to_string(d.version) + " ";
     return out;
   }
+  // Every edge record's id and version, as stored.
+  static std::string Visits() {
+    auto store = OpenStoreReadOnly(writ_->db_path());
+    EdgeFilter f;
+    f.tenant = "default";
+    f.route = kVisits;
+    f.limit = 1000;
+    std::string out;
+    auto records = EdgeStore(store->db()).List(f);
+    EXPECT_TRUE(records.ok()) << records.status().message();
+    if (records.ok())
+      for (const auto& r : *records) out += r.id + "@" + std::to_string(r.version) + " ";
+    return out;
+  }
   static TempDir* dir_;
   static MockMasterProcess* master_;
   static WritProcess* writ_;
@@ -273,6 +315,7 @@ TEST_P(HostileTest, RefusedPreciselyAndNothingChanges) {
   auto before = CountKeys(writ_->db_path());
   auto jobs_before = OpenStoreReadOnly(writ_->db_path())->jobs().ListJobs({}).value().size();
   auto drafts_before = Drafts();
+  auto visits_before = Visits();
   auto r = RawRequest(writ_->port(), c.bytes);
   EXPECT_EQ(r.status, c.status) << r.response.substr(0, 400);
   EXPECT_TRUE(r.closed) << "a refused request ends its connection";
@@ -286,6 +329,7 @@ TEST_P(HostileTest, RefusedPreciselyAndNothingChanges) {
   EXPECT_EQ(OpenStoreReadOnly(writ_->db_path())->jobs().ListJobs({}).value().size(), jobs_before);
   EXPECT_EQ(OpenStoreReadOnly(writ_->db_path())->jobs().GetBuffer("bulk").value().pending, 0);
   EXPECT_EQ(Drafts(), drafts_before) << "no draft created or changed";
+  EXPECT_EQ(Visits(), visits_before) << "no edge record created or changed";
   EXPECT_EQ(master_->Stat("requests"), 0) << "nothing reached the master";
   // A normal client is still served (its request is then undone from the counts' view
   // by using a unique key per case; the master count is checked before it).
