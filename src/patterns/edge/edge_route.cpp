@@ -477,7 +477,10 @@ Prepared EdgeRoute::Prepare(Command& cmd) {
     cmd.target.replace(at, 4, EncodeSegment(r.canonical_id));
     if (!r.master_etag.empty() && !FindHeader(cmd.headers, "If-Match")) cmd.headers.emplace_back("If-Match", r.master_etag);
   }
-  if (settings_.references.empty() || cmd.body.empty()) return {};
+  if (settings_.references.empty() || cmd.body.empty()) {
+    WRIT_CRASH_POINT("edge_before_send");
+    return {};
+  }
   auto doc = ParseJsonStrict(cmd.body);
   if (!doc.ok()) return {};
   Prepared out;
@@ -505,6 +508,7 @@ Prepared EdgeRoute::Prepare(Command& cmd) {
     });
   }
   if (out.kind == Prepared::kSend && changed) cmd.body = json::serialize(*doc);
+  if (out.kind == Prepared::kSend) WRIT_CRASH_POINT("edge_before_send");
   return out;
 }
 
