@@ -88,4 +88,13 @@ Result<IfNoneMatch> ParseIfNoneMatch(std::optional<std::string_view> header) {
   return m;
 }
 
+Result<IfMatch> RequestIfMatch(const Headers& headers) {
+  auto m = ParseIfMatch(FindHeader(headers, "If-Match"));
+  if (m.ok() && CountHeader(headers, "If-Match") > 1)
+    return Status(Code::kInvalidArgument, "send one If-Match header");
+  return m;
+}
+
+std::string VersionEtag(int64_t version) { return "\"" + std::to_string(version) + "\""; }
+
 }  // namespace writ

@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/http_types.h"
 #include "core/status.h"
 
 namespace writ {
@@ -30,6 +31,10 @@ struct IfNoneMatch {
 };
 
 Result<IfMatch> ParseIfMatch(std::optional<std::string_view> header);
+// A request's If-Match: ParseIfMatch of its one header; sent twice is an error.
+Result<IfMatch> RequestIfMatch(const Headers& headers);
+// The strong ETag of a document's version: "7".
+std::string VersionEtag(int64_t version);
 Result<IfNoneMatch> ParseIfNoneMatch(std::optional<std::string_view> header);
 
 }  // namespace writ

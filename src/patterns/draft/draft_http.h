@@ -26,7 +26,6 @@ struct DraftRoute::Call {
 
 namespace draft_http {
 
-std::string Etag(int64_t version);  // the strong ETag of a version: "7"
 boost::json::object DraftJson(const Draft& d, bool with_data);
 Response DraftResponse(int status, const Draft& d);  // the draft, its ETag
 StoredResponse ToStored(const Response& r);

@@ -27,18 +27,9 @@ namespace {
 
 enum class Op { kCreate, kList, kGet, kReplace, kPatch, kErase, kSubmit, kVersions, kNone };
 
-size_t Segments(const std::string& path) {
-  size_t n = 0;
-  for (size_t i = 0; i < path.size(); ++i)
-    if (path[i] == '/' && i + 1 < path.size()) ++n;
-  return n;
-}
-
 }  // namespace
 
 namespace draft_http {
-
-std::string Etag(int64_t version) { return "\"" + std::to_string(version) + "\""; }
 
 json::object DraftJson(const Draft& d, bool with_data) {
   json::object o{{"draftId", d.id},
@@ -68,7 +59,7 @@ json::object DraftJson(const Draft& d, bool with_data) {
 
 Response DraftResponse(int status, const Draft& d) {
   Response r = JsonResponse(status, DraftJson(d, true));
-  r.headers.emplace_back("ETag", Etag(d.version));
+  r.headers.emplace_back("ETag", VersionEtag(d.version));
   return r;
 }
 
@@ -82,8 +73,8 @@ Response Stale(const Draft& current) {
   Response p = Problem(412, "draft-version-stale", "The draft has changed",
                        "If-Match names a version that is no longer current; read the draft, re-apply your change "
                        "and send it with the current ETag",
-                       {{"etag", Etag(current.version)}, {"version", current.version}});
-  p.headers.emplace_back("ETag", Etag(current.version));
+                       {{"etag", VersionEtag(current.version)}, {"version", current.version}});
+  p.headers.emplace_back("ETag", VersionEtag(current.version));
   return p;
 }
 
@@ -186,7 +177,7 @@ void DraftRoute::Handle(Request req, PathParams params, Respond respond) {
   call->params = std::move(params);
   call->respond = std::move(respond);
   const Request& r = call->req;
-  size_t extra = Segments(r.path) - Segments(SubstituteParams(route_.path, call->params));
+  size_t extra = SegmentsBelow(r.path, route_.path, call->params);
   if (auto it = call->params.find("draftId"); it != call->params.end()) call->id = it->second;
   bool ends_submit = r.path.size() > 7 && r.path.compare(r.path.size() - 7, 7, "/submit") == 0;
   Op op = Op::kNone;
@@ -201,14 +192,11 @@ void DraftRoute::Handle(Request req, PathParams params, Respond respond) {
     return Finish(call, Problem(404, "not-found", "No such route", r.method + " " + r.path), "rejected");
 
   // Preconditions: syntax first (a malformed header is 400, whatever the op).
-  auto if_match = ParseIfMatch(FindHeader(r.headers, "If-Match"));
+  auto if_match = RequestIfMatch(r.headers);
   if (!if_match.ok())
     return Finish(call, Problem(400, "if-match-invalid", "Invalid If-Match", if_match.status().message()),
                   "rejected");
   call->if_match = *if_match;
-  if (CountHeader(r.headers, "If-Match") > 1)
-    return Finish(call, Problem(400, "if-match-invalid", "Invalid If-Match", "send one If-Match header"),
-                  "rejected");
 
   if (op == Op::kCreate || op == Op::kReplace || op == Op::kPatch || op == Op::kSubmit) {
     // Idempotency-Key (optional on saves, required on submit) and the body's media type.
@@ -254,7 +242,7 @@ void DraftRoute::Get(CallPtr call) {
   if (inm->Matches(draft.version)) {
     Response r;
     r.status = 304;
-    r.headers.emplace_back("ETag", Etag(draft.version));
+    r.headers.emplace_back("ETag", VersionEtag(draft.version));
     return Finish(call, std::move(r), "not_modified");
   }
   Finish(call, DraftResponse(200, draft), "read");
@@ -305,7 +293,7 @@ void DraftRoute::Versions(CallPtr call) {
   }
   Response r = JsonResponse(200, json::object{{"draftId", call->id}, {"version", (*d)->version},
                                                {"versions", std::move(versions)}});
-  r.headers.emplace_back("ETag", Etag((*d)->version));
+  r.headers.emplace_back("ETag", VersionEtag((*d)->version));
   Finish(call, std::move(r), "read");
 }
 

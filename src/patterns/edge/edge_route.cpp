@@ -33,8 +33,6 @@ struct EdgeRoute::Call {
 
 namespace {
 
-std::string Etag(int64_t version) { return "\"" + std::to_string(version) + "\""; }
-
 // A path segment: unreserved characters as they are, the rest %XX.
 std::string EncodeSegment(const std::string& s) {
   static const char* kHex = "0123456789ABCDEF";
@@ -89,7 +87,7 @@ json::object RecordJson(const EdgeRecord& r, const std::string& base, bool with_
 // The record with its ETag and sync state in header fields.
 Response RecordResponse(int status, const EdgeRecord& r, const std::string& base) {
   Response resp = JsonResponse(status, RecordJson(r, base, true));
-  resp.headers.emplace_back("ETag", Etag(r.version));
+  resp.headers.emplace_back("ETag", VersionEtag(r.version));
   resp.headers.emplace_back("Writ-Sync-Status", SyncStatusName(r.sync_status));
   resp.headers.emplace_back("Writ-Pending-Writes", std::to_string(r.pending));
   if (!r.canonical_id.empty()) {
@@ -107,16 +105,9 @@ Response Stale(const EdgeRecord& current) {
   Response p = Problem(412, "record-version-stale", "The record has changed",
                        "If-Match names a version that is no longer current; read the record, re-apply your change "
                        "and send it with the current ETag",
-                       {{"etag", Etag(current.version)}, {"version", current.version}});
-  p.headers.emplace_back("ETag", Etag(current.version));
+                       {{"etag", VersionEtag(current.version)}, {"version", current.version}});
+  p.headers.emplace_back("ETag", VersionEtag(current.version));
   return p;
-}
-
-size_t Segments(const std::string& path) {
-  size_t n = 0;
-  for (size_t i = 0; i < path.size(); ++i)
-    if (path[i] == '/' && i + 1 < path.size()) ++n;
-  return n;
 }
 
 }  // namespace
@@ -184,14 +175,11 @@ void EdgeRoute::Handle(Request req, PathParams params, Respond respond) {
   call->params = std::move(params);
   call->respond = std::move(respond);
   const Request& r = call->req;
-  size_t extra = Segments(r.path) - Segments(SubstituteParams(route_.path, call->params));
+  size_t extra = SegmentsBelow(r.path, route_.path, call->params);
   if (auto it = call->params.find("recordId"); it != call->params.end()) call->id = it->second;
-  auto if_match = ParseIfMatch(FindHeader(r.headers, "If-Match"));
+  auto if_match = RequestIfMatch(r.headers);
   if (!if_match.ok())
     return Finish(call, Problem(400, "if-match-invalid", "Invalid If-Match", if_match.status().message()),
-                  "rejected");
-  if (CountHeader(r.headers, "If-Match") > 1)
-    return Finish(call, Problem(400, "if-match-invalid", "Invalid If-Match", "send one If-Match header"),
                   "rejected");
   call->if_match = *if_match;
   bool write = r.method != "GET";

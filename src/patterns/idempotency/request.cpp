@@ -31,6 +31,16 @@ std::string SubstituteParams(const std::string& tmpl, const PathParams& params) 
   return out;
 }
 
+size_t SegmentsBelow(const std::string& path, const std::string& tmpl, const PathParams& params) {
+  auto segments = [](const std::string& p) {
+    size_t n = 0;
+    for (size_t i = 0; i < p.size(); ++i)
+      if (p[i] == '/' && i + 1 < p.size()) ++n;
+    return n;
+  };
+  return segments(path) - segments(SubstituteParams(tmpl, params));
+}
+
 PreparedRequest PrepareKeyedRequest(const Request& r, const IdempotencyConfig& idem, const std::string& route) {
   PreparedRequest out;
   if (idem.fingerprint == FingerprintMode::kJson && !r.body.empty()) {

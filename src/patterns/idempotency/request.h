@@ -30,6 +30,9 @@ PreparedRequest PrepareKeyedRequest(const Request& r, const IdempotencyConfig& i
 bool IsJsonContentType(std::string_view content_type);
 // "/orders/{id}" with {id: "7"} -> "/orders/7".
 std::string SubstituteParams(const std::string& tmpl, const PathParams& params);
+// How many path segments `path` has below the route path `tmpl` (filled
+// with `params`): 0 for the collection itself, 1 for /{id}, ...
+size_t SegmentsBelow(const std::string& path, const std::string& tmpl, const PathParams& params);
 
 // 422 naming what differs (method, path or JSON Pointers), never values.
 Response KeyReusedProblem(const IdempotencyRecord& stored, Fingerprint& fp);
