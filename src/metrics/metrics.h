@@ -49,6 +49,8 @@ class Histogram {
 
 // Bucket bounds for latencies in seconds, 100 µs .. 10 s.
 std::vector<double> LatencyBuckets();
+// Bucket bounds for background completions in seconds, 1 ms .. 1 h.
+std::vector<double> CompletionBuckets();
 // Bucket bounds for counts (batch sizes), 1 .. 4096.
 std::vector<double> SizeBuckets();
 

@@ -37,6 +37,7 @@ class MockMaster {
     if (req.method == "POST" && req.path == "/_reset") {
       std::lock_guard lock(mu_);
       records_.clear();
+      versions_.clear();
       paths_by_key_.clear();
       applied_by_key_.clear();
       requests_by_key_.clear();
@@ -217,12 +218,20 @@ class MockMaster {
       if (auto* inv = body.if_contains("invalid"); inv && inv->is_bool() && inv->get_bool())
         return Problem(422, "validation-failed", "Validation failed", "the record is marked invalid");
     }
+    // Every record has a version, its ETag; a write with If-Match that
+    // names another (or a record that does not exist) is refused with 412.
+    auto with_etag = [this](Response r, const std::string& path) {
+      r.headers.emplace_back("ETag", "\"m" + std::to_string(versions_[path]) + "\"");
+      return r;
+    };
     if (segs.size() == 1 && req.method == "POST") {
       std::string id = segs[0].substr(0, 3) + "_" + std::to_string(++next_id_);
       body["id"] = id;
-      records_[segs[0] + "/" + id] = body;
-      Response r = JsonResponse(201, body);
-      r.headers.emplace_back("Location", "/" + segs[0] + "/" + id);
+      std::string path = segs[0] + "/" + id;
+      records_[path] = body;
+      ++versions_[path];
+      Response r = with_etag(JsonResponse(201, body), path);
+      r.headers.emplace_back("Location", "/" + path);
       return r;
     }
     if (segs.size() == 2) {
@@ -230,22 +239,31 @@ class MockMaster {
       auto it = records_.find(path);
       if (req.method == "GET") {
         if (it == records_.end()) return Problem(404, "not-found", "No such record", path);
-        return JsonResponse(200, it->second);
+        return with_etag(JsonResponse(200, it->second), path);
+      }
+      if (auto want = FindHeader(req.headers, "If-Match"); want && *want != "*") {
+        std::string have = "\"m" + std::to_string(versions_[path]) + "\"";
+        if (it == records_.end() || *want != have)
+          return Problem(412, "precondition-failed", "The record has changed",
+                         "If-Match " + std::string(*want) + " is not the record's current ETag");
       }
       if (req.method == "PUT") {
         body["id"] = segs[1];
         bool created = it == records_.end();
         records_[path] = body;
-        return JsonResponse(created ? 201 : 200, body);
+        ++versions_[path];
+        return with_etag(JsonResponse(created ? 201 : 200, body), path);
       }
       if (req.method == "PATCH") {
         if (it == records_.end()) return Problem(404, "not-found", "No such record", path);
         for (auto& kv : body) it->second[kv.key()] = kv.value();
-        return JsonResponse(200, it->second);
+        ++versions_[path];
+        return with_etag(JsonResponse(200, it->second), path);
       }
       if (req.method == "DELETE") {
         if (it == records_.end()) return Problem(404, "not-found", "No such record", path);
         records_.erase(it);
+        ++versions_[path];
         Response r;
         r.status = 204;
         return r;
@@ -381,6 +399,7 @@ class MockMaster {
   std::mutex mu_;
   std::mt19937_64 rng_;
   std::map<std::string, json::object> records_;
+  std::map<std::string, int64_t> versions_;  // per record path; kept after a delete
   std::map<std::string, int64_t> applied_by_key_;
   std::map<std::string, std::vector<std::string>> paths_by_key_;  // records created per key
   std::map<std::string, int64_t> requests_by_key_;

@@ -6,7 +6,9 @@
 //   POST /{collection}/_bulk      {"items": [{"key", "body"}]}: each item created under
 //                                 its key (honoured like Idempotency-Key), logged on its
 //                                 own; 200 {"results": [{"status", "id"}]} in order
-//   GET|PUT|PATCH /{c}/{id}       read, replace, merge
+//   GET|PUT|PATCH|DELETE /{c}/{id}  read, replace, merge, delete; every answer
+//                                 carries the record's ETag, and a write whose
+//                                 If-Match names another version gets 412
 //   GET /_stats                   counters and keys applied more than once
 //   GET /_keys                    per key: write requests received, side effects
 //   GET /_log                     every write request in arrival order (time, key, body)

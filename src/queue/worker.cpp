@@ -20,9 +20,6 @@ namespace writ {
 namespace {
 
 std::vector<double> AttemptBuckets() { return {1, 2, 3, 4, 5, 6, 8, 10, 15, 20, 50, 100}; }
-std::vector<double> CompletionBuckets() {
-  return {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800, 3600};
-}
 
 std::string Snippet(const std::string& body) {
   std::string s = body.substr(0, 200);

@@ -58,19 +58,57 @@ class EdgeStoreTest : public testing::StoreTest {
   // Records `cmd`'s outcome as the worker does, the record following it.
   void Finish(const Command& cmd, SubmissionStatus status, int answer, const std::string& canonical = "",
               Headers headers = {}) {
+    Answer(cmd, status, answer, answer ? R"({"detail":"from the master"})" : "", std::move(headers), canonical);
+  }
+  // Records `cmd`'s outcome with the master's answer `body`, under `policy`.
+  void Answer(const Command& cmd, SubmissionStatus status, int answer, const std::string& body, Headers headers = {},
+              const std::string& canonical = "", ConflictPolicy policy = ConflictPolicy::kManual) {
     AttemptOutcome o;
     o.id = cmd.id;
     o.fence = cmd.fence;
     o.status = status;
     o.response_status = answer;
     o.response_headers = std::move(headers);
-    o.response_body = answer ? R"({"detail":"from the master"})" : "";
+    o.response_body = body;
     o.canonical_id = canonical;
     o.error = status == SubmissionStatus::kSucceeded ? "" : "it did not work";
     Store* s = store_.get();
-    o.on_terminal = [o, s](sql::Conn& c) { return EdgeStore::OnChangeFinished(c, o, s->Now()); };
+    EdgeSyncRules rules{policy, "PUT"};
+    o.on_terminal = [o, s, rules](sql::Conn& c) { return EdgeStore::OnChangeFinished(c, o, s->Now(), rules); };
     auto r = FinishAttemptSync(store_->queue(), o);
     ASSERT_TRUE(r.ok() && *r) << (r.ok() ? "fenced out" : r.status().message());
+  }
+  // A record created and synced as `ord_9` (master ETag "m1").
+  void Synced(const std::string& id, const std::string& data) {
+    Do(Write(EdgeWrite::kCreate, id, data));
+    Finish(Claim()[0], SubmissionStatus::kSucceeded, 201, "ord_9", {{"ETag", "\"m1\""}});
+    ASSERT_EQ(Current(id).sync_status, SyncStatus::kSynced);
+  }
+  // An update of a synced record that the master refuses with 412, with a
+  // write that came meanwhile; returns the queued read of the master's version.
+  Command Conflicted(const std::string& id, ConflictPolicy policy) {
+    Do(Write(EdgeWrite::kReplace, id, R"({"total":2})"));
+    auto update = Claim();
+    EXPECT_EQ(update.size(), 1u);
+    Do(Write(EdgeWrite::kReplace, id, R"({"total":3})"));  // queued behind the update on the wire
+    Answer(update.at(0), SubmissionStatus::kFailed, 412, R"({"title":"changed"})", {}, "", policy);
+    auto read = Claim();
+    EXPECT_EQ(read.size(), 1u) << "only the read of the master's version is left; the later write was cancelled";
+    if (read.empty()) return {};
+    EXPECT_EQ(read[0].method, "GET");
+    EXPECT_EQ(read[0].target, "/api/orders/{id}");
+    return read[0];
+  }
+  EdgeResolveStatus Resolve(EdgeResolve::Action action, const std::string& id) {
+    EdgeResolve req;
+    req.action = action;
+    req.tenant = kDefaultTenant;
+    req.route = kRoute;
+    req.id = id;
+    req.command.id = "sub_r" + std::to_string(++commands_);
+    auto r = records().Resolve(req);
+    EXPECT_TRUE(r.ok()) << r.status().message();
+    return r.ok() ? *r : EdgeResolveStatus::kNotFound;
   }
   int commands_ = 0;
 };
@@ -173,20 +211,146 @@ TEST_P(EdgeStoreTest, TheRecordFollowsItsChangesAndIsFoundByEitherId) {
   EXPECT_EQ(r.sync_status, SyncStatus::kSynced);
   EXPECT_EQ(r.pending, 0);
   EXPECT_GT(r.synced_at, 0);
-  // A 409 to an update is a conflict; the next write queues it again.
+  // A 409 to an update is a conflict: the master's version is read.
   Do(Write(EdgeWrite::kReplace, "ord_9", R"({"total":3})"));
   Finish(Claim()[0], SubmissionStatus::kFailed, 409);
   r = Current("tmp_1");
   EXPECT_EQ(r.sync_status, SyncStatus::kConflict);
   EXPECT_EQ(r.answer_status, 409);
   EXPECT_EQ(r.answer_body, R"({"detail":"from the master"})");
+  auto read = Claim();
+  ASSERT_EQ(read.size(), 1u);
+  EXPECT_EQ(read[0].method, "GET");
+  Answer(read[0], SubmissionStatus::kFailed, 404, R"({"title":"gone"})");
+  EXPECT_TRUE(Current("tmp_1").held) << "manual: the master no longer has it, an operator decides";
+  EXPECT_EQ(Current("tmp_1").master_data, "null");
   Do(Write(EdgeWrite::kDelete, "tmp_1", ""));
+  EXPECT_TRUE(Claim().empty()) << "a held record changes locally only";
+  EXPECT_EQ(Resolve(EdgeResolve::kTakeLocal, "tmp_1"), EdgeResolveStatus::kDone);
+  EXPECT_EQ(Current("tmp_1").sync_status, SyncStatus::kSynced) << "deleted on both sides";
+  Do(Write(EdgeWrite::kCreate, "tmp_2", R"({"total":1})"));
+  Finish(Claim()[0], SubmissionStatus::kSucceeded, 201, "ord_10");
+  Do(Write(EdgeWrite::kDelete, "tmp_2", ""));
   auto del = Claim();
   ASSERT_EQ(del.size(), 1u);
   EXPECT_EQ(del[0].method, "DELETE");
   EXPECT_EQ(del[0].body, "");
-  EXPECT_TRUE(Current("tmp_1").deleted);
-  EXPECT_EQ(Do(Write(EdgeWrite::kReplace, "tmp_1", "{}")).status, EdgeWriteStatus::kNotFound) << "deleted";
+  EXPECT_TRUE(Current("tmp_2").deleted);
+  EXPECT_EQ(Do(Write(EdgeWrite::kReplace, "tmp_2", "{}")).status, EdgeWriteStatus::kNotFound) << "deleted";
+}
+
+TEST_P(EdgeStoreTest, ManualConflictKeepsBothVersionsUntilAnOperatorTakesOne) {
+  Synced("tmp_1", R"({"total":1})");
+  Command read = Conflicted("tmp_1", ConflictPolicy::kManual);
+  EXPECT_EQ(Current("tmp_1").sync_status, SyncStatus::kConflict);
+  EXPECT_EQ(Resolve(EdgeResolve::kTakeMaster, "tmp_1"), EdgeResolveStatus::kNotHeld) << "its version is not read yet";
+  Answer(read, SubmissionStatus::kSucceeded, 200, R"({"id":"ord_9","total":9})", {{"ETag", "\"m5\""}});
+  auto r = Current("tmp_1");
+  EXPECT_TRUE(r.held);
+  EXPECT_EQ(r.sync_status, SyncStatus::kConflict);
+  EXPECT_EQ(r.master_data, R"({"id":"ord_9","total":9})");
+  EXPECT_EQ(r.master_etag, "\"m5\"");
+  EXPECT_EQ(r.data, R"({"total":3})") << "the local state has the later write";
+  // Writes while held change the local copy only.
+  auto w = Do(Write(EdgeWrite::kReplace, "tmp_1", R"({"total":4})"));
+  EXPECT_FALSE(w.queued);
+  EXPECT_EQ(w.record.sync_status, SyncStatus::kConflict);
+  EXPECT_TRUE(Claim().empty());
+  EXPECT_EQ(Resolve(EdgeResolve::kResync, "tmp_1"), EdgeResolveStatus::kHeld);
+  // Take local: the latest local state goes out over the master's ETag.
+  EXPECT_EQ(Resolve(EdgeResolve::kTakeLocal, "tmp_1"), EdgeResolveStatus::kDone);
+  auto put = Claim();
+  ASSERT_EQ(put.size(), 1u);
+  EXPECT_EQ(put[0].method, "PUT");
+  EXPECT_EQ(put[0].body, R"({"total":4})");
+  EXPECT_FALSE(put[0].upstream_key.empty());
+  Finish(put[0], SubmissionStatus::kSucceeded, 200, "", {{"ETag", "\"m6\""}});
+  r = Current("tmp_1");
+  EXPECT_EQ(r.sync_status, SyncStatus::kSynced);
+  EXPECT_FALSE(r.held);
+  EXPECT_EQ(r.master_data, "");
+  EXPECT_EQ(Resolve(EdgeResolve::kTakeLocal, "tmp_1"), EdgeResolveStatus::kNotHeld);
+  // Again, and this time the master's version is taken; the local one is history.
+  read = Conflicted("tmp_1", ConflictPolicy::kManual);
+  Answer(read, SubmissionStatus::kSucceeded, 200, R"({"id":"ord_9","total":7})", {{"ETag", "\"m8\""}});
+  int64_t before = Current("tmp_1").version;
+  EXPECT_EQ(Resolve(EdgeResolve::kTakeMaster, "tmp_1"), EdgeResolveStatus::kDone);
+  r = Current("tmp_1");
+  EXPECT_EQ(r.data, R"({"id":"ord_9","total":7})");
+  EXPECT_EQ(r.version, before + 1);
+  EXPECT_EQ(r.sync_status, SyncStatus::kSynced);
+  EXPECT_EQ(r.master_etag, "\"m8\"");
+  EXPECT_TRUE(Claim().empty()) << "nothing to send: the copy is the master's";
+  auto history = records().History(r);
+  ASSERT_TRUE(history.ok());
+  ASSERT_EQ(history->size(), 1u);
+  EXPECT_EQ(history->at(0).data, R"({"total":3})");
+  EXPECT_EQ(history->at(0).version, before);
+  EXPECT_EQ(history->at(0).reason, "take-master");
+}
+
+TEST_P(EdgeStoreTest, MasterWinsReplacesTheLocalCopyAndKeepsTheLoserInHistory) {
+  Synced("tmp_1", R"({"total":1})");
+  Command read = Conflicted("tmp_1", ConflictPolicy::kMasterWins);
+  EXPECT_EQ(Current("tmp_1").sync_status, SyncStatus::kPending) << "resolving by itself";
+  Answer(read, SubmissionStatus::kSucceeded, 200, R"({"id":"ord_9","total":9})", {{"ETag", "\"m5\""}}, "",
+         ConflictPolicy::kMasterWins);
+  auto r = Current("tmp_1");
+  EXPECT_EQ(r.sync_status, SyncStatus::kSynced);
+  EXPECT_EQ(r.data, R"({"id":"ord_9","total":9})");
+  EXPECT_EQ(r.master_etag, "\"m5\"");
+  EXPECT_FALSE(r.held);
+  auto history = records().History(r);
+  ASSERT_TRUE(history.ok());
+  ASSERT_EQ(history->size(), 1u);
+  EXPECT_EQ(history->at(0).data, R"({"total":3})");
+  EXPECT_EQ(history->at(0).reason, "master_wins");
+  // The master deleted it: so does the copy.
+  read = Conflicted("tmp_1", ConflictPolicy::kMasterWins);
+  Answer(read, SubmissionStatus::kFailed, 404, R"({"title":"gone"})", {}, "", ConflictPolicy::kMasterWins);
+  r = Current("tmp_1");
+  EXPECT_TRUE(r.deleted);
+  EXPECT_EQ(r.sync_status, SyncStatus::kSynced);
+}
+
+TEST_P(EdgeStoreTest, LocalWinsSendsTheLocalStateOnceMoreThenHolds) {
+  Synced("tmp_1", R"({"total":1})");
+  Command read = Conflicted("tmp_1", ConflictPolicy::kLocalWins);
+  Answer(read, SubmissionStatus::kSucceeded, 200, R"({"id":"ord_9","total":9})", {{"ETag", "\"m5\""}}, "",
+         ConflictPolicy::kLocalWins);
+  auto r = Current("tmp_1");
+  EXPECT_EQ(r.sync_status, SyncStatus::kPending);
+  EXPECT_EQ(r.master_etag, "\"m5\"") << "the re-send carries the master's new ETag";
+  EXPECT_TRUE(r.resent);
+  auto put = Claim();
+  ASSERT_EQ(put.size(), 1u);
+  EXPECT_EQ(put[0].method, "PUT");
+  EXPECT_EQ(put[0].body, R"({"total":3})");
+  // The master changed it again meanwhile: held for an operator.
+  Answer(put[0], SubmissionStatus::kFailed, 412, "{}", {}, "", ConflictPolicy::kLocalWins);
+  read = Claim().at(0);
+  Answer(read, SubmissionStatus::kSucceeded, 200, R"({"id":"ord_9","total":10})", {{"ETag", "\"m6\""}}, "",
+         ConflictPolicy::kLocalWins);
+  r = Current("tmp_1");
+  EXPECT_TRUE(r.held);
+  EXPECT_EQ(r.sync_status, SyncStatus::kConflict);
+  EXPECT_NE(r.reason.find("again"), std::string::npos) << r.reason;
+  EXPECT_TRUE(Claim().empty());
+}
+
+TEST_P(EdgeStoreTest, ResyncQueuesADeadOrRejectedRecordAgain) {
+  Do(Write(EdgeWrite::kCreate, "tmp_1", R"({"total":1})"));
+  Finish(Claim()[0], SubmissionStatus::kDead, 503);
+  EXPECT_EQ(Current("tmp_1").sync_status, SyncStatus::kDead);
+  EXPECT_EQ(Resolve(EdgeResolve::kTakeLocal, "tmp_1"), EdgeResolveStatus::kNotHeld);
+  EXPECT_EQ(Resolve(EdgeResolve::kResync, "tmp_1"), EdgeResolveStatus::kDone);
+  EXPECT_EQ(Current("tmp_1").sync_status, SyncStatus::kPending);
+  auto again = Claim();
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(again[0].method, "POST") << "never created at the master";
+  EXPECT_EQ(again[0].body, R"({"total":1})");
+  EXPECT_EQ(Resolve(EdgeResolve::kResync, "tmp_1"), EdgeResolveStatus::kNotUnsynced) << "pending already";
+  EXPECT_EQ(Resolve(EdgeResolve::kResync, "nope"), EdgeResolveStatus::kNotFound);
 }
 
 // A master that answers two creates with one id (it lost its data, or it

@@ -8,6 +8,7 @@
 
 #include "config/config.h"
 #include "core/json_pattern.h"
+#include "patterns/edge/edge_store.h"
 #include "patterns/validate/schema.h"
 #include "queue/queue_config.h"
 
@@ -26,6 +27,7 @@ struct EdgeSettings : QueuedSettings {
   std::string client_id;             // JSON Pointer to an id the client chose; "": Writ's tmp_ ids
   std::string canonical_id = "/id";  // JSON Pointer into the master's answer to a create
   std::string update_method = "PUT";  // PUT or PATCH, with the record's whole state
+  ConflictPolicy on_conflict = ConflictPolicy::kManual;  // when the master answers an update 409/412
   std::vector<EdgeReference> references;
   Millis max_sync_delay = 300'000;   // a record pending longer is over the window
   std::string validate;              // JSON Schema file

@@ -1,6 +1,8 @@
 // mode: edge (CP-5) in the pattern registry: the `edge:`, `async:` and
 // `validate:` keys, the route and the local copy's store concern (schema
 // version 11).
+#include <algorithm>
+
 #include "config/reader.h"
 #include "patterns/edge/edge_config.h"
 #include "patterns/edge/edge_route.h"
@@ -11,12 +13,19 @@ namespace writ {
 namespace {
 
 void ReadEdge(Reader& r, const YAML::Node& n, EdgeSettings& e) {
-  if (!r.CheckMap(n, "edge", {"client_id", "canonical_id", "update_method", "references", "max_sync_delay"})) return;
+  if (!r.CheckMap(n, "edge", {"client_id", "canonical_id", "update_method", "on_conflict", "references", "max_sync_delay"}))
+    return;
   if (n["client_id"]) r.Pointer(n, "client_id", e.client_id, "/orderNumber");
   r.Pointer(n, "canonical_id", e.canonical_id, "/id");
   r.Str(n, "update_method", e.update_method);
   if (e.update_method != "PUT" && e.update_method != "PATCH")
     r.Error(n["update_method"], "'update_method' must be PUT or PATCH (either sends the record's whole state)");
+  if (n["on_conflict"]) {
+    std::string policy;
+    r.Str(n, "on_conflict", policy);
+    if (auto p = ParseConflictPolicy(policy)) e.on_conflict = *p;
+    else r.Error(n["on_conflict"], "'on_conflict' must be manual, master_wins or local_wins");
+  }
   r.Duration(n, "max_sync_delay", e.max_sync_delay);
   if (n["max_sync_delay"] && e.max_sync_delay <= 0) r.Error(n["max_sync_delay"], "'max_sync_delay' must be positive");
   auto refs = n["references"];
@@ -67,6 +76,13 @@ ModeSpec EdgeSpec() {
         ctx.reader.Error(a["canonical_id"], "an edge route reads the master's id at edge.canonical_id");
     }
     s->queue.canonical_id = s->canonical_id;  // the sync worker reads it there
+    // A 409 to an update is a conflict, handled by on_conflict, not retried
+    // (unless the route's final_statuses say otherwise).
+    auto idem = ctx.node["idempotency"];
+    if (!(idem && idem.IsMap() && idem["final_statuses"])) {
+      auto& ex = ctx.route.idempotency.final_statuses.exclude;
+      ex.erase(std::remove(ex.begin(), ex.end(), 409), ex.end());
+    }
     ReadSchemaKey(ctx, s->validate, s->schema);
     CheckQueueLease(ctx.reader, ctx.node, s->queue, ctx.upstream);
     CheckQueueRetention(ctx.reader, ctx.node, ctx.route.idempotency, s->queue);
@@ -93,7 +109,7 @@ Pattern EdgePattern() {
     return std::make_unique<EdgeRoute>(rc, rc.settings_as<EdgeSettings>(), s.upstream(rc.upstream), s.store(),
                                        s.client(rc.upstream), s.scheduler(), s.metrics(), s.rng(), &s.submissions());
   };
-  p.schema = {EdgeStore::Schema()};
+  p.schema = EdgeStore::Schema();
   return p;
 }
 

@@ -125,10 +125,26 @@ EdgeRoute::EdgeRoute(RouteConfig route, EdgeSettings settings, UpstreamConfig up
       coalesced_(m.GetCounter("writ_edge_coalesced_total",
                               "Edge writes folded into an unsent change of the same record", RouteLabel(route_.name))),
       stale_(m.GetCounter("writ_edge_stale_total", "Edge writes refused by their If-Match", RouteLabel(route_.name))),
-      replays_(m.GetCounter("writ_replays_total", "Completed keys answered from the store", RouteLabel(route_.name))) {
+      replays_(m.GetCounter("writ_replays_total", "Completed keys answered from the store", RouteLabel(route_.name))),
+      conflicts_(m.GetCounter("writ_edge_conflicts_total", "Updates the master refused with 409/412, by policy",
+                              RouteLabel(route_.name) + ",policy=\"" + ConflictPolicyName(settings_.on_conflict) +
+                                  "\"")),
+      sync_lag_(m.GetHistogram("writ_edge_sync_lag_seconds",
+                               "From a record's oldest unsent write to the master taking its state",
+                               CompletionBuckets(), RouteLabel(route_.name))) {
   WorkerSpec spec = MakeWorkerSpec(route_, settings_.queue, false);
   Store* s = &store_;
-  spec.on_terminal = [s](sql::Conn& c, const AttemptOutcome& o) { return EdgeStore::OnChangeFinished(c, o, s->Now()); };
+  spec.on_terminal = [this, s](sql::Conn& c, const AttemptOutcome& o) {
+    EdgeFinish finish;
+    EdgeSyncRules rules{settings_.on_conflict, settings_.update_method};
+    Status st = EdgeStore::OnChangeFinished(c, o, s->Now(), rules, &finish);
+    if (st.ok() && finish.conflict) {
+      conflicts_.Inc();
+      scheduler_.Post([this] { Wake(); });  // the read of the master's version is queued
+    }
+    if (st.ok() && finish.lag >= 0) sync_lag_.Observe(static_cast<double>(finish.lag) / 1000.0);
+    return st;
+  };
   spec.on_retry = [s](sql::Conn& c, const AttemptOutcome& o) { return EdgeStore::OnChangeRetried(c, o, s->Now()); };
   spec.prepare = [this](Command& cmd) { return Prepare(cmd); };
   worker_ = std::make_unique<AsyncWorker>(std::move(spec), store, client, scheduler, m, rng);
@@ -387,7 +403,7 @@ void EdgeRoute::Write(CallPtr call, EdgeWrite w, std::function<void()> on_stale)
     w.key = {true, call->keyed.id.key, call->keyed.fp.digest, call->keyed.fp.detail(), route_.idempotency.retention};
   Command& cmd = w.command;
   cmd.id = TimeOrderedId("sub_", store_.Now());
-  cmd.upstream_key = "writ-edge-" + Sha256Hex(w.tenant + "\n" + w.route + "\n" + cmd.id).substr(0, 40);
+  cmd.upstream_key = EdgeChangeKey(w.tenant, w.route, cmd.id);
   cmd.headers.emplace_back("Content-Type", "application/json");
   if (!call->req.request_id.empty()) cmd.headers.emplace_back("X-Request-Id", call->req.request_id);
   for (const auto& name : route_.forward_headers)
@@ -463,7 +479,8 @@ Prepared EdgeRoute::Prepare(Command& cmd) {
                                    std::string(SyncStatusName(r.sync_status)) + ")"};
     }
     cmd.target.replace(at, 4, EncodeSegment(r.canonical_id));
-    if (!r.master_etag.empty() && !FindHeader(cmd.headers, "If-Match")) cmd.headers.emplace_back("If-Match", r.master_etag);
+    if (!r.master_etag.empty() && cmd.method != "GET" && !FindHeader(cmd.headers, "If-Match"))
+      cmd.headers.emplace_back("If-Match", r.master_etag);
   }
   if (settings_.references.empty() || cmd.body.empty()) {
     WRIT_CRASH_POINT("edge_before_send");

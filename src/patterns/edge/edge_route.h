@@ -79,6 +79,8 @@ class EdgeRoute : public Route {
   Counter& coalesced_;
   Counter& stale_;
   Counter& replays_;
+  Counter& conflicts_;
+  Histogram& sync_lag_;
 };
 
 }  // namespace writ

@@ -1,4 +1,4 @@
-// Schema version 11: the local copy of edge routes, in both dialects. The
+// Schema versions 11 and 12: the local copy of edge routes, in both dialects. The
 // changes to send are rows of `commands` (ordering key: the record's id).
 #include "store/database.h"
 
@@ -55,8 +55,47 @@ CREATE UNIQUE INDEX IF NOT EXISTS edge_canonical ON edge_records(tenant, route, 
 CREATE INDEX IF NOT EXISTS edge_list ON edge_records(route, sync_status, seq);
 )sql";
 
+// Version 12: conflicts. The master's version of a record in conflict, the
+// local_wins re-send made once, a record held for an operator (manual),
+// the collection the record's changes go to (for resolving from the CLI),
+// and the versions a resolution overwrote.
+const char* const kSqliteConflicts = R"sql(
+ALTER TABLE edge_records ADD COLUMN master_data BLOB NOT NULL DEFAULT x'';  -- '' unknown, 'null' gone at the master
+ALTER TABLE edge_records ADD COLUMN held INTEGER NOT NULL DEFAULT 0;        -- 1: manual conflict, awaits an operator
+ALTER TABLE edge_records ADD COLUMN resent INTEGER NOT NULL DEFAULT 0;      -- 1: local_wins has re-sent once
+ALTER TABLE edge_records ADD COLUMN collection TEXT NOT NULL DEFAULT '';
+CREATE TABLE IF NOT EXISTS edge_history (
+  seq INTEGER PRIMARY KEY,
+  record_seq INTEGER NOT NULL,          -- edge_records.seq
+  version INTEGER NOT NULL,             -- the local version that was overwritten
+  data BLOB NOT NULL,
+  deleted INTEGER NOT NULL DEFAULT 0,
+  reason TEXT NOT NULL,                 -- master_wins, take-master, ...
+  created_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS edge_history_record ON edge_history(record_seq, seq);
+)sql";
+
+const char* const kPostgresConflicts = R"sql(
+ALTER TABLE edge_records ADD COLUMN IF NOT EXISTS master_data BYTEA NOT NULL DEFAULT ''::bytea;
+ALTER TABLE edge_records ADD COLUMN IF NOT EXISTS held BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE edge_records ADD COLUMN IF NOT EXISTS resent BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE edge_records ADD COLUMN IF NOT EXISTS collection TEXT NOT NULL DEFAULT '';
+CREATE TABLE IF NOT EXISTS edge_history (
+  seq BIGSERIAL PRIMARY KEY,
+  record_seq BIGINT NOT NULL,
+  version BIGINT NOT NULL,
+  data BYTEA NOT NULL,
+  deleted BIGINT NOT NULL DEFAULT 0,
+  reason TEXT NOT NULL,
+  created_at BIGINT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS edge_history_record ON edge_history(record_seq, seq);
+)sql";
+
 }  // namespace
 
 SchemaStep EdgeSchemaStep() { return {11, "edge_records", kSqliteSchema, kPostgresSchema}; }
+SchemaStep EdgeConflictSchemaStep() { return {12, "edge_records", kSqliteConflicts, kPostgresConflicts}; }
 
 }  // namespace writ

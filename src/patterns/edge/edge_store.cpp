@@ -1,5 +1,7 @@
 #include "patterns/edge/edge_store.h"
 
+#include "core/hash.h"
+#include "core/json.h"
 #include "store/sql/keys.h"
 
 namespace writ {
@@ -12,6 +14,7 @@ namespace {
 constexpr const char* kRecordColumns =
     "r.seq, r.tenant, r.route, r.id, r.canonical_id, r.version, r.data, r.deleted, r.sync_status, r.reason, "
     "r.master_etag, r.answer_status, r.answer_body, r.created_at, r.updated_at, r.synced_at, "
+    "r.master_data, r.held, r.resent, r.collection, "
     "(SELECT count(*) FROM commands p WHERE p.route = r.route AND p.ordering_key = r.id AND p.tenant = r.tenant "
     "AND p.status IN ('accepted','processing')), "
     "(SELECT coalesce(min(p.created_at), 0) FROM commands p WHERE p.route = r.route AND p.ordering_key = r.id "
@@ -35,8 +38,12 @@ EdgeRecord ReadRecord(Stmt& s) {
   r.created_at = s.Int(13);
   r.updated_at = s.Int(14);
   r.synced_at = s.Int(15);
-  r.pending = s.Int(16);
-  r.oldest_pending = s.Int(17);
+  r.master_data = s.Text(16);
+  r.held = s.Int(17) != 0;
+  r.resent = s.Int(18) != 0;
+  r.collection = s.Text(19);
+  r.pending = s.Int(20);
+  r.oldest_pending = s.Int(21);
   return r;
 }
 
@@ -95,7 +102,7 @@ Status QueueChange(Conn& c, const EdgeWrite& req, const EdgeRecord& r, Millis no
   for (const auto& ch : *live) create_queued |= ch.method == "POST";
   if (req.kind != EdgeWrite::kDelete && !live->empty()) {
     const LiveChange& last = live->back();
-    if (last.method != "DELETE" && last.lease_until == 0 && last.unknown_attempt == 0) {
+    if (last.method != "DELETE" && last.method != "GET" && last.lease_until == 0 && last.unknown_attempt == 0) {
       auto n = Change(c,
                       "UPDATE commands SET body=?2, updated_at=?3 WHERE id=?1 AND lease_until=0 AND "
                       "unknown_attempt=0 AND status IN ('accepted','processing')",
@@ -114,6 +121,8 @@ Status QueueChange(Conn& c, const EdgeWrite& req, const EdgeRecord& r, Millis no
                     [&](Stmt& s) { s.Bind(1, r.seq); });
     return n.ok() ? Status::Ok() : n.status();
   }
+  if (req.collection.empty())
+    return Status(Code::kInvalidArgument, "the collection of record '" + r.id + "' at the master is not known");
   Command cmd = req.command;
   cmd.tenant = r.tenant;
   cmd.route = r.route;
@@ -131,6 +140,153 @@ Status QueueChange(Conn& c, const EdgeWrite& req, const EdgeRecord& r, Millis no
   if (!queued.ok()) return queued.status();
   out.queued = true;
   return Status::Ok();
+}
+
+
+// --- Conflicts ---------------------------------------------------------------
+
+// A change Writ makes itself (a read of the master's version, a re-send):
+// its id, derived key and header fields.
+Command OwnChange(const EdgeRecord& r, Millis now) {
+  Command cmd;
+  cmd.id = TimeOrderedId("sub_", now);
+  cmd.upstream_key = EdgeChangeKey(r.tenant, r.route, cmd.id);
+  cmd.headers.emplace_back("Content-Type", "application/json");
+  return cmd;
+}
+
+// Cancels the record's unsent changes (all but `keep`): its own state holds
+// theirs, and what happens to it is now the conflict's business.
+Status CancelOtherChanges(Conn& c, const EdgeRecord& r, const std::string& keep, Millis now, Millis retention,
+                          const std::string& why) {
+  auto n = Change(c,
+                  "UPDATE commands SET status='cancelled', due_at=0, finished_at=?4, updated_at=?4, expires_at=?5, "
+                  "last_error=?6 WHERE route=?1 AND ordering_key=?2 AND tenant=?3 AND id != ?7 AND lease_until=0 AND "
+                  "status IN ('accepted','processing')",
+                  [&](Stmt& s) {
+                    s.Bind(1, r.route).Bind(2, r.id).Bind(3, r.tenant).Bind(4, now).Bind(5, now + retention);
+                    s.Bind(6, why).Bind(7, keep);
+                  });
+  return n.ok() ? Status::Ok() : n.status();
+}
+
+// The master answered an update or delete with 409/412: read its version.
+Status ReadMasterVersion(Conn& c, const AttemptOutcome& o, const EdgeRecord& r, Millis now, const EdgeSyncRules& rules) {
+  if (auto s = CancelOtherChanges(c, r, o.id, now, o.retention, "superseded by the conflict on " + o.id); !s.ok())
+    return s;
+  Command cmd = OwnChange(r, now);
+  cmd.headers = {{"Accept", "application/json"}};
+  cmd.tenant = r.tenant;
+  cmd.route = r.route;
+  cmd.ordering_key = r.id;
+  cmd.method = "GET";
+  cmd.target = r.collection + "/{id}";
+  auto queued = CommandQueue::Enqueue(c, std::move(cmd), false, now);
+  if (!queued.ok()) return queued.status();
+  bool manual = rules.on_conflict == ConflictPolicy::kManual;
+  std::string reason = "the master answered " + std::to_string(o.response_status) +
+                       ": it changed the record; reading its version (" + ConflictPolicyName(rules.on_conflict) + ")";
+  auto n = Change(c,
+                  "UPDATE edge_records SET sync_status=?2, reason=?3, answer_status=?4, answer_body=?5, collection=?6 "
+                  "WHERE seq=?1",
+                  [&](Stmt& s) {
+                    s.Bind(1, r.seq).Bind(2, std::string(manual ? "conflict" : "pending")).Bind(3, reason);
+                    s.Bind(4, int64_t{o.response_status}).BindBlob(5, o.response_body).Bind(6, r.collection);
+                  });
+  return n.ok() ? Status::Ok() : n.status();
+}
+
+// The master's version replaces the local one, which goes to the history.
+// `master` is its JSON text, or "null": the master has no such record.
+Status TakeMaster(Conn& c, const EdgeRecord& r, const std::string& master, const std::string& etag,
+                  const std::string& why, Millis now) {
+  auto h = Change(c,
+                  "INSERT INTO edge_history (record_seq, version, data, deleted, reason, created_at) "
+                  "VALUES (?1,?2,?3,?4,?5,?6)",
+                  [&](Stmt& s) {
+                    s.Bind(1, r.seq).Bind(2, r.version).BindBlob(3, r.data).Bind(4, int64_t{r.deleted ? 1 : 0});
+                    s.Bind(5, why).Bind(6, now);
+                  });
+  if (!h.ok()) return h.status();
+  bool gone = master == "null";
+  auto n = Change(c,
+                  "UPDATE edge_records SET version=version+1, data=?2, deleted=?3, master_etag=?4, sync_status='synced', "
+                  "reason='', held=0, resent=0, master_data=?5, synced_at=?6, updated_at=?6 WHERE seq=?1",
+                  [&](Stmt& s) {
+                    s.Bind(1, r.seq).BindBlob(2, gone ? r.data : master).Bind(3, int64_t{gone ? 1 : 0}).Bind(4, etag);
+                    s.BindBlob(5, std::string()).Bind(6, now);
+                  });
+  return n.ok() ? Status::Ok() : n.status();
+}
+
+// Holds the record for an operator: both versions are kept.
+Status Hold(Conn& c, const EdgeRecord& r, const std::string& master, const std::string& etag,
+            const std::string& reason) {
+  auto n = Change(c,
+                  "UPDATE edge_records SET sync_status='conflict', held=1, master_data=?2, master_etag=?3, reason=?4 "
+                  "WHERE seq=?1",
+                  [&](Stmt& s) { s.Bind(1, r.seq).BindBlob(2, master).Bind(3, etag).Bind(4, reason); });
+  return n.ok() ? Status::Ok() : n.status();
+}
+
+// Queues the record's current state again (its create when the master has
+// none): a local_wins re-send, an operator's take-local or resync.
+Status SendAgain(Conn& c, const EdgeRecord& r, Command cmd, const std::string& update_method, Millis now) {
+  EdgeWrite w;
+  w.kind = r.deleted ? EdgeWrite::kDelete : EdgeWrite::kReplace;
+  w.command = std::move(cmd);
+  w.collection = r.collection;
+  w.update_method = update_method;
+  auto n = Change(c, "UPDATE edge_records SET sync_status='pending', reason='', held=0 WHERE seq=?1",
+                  [&](Stmt& s) { s.Bind(1, r.seq); });
+  if (!n.ok()) return n.status();
+  EdgeWriteResult ignored;
+  return QueueChange(c, w, r, now, ignored);
+}
+
+// The answer to the read of the master's version, by the route's policy.
+Status OnMasterVersion(Conn& c, const AttemptOutcome& o, const EdgeRecord& r, Millis now, const EdgeSyncRules& rules,
+                       EdgeFinish* finish) {
+  if (auto s = CancelOtherChanges(c, r, o.id, now, o.retention, "superseded by the conflict's resolution"); !s.ok())
+    return s;
+  std::string etag(FindHeader(o.response_headers, "ETag").value_or(""));
+  std::string master;
+  if (o.status == SubmissionStatus::kSucceeded) {
+    auto doc = ParseJsonStrict(o.response_body);
+    if (!doc.ok() || !doc->is_object())
+      return Hold(c, r, "", etag, "the master's version of the record is not a JSON object; resolve with --take local");
+    master = o.response_body;
+  } else if (o.status == SubmissionStatus::kFailed && (o.response_status == 404 || o.response_status == 410)) {
+    master = "null";
+  } else if (o.status == SubmissionStatus::kFailed || o.status == SubmissionStatus::kDead) {
+    return Hold(c, r, "", etag, "reading the master's version failed (" + o.error + "); resolve with --take local");
+  } else {
+    return Status::Ok();
+  }
+  if (master == "null" && r.deleted) {  // deleted on both sides: they agree
+    auto n = Change(c,
+                    "UPDATE edge_records SET sync_status='synced', reason='', held=0, resent=0, synced_at=?2 WHERE seq=?1",
+                    [&](Stmt& s) { s.Bind(1, r.seq).Bind(2, now); });
+    return n.ok() ? Status::Ok() : n.status();
+  }
+  if (rules.on_conflict == ConflictPolicy::kMasterWins) {
+    if (finish) finish->lag = 0;
+    return TakeMaster(c, r, master, etag, "master_wins", now);
+  }
+  if (rules.on_conflict == ConflictPolicy::kLocalWins && !r.resent) {
+    // Once: the local state again, over the master's new ETag (or as a
+    // create when the master no longer has the record).
+    auto n = Change(c, "UPDATE edge_records SET master_etag=?2, resent=1, canonical_id=?3 WHERE seq=?1",
+                    [&](Stmt& s) { s.Bind(1, r.seq).Bind(2, etag).Bind(3, master == "null" ? "" : r.canonical_id); });
+    if (!n.ok()) return n.status();
+    EdgeRecord again = r;
+    if (master == "null") again.canonical_id.clear();
+    return SendAgain(c, again, OwnChange(r, now), rules.update_method, now);
+  }
+  std::string reason = master == "null" ? "the master no longer has the record"
+                                        : "the master changed the record: both versions are kept";
+  if (rules.on_conflict == ConflictPolicy::kLocalWins) reason += " (it conflicted again after local_wins re-sent it)";
+  return Hold(c, r, master, etag, reason + "; resolve with writ edge resolve --take local|master");
 }
 
 }  // namespace
@@ -154,8 +310,24 @@ std::optional<SyncStatus> ParseSyncStatus(const std::string& s) {
   return std::nullopt;
 }
 
-SchemaStep EdgeSchemaStep();  // edge_schema.cpp
-SchemaStep EdgeStore::Schema() { return EdgeSchemaStep(); }
+SchemaStep EdgeSchemaStep();          // edge_schema.cpp
+SchemaStep EdgeConflictSchemaStep();  // edge_schema.cpp
+std::vector<SchemaStep> EdgeStore::Schema() { return {EdgeSchemaStep(), EdgeConflictSchemaStep()}; }
+
+const char* ConflictPolicyName(ConflictPolicy p) {
+  switch (p) {
+    case ConflictPolicy::kManual: return "manual";
+    case ConflictPolicy::kMasterWins: return "master_wins";
+    case ConflictPolicy::kLocalWins: return "local_wins";
+  }
+  return "?";
+}
+
+std::optional<ConflictPolicy> ParseConflictPolicy(const std::string& s) {
+  for (auto p : {ConflictPolicy::kManual, ConflictPolicy::kMasterWins, ConflictPolicy::kLocalWins})
+    if (s == ConflictPolicyName(p)) return p;
+  return std::nullopt;
+}
 
 void EdgeStore::Write(EdgeWrite req, Callback<EdgeWriteResult> done) {
   Database& db = db_;
@@ -183,8 +355,12 @@ void EdgeStore::Write(EdgeWrite req, Callback<EdgeWriteResult> done) {
         if (req.kind == EdgeWrite::kCreate) {
           auto n = Change(c,
                           "INSERT INTO edge_records (tenant, route, id, version, data, sync_status, created_at, "
-                          "updated_at) VALUES (?1,?2,?3,1,?4,'pending',?5,?5) ON CONFLICT (tenant, route, id) DO NOTHING",
-                          [&](Stmt& s) { s.Bind(1, req.tenant).Bind(2, req.route).Bind(3, req.id).BindBlob(4, req.data).Bind(5, now); });
+                          "updated_at, collection) VALUES (?1,?2,?3,1,?4,'pending',?5,?5,?6) ON CONFLICT (tenant, route, "
+                          "id) DO NOTHING",
+                          [&](Stmt& s) {
+                            s.Bind(1, req.tenant).Bind(2, req.route).Bind(3, req.id).BindBlob(4, req.data);
+                            s.Bind(5, now).Bind(6, req.collection);
+                          });
           if (!n.ok()) return n.status();
           if (*n == 0) {
             auto cur = SelectRecord(c, req.tenant, req.route, req.id);
@@ -204,12 +380,15 @@ void EdgeStore::Write(EdgeWrite req, Callback<EdgeWriteResult> done) {
           r = std::move(**cur);
           if (req.expected_version != 0 && r.version != req.expected_version) return refuse(EdgeWriteStatus::kStale);
           bool del = req.kind == EdgeWrite::kDelete;
+          // A record held in a conflict (manual) changes locally only, until
+          // an operator resolves it.
           auto n = Change(c,
-                          "UPDATE edge_records SET version=version+1, data=?2, deleted=?3, sync_status='pending', "
-                          "reason='', updated_at=?4 WHERE seq=?1",
+                          "UPDATE edge_records SET version=version+1, data=?2, deleted=?3, updated_at=?4, "
+                          "collection=?5, sync_status=CASE WHEN held=1 THEN sync_status ELSE 'pending' END, "
+                          "reason=CASE WHEN held=1 THEN reason ELSE '' END WHERE seq=?1",
                           [&](Stmt& s) {
                             s.Bind(1, r.seq).BindBlob(2, del ? r.data : req.data).Bind(3, int64_t{del ? 1 : 0});
-                            s.Bind(4, now);
+                            s.Bind(4, now).Bind(5, req.collection);
                           });
           if (!n.ok()) return n.status();
         }
@@ -217,7 +396,8 @@ void EdgeStore::Write(EdgeWrite req, Callback<EdgeWriteResult> done) {
         if (!cur.ok()) return cur.status();
         if (!cur->has_value()) return Status(Code::kInternal, "edge record vanished in its own transaction");
         r = std::move(**cur);
-        if (auto s = QueueChange(c, req, r, now, out); !s.ok()) return s;
+        if (!r.held)
+          if (auto s = QueueChange(c, req, r, now, out); !s.ok()) return s;
         // Read once more: sync status and pending changes as they now stand.
         cur = SelectRecord(c, req.tenant, req.route, r.id);
         if (!cur.ok()) return cur.status();
@@ -240,7 +420,7 @@ Result<std::vector<EdgeRecord>> EdgeStore::List(const EdgeFilter& f) {
     return QueryRows<EdgeRecord>(
         c,
         std::string("SELECT ") + kRecordColumns +
-            " FROM edge_records r WHERE r.tenant=?1 AND r.route=?2 AND (?3 = '' OR r.sync_status = ?3) AND "
+            " FROM edge_records r WHERE (?1 = '' OR r.tenant=?1) AND r.route=?2 AND (?3 = '' OR r.sync_status = ?3) AND "
             "r.seq > ?4 AND r.deleted = 0 ORDER BY r.seq LIMIT ?5",
         [&](Stmt& s) {
           s.Bind(1, f.tenant).Bind(2, f.route).Bind(3, std::string(f.status ? SyncStatusName(*f.status) : ""));
@@ -275,14 +455,17 @@ Result<EdgeCounts> EdgeStore::Counts(const std::string& route) {
   });
 }
 
-Status EdgeStore::OnChangeFinished(Conn& c, const AttemptOutcome& o, Millis now) {
+Status EdgeStore::OnChangeFinished(Conn& c, const AttemptOutcome& o, Millis now, const EdgeSyncRules& rules,
+                                   EdgeFinish* finish) {
   struct Change_ {
-    std::string tenant, route, record, method;
+    std::string tenant, route, record, method, target;
+    Millis created_at;
   };
   auto rows = QueryRows<Change_>(
-      c, "SELECT tenant, route, ordering_key, method FROM commands WHERE id=?1", [&](Stmt& s) { s.Bind(1, o.id); },
+      c, "SELECT tenant, route, ordering_key, method, target, created_at FROM commands WHERE id=?1",
+      [&](Stmt& s) { s.Bind(1, o.id); },
       +[](Stmt& s) {
-        return Change_{s.Text(0), s.Text(1), s.Text(2), s.Text(3)};
+        return Change_{s.Text(0), s.Text(1), s.Text(2), s.Text(3), s.Text(4), s.Int(5)};
       });
   if (!rows.ok()) return rows.status();
   if (rows->empty()) return Status::Ok();
@@ -290,7 +473,12 @@ Status EdgeStore::OnChangeFinished(Conn& c, const AttemptOutcome& o, Millis now)
   auto cur = SelectRecord(c, ch.tenant, ch.route, ch.record);
   if (!cur.ok()) return cur.status();
   if (!cur->has_value() || (*cur)->id != ch.record) return Status::Ok();
-  const EdgeRecord& r = **cur;
+  EdgeRecord& r = **cur;
+  if (r.collection.empty()) {  // written before schema version 12: from the change's own target
+    size_t slash = ch.target.rfind('/');
+    r.collection = ch.method == "POST" || slash == std::string::npos ? ch.target : ch.target.substr(0, slash);
+  }
+  if (ch.method == "GET") return OnMasterVersion(c, o, r, now, rules, finish);
   // The change's own outcome is recorded already: `pending` counts the others.
   bool more = r.pending > 0;
   std::string status = "pending", reason, canonical = r.canonical_id, etag = r.master_etag;
@@ -318,6 +506,7 @@ Status EdgeStore::OnChangeFinished(Conn& c, const AttemptOutcome& o, Millis now)
       if (!more) status = "synced";
       synced_at = now;
       etag = FindHeader(o.response_headers, "ETag").value_or("");
+      if (!more && finish) finish->lag = std::max<Millis>(0, now - ch.created_at);
     }
   } else if (o.status == SubmissionStatus::kFailed) {
     reason = o.error;
@@ -329,7 +518,8 @@ Status EdgeStore::OnChangeFinished(Conn& c, const AttemptOutcome& o, Millis now)
                    : "blocked";
       if (status != "blocked") reason = r.reason;
     } else if (ch.method != "POST" && (o.response_status == 409 || o.response_status == 412)) {
-      status = "conflict";
+      if (finish) finish->conflict = true;
+      return ReadMasterVersion(c, o, r, now, rules);
     } else {
       status = "rejected";
     }
@@ -340,13 +530,17 @@ Status EdgeStore::OnChangeFinished(Conn& c, const AttemptOutcome& o, Millis now)
     return Status::Ok();
   }
   bool answered = o.response_status != 0;
+  bool took = o.status == SubmissionStatus::kSucceeded;
   auto n = Change(c,
                   "UPDATE edge_records SET canonical_id=?2, sync_status=?3, reason=?4, master_etag=?5, synced_at=?6, "
                   "answer_status=CASE WHEN ?7 != 0 THEN ?7 ELSE answer_status END, "
-                  "answer_body=CASE WHEN ?7 != 0 THEN ?8 ELSE answer_body END WHERE seq=?1",
+                  "answer_body=CASE WHEN ?7 != 0 THEN ?8 ELSE answer_body END, collection=?9, "
+                  "resent=CASE WHEN ?10 = 1 THEN 0 ELSE resent END, "
+                  "master_data=CASE WHEN ?10 = 1 THEN ?11 ELSE master_data END WHERE seq=?1",
                   [&](Stmt& s) {
                     s.Bind(1, r.seq).Bind(2, canonical).Bind(3, status).Bind(4, reason).Bind(5, etag);
                     s.Bind(6, synced_at).Bind(7, int64_t{answered ? o.response_status : 0}).BindBlob(8, o.response_body);
+                    s.Bind(9, r.collection).Bind(10, int64_t{took ? 1 : 0}).BindBlob(11, std::string());
                   });
   return n.ok() ? Status::Ok() : n.status();
 }
@@ -364,7 +558,9 @@ Status EdgeStore::OnChangeRetried(Conn& c, const AttemptOutcome& o, Millis now) 
         return Row{s.Text(0), s.Text(1), s.Text(2), s.Text(3), s.Int(4)};
       });
   if (!rows.ok()) return rows.status();
-  if (rows->empty() || rows->front().unknown_attempt != 0 || rows->front().method == "DELETE") return Status::Ok();
+  if (rows->empty() || rows->front().unknown_attempt != 0 || rows->front().method == "DELETE" ||
+      rows->front().method == "GET")
+    return Status::Ok();
   const Row& me = rows->front();
   auto live = LiveChanges(c, me.tenant, me.route, me.record);
   if (!live.ok()) return live.status();
@@ -376,7 +572,7 @@ Status EdgeStore::OnChangeRetried(Conn& c, const AttemptOutcome& o, Millis now) 
       continue;
     }
     if (!after) continue;
-    if (ch.method == "DELETE" || ch.lease_until != 0 || ch.unknown_attempt != 0) break;
+    if (ch.method == "DELETE" || ch.method == "GET" || ch.lease_until != 0 || ch.unknown_attempt != 0) break;
     folded.push_back(ch.id);
   }
   if (folded.empty()) return Status::Ok();
@@ -391,6 +587,77 @@ Status EdgeStore::OnChangeRetried(Conn& c, const AttemptOutcome& o, Millis now) 
     if (!m.ok()) return m.status();
   }
   return Status::Ok();
+}
+
+std::string EdgeChangeKey(const std::string& tenant, const std::string& route, const std::string& change_id) {
+  return "writ-edge-" + Sha256Hex(tenant + "\n" + route + "\n" + change_id).substr(0, 40);
+}
+
+Result<std::vector<EdgeHistoryEntry>> EdgeStore::History(const EdgeRecord& r) {
+  return ReadFor<std::vector<EdgeHistoryEntry>>(db_, [&](Conn& c) {
+    return QueryRows<EdgeHistoryEntry>(
+        c, "SELECT version, data, deleted, reason, created_at FROM edge_history WHERE record_seq=?1 ORDER BY seq",
+        [&](Stmt& s) { s.Bind(1, r.seq); },
+        +[](Stmt& s) {
+          return EdgeHistoryEntry{s.Int(0), s.Text(1), s.Int(2) != 0, s.Text(3), s.Int(4)};
+        });
+  });
+}
+
+Result<EdgeResolveStatus> EdgeStore::Resolve(const EdgeResolve& req) {
+  Database& db = db_;
+  return Wait<EdgeResolveStatus>([&](auto cb) {
+    SubmitFor<EdgeResolveStatus>(
+        db_,
+        [&db, req](Conn& c) -> Result<EdgeResolveStatus> {
+          Millis now = db.Now();
+          auto cur = SelectRecord(c, req.tenant, req.route, req.id);
+          if (!cur.ok()) return cur.status();
+          if (!cur->has_value()) return EdgeResolveStatus::kNotFound;
+          if (auto s = LockRecord(c, (*cur)->seq); !s.ok()) return s;
+          cur = SelectRecord(c, req.tenant, req.route, (*cur)->id);
+          if (!cur.ok()) return cur.status();
+          if (!cur->has_value()) return EdgeResolveStatus::kNotFound;
+          EdgeRecord r = std::move(**cur);
+          if (r.collection.empty())
+            return Status(Code::kInvalidArgument, "record '" + r.id +
+                                                      "' was last written before schema version 12 and its collection "
+                                                      "at the master is not known: write it again instead");
+          Command cmd = req.command;
+          if (cmd.upstream_key.empty()) cmd.upstream_key = EdgeChangeKey(r.tenant, r.route, cmd.id);
+          switch (req.action) {
+            case EdgeResolve::kTakeMaster:
+              if (!r.held) return EdgeResolveStatus::kNotHeld;
+              if (r.master_data.empty()) return EdgeResolveStatus::kNoMasterVersion;
+              if (auto s = TakeMaster(c, r, r.master_data, r.master_etag, "take-master", now); !s.ok()) return s;
+              return EdgeResolveStatus::kDone;
+            case EdgeResolve::kTakeLocal:
+              if (!r.held) return EdgeResolveStatus::kNotHeld;
+              if (r.master_data == "null") {  // the master deleted it: the local state creates it anew
+                if (r.deleted) {
+                  auto n = Change(c, "UPDATE edge_records SET sync_status='synced', reason='', held=0, master_data=?2 "
+                                     "WHERE seq=?1",
+                                  [&](Stmt& s) { s.Bind(1, r.seq).BindBlob(2, std::string()); });
+                  if (!n.ok()) return n.status();
+                  return EdgeResolveStatus::kDone;
+                }
+                r.canonical_id.clear();
+              }
+              break;
+            case EdgeResolve::kResync:
+              if (r.held) return EdgeResolveStatus::kHeld;
+              if (r.sync_status == SyncStatus::kPending || r.sync_status == SyncStatus::kSynced)
+                return EdgeResolveStatus::kNotUnsynced;
+              break;
+          }
+          auto n = Change(c, "UPDATE edge_records SET canonical_id=?2, resent=0, master_data=?3 WHERE seq=?1",
+                          [&](Stmt& s) { s.Bind(1, r.seq).Bind(2, r.canonical_id).BindBlob(3, std::string()); });
+          if (!n.ok()) return n.status();
+          if (auto s = SendAgain(c, r, std::move(cmd), req.update_method, now); !s.ok()) return s;
+          return EdgeResolveStatus::kDone;
+        },
+        std::move(cb));
+  });
 }
 
 Result<EdgeWriteResult> EdgeWriteSync(EdgeStore& s, EdgeWrite req) {

@@ -24,6 +24,20 @@
 // record that was never created is created anew).
 // Records are found by their own id or by the master's (the canonical id,
 // unique per tenant and route once known).
+//
+// Conflicts (schema version 12): an update or delete the master answers
+// 409 or 412 (it changed the record behind Writ's back) cancels the record's
+// other unsent changes (the record holds their state) and queues a read of
+// the master's version (GET {collection}/{id}). Its answer is handled by
+// the route's policy:
+//   master_wins  the master's version replaces the local one (which is kept
+//                in the record's history); synced
+//   local_wins   the local state is sent again once, with the master's new
+//                ETag; a second conflict is handled as manual
+//   manual       conflict, held: both versions are kept; later local writes
+//                change the local copy only, until an operator resolves it
+//                (Resolve: take local -> sent again; take master -> the
+//                master's version replaces the local one, kept in history)
 // Thread-safety: every method may be called from any thread; callbacks run
 // on the database's writer thread.
 #pragma once
@@ -43,6 +57,10 @@ enum class SyncStatus { kPending, kSynced, kRejected, kConflict, kBlocked, kDead
 const char* SyncStatusName(SyncStatus s);
 std::optional<SyncStatus> ParseSyncStatus(const std::string& s);
 
+enum class ConflictPolicy { kManual, kMasterWins, kLocalWins };
+const char* ConflictPolicyName(ConflictPolicy p);
+std::optional<ConflictPolicy> ParseConflictPolicy(const std::string& s);
+
 struct EdgeRecord {
   int64_t seq = 0;  // creation order (list cursor)
   std::string tenant, route, id;
@@ -59,8 +77,51 @@ struct EdgeRecord {
   Millis synced_at = 0;    // when the master last took a change (0: never)
   int64_t pending = 0;     // changes queued and not finished (read with the record)
   Millis oldest_pending = 0;  // acceptance time of the oldest of them
+  // Conflicts: the master's version ("" not known, "null" the master has
+  // no such record), held for an operator (manual), re-sent once (local_wins).
+  std::string master_data;
+  bool held = false;
+  bool resent = false;
+  std::string collection;  // the master's collection path its changes go to
 };
 
+// A local version a conflict resolution overwrote.
+struct EdgeHistoryEntry {
+  int64_t version = 0;
+  std::string data;
+  bool deleted = false;
+  std::string reason;  // master_wins, take-master
+  Millis at = 0;
+};
+
+// How the sync worker's outcomes move records: the route's settings.
+struct EdgeSyncRules {
+  ConflictPolicy on_conflict = ConflictPolicy::kManual;
+  std::string update_method = "PUT";
+};
+
+// What a change's terminal outcome did to its record (for metrics).
+struct EdgeFinish {
+  bool conflict = false;  // the master refused an update with 409/412
+  Millis lag = -1;        // >= 0: the record synced, this long after its oldest change was accepted
+};
+
+// An operator's action on one record (writ edge resolve|resync).
+struct EdgeResolve {
+  enum Action { kTakeLocal, kTakeMaster, kResync } action = kResync;
+  std::string tenant, route, id;
+  Command command;  // the change to queue: id, upstream_key, headers
+  std::string update_method = "PUT";
+};
+
+enum class EdgeResolveStatus {
+  kDone,
+  kNotFound,
+  kNotHeld,      // take local|master: the record awaits no operator
+  kHeld,         // resync: the record awaits a resolution
+  kNotUnsynced,  // resync: the record is pending or synced already
+  kNoMasterVersion,  // take master: the master's version is not known yet
+};
 struct EdgeWrite {
   enum Kind { kCreate, kReplace, kDelete } kind = kCreate;
   std::string tenant, route;
@@ -96,7 +157,7 @@ struct EdgeWriteResult {
 };
 
 struct EdgeFilter {
-  std::string tenant, route;
+  std::string tenant, route;  // tenant "": every tenant (operator tools)
   std::optional<SyncStatus> status;
   int64_t after_seq = 0;
   int limit = 50;
@@ -116,20 +177,26 @@ class EdgeStore {
   Result<std::optional<EdgeRecord>> Get(const std::string& tenant, const std::string& route, const std::string& id);
   Result<std::vector<EdgeRecord>> List(const EdgeFilter& f);
   Result<EdgeCounts> Counts(const std::string& route);
+  Result<std::vector<EdgeHistoryEntry>> History(const EdgeRecord& r);
+  Result<EdgeResolveStatus> Resolve(const EdgeResolve& req);
   // In the transaction that records a change's terminal outcome (the
-  // worker's on_terminal): the record follows it.
-  static Status OnChangeFinished(sql::Conn& c, const AttemptOutcome& o, Millis now);
+  // worker's on_terminal): the record follows it, conflicts by `policy`.
+  static Status OnChangeFinished(sql::Conn& c, const AttemptOutcome& o, Millis now,
+                                 const EdgeSyncRules& rules = {}, EdgeFinish* finish = nullptr);
   // In the transaction that schedules a change's retry (on_retry): a change
   // the master has certainly not applied takes the state of the record's
   // later unsent changes, which are cancelled ("folded"). A write that came
   // while the change was being sent thus still makes one request.
   static Status OnChangeRetried(sql::Conn& c, const AttemptOutcome& o, Millis now);
-  static SchemaStep Schema();  // version 11
+  static std::vector<SchemaStep> Schema();  // versions 11 and 12
 
  private:
   Database& db_;
 };
 
 Result<EdgeWriteResult> EdgeWriteSync(EdgeStore& s, EdgeWrite req);
+
+// The Idempotency-Key the master gets for one change of an edge record.
+std::string EdgeChangeKey(const std::string& tenant, const std::string& route, const std::string& change_id);
 
 }  // namespace writ
