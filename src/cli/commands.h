@@ -33,6 +33,8 @@ int RunKeysResolve(const std::string& config_path, const std::string& tenant, co
 
 // Opens the store a config names (printing config errors); `config` receives it.
 Result<std::unique_ptr<Store>> OpenFromConfig(const std::string& path, bool read_only, Config* config = nullptr);
+// Likewise, or null after saying why on stderr.
+std::unique_ptr<Store> OpenStoreOrSay(const std::string& path, bool read_only, Config* config = nullptr);
 // The redacted fields of a route of `config` (routes[].redact); null if it
 // has none or the route is no longer configured.
 const Redactor* RouteRedactor(const Config& config, const std::string& route);
@@ -100,5 +102,20 @@ int RunDraftsList(const DraftsOptions& o);
 int RunDraftsShow(const DraftsOptions& o);
 // Erases each draft (not while a submit is in progress).
 int RunDraftsDelete(const DraftsOptions& o);
+
+// `writ edge list|conflicts|show|resolve|resync` (cli/edge.cpp): edge
+// records and their conflicts, straight on the store.
+struct EdgeOptions {
+  std::string config_path;
+  std::string route, status, tenant;
+  int limit = 50;
+  bool json = false;
+  std::string take;  // resolve: local or master
+  std::vector<std::string> ids;
+};
+int RunEdgeList(const EdgeOptions& o);
+int RunEdgeShow(const EdgeOptions& o);
+int RunEdgeResolve(const EdgeOptions& o);
+int RunEdgeResync(const EdgeOptions& o);
 
 }  // namespace writ

@@ -34,14 +34,6 @@ boost::json::object Summary(const Draft& d, bool with_data, const Redactor* reda
   return o;
 }
 
-// Opens the store a config names; null (and a message) if it cannot.
-std::unique_ptr<Store> Open(const std::string& config_path, bool read_only, Config* config = nullptr) {
-  auto store = OpenFromConfig(config_path, read_only, config);
-  if (store.ok()) return std::move(*store);
-  std::cerr << "cannot open store: " << store.status().message() << "\n";
-  return nullptr;
-}
-
 // The draft with this id, or nullopt (and a message).
 std::optional<Draft> Find(DraftStore& drafts, const std::string& id) {
   auto d = drafts.Find(id);
@@ -53,7 +45,7 @@ std::optional<Draft> Find(DraftStore& drafts, const std::string& id) {
 }  // namespace
 
 int RunDraftsList(const DraftsOptions& o) {
-  auto store = Open(o.config_path, true);
+  auto store = OpenStoreOrSay(o.config_path, true);
   if (!store) return 1;
   DraftFilter f;
   f.route = o.route;
@@ -80,7 +72,7 @@ int RunDraftsList(const DraftsOptions& o) {
 
 int RunDraftsShow(const DraftsOptions& o) {
   Config config;
-  auto store = Open(o.config_path, true, &config);
+  auto store = OpenStoreOrSay(o.config_path, true, &config);
   if (!store) return 1;
   DraftStore drafts(store->db());
   int rc = 0;
@@ -109,7 +101,7 @@ int RunDraftsShow(const DraftsOptions& o) {
 }
 
 int RunDraftsDelete(const DraftsOptions& o) {
-  auto store = Open(o.config_path, false);
+  auto store = OpenStoreOrSay(o.config_path, false);
   if (!store) return 1;
   DraftStore drafts(store->db());
   int rc = 0;

@@ -16,13 +16,6 @@
 namespace writ {
 namespace {
 
-std::unique_ptr<Store> Open(const std::string& config_path, bool read_only, Config* config = nullptr) {
-  auto store = OpenFromConfig(config_path, read_only, config);
-  if (store.ok()) return std::move(*store);
-  std::cerr << "cannot open store: " << store.status().message() << "\n";
-  return nullptr;
-}
-
 const char* JobStatus(const Job& j) {
   if (j.remaining() > 0) return "processing";
   return j.failed + j.dead > 0 ? "completed_with_errors" : "completed";
@@ -48,7 +41,7 @@ std::string Bar(double fraction, int width) {
 }  // namespace
 
 int RunJobsList(const JobsOptions& o) {
-  auto store = Open(o.config_path, true);
+  auto store = OpenStoreOrSay(o.config_path, true);
   if (!store) return 1;
   JobFilter f;
   f.route = o.route;
@@ -78,7 +71,7 @@ int RunJobsList(const JobsOptions& o) {
 }
 
 int RunJobsShow(const JobsOptions& o) {
-  auto store = Open(o.config_path, true);
+  auto store = OpenStoreOrSay(o.config_path, true);
   if (!store) return 1;
   int rc = 0;
   for (const auto& id : o.ids) {
@@ -94,7 +87,7 @@ int RunJobsShow(const JobsOptions& o) {
 
 int RunJobsItems(const JobsOptions& o) {
   Config config;
-  auto store = Open(o.config_path, true, &config);
+  auto store = OpenStoreOrSay(o.config_path, true, &config);
   if (!store) return 1;
   if (!LoadJob(*store, o.ids.front())) return 1;
   CommandFilter f;
@@ -127,7 +120,7 @@ int RunJobsItems(const JobsOptions& o) {
 
 int RunJobsReplay(const JobsOptions& o) {
   Config config;
-  auto store = Open(o.config_path, false, &config);
+  auto store = OpenStoreOrSay(o.config_path, false, &config);
   if (!store) return 1;
   int rc = 0;
   for (const auto& id : o.ids) {
@@ -157,7 +150,7 @@ int RunJobsReplay(const JobsOptions& o) {
 }
 
 int RunJobsWatch(const JobsOptions& o) {
-  auto store = Open(o.config_path, true);
+  auto store = OpenStoreOrSay(o.config_path, true);
   if (!store) return 1;
   bool tty = isatty(STDOUT_FILENO) != 0;
   auto t0 = std::chrono::steady_clock::now();

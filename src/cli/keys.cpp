@@ -27,6 +27,13 @@ Result<std::unique_ptr<Store>> OpenFromConfig(const std::string& path, bool read
   return OpenPatternStore(so);
 }
 
+std::unique_ptr<Store> OpenStoreOrSay(const std::string& path, bool read_only, Config* config) {
+  auto store = OpenFromConfig(path, read_only, config);
+  if (store.ok()) return std::move(*store);
+  std::cerr << "cannot open store: " << store.status().message() << "\n";
+  return nullptr;
+}
+
 int RunKeysList(const std::string& config_path, const std::string& state, const std::string& route, int limit) {
   auto store = OpenFromConfig(config_path, true);
   if (!store.ok()) {

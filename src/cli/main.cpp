@@ -250,6 +250,31 @@ int Run(int argc, char** argv) {
     c->add_option("-c,--config", dro.config_path, "Config file (names the store)")->required();
   for (auto* c : {drafts_show, drafts_delete}) c->add_option("ids", dro.ids, "Draft ids")->required();
 
+  writ::EdgeOptions edo;
+  auto* edge = app.add_subcommand("edge", "Edge records, their conflicts and resolutions (straight on the store)");
+  edge->require_subcommand(1);
+  auto* edge_list = edge->add_subcommand("list", "List edge records, oldest first");
+  edge_list->add_option("--status", edo.status, "pending, synced, rejected, conflict, blocked or dead")
+      ->check(CLI::IsMember({"pending", "synced", "rejected", "conflict", "blocked", "dead"}));
+  auto* edge_conflicts = edge->add_subcommand("conflicts", "List records in conflict (and what the master has)");
+  for (auto* c : {edge_list, edge_conflicts}) {
+    c->add_option("--route", edo.route, "Route name, e.g. /orders (default: every edge route)");
+    c->add_option("--tenant", edo.tenant, "Only this tenant's records (default: every tenant)");
+    c->add_option("--limit", edo.limit, "At most this many per route")->check(CLI::Range(1, 100000));
+    c->add_flag("--json", edo.json, "One JSON array instead of a table");
+  }
+  auto* edge_show = edge->add_subcommand("show", "Show records as JSON: data, sync state, the master's version, history");
+  auto* edge_resolve = edge->add_subcommand("resolve", "Resolve held conflicts: --take local (send it) or master");
+  edge_resolve->add_option("--take", edo.take, "local or master")->required()->check(CLI::IsMember({"local", "master"}));
+  auto* edge_resync = edge->add_subcommand("resync", "Queue rejected, blocked, dead or conflicting records again");
+  for (auto* c : {edge_show, edge_resolve, edge_resync}) {
+    c->add_option("route", edo.route, "Route name, e.g. /orders")->required();
+    c->add_option("ids", edo.ids, "Record ids (temporary or canonical)")->required();
+    c->add_option("--tenant", edo.tenant, "The records' tenant (default: the default tenant)");
+  }
+  for (auto* c : {edge_list, edge_conflicts, edge_show, edge_resolve, edge_resync})
+    c->add_option("-c,--config", edo.config_path, "Config file (names the store)")->required();
+
   writ::ApiKeysOptions ako;
   std::string ak_expires, ak_overlap = "24h";
   auto* apikeys = app.add_subcommand("apikeys", "Make, list, revoke and rotate API keys (needs auth.api_keys)");
@@ -278,7 +303,7 @@ int Run(int argc, char** argv) {
            {ak_create, "apikeys create"},   {ak_revoke, "apikeys revoke"},       {ak_rotate, "apikeys rotate"},
            {drafts_delete, "drafts delete"}, {keys_delete, "keys delete"},        {keys_resolve, "keys resolve"},
            {subs_retry, "submissions retry"}, {subs_cancel, "submissions cancel"}, {dead_replay, "dead replay"},
-           {jobs_replay, "jobs replay"}})
+           {jobs_replay, "jobs replay"}, {edge_resolve, "edge resolve"}, {edge_resync, "edge resync"}})
     if (*cmd) audit_command = name;
   if (*ak_create) {
     if (!ak_expires.empty()) ako.expires_in = *writ::ParseDuration(ak_expires);
@@ -293,6 +318,14 @@ int Run(int argc, char** argv) {
   if (*drafts_list) return writ::RunDraftsList(dro);
   if (*drafts_show) return writ::RunDraftsShow(dro);
   if (*drafts_delete) return writ::RunDraftsDelete(dro);
+  if (*edge_list) return writ::RunEdgeList(edo);
+  if (*edge_conflicts) {
+    edo.status = "conflict";
+    return writ::RunEdgeList(edo);
+  }
+  if (*edge_show) return writ::RunEdgeShow(edo);
+  if (*edge_resolve) return writ::RunEdgeResolve(edo);
+  if (*edge_resync) return writ::RunEdgeResync(edo);
 
   if (*serve) {
     writ::Config c;

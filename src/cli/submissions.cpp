@@ -28,14 +28,6 @@ void PrintTable(const std::vector<Command>& rows) {
                 Cut(c.last_error, 60).c_str());
 }
 
-// Opens the store or says why not (nullptr).
-std::unique_ptr<Store> Open(const std::string& config_path, bool read_only, Config* config = nullptr) {
-  auto store = OpenFromConfig(config_path, read_only, config);
-  if (store.ok()) return std::move(*store);
-  std::cerr << "cannot open store: " << store.status().message() << "\n";
-  return nullptr;
-}
-
 const RouteConfig* FindRoute(const Config& config, const std::string& route) {
   for (const auto& r : config.routes)
     if (r.name == route) return &r;
@@ -46,7 +38,7 @@ const RouteConfig* FindRoute(const Config& config, const std::string& route) {
 
 int RunSubmissionsList(const SubmissionsOptions& o) {
   Config config;
-  auto store = Open(o.config_path, true, &config);
+  auto store = OpenStoreOrSay(o.config_path, true, &config);
   if (!store) return 1;
   CommandFilter f;
   f.route = o.route;
@@ -71,7 +63,7 @@ int RunSubmissionsList(const SubmissionsOptions& o) {
 
 int RunSubmissionsShow(const SubmissionsOptions& o) {
   Config config;
-  auto store = Open(o.config_path, true, &config);
+  auto store = OpenStoreOrSay(o.config_path, true, &config);
   if (!store) return 1;
   int rc = 0;
   for (const auto& id : o.ids) {
@@ -97,7 +89,7 @@ int RunSubmissionsShow(const SubmissionsOptions& o) {
 
 int RunSubmissionsAction(const SubmissionsOptions& o, const std::string& action) {
   Config config;
-  auto store = Open(o.config_path, false, &config);
+  auto store = OpenStoreOrSay(o.config_path, false, &config);
   if (!store) return 1;
   int rc = 0;
   for (const auto& id : o.ids) {
@@ -137,7 +129,7 @@ int RunDeadReplay(const SubmissionsOptions& o) {
   if (!o.all) return RunSubmissionsAction(o, "retry");
   SubmissionsOptions every = o;
   {
-    auto store = Open(o.config_path, true);
+    auto store = OpenStoreOrSay(o.config_path, true);
     if (!store) return 1;
     CommandFilter f;
     f.route = o.route;

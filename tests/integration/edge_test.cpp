@@ -243,6 +243,75 @@ TEST_F(EdgeTest, BadRequestsAreRefusedPreciselyAndStoreNothing) {
   EXPECT_EQ(Str(Get("/orders/" + id), "id"), id);
 }
 
+// Each conflict policy against a master whose record was changed behind
+// Writ's back (the test PUTs it there directly, so its ETag moves on): the
+// update Writ sends with the old If-Match is refused with 412.
+TEST_F(EdgeTest, EachConflictPolicyMeetsAMasterThatChangedTheRecord) {
+  master_.Start(dir_.path(), {"--honor-idempotency-key"});
+  writ_.Start(dir_.path(), master_.port(),
+              {EdgeRoute("/manual"), EdgeRoute("/masterwins", "{on_conflict: master_wins}"),
+               EdgeRoute("/localwins", "{on_conflict: local_wins}")});
+  auto record = [&](const std::string& path, const std::string& id) { return Get(path + "/" + id); };
+  auto at_master = [&](const std::string& path, const std::string& canonical) {
+    return ParseBody(Call(master_.port(), "GET", path + "/" + canonical));
+  };
+  // Creates a record, waits until it synced, changes it at the master, then
+  // updates it through Writ; returns {temporary id, canonical id}.
+  auto conflict = [&](const std::string& path) -> std::pair<std::string, std::string> {
+    std::string id = Create(path, "create-" + path, R"({"v":"first"})");
+    EXPECT_TRUE(Eventually([&] { return Str(record(path, id), "syncStatus") == "synced"; }, 10'000)) << path;
+    auto created = Call(writ_.port(), "GET", path + "/" + id);
+    EXPECT_NE(FindHeader(created.headers, "Age"), std::nullopt) << "a synced record says how old its copy is";
+    std::string canonical = Str(ParseBody(created), "canonicalId");
+    EXPECT_EQ(Call(master_.port(), "PUT", path + "/" + canonical, R"({"v":"master"})").status, 200);
+    auto put = Call(writ_.port(), "PUT", path + "/" + id, R"({"v":"local"})", {{"Content-Type", "application/json"}});
+    EXPECT_EQ(put.status, 200) << put.body;
+    return {id, canonical};
+  };
+
+  // manual: held with both versions until an operator takes one.
+  auto [m_id, m_canonical] = conflict("/manual");
+  ASSERT_TRUE(Eventually([&] { return record("/manual", m_id).as_object().contains("conflict"); }, 10'000));
+  auto held = record("/manual", m_id);
+  EXPECT_EQ(Str(held, "syncStatus"), "conflict");
+  EXPECT_EQ(Str(held.at("data"), "v"), "local");
+  EXPECT_EQ(Str(held.at("conflict").at("masterVersion"), "v"), "master");
+  EXPECT_EQ(Str(at_master("/manual", m_canonical), "v"), "master") << "nothing overwrote the master's change";
+  std::string out;
+  ASSERT_EQ(RunWrit({"edge", "conflicts", "-c", writ_.config_path(), "--json"}, &out), 0) << out;
+  EXPECT_NE(out.find(m_id), std::string::npos) << out;
+  EXPECT_EQ(RunWrit({"edge", "resync", "-c", writ_.config_path(), "/manual", m_id}, &out), 1) << "held: resolve it";
+  ASSERT_EQ(RunWrit({"edge", "resolve", "-c", writ_.config_path(), "/manual", m_id, "--take", "local"}, &out), 0)
+      << out;
+  ASSERT_TRUE(Eventually([&] { return Str(record("/manual", m_id), "syncStatus") == "synced"; }, 10'000));
+  EXPECT_EQ(Str(at_master("/manual", m_canonical), "v"), "local");
+
+  // master_wins: the copy takes the master's version; the local one is history.
+  auto [w_id, w_canonical] = conflict("/masterwins");
+  ASSERT_TRUE(Eventually([&] { return Str(record("/masterwins", w_id).at("data"), "v") == "master"; }, 10'000));
+  EXPECT_EQ(Str(record("/masterwins", w_id), "syncStatus"), "synced");
+  EXPECT_EQ(Str(at_master("/masterwins", w_canonical), "v"), "master");
+  std::string show;
+  ASSERT_EQ(RunWrit({"edge", "show", "-c", writ_.config_path(), "/masterwins", w_id}, &show), 0) << show;
+  auto shown = ParseJsonStrict(show);
+  ASSERT_TRUE(shown.ok()) << show;
+  ASSERT_EQ(shown->at("history").as_array().size(), 1u) << show;
+  EXPECT_EQ(Str(shown->at("history").at(0).at("data"), "v"), "local");
+
+  // local_wins: sent once more over the master's new ETag.
+  auto [l_id, l_canonical] = conflict("/localwins");
+  ASSERT_TRUE(Eventually([&] { return Str(at_master("/localwins", l_canonical), "v") == "local"; }, 10'000));
+  ASSERT_TRUE(Eventually([&] { return Str(record("/localwins", l_id), "syncStatus") == "synced"; }, 10'000));
+
+  auto metrics = Call(writ_.admin_port(), "GET", "/metrics").body;
+  for (const char* policy : {"manual", "master_wins", "local_wins"})
+    EXPECT_NE(metrics.find(std::string("policy=\"") + policy + "\"} 1"), std::string::npos) << policy;
+  EXPECT_NE(metrics.find("writ_edge_sync_lag_seconds_count"), std::string::npos);
+  // Every write reached the master once: no key applied twice.
+  auto stats = ParseBody(Call(master_.port(), "GET", "/_stats"));
+  EXPECT_EQ(stats.at("duplicateApplies").as_int64(), 0) << json::serialize(stats);
+}
+
 TEST(EdgeConfigTest, ClientIdsAreUniquePerRoute) {
   TempDir dir;
   MockMasterProcess master;

@@ -13,6 +13,7 @@
 #include "core/tenant.h"
 #include "patterns/document/etag.h"
 #include "patterns/document/json_patch.h"
+#include "patterns/edge/edge_json.h"
 #include "patterns/idempotency/key.h"
 #include "patterns/idempotency/request.h"
 #include "queue/submissions_api.h"
@@ -33,22 +34,6 @@ struct EdgeRoute::Call {
 
 namespace {
 
-// A path segment: unreserved characters as they are, the rest %XX.
-std::string EncodeSegment(const std::string& s) {
-  static const char* kHex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char ch : s) {
-    if (std::isalnum(ch) || ch == '-' || ch == '.' || ch == '_' || ch == '~') {
-      out += static_cast<char>(ch);
-    } else {
-      out += '%';
-      out += kHex[ch >> 4];
-      out += kHex[ch & 15];
-    }
-  }
-  return out;
-}
-
 // A client's own id: what can stand in a path segment and a log line.
 bool ValidClientId(const std::string& id) {
   if (id.empty() || id.size() > 128) return false;
@@ -57,36 +42,9 @@ bool ValidClientId(const std::string& id) {
   return true;
 }
 
-json::object RecordJson(const EdgeRecord& r, const std::string& base, bool with_data) {
-  json::object o{{"id", r.id},
-                 {"version", r.version},
-                 {"syncStatus", SyncStatusName(r.sync_status)},
-                 {"pendingWrites", r.pending},
-                 {"createdAt", FormatTimestamp(r.created_at)},
-                 {"updatedAt", FormatTimestamp(r.updated_at)}};
-  if (!r.canonical_id.empty()) {
-    o["canonicalId"] = r.canonical_id;
-    o["canonicalUrl"] = base + "/" + EncodeSegment(r.canonical_id);
-  }
-  if (r.synced_at != 0) o["syncedAt"] = FormatTimestamp(r.synced_at);
-  if (!r.reason.empty()) o["reason"] = r.reason;
-  if (r.sync_status != SyncStatus::kPending && r.sync_status != SyncStatus::kSynced && r.answer_status != 0) {
-    json::object answer{{"status", r.answer_status}};
-    auto body = ParseJsonStrict(r.answer_body);
-    if (body.ok()) answer["body"] = std::move(*body);
-    else if (!r.answer_body.empty()) answer["body"] = r.answer_body;
-    o["masterAnswer"] = std::move(answer);
-  }
-  if (with_data) {
-    auto data = ParseJsonStrict(r.data);
-    o["data"] = data.ok() ? std::move(*data) : json::value(nullptr);
-  }
-  return o;
-}
-
 // The record with its ETag and sync state in header fields.
 Response RecordResponse(int status, const EdgeRecord& r, const std::string& base) {
-  Response resp = JsonResponse(status, RecordJson(r, base, true));
+  Response resp = JsonResponse(status, EdgeRecordJson(r, base, true));
   resp.headers.emplace_back("ETag", VersionEtag(r.version));
   resp.headers.emplace_back("Writ-Sync-Status", SyncStatusName(r.sync_status));
   resp.headers.emplace_back("Writ-Pending-Writes", std::to_string(r.pending));
@@ -260,7 +218,11 @@ void EdgeRoute::Get(CallPtr call) {
   auto rec = records_.Get(WriteTenant(call->req), route_.name, call->id);
   if (!rec.ok()) return Finish(call, StoreProblem(rec.status()), "error");
   if (!rec->has_value() || (*rec)->deleted) return Finish(call, NotFound(call->id), "not_found");
-  Finish(call, RecordResponse(200, **rec, SubstituteParams(route_.path, call->params)), "read");
+  Response resp = RecordResponse(200, **rec, SubstituteParams(route_.path, call->params));
+  // Age: how long ago the master last took this record's state.
+  if ((*rec)->synced_at != 0)
+    resp.headers.emplace_back("Age", std::to_string(std::max<Millis>(0, store_.Now() - (*rec)->synced_at) / 1000));
+  Finish(call, std::move(resp), "read");
 }
 
 void EdgeRoute::List(CallPtr call) {
@@ -287,7 +249,7 @@ void EdgeRoute::List(CallPtr call) {
   if (!rows.ok()) return Finish(call, StoreProblem(rows.status()), "error");
   std::string base = SubstituteParams(route_.path, call->params);
   json::array items;
-  for (const auto& r : *rows) items.push_back(RecordJson(r, base, true));
+  for (const auto& r : *rows) items.push_back(EdgeRecordJson(r, base, true));
   json::object body{{"records", std::move(items)}};
   if (static_cast<int>(rows->size()) == f.limit) body["nextCursor"] = std::to_string(rows->back().seq);
   Finish(call, JsonResponse(200, body), "read");
