@@ -9,6 +9,8 @@
 
 #include <boost/json.hpp>
 
+#include "core/api_params.h"
+#include "core/json.h"
 #include "core/problem.h"
 #include "core/tenant.h"
 #include "core/units.h"
@@ -53,7 +55,7 @@ Gateway::Gateway(const Config& config, Runtime& rt, Store& store, Metrics& metri
     relay_ = std::make_unique<WebhookRelay>(webhook_targets_, store, rt.scheduler(), metrics, rng_);
   // Writ's own API. Routes come first in Dispatch only for paths no
   // endpoint here fits; the loader keeps routes out of /v1/.
-  for (const char* open : {"/healthz", "/readyz", "/.well-known/writ/idempotency"})
+  for (const char* open : {"/healthz", "/readyz", "/.well-known/writ/routes", "/.well-known/writ/idempotency"})
     endpoints_.push_back({{"GET", open, 0, false}});
   endpoints_.push_back({{"GET", "/metrics", kRoleOperator, true}});
   endpoints_.push_back({{"GET", "/v1/endpoints", kRoleOperator, true}});
@@ -154,7 +156,7 @@ std::optional<Response> Gateway::CheckHead(const std::string& method, const std:
 void Gateway::HandleAdmin(Request req, std::function<void(Response)> done) {
   std::string allow;
   bool served = FindEndpoint(req.method, req.path, &allow) || !allow.empty() || req.path.rfind("/v1/", 0) == 0;
-  if (!served || req.path == "/.well-known/writ/idempotency")
+  if (!served || req.path.rfind("/.well-known/", 0) == 0)
     return done(Problem(404, "not-found", "No such resource",
                         "the admin listener serves /metrics, /v1/ and health; routes are on the public listener"));
   Dispatch(std::move(req), std::move(done), true);
@@ -275,7 +277,19 @@ Response Gateway::Operator(const Request& req) const {
   if (req.method == "GET" && req.path == "/healthz") return JsonResponse(200, {{"status", "ok"}});
   if (req.method == "GET" && req.path == "/readyz") {
     if (auto s = store_.Ping(); !s.ok()) return Problem(503, "store-unavailable", "Store unavailable", s.message());
-    return JsonResponse(200, {{"status", "ready"}});
+    if (!ParseQuery(req.target).count("verbose")) return JsonResponse(200, {{"status", "ready"}});
+    // Still ready (every write is taken), but say which routes lag behind
+    // what they promise.
+    boost::json::array routes;
+    bool degraded = false;
+    for (const auto& route : routes_) {
+      std::string why = route->Degraded();
+      boost::json::object o{{"route", route->config().name}, {"status", why.empty() ? "ok" : "degraded"}};
+      if (!why.empty()) o["reason"] = why;
+      degraded |= !why.empty();
+      routes.push_back(std::move(o));
+    }
+    return JsonResponse(200, {{"status", degraded ? "degraded" : "ready"}, {"routes", std::move(routes)}});
   }
   if (req.method == "GET" && req.path == "/metrics") {
     UpdateGauges();
@@ -295,12 +309,14 @@ Response Gateway::Operator(const Request& req) const {
     r.body = metrics_.RenderPrometheus();
     return r;
   }
-  if (req.method == "GET" && req.path == "/.well-known/writ/idempotency") {
+  // The routes' contracts; /.well-known/writ/idempotency is its first name.
+  if (req.method == "GET" && (req.path == "/.well-known/writ/routes" || req.path == "/.well-known/writ/idempotency")) {
     boost::json::array routes;
     for (const auto& route : routes_) {
       const auto& c = route->config();
       const auto& i = c.idempotency;
       routes.push_back({{"route", c.name},
+                        {"mode", c.mode},
                         {"method", c.method},
                         {"path", c.path},
                         {"keyRequired", i.required},
@@ -310,6 +326,10 @@ Response Gateway::Operator(const Request& req) const {
                         {"concurrent", i.concurrent == Concurrent::kWait ? "wait" : "reject"},
                         {"onUnknown", i.on_unknown == OnUnknown::kPark ? "park" : "retry"},
                         {"maxKeyLength", 255}});
+      if (auto more = route->ContractJson(); !more.empty()) {
+        auto v = ParseJsonStrict(more);
+        if (v.ok() && v->is_object()) routes.back().as_object()["promises"] = std::move(*v);
+      }
     }
     return JsonResponse(200, {{"header", "Idempotency-Key"}, {"routes", std::move(routes)}});
   }

@@ -85,6 +85,13 @@ class Route {
   // Whether an accepted POST queues work for later (async submissions,
   // buffered items): what quotas.max_pending counts.
   virtual bool QueuesWork() const { return false; }
+  // What the mode promises beyond idempotency, published with the route in
+  // /.well-known/writ/routes: a JSON object's text ("" for nothing), e.g.
+  // an edge route's staleness window and conflict policy.
+  virtual std::string ContractJson() const { return ""; }
+  // Why the route is degraded though still serving (an edge route with a
+  // record waiting past its window), for /readyz?verbose; "" when it is not.
+  virtual std::string Degraded() const { return ""; }
 };
 
 // What the gateway lends a mode's factory. Everything outlives the routes.

@@ -122,6 +122,7 @@ TEST_F(AuthTest, EachEndpointAnswersOnlyTheRolesItNeeds) {
       {"GET", "/healthz", "/healthz", "", 200, 200, 200, 200, 200, 200},
       {"GET", "/readyz", "/readyz", "", 200, 200, 200, 200, 200, 200},
       {"GET", "/.well-known/writ/idempotency", "/.well-known/writ/idempotency", "", 200, 200, 200, 200, 200, 200},
+      {"GET", "/.well-known/writ/routes", "/.well-known/writ/routes", "", 200, 200, 200, 200, 200, 200},
       {"GET", "/metrics", "/metrics", "", 0, 403, 403, 403, 200, 200},
       {"GET", "/v1/endpoints", "/v1/endpoints", "", 0, 403, 403, 403, 200, 200},
       {"GET", "/v1/submissions", "/v1/submissions", "", 0, 200, 200, 200, 200, 200},

@@ -312,6 +312,35 @@ TEST_F(EdgeTest, EachConflictPolicyMeetsAMasterThatChangedTheRecord) {
   EXPECT_EQ(stats.at("duplicateApplies").as_int64(), 0) << json::serialize(stats);
 }
 
+// The staleness window is explicit: published with the route, and a record
+// waiting past it makes the route degraded (still ready: writes are taken).
+TEST_F(EdgeTest, ARecordWaitingPastTheWindowDegradesTheRouteButNotReadiness) {
+  master_.Start(dir_.path(), {"--honor-idempotency-key"});
+  writ_.Start(dir_.path(), master_.port(), {EdgeRoute("/orders", "{max_sync_delay: 1s, on_conflict: local_wins}")});
+  auto contract = ParseBody(Call(writ_.port(), "GET", "/.well-known/writ/routes"));
+  const auto& route = contract.at("routes").at(0);
+  EXPECT_EQ(Str(route, "mode"), "edge");
+  EXPECT_EQ(route.at("promises").at("maxSyncDelaySeconds").as_int64(), 1);
+  EXPECT_EQ(Str(route.at("promises"), "onConflict"), "local_wins");
+  EXPECT_EQ(ParseBody(Call(writ_.port(), "GET", "/.well-known/writ/idempotency")), contract) << "its first name";
+
+  uint16_t master_port = master_.port();
+  master_.Stop();
+  Create("/orders", "k1", R"({"n":1})");
+  auto ready = [&] { return ParseBody(Call(writ_.port(), "GET", "/readyz?verbose")); };
+  ASSERT_TRUE(Eventually([&] { return Str(ready(), "status") == "degraded"; }, 10'000));
+  auto r = Call(writ_.port(), "GET", "/readyz?verbose");
+  EXPECT_EQ(r.status, 200) << "degraded, still ready";
+  EXPECT_NE(Str(ParseBody(r).at("routes").at(0), "reason").find("max_sync_delay"), std::string::npos) << r.body;
+  EXPECT_EQ(Call(writ_.port(), "GET", "/readyz").status, 200);
+  EXPECT_NE(Call(writ_.admin_port(), "GET", "/metrics").body.find("writ_edge_over_window{route=\"/orders\"} 1"),
+            std::string::npos);
+
+  master_.Start(dir_.path(), {"--honor-idempotency-key"}, master_port);
+  ASSERT_TRUE(Eventually([&] { return Str(ready(), "status") == "ready"; }, 20'000));
+  EXPECT_EQ(Str(ready().at("routes").at(0), "status"), "ok");
+}
+
 TEST(EdgeConfigTest, ClientIdsAreUniquePerRoute) {
   TempDir dir;
   MockMasterProcess master;

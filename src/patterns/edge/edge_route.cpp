@@ -11,6 +11,7 @@
 #include "core/log.h"
 #include "core/problem.h"
 #include "core/tenant.h"
+#include "core/units.h"
 #include "patterns/document/etag.h"
 #include "patterns/document/json_patch.h"
 #include "patterns/edge/edge_json.h"
@@ -141,6 +142,29 @@ void EdgeRoute::UpdateGauges(Scrape& scrape) {
       .Set(oldest > settings_.max_sync_delay ? 1 : 0);
   if (const auto* stats = scrape.queue_stats())
     AsyncWorker::UpdateQueueGauges(scrape.metrics(), route_.name, *stats, scrape.now());
+}
+
+std::string EdgeRoute::ContractJson() const {
+  json::object o{{"maxSyncDelay", FormatDuration(settings_.max_sync_delay)},
+                 {"maxSyncDelaySeconds", settings_.max_sync_delay / 1000},
+                 {"onConflict", ConflictPolicyName(settings_.on_conflict)},
+                 {"updateMethod", settings_.update_method},
+                 {"syncStatusHeader", "Writ-Sync-Status"}};
+  if (!settings_.client_id.empty()) o["clientId"] = settings_.client_id;
+  json::array refs;
+  for (const auto& r : settings_.references) refs.push_back({{"pointer", r.pointer}, {"route", r.route}});
+  if (!refs.empty()) o["references"] = std::move(refs);
+  return json::serialize(o);
+}
+
+std::string EdgeRoute::Degraded() const {
+  auto n = records_.Counts(route_.name);
+  if (!n.ok()) return "cannot count its records: " + n.status().message();
+  Millis oldest = n->oldest_pending == 0 ? 0 : std::max<Millis>(0, store_.Now() - n->oldest_pending);
+  if (oldest > settings_.max_sync_delay)
+    return std::to_string(n->pending) + " record(s) pending, the oldest for " + FormatDuration(oldest) +
+           ", longer than max_sync_delay " + FormatDuration(settings_.max_sync_delay);
+  return "";
 }
 
 void EdgeRoute::Handle(Request req, PathParams params, Respond respond) {

@@ -47,6 +47,8 @@ class EdgeRoute : public Route {
   void Wake() override;
   void UpdateGauges(Scrape& scrape) override;
   bool QueuesWork() const override { return true; }
+  std::string ContractJson() const override;
+  std::string Degraded() const override;
 
   EdgeStore& records() { return records_; }
   // What the sync worker sends for `cmd` (public for tests).
@@ -71,7 +73,7 @@ class EdgeRoute : public Route {
   EdgeSettings settings_;
   UpstreamConfig upstream_;
   Store& store_;
-  EdgeStore records_;
+  mutable EdgeStore records_;
   Scheduler& scheduler_;
   Metrics& metrics_;
   std::unique_ptr<AsyncWorker> worker_;
