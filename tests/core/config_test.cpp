@@ -320,16 +320,21 @@ TEST(Config, EdgeRoutesCheckTheirReferencesAcrossRoutes) {
                            "ok.yaml", ModeSpecs());
   ASSERT_TRUE(ok.errors.empty()) << ok.errors[0].ToString();
   EXPECT_EQ(ok.config.routes[2].settings_as<EdgeSettings>().queue.max_attempts, 1000) << "keeps trying";
+  EXPECT_EQ(ok.config.routes[2].settings_as<EdgeSettings>().on_conflict, ConflictPolicy::kManual);
+  EXPECT_TRUE(ok.config.routes[2].idempotency.final_statuses.Contains(409)) << "a 409 is a conflict, not retried";
+  EXPECT_FALSE(ok.config.routes[1].idempotency.final_statuses.Contains(409)) << "elsewhere it is retried";
   auto bad = LoadConfigText(base + "  - path: /lines\n    mode: edge\n    upstream: m\n    edge:\n"
                                    "      references: [{pointer: /orderId, route: 'POST /payments'}, "
                                    "{pointer: orderId, route: /orders}, {pointer: /x, route: /nowhere}]\n"
                                    "      update_method: POST\n"
+                                   "      on_conflict: newest_wins\n"
                                    "    async: {ordering_key: /orderId}\n",
                             "bad.yaml", ModeSpecs());
   std::string all;
   for (const auto& e : bad.errors) all += e.ToString() + "\n";
-  ASSERT_EQ(bad.errors.size(), 5u) << all;
+  ASSERT_EQ(bad.errors.size(), 6u) << all;
   EXPECT_NE(all.find("bad.yaml:9:47: reference route 'POST /payments' is no edge route"), std::string::npos) << all;
+  EXPECT_NE(all.find("'on_conflict' must be manual, master_wins or local_wins"), std::string::npos) << all;
   EXPECT_NE(all.find("reference route '/nowhere' is no edge route"), std::string::npos) << all;
   EXPECT_NE(all.find("a reference's pointer is a JSON Pointer"), std::string::npos) << all;
   EXPECT_NE(all.find("'update_method' must be PUT or PATCH"), std::string::npos) << all;
