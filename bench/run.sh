@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Benchmarks, each against a peer measured in the same run.
-#   bench/run.sh [s1|s2|s3|s4|s5|s6|s7|s8|all]  (default: all; s3 includes s4)
+#   bench/run.sh [s1|s2|s3|s4|s5|s6|s7|s8|s9|all]  (default: all; s3 includes s4)
 # Environment: BENCH_DURATION (s per measurement, 10), BENCH_ROUNDS (3),
 # BENCH_CONNECTIONS (64). Needs root or sudo for the first install of
 # nginx-light and wrk (Debian packages).
@@ -31,6 +31,12 @@
 #             (bench_raw_upsert: committed one by one, and 64 per commit);
 #             submits (sync path: the record to the master and its answer)
 #             vs S1's sync write, in the same run
+# S9 edge:    writes to an edge route (local commit + 201; the master's copy
+#             follows) vs S1's sync write with the same body and master, in
+#             the same run; the same writes while every master call fails
+#             (503), their p99; then, the master back, the records/s the
+#             sync worker sends until none is pending; and both again with a
+#             master that takes BENCH_MASTER_LATENCY_MS (20) to answer
 #
 # Placement: the load generator (wrk) runs on core 0, every server on core 1
 # (taskset), so each system gets the same single core. Measurements
@@ -108,6 +114,8 @@ routes:
      buffered: {item_key: /sku, batch_size: 500, bulk_path: /products/_bulk, max_pending_items: 100000000},
      async: {concurrency: 4, poll_interval: 50ms}}
   - {path: /applications/drafts, mode: draft, upstream: master, upstream_path: /applications, max_body: 64KiB}
+  - {path: /edge/orders, mode: edge, upstream: master, upstream_path: /orders,
+     async: {concurrency: 64, poll_interval: 50ms, backoff_base: 200ms, backoff_max: 2s}}
 YAML
 taskset -c $CORE_SRV "$WRIT" serve --config "$WORK/writ.yaml" >"$WORK/writ.log" 2>&1 &
 PIDS+=($!)
@@ -550,6 +558,47 @@ if [[ $SCENARIO == s8 || $SCENARIO == all ]]; then
   done
   summary s8-s1-writ s8-submit
   echo "  (each draft submitted once; a Non-2xx count above means a repeat ran past the drafts created)"
+  echo
+fi
+if [[ $SCENARIO == s9 || $SCENARIO == all ]]; then
+  echo "## S9 edge: writes (POST /edge/orders, local commit + 201) vs S1's sync write, same body and master"
+  pending() {  # edge records waiting to sync
+    "$WRIT" edge list -c "$WORK/writ.yaml" --route /edge/orders --status pending --limit 100000000 2>/dev/null |
+      tail -n +2 | wc -l
+  }
+  drained() {  # waits until the sync worker has sent every edge record (at most 10 min)
+    for _ in $(seq 1200); do [[ $(curl -s "http://127.0.0.1:$WRIT_PORT/edge/orders?syncStatus=pending&limit=1") == \
+      '{"records":[]}' ]] && return 0; sleep 0.5; done; echo "edge records still pending" >&2; return 1
+  }
+  for r in $(seq "$ROUNDS"); do
+    run s9-edge $WRIT_PORT edge_create.lua "e$r"
+    drained  # the sync of this round's records is not charged to S1's round
+    run s9-s1-writ $WRIT_PORT unique_keys.lua "s9w$r"
+  done
+  summary s9-s1-writ s9-edge
+  echo "  (bar: an edge write >= 3x S1's sync write; the worker syncs in the background during the edge rounds)"
+  echo
+  echo "## S9 edge vs S1 with a master that answers in ${BENCH_MASTER_LATENCY_MS:-20} ms (mock master latencyMs)"
+  curl -s -X POST "http://127.0.0.1:$MASTER_PORT/_faults" -d "{\"latencyMs\":${BENCH_MASTER_LATENCY_MS:-20}}" >/dev/null
+  for r in $(seq "$ROUNDS"); do
+    run s9l-edge $WRIT_PORT edge_create.lua "le$r"
+    drained
+    run s9l-s1-writ $WRIT_PORT unique_keys.lua "ls9w$r"
+  done
+  curl -s -X POST "http://127.0.0.1:$MASTER_PORT/_faults" -d '{"latencyMs":0}' >/dev/null
+  summary s9l-s1-writ s9l-edge
+  echo
+  echo "## S9 edge with the master down (every master call answered 503), then the sync once it is back"
+  curl -s -X POST "http://127.0.0.1:$MASTER_PORT/_faults" -d '{"errorRate":1}' >/dev/null
+  for r in $(seq "$ROUNDS"); do run s9-edge-down $WRIT_PORT edge_create.lua "down$r"; done
+  summary s9-edge-down
+  n=$(pending)
+  t0=$(date +%s.%N)
+  curl -s -X POST "http://127.0.0.1:$MASTER_PORT/_faults" -d '{"errorRate":0}' >/dev/null
+  drained
+  t1=$(date +%s.%N)
+  awk -v n="$n" -v a="$t0" -v b="$t1" 'BEGIN { printf "  s9-sync: %d records written while the master was down synced in %.1f s: %.0f records/s\n", n, b - a, n / (b - a) }'
+  echo "  (one request per record, async.concurrency 64; the time includes up to backoff_max 2 s before the first retries)"
   echo
 fi
 echo "logs and configs: $WORK"

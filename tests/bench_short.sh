@@ -16,7 +16,7 @@ missing=0
 for want in 'fdatasync/s' '^  s1-writ ' '^  s1h-writ ' 'p99 added by writ over direct' '^  s2-writ ' \
             '^  s3-writ ' '^  s4-writ-e2e ' '^  s5-writ-accept ' '^  s5-writ-delivered ' \
             's4l-writ ' 's6-recovery median' 'bytes per record' 'GC deleted' 'median req/s: A .*B/A' \
-            '^  s8-save ' '^  s8-raw-upsert-1 ' '^  s8-submit '; do
+            '^  s8-save ' '^  s8-raw-upsert-1 ' '^  s8-submit ' '^  s9-edge ' '^  s9l-edge ' '^  s9-edge-down ' 's9-sync: '; do
   grep -qE -- "$want" "$log" || { echo "bench_short: no line matching '$want'"; missing=1; }
 done
 rm -f "$log"

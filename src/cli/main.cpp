@@ -260,7 +260,7 @@ int Run(int argc, char** argv) {
   for (auto* c : {edge_list, edge_conflicts}) {
     c->add_option("--route", edo.route, "Route name, e.g. /orders (default: every edge route)");
     c->add_option("--tenant", edo.tenant, "Only this tenant's records (default: every tenant)");
-    c->add_option("--limit", edo.limit, "At most this many per route")->check(CLI::Range(1, 100000));
+    c->add_option("--limit", edo.limit, "At most this many per route")->check(CLI::Range(1, 100000000));
     c->add_flag("--json", edo.json, "One JSON array instead of a table");
   }
   auto* edge_show = edge->add_subcommand("show", "Show records as JSON: data, sync state, the master's version, history");

@@ -74,10 +74,12 @@ std::string RandomId() {
   return Hex(b, sizeof b);
 }
 
-std::string TimeOrderedId(const std::string& prefix, int64_t now_ms) {
+std::string TimeOrderedId(const std::string& prefix, int64_t now_ms, int random_hex) {
   char ts[16];
   std::snprintf(ts, sizeof ts, "%012llx", static_cast<unsigned long long>(now_ms) & 0xffffffffffffULL);
-  return prefix + ts + RandomId().substr(0, 12);
+  std::string random;
+  while (static_cast<int>(random.size()) < random_hex) random += RandomId();
+  return prefix + ts + random.substr(0, random_hex);
 }
 
 std::string NextRequestId() {

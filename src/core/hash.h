@@ -15,9 +15,9 @@ std::string KeyHashForLog(const std::string& tenant, const std::string& route, c
 // Random 128-bit identifier as 32 hex characters.
 std::string RandomId();
 // Identifier that sorts by creation time: prefix, 12 hex digits of `now_ms`,
-// then 12 random hex digits. Stored ids that grow with time are appended at
+// then `random_hex` random hex digits. Stored ids that grow with time are appended at
 // the right edge of their index instead of dirtying a random page per insert.
-std::string TimeOrderedId(const std::string& prefix, int64_t now_ms);
+std::string TimeOrderedId(const std::string& prefix, int64_t now_ms, int random_hex = 12);
 // Request identifier: 16 hex characters, a random per-process prefix and a
 // counter. Unique within a process's life and cheap (no RNG per request).
 std::string NextRequestId();

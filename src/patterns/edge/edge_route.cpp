@@ -304,7 +304,9 @@ void EdgeRoute::Create(CallPtr call) {
       w.id = std::string(v->get_string());
     }
   }
-  if (w.id.empty()) w.id = "tmp_" + RandomId();
+  // Time first, then 128 random bits: new records go to the end of the
+  // id indexes instead of a random page each (fewer pages written per commit).
+  if (w.id.empty()) w.id = TimeOrderedId("tmp_", store_.Now(), 32);
   call->id = w.id;
   Write(call, std::move(w), nullptr);
 }

@@ -47,14 +47,14 @@ EdgeRecord ReadRecord(Stmt& s) {
   return r;
 }
 
-// By id, or else by canonical id.
+// By id, or else by canonical id. The second condition spells out the
+// partial index's own (canonical_id != ''): without it the planner cannot
+// use edge_canonical for a bound value and scans every record.
 Result<std::optional<EdgeRecord>> SelectRecord(Conn& c, const std::string& tenant, const std::string& route,
                                                const std::string& id) {
-  for (const char* column : {"id", "canonical_id"}) {
+  for (const char* by : {"r.id=?3", "r.canonical_id=?3 AND r.canonical_id != ''"}) {
     auto rows = QueryRows<EdgeRecord>(
-        c,
-        std::string("SELECT ") + kRecordColumns + " FROM edge_records r WHERE r.tenant=?1 AND r.route=?2 AND r." +
-            column + "=?3",
+        c, std::string("SELECT ") + kRecordColumns + " FROM edge_records r WHERE r.tenant=?1 AND r.route=?2 AND " + by,
         [&](Stmt& s) { s.Bind(1, tenant).Bind(2, route).Bind(3, id); }, &ReadRecord);
     if (!rows.ok()) return rows.status();
     if (!rows->empty()) return std::optional<EdgeRecord>(std::move(rows->front()));
@@ -75,17 +75,18 @@ struct LiveChange {
   std::string id, method;
   Millis lease_until = 0;
   int unknown_attempt = 0;
+  Millis created_at = 0;
 };
 Result<std::vector<LiveChange>> LiveChanges(Conn& c, const std::string& tenant, const std::string& route,
                                             const std::string& id) {
   return QueryRows<LiveChange>(
       c,
-      std::string("SELECT id, method, lease_until, unknown_attempt FROM commands WHERE route=?1 AND ordering_key=?2 "
-                  "AND tenant=?3 AND status IN ('accepted','processing') ORDER BY seq") +
+      std::string("SELECT id, method, lease_until, unknown_attempt, created_at FROM commands WHERE route=?1 AND "
+                  "ordering_key=?2 AND tenant=?3 AND status IN ('accepted','processing') ORDER BY seq") +
           c.ForUpdate(),
       [&](Stmt& s) { s.Bind(1, route).Bind(2, id).Bind(3, tenant); },
       +[](Stmt& s) {
-        return LiveChange{s.Text(0), s.Text(1), s.Int(2), static_cast<int>(s.Int(3))};
+        return LiveChange{s.Text(0), s.Text(1), s.Int(2), static_cast<int>(s.Int(3)), s.Int(4)};
       });
 }
 
@@ -94,14 +95,23 @@ KeyId WriteKey(const EdgeWrite& w) {
 }
 
 // Queues the record's change, or puts its state into the newest change if
-// that one is still unsent. Sets `queued`/`coalesced` in `out`.
-Status QueueChange(Conn& c, const EdgeWrite& req, const EdgeRecord& r, Millis now, EdgeWriteResult& out) {
-  auto live = LiveChanges(c, r.tenant, r.route, r.id);
-  if (!live.ok()) return live.status();
+// that one is still unsent. Sets `queued`/`coalesced` in `out`, and keeps
+// `r`'s sync status and pending changes as they now stand. A record created
+// in this transaction (`fresh`) has no changes yet.
+Status QueueChange(Conn& c, const EdgeWrite& req, EdgeRecord& r, Millis now, EdgeWriteResult& out,
+                   bool fresh = false) {
+  std::vector<LiveChange> live;
+  if (!fresh) {
+    auto rows = LiveChanges(c, r.tenant, r.route, r.id);
+    if (!rows.ok()) return rows.status();
+    live = std::move(*rows);
+  }
+  r.pending = static_cast<int64_t>(live.size());
+  r.oldest_pending = live.empty() ? 0 : live.front().created_at;
   bool create_queued = false;
-  for (const auto& ch : *live) create_queued |= ch.method == "POST";
-  if (req.kind != EdgeWrite::kDelete && !live->empty()) {
-    const LiveChange& last = live->back();
+  for (const auto& ch : live) create_queued |= ch.method == "POST";
+  if (req.kind != EdgeWrite::kDelete && !live.empty()) {
+    const LiveChange& last = live.back();
     if (last.method != "DELETE" && last.method != "GET" && last.lease_until == 0 && last.unknown_attempt == 0) {
       auto n = Change(c,
                       "UPDATE commands SET body=?2, updated_at=?3 WHERE id=?1 AND lease_until=0 AND "
@@ -119,7 +129,10 @@ Status QueueChange(Conn& c, const EdgeWrite& req, const EdgeRecord& r, Millis no
   if (req.kind == EdgeWrite::kDelete && !created) {
     auto n = Change(c, "UPDATE edge_records SET sync_status='synced', reason='' WHERE seq=?1",
                     [&](Stmt& s) { s.Bind(1, r.seq); });
-    return n.ok() ? Status::Ok() : n.status();
+    if (!n.ok()) return n.status();
+    r.sync_status = SyncStatus::kSynced;
+    r.reason.clear();
+    return Status::Ok();
   }
   if (req.collection.empty())
     return Status(Code::kInvalidArgument, "the collection of record '" + r.id + "' at the master is not known");
@@ -139,9 +152,10 @@ Status QueueChange(Conn& c, const EdgeWrite& req, const EdgeRecord& r, Millis no
   auto queued = CommandQueue::Enqueue(c, std::move(cmd), false, now);
   if (!queued.ok()) return queued.status();
   out.queued = true;
+  ++r.pending;
+  if (r.oldest_pending == 0) r.oldest_pending = now;
   return Status::Ok();
 }
-
 
 // --- Conflicts ---------------------------------------------------------------
 
@@ -241,7 +255,8 @@ Status SendAgain(Conn& c, const EdgeRecord& r, Command cmd, const std::string& u
                   [&](Stmt& s) { s.Bind(1, r.seq); });
   if (!n.ok()) return n.status();
   EdgeWriteResult ignored;
-  return QueueChange(c, w, r, now, ignored);
+  EdgeRecord copy = r;
+  return QueueChange(c, w, copy, now, ignored);
 }
 
 // The answer to the read of the master's version, by the route's policy.
@@ -337,6 +352,58 @@ void EdgeStore::Write(EdgeWrite req, Callback<EdgeWriteResult> done) {
         EdgeWriteResult out;
         Millis now = db.Now();
         KeyId key_id = WriteKey(req);
+        auto refuse = [&](EdgeWriteStatus s) -> Result<EdgeWriteResult> {
+          if (req.key.has_key)
+            if (auto g = GiveLocalKeyBack(c, key_id); !g.ok()) return g;
+          out.status = s;
+          return out;
+        };
+        // The record as this write leaves it is kept in memory (the hot path
+        // reads nothing back): `r`, then QueueChange's pending changes.
+        EdgeRecord& r = out.record;
+        if (req.kind == EdgeWrite::kCreate) {
+          // Everything the answer says is known before the insert: the key
+          // is taken completed with it, in one statement.
+          r.tenant = req.tenant;
+          r.route = req.route;
+          r.id = req.id;
+          r.version = 1;
+          r.data = req.data;
+          r.created_at = r.updated_at = now;
+          r.collection = req.collection;
+          r.pending = 1;
+          r.oldest_pending = now;
+          if (req.respond) out.response = req.respond(r);
+          if (req.key.has_key) {
+            auto taken = TakeLocalKey(c, key_id, req.key, now, out.existing, out.response);
+            if (!taken.ok()) return taken.status();
+            if (!*taken) {
+              out.status = EdgeWriteStatus::kKeyExists;
+              return out;
+            }
+          }
+          auto seq = QueryRows<int64_t>(
+              c,
+              "INSERT INTO edge_records (tenant, route, id, version, data, sync_status, created_at, updated_at, "
+              "collection) VALUES (?1,?2,?3,1,?4,'pending',?5,?5,?6) ON CONFLICT (tenant, route, id) DO NOTHING "
+              "RETURNING seq",
+              [&](Stmt& s) {
+                s.Bind(1, req.tenant).Bind(2, req.route).Bind(3, req.id).BindBlob(4, req.data);
+                s.Bind(5, now).Bind(6, req.collection);
+              },
+              +[](Stmt& s) { return s.Int(0); });
+          if (!seq.ok()) return seq.status();
+          if (seq->empty()) {
+            auto cur = SelectRecord(c, req.tenant, req.route, req.id);
+            if (!cur.ok()) return cur.status();
+            r = cur->has_value() ? std::move(**cur) : EdgeRecord{};
+            out.response = {};
+            return refuse(EdgeWriteStatus::kIdTaken);
+          }
+          r.seq = seq->front();
+          if (auto s = QueueChange(c, req, r, now, out, /*fresh=*/true); !s.ok()) return s;
+          return out;
+        }
         if (req.key.has_key) {
           auto taken = TakeLocalKey(c, key_id, req.key, now, out.existing);
           if (!taken.ok()) return taken.status();
@@ -345,63 +412,40 @@ void EdgeStore::Write(EdgeWrite req, Callback<EdgeWriteResult> done) {
             return out;
           }
         }
-        auto refuse = [&](EdgeWriteStatus s) -> Result<EdgeWriteResult> {
-          if (req.key.has_key)
-            if (auto g = GiveLocalKeyBack(c, key_id); !g.ok()) return g;
-          out.status = s;
-          return out;
-        };
-        EdgeRecord& r = out.record;
-        if (req.kind == EdgeWrite::kCreate) {
-          auto n = Change(c,
-                          "INSERT INTO edge_records (tenant, route, id, version, data, sync_status, created_at, "
-                          "updated_at, collection) VALUES (?1,?2,?3,1,?4,'pending',?5,?5,?6) ON CONFLICT (tenant, route, "
-                          "id) DO NOTHING",
-                          [&](Stmt& s) {
-                            s.Bind(1, req.tenant).Bind(2, req.route).Bind(3, req.id).BindBlob(4, req.data);
-                            s.Bind(5, now).Bind(6, req.collection);
-                          });
-          if (!n.ok()) return n.status();
-          if (*n == 0) {
-            auto cur = SelectRecord(c, req.tenant, req.route, req.id);
-            if (!cur.ok()) return cur.status();
-            if (cur->has_value()) r = std::move(**cur);
-            return refuse(EdgeWriteStatus::kIdTaken);
-          }
-        } else {
-          auto cur = SelectRecord(c, req.tenant, req.route, req.id);
-          if (!cur.ok()) return cur.status();
-          if (!cur->has_value() || (*cur)->deleted) return refuse(EdgeWriteStatus::kNotFound);
+        auto cur = SelectRecord(c, req.tenant, req.route, req.id);
+        if (!cur.ok()) return cur.status();
+        if (!cur->has_value() || (*cur)->deleted) return refuse(EdgeWriteStatus::kNotFound);
+        if (c.postgres()) {
+          // Lock, then read again (another instance may have written meanwhile).
           if (auto s = LockRecord(c, (*cur)->seq); !s.ok()) return s;
-          // Re-read under the lock (another instance may have written meanwhile).
           cur = SelectRecord(c, req.tenant, req.route, (*cur)->id);
           if (!cur.ok()) return cur.status();
           if (!cur->has_value() || (*cur)->deleted) return refuse(EdgeWriteStatus::kNotFound);
-          r = std::move(**cur);
-          if (req.expected_version != 0 && r.version != req.expected_version) return refuse(EdgeWriteStatus::kStale);
-          bool del = req.kind == EdgeWrite::kDelete;
-          // A record held in a conflict (manual) changes locally only, until
-          // an operator resolves it.
-          auto n = Change(c,
-                          "UPDATE edge_records SET version=version+1, data=?2, deleted=?3, updated_at=?4, "
-                          "collection=?5, sync_status=CASE WHEN held=1 THEN sync_status ELSE 'pending' END, "
-                          "reason=CASE WHEN held=1 THEN reason ELSE '' END WHERE seq=?1",
-                          [&](Stmt& s) {
-                            s.Bind(1, r.seq).BindBlob(2, del ? r.data : req.data).Bind(3, int64_t{del ? 1 : 0});
-                            s.Bind(4, now).Bind(5, req.collection);
-                          });
-          if (!n.ok()) return n.status();
         }
-        auto cur = SelectRecord(c, req.tenant, req.route, req.kind == EdgeWrite::kCreate ? req.id : r.id);
-        if (!cur.ok()) return cur.status();
-        if (!cur->has_value()) return Status(Code::kInternal, "edge record vanished in its own transaction");
         r = std::move(**cur);
-        if (!r.held)
+        if (req.expected_version != 0 && r.version != req.expected_version) return refuse(EdgeWriteStatus::kStale);
+        bool del = req.kind == EdgeWrite::kDelete;
+        // A record held in a conflict (manual) changes locally only, until
+        // an operator resolves it.
+        auto n = Change(c,
+                        "UPDATE edge_records SET version=version+1, data=?2, deleted=?3, updated_at=?4, "
+                        "collection=?5, sync_status=CASE WHEN held=1 THEN sync_status ELSE 'pending' END, "
+                        "reason=CASE WHEN held=1 THEN reason ELSE '' END WHERE seq=?1",
+                        [&](Stmt& s) {
+                          s.Bind(1, r.seq).BindBlob(2, del ? r.data : req.data).Bind(3, int64_t{del ? 1 : 0});
+                          s.Bind(4, now).Bind(5, req.collection);
+                        });
+        if (!n.ok()) return n.status();
+        ++r.version;
+        if (!del) r.data = req.data;
+        r.deleted = del;
+        r.updated_at = now;
+        r.collection = req.collection;
+        if (!r.held) {
+          r.sync_status = SyncStatus::kPending;
+          r.reason.clear();
           if (auto s = QueueChange(c, req, r, now, out); !s.ok()) return s;
-        // Read once more: sync status and pending changes as they now stand.
-        cur = SelectRecord(c, req.tenant, req.route, r.id);
-        if (!cur.ok()) return cur.status();
-        r = std::move(**cur);
+        }
         if (req.respond) out.response = req.respond(r);
         if (req.key.has_key)
           if (auto s = SetLocalKeyAnswer(c, key_id, out.response); !s.ok()) return s;
@@ -417,14 +461,19 @@ Result<std::optional<EdgeRecord>> EdgeStore::Get(const std::string& tenant, cons
 
 Result<std::vector<EdgeRecord>> EdgeStore::List(const EdgeFilter& f) {
   return ReadFor<std::vector<EdgeRecord>>(db_, [&](Conn& c) {
+    // The conditions are spelled out (no "?3 = '' OR ..."), so that the
+    // planner walks edge_list(route, sync_status, seq) instead of sorting
+    // every record of the route.
+    std::string where = " FROM edge_records r WHERE r.route=?1 AND r.seq > ?2 AND r.deleted = 0";
+    int tenant_at = 0, status_at = 0, next = 4;
+    if (!f.tenant.empty()) where += " AND r.tenant=?" + std::to_string(tenant_at = next++);
+    if (f.status) where += " AND r.sync_status=?" + std::to_string(status_at = next++);
     return QueryRows<EdgeRecord>(
-        c,
-        std::string("SELECT ") + kRecordColumns +
-            " FROM edge_records r WHERE (?1 = '' OR r.tenant=?1) AND r.route=?2 AND (?3 = '' OR r.sync_status = ?3) AND "
-            "r.seq > ?4 AND r.deleted = 0 ORDER BY r.seq LIMIT ?5",
+        c, std::string("SELECT ") + kRecordColumns + where + " ORDER BY r.seq LIMIT ?3",
         [&](Stmt& s) {
-          s.Bind(1, f.tenant).Bind(2, f.route).Bind(3, std::string(f.status ? SyncStatusName(*f.status) : ""));
-          s.Bind(4, f.after_seq).Bind(5, int64_t{f.limit});
+          s.Bind(1, f.route).Bind(2, f.after_seq).Bind(3, int64_t{f.limit});
+          if (tenant_at) s.Bind(tenant_at, f.tenant);
+          if (status_at) s.Bind(status_at, std::string(SyncStatusName(*f.status)));
         },
         &ReadRecord);
   });

@@ -234,9 +234,9 @@ Headers HeadersFromText(const std::string& s) {
   return h;
 }
 
-Result<bool> TakeLocalKey(Conn& c, const KeyId& id, const LocalKey& key, Millis now, IdempotencyRecord& existing) {
-  auto inserted = InsertCompletedRecord(c, id, key.fingerprint, key.fingerprint_detail, StoredResponse{}, now,
-                                        key.retention);
+Result<bool> TakeLocalKey(Conn& c, const KeyId& id, const LocalKey& key, Millis now, IdempotencyRecord& existing,
+                          const StoredResponse& answer) {
+  auto inserted = InsertCompletedRecord(c, id, key.fingerprint, key.fingerprint_detail, answer, now, key.retention);
   if (!inserted.ok()) return inserted.status();
   if (*inserted) return true;
   auto cur = SelectRecord(c, id, /*lock=*/true);

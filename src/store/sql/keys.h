@@ -48,7 +48,10 @@ Result<bool> InsertCompletedRecord(Conn& c, const KeyId& id, const std::string& 
 // transaction and then finds it; false: the key has a record already, in
 // `existing`. A refused write gives the key back (nothing stays); a done one
 // stores its answer for replays.
-Result<bool> TakeLocalKey(Conn& c, const KeyId& id, const LocalKey& key, Millis now, IdempotencyRecord& existing);
+// `answer`, when the caller knows it before writing, completes the key at
+// once (SetLocalKeyAnswer is then not needed).
+Result<bool> TakeLocalKey(Conn& c, const KeyId& id, const LocalKey& key, Millis now, IdempotencyRecord& existing,
+                          const StoredResponse& answer = {});
 Status GiveLocalKeyBack(Conn& c, const KeyId& id);
 Status SetLocalKeyAnswer(Conn& c, const KeyId& id, const StoredResponse& r);
 
