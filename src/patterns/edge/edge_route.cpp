@@ -97,10 +97,9 @@ EdgeRoute::EdgeRoute(RouteConfig route, EdgeSettings settings, UpstreamConfig up
     EdgeFinish finish;
     EdgeSyncRules rules{settings_.on_conflict, settings_.update_method};
     Status st = EdgeStore::OnChangeFinished(c, o, s->Now(), rules, &finish);
-    if (st.ok() && finish.conflict) {
-      conflicts_.Inc();
-      scheduler_.Post([this] { Wake(); });  // the read of the master's version is queued
-    }
+    // The read of the master's version it queued is claimed at the
+    // worker's next pump (after this outcome, or at the next poll).
+    if (st.ok() && finish.conflict) conflicts_.Inc();
     if (st.ok() && finish.lag >= 0) sync_lag_.Observe(static_cast<double>(finish.lag) / 1000.0);
     return st;
   };
