@@ -271,6 +271,15 @@ TEST_F(EdgeTest, EachConflictPolicyMeetsAMasterThatChangedTheRecord) {
 
   // manual: held with both versions until an operator takes one.
   auto [m_id, m_canonical] = conflict("/manual");
+  // The create's stream carries id.mapped: the temporary id and the master's.
+  bool mapped = false;
+  auto subs = ParseBody(Call(writ_.port(), "GET", "/v1/submissions?route=/manual"));
+  for (const auto& sub : subs.at("items").as_array()) {
+    auto events = Call(writ_.port(), "GET", "/v1/submissions/" + Str(sub, "submissionId") + "/events").body;
+    mapped |= events.find("id.mapped") != std::string::npos && events.find(m_id) != std::string::npos &&
+              events.find("\"canonicalId\":\"" + m_canonical + "\"") != std::string::npos;
+  }
+  EXPECT_TRUE(mapped) << json::serialize(subs);
   ASSERT_TRUE(Eventually([&] { return record("/manual", m_id).as_object().contains("conflict"); }, 10'000));
   auto held = record("/manual", m_id);
   EXPECT_EQ(Str(held, "syncStatus"), "conflict");

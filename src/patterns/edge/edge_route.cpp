@@ -135,6 +135,7 @@ void EdgeRoute::UpdateGauges(Scrape& scrape) {
   m.GetGauge("writ_edge_records", help, route + ",status=\"conflict\"").Set(n->conflict);
   m.GetGauge("writ_edge_records", help, route + ",status=\"blocked\"").Set(n->blocked);
   m.GetGauge("writ_edge_records", help, route + ",status=\"dead\"").Set(n->dead);
+  m.GetGauge("writ_edge_pending", "Edge records waiting to sync", route).Set(n->pending);
   Millis oldest = n->oldest_pending == 0 ? 0 : std::max<Millis>(0, scrape.now() - n->oldest_pending);
   m.GetGauge("writ_edge_oldest_pending_seconds", "Age of the oldest record waiting to sync", route).Set(oldest / 1000);
   m.GetGauge("writ_edge_over_window", "1 when a record has waited longer than max_sync_delay", route)

@@ -1,8 +1,11 @@
 #include "patterns/edge/edge_store.h"
 
+#include <boost/json.hpp>
+
 #include "core/hash.h"
 #include "core/json.h"
 #include "store/sql/keys.h"
+#include "store/sql/queue.h"
 
 namespace writ {
 
@@ -550,6 +553,13 @@ Status EdgeStore::OnChangeFinished(Conn& c, const AttemptOutcome& o, Millis now,
           canonical.clear();
         }
       }
+    }
+    if (reason.empty() && ch.method == "POST") {
+      // The temporary id now maps to the master's: an event in the create's
+      // stream (GET /v1/submissions/{id}/events).
+      std::string data = boost::json::serialize(
+          boost::json::object{{"route", r.route}, {"id", r.id}, {"canonicalId", canonical}, {"submissionId", o.id}});
+      if (auto s = InsertNamedEvent(c, o.id, r.route, "id.mapped", data, false, now); !s.ok()) return s;
     }
     if (reason.empty()) {
       if (!more) status = "synced";

@@ -167,6 +167,22 @@ Status InsertEventFor(Conn& c, const std::string& submission_id, bool deliver, M
   return InsertEvent(c, **cur, deliver, now, note);
 }
 
+Status InsertNamedEvent(Conn& c, const std::string& submission_id, const std::string& route, const std::string& type,
+                        const std::string& data, bool deliver, Millis now) {
+  boost::system::error_code ec;
+  auto parsed = boost::json::parse(data, ec);
+  std::string payload = boost::json::serialize(boost::json::object{
+      {"type", type}, {"timestamp", FormatTimestamp(now)}, {"data", ec ? boost::json::value(data) : parsed}});
+  auto n = Change(c,
+                  "INSERT INTO events (id, submission_id, route, type, payload, created_at, deliver, next_at) "
+                  "VALUES (?1,?2,?3,?4,?5,?6,?7,?6)",
+                  [&](Stmt& s) {
+                    s.Bind(1, TimeOrderedId("evt_", now)).Bind(2, submission_id).Bind(3, route).Bind(4, type);
+                    s.Bind(5, payload).Bind(6, now).Bind(7, int64_t{deliver ? 1 : 0});
+                  });
+  return n.ok() ? Status::Ok() : n.status();
+}
+
 Result<std::vector<Command>> ClaimDue(Conn& c, const std::string& route, int limit, Millis lease, bool notify, Millis now) {
   // Due and unfinished, earliest due first (acceptance order among equals);
   // a command waits while an older one with the same ordering key is

@@ -28,6 +28,10 @@ Status InsertEvents(Conn& c, const std::vector<const Command*>& cmds, bool deliv
 // The same, reading the command's current row first.
 Status InsertEventFor(Conn& c, const std::string& submission_id, bool deliver, Millis now,
                       const std::string& note = "");
+// An event of a mode's own (e.g. "id.mapped") in a submission's stream, with
+// `data` (a JSON object's text) as the Standard Webhooks payload's data.
+Status InsertNamedEvent(Conn& c, const std::string& submission_id, const std::string& route, const std::string& type,
+                        const std::string& data, bool deliver, Millis now);
 Result<std::vector<Command>> ClaimDue(Conn& c, const std::string& route, int limit, Millis lease, bool notify, Millis now);
 Result<int> ExtendLeases(Conn& c, const std::vector<std::pair<std::string, int64_t>>& held, Millis until);
 Result<bool> ApplyOutcome(Conn& c, const AttemptOutcome& o, Millis now);
