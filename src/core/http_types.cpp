@@ -36,4 +36,19 @@ void SetHeader(Headers& h, std::string name, std::string value) {
   h.emplace_back(std::move(name), std::move(value));
 }
 
+std::string PercentEncode(const std::string& s) {
+  static const char* const kHex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
 }  // namespace writ

@@ -21,6 +21,9 @@ using PathParams = std::map<std::string, std::string>;
 inline constexpr const char* kDefaultTenant = "default";
 
 bool IEquals(std::string_view a, std::string_view b);
+// `s` as one path segment (RFC 3986): unreserved characters as they are,
+// every other byte %XX.
+std::string PercentEncode(const std::string& s);
 // First value of a header (case-insensitive name), if present.
 std::optional<std::string_view> FindHeader(const Headers& h, std::string_view name);
 size_t CountHeader(const Headers& h, std::string_view name);

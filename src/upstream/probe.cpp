@@ -5,26 +5,9 @@
 
 #include <boost/json.hpp>
 
+#include "core/http_types.h"
+
 namespace writ {
-namespace {
-
-std::string PercentEncode(const std::string& s) {
-  static const char* const kHex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
-}
-
-}  // namespace
-
 UpstreamRequest BuildProbeRequest(const ProbeConfig& probe, const std::string& base_path,
                                   const std::string& upstream_key) {
   UpstreamRequest u;

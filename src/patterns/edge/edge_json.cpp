@@ -1,30 +1,14 @@
 #include "patterns/edge/edge_json.h"
 
-#include <cctype>
-
 #include <boost/json.hpp>
 
+#include "core/http_types.h"
 #include "core/json.h"
 #include "core/log.h"
 
 namespace writ {
 
 namespace json = boost::json;
-
-std::string EncodeSegment(const std::string& s) {
-  static const char* kHex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char ch : s) {
-    if (std::isalnum(ch) || ch == '-' || ch == '.' || ch == '_' || ch == '~') {
-      out += static_cast<char>(ch);
-    } else {
-      out += '%';
-      out += kHex[ch >> 4];
-      out += kHex[ch & 15];
-    }
-  }
-  return out;
-}
 
 namespace {
 
@@ -46,7 +30,7 @@ json::object EdgeRecordJson(const EdgeRecord& r, const std::string& base, bool w
                  {"updatedAt", FormatTimestamp(r.updated_at)}};
   if (!r.canonical_id.empty()) {
     o["canonicalId"] = r.canonical_id;
-    o["canonicalUrl"] = base + "/" + EncodeSegment(r.canonical_id);
+    o["canonicalUrl"] = base + "/" + PercentEncode(r.canonical_id);
   }
   if (r.synced_at != 0) o["syncedAt"] = FormatTimestamp(r.synced_at);
   if (!r.reason.empty()) o["reason"] = r.reason;

@@ -10,9 +10,6 @@
 
 namespace writ {
 
-// A path segment: unreserved characters as they are, the rest %XX.
-std::string EncodeSegment(const std::string& s);
-
 // The record: ids, version, sync status, the master's last answer when it
 // refused; `base` is the collection's local path (for canonicalUrl). A
 // record held in a conflict shows the master's version beside the local one.

@@ -51,7 +51,7 @@ Response RecordResponse(int status, const EdgeRecord& r, const std::string& base
   resp.headers.emplace_back("Writ-Pending-Writes", std::to_string(r.pending));
   if (!r.canonical_id.empty()) {
     resp.headers.emplace_back("Writ-Canonical-Id", r.canonical_id);
-    resp.headers.emplace_back("Link", "<" + base + "/" + EncodeSegment(r.canonical_id) + ">; rel=\"canonical\"");
+    resp.headers.emplace_back("Link", "<" + base + "/" + PercentEncode(r.canonical_id) + ">; rel=\"canonical\"");
   }
   return resp;
 }
@@ -408,7 +408,7 @@ void EdgeRoute::Write(CallPtr call, EdgeWrite w, std::function<void()> on_stale)
       return StoredResponse{resp.status, resp.headers, resp.body};
     }
     Response resp = RecordResponse(kind == EdgeWrite::kCreate ? 201 : 200, r, base);
-    if (kind == EdgeWrite::kCreate) resp.headers.emplace_back("Location", base + "/" + EncodeSegment(r.id));
+    if (kind == EdgeWrite::kCreate) resp.headers.emplace_back("Location", base + "/" + PercentEncode(r.id));
     return StoredResponse{resp.status, resp.headers, resp.body};
   };
   records_.Write(std::move(w), [this, call, on_stale = std::move(on_stale)](Result<EdgeWriteResult> r) mutable {
@@ -466,7 +466,7 @@ Prepared EdgeRoute::Prepare(Command& cmd) {
       return {Prepared::kFail, "the record was never created at the master (" +
                                    std::string(SyncStatusName(r.sync_status)) + ")"};
     }
-    cmd.target.replace(at, 4, EncodeSegment(r.canonical_id));
+    cmd.target.replace(at, 4, PercentEncode(r.canonical_id));
     if (!r.master_etag.empty() && cmd.method != "GET" && !FindHeader(cmd.headers, "If-Match"))
       cmd.headers.emplace_back("If-Match", r.master_etag);
   }
