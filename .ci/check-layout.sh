@@ -3,7 +3,9 @@
 #  1. Boost.Beast and Asio stay inside src/http/: no header elsewhere includes them.
 #  2. A write mode's folder (src/patterns/<mode>/) includes no other mode
 #     folder's headers; shared pieces live in patterns/idempotency,
-#     patterns/validate, patterns/route.h, patterns/registry.h or below patterns/.
+#     patterns/validate, patterns/document, patterns/local_copy (the local copy,
+#     its sync and conflicts: edge and dual-copy routes), patterns/route.h,
+#     patterns/registry.h or below patterns/.
 #  3. The gateway and the config loader name no mode: they iterate the registry.
 #  4. The project's docs stand alone: no link leaves the repository.
 set -uo pipefail
@@ -15,7 +17,7 @@ while IFS= read -r hit; do
   say "Beast/Asio outside src/http/ in a header: $hit"
 done < <(grep -rnE '#include <boost/(beast|asio)' src --include='*.h' --include='*.hpp' | grep -v '^src/http/')
 
-shared="idempotency validate document"
+shared="idempotency validate document local_copy"
 for dir in src/patterns/*/; do
   mode=$(basename "$dir")
   case " $shared " in *" $mode "*) continue ;; esac

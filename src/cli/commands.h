@@ -118,4 +118,15 @@ int RunEdgeShow(const EdgeOptions& o);
 int RunEdgeResolve(const EdgeOptions& o);
 int RunEdgeResync(const EdgeOptions& o);
 
+struct CopyOptions {
+  std::string config_path;
+  std::string route;
+  bool json = false;
+  int limit = 100;
+};
+// writ copy status|load|pending (src/cli/copy.cpp).
+int RunCopyStatus(const CopyOptions& o);
+int RunCopyLoad(const CopyOptions& o);
+int RunCopyPending(const CopyOptions& o);
+
 }  // namespace writ

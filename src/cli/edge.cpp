@@ -13,8 +13,8 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "core/tenant.h"
-#include "patterns/edge/edge_config.h"
-#include "patterns/edge/edge_json.h"
+#include "patterns/local_copy/edge_config.h"
+#include "patterns/local_copy/edge_json.h"
 
 namespace writ {
 namespace {
@@ -26,10 +26,10 @@ namespace json = boost::json;
 std::vector<const RouteConfig*> EdgeRoutes(const Config& config, const std::string& name) {
   std::vector<const RouteConfig*> out;
   for (const auto& r : config.routes)
-    if (r.mode == "edge" && (name.empty() || r.name == name)) out.push_back(&r);
+    if ((r.mode == "edge" || r.mode == "dual-copy") && (name.empty() || r.name == name)) out.push_back(&r);
   if (out.empty())
-    std::cerr << (name.empty() ? std::string("the config has no edge route")
-                               : "'" + name + "' is no edge route of the config (give its name, e.g. /orders)")
+    std::cerr << (name.empty() ? std::string("the config has no edge or dual-copy route")
+                               : "'" + name + "' is no edge or dual-copy route of the config (give its name, e.g. /orders)")
               << "\n";
   return out;
 }

@@ -275,6 +275,21 @@ int Run(int argc, char** argv) {
   for (auto* c : {edge_list, edge_conflicts, edge_show, edge_resolve, edge_resync})
     c->add_option("-c,--config", edo.config_path, "Config file (names the store)")->required();
 
+  writ::CopyOptions cpo;
+  auto* copy = app.add_subcommand("copy", "Dual copies: freshness, full loads, local writes not yet at the master");
+  copy->require_subcommand(1);
+  auto* copy_status = copy->add_subcommand("status", "Each dual copy's refresh: as of, cursor, last error, pending");
+  copy_status->add_option("route", cpo.route, "Route name (default: every dual-copy route)");
+  auto* copy_load = copy->add_subcommand("load", "Page the master's whole collection into the copy at the next refresh");
+  copy_load->add_option("route", cpo.route, "Route name, e.g. /customers")->required();
+  auto* copy_pending = copy->add_subcommand("pending", "Records with local writes not yet at the master");
+  copy_pending->add_option("route", cpo.route, "Route name, e.g. /customers")->required();
+  copy_pending->add_option("--limit", cpo.limit, "At most this many")->check(CLI::Range(1, 100000000));
+  for (auto* c : {copy_status, copy_load, copy_pending}) {
+    c->add_option("-c,--config", cpo.config_path, "Config file (names the store)")->required();
+    c->add_flag("--json", cpo.json, "JSON instead of a table");
+  }
+
   writ::ApiKeysOptions ako;
   std::string ak_expires, ak_overlap = "24h";
   auto* apikeys = app.add_subcommand("apikeys", "Make, list, revoke and rotate API keys (needs auth.api_keys)");
@@ -324,6 +339,9 @@ int Run(int argc, char** argv) {
     return writ::RunEdgeList(edo);
   }
   if (*edge_show) return writ::RunEdgeShow(edo);
+  if (*copy_status) return writ::RunCopyStatus(cpo);
+  if (*copy_load) return writ::RunCopyLoad(cpo);
+  if (*copy_pending) return writ::RunCopyPending(cpo);
   if (*edge_resolve) return writ::RunEdgeResolve(edo);
   if (*edge_resync) return writ::RunEdgeResync(edo);
 

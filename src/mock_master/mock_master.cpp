@@ -34,10 +34,14 @@ class MockMaster {
     if (req.method == "GET" && req.path == "/_latency") return done(Latency());
     if (req.method == "POST" && req.path == "/_faults") return done(SetFaults(req.body));
     if (req.method == "GET" && req.target.find("clientRef=") != std::string::npos) return done(LookUp(req));
+    if (req.method == "GET" && req.target.find("updatedSince=") != std::string::npos) return done(Changes(req));
+    if (req.method == "POST" && req.path == "/_seed") return done(Seed(req.body));
     if (req.method == "POST" && req.path == "/_reset") {
       std::lock_guard lock(mu_);
       records_.clear();
       versions_.clear();
+      changes_.clear();
+      change_of_.clear();
       paths_by_key_.clear();
       applied_by_key_.clear();
       requests_by_key_.clear();
@@ -229,7 +233,7 @@ class MockMaster {
       body["id"] = id;
       std::string path = segs[0] + "/" + id;
       records_[path] = body;
-      ++versions_[path];
+      Bump(path);
       Response r = with_etag(JsonResponse(201, body), path);
       r.headers.emplace_back("Location", "/" + path);
       return r;
@@ -251,19 +255,19 @@ class MockMaster {
         body["id"] = segs[1];
         bool created = it == records_.end();
         records_[path] = body;
-        ++versions_[path];
+        Bump(path);
         return with_etag(JsonResponse(created ? 201 : 200, body), path);
       }
       if (req.method == "PATCH") {
         if (it == records_.end()) return Problem(404, "not-found", "No such record", path);
         for (auto& kv : body) it->second[kv.key()] = kv.value();
-        ++versions_[path];
+        Bump(path);
         return with_etag(JsonResponse(200, it->second), path);
       }
       if (req.method == "DELETE") {
         if (it == records_.end()) return Problem(404, "not-found", "No such record", path);
         records_.erase(it);
-        ++versions_[path];
+        Bump(path);
         Response r;
         r.status = 204;
         return r;
@@ -272,8 +276,83 @@ class MockMaster {
     return Problem(404, "not-found", "No such resource", req.method + " " + req.path);
   }
 
+  // A record changed: its version goes up and it moves to the end of the
+  // change feed. Caller holds mu_.
+  void Bump(const std::string& path) {
+    ++versions_[path];
+    if (auto it = change_of_.find(path); it != change_of_.end()) changes_.erase(it->second);
+    changes_[++change_seq_] = path;
+    change_of_[path] = change_seq_;
+  }
+
+  // GET /{collection}?updatedSince=CURSOR[&limit=N]: the collection's
+  // records changed after CURSOR (0: all), oldest change first, each once
+  // in its latest state: {"items": [{"id", "version", "deleted", "data"}],
+  // "nextCursor"}; "version" is the record's ETag. A deleted record comes
+  // with "deleted": true and no data. nextCursor is the cursor to ask with
+  // next (the same one when nothing changed).
+  Response Changes(const Request& req) {
+    auto q = ParseQuery(req.target);
+    int64_t since = 0, limit = 100;
+    try {
+      since = std::stoll(q["updatedSince"].empty() ? "0" : q["updatedSince"]);
+      if (!q["limit"].empty()) limit = std::clamp<int64_t>(std::stoll(q["limit"]), 1, 10'000);
+    } catch (const std::exception&) {
+      return Problem(400, "invalid-cursor", "Invalid cursor", "updatedSince and limit are integers");
+    }
+    std::string prefix = req.path.substr(1) + "/";
+    std::lock_guard lock(mu_);
+    if (fail_feed_) return Problem(503, "injected-error", "Injected failure", "the change feed is down (failFeed)");
+    json::array items;
+    int64_t next = since;
+    for (auto it = changes_.upper_bound(since); it != changes_.end() && static_cast<int64_t>(items.size()) < limit; ++it) {
+      next = it->first;
+      const std::string& path = it->second;
+      if (path.rfind(prefix, 0) != 0) continue;
+      json::object item{{"id", path.substr(prefix.size())},
+                        {"version", "\"m" + std::to_string(versions_[path]) + "\""}};
+      if (auto rec = records_.find(path); rec != records_.end()) {
+        item["deleted"] = false;
+        item["data"] = rec->second;
+      } else {
+        item["deleted"] = true;
+      }
+      items.push_back(std::move(item));
+    }
+    return JsonResponse(200, {{"items", std::move(items)}, {"nextCursor", std::to_string(next)}});
+  }
+
+  // POST /_seed {"collection": "customers", "count": N, "from": 1}: creates
+  // (or replaces) records {collection}/{prefix}_{i} = {"id", "name", "balance": i}
+  // for i in [from, from + count) at once, without requests of their own:
+  // a large collection for loads and reconciliation.
+  Response Seed(const std::string& body) {
+    auto v = ParseJsonStrict(body);
+    if (!v.ok() || !v->is_object()) return Problem(400, "invalid-body", "Invalid body", "expected a JSON object");
+    const auto& o = v->get_object();
+    auto* col = o.if_contains("collection");
+    auto* count = o.if_contains("count");
+    if (!col || !col->is_string() || !count || !count->is_int64() || count->get_int64() < 0 ||
+        count->get_int64() > 10'000'000)
+      return Problem(400, "invalid-body", "Invalid body", "{\"collection\": NAME, \"count\": 0..10000000}");
+    int64_t from = 1;
+    if (auto* f = o.if_contains("from"); f && f->is_int64()) from = f->get_int64();
+    std::string c(col->get_string());
+    std::string prefix = c.substr(0, 3);
+    std::lock_guard lock(mu_);
+    for (int64_t i = from; i < from + count->get_int64(); ++i) {
+      std::string id = prefix + "_" + std::to_string(i);
+      std::string path = c + "/" + id;
+      records_[path] = json::object{{"id", id}, {"name", "Customer " + std::to_string(i)}, {"balance", i}};
+      Bump(path);
+    }
+    next_id_ = std::max(next_id_, from + count->get_int64() - 1);  // POSTs make new ids after these
+    return JsonResponse(200, {{"seeded", count->get_int64()}, {"records", static_cast<int64_t>(records_.size())}});
+  }
+
   // Changes fault rates at run time:
-  // {"errorRate":0, "dropAfterCommit":0, "errorAfterCommit":0, "hangRate":0, "latencyMs":0}.
+  // {"errorRate":0, "dropAfterCommit":0, "errorAfterCommit":0, "hangRate":0, "latencyMs":0,
+  //  "failFeed": false}.
   Response SetFaults(const std::string& body) {
     auto v = ParseJsonStrict(body);
     if (!v.ok() || !v->is_object()) return Problem(400, "invalid-body", "Invalid body", "expected a JSON object");
@@ -283,6 +362,7 @@ class MockMaster {
       if (auto* x = o.if_contains(k); x && x->is_number()) out = x->to_number<double>();
     };
     num("errorRate", opts_.error_rate);
+    if (auto* f = o.if_contains("failFeed"); f && f->is_bool()) fail_feed_ = f->get_bool();
     num("dropAfterCommit", opts_.drop_after_commit);
     num("errorAfterCommit", opts_.error_after_commit);
     num("hangRate", opts_.hang_rate);
@@ -300,7 +380,8 @@ class MockMaster {
                               {"errorAfterCommit", opts_.error_after_commit},
                               {"hangRate", opts_.hang_rate},
                               {"errorStatus", opts_.error_status},
-                              {"latencyMs", opts_.latency}});
+                              {"latencyMs", opts_.latency},
+                              {"failFeed", fail_feed_}});
   }
 
   // Every write request in arrival order: at (ms since the epoch), key,
@@ -400,6 +481,10 @@ class MockMaster {
   std::mt19937_64 rng_;
   std::map<std::string, json::object> records_;
   std::map<std::string, int64_t> versions_;  // per record path; kept after a delete
+  std::map<int64_t, std::string> changes_;    // the change feed: latest change of each record path
+  std::map<std::string, int64_t> change_of_;  // record path -> its entry in changes_
+  int64_t change_seq_ = 0;
+  bool fail_feed_ = false;  // the change feed answers 503 (reads of records still work)
   std::map<std::string, int64_t> applied_by_key_;
   std::map<std::string, std::vector<std::string>> paths_by_key_;  // records created per key
   std::map<std::string, int64_t> requests_by_key_;

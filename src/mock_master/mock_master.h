@@ -9,6 +9,10 @@
 //   GET|PUT|PATCH|DELETE /{c}/{id}  read, replace, merge, delete; every answer
 //                                 carries the record's ETag, and a write whose
 //                                 If-Match names another version gets 412
+//   GET /{c}?updatedSince=CURSOR&limit=N  the change feed: records changed after
+//                                 CURSOR (0: all) in their latest state, each with its
+//                                 version (ETag), deleted ones marked; nextCursor
+//   POST /_seed                   {"collection", "count", "from"}: N records at once
 //   GET /_stats                   counters and keys applied more than once
 //   GET /_keys                    per key: write requests received, side effects
 //   GET /_log                     every write request in arrival order (time, key, body)

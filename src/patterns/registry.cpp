@@ -8,6 +8,7 @@ Pattern AsyncPattern();     // patterns/async/async_pattern.cpp
 Pattern BufferedPattern();  // patterns/bulk/bulk_pattern.cpp
 Pattern DraftPattern();     // patterns/draft/draft_pattern.cpp
 Pattern EdgePattern();      // patterns/edge/edge_pattern.cpp
+Pattern CopyPattern();      // patterns/copy/copy_pattern.cpp
 
 const std::vector<Pattern>& Patterns() {
   static const std::vector<Pattern> kPatterns = {
@@ -16,6 +17,7 @@ const std::vector<Pattern>& Patterns() {
       BufferedPattern(),
       DraftPattern(),
       EdgePattern(),
+      CopyPattern(),
   };
   return kPatterns;
 }

@@ -7,7 +7,8 @@
 #include "config/config.h"
 #include "core/api_key.h"
 #include "patterns/async/async_config.h"
-#include "patterns/edge/edge_config.h"
+#include "patterns/copy/copy_config.h"
+#include "patterns/local_copy/edge_config.h"
 #include "patterns/registry.h"
 #include "patterns/sync/completer.h"
 
@@ -341,6 +342,37 @@ TEST(Config, EdgeRoutesCheckTheirReferencesAcrossRoutes) {
   EXPECT_NE(all.find("orders its changes per record; drop async.ordering_key"), std::string::npos) << all;
 }
 
+// A dual copy needs its change feed (with a {cursor}); its window and
+// policies are checked like an edge route's.
+TEST(Config, ADualCopyNamesItsFeedItsWindowAndWhatAStaleReadDoes) {
+  const std::string base = "upstreams: {m: {url: 'http://h:1'}}\nroutes:\n  - path: /customers\n    mode: dual-copy\n"
+                           "    upstream: m\n";
+  auto ok = LoadConfigText(base + "    copy: {refresh: {path: '/customers?updatedSince={cursor}', interval: 5s, "
+                                  "data: /data}, max_staleness: 30s, on_stale: refuse, on_conflict: master_wins}\n",
+                           "ok.yaml", ModeSpecs());
+  ASSERT_TRUE(ok.errors.empty()) << ok.errors[0].ToString();
+  const auto& s = ok.config.routes[0].settings_as<CopySettings>();
+  EXPECT_EQ(s.on_stale, OnStale::kRefuse);
+  EXPECT_EQ(s.max_staleness, 30'000);
+  EXPECT_EQ(s.refresh.interval, 5'000);
+  EXPECT_EQ(s.refresh.data, "/data");
+  EXPECT_EQ(s.on_conflict, ConflictPolicy::kMasterWins);
+  auto bad = LoadConfigText(base + "    copy: {refresh: {path: /customers, interval: 1h}, on_stale: maybe, "
+                                   "max_staleness: 1m, references: []}\n",
+                            "bad.yaml", ModeSpecs());
+  std::string all;
+  for (const auto& e : bad.errors) all += e.ToString() + "\n";
+  ASSERT_EQ(bad.errors.size(), 3u) << all;
+  EXPECT_NE(all.find("with a {cursor} in it"), std::string::npos) << all;
+  EXPECT_NE(all.find("'on_stale': 'maybe' is not one of: serve, refuse, passthrough"), std::string::npos) << all;
+  EXPECT_NE(all.find("references"), std::string::npos) << all;
+  ASSERT_EQ(bad.warnings.size(), 1u);
+  EXPECT_NE(bad.warnings[0].message.find("longer than max_staleness"), std::string::npos);
+  auto none = LoadConfigText(base, "none.yaml", ModeSpecs());
+  ASSERT_EQ(none.errors.size(), 1u);
+  EXPECT_NE(none.errors[0].message.find("needs 'copy'"), std::string::npos);
+}
+
 TEST(Config, QueuedRetentionOutlivesRetriesAndBufferedItemsNeedStableKeys) {
   const char* base =
       "upstreams: {m: {url: 'http://h:1'}}\nroutes:\n  - method: POST\n    path: /p\n    mode: async\n"
@@ -514,7 +546,7 @@ TEST(Config, AsyncKeysOnSyncRoutesAndShortLeasesAreRefused) {
   auto c = LoadConfigText(sync, "s.yaml", ModeSpecs());
   ASSERT_EQ(c.errors.size(), 2u) << (c.errors.empty() ? "" : c.errors[0].ToString());
   // In line order: the async: block (line 8), then notify: (line 13).
-  EXPECT_NE(c.errors[0].message.find("'async' applies to mode: async, buffered, draft and edge routes only"), std::string::npos)
+  EXPECT_NE(c.errors[0].message.find("'async' applies to mode: async, buffered, draft, edge and dual-copy routes only"), std::string::npos)
       << c.errors[0].message;
   EXPECT_NE(c.errors[1].message.find("mode: async routes only"), std::string::npos) << c.errors[1].message;
   std::string lease = kAsync;

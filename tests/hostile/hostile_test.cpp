@@ -9,7 +9,7 @@
 
 #include "http/server.h"
 #include "patterns/draft/draft_store.h"
-#include "patterns/edge/edge_store.h"
+#include "patterns/local_copy/edge_store.h"
 #include "testing/cluster.h"
 
 namespace writ::testing {

@@ -13,7 +13,7 @@
 #include <iostream>
 #include <thread>
 
-#include "patterns/edge/edge_route.h"
+#include "patterns/local_copy/edge_route.h"
 #include "patterns/registry.h"
 #include "testing/cluster.h"
 #include "testing/fault_store.h"

@@ -1,10 +1,12 @@
 // The edge routes' store contract, on SQLite and PostgreSQL with a fake
 // clock: local writes and their queued changes (create, update, delete),
 // coalescing into unsent changes only, preconditions, keys, both ids, and
-// the record following its changes' outcomes.
+// the record following its changes' outcomes; a dual copy's refresh
+// (the master's states into the copy, the refresh's lease and cursor).
 #include <gtest/gtest.h>
 
-#include "patterns/edge/edge_store.h"
+#include "patterns/copy/copy_store.h"
+#include "patterns/local_copy/edge_store.h"
 #include "patterns/registry.h"
 #include "store/store.h"
 #include "testing/store_fixture.h"
@@ -430,6 +432,127 @@ TEST_P(EdgeStoreTest, PreconditionsIdsAndKeysRefuseWithoutChangingAnything) {
   auto counts = records().Counts(kRoute);
   ASSERT_TRUE(counts.ok());
   EXPECT_EQ(counts->pending, 3);
+}
+
+// A dual copy's refresh (ApplyMaster): each master state by what the copy
+// holds. New -> inserted (synced, the master's id both ways); same version
+// -> unchanged; changed -> taken; local writes pending -> left for their
+// If-Match; synced after the read began -> read again; deleted -> deleted.
+TEST_P(EdgeStoreTest, TheMastersStatesApplyByWhatTheCopyHolds) {
+  auto apply = [&](std::vector<MasterState> items, Millis read_since) {
+    auto es = records();
+    auto r = Wait<MasterApply>(
+        [&](auto cb) { es.ApplyMaster(kDefaultTenant, kRoute, "/api/orders", items, read_since, nullptr, cb); });
+    EXPECT_TRUE(r.ok()) << r.status().message();
+    return r.ok() ? *r : MasterApply{};
+  };
+  Millis t0 = store_->Now();
+  auto a = apply({{"c1", R"({"n":1})", false, "\"m1\""}, {"c2", R"({"n":2})", false, "\"m1\""},
+                  {"c3", "", true, "\"m2\""}},
+                 t0);
+  EXPECT_EQ(a.inserted, 2);
+  EXPECT_EQ(a.unchanged, 1) << "a deletion of a record the copy never had";
+  auto c1 = Current("c1");
+  EXPECT_EQ(c1.canonical_id, "c1");
+  EXPECT_EQ(c1.sync_status, SyncStatus::kSynced);
+  EXPECT_TRUE(c1.from_master);
+  EXPECT_EQ(c1.master_etag, "\"m1\"");
+  EXPECT_TRUE(Changes().empty()) << "nothing goes back to the master";
+
+  clock_.Advance(1000);
+  a = apply({{"c1", R"({"n":1})", false, "\"m1\""}, {"c2", R"({"n":20})", false, "\"m2\""}}, store_->Now());
+  EXPECT_EQ(a.unchanged, 1);
+  EXPECT_EQ(a.updated, 1);
+  EXPECT_EQ(Current("c2").data, R"({"n":20})");
+  EXPECT_EQ(Current("c2").version, 2) << "a client's If-Match of the old version is stale now";
+
+  // A local write pending: the item waits; the change carries If-Match m1.
+  Do(Write(EdgeWrite::kReplace, "c1", R"({"n":100})"));
+  a = apply({{"c1", R"({"n":5})", false, "\"m3\""}}, store_->Now());
+  EXPECT_EQ(a.deferred, 1);
+  EXPECT_EQ(Current("c1").data, R"({"n":100})");
+  EXPECT_EQ(Current("c1").master_etag, "\"m1\"");
+  // The master takes it; a page read before that answer may be older.
+  Millis read = store_->Now();
+  clock_.Advance(1000);
+  Finish(Claim()[0], SubmissionStatus::kSucceeded, 200, "", {{"ETag", "\"m4\""}});
+  a = apply({{"c1", R"({"n":5})", false, "\"m3\""}}, read);
+  ASSERT_EQ(a.recheck.size(), 1u);
+  EXPECT_EQ(a.recheck[0], "c1");
+  EXPECT_EQ(Current("c1").data, R"({"n":100})");
+  a = apply({{"c1", R"({"n":100,"id":"c1"})", false, "\"m4\""}}, store_->Now());
+  EXPECT_EQ(a.unchanged, 1) << "the master's echo of the local write";
+
+  a = apply({{"c2", "", true, "\"m5\""}}, store_->Now());
+  EXPECT_EQ(a.updated, 1);
+  EXPECT_TRUE(Current("c2").deleted);
+
+  // A local create whose answer names a record the refresh loaded meanwhile:
+  // the loaded copy gives way to the local record (no conflict, one record).
+  Do(Write(EdgeWrite::kCreate, "tmp_1", R"({"n":7})"));
+  auto create = Claim();
+  ASSERT_EQ(create.size(), 1u);
+  a = apply({{"c7", R"({"n":7,"id":"c7"})", false, "\"m1\""}}, store_->Now());
+  EXPECT_EQ(a.inserted, 1);
+  Finish(create[0], SubmissionStatus::kSucceeded, 201, "c7", {{"ETag", "\"m1\""}});
+  auto mine = Current("c7");
+  EXPECT_EQ(mine.id, "tmp_1");
+  EXPECT_EQ(mine.sync_status, SyncStatus::kSynced);
+  EdgeFilter f;
+  f.route = kRoute;
+  f.limit = 100;
+  auto all = records().List(f);
+  ASSERT_TRUE(all.ok());
+  int c7 = 0;
+  for (const auto& r : *all) c7 += r.canonical_id == "c7";
+  EXPECT_EQ(c7, 1);
+}
+
+// A refresh pass holds a lease (one instance at a time), moves its cursor
+// with the page it applies, and makes the copy as fresh as its start; a
+// full load takes the lease away, and the old pass's next page fails
+// without applying anything.
+TEST_P(EdgeStoreTest, ACopysRefreshLeasesMovesItsCursorAndLoadsFromTheStart) {
+  CopyStore copy(store_->db());
+  auto lease = [&](const std::string& owner) {
+    auto r = Wait<CopyState>([&](auto cb) { copy.Lease(kRoute, owner, 60'000, cb); });
+    EXPECT_TRUE(r.ok());
+    return r.ok() ? *r : CopyState{};
+  };
+  auto page = [&](const std::string& owner, const std::string& id, const std::string& cursor) {
+    auto es = records();
+    Store* s = store_.get();
+    return Wait<MasterApply>([&](auto cb) {
+      es.ApplyMaster(kDefaultTenant, kRoute, "/api/orders", {{id, "{}", false, "\"m1\""}}, s->Now(),
+                     [&, s](sql::Conn& c) { return CopyStore::Advance(c, kRoute, owner, cursor, 1, s->Now(), 60'000); },
+                     cb);
+    });
+  };
+  Millis start = store_->Now();
+  EXPECT_EQ(lease("a").owner, "a");
+  clock_.Advance(10);
+  EXPECT_EQ(lease("b").owner, "a") << "a pass is under way";
+  ASSERT_TRUE(page("a", "c1", "17").ok());
+  auto done = Wait<CopyState>([&](auto cb) { copy.Finish(kRoute, "a", "", cb); });
+  ASSERT_TRUE(done.ok());
+  EXPECT_EQ(done->as_of, start);
+  EXPECT_EQ(done->cursor, "17");
+  EXPECT_EQ(done->total_items, 1);
+  EXPECT_EQ(done->owner, "");
+
+  EXPECT_EQ(lease("a").owner, "a");
+  ASSERT_TRUE(copy.RequestLoad(kRoute).ok());
+  auto after = page("a", "c2", "18");
+  EXPECT_FALSE(after.ok()) << "the load took the lease";
+  auto missing = records().Get(kDefaultTenant, kRoute, "c2");
+  ASSERT_TRUE(missing.ok());
+  EXPECT_FALSE(missing->has_value()) << "the page was not applied";
+  auto st = copy.Get(kRoute);
+  ASSERT_TRUE(st.ok());
+  EXPECT_EQ(st->cursor, "");
+  EXPECT_TRUE(st->loading);
+  EXPECT_EQ(st->as_of, start) << "the copy is as fresh as before";
+  EXPECT_EQ(lease("b").owner, "b");
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, EdgeStoreTest, ::testing::ValuesIn(testing::AllBackends()),

@@ -1,4 +1,4 @@
-#include "patterns/edge/edge_json.h"
+#include "patterns/local_copy/edge_json.h"
 
 #include <boost/json.hpp>
 

@@ -1,10 +1,10 @@
-#include "patterns/edge/edge_store.h"
+#include "patterns/local_copy/edge_store.h"
 
 #include <boost/json.hpp>
 
 #include "core/hash.h"
 #include "core/json.h"
-#include "patterns/edge/edge_sql.h"
+#include "patterns/local_copy/edge_sql.h"
 #include "store/sql/keys.h"
 #include "store/sql/queue.h"
 
@@ -23,7 +23,7 @@ constexpr const char* kRecordColumns =
     "(SELECT count(*) FROM commands p WHERE p.route = r.route AND p.ordering_key = r.id AND p.tenant = r.tenant "
     "AND p.status IN ('accepted','processing')), "
     "(SELECT coalesce(min(p.created_at), 0) FROM commands p WHERE p.route = r.route AND p.ordering_key = r.id "
-    "AND p.tenant = r.tenant AND p.status IN ('accepted','processing'))";
+    "AND p.tenant = r.tenant AND p.status IN ('accepted','processing')), r.origin";
 
 EdgeRecord ReadRecord(Stmt& s) {
   EdgeRecord r;
@@ -49,6 +49,7 @@ EdgeRecord ReadRecord(Stmt& s) {
   r.collection = s.Text(19);
   r.pending = s.Int(20);
   r.oldest_pending = s.Int(21);
+  r.from_master = s.Text(22) == "master";
   return r;
 }
 
@@ -188,7 +189,10 @@ std::optional<SyncStatus> ParseSyncStatus(const std::string& s) {
 
 SchemaStep EdgeSchemaStep();          // edge_schema.cpp
 SchemaStep EdgeConflictSchemaStep();  // edge_schema.cpp
-std::vector<SchemaStep> EdgeStore::Schema() { return {EdgeSchemaStep(), EdgeConflictSchemaStep()}; }
+SchemaStep EdgeOriginSchemaStep();    // edge_schema.cpp
+std::vector<SchemaStep> EdgeStore::Schema() {
+  return {EdgeSchemaStep(), EdgeConflictSchemaStep(), EdgeOriginSchemaStep()};
+}
 
 const char* ConflictPolicyName(ConflictPolicy p) {
   switch (p) {
@@ -404,6 +408,14 @@ Status EdgeStore::OnChangeFinished(Conn& c, const AttemptOutcome& o, Millis now,
         // local records for one master record. Left for an operator.
         auto other = SelectRecord(c, ch.tenant, ch.route, canonical);
         if (!other.ok()) return other.status();
+        // A dual copy's refresh may have loaded the new record before this
+        // answer came: that copy is this record's, which takes its place.
+        if (other->has_value() && (*other)->id != r.id && (*other)->from_master && (*other)->pending == 0 &&
+            !(*other)->held) {
+          auto gone = Change(c, "DELETE FROM edge_records WHERE seq=?1", [&](Stmt& s) { s.Bind(1, (*other)->seq); });
+          if (!gone.ok()) return gone.status();
+          other->reset();
+        }
         if (other->has_value() && (*other)->id != r.id) {
           status = "conflict";
           reason = "the master answered the create with id '" + canonical + "', which record '" + (*other)->id +

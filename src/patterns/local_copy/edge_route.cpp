@@ -1,4 +1,4 @@
-#include "patterns/edge/edge_route.h"
+#include "patterns/local_copy/edge_route.h"
 
 #include <filesystem>
 
@@ -14,7 +14,7 @@
 #include "core/units.h"
 #include "patterns/document/etag.h"
 #include "patterns/document/json_patch.h"
-#include "patterns/edge/edge_json.h"
+#include "patterns/local_copy/edge_json.h"
 #include "patterns/idempotency/key.h"
 #include "patterns/idempotency/request.h"
 #include "queue/submissions_api.h"

@@ -5,7 +5,7 @@
 
 #include "core/hash.h"
 #include "core/json.h"
-#include "patterns/edge/edge_sql.h"
+#include "patterns/local_copy/edge_sql.h"
 #include "store/command_queue.h"
 
 namespace writ {
@@ -166,6 +166,102 @@ Status OnMasterVersion(Conn& c, const AttemptOutcome& o, const EdgeRecord& r, Mi
 }  // namespace edge_sql
 
 using namespace edge_sql;
+
+namespace {
+
+bool SameJson(const std::string& a, const std::string& b) {
+  if (a == b) return true;
+  auto x = ParseJsonStrict(a), y = ParseJsonStrict(b);
+  return x.ok() && y.ok() && *x == *y;
+}
+
+// One master state into the copy (ApplyMaster's rules, edge_store.h).
+Status ApplyOne(Conn& c, const std::string& tenant, const std::string& route, const std::string& collection,
+                const MasterState& m, Millis read_since, Millis now, MasterApply& out) {
+  auto cur = SelectRecord(c, tenant, route, m.id);
+  if (!cur.ok()) return cur.status();
+  if (!cur->has_value()) {
+    if (m.deleted) {
+      ++out.unchanged;
+      return Status::Ok();
+    }
+    auto n = Change(c,
+                    "INSERT INTO edge_records (tenant, route, id, canonical_id, version, data, sync_status, "
+                    "master_etag, created_at, updated_at, synced_at, collection, origin) "
+                    "VALUES (?1,?2,?3,?3,1,?4,'synced',?5,?6,?6,?6,?7,'master') ON CONFLICT (tenant, route, id) DO NOTHING",
+                    [&](Stmt& s) {
+                      s.Bind(1, tenant).Bind(2, route).Bind(3, m.id).BindBlob(4, m.data).Bind(5, m.etag);
+                      s.Bind(6, now).Bind(7, collection);
+                    });
+    if (!n.ok()) return n.status();
+    if (*n == 1) ++out.inserted;
+    else out.recheck.push_back(m.id);  // a local record took that id meanwhile
+    return Status::Ok();
+  }
+  if (auto s = LockRecord(c, (*cur)->seq); !s.ok()) return s;
+  cur = SelectRecord(c, tenant, route, (*cur)->id);
+  if (!cur.ok()) return cur.status();
+  if (!cur->has_value()) return Status::Ok();
+  const EdgeRecord& r = **cur;
+  if (!m.etag.empty() && m.etag == r.master_etag && !r.held) {
+    ++out.unchanged;
+    return Status::Ok();
+  }
+  if (r.held) {  // the operator decides with the master's latest version
+    auto n = Change(c, "UPDATE edge_records SET master_data=?2, master_etag=?3 WHERE seq=?1", [&](Stmt& s) {
+      s.Bind(1, r.seq).BindBlob(2, m.deleted ? std::string("null") : m.data).Bind(3, m.etag);
+    });
+    if (!n.ok()) return n.status();
+    ++out.held;
+    return Status::Ok();
+  }
+  if (r.pending > 0) {
+    ++out.deferred;
+    return Status::Ok();
+  }
+  if (r.synced_at > read_since) {  // the master took a change after the read began: which is newer?
+    out.recheck.push_back(m.id);
+    return Status::Ok();
+  }
+  if (m.deleted == r.deleted && (m.deleted || SameJson(m.data, r.data))) {
+    auto n = Change(c, "UPDATE edge_records SET master_etag=?2 WHERE seq=?1",
+                    [&](Stmt& s) { s.Bind(1, r.seq).Bind(2, m.etag); });
+    if (!n.ok()) return n.status();
+    ++out.unchanged;
+    return Status::Ok();
+  }
+  ++out.updated;
+  if (r.sync_status != SyncStatus::kSynced)  // a local state the master never took: kept in the history
+    return TakeMaster(c, r, m.deleted ? std::string("null") : m.data, m.etag, "refresh", now);
+  auto n = Change(c,
+                  "UPDATE edge_records SET version=version+1, data=?2, deleted=?3, master_etag=?4, synced_at=?5, "
+                  "updated_at=?5 WHERE seq=?1",
+                  [&](Stmt& s) {
+                    s.Bind(1, r.seq).BindBlob(2, m.deleted ? r.data : m.data).Bind(3, int64_t{m.deleted ? 1 : 0});
+                    s.Bind(4, m.etag).Bind(5, now);
+                  });
+  return n.ok() ? Status::Ok() : n.status();
+}
+
+}  // namespace
+
+void EdgeStore::ApplyMaster(const std::string& tenant, const std::string& route, const std::string& collection,
+                            std::vector<MasterState> items, Millis read_since, std::function<Status(Conn&)> also,
+                            Callback<MasterApply> done) {
+  SubmitFor<MasterApply>(
+      db_,
+      [db = &db_, tenant, route, collection, items = std::move(items), read_since,
+       also = std::move(also)](Conn& c) -> Result<MasterApply> {
+        MasterApply out;
+        Millis now = db->Now();
+        for (const auto& m : items)
+          if (auto s = ApplyOne(c, tenant, route, collection, m, read_since, now, out); !s.ok()) return s;
+        if (also)
+          if (auto s = also(c); !s.ok()) return s;
+        return out;
+      },
+      std::move(done));
+}
 
 Result<std::vector<EdgeHistoryEntry>> EdgeStore::History(const EdgeRecord& r) {
   return ReadFor<std::vector<EdgeHistoryEntry>>(db_, [&](Conn& c) {

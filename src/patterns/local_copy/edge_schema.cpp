@@ -1,4 +1,4 @@
-// Schema versions 11 and 12: the local copy of edge routes, in both dialects. The
+// Schema versions 11 to 13: the local copy of edge routes, in both dialects. The
 // changes to send are rows of `commands` (ordering key: the record's id).
 #include "store/database.h"
 
@@ -93,9 +93,19 @@ CREATE TABLE IF NOT EXISTS edge_history (
 CREATE INDEX IF NOT EXISTS edge_history_record ON edge_history(record_seq, seq);
 )sql";
 
+// Version 13: where a record came from. A dual copy loads records from the
+// master ('master'); every other record was created locally ('local').
+const char* const kSqliteOrigin = R"sql(
+ALTER TABLE edge_records ADD COLUMN origin TEXT NOT NULL DEFAULT 'local';
+)sql";
+const char* const kPostgresOrigin = R"sql(
+ALTER TABLE edge_records ADD COLUMN IF NOT EXISTS origin TEXT NOT NULL DEFAULT 'local';
+)sql";
+
 }  // namespace
 
 SchemaStep EdgeSchemaStep() { return {11, "edge_records", kSqliteSchema, kPostgresSchema}; }
 SchemaStep EdgeConflictSchemaStep() { return {12, "edge_records", kSqliteConflicts, kPostgresConflicts}; }
+SchemaStep EdgeOriginSchemaStep() { return {13, "edge_records", kSqliteOrigin, kPostgresOrigin}; }
 
 }  // namespace writ

@@ -21,8 +21,8 @@
 #include <memory>
 #include <string>
 
-#include "patterns/edge/edge_config.h"
-#include "patterns/edge/edge_store.h"
+#include "patterns/local_copy/edge_config.h"
+#include "patterns/local_copy/edge_store.h"
 #include "patterns/route.h"
 #include "queue/worker.h"
 #include "store/store.h"

@@ -6,7 +6,7 @@
 
 #include <boost/json/object.hpp>
 
-#include "patterns/edge/edge_store.h"
+#include "patterns/local_copy/edge_store.h"
 
 namespace writ {
 

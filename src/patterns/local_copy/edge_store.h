@@ -83,6 +83,7 @@ struct EdgeRecord {
   bool held = false;
   bool resent = false;
   std::string collection;  // the master's collection path its changes go to
+  bool from_master = false;  // loaded from the master (a dual copy's refresh), not created locally
 };
 
 // A local version a conflict resolution overwrote.
@@ -168,6 +169,29 @@ struct EdgeCounts {
   Millis oldest_pending = 0;  // updated_at of the oldest pending record (0: none)
 };
 
+// One record as the master has it: an item of a dual copy's refresh, or
+// its answer to a read of the record.
+struct MasterState {
+  std::string id;        // the master's id
+  std::string data;      // JSON object text; unused when deleted
+  bool deleted = false;  // the master has no such record (any more)
+  std::string etag;      // its version, sent as If-Match with the next change
+};
+
+// What ApplyMaster did, item by item.
+struct MasterApply {
+  int64_t inserted = 0;   // new in the copy
+  int64_t updated = 0;    // the copy took the master's state (deleted ones too)
+  int64_t unchanged = 0;  // the copy had it already
+  int64_t deferred = 0;   // local changes are pending: they go out with If-Match of
+                          // the version the copy knows, so a master that changed
+                          // meets the route's conflict policy
+  int64_t held = 0;       // held for an operator: its master version was updated
+  // Records the master took a change of after `read_since`: the item may be
+  // older than the copy, so it must be read again (a GET after this).
+  std::vector<std::string> recheck;
+};
+
 class EdgeStore {
  public:
   explicit EdgeStore(Database& db) : db_(db) {}
@@ -188,7 +212,13 @@ class EdgeStore {
   // later unsent changes, which are cancelled ("folded"). A write that came
   // while the change was being sent thus still makes one request.
   static Status OnChangeRetried(sql::Conn& c, const AttemptOutcome& o, Millis now);
-  static std::vector<SchemaStep> Schema();  // versions 11 and 12
+  // A dual copy's refresh: the master's states into the copy of (tenant,
+  // route), in one transaction with `also` (the refresh's cursor moves with
+  // them). `read_since`: when the read that returned them began.
+  void ApplyMaster(const std::string& tenant, const std::string& route, const std::string& collection,
+                   std::vector<MasterState> items, Millis read_since, std::function<Status(sql::Conn&)> also,
+                   Callback<MasterApply> done);
+  static std::vector<SchemaStep> Schema();  // versions 11, 12 and 13
 
  private:
   Database& db_;

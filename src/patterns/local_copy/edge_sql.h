@@ -1,12 +1,12 @@
 // The edge store's SQL steps shared by its two files (edge_store.cpp: the
 // record and its changes; edge_conflicts.cpp: conflicts). Internal to
-// patterns/edge/; each runs inside the caller's transaction.
+// patterns/local_copy/; each runs inside the caller's transaction.
 #pragma once
 
 #include <optional>
 #include <string>
 
-#include "patterns/edge/edge_store.h"
+#include "patterns/local_copy/edge_store.h"
 #include "store/sql/conn.h"
 
 namespace writ::edge_sql {

@@ -8,7 +8,7 @@
 
 #include "config/config.h"
 #include "core/json_pattern.h"
-#include "patterns/edge/edge_store.h"
+#include "patterns/local_copy/edge_store.h"
 #include "patterns/validate/schema.h"
 #include "queue/queue_config.h"
 
@@ -35,5 +35,8 @@ struct EdgeSettings : QueuedSettings {
 };
 
 ModeSpec EdgeSpec();
+// The keys an edge route and a dual copy share: client_id, canonical_id,
+// update_method, on_conflict, max_sync_delay (into `e`).
+void ReadLocalCopyKeys(Reader& r, const YAML::Node& n, EdgeSettings& e);
 
 }  // namespace writ

@@ -1,0 +1,113 @@
+// mode: dual-copy (CP-6) in the pattern registry: the `copy:`, `async:` and
+// `validate:` keys, the route, and the refresh's store concern (schema
+// version 14). The copy's records are the edge store's.
+#include "config/reader.h"
+#include "patterns/copy/copy_config.h"
+#include "patterns/copy/copy_route.h"
+#include "patterns/copy/copy_store.h"
+#include "patterns/registry.h"
+
+namespace writ {
+
+const char* OnStaleName(OnStale s) {
+  switch (s) {
+    case OnStale::kServe:
+      return "serve";
+    case OnStale::kRefuse:
+      return "refuse";
+    case OnStale::kPassthrough:
+      return "passthrough";
+  }
+  return "?";
+}
+
+namespace {
+
+void ReadRefresh(Reader& r, const YAML::Node& n, RefreshConfig& f) {
+  if (!r.CheckMap(n, "copy.refresh", {"path", "interval", "cursor", "items", "id", "version", "data", "deleted"}))
+    return;
+  r.Str(n, "path", f.path);
+  if (f.path.empty() || f.path[0] != '/' || f.path.find("{cursor}") == std::string::npos)
+    r.Error(n["path"] ? n["path"] : n,
+            "'refresh.path' is the master's change feed with a {cursor} in it, e.g. /customers?updatedSince={cursor}");
+  r.Duration(n, "interval", f.interval);
+  if (n["interval"] && f.interval < 100) r.Error(n["interval"], "'refresh.interval' must be at least 100ms");
+  r.Pointer(n, "cursor", f.cursor, "/nextCursor");
+  r.Pointer(n, "items", f.items, "/items");
+  r.Pointer(n, "id", f.id, "/id");
+  r.Pointer(n, "version", f.version, "/version");
+  if (n["data"]) {
+    r.Str(n, "data", f.data);
+    if (!f.data.empty() && f.data[0] != '/')
+      r.Error(n["data"], "'refresh.data' is a JSON Pointer such as /data, or \"\"");
+  }
+  r.Pointer(n, "deleted", f.deleted, "/deleted");
+}
+
+void ReadCopy(Reader& r, const YAML::Node& n, CopySettings& s) {
+  if (!r.CheckMap(n, "copy",
+                  {"refresh", "max_staleness", "on_stale", "client_id", "canonical_id", "update_method", "on_conflict",
+                   "max_sync_delay"}))
+    return;
+  ReadLocalCopyKeys(r, n, s);
+  r.Duration(n, "max_staleness", s.max_staleness);
+  if (n["max_staleness"] && s.max_staleness <= 0) r.Error(n["max_staleness"], "'max_staleness' must be positive");
+  r.Enum(n, "on_stale", s.on_stale,
+         {{"serve", OnStale::kServe}, {"refuse", OnStale::kRefuse}, {"passthrough", OnStale::kPassthrough}});
+  if (auto f = n["refresh"])
+    ReadRefresh(r, f, s.refresh);
+  else
+    r.Error(
+        n, "a dual copy needs 'refresh' (the master's change feed): refresh: {path: /customers?updatedSince={cursor}}");
+}
+
+}  // namespace
+
+ModeSpec CopySpec() {
+  ModeSpec m;
+  m.name = "dual-copy";
+  m.keys = {"copy", "async", "validate"};
+  m.collection = true;
+  m.parse = [](ModeContext& ctx) -> std::shared_ptr<const ModeConfig> {
+    auto s = std::make_shared<CopySettings>();
+    s->queue.max_attempts = 1'000;  // as edge: a master that is down is what the copy is for
+    if (auto c = ctx.node["copy"])
+      ReadCopy(ctx.reader, c, *s);
+    else
+      ctx.reader.Error(ctx.node, "a dual-copy route needs 'copy' with its 'refresh' (the master's change feed)");
+    if (auto a = ctx.node["async"]) {
+      ReadQueueConfig(ctx.reader, a, s->queue);
+      if (a.IsMap() && a["ordering_key"])
+        ctx.reader.Error(a["ordering_key"], "a dual copy orders its changes per record; drop async.ordering_key");
+      if (a.IsMap() && a["canonical_id"])
+        ctx.reader.Error(a["canonical_id"], "a dual copy reads the master's id at copy.canonical_id");
+    }
+    s->queue.canonical_id = s->canonical_id;
+    if (s->refresh.interval > s->max_staleness)
+      ctx.reader.Warn(ctx.node["copy"],
+                      "refresh.interval is longer than max_staleness: the copy will be stale between refreshes");
+    auto idem = ctx.node["idempotency"];
+    if (!(idem && idem.IsMap() && idem["final_statuses"])) {
+      auto& ex = ctx.route.idempotency.final_statuses.exclude;
+      ex.erase(std::remove(ex.begin(), ex.end(), 409), ex.end());
+    }
+    ReadSchemaKey(ctx, s->validate, s->schema);
+    CheckQueueLease(ctx.reader, ctx.node, s->queue, ctx.upstream);
+    CheckQueueRetention(ctx.reader, ctx.node, ctx.route.idempotency, s->queue);
+    return s;
+  };
+  return m;
+}
+
+Pattern CopyPattern() {
+  Pattern p;
+  p.spec = CopySpec();
+  p.make = [](const RouteConfig& rc, RouteServices& s) -> std::unique_ptr<Route> {
+    return std::make_unique<CopyRoute>(rc, rc.settings_as<CopySettings>(), s.upstream(rc.upstream), s.store(),
+                                       s.client(rc.upstream), s.scheduler(), s.metrics(), s.rng(), &s.submissions());
+  };
+  p.schema = {CopyStore::Schema()};
+  return p;
+}
+
+}  // namespace writ

@@ -1,0 +1,194 @@
+// Dual copies (CP-6) end to end: real mock master and writ processes over
+// loopback. The copy loads the master's collection through its change
+// feed, serves reads with their window (Writ-As-Of, Age, pending writes),
+// takes the master's later changes and deletions, sends local writes back
+// with If-Match of the master's version, never makes a second copy of a
+// record it created itself, meets a record changed on both sides with its
+// policy, and follows on_stale when the feed stops.
+#include <gtest/gtest.h>
+
+#include "core/json.h"
+#include "testing/cluster.h"
+
+namespace writ::testing {
+namespace {
+
+namespace json = boost::json;
+
+std::string Str(const json::value& v, const char* k) {
+  auto* x = v.is_object() ? v.as_object().if_contains(k) : nullptr;
+  return x && x->is_string() ? std::string(x->get_string()) : "";
+}
+std::string Header(const Response& r, const std::string& name) {
+  auto v = FindHeader(r.headers, name);
+  return v ? std::string(*v) : "";
+}
+
+RouteOptions CopyRoute(const std::string& path, const std::string& copy_yaml) {
+  RouteOptions r;
+  r.method = "";
+  r.path = path;
+  r.mode = "dual-copy";
+  r.extra =
+      "upstream_path: /customers\n"
+      "async: {lease: 4s, poll_interval: 50ms, backoff_base: 50ms, backoff_max: 300ms}\n"
+      "copy: {refresh: {path: \"/customers?updatedSince={cursor}&limit=100\", interval: 200ms, data: /data}, " +
+      copy_yaml + "}\n";
+  return r;
+}
+
+class CopyTest : public ::testing::Test {
+ protected:
+  void Start(const std::vector<RouteOptions>& routes, int seed = 250) {
+    master_.Start(dir_.path(), {"--honor-idempotency-key"});
+    Seed(1, seed);
+    writ_.Start(dir_.path(), master_.port(), routes);
+  }
+  void Seed(int from, int count) {
+    auto r = Call(
+        master_.port(), "POST", "/_seed",
+        "{\"collection\":\"customers\",\"count\":" + std::to_string(count) + ",\"from\":" + std::to_string(from) + "}");
+    ASSERT_EQ(r.status, 200) << r.body;
+  }
+  void Faults(const std::string& body) { ASSERT_EQ(Call(master_.port(), "POST", "/_faults", body).status, 200); }
+  Response Get(const std::string& path) { return Call(writ_.port(), "GET", path); }
+  json::value AtMaster(const std::string& id) {
+    auto r = Call(master_.port(), "GET", "/customers/" + id);
+    return r.status == 200 ? ParseBody(r) : json::value();
+  }
+  bool Loaded(const std::string& route) {
+    auto r = Get(route + "/cus_1");
+    return r.status == 200 && Header(r, "Writ-As-Of") != "never" && Header(r, "Writ-Stale").empty();
+  }
+  TempDir dir_;
+  MockMasterProcess master_;
+  WritProcess writ_;
+};
+
+TEST_F(CopyTest, TheCopyFollowsTheMasterAndSendsLocalWritesBackOnce) {
+  Start({CopyRoute("/customers", "max_staleness: 30s")});
+  ASSERT_TRUE(Eventually([&] { return Loaded("/customers"); }, 20'000));
+  // Every record loaded, equal to the master's; the read carries its window.
+  auto r = Get("/customers/cus_7");
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto rec = ParseBody(r);
+  EXPECT_EQ(rec.as_object().at("data"), AtMaster("cus_7"));
+  EXPECT_EQ(Header(r, "Writ-Pending-Writes"), "0");
+  EXPECT_FALSE(Header(r, "Age").empty());
+  EXPECT_EQ(Str(rec, "syncStatus"), "synced");
+  std::string etag = Header(r, "ETag");
+
+  // The master changes one record and deletes another behind Writ's back.
+  ASSERT_EQ(Call(master_.port(), "PUT", "/customers/cus_8", "{\"name\":\"Changed at the master\"}").status, 200);
+  ASSERT_EQ(Call(master_.port(), "DELETE", "/customers/cus_9").status, 204);
+  ASSERT_TRUE(Eventually([&] {
+    auto g = Get("/customers/cus_8");
+    return g.status == 200 && Str(ParseBody(g).as_object().at("data"), "name") == "Changed at the master";
+  }));
+  ASSERT_TRUE(Eventually([&] { return Get("/customers/cus_9").status == 404; }));
+
+  // A local write: a stale If-Match is refused; a current one commits and
+  // reaches the master once, with the master's version as If-Match.
+  Headers h = {{"Content-Type", "application/json"}, {"If-Match", "\"999\""}};
+  EXPECT_EQ(Call(writ_.port(), "PUT", "/customers/cus_7", "{\"name\":\"x\"}", h).status, 412);
+  h[1].second = etag;
+  auto put = Call(writ_.port(), "PUT", "/customers/cus_7", "{\"name\":\"Local\",\"balance\":70}", h);
+  ASSERT_EQ(put.status, 200) << put.body;
+  ASSERT_TRUE(Eventually([&] { return Str(AtMaster("cus_7"), "name") == "Local"; }));
+  ASSERT_TRUE(Eventually([&] { return Str(ParseBody(Get("/customers/cus_7")), "syncStatus") == "synced"; }));
+  // The refresh sees the master's echo of that write and keeps the copy.
+  auto after = ParseBody(Get("/customers/cus_7"));
+  EXPECT_EQ(Str(after.as_object().at("data"), "name"), "Local");
+
+  // A record created locally is created at the master once, and the feed's
+  // copy of it is the same record, not a second one.
+  auto post = Call(writ_.port(), "POST", "/customers", "{\"name\":\"New\"}",
+                   {{"Content-Type", "application/json"}, {"Idempotency-Key", "new-1"}});
+  ASSERT_EQ(post.status, 201) << post.body;
+  std::string tmp = Str(ParseBody(post), "id");
+  ASSERT_TRUE(Eventually([&] { return !Str(ParseBody(Get("/customers/" + tmp)), "canonicalId").empty(); }));
+  std::string canonical = Str(ParseBody(Get("/customers/" + tmp)), "canonicalId");
+  EXPECT_EQ(Str(AtMaster(canonical), "name"), "New");
+  std::this_thread::sleep_for(std::chrono::milliseconds(600));  // a refresh or two over the new record
+  auto list = ParseBody(Get("/customers?limit=1000"));
+  int named_new = 0;
+  for (const auto& x : list.as_object().at("records").as_array())
+    if (Str(x.as_object().at("data"), "name") == "New") ++named_new;
+  EXPECT_EQ(named_new, 1);
+  auto stats = ParseBody(Call(master_.port(), "GET", "/_stats"));
+  EXPECT_EQ(stats.as_object().at("duplicateApplies").as_int64(), 0);
+
+  std::string out;
+  ASSERT_EQ(RunWrit({"copy", "status", "/customers", "-c", writ_.config_path(), "--json"}, &out), 0) << out;
+  auto status = ParseJsonStrict(out.substr(out.find('[')));
+  ASSERT_TRUE(status.ok()) << out;
+  const auto& s = status->as_array().at(0).as_object();
+  EXPECT_FALSE(s.at("stale").as_bool());
+  EXPECT_EQ(s.at("lastError").as_string(), "");
+  EXPECT_GE(s.at("totalItems").as_int64(), 250);
+}
+
+// A record written locally while the master changed it too: master_wins
+// takes the master's version (the local one kept in the history); manual
+// holds both for an operator.
+TEST_F(CopyTest, ARecordChangedOnBothSidesFollowsThePolicy) {
+  Start({CopyRoute("/wins", "on_conflict: master_wins"), CopyRoute("/held", "on_conflict: manual")}, 20);
+  ASSERT_TRUE(Eventually([&] { return Loaded("/wins") && Loaded("/held"); }, 20'000));
+  Faults("{\"errorRate\":1}");  // the local writes stay pending
+  Headers h = {{"Content-Type", "application/json"}};
+  ASSERT_EQ(Call(writ_.port(), "PUT", "/wins/cus_5", "{\"name\":\"Local 5\"}", h).status, 200);
+  ASSERT_EQ(Call(writ_.port(), "PUT", "/held/cus_6", "{\"name\":\"Local 6\"}", h).status, 200);
+  Seed(5, 2);                                                   // the master changes both (as another system would)
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // refreshes see them and defer
+  EXPECT_EQ(Str(ParseBody(Get("/wins/cus_5")).as_object().at("data"), "name"), "Local 5");
+  Faults("{\"errorRate\":0}");
+  ASSERT_TRUE(Eventually([&] {
+    auto g = ParseBody(Get("/wins/cus_5"));
+    return Str(g, "syncStatus") == "synced" && Str(g.as_object().at("data"), "name") == "Customer 5";
+  }));
+  ASSERT_TRUE(Eventually([&] { return Str(ParseBody(Get("/held/cus_6")), "syncStatus") == "conflict"; }));
+  auto held = ParseBody(Get("/held/cus_6"));
+  EXPECT_EQ(Str(held.as_object().at("data"), "name"), "Local 6");
+  EXPECT_EQ(Str(AtMaster("cus_6"), "name"), "Customer 6") << "the master keeps its version until an operator decides";
+}
+
+// The feed stops: once the copy is older than max_staleness, serve answers
+// from it marked stale, refuse answers 503 with Retry-After, passthrough
+// reads the master (and takes its state into the copy).
+TEST_F(CopyTest, StaleReadsFollowOnStale) {
+  Start({CopyRoute("/serve", "max_staleness: 1s, on_stale: serve"),
+         CopyRoute("/refuse", "max_staleness: 1s, on_stale: refuse"),
+         CopyRoute("/pass", "max_staleness: 1s, on_stale: passthrough")},
+        20);
+  ASSERT_TRUE(Eventually([&] { return Loaded("/serve") && Loaded("/refuse") && Loaded("/pass"); }, 20'000));
+  Faults("{\"failFeed\":true}");
+  ASSERT_EQ(Call(master_.port(), "PUT", "/customers/cus_3", "{\"name\":\"Changed\"}").status, 200);
+  ASSERT_TRUE(Eventually([&] { return Get("/refuse/cus_3").status == 503; }, 5'000));
+
+  auto refused = Get("/refuse/cus_3");
+  EXPECT_EQ(ProblemType(refused), "copy-stale") << refused.body;
+  EXPECT_FALSE(Header(refused, "Retry-After").empty());
+  auto served = Get("/serve/cus_3");
+  ASSERT_EQ(served.status, 200);
+  EXPECT_EQ(Header(served, "Writ-Stale"), "true");
+  EXPECT_EQ(Str(ParseBody(served).as_object().at("data"), "name"), "Customer 3") << "the copy as it stands";
+  auto passed = Get("/pass/cus_3");
+  ASSERT_EQ(passed.status, 200) << passed.body;
+  EXPECT_EQ(Header(passed, "Writ-Source"), "master");
+  EXPECT_EQ(Str(ParseBody(passed).as_object().at("data"), "name"), "Changed");
+  auto ready = Call(writ_.port(), "GET", "/readyz?verbose");
+  EXPECT_NE(ready.body.find("max_staleness"), std::string::npos) << ready.body;
+
+  // The master down altogether: passthrough cannot read it either.
+  Faults("{\"failFeed\":false}");
+  ASSERT_TRUE(Eventually([&] { return Get("/refuse/cus_3").status == 200; }, 5'000));
+  EXPECT_EQ(Str(ParseBody(Get("/refuse/cus_3")).as_object().at("data"), "name"), "Changed");
+  uint16_t port = master_.port();
+  master_.Stop();
+  ASSERT_TRUE(Eventually([&] { return Get("/pass/cus_4").status == 503; }, 5'000));
+  EXPECT_EQ(ProblemType(Get("/pass/cus_4")), "copy-stale");
+  (void)port;
+}
+
+}  // namespace
+}  // namespace writ::testing
