@@ -35,6 +35,25 @@ install_valijson() {
   rm -rf "$tmp"
   echo "install-deps: valijson headers unpacked into $dest"
 }
+# promtool checks examples/alerts.yaml (a test). It ships in Debian's
+# prometheus package, whose install would also set up the Prometheus server
+# as a system service: we fetch the .deb and unpack only promtool into .deps/.
+install_promtool() {
+  local dest=.deps/prometheus
+  [[ -x $dest/usr/bin/promtool ]] && return 0
+  local tmp
+  tmp=$(mktemp -d)
+  (cd "$tmp" && apt-get download prometheus >/dev/null 2>&1) || {
+    $SUDO apt-get update -qq
+    (cd "$tmp" && apt-get download prometheus >/dev/null)
+  }
+  mkdir -p "$dest"
+  dpkg -x "$tmp"/prometheus_*.deb "$tmp/x"
+  mkdir -p "$dest/usr/bin"
+  cp "$tmp/x/usr/bin/promtool" "$dest/usr/bin/promtool"
+  rm -rf "$tmp"
+  echo "install-deps: promtool unpacked into $dest"
+}
 cd "$(dirname "$0")/.."
 SUDO=""
 [[ $(id -u) -ne 0 ]] && SUDO="sudo"
@@ -51,3 +70,4 @@ else
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 install_valijson
+install_promtool

@@ -129,4 +129,18 @@ int RunCopyStatus(const CopyOptions& o);
 int RunCopyLoad(const CopyOptions& o);
 int RunCopyPending(const CopyOptions& o);
 
+struct ReconcileOptions {
+  std::string config_path;
+  std::string route, id;
+  std::string repair = "report";
+  bool dry_run = false;
+  bool json = false;
+  int limit = 20;
+};
+// writ reconcile ROUTE | show ID | list (src/cli/reconcile.cpp). Exit codes
+// of a run: 0 equal, 2 mismatches found, 1 failed.
+int RunReconcile(const ReconcileOptions& o);
+int RunReconcileShow(const ReconcileOptions& o);
+int RunReconcileList(const ReconcileOptions& o);
+
 }  // namespace writ

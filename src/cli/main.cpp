@@ -290,6 +290,24 @@ int Run(int argc, char** argv) {
     c->add_flag("--json", cpo.json, "JSON instead of a table");
   }
 
+  writ::ReconcileOptions rco;
+  auto* reconcile = app.add_subcommand(
+      "reconcile", "Compare a dual copy with its master entity by entity; report and repair (exit 2: mismatches)");
+  reconcile->add_option("route", rco.route, "Dual-copy route name, e.g. /customers");
+  reconcile->add_option("--repair", rco.repair, "report (default), master-wins or local-wins")
+      ->check(CLI::IsMember({"report", "master-wins", "local-wins"}));
+  reconcile->add_flag("--dry-run", rco.dry_run, "Find and report, change nothing (whatever --repair says)");
+  auto* rec_show = reconcile->add_subcommand("show", "A reconciliation's report: counts, ratio, mismatches");
+  rec_show->add_option("id", rco.id, "Reconciliation id (rec_...)")->required();
+  auto* rec_list = reconcile->add_subcommand("list", "Reconciliations, newest first");
+  rec_list->add_option("--route", rco.route, "Only this route's");
+  // Options on `reconcile` itself, shared by its subcommands (fallthrough).
+  reconcile->add_option("-c,--config", rco.config_path, "Config file (names the store and the master)")->required();
+  reconcile->add_flag("--json", rco.json, "JSON instead of text");
+  reconcile->add_option("--limit", rco.limit, "Mismatches (or reconciliations) shown")->check(CLI::Range(1, 1000000));
+  rec_show->fallthrough();
+  rec_list->fallthrough();
+
   writ::ApiKeysOptions ako;
   std::string ak_expires, ak_overlap = "24h";
   auto* apikeys = app.add_subcommand("apikeys", "Make, list, revoke and rotate API keys (needs auth.api_keys)");
@@ -339,6 +357,9 @@ int Run(int argc, char** argv) {
     return writ::RunEdgeList(edo);
   }
   if (*edge_show) return writ::RunEdgeShow(edo);
+  if (*rec_show) return writ::RunReconcileShow(rco);
+  if (*rec_list) return writ::RunReconcileList(rco);
+  if (*reconcile) return writ::RunReconcile(rco);
   if (*copy_status) return writ::RunCopyStatus(cpo);
   if (*copy_load) return writ::RunCopyLoad(cpo);
   if (*copy_pending) return writ::RunCopyPending(cpo);

@@ -35,7 +35,9 @@ class MockMaster {
     if (req.method == "POST" && req.path == "/_faults") return done(SetFaults(req.body));
     if (req.method == "GET" && req.target.find("clientRef=") != std::string::npos) return done(LookUp(req));
     if (req.method == "GET" && req.target.find("updatedSince=") != std::string::npos) return done(Changes(req));
+    if (req.method == "GET" && req.target.find("after=") != std::string::npos) return done(ListById(req));
     if (req.method == "POST" && req.path == "/_seed") return done(Seed(req.body));
+    if (req.method == "POST" && req.path == "/_tamper") return done(Tamper(req.body));
     if (req.method == "POST" && req.path == "/_reset") {
       std::lock_guard lock(mu_);
       records_.clear();
@@ -320,6 +322,67 @@ class MockMaster {
       items.push_back(std::move(item));
     }
     return JsonResponse(200, {{"items", std::move(items)}, {"nextCursor", std::to_string(next)}});
+  }
+
+  // GET /{collection}?after=ID&limit=N: the collection's records with ids
+  // after ID, in byte order of their ids: {"items": [{"id", "version",
+  // "data"}], "nextAfter"} (what a reconciliation pages).
+  Response ListById(const Request& req) {
+    auto q = ParseQuery(req.target);
+    int64_t limit = 100;
+    try {
+      if (!q["limit"].empty()) limit = std::clamp<int64_t>(std::stoll(q["limit"]), 1, 10'000);
+    } catch (const std::exception&) {
+      return Problem(400, "invalid-limit", "Invalid limit", "limit is an integer");
+    }
+    std::string prefix = req.path.substr(1) + "/";
+    std::lock_guard lock(mu_);
+    json::array items;
+    std::string last;
+    for (auto it = records_.upper_bound(prefix + q["after"]);
+         it != records_.end() && it->first.rfind(prefix, 0) == 0 && static_cast<int64_t>(items.size()) < limit; ++it) {
+      last = it->first.substr(prefix.size());
+      items.push_back({{"id", last},
+                       {"version", "\"m" + std::to_string(versions_[it->first]) + "\""},
+                       {"data", it->second}});
+    }
+    return JsonResponse(200, {{"items", std::move(items)}, {"nextAfter", last}});
+  }
+
+  // POST /_tamper {"collection", "delete": [ids], "change": [ids], "create": [ids]}:
+  // changes records the way a master with a broken change feed would: the
+  // version moves, the change feed does not ("change" sets "tampered": true;
+  // "create" makes {"id", "name"}). For reconciliation tests.
+  Response Tamper(const std::string& body) {
+    auto v = ParseJsonStrict(body);
+    if (!v.ok() || !v->is_object()) return Problem(400, "invalid-body", "Invalid body", "expected a JSON object");
+    const auto& o = v->get_object();
+    auto* col = o.if_contains("collection");
+    if (!col || !col->is_string()) return Problem(400, "invalid-body", "Invalid body", "collection is a string");
+    std::string c(col->get_string());
+    std::lock_guard lock(mu_);
+    int64_t n = 0;
+    auto each = [&](const char* what, auto fn) {
+      if (auto* ids = o.if_contains(what); ids && ids->is_array())
+        for (const auto& id : ids->get_array())
+          if (id.is_string()) {
+            fn(c + "/" + std::string(id.get_string()), std::string(id.get_string()));
+            ++n;
+          }
+    };
+    each("delete", [&](const std::string& path, const std::string&) {
+      records_.erase(path);
+      ++versions_[path];
+    });
+    each("change", [&](const std::string& path, const std::string&) {
+      if (auto it = records_.find(path); it != records_.end()) it->second["tampered"] = true;
+      ++versions_[path];
+    });
+    each("create", [&](const std::string& path, const std::string& id) {
+      records_[path] = json::object{{"id", id}, {"name", "Created behind the feed"}};
+      ++versions_[path];
+    });
+    return JsonResponse(200, {{"tampered", n}});
   }
 
   // POST /_seed {"collection": "customers", "count": N, "from": 1}: creates

@@ -12,7 +12,10 @@
 //   GET /{c}?updatedSince=CURSOR&limit=N  the change feed: records changed after
 //                                 CURSOR (0: all) in their latest state, each with its
 //                                 version (ETag), deleted ones marked; nextCursor
+//   GET /{c}?after=ID&limit=N      the records after ID in id (byte) order, for reconciliation
 //   POST /_seed                   {"collection", "count", "from"}: N records at once
+//   POST /_tamper                 {"collection", "delete"|"change"|"create": [ids]}: changes
+//                                 the change feed never shows (a master that lost them)
 //   GET /_stats                   counters and keys applied more than once
 //   GET /_keys                    per key: write requests received, side effects
 //   GET /_log                     every write request in arrival order (time, key, body)

@@ -4,8 +4,13 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "patterns/local_copy/edge_config.h"
+
+namespace boost::json {
+class value;
+}
 
 namespace writ {
 
@@ -27,12 +32,32 @@ struct RefreshConfig {
   std::string deleted = "/deleted";
 };
 
+// How the master's collection is listed in id order for reconciliation.
+struct ReconcileConfig {
+  // Path and query at the master: {after} the last id of the previous
+  // chunk ("" first), {limit} the chunk size; items in byte order of their
+  // ids. Items are read with refresh's pointers (items, id, version, data).
+  // "": the route cannot be reconciled.
+  std::string path;
+  Millis interval = 0;                     // a scheduled pass this often (0: on demand only)
+  int chunk = 1000;                        // entities per chunk (and per checkpoint)
+  double rate = 0;                         // entities per second at most (0: no limit)
+  std::vector<std::string> ignore_fields;  // JSON Pointers left out of the comparison
+  std::string repair = "report";           // the scheduled pass's: report, master-wins, local-wins
+  Millis lease = 60'000;                   // a runner that died is resumed after this
+};
+
 struct CopySettings : EdgeSettings {
   RefreshConfig refresh;
+  ReconcileConfig reconcile;
   Millis max_staleness = 60'000;  // a copy refreshed longer ago than this is stale
   OnStale on_stale = OnStale::kServe;
 };
 
 ModeSpec CopySpec();
+
+// The value at `pointer` in an item of the master's (a feed's or a list's)
+// as text: strings as they are, numbers printed; "" for anything else.
+std::string ItemText(const boost::json::value& item, const std::string& pointer);
 
 }  // namespace writ

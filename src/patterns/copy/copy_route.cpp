@@ -1,5 +1,7 @@
 #include "patterns/copy/copy_route.h"
 
+#include "patterns/copy/reconciler.h"
+
 #include <boost/json.hpp>
 
 #include "core/api_params.h"
@@ -17,16 +19,6 @@ namespace json = boost::json;
 namespace {
 
 constexpr Millis kLeaseTtl = 60'000;  // a pass whose instance died is taken over after this
-
-// A value at `pointer` of `v` as text: strings as they are, numbers printed.
-std::string TextAt(const json::value& v, const std::string& pointer) {
-  boost::system::error_code ec;
-  const json::value* x = v.find_pointer(pointer, ec);
-  if (!x) return "";
-  if (x->is_string()) return std::string(x->get_string());
-  if (x->is_int64() || x->is_uint64() || x->is_double()) return json::serialize(*x);
-  return "";
-}
 
 }  // namespace
 
@@ -177,13 +169,13 @@ struct CopyRoute::Refresher : std::enable_shared_from_this<Refresher> {
       boost::system::error_code ec;
       const json::value* items = page->find_pointer(f.items, ec);
       if (!items || !items->is_array()) return End("the master's change feed page has no array at " + f.items);
-      std::string next = TextAt(*page, f.cursor);
+      std::string next = ItemText(*page, f.cursor);
       std::vector<MasterState> states;
       int64_t invalid = 0;
       for (const auto& item : items->get_array()) {
         MasterState m;
-        m.id = TextAt(item, f.id);
-        m.etag = TextAt(item, f.version);
+        m.id = ItemText(item, f.id);
+        m.etag = ItemText(item, f.version);
         boost::system::error_code e2;
         const json::value* del = item.find_pointer(f.deleted, e2);
         m.deleted = del && del->is_bool() && del->get_bool();
@@ -238,22 +230,74 @@ CopyRoute::CopyRoute(RouteConfig route, CopySettings settings, UpstreamConfig up
       edge_(std::make_unique<EdgeRoute>(route_, settings_, upstream_, store, client, scheduler, m, rng, submissions)),
       copy_(store.db()),
       stale_reads_(m.GetCounter("writ_copy_stale_reads_total", "Reads of a dual copy older than max_staleness",
-                                RouteLabel(route_.name) + ",on_stale=\"" + OnStaleName(settings_.on_stale) + "\"")) {
+                                RouteLabel(route_.name) + ",on_stale=\"" + OnStaleName(settings_.on_stale) + "\"")),
+      client_(client),
+      metrics_(m),
+      owner_(RandomId().substr(0, 16)) {
   refresher_ = std::make_shared<Refresher>(route_, settings_, upstream_, store, client, scheduler, edge_->records(),
-                                           copy_, m, RandomId().substr(0, 16));
+                                           copy_, m, owner_);
   refresher_->on_as_of = [this](Millis as_of) { as_of_ = as_of; };
 }
 
-CopyRoute::~CopyRoute() { refresher_->stopped = true; }
+CopyRoute::~CopyRoute() {
+  refresher_->stopped = true;
+  reconcile_stop_ = true;
+  cv_.notify_all();
+  if (reconcile_thread_.joinable()) reconcile_thread_.join();
+}
 
 void CopyRoute::Start() {
   edge_->Start();
   refresher_->Loop();
+  if (!settings_.reconcile.path.empty()) reconcile_thread_ = std::thread([this] { ReconcileLoop(); });
 }
 
 void CopyRoute::Stop() {
   refresher_->stopped = true;
+  reconcile_stop_ = true;  // a reconciliation under way stops after its chunk, resumed at the next start
+  cv_.notify_all();
+  if (reconcile_thread_.joinable()) reconcile_thread_.join();
   edge_->Stop();
+}
+
+void CopyRoute::ReconcileLoop() {
+  ReconcileStore recs(store_.db());
+  const ReconcileConfig& rc = settings_.reconcile;
+  while (!reconcile_stop_) {
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait_for(lock, std::chrono::seconds(1), [this] { return reconcile_stop_.load(); });
+    }
+    if (reconcile_stop_) return;
+    // One whose runner died (or that the API requested) first, then the schedule's.
+    // A read first: the write (a lease) only when there is something to run.
+    auto recent = recs.List(route_.name, 5);
+    if (!recent.ok()) continue;
+    Millis now = store_.Now();
+    bool waiting = false;
+    for (const auto& r : *recent) waiting |= r.status == "running" && r.lease_until < now;
+    std::optional<Reconciliation> run;
+    if (waiting) {
+      auto next = recs.Resume(route_.name, owner_, rc.lease);
+      if (!next.ok()) continue;
+      run = std::move(*next);
+    }
+    if (!run && rc.interval > 0) {
+      auto last = recs.LastStarted(route_.name);
+      if (last.ok() && store_.Now() - *last >= rc.interval) {
+        auto made = recs.Create(route_.name, rc.repair, false, "schedule", owner_, rc.lease);
+        if (made.ok()) run = std::move(*made);
+      }
+    }
+    if (!run) continue;
+    LogJson("info", "reconciliation started",
+            {{"route", route_.name},
+             {"reconciliation", run->id},
+             {"repair", run->repair},
+             {"checkpoint", run->checkpoint}});
+    Reconciler(route_.name, collection(), settings_, upstream_, store_.db(), client_, &metrics_)
+        .Run(std::move(*run), owner_, nullptr, &reconcile_stop_);
+  }
 }
 
 int CopyRoute::in_flight() const { return edge_->in_flight() + refresher_->in_flight; }
@@ -366,6 +410,21 @@ void CopyRoute::UpdateGauges(Scrape& scrape) {
              "Seconds since the dual copy was last known equal to the master (-1: never)", route)
       .Set(age < 0 ? -1 : age / 1000);
   m.GetGauge("writ_copy_stale", "1 when the dual copy is older than max_staleness", route).Set(w.stale ? 1 : 0);
+  if (!settings_.reconcile.path.empty())
+    if (auto runs = ReconcileStore(store_.db()).List(route_.name, 20); runs.ok())
+      for (const auto& r : *runs) {
+        if (r.status != "done") continue;
+        double ratio = r.compared > 0 ? static_cast<double>(r.mismatches()) / static_cast<double>(r.compared) : 0;
+        m.GetGauge("writ_reconcile_mismatch_ratio", "Mismatches per entity compared by the last reconciliation", route)
+            .Set(ratio);
+        m.GetGauge("writ_reconcile_last_success_timestamp_seconds", "When the last reconciliation ended", route)
+            .Set(static_cast<double>(r.finished_at) / 1000.0);
+        const char* help = "Mismatches the last reconciliation found, by kind";
+        m.GetGauge("writ_reconcile_last_mismatches", help, route + ",kind=\"missing_local\"").Set(r.missing_local);
+        m.GetGauge("writ_reconcile_last_mismatches", help, route + ",kind=\"missing_master\"").Set(r.missing_master);
+        m.GetGauge("writ_reconcile_last_mismatches", help, route + ",kind=\"differ\"").Set(r.differ);
+        break;
+      }
   if (auto n = edge_->records().Counts(route_.name); n.ok())
     m.GetGauge("writ_copy_pending", "Records of the dual copy with local writes not yet at the master", route)
         .Set(n->pending);

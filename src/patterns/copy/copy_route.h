@@ -23,8 +23,11 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 
 #include "patterns/copy/copy_config.h"
 #include "patterns/copy/copy_store.h"
@@ -36,6 +39,8 @@ class CopyRoute : public Route {
  public:
   CopyRoute(RouteConfig route, CopySettings settings, UpstreamConfig upstream, Store& store, UpstreamClient& client,
             Scheduler& scheduler, Metrics& metrics, Rng& rng, SubmissionsApi* submissions);
+  // The master's collection path, base path included.
+  std::string collection() const { return upstream_.base_path + route_.upstream_path; }
   ~CopyRoute() override;
 
   const RouteConfig& config() const override { return route_; }
@@ -63,6 +68,9 @@ class CopyRoute : public Route {
   Window CurrentWindow();
   void Decorate(Response& resp, Millis as_of, bool stale) const;
   void ReadThrough(Request req, PathParams params, Respond respond, const std::string& id);
+  // The reconciliation runner (a thread, with copy.reconcile): resumes
+  // reconciliations whose runner died, runs requested and scheduled ones.
+  void ReconcileLoop();
 
   RouteConfig route_;
   CopySettings settings_;
@@ -73,6 +81,13 @@ class CopyRoute : public Route {
   std::shared_ptr<Refresher> refresher_;
   std::atomic<Millis> as_of_{0}, as_of_read_at_{0};
   Counter& stale_reads_;
+  UpstreamClient& client_;
+  Metrics& metrics_;
+  std::string owner_;
+  std::thread reconcile_thread_;
+  std::atomic<bool> reconcile_stop_{false};
+  std::mutex mu_;
+  std::condition_variable cv_;
 };
 
 }  // namespace writ

@@ -203,7 +203,7 @@ Status ApplyOne(Conn& c, const std::string& tenant, const std::string& route, co
   if (!cur.ok()) return cur.status();
   if (!cur->has_value()) return Status::Ok();
   const EdgeRecord& r = **cur;
-  if (!m.etag.empty() && m.etag == r.master_etag && !r.held) {
+  if (!m.force && !m.etag.empty() && m.etag == r.master_etag && !r.held) {
     ++out.unchanged;
     return Status::Ok();
   }
@@ -219,7 +219,7 @@ Status ApplyOne(Conn& c, const std::string& tenant, const std::string& route, co
     ++out.deferred;
     return Status::Ok();
   }
-  if (r.synced_at > read_since) {  // the master took a change after the read began: which is newer?
+  if (!m.force && r.synced_at > read_since) {  // the master took a change after the read began: which is newer?
     out.recheck.push_back(m.id);
     return Status::Ok();
   }
@@ -261,6 +261,59 @@ void EdgeStore::ApplyMaster(const std::string& tenant, const std::string& route,
         return out;
       },
       std::move(done));
+}
+
+Result<std::vector<EdgeRecord>> EdgeStore::ListByCanonical(const std::string& tenant, const std::string& route,
+                                                           const std::string& after, const std::string& upto) {
+  return ReadFor<std::vector<EdgeRecord>>(db_, [&](Conn& c) {
+    // Byte order on both backends (PostgreSQL's default collation is not).
+    std::string col = c.postgres() ? "r.canonical_id COLLATE \"C\"" : "r.canonical_id";
+    std::string where = " WHERE r.tenant=?1 AND r.route=?2 AND r.canonical_id != '' AND " + col + " > ?3";
+    if (!upto.empty()) where += " AND " + col + " <= ?4";
+    return SelectRecords(c, where + " ORDER BY " + col, [&](Stmt& s) {
+      s.Bind(1, tenant).Bind(2, route).Bind(3, after);
+      if (!upto.empty()) s.Bind(4, upto);
+    });
+  });
+}
+
+Result<int64_t> EdgeStore::Resend(const std::string& tenant, const std::string& route,
+                                  const std::vector<LocalRepair>& items, const std::string& update_method) {
+  return Wait<int64_t>([&](auto cb) {
+    SubmitFor<int64_t>(
+        db_,
+        [db = &db_, tenant, route, items, update_method](Conn& c) -> Result<int64_t> {
+          Millis now = db->Now();
+          int64_t queued = 0;
+          for (const auto& item : items) {
+            auto cur = SelectRecord(c, tenant, route, item.id);
+            if (!cur.ok()) return cur.status();
+            if (!cur->has_value()) continue;
+            if (auto s = LockRecord(c, (*cur)->seq); !s.ok()) return s;
+            cur = SelectRecord(c, tenant, route, (*cur)->id);
+            if (!cur.ok()) return cur.status();
+            if (!cur->has_value() || (*cur)->pending > 0 || (*cur)->held || (*cur)->collection.empty()) continue;
+            EdgeRecord r = std::move(**cur);
+            if (!item.master_has_it) {
+              if (r.deleted) continue;  // gone on both sides
+              auto n = Change(c, "UPDATE edge_records SET canonical_id='', master_etag='' WHERE seq=?1",
+                              [&](Stmt& s) { s.Bind(1, r.seq); });
+              if (!n.ok()) return n.status();
+              r.canonical_id.clear();
+              r.master_etag.clear();
+            } else if (!item.etag.empty()) {  // over the master's current version, which it replaces
+              auto n = Change(c, "UPDATE edge_records SET master_etag=?2 WHERE seq=?1",
+                              [&](Stmt& s) { s.Bind(1, r.seq).Bind(2, item.etag); });
+              if (!n.ok()) return n.status();
+              r.master_etag = item.etag;
+            }
+            if (auto s = SendAgain(c, r, OwnChange(r, now), update_method, now); !s.ok()) return s;
+            ++queued;
+          }
+          return queued;
+        },
+        cb);
+  });
 }
 
 Result<std::vector<EdgeHistoryEntry>> EdgeStore::History(const EdgeRecord& r) {

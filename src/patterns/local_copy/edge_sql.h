@@ -3,6 +3,7 @@
 // patterns/local_copy/; each runs inside the caller's transaction.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -14,6 +15,9 @@ namespace writ::edge_sql {
 // By id, or else by canonical id; deleted records too.
 Result<std::optional<EdgeRecord>> SelectRecord(sql::Conn& c, const std::string& tenant, const std::string& route,
                                                const std::string& id);
+// The records `where_order` selects (a WHERE ... ORDER BY ... over edge_records r).
+Result<std::vector<EdgeRecord>> SelectRecords(sql::Conn& c, const std::string& where_order,
+                                              const std::function<void(sql::Stmt&)>& bind);
 // Locks the record's row (PostgreSQL) for the rest of the transaction.
 Status LockRecord(sql::Conn& c, int64_t seq);
 // Queues the record's change or coalesces it into an unsent one

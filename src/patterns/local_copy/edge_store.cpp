@@ -96,6 +96,12 @@ Result<std::optional<EdgeRecord>> SelectRecord(Conn& c, const std::string& tenan
   return std::optional<EdgeRecord>();
 }
 
+Result<std::vector<EdgeRecord>> SelectRecords(Conn& c, const std::string& where_order,
+                                              const std::function<void(Stmt&)>& bind) {
+  return QueryRows<EdgeRecord>(c, std::string("SELECT ") + kRecordColumns + " FROM edge_records r" + where_order,
+                               [&](Stmt& s) { bind(s); }, &ReadRecord);
+}
+
 // Locks the record's row (PostgreSQL) for the rest of the transaction.
 Status LockRecord(Conn& c, int64_t seq) {
   if (!c.postgres()) return Status::Ok();

@@ -176,6 +176,16 @@ struct MasterState {
   std::string data;      // JSON object text; unused when deleted
   bool deleted = false;  // the master has no such record (any more)
   std::string etag;      // its version, sent as If-Match with the next change
+  // A repair (reconciliation, master-wins): taken even when the copy names
+  // the same version, and never read again; pending local writes still win.
+  bool force = false;
+};
+
+// A reconciliation's local-wins repair of one record.
+struct LocalRepair {
+  std::string id;              // the master's id
+  bool master_has_it = true;   // false: the master lost it; it is created there again
+  std::string etag;            // the master's version now: the If-Match the repair is sent with
 };
 
 // What ApplyMaster did, item by item.
@@ -218,6 +228,16 @@ class EdgeStore {
   void ApplyMaster(const std::string& tenant, const std::string& route, const std::string& collection,
                    std::vector<MasterState> items, Millis read_since, std::function<Status(sql::Conn&)> also,
                    Callback<MasterApply> done);
+  // The copy's records whose canonical id is in (after, upto] in byte
+  // order (upto "": no bound), deleted ones too: a reconciliation's chunk.
+  Result<std::vector<EdgeRecord>> ListByCanonical(const std::string& tenant, const std::string& route,
+                                                  const std::string& after, const std::string& upto);
+  // A reconciliation's local-wins repair: each record's local state is
+  // queued for the master again (a create where the master lost it, a
+  // delete where the copy deleted it). Records with changes pending or held
+  // for an operator are left alone. Returns how many were queued.
+  Result<int64_t> Resend(const std::string& tenant, const std::string& route, const std::vector<LocalRepair>& items,
+                         const std::string& update_method);
   static std::vector<SchemaStep> Schema();  // versions 11, 12 and 13
 
  private:
