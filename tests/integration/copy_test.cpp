@@ -211,7 +211,7 @@ TEST_F(CopyTest, ReconciliationFindsExactlyWhatDiffersResumesAfterKill9AndRepair
   Start({CopyRoute("/customers",
                    "max_staleness: 5m, reconcile: {path: \"/customers?after={after}&limit={limit}\", "
                    "chunk: 1000, rate: " +
-                       rate + ", ignore_fields: [/id], lease: 1s}")},
+                       rate + ", ignore_fields: [/id], lease: 3s}")},
         kEntities);
   ASSERT_TRUE(Eventually([&] { return Loaded("/customers"); }, 240'000));
   std::set<std::pair<std::string, std::string>> injected;  // (id, kind)
