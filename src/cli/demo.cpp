@@ -3,8 +3,9 @@
 // reports what happened at the master: once with a master that honours
 // idempotency keys, once with one that ignores them (at-most-once guard),
 // once through an async route, once through a buffered bulk route, once
-// through a draft route (two tabs on one draft, then a submit) and once
-// through edge routes while the master is down.
+// through a draft route (two tabs on one draft, then a submit), once
+// through edge routes while the master is down, and once through a dual
+// copy whose master diverges behind its back (demo_copy.cpp).
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -19,29 +20,22 @@
 #include <boost/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/demo_common.h"
 #include "cli/process.h"
 #include "core/hash.h"
 #include "http/blocking_client.h"
 
 namespace writ {
-namespace {
+namespace demo {
 
 // The demo's API key (auth is on, as in production): every call to writ
 // carries it. Set by StartPair before any client thread starts.
 std::string g_demo_key;
 
-Result<Response> WritCall(uint16_t port, Request req, Millis timeout = 10'000) {
+Result<Response> WritCall(uint16_t port, Request req, Millis timeout) {
   if (!g_demo_key.empty()) req.headers.emplace_back("Authorization", "Bearer " + g_demo_key);
   return HttpCall("127.0.0.1", port, req, timeout);
 }
-
-struct Scenario {
-  std::string title;
-  bool honor = false;
-  std::string on_unknown;
-  bool async = false;  // drive POST /payments (mode: async) instead of POST /orders
-  bool probe = false;  // POST /orders has a probe; clients keep retrying parked keys
-};
 
 struct Tally {
   std::atomic<int64_t> requests{0}, retries{0}, replays{0}, bad_replays{0}, conflicts{0}, succeeded{0}, parked{0},
@@ -85,6 +79,11 @@ std::string DemoConfig(uint16_t master_port, const std::string& db, const std::s
          "    async: {backoff_base: 50ms, backoff_max: 1s, concurrency: 16, lease: 3s, poll_interval: 50ms}\n"
          "  - path: /shop/lines\n    mode: edge\n    upstream: master\n    upstream_path: /lines\n"
          "    edge:\n      references: [{pointer: /orderId, route: /shop/orders}]\n"
+         "    async: {backoff_base: 50ms, backoff_max: 1s, concurrency: 16, lease: 3s, poll_interval: 50ms}\n"
+         "  - path: /crm/customers\n    mode: dual-copy\n    upstream: master\n    upstream_path: /customers\n"
+         "    copy:\n      refresh: {path: \"/customers?updatedSince={cursor}&limit=1000\", interval: 300ms, "
+         "data: /data}\n"
+         "      reconcile: {path: \"/customers?after={after}&limit={limit}\", ignore_fields: [/id]}\n"
          "    async: {backoff_base: 50ms, backoff_max: 1s, concurrency: 16, lease: 3s, poll_interval: 50ms}\n";
 }
 
@@ -202,15 +201,8 @@ int64_t Num(const boost::json::object& o, const char* k) {
   return v && v->is_number() ? v->to_number<int64_t>() : -1;
 }
 
-struct Running {
-  ChildProcess master, writ;
-  uint16_t master_port = 0, writ_port = 0, admin_port = 0;
-  std::string config;
-  std::string key;  // an API key of tenant demo (client, reader, operator)
-};
-
 // The mock master's command line; port 0: any free one.
-std::vector<std::string> MasterArgs(const Scenario& s, uint64_t seed, bool faults, uint16_t port = 0) {
+std::vector<std::string> MasterArgs(const Scenario& s, uint64_t seed, bool faults, uint16_t port) {
   std::vector<std::string> margs = {SelfExe(), "mock-master", "--listen", "127.0.0.1:" + std::to_string(port),
                                     "--seed", std::to_string(seed)};
   if (faults) {
@@ -758,9 +750,10 @@ int Serve(const std::string& dir, uint64_t seed) {
   return 0;
 }
 
-}  // namespace
+}  // namespace demo
 
 int RunDemo(const DemoOptions& o) {
+  using namespace demo;
   uint64_t seed = o.seed ? o.seed : std::random_device{}();
   std::string dir = o.data_dir;
   bool temporary = dir.empty();
@@ -786,6 +779,7 @@ int RunDemo(const DemoOptions& o) {
   rc |= RunBulkScenario(dir + "/bulk", o, seed);
   rc |= RunDraftScenario(dir + "/drafts", o, seed);
   rc |= RunEdgeScenario(dir + "/edge", o, seed);
+  rc |= RunCopyScenario(dir + "/copy", o, seed);
   if (rc == 0 && temporary && !o.serve) {
     std::error_code ec;
     std::filesystem::remove_all(dir, ec);  // logs are kept when --data-dir is given or the demo failed

@@ -294,8 +294,8 @@ int Run(int argc, char** argv) {
   auto* reconcile = app.add_subcommand(
       "reconcile", "Compare a dual copy with its master entity by entity; report and repair (exit 2: mismatches)");
   reconcile->add_option("route", rco.route, "Dual-copy route name, e.g. /customers");
-  reconcile->add_option("--repair", rco.repair, "report (default), master-wins or local-wins")
-      ->check(CLI::IsMember({"report", "master-wins", "local-wins"}));
+  reconcile->add_option("--repair", rco.repair, "report (default), master-wins, local-wins or restore")
+      ->check(CLI::IsMember({"report", "master-wins", "local-wins", "restore"}));
   reconcile->add_flag("--dry-run", rco.dry_run, "Find and report, change nothing (whatever --repair says)");
   auto* rec_show = reconcile->add_subcommand("show", "A reconciliation's report: counts, ratio, mismatches");
   rec_show->add_option("id", rco.id, "Reconciliation id (rec_...)")->required();

@@ -327,8 +327,12 @@ TEST_P(EdgeCrashPoints, EveryRecordSyncsOnce) {
     writ.Restart({"WRIT_CRASH_AT=" + point});
     std::string key = "visit-" + std::to_string(i), body = "{\"n\":" + std::to_string(i) + "}";
     auto first = PostJson(writ.port(), "/visits", key, body);
+    // After the commit and before the answer: the client never gets one.
+    // At the other points the sync worker (another thread) may reach its
+    // crash point before the 201 is on the wire: the answer may be lost
+    // too, and the retry below replays it either way.
     if (point == "edge_after_write_commit") ASSERT_EQ(first.status, 0) << "cycle " << i;
-    else ASSERT_EQ(first.status, 201) << "cycle " << i << ": " << first.body;
+    else ASSERT_TRUE(first.status == 201 || first.status == 0) << "cycle " << i << ": " << first.body;
     ASSERT_EQ(writ.WaitExit(), 128 + 9) << "cycle " << i << ": the crash point was not reached";
     writ.Restart();
     auto again = PostJson(writ.port(), "/visits", key, body);

@@ -43,7 +43,7 @@ struct ReconcileConfig {
   int chunk = 1000;                        // entities per chunk (and per checkpoint)
   double rate = 0;                         // entities per second at most (0: no limit)
   std::vector<std::string> ignore_fields;  // JSON Pointers left out of the comparison
-  std::string repair = "report";           // the scheduled pass's: report, master-wins, local-wins
+  std::string repair = "report";           // the scheduled pass's: report, master-wins, local-wins, restore
   Millis lease = 60'000;                   // a runner that died is resumed after this
 };
 

@@ -80,7 +80,7 @@ void ReadReconcile(Reader& r, const YAML::Node& n, ReconcileConfig& c) {
   r.Enum(n, "repair", c.repair,
          {{"report", std::string("report")},
           {"master-wins", std::string("master-wins")},
-          {"local-wins", std::string("local-wins")}});
+          {"local-wins", std::string("local-wins")}, {"restore", std::string("restore")}});
   r.Duration(n, "lease", c.lease);
   if (n["lease"] && c.lease < 1000) r.Error(n["lease"], "'reconcile.lease' must be at least 1s");
 }

@@ -95,8 +95,9 @@ void ReconcileApi::Handle(const Request& req, std::function<void(Response)> done
     if (!routes_.count(route))
       return done(Problem(422, "route-not-reconcilable", "The route cannot be reconciled",
                           "'" + route.substr(0, 80) + "' is no dual-copy route with copy.reconcile.path"));
-    if (repair != "report" && repair != "master-wins" && repair != "local-wins")
-      return done(Problem(422, "invalid-field", "Invalid field", "repair is report, master-wins or local-wins"));
+    if (repair != "report" && repair != "master-wins" && repair != "local-wins" && repair != "restore")
+      return done(
+          Problem(422, "invalid-field", "Invalid field", "repair is report, master-wins, local-wins or restore"));
     // Leased to nobody: the route's runner takes it up within a second.
     auto r = store.Create(route, repair, dry_run, "api", "", 0);
     if (!r.ok()) return done(StoreProblem(r.status()));

@@ -13,7 +13,7 @@ const char* const kSqliteSchema = R"sql(
 CREATE TABLE IF NOT EXISTS reconciliations (
   id TEXT PRIMARY KEY,
   route TEXT NOT NULL,
-  repair TEXT NOT NULL,                 -- report, master-wins, local-wins
+  repair TEXT NOT NULL,                 -- report, master-wins, local-wins, restore
   dry_run INTEGER NOT NULL DEFAULT 0,
   started_by TEXT NOT NULL,             -- cli, schedule, api
   status TEXT NOT NULL,                 -- running, done, failed

@@ -104,6 +104,10 @@ Reconciliation Reconciler::Run(Reconciliation r, const std::string& owner,
   while (true) {
     if (stop && *stop) return r;  // leased: resumed later from its checkpoint
     auto chunk_start = std::chrono::steady_clock::now();
+    // A record that changes while the chunk is read (a local write, a sync,
+    // a refresh) is compared against a master read from before: skipped as
+    // in flight. So the master is read first, then the copy.
+    Millis chunk_began = db_.Now();
     // The master's next chunk, in id order.
     std::string target = upstream_.base_path + rc.path;
     if (auto at = target.find("{after}"); at != std::string::npos) target.replace(at, 7, PercentEncode(r.checkpoint));
@@ -153,7 +157,10 @@ Reconciliation Reconciler::Run(Reconciliation r, const std::string& owner,
     auto mismatch = [&](const std::string& id, MismatchKind kind, std::string pointers, const MasterItem* m,
                         const EdgeRecord* l) {
       chunk.mismatches.push_back({id, kind, std::move(pointers), false});
-      if (r.repair == "master-wins") {
+      // restore: the master's state wins where it has one; what it lost
+      // (missing_master) is sent again from the copy.
+      bool local = r.repair == "local-wins" || (r.repair == "restore" && kind == MismatchKind::kMissingMaster);
+      if (r.repair == "master-wins" || (r.repair == "restore" && !local)) {
         MasterState s;
         s.id = id;
         s.force = true;
@@ -165,23 +172,23 @@ Reconciliation Reconciler::Run(Reconciliation r, const std::string& owner,
         }
         take.push_back(std::move(s));
         repairable.push_back(chunk.mismatches.size() - 1);
-      } else if (r.repair == "local-wins" && l) {  // a copy that never had it has nothing to send
+      } else if (local && l) {  // a copy that never had it has nothing to send
         resend.push_back({id, m != nullptr, m ? m->etag : ""});
         repairable.push_back(chunk.mismatches.size() - 1);
       }
     };
+    std::vector<size_t> master_only;  // indexes into master
     size_t i = 0, j = 0;
     const auto& L = *local;
     while (i < master.size() || j < L.size()) {
       int cmp = i == master.size() ? 1 : j == L.size() ? -1 : master[i].id.compare(L[j].canonical_id);
-      if (cmp < 0) {  // the master's only
-        ++chunk.compared;
-        mismatch(master[i].id, MismatchKind::kMissingLocal, "", &master[i], nullptr);
+      if (cmp < 0) {  // the master's only: judged below, once no local create is in flight
+        master_only.push_back(i);
         ++i;
         continue;
       }
       const EdgeRecord& l = L[j];
-      if (l.pending > 0 || l.held) {
+      if (l.pending > 0 || l.held || l.updated_at >= chunk_began || l.synced_at >= chunk_began) {
         ++chunk.skipped;
         if (cmp == 0) ++i;
         ++j;
@@ -212,17 +219,37 @@ Reconciliation Reconciler::Run(Reconciliation r, const std::string& owner,
       ++i;
       ++j;
     }
+    // An entity only the master has may be a local create whose answer is
+    // not recorded yet (it has no canonical id in the copy): wait for the
+    // creates in flight to be answered (a while at most), then look again.
+    if (!master_only.empty()) {
+      auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+      for (;;) {
+        auto n = records.CreatesPending(route_);
+        if (!n.ok() || *n == 0 || std::chrono::steady_clock::now() > until || (stop && *stop)) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+      for (size_t k : master_only) {
+        auto now = records.Get(CopyRoute::kCopyTenant, route_, master[k].id);
+        if (now.ok() && now->has_value()) {  // it was being created locally meanwhile
+          ++chunk.skipped;
+          continue;
+        }
+        ++chunk.compared;
+        mismatch(master[k].id, MismatchKind::kMissingLocal, "", &master[k], nullptr);
+      }
+    }
     if (!r.dry_run && !take.empty()) {
       auto applied = Wait<MasterApply>(
           [&](auto cb) { records.ApplyMaster(CopyRoute::kCopyTenant, route_, collection, take, 0, nullptr, cb); });
       if (!applied.ok()) return finish("repairing the copy: " + applied.status().message());
-      chunk.repaired = applied->inserted + applied->updated;
+      chunk.repaired += applied->inserted + applied->updated;
       for (size_t k : repairable) chunk.mismatches[k].repaired = true;
     }
     if (!r.dry_run && !resend.empty()) {
       auto queued = records.Resend(CopyRoute::kCopyTenant, route_, resend, settings_.update_method);
       if (!queued.ok()) return finish("queueing the copy's states: " + queued.status().message());
-      chunk.repaired = *queued;
+      chunk.repaired += *queued;
       for (size_t k : repairable) chunk.mismatches[k].repaired = true;
     }
     chunk.checkpoint = !upto.empty() ? upto : r.checkpoint;

@@ -6,12 +6,16 @@
 //   missing_local   the master has the entity, the copy does not
 //   missing_master  the copy has it, the master does not
 //   differ          both have it; the JSON Pointers that differ are named
-// Entities with local writes pending (or held in a conflict) are skipped:
-// they are in flight, not divergent. Repairs (unless dry run):
+// Entities with local writes pending (or held in a conflict), and records
+// that changed while their chunk was read (the master is read first, then
+// the copy), are skipped: they are in flight, not divergent.
+// Repairs (unless dry run):
 //   master-wins  the master's state into the copy (a deletion where the
 //                master lost the entity)
 //   local-wins   the copy's state queued for the master again (a create
 //                where the master lost it)
+//   restore      master-wins where the master has the entity, local-wins
+//                where it lost it (a write it acknowledged, say)
 //   report       none
 // Each chunk is committed with its checkpoint (ReconcileStore), so a
 // runner killed mid-way is resumed from the last chunk by the next one.

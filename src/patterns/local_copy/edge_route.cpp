@@ -425,12 +425,14 @@ void EdgeRoute::Write(CallPtr call, EdgeWrite w, std::function<void()> on_stale)
         LogJson("info", "edge write",
                 {{"route", route_.name}, {"record", r->record.id}, {"version", r->record.version},
                  {"coalesced", r->coalesced}});
-        if (r->queued) Wake();
         Response resp;
         resp.status = r->response.status;
         resp.headers = std::move(r->response.headers);
         resp.body = std::move(r->response.body);
-        return Finish(call, std::move(resp), "stored");
+        bool queued = r->queued;
+        Finish(call, std::move(resp), "stored");  // the answer first, then the sync worker
+        if (queued) Wake();
+        return;
       }
       case EdgeWriteStatus::kStale:
         if (on_stale) return scheduler_.Post(std::move(on_stale));

@@ -350,6 +350,16 @@ Result<std::vector<EdgeRecord>> EdgeStore::List(const EdgeFilter& f) {
   });
 }
 
+Result<int64_t> EdgeStore::CreatesPending(const std::string& route) {
+  return ReadFor<int64_t>(db_, [&](Conn& c) -> Result<int64_t> {
+    auto rows = QueryRows<int64_t>(
+        c, "SELECT count(*) FROM edge_records WHERE route=?1 AND sync_status='pending' AND canonical_id=''",
+        [&](Stmt& s) { s.Bind(1, route); }, +[](Stmt& s) { return s.Int(0); });
+    if (!rows.ok()) return rows.status();
+    return rows->empty() ? int64_t{0} : rows->front();
+  });
+}
+
 Result<EdgeCounts> EdgeStore::Counts(const std::string& route) {
   return ReadFor<EdgeCounts>(db_, [&](Conn& c) -> Result<EdgeCounts> {
     auto st = c.Prepare("SELECT sync_status, count(*), min(updated_at) FROM edge_records WHERE route=?1 GROUP BY "

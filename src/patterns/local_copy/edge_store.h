@@ -211,6 +211,8 @@ class EdgeStore {
   Result<std::optional<EdgeRecord>> Get(const std::string& tenant, const std::string& route, const std::string& id);
   Result<std::vector<EdgeRecord>> List(const EdgeFilter& f);
   Result<EdgeCounts> Counts(const std::string& route);
+  // Records of `route` whose create is queued or in flight (no canonical id yet).
+  Result<int64_t> CreatesPending(const std::string& route);
   Result<std::vector<EdgeHistoryEntry>> History(const EdgeRecord& r);
   Result<EdgeResolveStatus> Resolve(const EdgeResolve& req);
   // In the transaction that records a change's terminal outcome (the

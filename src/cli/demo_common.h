@@ -1,0 +1,47 @@
+// What the scenarios of `writ demo` share (demo.cpp): a mock master and a
+// writ started as a pair, calls carrying the demo's API key, the master's
+// counters. One scenario per function; the dual copy's in demo_copy.cpp.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <boost/json/object.hpp>
+
+#include "cli/commands.h"
+#include "cli/process.h"
+#include "core/http_types.h"
+
+namespace writ::demo {
+
+struct Scenario {
+  std::string title;
+  bool honor = false;
+  std::string on_unknown;
+  bool async = false;  // drive POST /payments (mode: async) instead of POST /orders
+  bool probe = false;  // POST /orders has a probe; clients keep retrying parked keys
+};
+
+struct Running {
+  ChildProcess master, writ;
+  uint16_t master_port = 0, writ_port = 0, admin_port = 0;
+  std::string config;
+  std::string key;  // an API key of tenant demo (client, reader, operator)
+};
+
+// A call to writ with the demo's API key.
+Result<Response> WritCall(uint16_t port, Request req, Millis timeout = 10'000);
+Result<Response> Send(uint16_t port, const std::string& method, const std::string& target, const std::string& body,
+                      Headers headers);
+// The mock master's command line (port 0: any free one), and the pair started.
+std::vector<std::string> MasterArgs(const Scenario& s, uint64_t seed, bool faults, uint16_t port = 0);
+Result<Running> StartPair(const std::string& dir, const Scenario& s, uint64_t seed, bool faults);
+boost::json::object MasterStats(uint16_t port);
+int64_t Num(const boost::json::object& o, const char* k);
+// A string field of a JSON body ("" if none).
+std::string DraftField(const Response& r, const char* name);
+
+int RunCopyScenario(const std::string& dir, const DemoOptions& o, uint64_t seed);
+
+}  // namespace writ::demo
