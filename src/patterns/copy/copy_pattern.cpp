@@ -117,25 +117,10 @@ ModeSpec CopySpec() {
       ReadCopy(ctx.reader, c, *s);
     else
       ctx.reader.Error(ctx.node, "a dual-copy route needs 'copy' with its 'refresh' (the master's change feed)");
-    if (auto a = ctx.node["async"]) {
-      ReadQueueConfig(ctx.reader, a, s->queue);
-      if (a.IsMap() && a["ordering_key"])
-        ctx.reader.Error(a["ordering_key"], "a dual copy orders its changes per record; drop async.ordering_key");
-      if (a.IsMap() && a["canonical_id"])
-        ctx.reader.Error(a["canonical_id"], "a dual copy reads the master's id at copy.canonical_id");
-    }
-    s->queue.canonical_id = s->canonical_id;
+    ReadLocalCopyQueue(ctx, *s, "a dual copy", "copy");
     if (s->refresh.interval > s->max_staleness)
       ctx.reader.Warn(ctx.node["copy"],
                       "refresh.interval is longer than max_staleness: the copy will be stale between refreshes");
-    auto idem = ctx.node["idempotency"];
-    if (!(idem && idem.IsMap() && idem["final_statuses"])) {
-      auto& ex = ctx.route.idempotency.final_statuses.exclude;
-      ex.erase(std::remove(ex.begin(), ex.end(), 409), ex.end());
-    }
-    ReadSchemaKey(ctx, s->validate, s->schema);
-    CheckQueueLease(ctx.reader, ctx.node, s->queue, ctx.upstream);
-    CheckQueueRetention(ctx.reader, ctx.node, ctx.route.idempotency, s->queue);
     return s;
   };
   return m;

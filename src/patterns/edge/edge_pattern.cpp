@@ -56,24 +56,7 @@ ModeSpec EdgeSpec() {
     // trying (every backoff_max at most) until max_age, 24 h by default.
     s->queue.max_attempts = 1'000;
     if (auto e = ctx.node["edge"]) ReadEdge(ctx.reader, e, *s);
-    if (auto a = ctx.node["async"]) {
-      ReadQueueConfig(ctx.reader, a, s->queue);
-      if (a.IsMap() && a["ordering_key"])
-        ctx.reader.Error(a["ordering_key"], "an edge route orders its changes per record; drop async.ordering_key");
-      if (a.IsMap() && a["canonical_id"])
-        ctx.reader.Error(a["canonical_id"], "an edge route reads the master's id at edge.canonical_id");
-    }
-    s->queue.canonical_id = s->canonical_id;  // the sync worker reads it there
-    // A 409 to an update is a conflict, handled by on_conflict, not retried
-    // (unless the route's final_statuses say otherwise).
-    auto idem = ctx.node["idempotency"];
-    if (!(idem && idem.IsMap() && idem["final_statuses"])) {
-      auto& ex = ctx.route.idempotency.final_statuses.exclude;
-      ex.erase(std::remove(ex.begin(), ex.end(), 409), ex.end());
-    }
-    ReadSchemaKey(ctx, s->validate, s->schema);
-    CheckQueueLease(ctx.reader, ctx.node, s->queue, ctx.upstream);
-    CheckQueueRetention(ctx.reader, ctx.node, ctx.route.idempotency, s->queue);
+    ReadLocalCopyQueue(ctx, *s, "an edge route", "edge");
     return s;
   };
   m.check = [](Reader& r, const RouteConfig& route, const std::vector<RouteConfig>& routes) {

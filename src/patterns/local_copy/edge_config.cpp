@@ -1,6 +1,8 @@
 // The settings edge routes and dual copies share (edge_config.h).
 #include "patterns/local_copy/edge_config.h"
 
+#include <algorithm>
+
 #include "config/reader.h"
 
 namespace writ {
@@ -21,6 +23,27 @@ void ReadLocalCopyKeys(Reader& r, const YAML::Node& n, EdgeSettings& e) {
   }
   r.Duration(n, "max_sync_delay", e.max_sync_delay);
   if (n["max_sync_delay"] && e.max_sync_delay <= 0) r.Error(n["max_sync_delay"], "'max_sync_delay' must be positive");
+}
+
+void ReadLocalCopyQueue(ModeContext& ctx, EdgeSettings& s, const std::string& route_kind, const std::string& block) {
+  if (auto a = ctx.node["async"]) {
+    ReadQueueConfig(ctx.reader, a, s.queue);
+    if (a.IsMap() && a["ordering_key"])
+      ctx.reader.Error(a["ordering_key"], route_kind + " orders its changes per record; drop async.ordering_key");
+    if (a.IsMap() && a["canonical_id"])
+      ctx.reader.Error(a["canonical_id"], route_kind + " reads the master's id at " + block + ".canonical_id");
+  }
+  s.queue.canonical_id = s.canonical_id;  // the sync worker reads it there
+  // A 409 to an update is a conflict, handled by on_conflict, not retried
+  // (unless the route's final_statuses say otherwise).
+  auto idem = ctx.node["idempotency"];
+  if (!(idem && idem.IsMap() && idem["final_statuses"])) {
+    auto& ex = ctx.route.idempotency.final_statuses.exclude;
+    ex.erase(std::remove(ex.begin(), ex.end(), 409), ex.end());
+  }
+  ReadSchemaKey(ctx, s.validate, s.schema);
+  CheckQueueLease(ctx.reader, ctx.node, s.queue, ctx.upstream);
+  CheckQueueRetention(ctx.reader, ctx.node, ctx.route.idempotency, s.queue);
 }
 
 }  // namespace writ

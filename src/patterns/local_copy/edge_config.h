@@ -38,5 +38,11 @@ ModeSpec EdgeSpec();
 // The keys an edge route and a dual copy share: client_id, canonical_id,
 // update_method, on_conflict, max_sync_delay (into `e`).
 void ReadLocalCopyKeys(Reader& r, const YAML::Node& n, EdgeSettings& e);
+// The rest of a local-copy route's settings, the same for both modes: the
+// sync queue (`async:`, ordered per record: no ordering_key, no
+// canonical_id there), a 409 to an update final
+// (a conflict, unless final_statuses say otherwise), `validate:`.
+// `route_kind` ("an edge route") and `block` ("edge") name them in errors.
+void ReadLocalCopyQueue(ModeContext& ctx, EdgeSettings& s, const std::string& route_kind, const std::string& block);
 
 }  // namespace writ
