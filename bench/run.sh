@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Benchmarks, each against a peer measured in the same run.
-#   bench/run.sh [s1|s2|s3|s4|s5|s6|s7|s8|s9|all]  (default: all; s3 includes s4)
+#   bench/run.sh [s1|s2|s3|s4|s5|s6|s7|s8|s9|s10|all]  (default: all; s3 includes s4)
 # Environment: BENCH_DURATION (s per measurement, 10), BENCH_ROUNDS (3),
 # BENCH_CONNECTIONS (64). Needs root or sudo for the first install of
 # nginx-light and wrk (Debian packages).
@@ -37,6 +37,14 @@
 #             (503), their p99; then, the master back, the records/s the
 #             sync worker sends until none is pending; and both again with a
 #             master that takes BENCH_MASTER_LATENCY_MS (20) to answer
+# S10 dual copy: BENCH_COPY_ENTITIES (1,000,000) customers seeded at the
+#             master and loaded into the copy through the change feed; reads
+#             of one entity from the copy vs nginx serving the same JSON as
+#             static files; local writes (PUT, synced later) vs S1's sync
+#             write; `writ reconcile` of the whole collection with nothing
+#             different and with 1% changed behind the feed, vs reading the
+#             master's collection page by page (bench/peers/page_master.js,
+#             node, without it when node is missing)
 #
 # Placement: the load generator (wrk) runs on core 0, every server on core 1
 # (taskset), so each system gets the same single core. Measurements
@@ -98,6 +106,8 @@ echo
 wait_port() { for _ in $(seq 200); do (echo >/dev/tcp/127.0.0.1/$1) 2>/dev/null && return 0; sleep 0.05; done; echo "port $1 not up" >&2; return 1; }
 
 MASTER_PORT=19090; WRIT_PORT=18080; NGINX_PORT=18081
+COPY_ENTITIES=${BENCH_COPY_ENTITIES:-1000000}; COPY_CHUNK=${BENCH_COPY_CHUNK:-1000}
+COPY_READ_SET=$((COPY_ENTITIES < 10000 ? COPY_ENTITIES : 10000))
 taskset -c $CORE_SRV "$WRIT" mock-master --listen 127.0.0.1:$MASTER_PORT --honor-idempotency-key >"$WORK/master.log" 2>&1 &
 PIDS+=($!)
 wait_port $MASTER_PORT
@@ -115,6 +125,11 @@ routes:
      async: {concurrency: 4, poll_interval: 50ms}}
   - {path: /applications/drafts, mode: draft, upstream: master, upstream_path: /applications, max_body: 64KiB}
   - {path: /edge/orders, mode: edge, upstream: master, upstream_path: /orders,
+     async: {concurrency: 64, poll_interval: 50ms, backoff_base: 200ms, backoff_max: 2s}}
+  - {path: /customers, mode: dual-copy, upstream: master,
+     copy: {refresh: {path: "/customers?updatedSince={cursor}&limit=5000", interval: 1s, data: /data},
+            max_staleness: 1h, on_stale: serve, on_conflict: master_wins,
+            reconcile: {path: "/customers?after={after}&limit={limit}", chunk: $COPY_CHUNK, ignore_fields: [/id]}},
      async: {concurrency: 64, poll_interval: 50ms, backoff_base: 200ms, backoff_max: 2s}}
 YAML
 taskset -c $CORE_SRV "$WRIT" serve --config "$WORK/writ.yaml" >"$WORK/writ.log" 2>&1 &
@@ -140,6 +155,7 @@ http {
   upstream master { server 127.0.0.1:$MASTER_PORT; keepalive 256; }
   server {
     listen 127.0.0.1:$NGINX_PORT;
+    location /static/ { alias $WORK/static/; default_type application/json; }
     location / {
       proxy_pass http://master;
       proxy_http_version 1.1;
@@ -599,6 +615,86 @@ if [[ $SCENARIO == s9 || $SCENARIO == all ]]; then
   t1=$(date +%s.%N)
   awk -v n="$n" -v a="$t0" -v b="$t1" 'BEGIN { printf "  s9-sync: %d records written while the master was down synced in %.1f s: %.0f records/s\n", n, b - a, n / (b - a) }'
   echo "  (one request per record, async.concurrency 64; the time includes up to backoff_max 2 s before the first retries)"
+  echo
+fi
+if [[ $SCENARIO == s10 || $SCENARIO == all ]]; then
+  echo "## S10 dual copy: $COPY_ENTITIES customers (GET /customers/{id} from the copy, PUT synced later, writ reconcile)"
+  t0=$(date +%s.%N)
+  curl -sf -X POST "http://127.0.0.1:$MASTER_PORT/_seed" -d "{\"collection\":\"customers\",\"count\":$COPY_ENTITIES}" >/dev/null
+  t1=$(date +%s.%N)
+  # The feed hands out records in the order they changed, and every page commits with its cursor:
+  # the last seeded record in the copy means the whole collection is there.
+  for _ in $(seq 3600); do
+    [[ $(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$WRIT_PORT/customers/cus_$COPY_ENTITIES") == 200 ]] && break
+    sleep 0.5
+  done
+  t2=$(date +%s.%N)
+  awk -v n="$COPY_ENTITIES" -v a="$t0" -v b="$t1" -v c="$t2" 'BEGIN { printf "  s10-load: %d entities seeded in %.1f s, in the copy %.1f s later (refresh pages of 5000, every 1 s): %.0f entities/s\n", n, b - a, c - b, n / (c - b) }'
+  # nginx serves the same bytes as static files.
+  mkdir -p "$WORK/static/customers"
+  curl -s "http://127.0.0.1:$MASTER_PORT/customers/cus_1" >"$WORK/static/customers/cus_1"
+  awk -v n="$COPY_READ_SET" -v d="$WORK/static/customers" 'BEGIN { for (i = 1; i <= n; i++) printf "{\"id\":\"cus_%d\",\"name\":\"Customer %d\",\"balance\":%d}", i, i, i > (d "/cus_" i) }'
+  if cmp -s <(curl -s "http://127.0.0.1:$WRIT_PORT/customers/cus_1") "$WORK/static/customers/cus_1"; then
+    echo "  (the copy's body and nginx's file are the same bytes: $(wc -c <"$WORK/static/customers/cus_1") B)"
+  else
+    echo "  (the copy's body differs from nginx's file: $(curl -s "http://127.0.0.1:$WRIT_PORT/customers/cus_1") vs $(cat "$WORK/static/customers/cus_1"))"
+  fi
+  run warmup-copy $WRIT_PORT copy_read.lua /customers/ "$COPY_READ_SET" >/dev/null
+  run warmup-static $NGINX_PORT copy_read.lua /static/customers/ "$COPY_READ_SET" >/dev/null
+  for r in $(seq "$ROUNDS"); do
+    run s10-read-copy $WRIT_PORT copy_read.lua /customers/ "$COPY_READ_SET"
+    run s10-read-nginx $NGINX_PORT copy_read.lua /static/customers/ "$COPY_READ_SET"
+  done
+  summary s10-read-nginx s10-read-copy
+  echo "  (bar: a read from the copy >= 0.8x nginx serving the same JSON; $COPY_READ_SET ids at random)"
+  echo
+  copy_drained() {  # waits until every local write has been sent to the master (at most 10 min)
+    for _ in $(seq 1200); do [[ $(curl -s "http://127.0.0.1:$WRIT_PORT/customers?syncStatus=pending&limit=1") == \
+      '{"records":[]}' ]] && return 0; sleep 0.5; done; echo "copy writes still pending" >&2; return 1
+  }
+  for r in $(seq "$ROUNDS"); do
+    run s10-write-copy $WRIT_PORT copy_write.lua "$COPY_READ_SET"
+    copy_drained  # the sync of this round's writes is not charged to S1's round
+    run s10-s1-writ $WRIT_PORT unique_keys.lua "s10w$r"
+  done
+  summary s10-s1-writ s10-write-copy
+  echo "  (a local write: PUT of a whole customer without If-Match, committed and answered 200, synced after)"
+  echo
+  echo "## S10 reconciliation of $COPY_ENTITIES entities (chunk $COPY_CHUNK), vs reading the master's collection page by page"
+  reconcile() {  # NAME [args]: one writ reconcile run on core 0, "entities seconds mismatches" to $WORK/NAME.txt
+    local name=$1 a b rc=0 out
+    shift
+    a=$(date +%s.%N)
+    out=$(taskset -c $CORE_LOAD "$WRIT" reconcile /customers -c "$WORK/writ.yaml" --json "$@" 2>>"$WORK/reconcile.log") || rc=$?
+    b=$(date +%s.%N)
+    ((rc <= 2)) || { echo "writ reconcile failed ($rc)" >&2; return 1; }
+    python3 -c 'import json,sys; r=json.loads(sys.argv[1]); print(r["compared"], sys.argv[2], sum(r["mismatches"].values()) if isinstance(r["mismatches"], dict) else r["mismatches"])' \
+      "$out" "$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.3f", b - a }')" >>"$WORK/$name.txt"
+    tail -1 "$WORK/$name.txt" | awk -v n="$name" '{ printf "  %-22s %9d entities in %7.2f s: %9.0f entities/s, %d mismatches\n", n, $1, $2, $1 / $2, $3 }'
+  }
+  page_master() {  # NAME: the peer, "entities seconds" to $WORK/NAME.txt
+    taskset -c $CORE_LOAD node bench/peers/page_master.js "http://127.0.0.1:$MASTER_PORT" /customers "$COPY_CHUNK" >>"$WORK/$1.txt"
+    tail -1 "$WORK/$1.txt" | awk -v n="$1" '{ printf "  %-22s %9d entities in %7.2f s: %9.0f entities/s\n", n, $1, $2, $1 / $2 }'
+  }
+  rate() { sort -g -k2 "$WORK/$1.txt" | awk '{a[NR]=$1/$2} END {printf "%.0f", a[int((NR+1)/2)]}'; }
+  peer=0; command -v node >/dev/null && peer=1
+  for r in $(seq "$ROUNDS"); do
+    reconcile s10-reconcile-equal
+    ((peer)) && page_master s10-page-master
+  done
+  # 1% changed behind the feed (the master's version moves, its change feed does not).
+  python3 -c 'import json,sys; n=int(sys.argv[1]); print(json.dumps({"collection":"customers","change":["cus_%d" % i for i in range(1, n + 1, 100)]}))' \
+    "$COPY_ENTITIES" >"$WORK/tamper.json"
+  curl -sf -X POST "http://127.0.0.1:$MASTER_PORT/_tamper" --data-binary @"$WORK/tamper.json" >/dev/null
+  for r in $(seq "$ROUNDS"); do reconcile s10-reconcile-1pct; done
+  if ((peer)); then
+    for n in s10-reconcile-equal s10-reconcile-1pct; do
+      awk -v n="$n" -v a="$(rate "$n")" -v b="$(rate s10-page-master)" 'BEGIN { printf "  %-22s median %9.0f entities/s  %.2fx reading the master alone (%.0f/s)\n", n, a, a / b, b }'
+    done
+  else
+    echo "  (no node: the peer was not run)"
+  fi
+  echo "  (report only: the 1% stay different, so every 1% round finds them again)"
   echo
 fi
 echo "logs and configs: $WORK"

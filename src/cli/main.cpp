@@ -9,6 +9,7 @@
 
 #include "cli/commands.h"
 #include "config/config.h"
+#include "core/log.h"
 #include "core/units.h"
 #include "gateway/gateway.h"
 #include "mock_master/mock_master.h"
@@ -26,8 +27,10 @@ bool Load(const std::string& path, const std::string& listen, const std::string&
     loaded.config.server.admin_listen.reset();
   } else if (!admin_listen.empty()) {
     writ::ListenAddress a;
-    if (writ::ParseListen(admin_listen, a)) loaded.config.server.admin_listen = a;
-    else loaded.errors.push_back({"--admin-listen", 0, 0, "must be host:port or off, got '" + admin_listen + "'"});
+    if (writ::ParseListen(admin_listen, a))
+      loaded.config.server.admin_listen = a;
+    else
+      loaded.errors.push_back({"--admin-listen", 0, 0, "must be host:port or off, got '" + admin_listen + "'"});
   }
   for (const auto& w : loaded.warnings) std::cerr << w.ToString() << "\n";
   for (const auto& e : loaded.errors) std::cerr << e.ToString() << "\n";
@@ -58,9 +61,9 @@ void AuditLine(int argc, char** argv, int rc) {
   if (const passwd* pw = ::getpwuid(::getuid()); pw && pw->pw_name) user = pw->pw_name;
   std::string args;
   for (int i = 1; i < argc; ++i) args += (i > 1 ? " " : "") + std::string(argv[i]);
-  boost::json::object line{{"ts", writ::SystemClock().NowMs()}, {"level", "info"},   {"msg", "audit"},
-                           {"actor", "cli:" + user},           {"command", audit_command}, {"args", args},
-                           {"exit", rc}};
+  boost::json::object line{
+      {"ts", writ::SystemClock().NowMs()}, {"level", "info"}, {"msg", "audit"}, {"actor", "cli:" + user},
+      {"command", audit_command},          {"args", args},    {"exit", rc}};
   std::cerr << boost::json::serialize(line) << std::endl;
 }
 
@@ -109,8 +112,7 @@ int Run(int argc, char** argv) {
   mock->add_option("--error-after-commit", mm.error_after_commit,
                    "Share of writes applied, then answered 500 or 504 (the outcome a proxy hides)")
       ->check(CLI::Range(0.0, 1.0));
-  mock->add_option("--hang-rate", mm.hang_rate, "Share of writes applied, then no answer")
-      ->check(CLI::Range(0.0, 1.0));
+  mock->add_option("--hang-rate", mm.hang_rate, "Share of writes applied, then no answer")->check(CLI::Range(0.0, 1.0));
   mock->add_option("--hang-for", mm_hang_for, "How long a hang lasts before the reset")
       ->check(UnitValidator(writ::ParseDuration, "duration"));
   mock->add_option("--retry-after", mm.retry_after, "Retry-After seconds on injected 503s (0: none)")
@@ -127,7 +129,9 @@ int Run(int argc, char** argv) {
   demo_cmd->add_option("--writes", demo.writes, "Logical writes per scenario")->check(CLI::Range(1, 1'000'000));
   demo_cmd->add_option("--concurrency", demo.concurrency, "Client threads")->check(CLI::Range(1, 256));
   demo_cmd->add_option("--seed", demo.seed, "Seed for faults and client jitter (0: random)");
-  demo_cmd->add_option("--data-dir", demo.data_dir, "Keep the demo's stores and logs here (default: a temporary directory, removed when the demo passes)");
+  demo_cmd->add_option(
+      "--data-dir", demo.data_dir,
+      "Keep the demo's stores and logs here (default: a temporary directory, removed when the demo passes)");
   demo_cmd->add_flag("--serve", demo.serve, "Keep a mock master and writ running and print curl lines");
 
   auto* keys = app.add_subcommand("keys", "Inspect and manage stored idempotency keys");
@@ -159,7 +163,8 @@ int Run(int argc, char** argv) {
                                                   "The master does not have it: the client's next retry sends it");
   applied_flag->excludes(not_applied_flag);
 
-  auto* migrate = app.add_subcommand("migrate", "Apply pending schema migrations to the store (PostgreSQL: before serve)");
+  auto* migrate =
+      app.add_subcommand("migrate", "Apply pending schema migrations to the store (PostgreSQL: before serve)");
   migrate->add_option("-c,--config", config_path, "Config file (names the store)")->required();
   auto* gc = app.add_subcommand("gc", "Delete expired idempotency records now (writ serve also does it on a schedule)");
   gc->add_option("-c,--config", config_path, "Config file (names the store)")->required();
@@ -263,9 +268,12 @@ int Run(int argc, char** argv) {
     c->add_option("--limit", edo.limit, "At most this many per route")->check(CLI::Range(1, 100000000));
     c->add_flag("--json", edo.json, "One JSON array instead of a table");
   }
-  auto* edge_show = edge->add_subcommand("show", "Show records as JSON: data, sync state, the master's version, history");
+  auto* edge_show =
+      edge->add_subcommand("show", "Show records as JSON: data, sync state, the master's version, history");
   auto* edge_resolve = edge->add_subcommand("resolve", "Resolve held conflicts: --take local (send it) or master");
-  edge_resolve->add_option("--take", edo.take, "local or master")->required()->check(CLI::IsMember({"local", "master"}));
+  edge_resolve->add_option("--take", edo.take, "local or master")
+      ->required()
+      ->check(CLI::IsMember({"local", "master"}));
   auto* edge_resync = edge->add_subcommand("resync", "Queue rejected, blocked, dead or conflicting records again");
   for (auto* c : {edge_show, edge_resolve, edge_resync}) {
     c->add_option("route", edo.route, "Route name, e.g. /orders")->required();
@@ -280,7 +288,8 @@ int Run(int argc, char** argv) {
   copy->require_subcommand(1);
   auto* copy_status = copy->add_subcommand("status", "Each dual copy's refresh: as of, cursor, last error, pending");
   copy_status->add_option("route", cpo.route, "Route name (default: every dual-copy route)");
-  auto* copy_load = copy->add_subcommand("load", "Page the master's whole collection into the copy at the next refresh");
+  auto* copy_load =
+      copy->add_subcommand("load", "Page the master's whole collection into the copy at the next refresh");
   copy_load->add_option("route", cpo.route, "Route name, e.g. /customers")->required();
   auto* copy_pending = copy->add_subcommand("pending", "Records with local writes not yet at the master");
   copy_pending->add_option("route", cpo.route, "Route name, e.g. /customers")->required();
@@ -315,15 +324,15 @@ int Run(int argc, char** argv) {
   auto* ak_create = apikeys->add_subcommand("create", "Make a key; it is printed once");
   ak_create->add_option("--tenant", ako.tenant, "The tenant the key acts for (*: every tenant, reader/operator only)")
       ->required();
-  ak_create->add_option("--roles", ako.roles, "client, reader and/or operator, comma-separated")
-      ->capture_default_str();
+  ak_create->add_option("--roles", ako.roles, "client, reader and/or operator, comma-separated")->capture_default_str();
   ak_create->add_option("--name", ako.name, "A label, e.g. the service that uses it");
   ak_create->add_option("--expires", ak_expires, "Lifetime, e.g. 90d (default: none)")
       ->check(UnitValidator(writ::ParseDuration, "duration"));
   auto* ak_list = apikeys->add_subcommand("list", "List keys (never their secrets)");
   auto* ak_revoke = apikeys->add_subcommand("revoke", "Revoke keys at once");
   ak_revoke->add_option("ids", ako.ids, "Key ids")->required();
-  auto* ak_rotate = apikeys->add_subcommand("rotate", "Make a new key like an old one; the old one ends after --overlap");
+  auto* ak_rotate =
+      apikeys->add_subcommand("rotate", "Make a new key like an old one; the old one ends after --overlap");
   ak_rotate->add_option("id", ako.ids, "The old key's id")->required()->expected(1);
   ak_rotate->add_option("--overlap", ak_overlap, "How long the old key keeps working")
       ->capture_default_str()
@@ -332,11 +341,21 @@ int Run(int argc, char** argv) {
     c->add_option("-c,--config", ako.config_path, "Config file (names the store and the pepper)")->required();
 
   CLI11_PARSE(app, argc, argv);
-  for (auto [cmd, name] : std::vector<std::pair<CLI::App*, const char*>>{
-           {ak_create, "apikeys create"},   {ak_revoke, "apikeys revoke"},       {ak_rotate, "apikeys rotate"},
-           {drafts_delete, "drafts delete"}, {keys_delete, "keys delete"},        {keys_resolve, "keys resolve"},
-           {subs_retry, "submissions retry"}, {subs_cancel, "submissions cancel"}, {dead_replay, "dead replay"},
-           {jobs_replay, "jobs replay"}, {edge_resolve, "edge resolve"}, {edge_resync, "edge resync"}})
+  // Only the servers log to stdout; the other commands' stdout is their
+  // answer (tables, --json), so their log lines go to stderr.
+  if (!*serve && !*mock && !*demo_cmd) writ::LogToStderr();
+  for (auto [cmd, name] : std::vector<std::pair<CLI::App*, const char*>>{{ak_create, "apikeys create"},
+                                                                         {ak_revoke, "apikeys revoke"},
+                                                                         {ak_rotate, "apikeys rotate"},
+                                                                         {drafts_delete, "drafts delete"},
+                                                                         {keys_delete, "keys delete"},
+                                                                         {keys_resolve, "keys resolve"},
+                                                                         {subs_retry, "submissions retry"},
+                                                                         {subs_cancel, "submissions cancel"},
+                                                                         {dead_replay, "dead replay"},
+                                                                         {jobs_replay, "jobs replay"},
+                                                                         {edge_resolve, "edge resolve"},
+                                                                         {edge_resync, "edge resync"}})
     if (*cmd) audit_command = name;
   if (*ak_create) {
     if (!ak_expires.empty()) ako.expires_in = *writ::ParseDuration(ak_expires);

@@ -1,16 +1,20 @@
 #include "core/log.h"
 
-#include <boost/json/serialize.hpp>
+#include <atomic>
+
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
+#include <boost/json/serialize.hpp>
 
 #include "core/clock.h"
 
 namespace writ {
 namespace {
+std::atomic<bool> to_stderr{false};
+
 spdlog::logger& Logger() {
   static auto logger = [] {
-    auto l = spdlog::stdout_logger_mt("writ-json");
+    auto l = to_stderr ? spdlog::stderr_logger_mt("writ-json") : spdlog::stdout_logger_mt("writ-json");
     l->set_pattern("%v");
     // Request lines are buffered (flushed every second); lifecycle and
     // warning lines are flushed at once (see LogJson).
@@ -21,6 +25,8 @@ spdlog::logger& Logger() {
   return *logger;
 }
 }  // namespace
+
+void LogToStderr() { to_stderr = true; }
 
 void LogJson(const std::string& level, const std::string& msg, boost::json::object fields) {
   boost::json::object o;

@@ -1,4 +1,5 @@
-// Structured logs: one JSON object per line on stdout (spdlog underneath).
+// Structured logs: one JSON object per line on stdout (stderr after
+// LogToStderr()), spdlog underneath.
 // Request lines carry ids, route, key hash, outcome and timing, never bodies.
 // Thread-safety: all functions may be called from any thread.
 #pragma once
@@ -20,6 +21,11 @@ struct RequestLogLine {
   int64_t us = 0;
 };
 void LogRequest(const RequestLogLine& line);
+
+// Sends log lines to stderr instead of stdout: for CLI commands whose
+// stdout is their answer (`writ reconcile --json`). Call before the first
+// line is logged; later calls change nothing.
+void LogToStderr();
 
 // Flushes and stops the logger (and its periodic flusher) before exit.
 void ShutdownLogging();
