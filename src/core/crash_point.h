@@ -22,3 +22,7 @@ void CrashPointHit(const char* name);
 //   "after_delivery_before_mark"  webhook receiver answered 2xx, event not yet marked sent
 //   "edge_after_write_commit"  an edge record and its change committed, answer not yet written
 //   "edge_before_send"  an edge change claimed and prepared, master not yet called
+//   "copy_before_page_apply"  a page of the master's change feed read, not yet applied to the copy
+//   "copy_after_page_commit"  a page applied and the refresh cursor moved (one commit), next page not read
+//   "reconcile_after_repair"  a chunk's repairs applied, its counts and checkpoint not yet committed
+//   "reconcile_after_chunk_commit"  a chunk's counts, mismatches and checkpoint committed

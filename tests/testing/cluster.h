@@ -71,12 +71,18 @@ class WritProcess {
   void Signal(int sig) { proc_.Signal(sig); }
   // Starts again with the same config and store (after a crash or Stop).
   void Restart(const std::vector<std::string>& env = {});
+  // Starts again without waiting for it to listen: for a crash point that
+  // background work (a refresh) may reach before the listener is up.
+  void RestartToCrash(const std::vector<std::string>& env) { Launch(env, false); }
   ~WritProcess();
   // SIGTERM; a clean exit (0) is expected: sanitizer reports make it fail.
   void Stop();
   int WaitExit() { return proc_.Wait(); }
-  void Kill() { proc_.Signal(9); proc_.Wait(); }
-uint16_t port() const { return port_; }
+  void Kill() {
+    proc_.Signal(9);
+    proc_.Wait();
+  }
+  uint16_t port() const { return port_; }
   // The admin listener's port (/metrics, POST /v1/...): a free one unless
   // set_server_extra names admin_listen; 0 with admin_listen: off.
   uint16_t admin_port() const { return proc_.admin_port(); }
@@ -128,9 +134,9 @@ bool Eventually(const std::function<bool()>& pred, Millis timeout = 10'000);
 // all are or `timeout` passes. Returns whether all were; `unknown` counts
 // answers saying the outcome is unknown.
 bool RetryEachUntilAnswered(const std::vector<std::string>& keys, const std::string& target,
-                       const std::function<uint16_t(int round)>& port,
-                       const std::function<std::string(const std::string& key)>& body, int* unknown,
-                       Millis timeout = 30'000);
+                            const std::function<uint16_t(int round)>& port,
+                            const std::function<std::string(const std::string& key)>& body, int* unknown,
+                            Millis timeout = 30'000);
 
 // Runs the writ binary with args to completion; returns exit code and output.
 int RunWrit(const std::vector<std::string>& args, std::string* output);

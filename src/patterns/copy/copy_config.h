@@ -30,6 +30,9 @@ struct RefreshConfig {
   std::string version = "/version";
   std::string data;  // "" the item itself
   std::string deleted = "/deleted";
+  // One instance refreshes at a time, under this lease, renewed by every
+  // page: a pass whose instance died is taken over once it runs out.
+  Millis lease = 30'000;
 };
 
 // How the master's collection is listed in id order for reconciliation.

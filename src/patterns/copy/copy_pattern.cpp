@@ -36,7 +36,8 @@ const char* OnStaleName(OnStale s) {
 namespace {
 
 void ReadRefresh(Reader& r, const YAML::Node& n, RefreshConfig& f) {
-  if (!r.CheckMap(n, "copy.refresh", {"path", "interval", "cursor", "items", "id", "version", "data", "deleted"}))
+  if (!r.CheckMap(n, "copy.refresh",
+                  {"path", "interval", "cursor", "items", "id", "version", "data", "deleted", "lease"}))
     return;
   r.Str(n, "path", f.path);
   if (f.path.empty() || f.path[0] != '/' || f.path.find("{cursor}") == std::string::npos)
@@ -54,6 +55,8 @@ void ReadRefresh(Reader& r, const YAML::Node& n, RefreshConfig& f) {
       r.Error(n["data"], "'refresh.data' is a JSON Pointer such as /data, or \"\"");
   }
   r.Pointer(n, "deleted", f.deleted, "/deleted");
+  r.Duration(n, "lease", f.lease);
+  if (n["lease"] && f.lease < 1000) r.Error(n["lease"], "'refresh.lease' must be at least 1s");
 }
 
 void ReadReconcile(Reader& r, const YAML::Node& n, ReconcileConfig& c) {
@@ -80,7 +83,8 @@ void ReadReconcile(Reader& r, const YAML::Node& n, ReconcileConfig& c) {
   r.Enum(n, "repair", c.repair,
          {{"report", std::string("report")},
           {"master-wins", std::string("master-wins")},
-          {"local-wins", std::string("local-wins")}, {"restore", std::string("restore")}});
+          {"local-wins", std::string("local-wins")},
+          {"restore", std::string("restore")}});
   r.Duration(n, "lease", c.lease);
   if (n["lease"] && c.lease < 1000) r.Error(n["lease"], "'reconcile.lease' must be at least 1s");
 }

@@ -5,6 +5,7 @@
 #include <boost/json.hpp>
 
 #include "core/api_params.h"
+#include "core/crash_point.h"
 #include "core/hash.h"
 #include "core/json.h"
 #include "core/log.h"
@@ -16,11 +17,7 @@ namespace writ {
 
 namespace json = boost::json;
 
-namespace {
-
-constexpr Millis kLeaseTtl = 60'000;  // a pass whose instance died is taken over after this
-
-}  // namespace
+namespace {}  // namespace
 
 // The refresh loop's state, shared with its callbacks (which may outlive
 // a stopped route's timers).
@@ -68,7 +65,7 @@ struct CopyRoute::Refresher : std::enable_shared_from_this<Refresher> {
   void Loop() {
     if (stopped) return;
     auto self = shared_from_this();
-    copy.Lease(route.name, owner, kLeaseTtl, [self](Result<CopyState> st) {
+    copy.Lease(route.name, owner, settings.refresh.lease, [self](Result<CopyState> st) {
       if (self->stopped) return;
       if (!st.ok() || st->owner != self->owner) {  // another instance refreshes, or the store is down
         if (!st.ok())
@@ -197,15 +194,18 @@ struct CopyRoute::Refresher : std::enable_shared_from_this<Refresher> {
       bool last = items->get_array().empty() || next.empty() || next == cursor;
       int64_t n = static_cast<int64_t>(states.size());
       std::string owner_copy = owner, name = route.name;
+      Millis lease = settings.refresh.lease;
       std::string advance_to = next.empty() ? cursor : next;
       Store* st = &store;
+      WRIT_CRASH_POINT("copy_before_page_apply");
       records.ApplyMaster(
           CopyRoute::kCopyTenant, route.name, collection, std::move(states), read_since,
-          [owner_copy, name, advance_to, n, st](sql::Conn& c) {
-            return CopyStore::Advance(c, name, owner_copy, advance_to, n, st->Now(), kLeaseTtl);
+          [owner_copy, name, advance_to, n, st, lease](sql::Conn& c) {
+            return CopyStore::Advance(c, name, owner_copy, advance_to, n, st->Now(), lease);
           },
           [self, last, advance_to](Result<MasterApply> a) {
             if (!a.ok()) return self->End("applying a page: " + a.status().message());
+            WRIT_CRASH_POINT("copy_after_page_commit");
             self->Count("inserted", a->inserted);
             self->Count("updated", a->updated);
             self->Count("unchanged", a->unchanged);
@@ -425,9 +425,8 @@ void CopyRoute::UpdateGauges(Scrape& scrape) {
         m.GetGauge("writ_reconcile_last_mismatches", help, route + ",kind=\"differ\"").Set(r.differ);
         break;
       }
-  if (auto n = edge_->records().Counts(route_.name); n.ok())
-    m.GetGauge("writ_copy_pending", "Records of the dual copy with local writes not yet at the master", route)
-        .Set(n->pending);
+  if (auto n = edge_->records().Pending(route_.name); n.ok())
+    m.GetGauge("writ_copy_pending", "Records of the dual copy with local writes not yet at the master", route).Set(*n);
 }
 
 std::string CopyRoute::ContractJson() const {

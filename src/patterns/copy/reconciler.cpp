@@ -6,6 +6,7 @@
 
 #include <boost/json.hpp>
 
+#include "core/crash_point.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "metrics/metrics.h"
@@ -252,6 +253,7 @@ Reconciliation Reconciler::Run(Reconciliation r, const std::string& owner,
       chunk.repaired += *queued;
       for (size_t k : repairable) chunk.mismatches[k].repaired = true;
     }
+    if (!chunk.mismatches.empty()) WRIT_CRASH_POINT("reconcile_after_repair");
     chunk.checkpoint = !upto.empty() ? upto : r.checkpoint;
     if (!full) {
       if (!master.empty()) chunk.checkpoint = std::max(chunk.checkpoint, master.back().id);
@@ -263,6 +265,7 @@ Reconciliation Reconciler::Run(Reconciliation r, const std::string& owner,
       return r;
     }
     r = *committed;
+    WRIT_CRASH_POINT("reconcile_after_chunk_commit");
     if (metrics_)
       for (const auto& m : chunk.mismatches)
         metrics_

@@ -98,15 +98,17 @@ Result<std::optional<EdgeRecord>> SelectRecord(Conn& c, const std::string& tenan
 
 Result<std::vector<EdgeRecord>> SelectRecords(Conn& c, const std::string& where_order,
                                               const std::function<void(Stmt&)>& bind) {
-  return QueryRows<EdgeRecord>(c, std::string("SELECT ") + kRecordColumns + " FROM edge_records r" + where_order,
-                               [&](Stmt& s) { bind(s); }, &ReadRecord);
+  return QueryRows<EdgeRecord>(
+      c, std::string("SELECT ") + kRecordColumns + " FROM edge_records r" + where_order, [&](Stmt& s) { bind(s); },
+      &ReadRecord);
 }
 
 // Locks the record's row (PostgreSQL) for the rest of the transaction.
 Status LockRecord(Conn& c, int64_t seq) {
   if (!c.postgres()) return Status::Ok();
-  auto rows = QueryRows<int64_t>(c, "SELECT seq FROM edge_records WHERE seq=?1 FOR UPDATE",
-                                 [&](Stmt& s) { s.Bind(1, seq); }, +[](Stmt& s) { return s.Int(0); });
+  auto rows = QueryRows<int64_t>(
+      c, "SELECT seq FROM edge_records WHERE seq=?1 FOR UPDATE", [&](Stmt& s) { s.Bind(1, seq); },
+      +[](Stmt& s) { return s.Int(0); });
   return rows.ok() ? Status::Ok() : rows.status();
 }
 
@@ -176,12 +178,18 @@ Status QueueChange(Conn& c, const EdgeWrite& req, EdgeRecord& r, Millis now, Edg
 
 const char* SyncStatusName(SyncStatus s) {
   switch (s) {
-    case SyncStatus::kPending: return "pending";
-    case SyncStatus::kSynced: return "synced";
-    case SyncStatus::kRejected: return "rejected";
-    case SyncStatus::kConflict: return "conflict";
-    case SyncStatus::kBlocked: return "blocked";
-    case SyncStatus::kDead: return "dead";
+    case SyncStatus::kPending:
+      return "pending";
+    case SyncStatus::kSynced:
+      return "synced";
+    case SyncStatus::kRejected:
+      return "rejected";
+    case SyncStatus::kConflict:
+      return "conflict";
+    case SyncStatus::kBlocked:
+      return "blocked";
+    case SyncStatus::kDead:
+      return "dead";
   }
   return "?";
 }
@@ -202,9 +210,12 @@ std::vector<SchemaStep> EdgeStore::Schema() {
 
 const char* ConflictPolicyName(ConflictPolicy p) {
   switch (p) {
-    case ConflictPolicy::kManual: return "manual";
-    case ConflictPolicy::kMasterWins: return "master_wins";
-    case ConflictPolicy::kLocalWins: return "local_wins";
+    case ConflictPolicy::kManual:
+      return "manual";
+    case ConflictPolicy::kMasterWins:
+      return "master_wins";
+    case ConflictPolicy::kLocalWins:
+      return "local_wins";
   }
   return "?";
 }
@@ -350,20 +361,31 @@ Result<std::vector<EdgeRecord>> EdgeStore::List(const EdgeFilter& f) {
   });
 }
 
+namespace {
+// Pending records of a route (and `also`), counted from the index edge_list.
+Result<int64_t> CountPending(Conn& c, const std::string& route, const char* also) {
+  auto rows = QueryRows<int64_t>(
+      c, std::string("SELECT count(*) FROM edge_records WHERE route=?1 AND sync_status='pending'") + also,
+      [&](Stmt& s) { s.Bind(1, route); }, +[](Stmt& s) { return s.Int(0); });
+  if (!rows.ok()) return rows.status();
+  return rows->empty() ? int64_t{0} : rows->front();
+}
+}  // namespace
+
 Result<int64_t> EdgeStore::CreatesPending(const std::string& route) {
-  return ReadFor<int64_t>(db_, [&](Conn& c) -> Result<int64_t> {
-    auto rows = QueryRows<int64_t>(
-        c, "SELECT count(*) FROM edge_records WHERE route=?1 AND sync_status='pending' AND canonical_id=''",
-        [&](Stmt& s) { s.Bind(1, route); }, +[](Stmt& s) { return s.Int(0); });
-    if (!rows.ok()) return rows.status();
-    return rows->empty() ? int64_t{0} : rows->front();
-  });
+  return ReadFor<int64_t>(db_, [&](Conn& c) { return CountPending(c, route, " AND canonical_id=''"); });
+}
+
+Result<int64_t> EdgeStore::Pending(const std::string& route) {
+  return ReadFor<int64_t>(db_, [&](Conn& c) { return CountPending(c, route, ""); });
 }
 
 Result<EdgeCounts> EdgeStore::Counts(const std::string& route) {
   return ReadFor<EdgeCounts>(db_, [&](Conn& c) -> Result<EdgeCounts> {
-    auto st = c.Prepare("SELECT sync_status, count(*), min(updated_at) FROM edge_records WHERE route=?1 GROUP BY "
-                        "sync_status");
+    // Counted from the index edge_list alone: a dual copy of a million
+    // synced records is counted on every scrape. The oldest pending
+    // record's time reads the table, for pending records only.
+    auto st = c.Prepare("SELECT sync_status, count(*) FROM edge_records WHERE route=?1 GROUP BY sync_status");
     if (!st.ok()) return st.status();
     st->Bind(1, route);
     EdgeCounts n;
@@ -372,14 +394,30 @@ Result<EdgeCounts> EdgeStore::Counts(const std::string& route) {
       switch (ParseSyncStatus(st->Text(0)).value_or(SyncStatus::kPending)) {
         case SyncStatus::kPending:
           n.pending = st->Int(1);
-          n.oldest_pending = st->Int(2);
           break;
-        case SyncStatus::kSynced: n.synced = st->Int(1); break;
-        case SyncStatus::kRejected: n.rejected = st->Int(1); break;
-        case SyncStatus::kConflict: n.conflict = st->Int(1); break;
-        case SyncStatus::kBlocked: n.blocked = st->Int(1); break;
-        case SyncStatus::kDead: n.dead = st->Int(1); break;
+        case SyncStatus::kSynced:
+          n.synced = st->Int(1);
+          break;
+        case SyncStatus::kRejected:
+          n.rejected = st->Int(1);
+          break;
+        case SyncStatus::kConflict:
+          n.conflict = st->Int(1);
+          break;
+        case SyncStatus::kBlocked:
+          n.blocked = st->Int(1);
+          break;
+        case SyncStatus::kDead:
+          n.dead = st->Int(1);
+          break;
       }
+    }
+    if (n.pending > 0) {
+      auto oldest = c.Prepare("SELECT min(updated_at) FROM edge_records WHERE route=?1 AND sync_status='pending'");
+      if (!oldest.ok()) return oldest.status();
+      oldest->Bind(1, route);
+      if (oldest->Step() != kRow) return c.Error("find the oldest pending edge record");
+      n.oldest_pending = oldest->Int(0);
     }
     return n;
   });
@@ -394,9 +432,7 @@ Status EdgeStore::OnChangeFinished(Conn& c, const AttemptOutcome& o, Millis now,
   auto rows = QueryRows<Change_>(
       c, "SELECT tenant, route, ordering_key, method, target, created_at FROM commands WHERE id=?1",
       [&](Stmt& s) { s.Bind(1, o.id); },
-      +[](Stmt& s) {
-        return Change_{s.Text(0), s.Text(1), s.Text(2), s.Text(3), s.Text(4), s.Int(5)};
-      });
+      +[](Stmt& s) { return Change_{s.Text(0), s.Text(1), s.Text(2), s.Text(3), s.Text(4), s.Int(5)}; });
   if (!rows.ok()) return rows.status();
   if (rows->empty()) return Status::Ok();
   const Change_& ch = rows->front();
@@ -476,17 +512,18 @@ Status EdgeStore::OnChangeFinished(Conn& c, const AttemptOutcome& o, Millis now,
   }
   bool answered = o.response_status != 0;
   bool took = o.status == SubmissionStatus::kSucceeded;
-  auto n = Change(c,
-                  "UPDATE edge_records SET canonical_id=?2, sync_status=?3, reason=?4, master_etag=?5, synced_at=?6, "
-                  "answer_status=CASE WHEN ?7 != 0 THEN ?7 ELSE answer_status END, "
-                  "answer_body=CASE WHEN ?7 != 0 THEN ?8 ELSE answer_body END, collection=?9, "
-                  "resent=CASE WHEN ?10 = 1 THEN 0 ELSE resent END, "
-                  "master_data=CASE WHEN ?10 = 1 THEN ?11 ELSE master_data END WHERE seq=?1",
-                  [&](Stmt& s) {
-                    s.Bind(1, r.seq).Bind(2, canonical).Bind(3, status).Bind(4, reason).Bind(5, etag);
-                    s.Bind(6, synced_at).Bind(7, int64_t{answered ? o.response_status : 0}).BindBlob(8, o.response_body);
-                    s.Bind(9, r.collection).Bind(10, int64_t{took ? 1 : 0}).BindBlob(11, std::string());
-                  });
+  auto n =
+      Change(c,
+             "UPDATE edge_records SET canonical_id=?2, sync_status=?3, reason=?4, master_etag=?5, synced_at=?6, "
+             "answer_status=CASE WHEN ?7 != 0 THEN ?7 ELSE answer_status END, "
+             "answer_body=CASE WHEN ?7 != 0 THEN ?8 ELSE answer_body END, collection=?9, "
+             "resent=CASE WHEN ?10 = 1 THEN 0 ELSE resent END, "
+             "master_data=CASE WHEN ?10 = 1 THEN ?11 ELSE master_data END WHERE seq=?1",
+             [&](Stmt& s) {
+               s.Bind(1, r.seq).Bind(2, canonical).Bind(3, status).Bind(4, reason).Bind(5, etag);
+               s.Bind(6, synced_at).Bind(7, int64_t{answered ? o.response_status : 0}).BindBlob(8, o.response_body);
+               s.Bind(9, r.collection).Bind(10, int64_t{took ? 1 : 0}).BindBlob(11, std::string());
+             });
   return n.ok() ? Status::Ok() : n.status();
 }
 
@@ -525,10 +562,11 @@ Status EdgeStore::OnChangeRetried(Conn& c, const AttemptOutcome& o, Millis now) 
                   [&](Stmt& s) { s.Bind(1, o.id).Bind(2, folded.back()).Bind(3, now); });
   if (!n.ok()) return n.status();
   for (const auto& id : folded) {
-    auto m = Change(c,
-                    "UPDATE commands SET status='cancelled', due_at=0, finished_at=?2, updated_at=?2, expires_at=?3, "
-                    "last_error=?4 WHERE id=?1 AND status IN ('accepted','processing') AND lease_until=0",
-                    [&](Stmt& s) { s.Bind(1, id).Bind(2, now).Bind(3, now + o.retention).Bind(4, "folded into " + o.id); });
+    auto m =
+        Change(c,
+               "UPDATE commands SET status='cancelled', due_at=0, finished_at=?2, updated_at=?2, expires_at=?3, "
+               "last_error=?4 WHERE id=?1 AND status IN ('accepted','processing') AND lease_until=0",
+               [&](Stmt& s) { s.Bind(1, id).Bind(2, now).Bind(3, now + o.retention).Bind(4, "folded into " + o.id); });
     if (!m.ok()) return m.status();
   }
   return Status::Ok();

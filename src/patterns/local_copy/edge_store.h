@@ -74,15 +74,15 @@ struct EdgeRecord {
   int answer_status = 0;    // the master's last answer to a change
   std::string answer_body;
   Millis created_at = 0, updated_at = 0;
-  Millis synced_at = 0;    // when the master last took a change (0: never)
-  int64_t pending = 0;     // changes queued and not finished (read with the record)
+  Millis synced_at = 0;       // when the master last took a change (0: never)
+  int64_t pending = 0;        // changes queued and not finished (read with the record)
   Millis oldest_pending = 0;  // acceptance time of the oldest of them
   // Conflicts: the master's version ("" not known, "null" the master has
   // no such record), held for an operator (manual), re-sent once (local_wins).
   std::string master_data;
   bool held = false;
   bool resent = false;
-  std::string collection;  // the master's collection path its changes go to
+  std::string collection;    // the master's collection path its changes go to
   bool from_master = false;  // loaded from the master (a dual copy's refresh), not created locally
 };
 
@@ -118,9 +118,9 @@ struct EdgeResolve {
 enum class EdgeResolveStatus {
   kDone,
   kNotFound,
-  kNotHeld,      // take local|master: the record awaits no operator
-  kHeld,         // resync: the record awaits a resolution
-  kNotUnsynced,  // resync: the record is pending or synced already
+  kNotHeld,          // take local|master: the record awaits no operator
+  kHeld,             // resync: the record awaits a resolution
+  kNotUnsynced,      // resync: the record is pending or synced already
   kNoMasterVersion,  // take master: the master's version is not known yet
 };
 struct EdgeWrite {
@@ -133,7 +133,7 @@ struct EdgeWrite {
   // The queued change: id, upstream_key, headers and notify set by the
   // caller; the store sets method, target and body.
   Command command;
-  std::string collection;        // the master's collection path (base path included)
+  std::string collection;  // the master's collection path (base path included)
   std::string update_method = "PUT";
   // Builds the answer stored with the key (replayed for retries); runs
   // inside the transaction, so it must only format.
@@ -183,9 +183,9 @@ struct MasterState {
 
 // A reconciliation's local-wins repair of one record.
 struct LocalRepair {
-  std::string id;              // the master's id
-  bool master_has_it = true;   // false: the master lost it; it is created there again
-  std::string etag;            // the master's version now: the If-Match the repair is sent with
+  std::string id;             // the master's id
+  bool master_has_it = true;  // false: the master lost it; it is created there again
+  std::string etag;           // the master's version now: the If-Match the repair is sent with
 };
 
 // What ApplyMaster did, item by item.
@@ -213,12 +213,14 @@ class EdgeStore {
   Result<EdgeCounts> Counts(const std::string& route);
   // Records of `route` whose create is queued or in flight (no canonical id yet).
   Result<int64_t> CreatesPending(const std::string& route);
+  // Records of the route with changes not yet at the master (cheap: an index range).
+  Result<int64_t> Pending(const std::string& route);
   Result<std::vector<EdgeHistoryEntry>> History(const EdgeRecord& r);
   Result<EdgeResolveStatus> Resolve(const EdgeResolve& req);
   // In the transaction that records a change's terminal outcome (the
   // worker's on_terminal): the record follows it, conflicts by `policy`.
-  static Status OnChangeFinished(sql::Conn& c, const AttemptOutcome& o, Millis now,
-                                 const EdgeSyncRules& rules = {}, EdgeFinish* finish = nullptr);
+  static Status OnChangeFinished(sql::Conn& c, const AttemptOutcome& o, Millis now, const EdgeSyncRules& rules = {},
+                                 EdgeFinish* finish = nullptr);
   // In the transaction that schedules a change's retry (on_retry): a change
   // the master has certainly not applied takes the state of the record's
   // later unsent changes, which are cancelled ("folded"). A write that came
