@@ -68,6 +68,7 @@ class CopyTest : public ::testing::Test {
     auto r = Get(route + "/cus_1");
     return r.status == 200 && Header(r, "Writ-As-Of") != "never" && Header(r, "Writ-Stale").empty();
   }
+  void Race(bool faults);
   TempDir dir_;
   MockMasterProcess master_;
   WritProcess writ_;
@@ -363,11 +364,15 @@ TEST_F(CopyTest, AReconciliationRequestedOverTheApiRunsInTheGateway) {
 //  - otherwise either side's last value, equal on both sides, or (local_wins
 //    meeting a second conflict) held as a conflict with each side's last.
 // WRIT_PROPERTY_SEED replays a run; the seed is printed on failure.
-TEST_F(CopyTest, RacingLocalWritesAndMasterEditsEndAsThePolicySays) {
+// With `faults`, the master fails 20% of writes (Writ's syncs and the
+// test's own edits, which retry with a key) and drops 10% of its answers
+// after applying them.
+void CopyTest::Race(bool faults) {
   Start({CopyRoute("/mw", "max_staleness: 30s, on_conflict: master_wins"),
          CopyRoute("/lw", "max_staleness: 30s, on_conflict: local_wins")},
         60);
   ASSERT_TRUE(Eventually([&] { return Loaded("/mw") && Loaded("/lw"); }, 20'000));
+  if (faults) Faults("{\"errorRate\":0.2,\"dropAfterCommit\":0.1}");
   uint32_t seed = static_cast<uint32_t>(std::random_device{}());
   if (const char* s = std::getenv("WRIT_PROPERTY_SEED")) seed = static_cast<uint32_t>(std::stoul(s));
   SCOPED_TRACE("WRIT_PROPERTY_SEED=" + std::to_string(seed));
@@ -445,7 +450,14 @@ TEST_F(CopyTest, RacingLocalWritesAndMasterEditsEndAsThePolicySays) {
         ASSERT_EQ(r.status, 200) << op.e->route << "/" << op.e->id << ": " << r.body;
         op.e->last_local = op.value;
       } else {
-        ASSERT_EQ(Call(master_.port(), "PUT", "/customers/" + op.e->id, body, h).status, 200);
+        Headers keyed = h;
+        keyed.push_back({"Idempotency-Key", "edit-" + op.value});  // a failed or unanswered edit is retried
+        Response r;
+        for (int attempt = 0;
+             attempt < 50 && (r = Call(master_.port(), "PUT", "/customers/" + op.e->id, body, keyed)).status != 200;
+             ++attempt)
+          std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        ASSERT_EQ(r.status, 200) << r.body;
         op.e->last_master = op.value;
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(pick(25)));
@@ -516,6 +528,16 @@ TEST_F(CopyTest, RacingLocalWritesAndMasterEditsEndAsThePolicySays) {
     if (HasFailure()) return;
   }
   for (const auto& [what, n] : outcomes) std::cout << "  " << what << ": " << n << "\n";
+}
+
+TEST_F(CopyTest, RacingLocalWritesAndMasterEditsEndAsThePolicySays) { Race(false); }
+
+TEST_F(CopyTest, RacingUnderMasterFaultsEachLocalWriteAppliedOnceAndInOrder) {
+  Race(true);
+  if (HasFailure()) return;
+  auto stats = master_.Stats();
+  EXPECT_EQ(stats["duplicateApplies"].as_int64(), 0) << boost::json::serialize(stats);
+  EXPECT_GT(stats["droppedAfterCommit"].as_int64() + stats["injectedErrors"].as_int64(), 0) << "faults were injected";
 }
 
 }  // namespace
