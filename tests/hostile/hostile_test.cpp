@@ -47,6 +47,7 @@ std::string Bulk(const std::string& headers, const std::string& body, const std:
 
 const std::string kDrafts = "/applications/drafts";
 const std::string kVisits = "/visits";  // an edge route whose clients choose ids (/visitId)
+const std::string kPrices = "/prices";  // a dual copy of the master's (empty) /prices
 // A request to the draft route; `extra` lines end with \r\n.
 std::string DraftReq(const std::string& method, const std::string& target, const std::string& extra,
                      const std::string& body = "") {
@@ -73,10 +74,10 @@ std::vector<Case> Catalogue() {
       {"edge_create_deep_json", DraftReq("POST", kVisits, kJson + "Idempotency-Key: e1\r\n", deep_object), 400},
       {"edge_create_not_an_object", DraftReq("POST", kVisits, kJson + "Idempotency-Key: e2\r\n", "[1]"), 422},
       {"edge_create_without_key", DraftReq("POST", kVisits, kJson, "{}"), 400},
-      {"edge_create_with_if_match", DraftReq("POST", kVisits, kJson + "Idempotency-Key: e3\r\nIf-Match: \"1\"\r\n", "{}"),
-       400},
-      {"edge_client_id_with_slash", DraftReq("POST", kVisits, kJson + "Idempotency-Key: e4\r\n", R"({"visitId":"../x"})"),
-       422},
+      {"edge_create_with_if_match",
+       DraftReq("POST", kVisits, kJson + "Idempotency-Key: e3\r\nIf-Match: \"1\"\r\n", "{}"), 400},
+      {"edge_client_id_with_slash",
+       DraftReq("POST", kVisits, kJson + "Idempotency-Key: e4\r\n", R"({"visitId":"../x"})"), 422},
       {"edge_client_id_not_a_string", DraftReq("POST", kVisits, kJson + "Idempotency-Key: e5\r\n", R"({"visitId":7})"),
        422},
       {"edge_client_id_too_long",
@@ -90,6 +91,16 @@ std::vector<Case> Catalogue() {
       {"edge_list_bad_status", DraftReq("GET", kVisits + "?syncStatus=%00", ""), 400},
       {"edge_list_unknown_parameter", DraftReq("GET", kVisits + "?tenant=acme", ""), 400},
       {"edge_list_huge_limit", DraftReq("GET", kVisits + "?limit=100000", ""), 400},
+      // Dual copies: writes, reads and lists refused before the copy or its sync queue changes.
+      {"copy_create_deep_json", DraftReq("POST", kPrices, kJson + "Idempotency-Key: c1\r\n", deep_object), 400},
+      {"copy_create_not_an_object", DraftReq("POST", kPrices, kJson + "Idempotency-Key: c2\r\n", "[1]"), 422},
+      {"copy_update_unknown_record", DraftReq("PUT", kPrices + "/p_nope", kJson, "{}"), 404},
+      {"copy_if_match_garbage", DraftReq("PUT", kPrices + "/p_nope", kJson + "If-Match: nope\r\n", "{}"), 400},
+      {"copy_patch_wrong_media_type", DraftReq("PATCH", kPrices + "/p_nope", kJson, "{}"), 415},
+      {"copy_delete_unknown_record", DraftReq("DELETE", kPrices + "/p_nope", ""), 404},
+      {"copy_read_unknown_record", DraftReq("GET", kPrices + "/p_nope", ""), 404},
+      {"copy_list_unknown_parameter", DraftReq("GET", kPrices + "?updatedSince=0", ""), 400},
+      {"copy_list_huge_limit", DraftReq("GET", kPrices + "?limit=100000", ""), 400},
       // Drafts: bodies, patches and preconditions refused before anything is read or stored.
       {"draft_create_deep_json", DraftReq("POST", kDrafts, kJson, deep_object), 400},
       {"draft_create_not_an_object", DraftReq("POST", kDrafts, kJson, "[1,2,3]"), 422},
@@ -112,10 +123,13 @@ std::vector<Case> Catalogue() {
       {"draft_unknown_draft", DraftReq("GET", one, ""), 404},
       // Framing and request smuggling.
       {"content_length_with_transfer_encoding",
-       Req(kJson + "Idempotency-Key: s1\r\n" + Len() + "Transfer-Encoding: chunked\r\n", "d\r\n" + kBody + "\r\n0\r\n\r\n"),
+       Req(kJson + "Idempotency-Key: s1\r\n" + Len() + "Transfer-Encoding: chunked\r\n",
+           "d\r\n" + kBody + "\r\n0\r\n\r\n"),
        400},
-      {"duplicate_content_length_differing", Req(kJson + "Idempotency-Key: s2\r\nContent-Length: 13\r\nContent-Length: 12\r\n"), 400},
-      {"duplicate_content_length_same", Req(kJson + "Idempotency-Key: s3\r\nContent-Length: 13\r\nContent-Length: 13\r\n"), 400},
+      {"duplicate_content_length_differing",
+       Req(kJson + "Idempotency-Key: s2\r\nContent-Length: 13\r\nContent-Length: 12\r\n"), 400},
+      {"duplicate_content_length_same",
+       Req(kJson + "Idempotency-Key: s3\r\nContent-Length: 13\r\nContent-Length: 13\r\n"), 400},
       {"content_length_not_a_number", Req(kJson + "Idempotency-Key: s4\r\nContent-Length: 1x\r\n"), 400},
       {"content_length_negative", Req(kJson + "Idempotency-Key: s5\r\nContent-Length: -13\r\n"), 400},
       {"content_length_list", Req(kJson + "Idempotency-Key: s6\r\nContent-Length: 13, 13\r\n"), 400},
@@ -123,18 +137,23 @@ std::vector<Case> Catalogue() {
        Req(kJson + "Idempotency-Key: s13\r\nTransfer-Encoding: chunked\r\n",
            "d\r\n" + kBody + "\r\n0\r\nAuthorization: Bearer smuggled\r\n\r\n"),
        400},
-      {"bad_chunk_size", Req(kJson + "Idempotency-Key: s7\r\nTransfer-Encoding: chunked\r\n", "zz\r\n" + kBody + "\r\n0\r\n\r\n"), 400},
+      {"bad_chunk_size",
+       Req(kJson + "Idempotency-Key: s7\r\nTransfer-Encoding: chunked\r\n", "zz\r\n" + kBody + "\r\n0\r\n\r\n"), 400},
       {"chunk_size_overflow",
-       Req(kJson + "Idempotency-Key: s8\r\nTransfer-Encoding: chunked\r\n", "fffffffffffffffffff\r\nx\r\n0\r\n\r\n"), 400},
-      {"transfer_encoding_not_chunked_last", Req(kJson + "Idempotency-Key: s9\r\nTransfer-Encoding: chunked, gzip\r\n"), 400},
+       Req(kJson + "Idempotency-Key: s8\r\nTransfer-Encoding: chunked\r\n", "fffffffffffffffffff\r\nx\r\n0\r\n\r\n"),
+       400},
+      {"transfer_encoding_not_chunked_last", Req(kJson + "Idempotency-Key: s9\r\nTransfer-Encoding: chunked, gzip\r\n"),
+       400},
       {"header_without_colon", Req(kJson + "Idempotency-Key s10\r\n" + Len()), 400},
       {"space_before_colon", Req(kJson + "Idempotency-Key : s11\r\n" + Len()), 400},
       {"bad_header_name", Req(kJson + "Bad(Name): 1\r\nIdempotency-Key: s12\r\n" + Len()), 400},
       {"nul_in_header_value", Req(kJson + std::string("Idempotency-Key: a\0b\r\n", 22) + Len()), 400},
       // Folded lines (obs-fold): Beast would join them; Writ refuses them.
       {"obs_fold_idempotency_key", Req(kJson + "Idempotency-Key: f1\r\n f2\r\n" + Len()), 400},
-      {"obs_fold_tab_authorization", Req(kJson + "Authorization: Bearer\r\n\twrit_x\r\nIdempotency-Key: f3\r\n" + Len()), 400},
-      {"obs_fold_first_field", "POST /orders HTTP/1.1\r\n Host: writ\r\n" + kJson + "Idempotency-Key: f4\r\n" + Len() + "\r\n" + kBody, 400},
+      {"obs_fold_tab_authorization",
+       Req(kJson + "Authorization: Bearer\r\n\twrit_x\r\nIdempotency-Key: f3\r\n" + Len()), 400},
+      {"obs_fold_first_field",
+       "POST /orders HTTP/1.1\r\n Host: writ\r\n" + kJson + "Idempotency-Key: f4\r\n" + Len() + "\r\n" + kBody, 400},
       {"bad_method_token", "PO ST /orders HTTP/1.1\r\nHost: writ\r\n\r\n", 400},
       {"bad_version", "POST /orders HTTP/9.9\r\nHost: writ\r\n\r\n", 400},
       {"http09_request_line", "POST /orders\r\n\r\n", 400},
@@ -184,8 +203,8 @@ std::vector<Case> Catalogue() {
       {"async_ordering_key_too_long",
        KeyedTo("/payments", "a4", R"({"accountId":")" + std::string(300, 'x') + R"(","amount":1})"), 422},
       {"async_not_json", KeyedTo("/payments", "a5", "amount=1"), 400},
-      {"async_wrong_content_type", Req("Content-Type: text/plain\r\nIdempotency-Key: a6\r\n" + Len(), kBody, "/payments"),
-       415},
+      {"async_wrong_content_type",
+       Req("Content-Type: text/plain\r\nIdempotency-Key: a6\r\n" + Len(), kBody, "/payments"), 415},
       {"async_key_missing", Req(kJson + Len(), kBody, "/payments"), 400},
       // Submissions API.
       {"submissions_unknown_status", Req("", "", "/v1/submissions?status=nope", "GET"), 400},
@@ -207,8 +226,8 @@ std::vector<Case> Catalogue() {
       {"bulk_blank_lines_only", Bulk("", "\n  \r\n\t\n"), 400},
       {"bulk_json_not_an_array", Bulk("", R"({"sku":"a"})", kJson), 400},
       {"bulk_json_array_broken", Bulk("", R"([{"sku":"a"},)", kJson), 400},
-      {"bulk_too_many_items", Bulk("", "{\"sku\":1}\n{\"sku\":2}\n{\"sku\":3}\n{\"sku\":4}\n{\"sku\":5}\n{\"sku\":6}\n"),
-       413},
+      {"bulk_too_many_items",
+       Bulk("", "{\"sku\":1}\n{\"sku\":2}\n{\"sku\":3}\n{\"sku\":4}\n{\"sku\":5}\n{\"sku\":6}\n"), 413},
       {"bulk_every_item_invalid", Bulk("", "{bad\n{\"name\":\"no sku\"}\n[1]\n"), 422},
       {"bulk_item_key_too_long", Bulk("", "{\"sku\":\"" + std::string(300, 'k') + "\"}\n"), 422},
       {"bulk_item_key_an_object", Bulk("", "{\"sku\":{\"a\":1}}\n"), 422},
@@ -257,8 +276,9 @@ class HostileTest : public ::testing::TestWithParam<Case> {
     RouteOptions bulk;
     bulk.path = "/products/bulk";
     bulk.mode = "buffered";
-    bulk.extra = "name: bulk\nbuffered:\n  item_key: /sku\n  max_items: 5\n  bulk_path: /products/_bulk\n"
-                 "async:\n  lease: 5s\n";
+    bulk.extra =
+        "name: bulk\nbuffered:\n  item_key: /sku\n  max_items: 5\n  bulk_path: /products/_bulk\n"
+        "async:\n  lease: 5s\n";
     RouteOptions drafts;
     drafts.method = "";
     drafts.path = kDrafts;
@@ -269,7 +289,14 @@ class HostileTest : public ::testing::TestWithParam<Case> {
     visits.path = kVisits;
     visits.mode = "edge";
     visits.extra = "edge: {client_id: /visitId}\nasync: {lease: 5s}\n";
-    writ_->Start(dir_->path(), master_->port(), {RouteOptions{}, async, bulk, drafts, visits});
+    RouteOptions prices;
+    prices.method = "";
+    prices.path = kPrices;
+    prices.mode = "dual-copy";
+    prices.extra =
+        "copy: {refresh: {path: \"/prices?updatedSince={cursor}&limit=100\", interval: 1s, data: /data}}\n"
+        "async: {lease: 5s}\n";
+    writ_->Start(dir_->path(), master_->port(), {RouteOptions{}, async, bulk, drafts, visits, prices});
   }
   static void TearDownTestSuite() {
     delete writ_;
@@ -288,12 +315,12 @@ class HostileTest : public ::testing::TestWithParam<Case> {
       for (const auto& d : *drafts) out += d.id + "@" + std::to_string(d.version) + " ";
     return out;
   }
-  // Every edge record's id and version, as stored.
-  static std::string Visits() {
+  // Every edge record's id and version, as stored (a dual copy's records are edge records).
+  static std::string Visits(const std::string& route = kVisits) {
     auto store = OpenStoreReadOnly(writ_->db_path());
     EdgeFilter f;
     f.tenant = "default";
-    f.route = kVisits;
+    f.route = route;
     f.limit = 1000;
     std::string out;
     auto records = EdgeStore(store->db()).List(f);
@@ -316,6 +343,7 @@ TEST_P(HostileTest, RefusedPreciselyAndNothingChanges) {
   auto jobs_before = OpenStoreReadOnly(writ_->db_path())->jobs().ListJobs({}).value().size();
   auto drafts_before = Drafts();
   auto visits_before = Visits();
+  auto prices_before = Visits(kPrices);
   auto r = RawRequest(writ_->port(), c.bytes);
   EXPECT_EQ(r.status, c.status) << r.response.substr(0, 400);
   EXPECT_TRUE(r.closed) << "a refused request ends its connection";
@@ -330,6 +358,7 @@ TEST_P(HostileTest, RefusedPreciselyAndNothingChanges) {
   EXPECT_EQ(OpenStoreReadOnly(writ_->db_path())->jobs().GetBuffer("bulk").value().pending, 0);
   EXPECT_EQ(Drafts(), drafts_before) << "no draft created or changed";
   EXPECT_EQ(Visits(), visits_before) << "no edge record created or changed";
+  EXPECT_EQ(Visits(kPrices), prices_before) << "the dual copy unchanged";
   EXPECT_EQ(master_->Stat("requests"), 0) << "nothing reached the master";
   // A normal client is still served (its request is then undone from the counts' view
   // by using a unique key per case; the master count is checked before it).
@@ -425,8 +454,8 @@ TEST(Hostile, DraftPatchesOutsideTheDocumentChangeNothing) {
       EXPECT_TRUE(ParseBody(r).as_object().contains("operation")) << p.patch << " -> " << r.body;
     }
   }
-  auto merge_to_array = Call(writ.port(), "PATCH", url, "[1]",
-                             {{"Content-Type", "application/merge-patch+json"}, {"If-Match", "\"1\""}});
+  auto merge_to_array =
+      Call(writ.port(), "PATCH", url, "[1]", {{"Content-Type", "application/merge-patch+json"}, {"If-Match", "\"1\""}});
   EXPECT_EQ(merge_to_array.status, 422) << "a merge patch that is not an object replaces the document";
   auto g = Call(writ.port(), "GET", url);
   EXPECT_EQ(*FindHeader(g.headers, "ETag"), "\"1\"");
