@@ -1,6 +1,7 @@
 #include "patterns/copy/copy_route.h"
 
 #include "patterns/copy/reconciler.h"
+#include "patterns/document/etag.h"
 
 #include <boost/json.hpp>
 
@@ -336,6 +337,45 @@ void CopyRoute::Handle(Request req, PathParams params, Respond respond) {
     Decorate(resp, w.as_of, w.stale);
     respond(std::move(resp), std::move(info));
   };
+  // Read-your-writes: Writ-Min-Version names a version of the record the
+  // client saw (its ETag). The copy takes every local write before
+  // answering it, so a version written through Writ is always there; an
+  // older copy (a version seen elsewhere) is refused, never served as if
+  // it were that version. A copy that has it answers, however stale.
+  if (auto want = FindHeader(req.headers, "Writ-Min-Version"); want && !id.empty()) {
+    std::string v(*want);
+    if (v.size() >= 2 && v.front() == '"' && v.back() == '"') v = v.substr(1, v.size() - 2);
+    int64_t min = 0;
+    if (v.empty() || v.size() > 18 || v.find_first_not_of("0123456789") != std::string::npos ||
+        (min = std::stoll(v)) < 1) {
+      RequestInfo info;
+      info.outcome = "rejected";
+      return respond(Problem(400, "min-version-invalid", "Invalid Writ-Min-Version",
+                             "Writ-Min-Version is a record version: a positive integer, or the ETag that carries it"),
+                     info);
+    }
+    auto rec = edge_->records().Get(kCopyTenant, route_.name, id);
+    if (!rec.ok()) {
+      RequestInfo info;
+      info.outcome = "error";
+      return respond(StoreProblem(rec.status()), info);
+    }
+    if (!rec->has_value() || (*rec)->deleted || (*rec)->version < min) {
+      int64_t have = rec->has_value() && !(*rec)->deleted ? (*rec)->version : 0;
+      Response p =
+          Problem(412, "copy-version-behind", "The copy is older than the version asked for",
+                  "the copy holds " + (have ? "version " + std::to_string(have) : std::string("no record")) + " of '" +
+                      id.substr(0, 80) + "'; Writ-Min-Version asks for " + std::to_string(min) + " or later",
+                  {{"version", have}, {"minVersion", min}});
+      if (have) p.headers.emplace_back("ETag", VersionEtag(have));
+      Decorate(p, w.as_of, w.stale);
+      RequestInfo info;
+      info.outcome = "behind";
+      return respond(std::move(p), info);
+    }
+    if (w.stale) stale_reads_.Inc();
+    return edge_->Handle(std::move(req), std::move(params), std::move(decorated));
+  }
   if (!w.stale || settings_.on_stale == OnStale::kServe) {
     if (w.stale) stale_reads_.Inc();
     return edge_->Handle(std::move(req), std::move(params), std::move(decorated));
