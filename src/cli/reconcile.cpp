@@ -1,14 +1,17 @@
-// `writ reconcile ROUTE | show ID | list`: reconciliations of dual copies.
+// `writ reconcile ROUTE | show ID | list`: reconciliations of dual copies
+// (both sides compared, src/patterns/copy/reconciler.cpp), and of edge and
+// async routes (a look-up per acknowledged write, reconcile_lookup.cpp).
 // A run works from this process: it reads the master over HTTP (the
-// route's upstream) and the copy from the store, chunk by chunk, each
-// chunk committed with its checkpoint. A run killed mid-way is resumed by
-// the next `writ reconcile ROUTE` (or the gateway's runner) from there,
-// once its lease (copy.reconcile.lease) ran out.
+// route's upstream) and the store, chunk by chunk, each chunk committed
+// with its checkpoint. A run killed mid-way is resumed by the next
+// `writ reconcile ROUTE` (or, for a dual copy, the gateway's runner) from
+// there, once its lease ran out.
 #include <iostream>
 
 #include <boost/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/reconcile_lookup.h"
 #include "core/hash.h"
 #include "core/units.h"
 #include "http/runtime.h"
@@ -51,25 +54,84 @@ void Print(ReconcileStore& recs, const Reconciliation& r, const ReconcileOptions
 
 }  // namespace
 
+namespace {
+
+// The route's unfinished run whose runner stopped (resumed, now ours), or a
+// new one; nullopt (said on stderr) when another runner holds one.
+std::optional<Reconciliation> StartOrResume(ReconcileStore& recs, const ReconcileOptions& o, const std::string& owner,
+                                            Millis lease) {
+  auto resumed = recs.Resume(o.route, owner, lease);
+  if (!resumed.ok()) {
+    std::cerr << resumed.status().message() << "\n";
+    return std::nullopt;
+  }
+  if (resumed->has_value()) {
+    const Reconciliation& r = **resumed;
+    std::cerr << "resuming " << r.id << " (its runner stopped) after '" << r.checkpoint << "': " << r.compared
+              << " compared so far\n";
+    return r;
+  }
+  auto busy = recs.List(o.route, 5);
+  if (busy.ok())
+    for (const auto& b : *busy)
+      if (b.status == "running") {
+        std::cerr << b.id << " is under way (runner " << b.owner << "); follow it with writ reconcile show " << b.id
+                  << "\n";
+        return std::nullopt;
+      }
+  auto made = recs.Create(o.route, o.dry_run ? "report" : o.repair, o.dry_run, "cli", owner, lease);
+  if (!made.ok()) {
+    std::cerr << made.status().message() << "\n";
+    return std::nullopt;
+  }
+  std::cerr << "reconciling " << o.route << " as " << made->id << " (repair " << made->repair << ")\n";
+  return *made;
+}
+
+}  // namespace
+
 int RunReconcile(const ReconcileOptions& o) {
   if (o.route.empty()) {
-    std::cerr << "name the dual-copy route to reconcile, e.g. writ reconcile /customers -c writ.yaml\n";
+    std::cerr << "name the route to reconcile, e.g. writ reconcile /customers -c writ.yaml\n";
     return 1;
   }
   Config config;
   auto store = OpenStoreOrSay(o.config_path, false, &config);
   if (!store) return 1;
+  // By its name ("POST /payments", "/customers"), or by its path when one route has it.
   const RouteConfig* route = nullptr;
+  int by_path = 0;
   for (const auto& r : config.routes)
-    if (r.mode == "dual-copy" && r.name == o.route) route = &r;
-  if (!route) {
-    std::cerr << "'" << o.route << "' is no dual-copy route of the config\n";
+    if (r.name == o.route) route = &r;
+  if (!route)
+    for (const auto& r : config.routes)
+      if (r.path == o.route && ++by_path) route = &r;
+  if (!route || by_path > 1) {
+    std::cerr << "'" << o.route << "' is "
+              << (by_path > 1 ? "the path of more than one route: name one, e.g. 'POST /payments'"
+                              : "no route of the config")
+              << "\n";
     return 1;
   }
-  const auto& s = route->settings_as<CopySettings>();
-  if (s.reconcile.path.empty()) {
+  ReconcileOptions named = o;
+  named.route = route->name;
+  bool copy = route->mode == "dual-copy";
+  bool lookup = route->mode == "edge" || (route->mode == "async" && route->idempotency.probe.enabled());
+  if (!copy && !lookup) {
+    std::cerr << o.route << " is a " << route->mode << " route: writ reconcile compares dual copies with their "
+              << "master, and checks edge routes (a GET per synced record) and async routes with an "
+              << "idempotency.probe (a probe per succeeded submission)\n";
+    return 1;
+  }
+  if (copy && route->settings_as<CopySettings>().reconcile.path.empty()) {
     std::cerr << o.route << " has no copy.reconcile.path: how the master lists its collection in id order, e.g. "
               << "/customers?after={after}&limit={limit}\n";
+    return 1;
+  }
+  if (lookup && o.repair != "report" && !o.dry_run) {
+    std::cerr << o.route << " is a " << route->mode << " route: its reconciliation reports what the master lacks "
+              << "(--repair report); re-send a record with writ edge resync, a submission with writ submissions "
+              << "retry\n";
     return 1;
   }
   const UpstreamConfig* upstream = nullptr;
@@ -81,45 +143,28 @@ int RunReconcile(const ReconcileOptions& o) {
   }
   ReconcileStore recs(store->db());
   std::string owner = "cli-" + RandomId().substr(0, 12);
-  auto resumed = recs.Resume(o.route, owner, s.reconcile.lease);
-  if (!resumed.ok()) {
-    std::cerr << resumed.status().message() << "\n";
-    return 1;
-  }
-  Reconciliation r;
-  if (resumed->has_value()) {
-    r = **resumed;
-    std::cerr << "resuming " << r.id << " (its runner stopped) after '" << r.checkpoint << "': " << r.compared
-              << " compared so far\n";
-  } else {
-    auto busy = recs.List(o.route, 5);
-    if (busy.ok())
-      for (const auto& b : *busy)
-        if (b.status == "running") {
-          std::cerr << b.id << " is under way (runner " << b.owner << "); follow it with writ reconcile show " << b.id
-                    << "\n";
-          return 1;
-        }
-    auto made = recs.Create(o.route, o.dry_run ? "report" : o.repair, o.dry_run, "cli", owner, s.reconcile.lease);
-    if (!made.ok()) {
-      std::cerr << made.status().message() << "\n";
-      return 1;
-    }
-    r = *made;
-    std::cerr << "reconciling " << o.route << " as " << r.id << " (repair " << r.repair << ")\n";
-  }
+  Millis lease = copy ? route->settings_as<CopySettings>().reconcile.lease : kLookupLease;
+  auto started = StartOrResume(recs, named, owner, lease);
+  if (!started) return 1;
   Runtime rt(1);
   auto client = MakeHttpUpstreamClient(rt, *upstream);
   rt.Start();
   Millis last_said = 0;
-  Reconciler reconciler(o.route, upstream->base_path + route->upstream_path, s, *upstream, store->db(), *client);
-  r = reconciler.Run(std::move(r), owner, [&](const Reconciliation& now) {
+  auto progress = [&](const Reconciliation& now) {
     Millis t = store->Now();
     if (t - last_said < 1000) return;
     last_said = t;
     std::cerr << now.id << ": " << now.compared << " compared, " << now.mismatches() << " mismatches, at '"
               << now.checkpoint << "'\n";
-  });
+  };
+  Reconciliation r;
+  if (copy) {
+    Reconciler reconciler(route->name, upstream->base_path + route->upstream_path, route->settings_as<CopySettings>(),
+                          *upstream, store->db(), *client);
+    r = reconciler.Run(std::move(*started), owner, progress);
+  } else {
+    r = RunLookups(std::move(*started), owner, *store, *route, *upstream, *client, progress);
+  }
   rt.Stop();
   rt.Join();
   Print(recs, r, o);

@@ -447,9 +447,8 @@ TEST_P(EdgeStoreTest, TheMastersStatesApplyByWhatTheCopyHolds) {
     return r.ok() ? *r : MasterApply{};
   };
   Millis t0 = store_->Now();
-  auto a = apply({{"c1", R"({"n":1})", false, "\"m1\""}, {"c2", R"({"n":2})", false, "\"m1\""},
-                  {"c3", "", true, "\"m2\""}},
-                 t0);
+  auto a = apply(
+      {{"c1", R"({"n":1})", false, "\"m1\""}, {"c2", R"({"n":2})", false, "\"m1\""}, {"c3", "", true, "\"m2\""}}, t0);
   EXPECT_EQ(a.inserted, 2);
   EXPECT_EQ(a.unchanged, 1) << "a deletion of a record the copy never had";
   auto c1 = Current("c1");
@@ -472,16 +471,26 @@ TEST_P(EdgeStoreTest, TheMastersStatesApplyByWhatTheCopyHolds) {
   EXPECT_EQ(a.deferred, 1);
   EXPECT_EQ(Current("c1").data, R"({"n":100})");
   EXPECT_EQ(Current("c1").master_etag, "\"m1\"");
+  EXPECT_EQ(Current("c1").master_newer, "\"m3\"") << "the deferred state is owed a second look";
+  auto deferred = [&] {
+    auto ids = records().DeferredMasterStates(kDefaultTenant, kRoute, 10);
+    EXPECT_TRUE(ids.ok());
+    return ids.ok() ? *ids : std::vector<std::string>{};
+  };
+  EXPECT_TRUE(deferred().empty()) << "not while the local write is pending";
   // The master takes it; a page read before that answer may be older.
   Millis read = store_->Now();
   clock_.Advance(1000);
   Finish(Claim()[0], SubmissionStatus::kSucceeded, 200, "", {{"ETag", "\"m4\""}});
+  EXPECT_EQ(deferred(), std::vector<std::string>{"c1"}) << "answered: the refresh reads it again";
   a = apply({{"c1", R"({"n":5})", false, "\"m3\""}}, read);
   ASSERT_EQ(a.recheck.size(), 1u);
   EXPECT_EQ(a.recheck[0], "c1");
   EXPECT_EQ(Current("c1").data, R"({"n":100})");
   a = apply({{"c1", R"({"n":100,"id":"c1"})", false, "\"m4\""}}, store_->Now());
   EXPECT_EQ(a.unchanged, 1) << "the master's echo of the local write";
+  EXPECT_EQ(Current("c1").master_newer, "");
+  EXPECT_TRUE(deferred().empty()) << "the copy holds the master's state again";
 
   a = apply({{"c2", "", true, "\"m5\""}}, store_->Now());
   EXPECT_EQ(a.updated, 1);
@@ -523,9 +532,9 @@ TEST_P(EdgeStoreTest, ACopysRefreshLeasesMovesItsCursorAndLoadsFromTheStart) {
     auto es = records();
     Store* s = store_.get();
     return Wait<MasterApply>([&](auto cb) {
-      es.ApplyMaster(kDefaultTenant, kRoute, "/api/orders", {{id, "{}", false, "\"m1\""}}, s->Now(),
-                     [&, s](sql::Conn& c) { return CopyStore::Advance(c, kRoute, owner, cursor, 1, s->Now(), 60'000); },
-                     cb);
+      es.ApplyMaster(
+          kDefaultTenant, kRoute, "/api/orders", {{id, "{}", false, "\"m1\""}}, s->Now(),
+          [&, s](sql::Conn& c) { return CopyStore::Advance(c, kRoute, owner, cursor, 1, s->Now(), 60'000); }, cb);
     });
   };
   Millis start = store_->Now();

@@ -144,6 +144,18 @@ struct CopyRoute::Refresher : std::enable_shared_from_this<Refresher> {
     });
   }
 
+  // The end of a pass: records whose master state was deferred while their
+  // local writes were pending, those writes now answered, are read again.
+  // An answer can be older than the master (a write applied, its answer
+  // lost, the master changed the record, the retry answered from the
+  // master's key store); the deferred state would otherwise be lost.
+  void RecheckDeferred() {
+    auto ids = records.DeferredMasterStates(CopyRoute::kCopyTenant, route.name, 100);
+    if (!ids.ok() || ids->empty()) return End("");
+    auto self = shared_from_this();
+    Recheck(std::make_shared<std::vector<std::string>>(std::move(*ids)), 0, [self] { self->End(""); });
+  }
+
   void Page(const std::string& cursor) {
     if (stopped) return End("stopped");
     const RefreshConfig& f = settings.refresh;
@@ -214,8 +226,8 @@ struct CopyRoute::Refresher : std::enable_shared_from_this<Refresher> {
             self->Count("held", a->held);
             auto ids = std::make_shared<std::vector<std::string>>(std::move(a->recheck));
             self->Recheck(ids, 0, [self, last, advance_to] {
-              if (last) return self->End("");
-              self->Page(advance_to);
+              if (!last) return self->Page(advance_to);
+              self->RecheckDeferred();
             });
           });
     });

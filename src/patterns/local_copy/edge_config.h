@@ -24,13 +24,13 @@ struct EdgeReference {
 };
 
 struct EdgeSettings : QueuedSettings {
-  std::string client_id;             // JSON Pointer to an id the client chose; "": Writ's tmp_ ids
-  std::string canonical_id = "/id";  // JSON Pointer into the master's answer to a create
-  std::string update_method = "PUT";  // PUT or PATCH, with the record's whole state
+  std::string client_id;                                 // JSON Pointer to an id the client chose; "": Writ's tmp_ ids
+  std::string canonical_id = "/id";                      // JSON Pointer into the master's answer to a create
+  std::string update_method = "PUT";                     // PUT or PATCH, with the record's whole state
   ConflictPolicy on_conflict = ConflictPolicy::kManual;  // when the master answers an update 409/412
   std::vector<EdgeReference> references;
-  Millis max_sync_delay = 300'000;   // a record pending longer is over the window
-  std::string validate;              // JSON Schema file
+  Millis max_sync_delay = 300'000;           // a record pending longer is over the window
+  std::string validate;                      // JSON Schema file
   std::shared_ptr<const JsonSchema> schema;  // null without validate
 };
 

@@ -53,13 +53,14 @@ Status TakeMaster(Conn& c, const EdgeRecord& r, const std::string& master, const
                   });
   if (!h.ok()) return h.status();
   bool gone = master == "null";
-  auto n = Change(c,
-                  "UPDATE edge_records SET version=version+1, data=?2, deleted=?3, master_etag=?4, sync_status='synced', "
-                  "reason='', held=0, resent=0, master_data=?5, synced_at=?6, updated_at=?6 WHERE seq=?1",
-                  [&](Stmt& s) {
-                    s.Bind(1, r.seq).BindBlob(2, gone ? r.data : master).Bind(3, int64_t{gone ? 1 : 0}).Bind(4, etag);
-                    s.BindBlob(5, std::string()).Bind(6, now);
-                  });
+  auto n =
+      Change(c,
+             "UPDATE edge_records SET version=version+1, data=?2, deleted=?3, master_etag=?4, sync_status='synced', "
+             "reason='', held=0, resent=0, master_data=?5, synced_at=?6, updated_at=?6 WHERE seq=?1",
+             [&](Stmt& s) {
+               s.Bind(1, r.seq).BindBlob(2, gone ? r.data : master).Bind(3, int64_t{gone ? 1 : 0}).Bind(4, etag);
+               s.BindBlob(5, std::string()).Bind(6, now);
+             });
   return n.ok() ? Status::Ok() : n.status();
 }
 
@@ -92,7 +93,8 @@ Status SendAgain(Conn& c, const EdgeRecord& r, Command cmd, const std::string& u
 }  // namespace
 
 // The master answered an update or delete with 409/412: read its version.
-Status ReadMasterVersion(Conn& c, const AttemptOutcome& o, const EdgeRecord& r, Millis now, const EdgeSyncRules& rules) {
+Status ReadMasterVersion(Conn& c, const AttemptOutcome& o, const EdgeRecord& r, Millis now,
+                         const EdgeSyncRules& rules) {
   if (auto s = CancelOtherChanges(c, r, o.id, now, o.retention, "superseded by the conflict on " + o.id); !s.ok())
     return s;
   Command cmd = OwnChange(r, now);
@@ -137,9 +139,9 @@ Status OnMasterVersion(Conn& c, const AttemptOutcome& o, const EdgeRecord& r, Mi
     return Status::Ok();
   }
   if (master == "null" && r.deleted) {  // deleted on both sides: they agree
-    auto n = Change(c,
-                    "UPDATE edge_records SET sync_status='synced', reason='', held=0, resent=0, synced_at=?2 WHERE seq=?1",
-                    [&](Stmt& s) { s.Bind(1, r.seq).Bind(2, now); });
+    auto n = Change(
+        c, "UPDATE edge_records SET sync_status='synced', reason='', held=0, resent=0, synced_at=?2 WHERE seq=?1",
+        [&](Stmt& s) { s.Bind(1, r.seq).Bind(2, now); });
     return n.ok() ? Status::Ok() : n.status();
   }
   if (rules.on_conflict == ConflictPolicy::kMasterWins) {
@@ -161,7 +163,6 @@ Status OnMasterVersion(Conn& c, const AttemptOutcome& o, const EdgeRecord& r, Mi
   if (rules.on_conflict == ConflictPolicy::kLocalWins) reason += " (it conflicted again after local_wins re-sent it)";
   return Hold(c, r, master, etag, reason + "; resolve with writ edge resolve --take local|master");
 }
-
 
 }  // namespace edge_sql
 
@@ -185,17 +186,20 @@ Status ApplyOne(Conn& c, const std::string& tenant, const std::string& route, co
       ++out.unchanged;
       return Status::Ok();
     }
-    auto n = Change(c,
-                    "INSERT INTO edge_records (tenant, route, id, canonical_id, version, data, sync_status, "
-                    "master_etag, created_at, updated_at, synced_at, collection, origin) "
-                    "VALUES (?1,?2,?3,?3,1,?4,'synced',?5,?6,?6,?6,?7,'master') ON CONFLICT (tenant, route, id) DO NOTHING",
-                    [&](Stmt& s) {
-                      s.Bind(1, tenant).Bind(2, route).Bind(3, m.id).BindBlob(4, m.data).Bind(5, m.etag);
-                      s.Bind(6, now).Bind(7, collection);
-                    });
+    auto n =
+        Change(c,
+               "INSERT INTO edge_records (tenant, route, id, canonical_id, version, data, sync_status, "
+               "master_etag, created_at, updated_at, synced_at, collection, origin) "
+               "VALUES (?1,?2,?3,?3,1,?4,'synced',?5,?6,?6,?6,?7,'master') ON CONFLICT (tenant, route, id) DO NOTHING",
+               [&](Stmt& s) {
+                 s.Bind(1, tenant).Bind(2, route).Bind(3, m.id).BindBlob(4, m.data).Bind(5, m.etag);
+                 s.Bind(6, now).Bind(7, collection);
+               });
     if (!n.ok()) return n.status();
-    if (*n == 1) ++out.inserted;
-    else out.recheck.push_back(m.id);  // a local record took that id meanwhile
+    if (*n == 1)
+      ++out.inserted;
+    else
+      out.recheck.push_back(m.id);  // a local record took that id meanwhile
     return Status::Ok();
   }
   if (auto s = LockRecord(c, (*cur)->seq); !s.ok()) return s;
@@ -203,9 +207,15 @@ Status ApplyOne(Conn& c, const std::string& tenant, const std::string& route, co
   if (!cur.ok()) return cur.status();
   if (!cur->has_value()) return Status::Ok();
   const EdgeRecord& r = **cur;
+  // Once the copy holds the master's state again, no deferred state is owed.
+  auto settled = [&]() -> Status {
+    if (r.master_newer.empty() || r.pending > 0) return Status::Ok();
+    auto n = Change(c, "UPDATE edge_records SET master_newer='' WHERE seq=?1", [&](Stmt& s) { s.Bind(1, r.seq); });
+    return n.ok() ? Status::Ok() : n.status();
+  };
   if (!m.force && !m.etag.empty() && m.etag == r.master_etag && !r.held) {
     ++out.unchanged;
-    return Status::Ok();
+    return settled();
   }
   if (r.held) {  // the operator decides with the master's latest version
     auto n = Change(c, "UPDATE edge_records SET master_data=?2, master_etag=?3 WHERE seq=?1", [&](Stmt& s) {
@@ -215,27 +225,31 @@ Status ApplyOne(Conn& c, const std::string& tenant, const std::string& route, co
     ++out.held;
     return Status::Ok();
   }
-  if (r.pending > 0) {
+  if (r.pending > 0) {  // read again once the local writes are answered (their answers may be older)
     ++out.deferred;
-    return Status::Ok();
+    auto n = Change(c, "UPDATE edge_records SET master_newer=?2 WHERE seq=?1",
+                    [&](Stmt& s) { s.Bind(1, r.seq).Bind(2, m.etag.empty() ? std::string("?") : m.etag); });
+    return n.ok() ? Status::Ok() : n.status();
   }
   if (!m.force && r.synced_at > read_since) {  // the master took a change after the read began: which is newer?
     out.recheck.push_back(m.id);
     return Status::Ok();
   }
   if (m.deleted == r.deleted && (m.deleted || SameJson(m.data, r.data))) {
-    auto n = Change(c, "UPDATE edge_records SET master_etag=?2 WHERE seq=?1",
+    auto n = Change(c, "UPDATE edge_records SET master_etag=?2, master_newer='' WHERE seq=?1",
                     [&](Stmt& s) { s.Bind(1, r.seq).Bind(2, m.etag); });
     if (!n.ok()) return n.status();
     ++out.unchanged;
     return Status::Ok();
   }
   ++out.updated;
-  if (r.sync_status != SyncStatus::kSynced)  // a local state the master never took: kept in the history
+  if (r.sync_status != SyncStatus::kSynced) {  // a local state the master never took: kept in the history
+    if (auto st = settled(); !st.ok()) return st;
     return TakeMaster(c, r, m.deleted ? std::string("null") : m.data, m.etag, "refresh", now);
+  }
   auto n = Change(c,
                   "UPDATE edge_records SET version=version+1, data=?2, deleted=?3, master_etag=?4, synced_at=?5, "
-                  "updated_at=?5 WHERE seq=?1",
+                  "updated_at=?5, master_newer='' WHERE seq=?1",
                   [&](Stmt& s) {
                     s.Bind(1, r.seq).BindBlob(2, m.deleted ? r.data : m.data).Bind(3, int64_t{m.deleted ? 1 : 0});
                     s.Bind(4, m.etag).Bind(5, now);
@@ -358,8 +372,9 @@ Result<EdgeResolveStatus> EdgeStore::Resolve(const EdgeResolve& req) {
               if (!r.held) return EdgeResolveStatus::kNotHeld;
               if (r.master_data == "null") {  // the master deleted it: the local state creates it anew
                 if (r.deleted) {
-                  auto n = Change(c, "UPDATE edge_records SET sync_status='synced', reason='', held=0, master_data=?2 "
-                                     "WHERE seq=?1",
+                  auto n = Change(c,
+                                  "UPDATE edge_records SET sync_status='synced', reason='', held=0, master_data=?2 "
+                                  "WHERE seq=?1",
                                   [&](Stmt& s) { s.Bind(1, r.seq).BindBlob(2, std::string()); });
                   if (!n.ok()) return n.status();
                   return EdgeResolveStatus::kDone;

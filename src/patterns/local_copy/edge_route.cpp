@@ -14,9 +14,9 @@
 #include "core/units.h"
 #include "patterns/document/etag.h"
 #include "patterns/document/json_patch.h"
-#include "patterns/local_copy/edge_json.h"
 #include "patterns/idempotency/key.h"
 #include "patterns/idempotency/request.h"
+#include "patterns/local_copy/edge_json.h"
 #include "queue/submissions_api.h"
 
 namespace writ {
@@ -85,9 +85,9 @@ EdgeRoute::EdgeRoute(RouteConfig route, EdgeSettings settings, UpstreamConfig up
                               "Edge writes folded into an unsent change of the same record", RouteLabel(route_.name))),
       stale_(m.GetCounter("writ_edge_stale_total", "Edge writes refused by their If-Match", RouteLabel(route_.name))),
       replays_(m.GetCounter("writ_replays_total", "Completed keys answered from the store", RouteLabel(route_.name))),
-      conflicts_(m.GetCounter("writ_edge_conflicts_total", "Updates the master refused with 409/412, by policy",
-                              RouteLabel(route_.name) + ",policy=\"" + ConflictPolicyName(settings_.on_conflict) +
-                                  "\"")),
+      conflicts_(
+          m.GetCounter("writ_edge_conflicts_total", "Updates the master refused with 409/412, by policy",
+                       RouteLabel(route_.name) + ",policy=\"" + ConflictPolicyName(settings_.on_conflict) + "\"")),
       sync_lag_(m.GetHistogram("writ_edge_sync_lag_seconds",
                                "From a record's oldest unsent write to the master taking its state",
                                CompletionBuckets(), RouteLabel(route_.name))) {
@@ -177,8 +177,7 @@ void EdgeRoute::Handle(Request req, PathParams params, Respond respond) {
   if (auto it = call->params.find("recordId"); it != call->params.end()) call->id = it->second;
   auto if_match = RequestIfMatch(r.headers);
   if (!if_match.ok())
-    return Finish(call, Problem(400, "if-match-invalid", "Invalid If-Match", if_match.status().message()),
-                  "rejected");
+    return Finish(call, Problem(400, "if-match-invalid", "Invalid If-Match", if_match.status().message()), "rejected");
   call->if_match = *if_match;
   bool write = r.method != "GET";
   if (write) {
@@ -266,7 +265,8 @@ void EdgeRoute::List(CallPtr call) {
   auto limit = ParseLimit(q["limit"], 50);
   auto cursor = ParseCursor(q["cursor"], 0);
   if (!limit) return Finish(call, BadParameter("limit must be an integer from 1 to 1000"), "rejected");
-  if (!cursor) return Finish(call, BadParameter("cursor must be a value from an earlier page's nextCursor"), "rejected");
+  if (!cursor)
+    return Finish(call, BadParameter("cursor must be a value from an earlier page's nextCursor"), "rejected");
   f.limit = *limit;
   f.after_seq = *cursor;
   auto rows = records_.List(f);
@@ -351,7 +351,8 @@ void EdgeRoute::Patch(CallPtr call, int attempts_left) {
     return Finish(call, Stale(r), "stale");
   }
   PatchOutcome out = ApplyMergePatch(r.data, call->req.body);
-  if (!out.ok) return Finish(call, Problem(out.status, out.type, "The patch cannot be applied", out.detail), "rejected");
+  if (!out.ok)
+    return Finish(call, Problem(out.status, out.type, "The patch cannot be applied", out.detail), "rejected");
   auto data = CheckedDocument(call, out.doc);
   if (!data) return;
   EdgeWrite w;
@@ -423,7 +424,9 @@ void EdgeRoute::Write(CallPtr call, EdgeWrite w, std::function<void()> on_stale)
         writes_.Inc();
         if (r->coalesced) coalesced_.Inc();
         LogJson("info", "edge write",
-                {{"route", route_.name}, {"record", r->record.id}, {"version", r->record.version},
+                {{"route", route_.name},
+                 {"record", r->record.id},
+                 {"version", r->record.version},
                  {"coalesced", r->coalesced}});
         Response resp;
         resp.status = r->response.status;
@@ -438,7 +441,8 @@ void EdgeRoute::Write(CallPtr call, EdgeWrite w, std::function<void()> on_stale)
         if (on_stale) return scheduler_.Post(std::move(on_stale));
         stale_.Inc();
         return Finish(call, Stale(r->record), "stale");
-      case EdgeWriteStatus::kNotFound: return Finish(call, NotFound(call->id), "not_found");
+      case EdgeWriteStatus::kNotFound:
+        return Finish(call, NotFound(call->id), "not_found");
       case EdgeWriteStatus::kIdTaken:
         return Finish(call,
                       Problem(409, "record-exists", "The id is taken",
@@ -465,8 +469,8 @@ Prepared EdgeRoute::Prepare(Command& cmd) {
     if (r.canonical_id.empty()) {
       if (r.sync_status == SyncStatus::kPending)
         return {Prepared::kWait, "waiting for the record's create to be answered"};
-      return {Prepared::kFail, "the record was never created at the master (" +
-                                   std::string(SyncStatusName(r.sync_status)) + ")"};
+      return {Prepared::kFail,
+              "the record was never created at the master (" + std::string(SyncStatusName(r.sync_status)) + ")"};
     }
     cmd.target.replace(at, 4, PercentEncode(r.canonical_id));
     if (!r.master_etag.empty() && cmd.method != "GET" && !FindHeader(cmd.headers, "If-Match"))

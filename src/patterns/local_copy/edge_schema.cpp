@@ -102,10 +102,25 @@ const char* const kPostgresOrigin = R"sql(
 ALTER TABLE edge_records ADD COLUMN IF NOT EXISTS origin TEXT NOT NULL DEFAULT 'local';
 )sql";
 
+// Version 16: a master state a dual copy's refresh deferred while local
+// writes of the record were pending ('' none). Once they are answered, the
+// refresh reads the record again: the master may hold a state newer than
+// the one its answers carried (a write applied, its answer lost, the master
+// changed the record, the retry answered from the master's key store).
+const char* const kSqliteMasterNewer = R"sql(
+ALTER TABLE edge_records ADD COLUMN master_newer TEXT NOT NULL DEFAULT '';
+CREATE INDEX IF NOT EXISTS edge_master_newer ON edge_records(route) WHERE master_newer != '';
+)sql";
+const char* const kPostgresMasterNewer = R"sql(
+ALTER TABLE edge_records ADD COLUMN IF NOT EXISTS master_newer TEXT NOT NULL DEFAULT '';
+CREATE INDEX IF NOT EXISTS edge_master_newer ON edge_records(route) WHERE master_newer != '';
+)sql";
+
 }  // namespace
 
 SchemaStep EdgeSchemaStep() { return {11, "edge_records", kSqliteSchema, kPostgresSchema}; }
 SchemaStep EdgeConflictSchemaStep() { return {12, "edge_records", kSqliteConflicts, kPostgresConflicts}; }
 SchemaStep EdgeOriginSchemaStep() { return {13, "edge_records", kSqliteOrigin, kPostgresOrigin}; }
+SchemaStep EdgeMasterNewerSchemaStep() { return {16, "edge_records", kSqliteMasterNewer, kPostgresMasterNewer}; }
 
 }  // namespace writ

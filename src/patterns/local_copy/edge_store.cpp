@@ -23,7 +23,7 @@ constexpr const char* kRecordColumns =
     "(SELECT count(*) FROM commands p WHERE p.route = r.route AND p.ordering_key = r.id AND p.tenant = r.tenant "
     "AND p.status IN ('accepted','processing')), "
     "(SELECT coalesce(min(p.created_at), 0) FROM commands p WHERE p.route = r.route AND p.ordering_key = r.id "
-    "AND p.tenant = r.tenant AND p.status IN ('accepted','processing')), r.origin";
+    "AND p.tenant = r.tenant AND p.status IN ('accepted','processing')), r.origin, r.master_newer";
 
 EdgeRecord ReadRecord(Stmt& s) {
   EdgeRecord r;
@@ -50,6 +50,7 @@ EdgeRecord ReadRecord(Stmt& s) {
   r.pending = s.Int(20);
   r.oldest_pending = s.Int(21);
   r.from_master = s.Text(22) == "master";
+  r.master_newer = s.Text(23);
   return r;
 }
 
@@ -201,11 +202,12 @@ std::optional<SyncStatus> ParseSyncStatus(const std::string& s) {
   return std::nullopt;
 }
 
-SchemaStep EdgeSchemaStep();          // edge_schema.cpp
-SchemaStep EdgeConflictSchemaStep();  // edge_schema.cpp
-SchemaStep EdgeOriginSchemaStep();    // edge_schema.cpp
+SchemaStep EdgeSchemaStep();             // edge_schema.cpp
+SchemaStep EdgeConflictSchemaStep();     // edge_schema.cpp
+SchemaStep EdgeOriginSchemaStep();       // edge_schema.cpp
+SchemaStep EdgeMasterNewerSchemaStep();  // edge_schema.cpp
 std::vector<SchemaStep> EdgeStore::Schema() {
-  return {EdgeSchemaStep(), EdgeConflictSchemaStep(), EdgeOriginSchemaStep()};
+  return {EdgeSchemaStep(), EdgeConflictSchemaStep(), EdgeOriginSchemaStep(), EdgeMasterNewerSchemaStep()};
 }
 
 const char* ConflictPolicyName(ConflictPolicy p) {
@@ -378,6 +380,19 @@ Result<int64_t> EdgeStore::CreatesPending(const std::string& route) {
 
 Result<int64_t> EdgeStore::Pending(const std::string& route) {
   return ReadFor<int64_t>(db_, [&](Conn& c) { return CountPending(c, route, ""); });
+}
+
+Result<std::vector<std::string>> EdgeStore::DeferredMasterStates(const std::string& tenant, const std::string& route,
+                                                                 int limit) {
+  return ReadFor<std::vector<std::string>>(db_, [&](Conn& c) {
+    // master_newer != '' spelled out: SQLite uses the partial index edge_master_newer only so.
+    return QueryRows<std::string>(
+        c,
+        "SELECT r.id FROM edge_records r WHERE r.route=?1 AND r.master_newer != '' AND r.tenant=?2 AND r.held=0 "
+        "AND NOT EXISTS (SELECT 1 FROM commands p WHERE p.route = r.route AND p.ordering_key = r.id AND "
+        "p.tenant = r.tenant AND p.status IN ('accepted','processing')) ORDER BY r.seq LIMIT ?3",
+        [&](Stmt& s) { s.Bind(1, route).Bind(2, tenant).Bind(3, int64_t{limit}); }, +[](Stmt& s) { return s.Text(0); });
+  });
 }
 
 Result<EdgeCounts> EdgeStore::Counts(const std::string& route) {

@@ -71,7 +71,10 @@ struct EdgeRecord {
   SyncStatus sync_status = SyncStatus::kPending;
   std::string reason;       // why rejected, blocked, conflict or dead
   std::string master_etag;  // the master's ETag from its last answer, if any
-  int answer_status = 0;    // the master's last answer to a change
+  // A master state (its version) a refresh deferred while local writes
+  // were pending; the refresh reads the record again once they are answered.
+  std::string master_newer;
+  int answer_status = 0;  // the master's last answer to a change
   std::string answer_body;
   Millis created_at = 0, updated_at = 0;
   Millis synced_at = 0;       // when the master last took a change (0: never)
@@ -215,6 +218,9 @@ class EdgeStore {
   Result<int64_t> CreatesPending(const std::string& route);
   // Records of the route with changes not yet at the master (cheap: an index range).
   Result<int64_t> Pending(const std::string& route);
+  // Ids of records whose master state a refresh deferred and whose local
+  // writes are all answered now: to be read from the master again.
+  Result<std::vector<std::string>> DeferredMasterStates(const std::string& tenant, const std::string& route, int limit);
   Result<std::vector<EdgeHistoryEntry>> History(const EdgeRecord& r);
   Result<EdgeResolveStatus> Resolve(const EdgeResolve& req);
   // In the transaction that records a change's terminal outcome (the
@@ -242,7 +248,7 @@ class EdgeStore {
   // for an operator are left alone. Returns how many were queued.
   Result<int64_t> Resend(const std::string& tenant, const std::string& route, const std::vector<LocalRepair>& items,
                          const std::string& update_method);
-  static std::vector<SchemaStep> Schema();  // versions 11, 12 and 13
+  static std::vector<SchemaStep> Schema();  // versions 11, 12, 13 and 16
 
  private:
   Database& db_;
