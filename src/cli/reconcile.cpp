@@ -52,10 +52,6 @@ void Print(ReconcileStore& recs, const Reconciliation& r, const ReconcileOptions
     std::cout << "  ... (writ reconcile show " << r.id << " --limit N, or GET /v1/reconciliations/" << r.id << ")\n";
 }
 
-}  // namespace
-
-namespace {
-
 // The route's unfinished run whose runner stopped (resumed, now ours), or a
 // new one; nullopt (said on stderr) when another runner holds one.
 std::optional<Reconciliation> StartOrResume(ReconcileStore& recs, const ReconcileOptions& o, const std::string& owner,

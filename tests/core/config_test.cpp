@@ -54,8 +54,8 @@ TEST(Config, LoadsAValidFile) {
 }
 
 TEST(Config, DefaultFinalStatusesAreDeterministicAnswers) {
-  auto c = LoadConfigText(
-      "upstreams: {m: {url: 'http://h:1'}}\nroutes: [{method: POST, path: /x, upstream: m}]\n", "d.yaml", ModeSpecs());
+  auto c = LoadConfigText("upstreams: {m: {url: 'http://h:1'}}\nroutes: [{method: POST, path: /x, upstream: m}]\n",
+                          "d.yaml", ModeSpecs());
   ASSERT_TRUE(c.errors.empty()) << c.errors[0].ToString();
   const auto& f = c.config.routes[0].idempotency.final_statuses;
   for (int s : {200, 201, 400, 404, 422}) EXPECT_TRUE(f.Contains(s)) << s;
@@ -67,8 +67,8 @@ TEST(Config, UnknownStatusesDefaultOnParkRoutesAndNeverOverlapFinalOnes) {
   const auto& park = c.config.routes[0].idempotency.unknown_statuses;
   for (int s : {500, 502, 504}) EXPECT_TRUE(park.Contains(s)) << s << ": may follow the master's commit";
   for (int s : {503, 429, 201}) EXPECT_FALSE(park.Contains(s)) << s;
-  auto retry = LoadConfigText(
-      "upstreams: {m: {url: 'http://h:1'}}\nroutes: [{method: POST, path: /x, upstream: m}]\n", "d.yaml", ModeSpecs());
+  auto retry = LoadConfigText("upstreams: {m: {url: 'http://h:1'}}\nroutes: [{method: POST, path: /x, upstream: m}]\n",
+                              "d.yaml", ModeSpecs());
   EXPECT_FALSE(retry.config.routes[0].idempotency.unknown_statuses.Contains(500)) << "retry routes: none";
   auto both = LoadConfigText(
       "upstreams: {m: {url: 'http://h:1'}}\nroutes:\n  - method: POST\n    path: /x\n    upstream: m\n"
@@ -142,9 +142,10 @@ TEST(Config, TlsNeedsReadableFilesAndHttpsUpstreamsMayNameTheirCa) {
   std::ofstream(dir + "/k.pem") << "x";
   const char* routes = "routes: [{method: POST, path: /x, upstream: m}]\n";
   auto load = [&](const std::string& text) { return LoadConfigText(text + routes, dir + "/t.yaml", ModeSpecs()); };
-  auto ok = load("server:\n  tls: {cert: c.pem, key: k.pem, client_ca: c.pem, client_certs: optional}\n"
-                 "auth:\n  client_certs:\n    - {name: spiffe://acme/orders, tenant: acme, roles: 'client,reader'}\n"
-                 "upstreams: {m: {url: 'https://master.internal/api', ca_file: c.pem}}\n");
+  auto ok = load(
+      "server:\n  tls: {cert: c.pem, key: k.pem, client_ca: c.pem, client_certs: optional}\n"
+      "auth:\n  client_certs:\n    - {name: spiffe://acme/orders, tenant: acme, roles: 'client,reader'}\n"
+      "upstreams: {m: {url: 'https://master.internal/api', ca_file: c.pem}}\n");
   ASSERT_TRUE(ok.errors.empty()) << ok.errors[0].ToString();
   EXPECT_EQ(ok.config.server.tls.cert, dir + "/c.pem") << "files resolve against the config's folder";
   EXPECT_FALSE(ok.config.server.tls.client_cert_required);
@@ -164,8 +165,7 @@ TEST(Config, TlsNeedsReadableFilesAndHttpsUpstreamsMayNameTheirCa) {
   };
   EXPECT_NE(first_error(std::string("server: {tls: {cert: c.pem}}\n") + up).find("needs both cert and key"),
             std::string::npos);
-  EXPECT_NE(first_error(std::string("server: {tls: {cert: c.pem, key: gone.pem}}\n") + up)
-                .find("cannot read key file"),
+  EXPECT_NE(first_error(std::string("server: {tls: {cert: c.pem, key: gone.pem}}\n") + up).find("cannot read key file"),
             std::string::npos);
   EXPECT_NE(first_error(std::string("server: {tls: {cert: c.pem, key: k.pem, client_certs: optional}}\n") + up)
                 .find("needs a client_ca"),
@@ -187,8 +187,7 @@ TEST(Config, AJwtVerifierNamesOneAlgorithmItsKeyIssuerAndAudience) {
   std::ofstream(dir + "/cert.pem") << "-----BEGIN CERTIFICATE-----\n";
   const char* rest = "upstreams: {m: {url: 'http://h:1'}}\nroutes: [{method: POST, path: /x, upstream: m}]\n";
   auto load = [&](const std::string& jwt) {
-    return LoadConfigText("auth:\n  jwt: {issuer: i, audience: a, " + jwt + "}\n" + rest, dir + "/j.yaml",
-                          ModeSpecs());
+    return LoadConfigText("auth:\n  jwt: {issuer: i, audience: a, " + jwt + "}\n" + rest, dir + "/j.yaml", ModeSpecs());
   };
   auto ok = load("algorithm: RS256, public_key: idp.pem, tenant_claim: org, clock_skew: 30s");
   ASSERT_TRUE(ok.errors.empty()) << ok.errors[0].ToString();
@@ -240,8 +239,8 @@ TEST(Config, ThePepperComesFromTheEnvironmentOrAFileNeverTheConfig) {
   EXPECT_NE(shorty.errors[0].message.find("at least 16 bytes"), std::string::npos);
   EXPECT_EQ(shorty.errors[0].message.find("short"), std::string::npos) << "never the value";
   ::unsetenv("WRIT_TEST_PEPPER");
-  auto unset = LoadConfigText(std::string("auth:\n  api_keys:\n    pepper: ${env:WRIT_TEST_PEPPER}\n") + rest,
-                              "u.yaml", ModeSpecs());
+  auto unset = LoadConfigText(std::string("auth:\n  api_keys:\n    pepper: ${env:WRIT_TEST_PEPPER}\n") + rest, "u.yaml",
+                              ModeSpecs());
   ASSERT_EQ(unset.errors.size(), 1u);
   EXPECT_NE(unset.errors[0].message.find("WRIT_TEST_PEPPER (for 'pepper') is not set"), std::string::npos);
   auto file = LoadConfigText(std::string("auth:\n  api_keys:\n    pepper: ${file:/nonexistent/pepper}\n") + rest,
@@ -275,8 +274,9 @@ TEST(Config, OrphansAreResentOnRetryRoutesUnlessReleaseIsSaid) {
 }
 
 TEST(Config, AProbeBelongsToParkRoutesAndLooksUpTheKeyWritSent) {
-  const char* base = "upstreams: {m: {url: 'http://h:1'}}\nroutes:\n  - method: POST\n    path: /x\n    upstream: m\n"
-                     "    idempotency:\n";
+  const char* base =
+      "upstreams: {m: {url: 'http://h:1'}}\nroutes:\n  - method: POST\n    path: /x\n    upstream: m\n"
+      "    idempotency:\n";
   auto ok = LoadConfigText(std::string(base) +
                                "      on_unknown: park\n      probe: {path: '/x?clientRef={key}', found: /items/0, "
                                "settle: 30s, rate: 5}\n",
@@ -290,19 +290,20 @@ TEST(Config, AProbeBelongsToParkRoutesAndLooksUpTheKeyWritSent) {
   auto retry = LoadConfigText(std::string(base) + "      probe: {path: '/x?clientRef={key}'}\n", "r.yaml", ModeSpecs());
   ASSERT_EQ(retry.errors.size(), 1u);
   EXPECT_EQ(retry.errors[0].line, 7);
-  EXPECT_NE(retry.errors[0].message.find("only on_unknown: park routes"), std::string::npos)
-      << retry.errors[0].message;
-  auto nokey = LoadConfigText(std::string(base) + "      on_unknown: park\n      probe: {path: '/x?ref=1', found: items}\n",
-                              "k.yaml", ModeSpecs());
+  EXPECT_NE(retry.errors[0].message.find("only on_unknown: park routes"), std::string::npos) << retry.errors[0].message;
+  auto nokey =
+      LoadConfigText(std::string(base) + "      on_unknown: park\n      probe: {path: '/x?ref=1', found: items}\n",
+                     "k.yaml", ModeSpecs());
   std::string all;
   for (const auto& e : nokey.errors) all += e.ToString() + "\n";
   ASSERT_EQ(nokey.errors.size(), 2u) << all;
   EXPECT_NE(all.find("probe path must start with / and hold {key}"), std::string::npos) << all;
   EXPECT_NE(all.find("'found' must be a JSON Pointer"), std::string::npos) << all;
-  auto draft = LoadConfigText("upstreams: {m: {url: 'http://h:1'}}\nroutes:\n  - path: /d\n    mode: draft\n"
-                              "    upstream: m\n    idempotency:\n      on_unknown: park\n"
-                              "      probe: {path: '/x?clientRef={key}'}\n",
-                              "d.yaml", ModeSpecs());
+  auto draft = LoadConfigText(
+      "upstreams: {m: {url: 'http://h:1'}}\nroutes:\n  - path: /d\n    mode: draft\n"
+      "    upstream: m\n    idempotency:\n      on_unknown: park\n"
+      "      probe: {path: '/x?clientRef={key}'}\n",
+      "d.yaml", ModeSpecs());
   ASSERT_EQ(draft.errors.size(), 1u);
   EXPECT_NE(draft.errors[0].message.find("mode draft does not probe; a probe runs on sync and async routes"),
             std::string::npos)
@@ -316,20 +317,22 @@ TEST(Config, EdgeRoutesCheckTheirReferencesAcrossRoutes) {
       "upstreams: {m: {url: 'http://h:1'}}\nroutes:\n"
       "  - {path: /orders, mode: edge, upstream: m}\n"
       "  - {method: POST, path: /payments, mode: async, upstream: m}\n";
-  auto ok = LoadConfigText(base + "  - path: /lines\n    mode: edge\n    upstream: m\n    edge:\n"
-                                  "      references: [{pointer: /lines/*/orderId, route: /orders}]\n",
+  auto ok = LoadConfigText(base +
+                               "  - path: /lines\n    mode: edge\n    upstream: m\n    edge:\n"
+                               "      references: [{pointer: /lines/*/orderId, route: /orders}]\n",
                            "ok.yaml", ModeSpecs());
   ASSERT_TRUE(ok.errors.empty()) << ok.errors[0].ToString();
   EXPECT_EQ(ok.config.routes[2].settings_as<EdgeSettings>().queue.max_attempts, 1000) << "keeps trying";
   EXPECT_EQ(ok.config.routes[2].settings_as<EdgeSettings>().on_conflict, ConflictPolicy::kManual);
   EXPECT_TRUE(ok.config.routes[2].idempotency.final_statuses.Contains(409)) << "a 409 is a conflict, not retried";
   EXPECT_FALSE(ok.config.routes[1].idempotency.final_statuses.Contains(409)) << "elsewhere it is retried";
-  auto bad = LoadConfigText(base + "  - path: /lines\n    mode: edge\n    upstream: m\n    edge:\n"
-                                   "      references: [{pointer: /orderId, route: 'POST /payments'}, "
-                                   "{pointer: orderId, route: /orders}, {pointer: /x, route: /nowhere}]\n"
-                                   "      update_method: POST\n"
-                                   "      on_conflict: newest_wins\n"
-                                   "    async: {ordering_key: /orderId}\n",
+  auto bad = LoadConfigText(base +
+                                "  - path: /lines\n    mode: edge\n    upstream: m\n    edge:\n"
+                                "      references: [{pointer: /orderId, route: 'POST /payments'}, "
+                                "{pointer: orderId, route: /orders}, {pointer: /x, route: /nowhere}]\n"
+                                "      update_method: POST\n"
+                                "      on_conflict: newest_wins\n"
+                                "    async: {ordering_key: /orderId}\n",
                             "bad.yaml", ModeSpecs());
   std::string all;
   for (const auto& e : bad.errors) all += e.ToString() + "\n";
@@ -345,10 +348,12 @@ TEST(Config, EdgeRoutesCheckTheirReferencesAcrossRoutes) {
 // A dual copy needs its change feed (with a {cursor}); its window and
 // policies are checked like an edge route's.
 TEST(Config, ADualCopyNamesItsFeedItsWindowAndWhatAStaleReadDoes) {
-  const std::string base = "upstreams: {m: {url: 'http://h:1'}}\nroutes:\n  - path: /customers\n    mode: dual-copy\n"
-                           "    upstream: m\n";
-  auto ok = LoadConfigText(base + "    copy: {refresh: {path: '/customers?updatedSince={cursor}', interval: 5s, "
-                                  "data: /data}, max_staleness: 30s, on_stale: refuse, on_conflict: master_wins}\n",
+  const std::string base =
+      "upstreams: {m: {url: 'http://h:1'}}\nroutes:\n  - path: /customers\n    mode: dual-copy\n"
+      "    upstream: m\n";
+  auto ok = LoadConfigText(base +
+                               "    copy: {refresh: {path: '/customers?updatedSince={cursor}', interval: 5s, "
+                               "data: /data}, max_staleness: 30s, on_stale: refuse, on_conflict: master_wins}\n",
                            "ok.yaml", ModeSpecs());
   ASSERT_TRUE(ok.errors.empty()) << ok.errors[0].ToString();
   const auto& s = ok.config.routes[0].settings_as<CopySettings>();
@@ -357,8 +362,18 @@ TEST(Config, ADualCopyNamesItsFeedItsWindowAndWhatAStaleReadDoes) {
   EXPECT_EQ(s.refresh.interval, 5'000);
   EXPECT_EQ(s.refresh.data, "/data");
   EXPECT_EQ(s.on_conflict, ConflictPolicy::kMasterWins);
-  auto bad = LoadConfigText(base + "    copy: {refresh: {path: /customers, interval: 1h}, on_stale: maybe, "
-                                   "max_staleness: 1m, references: []}\n",
+  EXPECT_EQ(s.refresh.lease, 30'000) << "taken over within the default window";
+  auto leased = LoadConfigText(base + "    copy: {refresh: {path: '/c?updatedSince={cursor}', lease: 5s}}\n",
+                               "lease.yaml", ModeSpecs());
+  ASSERT_TRUE(leased.errors.empty()) << leased.errors[0].ToString();
+  EXPECT_EQ(leased.config.routes[0].settings_as<CopySettings>().refresh.lease, 5'000);
+  auto short_lease = LoadConfigText(base + "    copy: {refresh: {path: '/c?updatedSince={cursor}', lease: 500ms}}\n",
+                                    "short.yaml", ModeSpecs());
+  ASSERT_EQ(short_lease.errors.size(), 1u);
+  EXPECT_NE(short_lease.errors[0].message.find("'refresh.lease' must be at least 1s"), std::string::npos);
+  auto bad = LoadConfigText(base +
+                                "    copy: {refresh: {path: /customers, interval: 1h}, on_stale: maybe, "
+                                "max_staleness: 1m, references: []}\n",
                             "bad.yaml", ModeSpecs());
   std::string all;
   for (const auto& e : bad.errors) all += e.ToString() + "\n";
@@ -546,7 +561,8 @@ TEST(Config, AsyncKeysOnSyncRoutesAndShortLeasesAreRefused) {
   auto c = LoadConfigText(sync, "s.yaml", ModeSpecs());
   ASSERT_EQ(c.errors.size(), 2u) << (c.errors.empty() ? "" : c.errors[0].ToString());
   // In line order: the async: block (line 8), then notify: (line 13).
-  EXPECT_NE(c.errors[0].message.find("'async' applies to mode: async, buffered, draft, edge and dual-copy routes only"), std::string::npos)
+  EXPECT_NE(c.errors[0].message.find("'async' applies to mode: async, buffered, draft, edge and dual-copy routes only"),
+            std::string::npos)
       << c.errors[0].message;
   EXPECT_NE(c.errors[1].message.find("mode: async routes only"), std::string::npos) << c.errors[1].message;
   std::string lease = kAsync;
@@ -592,8 +608,7 @@ TEST(ConfigErrors, EveryIndependentErrorOnceInLineOrder) {
   EXPECT_EQ(c.errors[0].ToString().rfind("c.yaml:1:1: 'upstreams' is required", 0), 0u) << All(c);
   EXPECT_EQ(c.errors[1].ToString().rfind("c.yaml:6:27: 'max_attempts' must be an integer", 0), 0u) << All(c);
   EXPECT_EQ(c.errors[2].ToString(), "c.yaml:7:5: duplicate route POST /orders") << All(c);
-  for (size_t i = 1; i < c.errors.size(); ++i)
-    EXPECT_LE(c.errors[i - 1].line, c.errors[i].line) << "in line order";
+  for (size_t i = 1; i < c.errors.size(); ++i) EXPECT_LE(c.errors[i - 1].line, c.errors[i].line) << "in line order";
 }
 
 TEST(ConfigErrors, ASyntaxErrorStillLetsTheRestBeChecked) {

@@ -18,8 +18,6 @@ namespace writ {
 
 namespace json = boost::json;
 
-namespace {}  // namespace
-
 // The refresh loop's state, shared with its callbacks (which may outlive
 // a stopped route's timers).
 struct CopyRoute::Refresher : std::enable_shared_from_this<Refresher> {
