@@ -12,8 +12,8 @@ SchemaStep QueueUnknownSchemaStep();  // queue_schema.cpp
 SchemaStep CommandQueue::Schema() { return QueueSchemaStep(); }
 SchemaStep CommandQueue::UnknownSchema() { return QueueUnknownSchemaStep(); }
 
-Result<Command> CommandQueue::Enqueue(Conn& c, Command command, bool notify, Millis now) {
-  auto cmd = InsertCommand(c, std::move(command), now);
+Result<Command> CommandQueue::Enqueue(Conn& c, Command command, bool notify, Millis now, Millis not_before) {
+  auto cmd = InsertCommand(c, std::move(command), now, not_before);
   if (!cmd.ok()) return cmd.status();
   if (auto s = InsertEvent(c, *cmd, notify, now); !s.ok()) return s;
   if (auto s = NotifyWork(c, cmd->route); !s.ok()) return s;
@@ -32,8 +32,8 @@ void CommandQueue::Accept(AcceptRequest req, Callback<ClaimResult> done) {
           KeyId id{req.command.tenant, req.command.route, req.command.idem_key};
           StoredResponse ack{req.status, req.response_headers, req.response_body};
           std::string generation;
-          auto inserted = InsertCompletedRecord(c, id, req.fingerprint, req.fingerprint_detail, ack, now,
-                                                req.retention, &generation);
+          auto inserted = InsertCompletedRecord(c, id, req.fingerprint, req.fingerprint_detail, ack, now, req.retention,
+                                                &generation);
           if (!inserted.ok()) return inserted.status();
           if (!*inserted) {  // a retry, or the key reused: the caller decides
             auto cur = SelectRecord(c, id);
@@ -63,8 +63,7 @@ void CommandQueue::ClaimCommands(std::string route, int limit, Millis lease, boo
       std::move(done), /*durable=*/false);
 }
 
-void CommandQueue::ExtendLeases(std::vector<std::pair<std::string, int64_t>> held, Millis lease,
-                                Callback<int> done) {
+void CommandQueue::ExtendLeases(std::vector<std::pair<std::string, int64_t>> held, Millis lease, Callback<int> done) {
   Database& db = db_;
   SubmitFor<int>(
       db_, [&db, held = std::move(held), lease](Conn& c) { return sql::ExtendLeases(c, held, db.Now() + lease); },

@@ -60,8 +60,9 @@ class CommandQueue {
 
   // Inside the caller's transaction: the command, its first event and the
   // wake-up of other instances (for concerns that queue a command together
-  // with their own state change, like a draft's submit). Returns it as stored.
-  static Result<Command> Enqueue(sql::Conn& c, Command cmd, bool notify, Millis now);
+  // with their own state change, like a draft's submit). It is claimed no
+  // sooner than `not_before`. Returns it as stored.
+  static Result<Command> Enqueue(sql::Conn& c, Command cmd, bool notify, Millis now, Millis not_before = 0);
   // Deletes up to `batch` finished commands past their retention, with their
   // events, inside the caller's transaction.
   static Result<int> DeleteExpired(sql::Conn& c, int batch, Millis now);

@@ -388,6 +388,42 @@ TEST(Config, ADualCopyNamesItsFeedItsWindowAndWhatAStaleReadDoes) {
   EXPECT_NE(none.errors[0].message.find("needs 'copy'"), std::string::npos);
 }
 
+// copy.sync (and edge.sync): how local changes go out. Unset, a change is
+// sent at once, unthrottled.
+TEST(Config, TheOutboundSyncHasAnIntervalABatchSizeAndARate) {
+  const std::string base =
+      "upstreams: {m: {url: 'http://h:1'}}\nroutes:\n  - path: /customers\n    mode: dual-copy\n"
+      "    upstream: m\n    copy: {refresh: {path: '/c?updatedSince={cursor}'}";
+  auto plain = LoadConfigText(base + "}\n", "plain.yaml", ModeSpecs());
+  ASSERT_TRUE(plain.errors.empty()) << plain.errors[0].ToString();
+  const auto& p = plain.config.routes[0].settings_as<CopySettings>().sync;
+  EXPECT_EQ(p.interval, 0);
+  EXPECT_EQ(p.batch_size, 0);
+  EXPECT_EQ(p.rate, 0);
+  auto ok = LoadConfigText(base + ", sync: {interval: 5s, batch_size: 200, rate: 50.5}}\n", "ok.yaml", ModeSpecs());
+  ASSERT_TRUE(ok.errors.empty()) << ok.errors[0].ToString();
+  const auto& s = ok.config.routes[0].settings_as<CopySettings>().sync;
+  EXPECT_EQ(s.interval, 5'000);
+  EXPECT_EQ(s.batch_size, 200);
+  EXPECT_EQ(s.rate, 50.5);
+  auto bad =
+      LoadConfigText(base + ", max_sync_delay: 10s, sync: {interval: 10s, batch_size: 0, rate: fast, size: 3}}\n",
+                     "bad.yaml", ModeSpecs());
+  std::string all;
+  for (const auto& e : bad.errors) all += e.ToString() + "\n";
+  ASSERT_EQ(bad.errors.size(), 4u) << all;
+  EXPECT_NE(all.find("'sync.interval' must be shorter than max_sync_delay (10s)"), std::string::npos) << all;
+  EXPECT_NE(all.find("batch_size"), std::string::npos) << all;
+  EXPECT_NE(all.find("'sync.rate' is changes per second"), std::string::npos) << all;
+  EXPECT_NE(all.find("size"), std::string::npos) << all;
+  auto edge = LoadConfigText(
+      "upstreams: {m: {url: 'http://h:1'}}\nroutes:\n  - path: /orders\n    mode: edge\n    upstream: m\n"
+      "    edge: {sync: {interval: 2s}}\n",
+      "edge.yaml", ModeSpecs());
+  ASSERT_TRUE(edge.errors.empty()) << edge.errors[0].ToString();
+  EXPECT_EQ(edge.config.routes[0].settings_as<EdgeSettings>().sync.interval, 2'000);
+}
+
 TEST(Config, QueuedRetentionOutlivesRetriesAndBufferedItemsNeedStableKeys) {
   const char* base =
       "upstreams: {m: {url: 'http://h:1'}}\nroutes:\n  - method: POST\n    path: /p\n    mode: async\n"

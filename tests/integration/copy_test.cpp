@@ -138,6 +138,64 @@ TEST_F(CopyTest, TheCopyFollowsTheMasterAndSendsLocalWritesBackOnce) {
   EXPECT_GE(s.at("totalItems").as_int64(), 250);
 }
 
+// copy.sync: `interval` holds a change back, so a burst of writes to one
+// record reaches the master as one request with the latest state; `rate`
+// spaces the changes out (batch_size is its burst); the contract publishes
+// both.
+TEST_F(CopyTest, SyncIntervalFoldsABurstIntoOneRequestAndRateSpacesTheChanges) {
+  Start({CopyRoute("/customers", "sync: {interval: 1500ms, batch_size: 5, rate: 10}")}, 60);
+  ASSERT_TRUE(Eventually([&] { return Loaded("/customers"); }, 20'000));
+  auto contract = ParseBody(Call(writ_.port(), "GET", "/.well-known/writ/routes"));
+  const auto& sync = contract.at("routes").at(0).at("promises").at("sync");
+  EXPECT_EQ(Str(sync, "interval"), "1500ms") << json::serialize(sync);
+  EXPECT_EQ(sync.at("batchSize").as_int64(), 5);
+  EXPECT_EQ(sync.at("rate").to_number<double>(), 10);
+
+  auto puts_of = [&](const std::string& path) {
+    std::vector<json::object> out;
+    auto log = ParseBody(Call(master_.port(), "GET", "/_log"));
+    for (const auto& e : log.at("requests").as_array())
+      if (Str(e, "method") == "PUT" && Str(e, "path") == path) out.push_back(e.as_object());
+    return out;
+  };
+  Headers h = {{"Content-Type", "application/json"}};
+  auto first = std::chrono::steady_clock::now();
+  for (int i = 1; i <= 5; ++i)
+    ASSERT_EQ(Call(writ_.port(), "PUT", "/customers/cus_1", "{\"name\":\"v" + std::to_string(i) + "\"}", h).status,
+              200);
+  auto burst = std::chrono::steady_clock::now() - first;
+  if (burst < std::chrono::milliseconds(1'000))  // a very slow machine could take the whole interval
+    EXPECT_TRUE(puts_of("/customers/cus_1").empty()) << "sent before sync.interval";
+  ASSERT_TRUE(Eventually([&] { return Str(AtMaster("cus_1"), "name") == "v5"; }, 10'000));
+  auto sent = puts_of("/customers/cus_1");
+  ASSERT_EQ(sent.size(), 1u) << "the burst folds into one request";
+  EXPECT_NE(sent[0].at("body").as_string().find("\"v5\""), std::string::npos);
+  EXPECT_GE(std::chrono::steady_clock::now() - first, std::chrono::milliseconds(1'500));
+
+  // 30 records written at once leave at 10/s after a burst of 5: at least
+  // 2.5 s from the first to the last, each once.
+  for (int i = 20; i < 50; ++i)
+    ASSERT_EQ(Call(writ_.port(), "PUT", "/customers/cus_" + std::to_string(i), "{\"name\":\"r\"}", h).status, 200);
+  ASSERT_TRUE(Eventually(
+      [&] {
+        for (int i = 20; i < 50; ++i)
+          if (Str(AtMaster("cus_" + std::to_string(i)), "name") != "r") return false;
+        return true;
+      },
+      20'000));
+  double lo = 1e300, hi = 0;
+  for (int i = 20; i < 50; ++i) {
+    auto p = puts_of("/customers/cus_" + std::to_string(i));
+    ASSERT_EQ(p.size(), 1u) << "cus_" << i;
+    double at = p[0].at("at").to_number<double>();
+    lo = std::min(lo, at);
+    hi = std::max(hi, at);
+  }
+  EXPECT_GE(hi - lo, 2'000) << "30 changes at 10/s with a burst of 5 took " << hi - lo << " ms";
+  auto metrics = Call(writ_.admin_port(), "GET", "/metrics").body;
+  EXPECT_NE(metrics.find("writ_bulk_rate_limit{route=\"/customers\"} 10"), std::string::npos);
+}
+
 // A record written locally while the master changed it too: master_wins
 // takes the master's version (the local one kept in the history); manual
 // holds both for an operator.
@@ -489,8 +547,11 @@ TEST_F(CopyTest, AReconciliationRequestedOverTheApiRunsInTheGateway) {
 // test's own edits, which retry with a key) and drops 10% of its answers
 // after applying them.
 void CopyTest::Race(bool faults) {
+  // Under faults the local_wins route sends in batches (copy.sync): held
+  // back, throttled, at most 8 changes a claim.
+  std::string lw_sync = faults ? ", sync: {interval: 150ms, batch_size: 8, rate: 100}" : "";
   Start({CopyRoute("/mw", "max_staleness: 30s, on_conflict: master_wins"),
-         CopyRoute("/lw", "max_staleness: 30s, on_conflict: local_wins")},
+         CopyRoute("/lw", "max_staleness: 30s, on_conflict: local_wins" + lw_sync)},
         60);
   ASSERT_TRUE(Eventually([&] { return Loaded("/mw") && Loaded("/lw"); }, 20'000));
   if (faults) Faults("{\"errorRate\":0.2,\"dropAfterCommit\":0.1}");

@@ -92,7 +92,7 @@ void ReadReconcile(Reader& r, const YAML::Node& n, ReconcileConfig& c) {
 void ReadCopy(Reader& r, const YAML::Node& n, CopySettings& s) {
   if (!r.CheckMap(n, "copy",
                   {"refresh", "reconcile", "max_staleness", "on_stale", "client_id", "canonical_id", "update_method",
-                   "on_conflict", "max_sync_delay"}))
+                   "on_conflict", "max_sync_delay", "sync"}))
     return;
   ReadLocalCopyKeys(r, n, s);
   r.Duration(n, "max_staleness", s.max_staleness);

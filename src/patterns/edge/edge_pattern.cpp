@@ -13,7 +13,9 @@ namespace writ {
 namespace {
 
 void ReadEdge(Reader& r, const YAML::Node& n, EdgeSettings& e) {
-  if (!r.CheckMap(n, "edge", {"client_id", "canonical_id", "update_method", "on_conflict", "references", "max_sync_delay"}))
+  if (!r.CheckMap(
+          n, "edge",
+          {"client_id", "canonical_id", "update_method", "on_conflict", "references", "max_sync_delay", "sync"}))
     return;
   ReadLocalCopyKeys(r, n, e);
   auto refs = n["references"];

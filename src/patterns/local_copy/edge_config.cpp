@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "config/reader.h"
+#include "core/units.h"
 
 namespace writ {
 
@@ -23,6 +24,21 @@ void ReadLocalCopyKeys(Reader& r, const YAML::Node& n, EdgeSettings& e) {
   }
   r.Duration(n, "max_sync_delay", e.max_sync_delay);
   if (n["max_sync_delay"] && e.max_sync_delay <= 0) r.Error(n["max_sync_delay"], "'max_sync_delay' must be positive");
+  auto sync = n["sync"];
+  if (!sync || !r.CheckMap(sync, "sync", {"interval", "batch_size", "rate"})) return;
+  r.Duration(sync, "interval", e.sync.interval);
+  if (sync["interval"] && e.sync.interval >= e.max_sync_delay)
+    r.Error(sync["interval"], "'sync.interval' must be shorter than max_sync_delay (" +
+                                  FormatDuration(e.max_sync_delay) + "), or every record would be over its window");
+  r.Int(sync, "batch_size", e.sync.batch_size, 1, 10'000);
+  if (auto x = sync["rate"]) {
+    try {
+      e.sync.rate = x.as<double>();
+    } catch (const std::exception&) {
+      e.sync.rate = -1;
+    }
+    if (e.sync.rate < 0) r.Error(x, "'sync.rate' is changes per second, 0 for no limit");
+  }
 }
 
 void ReadLocalCopyQueue(ModeContext& ctx, EdgeSettings& s, const std::string& route_kind, const std::string& block) {

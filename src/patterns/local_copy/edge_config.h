@@ -23,20 +23,32 @@ struct EdgeReference {
   int line = 0, column = 0;  // where the config says it, for later checks
 };
 
+// How local changes go out to the master (`sync:`). Each record's changes
+// are sent one request per record, in order, as its latest whole state.
+struct OutboundSync {
+  // A change is sent no sooner than this after the write that queued it;
+  // later writes of the record meanwhile fold into it (one request, the
+  // latest state). 0: at once.
+  Millis interval = 0;
+  int batch_size = 0;  // changes one claim of the sync worker takes at most (0: as concurrency allows)
+  double rate = 0;     // changes sent per second at most (0: no limit); halved while the master answers 429/503
+};
+
 struct EdgeSettings : QueuedSettings {
   std::string client_id;                                 // JSON Pointer to an id the client chose; "": Writ's tmp_ ids
   std::string canonical_id = "/id";                      // JSON Pointer into the master's answer to a create
   std::string update_method = "PUT";                     // PUT or PATCH, with the record's whole state
   ConflictPolicy on_conflict = ConflictPolicy::kManual;  // when the master answers an update 409/412
   std::vector<EdgeReference> references;
-  Millis max_sync_delay = 300'000;           // a record pending longer is over the window
+  Millis max_sync_delay = 300'000;  // a record pending longer is over the window
+  OutboundSync sync;
   std::string validate;                      // JSON Schema file
   std::shared_ptr<const JsonSchema> schema;  // null without validate
 };
 
 ModeSpec EdgeSpec();
 // The keys an edge route and a dual copy share: client_id, canonical_id,
-// update_method, on_conflict, max_sync_delay (into `e`).
+// update_method, on_conflict, max_sync_delay, sync (into `e`).
 void ReadLocalCopyKeys(Reader& r, const YAML::Node& n, EdgeSettings& e);
 // The rest of a local-copy route's settings, the same for both modes: the
 // sync queue (`async:`, ordered per record: no ordering_key, no

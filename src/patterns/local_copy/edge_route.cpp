@@ -105,7 +105,12 @@ EdgeRoute::EdgeRoute(RouteConfig route, EdgeSettings settings, UpstreamConfig up
   };
   spec.on_retry = [s](sql::Conn& c, const AttemptOutcome& o) { return EdgeStore::OnChangeRetried(c, o, s->Now()); };
   spec.prepare = [this](Command& cmd) { return Prepare(cmd); };
-  worker_ = std::make_unique<AsyncWorker>(std::move(spec), store, client, scheduler, m, rng);
+  const OutboundSync& sync = settings_.sync;
+  if (sync.rate > 0 || sync.batch_size > 0) {
+    spec.burst = sync.batch_size > 0 ? sync.batch_size : std::max(1, settings_.queue.concurrency);
+    limiter_ = std::make_unique<RateLimiter>(sync.rate, spec.burst, SystemClock());
+  }
+  worker_ = std::make_unique<AsyncWorker>(std::move(spec), store, client, scheduler, m, rng, nullptr, limiter_.get());
   if (submissions)
     submissions->AddRoute(route_.name, {false, settings_.queue.retention, [this] { Wake(); }, false, &route_.redactor});
 }
@@ -151,6 +156,11 @@ std::string EdgeRoute::ContractJson() const {
                  {"updateMethod", settings_.update_method},
                  {"syncStatusHeader", "Writ-Sync-Status"}};
   if (!settings_.client_id.empty()) o["clientId"] = settings_.client_id;
+  const OutboundSync& sync = settings_.sync;
+  json::object so{{"interval", FormatDuration(sync.interval)}};
+  if (sync.batch_size > 0) so["batchSize"] = sync.batch_size;
+  if (sync.rate > 0) so["rate"] = sync.rate;
+  o["sync"] = std::move(so);
   json::array refs;
   for (const auto& r : settings_.references) refs.push_back({{"pointer", r.pointer}, {"route", r.route}});
   if (!refs.empty()) o["references"] = std::move(refs);
@@ -400,6 +410,7 @@ void EdgeRoute::Write(CallPtr call, EdgeWrite w, std::function<void()> on_stale)
   std::string base = SubstituteParams(route_.path, call->params);
   w.collection = upstream_.base_path + SubstituteParams(route_.upstream_path, call->params);
   w.update_method = settings_.update_method;
+  w.send_delay = settings_.sync.interval;
   EdgeWrite::Kind kind = w.kind;
   w.respond = [kind, base](const EdgeRecord& r) {
     if (kind == EdgeWrite::kDelete) {

@@ -76,6 +76,7 @@ class EdgeRoute : public Route {
   mutable EdgeStore records_;
   Scheduler& scheduler_;
   Metrics& metrics_;
+  std::unique_ptr<RateLimiter> limiter_;  // with sync.rate or sync.batch_size; outlives worker_
   std::unique_ptr<AsyncWorker> worker_;
   Counter& writes_;
   Counter& coalesced_;

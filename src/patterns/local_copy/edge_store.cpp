@@ -167,7 +167,7 @@ Status QueueChange(Conn& c, const EdgeWrite& req, EdgeRecord& r, Millis now, Edg
     cmd.target = req.collection + "/{id}";  // the master's id, put in when sent
     cmd.body = req.kind == EdgeWrite::kDelete ? "" : r.data;
   }
-  auto queued = CommandQueue::Enqueue(c, std::move(cmd), false, now);
+  auto queued = CommandQueue::Enqueue(c, std::move(cmd), false, now, now + req.send_delay);
   if (!queued.ok()) return queued.status();
   out.queued = true;
   ++r.pending;

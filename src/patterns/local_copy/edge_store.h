@@ -138,6 +138,7 @@ struct EdgeWrite {
   Command command;
   std::string collection;  // the master's collection path (base path included)
   std::string update_method = "PUT";
+  Millis send_delay = 0;  // a new change is sent no sooner than this (sync.interval)
   // Builds the answer stored with the key (replayed for retries); runs
   // inside the transaction, so it must only format.
   std::function<StoredResponse(const EdgeRecord&)> respond;

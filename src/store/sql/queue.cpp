@@ -93,19 +93,22 @@ Result<std::vector<StatusEvent>> QueryEvents(Conn& c, const std::string& sql, Bi
 
 }  // namespace
 
-Result<Command> InsertCommand(Conn& c, Command cmd, Millis now) {
+Result<Command> InsertCommand(Conn& c, Command cmd, Millis now, Millis not_before) {
   cmd.status = SubmissionStatus::kAccepted;
-  cmd.created_at = cmd.updated_at = cmd.next_attempt_at = cmd.budget_from = now;
+  cmd.created_at = cmd.updated_at = cmd.budget_from = now;
+  cmd.next_attempt_at = std::max(now, not_before);
   auto st = c.Prepare(
       "INSERT INTO commands (id, tenant, route, idem_key, ordering_key, method, target, headers, body, "
       "upstream_key, status, next_attempt_at, due_at, created_at, updated_at, budget_from) "
-      "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,'accepted',?11,?11,?11,?11,?11) RETURNING seq");
+      "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,'accepted',?12,?12,?11,?11,?11) RETURNING seq");
   if (!st.ok()) return st.status();
   st->Bind(1, cmd.id).Bind(2, cmd.tenant).Bind(3, cmd.route).Bind(4, cmd.idem_key);
-  if (cmd.ordering_key.empty()) st->BindNull(5);
-  else st->Bind(5, cmd.ordering_key);
+  if (cmd.ordering_key.empty())
+    st->BindNull(5);
+  else
+    st->Bind(5, cmd.ordering_key);
   st->Bind(6, cmd.method).Bind(7, cmd.target).Bind(8, HeadersToText(cmd.headers));
-  st->BindBlob(9, cmd.body).Bind(10, cmd.upstream_key).Bind(11, now);
+  st->BindBlob(9, cmd.body).Bind(10, cmd.upstream_key).Bind(11, now).Bind(12, cmd.next_attempt_at);
   if (st->Step() != kRow) return c.Error("insert command");
   cmd.seq = st->Int(0);
   if (st->Step() != kDone) return c.Error("insert command");
@@ -118,7 +121,8 @@ namespace {
 // ?1 created_at and next_at, ?2 deliver, then five parameters per row.
 Status InsertEventRows(Conn& c, const Command* const* cmds, size_t n, bool deliver, Millis now,
                        const std::string& note) {
-  std::string sql = "INSERT INTO events (id, submission_id, route, type, payload, created_at, deliver, next_at) VALUES ";
+  std::string sql =
+      "INSERT INTO events (id, submission_id, route, type, payload, created_at, deliver, next_at) VALUES ";
   for (size_t i = 0; i < n; ++i) {
     sql += i ? ",(" : "(";
     for (size_t k = 1; k <= 5; ++k) sql += "?" + std::to_string(2 + i * 5 + k) + ",";
@@ -183,7 +187,8 @@ Status InsertNamedEvent(Conn& c, const std::string& submission_id, const std::st
   return n.ok() ? Status::Ok() : n.status();
 }
 
-Result<std::vector<Command>> ClaimDue(Conn& c, const std::string& route, int limit, Millis lease, bool notify, Millis now) {
+Result<std::vector<Command>> ClaimDue(Conn& c, const std::string& route, int limit, Millis lease, bool notify,
+                                      Millis now) {
   // Due and unfinished, earliest due first (acceptance order among equals);
   // a command waits while an older one with the same ordering key is
   // unfinished (one at a time, in acceptance order).
@@ -211,8 +216,7 @@ Result<std::vector<Command>> ClaimDue(Conn& c, const std::string& route, int lim
                               "unknown_attempt=CASE WHEN unknown_attempt=0 AND status='processing' AND "
                               "lease_until>0 THEN attempts ELSE unknown_attempt END, "
                               "lease_until=?1, due_at=?1, updated_at=?2 WHERE ") +
-                      (c.postgres() ? "seq = ANY(CAST(?3 AS BIGINT[]))"
-                                    : "seq IN (SELECT value FROM json_each(?3))"),
+                      (c.postgres() ? "seq = ANY(CAST(?3 AS BIGINT[]))" : "seq IN (SELECT value FROM json_each(?3))"),
                   [&](Stmt& s) {
                     s.Bind(1, now + lease).Bind(2, now);
                     // '{1,2}' is a PostgreSQL array literal, '[1,2]' a JSON array.
@@ -295,7 +299,7 @@ Result<bool> ApplyOutcome(Conn& c, const AttemptOutcome& o, Millis now) {
 }
 
 Result<ActionResult> RedriveCommand(Conn& c, const std::string& id, bool notify, Millis now, bool allow_unknown,
-                                   const std::string& note) {
+                                    const std::string& note) {
   auto cur = SelectCommand(c, id);
   if (!cur.ok()) return cur.status();
   if (!cur->has_value()) return ActionResult::kNotFound;
@@ -361,9 +365,12 @@ Result<int> DeleteExpiredCommands(Conn& c, int batch, Millis now) {
   std::vector<std::string> ids;
   for (;;) {
     int rc = st->Step();
-    if (rc == kRow) ids.push_back(st->Text(0));
-    else if (rc == kDone) break;
-    else return c.Error("delete expired commands");
+    if (rc == kRow)
+      ids.push_back(st->Text(0));
+    else if (rc == kDone)
+      break;
+    else
+      return c.Error("delete expired commands");
   }
   for (const auto& id : ids) {
     auto n = Change(c, "DELETE FROM events WHERE submission_id = ?1", [&](Stmt& s) { s.Bind(1, id); });
@@ -383,7 +390,7 @@ Result<std::optional<Command>> SelectCommand(Conn& c, const std::string& id) {
 Result<std::vector<Command>> SelectCommands(Conn& c, const CommandFilter& f) {
   // Each status filter names the partial index that serves it.
   std::string where = f.job_id.empty() ? "seq > ?1 AND (?2 = '' OR route = ?2)"
-                                        : "job_id = ?5 AND item_pos >= ?1 AND (?2 = '' OR route = ?2)";
+                                       : "job_id = ?5 AND item_pos >= ?1 AND (?2 = '' OR route = ?2)";
   if (f.status == SubmissionStatus::kAccepted || f.status == SubmissionStatus::kProcessing)
     where += " AND status IN ('accepted','processing') AND status = ?3";
   else if (f.status == SubmissionStatus::kFailed || f.status == SubmissionStatus::kDead)
@@ -393,14 +400,17 @@ Result<std::vector<Command>> SelectCommands(Conn& c, const CommandFilter& f) {
   if (f.possibly_applied) where += " AND unknown_attempt > 0 AND job_id IS NULL";
   // A job's items share the job's tenant, which the caller checked.
   if (!f.tenant.empty() && f.job_id.empty()) where += " AND tenant = ?5";
-  return QueryCommands(c, std::string("SELECT ") + kCommandColumns + " FROM commands WHERE " + where +
-                              (f.job_id.empty() ? " ORDER BY seq LIMIT ?4" : " ORDER BY item_pos LIMIT ?4"),
+  return QueryCommands(c,
+                       std::string("SELECT ") + kCommandColumns + " FROM commands WHERE " + where +
+                           (f.job_id.empty() ? " ORDER BY seq LIMIT ?4" : " ORDER BY item_pos LIMIT ?4"),
                        [&](Stmt& s) {
                          s.Bind(1, f.after_seq).Bind(2, f.route);
                          s.Bind(3, std::string(f.status ? SubmissionStatusName(*f.status) : ""));
                          s.Bind(4, static_cast<int64_t>(f.limit));
-                         if (!f.job_id.empty()) s.Bind(5, f.job_id);
-                         else if (!f.tenant.empty()) s.Bind(5, f.tenant);
+                         if (!f.job_id.empty())
+                           s.Bind(5, f.job_id);
+                         else if (!f.tenant.empty())
+                           s.Bind(5, f.tenant);
                        });
 }
 
@@ -408,11 +418,10 @@ Result<std::vector<QueueStat>> SelectQueueStats(Conn& c) {
   // Unfinished and attention-needing commands only: both are index-served,
   // so a metrics scrape stays cheap however many commands have succeeded.
   std::vector<QueueStat> out;
-  for (const char* sql :
-       {"SELECT route, status, count(*), min(created_at) FROM commands "
-        "WHERE status IN ('accepted','processing') GROUP BY route, status",
-        "SELECT route, status, count(*), min(created_at) FROM commands "
-        "WHERE status IN ('failed','dead') GROUP BY route, status"}) {
+  for (const char* sql : {"SELECT route, status, count(*), min(created_at) FROM commands "
+                          "WHERE status IN ('accepted','processing') GROUP BY route, status",
+                          "SELECT route, status, count(*), min(created_at) FROM commands "
+                          "WHERE status IN ('failed','dead') GROUP BY route, status"}) {
     auto st = c.Prepare(sql);
     if (!st.ok()) return st.status();
     for (;;) {
@@ -432,7 +441,8 @@ Result<std::vector<QueueStat>> SelectQueueStats(Conn& c) {
 
 Result<std::map<std::string, int64_t>> SelectPendingByTenant(Conn& c) {
   // Index-served like the stats above: only unfinished commands are read.
-  auto st = c.Prepare("SELECT tenant, count(*) FROM commands WHERE status IN ('accepted','processing') GROUP BY tenant");
+  auto st =
+      c.Prepare("SELECT tenant, count(*) FROM commands WHERE status IN ('accepted','processing') GROUP BY tenant");
   if (!st.ok()) return st.status();
   std::map<std::string, int64_t> out;
   for (;;) {
@@ -444,10 +454,9 @@ Result<std::map<std::string, int64_t>> SelectPendingByTenant(Conn& c) {
 }
 
 Result<std::vector<StatusEvent>> SelectEvents(Conn& c, const std::string& submission_id, int64_t after_seq) {
-  return QueryEvents(c,
-                     std::string("SELECT ") + kEventColumns +
-                         " FROM events WHERE submission_id = ?1 AND seq > ?2 ORDER BY seq",
-                     [&](Stmt& s) { s.Bind(1, submission_id).Bind(2, after_seq); });
+  return QueryEvents(
+      c, std::string("SELECT ") + kEventColumns + " FROM events WHERE submission_id = ?1 AND seq > ?2 ORDER BY seq",
+      [&](Stmt& s) { s.Bind(1, submission_id).Bind(2, after_seq); });
 }
 
 Result<std::vector<StatusEvent>> SelectDueEvents(Conn& c, int limit, Millis now) {
@@ -458,8 +467,7 @@ Result<std::vector<StatusEvent>> SelectDueEvents(Conn& c, int limit, Millis now)
                      [&](Stmt& s) { s.Bind(1, now).Bind(2, static_cast<int64_t>(limit)); });
 }
 
-Result<bool> UpdateEvent(Conn& c, int64_t seq, bool delivered, Millis next_at, const std::string& error,
-                         Millis now) {
+Result<bool> UpdateEvent(Conn& c, int64_t seq, bool delivered, Millis next_at, const std::string& error, Millis now) {
   auto n = delivered ? Change(c, "UPDATE events SET delivered_at=?2, attempts=attempts+1 WHERE seq=?1",
                               [&](Stmt& s) { s.Bind(1, seq).Bind(2, now); })
                      : Change(c, "UPDATE events SET next_at=?2, last_error=?3, attempts=attempts+1 WHERE seq=?1",

@@ -3,8 +3,8 @@
 // inside the caller's transaction on the writer connection, or on a reader.
 #pragma once
 
-#include <optional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,8 +17,9 @@ namespace writ::sql {
 // instance), once per route and transaction. SQLite: nothing (one process:
 // its routes wake their workers directly).
 Status NotifyWork(Conn& c, const std::string& route);
-// Inserts an accepted command; returns it as stored (status, times, seq).
-Result<Command> InsertCommand(Conn& c, Command cmd, Millis now);
+// Inserts an accepted command, due at `not_before` (or now, if later);
+// returns it as stored (status, times, seq).
+Result<Command> InsertCommand(Conn& c, Command cmd, Millis now, Millis not_before = 0);
 // Writes the event "submission.<status>" showing `cmd`, which must be the
 // command's current row (as the caller just wrote it).
 Status InsertEvent(Conn& c, const Command& cmd, bool deliver, Millis now, const std::string& note = "");
@@ -32,7 +33,8 @@ Status InsertEventFor(Conn& c, const std::string& submission_id, bool deliver, M
 // `data` (a JSON object's text) as the Standard Webhooks payload's data.
 Status InsertNamedEvent(Conn& c, const std::string& submission_id, const std::string& route, const std::string& type,
                         const std::string& data, bool deliver, Millis now);
-Result<std::vector<Command>> ClaimDue(Conn& c, const std::string& route, int limit, Millis lease, bool notify, Millis now);
+Result<std::vector<Command>> ClaimDue(Conn& c, const std::string& route, int limit, Millis lease, bool notify,
+                                      Millis now);
 Result<int> ExtendLeases(Conn& c, const std::vector<std::pair<std::string, int64_t>>& held, Millis until);
 Result<bool> ApplyOutcome(Conn& c, const AttemptOutcome& o, Millis now);
 // failed/dead -> accepted with a fresh budget. A command that may have been
@@ -40,7 +42,7 @@ Result<bool> ApplyOutcome(Conn& c, const AttemptOutcome& o, Millis now);
 // (the route's master honours keys, a probe said "not found", or an
 // operator confirmed).
 Result<ActionResult> RedriveCommand(Conn& c, const std::string& id, bool notify, Millis now, bool allow_unknown,
-                                   const std::string& note = "redriven by an operator");
+                                    const std::string& note = "redriven by an operator");
 // A dead command that may have been applied, found applied at the master:
 // succeeded with `answer` (reconstructed), with its status event. Not for
 // buffered items (kWrongState).
@@ -58,7 +60,6 @@ Result<std::vector<QueueStat>> SelectQueueStats(Conn& c);
 Result<std::map<std::string, int64_t>> SelectPendingByTenant(Conn& c);
 Result<std::vector<StatusEvent>> SelectEvents(Conn& c, const std::string& submission_id, int64_t after_seq);
 Result<std::vector<StatusEvent>> SelectDueEvents(Conn& c, int limit, Millis now);
-Result<bool> UpdateEvent(Conn& c, int64_t seq, bool delivered, Millis next_at, const std::string& error,
-                         Millis now);
+Result<bool> UpdateEvent(Conn& c, int64_t seq, bool delivered, Millis next_at, const std::string& error, Millis now);
 
 }  // namespace writ::sql
