@@ -1,9 +1,12 @@
 // What the scenarios of `writ demo` share (demo.cpp): a mock master and a
 // writ started as a pair, calls carrying the demo's API key, the master's
-// counters. One scenario per function; the dual copy's in demo_copy.cpp.
+// counters. The sync and async scenarios are in demo.cpp; each other mode's
+// in demo_<mode>.cpp.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -30,6 +33,15 @@ struct Running {
   std::string key;  // an API key of tenant demo (client, reader, operator)
 };
 
+// What a scenario's clients saw.
+struct Tally {
+  std::atomic<int64_t> requests{0}, retries{0}, replays{0}, bad_replays{0}, conflicts{0}, succeeded{0}, parked{0},
+      failed{0}, accepted{0}, dead{0}, unknown_answers{0}, reconstructed{0};
+};
+
+// A client's wait before attempt n (n > 0): exponential backoff with full
+// jitter, capped at 400 ms, as a well-behaved client retries.
+void ClientBackoff(int attempt, std::mt19937_64& rng, Tally& t);
 // A call to writ with the demo's API key.
 Result<Response> WritCall(uint16_t port, Request req, Millis timeout = 10'000);
 Result<Response> Send(uint16_t port, const std::string& method, const std::string& target, const std::string& body,
@@ -42,6 +54,10 @@ int64_t Num(const boost::json::object& o, const char* k);
 // A string field of a JSON body ("" if none).
 std::string DraftField(const Response& r, const char* name);
 
+// The scenarios with a file of their own (demo_<mode>.cpp).
+int RunBulkScenario(const std::string& dir, const DemoOptions& o, uint64_t seed);
+int RunDraftScenario(const std::string& dir, const DemoOptions& o, uint64_t seed);
+int RunEdgeScenario(const std::string& dir, const DemoOptions& o, uint64_t seed);
 int RunCopyScenario(const std::string& dir, const DemoOptions& o, uint64_t seed);
 
 }  // namespace writ::demo

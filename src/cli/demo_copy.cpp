@@ -130,8 +130,13 @@ int RunCopyScenario(const std::string& dir, const DemoOptions& o, uint64_t seed)
     lost += std::string(lost.empty() ? "" : ",") + "\"" + id + "\"";
     injected.insert({id, "missing_master"});
   }
-  MasterCall(mport, "POST", "/_tamper",
-             "{\"collection\":\"customers\",\"change\":[" + changed + "],\"delete\":[" + lost + "]}");
+  auto tampered = MasterCall(mport, "POST", "/_tamper",
+                             "{\"collection\":\"customers\",\"change\":[" + changed + "],\"delete\":[" + lost + "]}");
+  if (!tampered.ok() || tampered->status != 200) {
+    std::cerr << "demo: the master did not take the divergence: "
+              << (tampered.ok() ? tampered->body : tampered.status().message()) << "\n";
+    return 1;
+  }
 
   auto t2 = Clock::now();
   Run found = Reconcile(dir, pair->config, "report", 1);
