@@ -1,0 +1,109 @@
+// mode: saga: the store concern (schema version 17: tables sagas and
+// saga_attempts). A saga's state (saga_machine.h) is its recovery point:
+// every request it makes is a command on the queue (store/command_queue.h),
+// so retries, backoff, leases, fencing and the take-over of a dead worker are
+// the queue's. The saga moves in the transaction that records its request's
+// final outcome (the worker's on_terminal): the answer is remembered, the
+// next request queued, the status changed and the attempt logged together,
+// or none of it. A crash anywhere resumes from the last recorded step with
+// the same derived keys.
+//
+// Thread-safety: every method may be called from any thread; callbacks run
+// on the database's writer thread.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "patterns/saga/saga_machine.h"
+#include "store/commands.h"
+#include "store/database.h"
+#include "store/key_store.h"
+
+namespace writ {
+
+struct Saga {
+  std::string id, tenant, route, idem_key;
+  SagaState state;
+  std::string command_id;  // the request in flight ("" when none)
+  Millis created_at = 0, updated_at = 0, finished_at = 0;
+};
+
+// One attempt of one of a saga's requests, as the step log shows it.
+struct SagaAttempt {
+  int64_t seq = 0;
+  std::string step;
+  bool compensation = false;
+  int attempt = 0;
+  int status = 0;       // the master's answer (0: none)
+  std::string outcome;  // succeeded, refused, spent, retry
+  std::string error;
+  std::string command_id;
+  Millis at = 0;
+};
+
+// How a saga route's requests become commands.
+struct SagaQueue {
+  std::string route;      // the commands' route: the worker that sends them
+  std::string base_path;  // the upstream's, before each request's path
+  Headers headers;        // sent with every request (Content-Type, ...)
+  // The upstream Idempotency-Key of a saga's request: stable per (saga,
+  // action key), so a re-sent step or compensation carries the same key.
+  std::function<std::string(const std::string& saga_id, const std::string& action_key)> upstream_key;
+  Millis again_delay = 5'000;  // a request sent once more waits this long
+};
+
+struct SagaStartRequest {
+  std::string tenant, route;
+  LocalKey key;
+  std::string input;  // the saga's input: a JSON object's text
+  const SagaDef* def = nullptr;
+  const SagaQueue* queue = nullptr;
+  bool notify = false;
+  // The answer stored with the key (202 with Location); runs inside the
+  // transaction, so it must only format.
+  std::function<StoredResponse(const Saga&)> respond;
+};
+
+struct SagaStartResult {
+  bool created = false;  // false: the key had a record (`existing`)
+  Saga saga;
+  StoredResponse response;
+  IdempotencyRecord existing;
+};
+
+class SagaStore {
+ public:
+  explicit SagaStore(Database& db) : db_(db) {}
+
+  // The saga, its key record and its first request, in one transaction.
+  void Start(SagaStartRequest req, Callback<SagaStartResult> done);
+  // Inside the transaction that records command `o`'s final outcome: the
+  // saga waiting on it moves on (no saga waits on it: nothing happens).
+  static Status OnRequestFinished(sql::Conn& c, const AttemptOutcome& o, const SagaDef& def, const SagaQueue& q,
+                                  Millis now);
+  // Inside the transaction that schedules a retry of command `o`: logged.
+  static Status OnRequestRetried(sql::Conn& c, const AttemptOutcome& o, Millis now);
+
+  Result<std::optional<Saga>> Get(const std::string& id);
+  Result<std::vector<SagaAttempt>> Attempts(const std::string& id);
+  // Newest first; route "" every route; status nullopt any.
+  Result<std::vector<Saga>> List(const std::string& route, std::optional<SagaStatus> status, int limit);
+
+  // A client's cancel: kConflict past the pivot or once finished.
+  void Cancel(std::string id, Callback<Saga> done);
+  // Operator: compensation_failed -> compensating, the parked compensation
+  // queued again (after the master was fixed).
+  void RetryCompensation(std::string id, const SagaDef* def, const SagaQueue* q, bool notify, Callback<Saga> done);
+  // Operator: compensation_failed -> compensated, with the operator's note.
+  void MarkResolved(std::string id, std::string note, Callback<Saga> done);
+
+  static SchemaStep Schema();  // version 17
+
+ private:
+  Database& db_;
+};
+
+}  // namespace writ
