@@ -9,6 +9,7 @@ Pattern BufferedPattern();  // patterns/bulk/bulk_pattern.cpp
 Pattern DraftPattern();     // patterns/draft/draft_pattern.cpp
 Pattern EdgePattern();      // patterns/edge/edge_pattern.cpp
 Pattern CopyPattern();      // patterns/copy/copy_pattern.cpp
+Pattern SagaPattern();      // patterns/saga/saga_pattern.cpp
 
 const std::vector<Pattern>& Patterns() {
   static const std::vector<Pattern> kPatterns = {
@@ -18,6 +19,7 @@ const std::vector<Pattern>& Patterns() {
       DraftPattern(),
       EdgePattern(),
       CopyPattern(),
+      SagaPattern(),
   };
   return kPatterns;
 }

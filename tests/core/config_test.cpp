@@ -6,10 +6,12 @@
 
 #include "config/config.h"
 #include "core/api_key.h"
+#include "core/json.h"
 #include "patterns/async/async_config.h"
 #include "patterns/copy/copy_config.h"
 #include "patterns/local_copy/edge_config.h"
 #include "patterns/registry.h"
+#include "patterns/saga/saga_config.h"
 #include "patterns/sync/completer.h"
 
 namespace writ {
@@ -388,6 +390,48 @@ TEST(Config, ADualCopyNamesItsFeedItsWindowAndWhatAStaleReadDoes) {
   EXPECT_NE(none.errors[0].message.find("needs 'copy'"), std::string::npos);
 }
 
+// A saga's steps: templates that name the input or earlier steps only, at
+// most one pivot, compensations that may name their own step.
+TEST(Config, ASagaNamesItsStepsTheirTemplatesAndOnePivot) {
+  const std::string base =
+      "upstreams: {m: {url: 'http://h:1'}}\nroutes:\n  - method: POST\n    path: /trips\n    mode: saga\n    upstream: m\n";
+  auto ok = LoadConfigText(base +
+                               "    saga:\n      compensation_retry: 1m\n      steps:\n"
+                               "        - {name: a, path: /a, body: {x: '{{/input/x}}', n: 3, t: true}}\n"
+                               "        - name: b\n          path: '/b/{{/steps/a/body/id}}'\n          pivot: true\n"
+                               "          compensate: {path: '/b/{{/steps/b/body/id}}'}\n",
+                           "ok.yaml", ModeSpecs());
+  ASSERT_TRUE(ok.errors.empty()) << ok.errors[0].ToString();
+  const auto& s = ok.config.routes[0].settings_as<SagaSettings>();
+  ASSERT_EQ(s.def.steps.size(), 2u);
+  EXPECT_EQ(s.def.pivot(), 1);
+  EXPECT_EQ(s.again_delay, 60'000);
+  EXPECT_EQ(s.def.steps[1].compensate->method, "DELETE") << "a compensation deletes unless told";
+  auto body = s.def.steps[0].request.body->Expand(ParseJsonStrict(R"({"input":{"x":"y"}})").value());
+  ASSERT_TRUE(body.ok());
+  EXPECT_EQ(*body, ParseJsonStrict(R"({"x":"y","n":3,"t":true})").value()) << "plain YAML scalars keep their type";
+  auto bad = LoadConfigText(base +
+                                "    saga:\n      steps:\n"
+                                "        - {name: a, path: '/a/{{/steps/b/body/id}}', pivot: true}\n"
+                                "        - {name: b, path: /b, method: GET, pivot: true}\n"
+                                "        - {name: a, path: 'no-slash'}\n"
+                                "        - {name: c, path: '/c/{{input}}'}\n"
+                                "        - {name: d, path: /d, body: {x: '{{/secrets/k}}'}}\n",
+                            "bad.yaml", ModeSpecs());
+  std::string all;
+  for (const auto& e : bad.errors) all += e.ToString() + "\n";
+  EXPECT_NE(all.find("names step 'b', which has not run by then"), std::string::npos) << all;
+  EXPECT_NE(all.find("method' must be POST, PUT, PATCH or DELETE"), std::string::npos) << all;
+  EXPECT_NE(all.find("two steps are named 'a'"), std::string::npos) << all;
+  EXPECT_NE(all.find("is the master's path"), std::string::npos) << all;
+  EXPECT_NE(all.find("is no JSON Pointer"), std::string::npos) << all;
+  EXPECT_NE(all.find("names neither /input nor /steps/NAME"), std::string::npos) << all;
+  EXPECT_NE(all.find("at most one pivot"), std::string::npos) << all;
+  auto none = LoadConfigText(base, "none.yaml", ModeSpecs());
+  ASSERT_EQ(none.errors.size(), 1u);
+  EXPECT_NE(none.errors[0].message.find("needs 'saga' with its 'steps'"), std::string::npos);
+}
+
 // copy.sync (and edge.sync): how local changes go out. Unset, a change is
 // sent at once, unthrottled.
 TEST(Config, TheOutboundSyncHasAnIntervalABatchSizeAndARate) {
@@ -597,7 +641,7 @@ TEST(Config, AsyncKeysOnSyncRoutesAndShortLeasesAreRefused) {
   auto c = LoadConfigText(sync, "s.yaml", ModeSpecs());
   ASSERT_EQ(c.errors.size(), 2u) << (c.errors.empty() ? "" : c.errors[0].ToString());
   // In line order: the async: block (line 8), then notify: (line 13).
-  EXPECT_NE(c.errors[0].message.find("'async' applies to mode: async, buffered, draft, edge and dual-copy routes only"),
+  EXPECT_NE(c.errors[0].message.find("'async' applies to mode: async, buffered, draft, edge, dual-copy and saga routes only"),
             std::string::npos)
       << c.errors[0].message;
   EXPECT_NE(c.errors[1].message.find("mode: async routes only"), std::string::npos) << c.errors[1].message;

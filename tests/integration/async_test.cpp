@@ -44,11 +44,6 @@ RouteOptions AsyncRoute(const std::string& async_yaml, const std::string& extra 
   return r;
 }
 
-std::string Str(const json::value& v, const char* k) {
-  if (!v.is_object()) return "";
-  auto* x = v.as_object().if_contains(k);
-  return x && x->is_string() ? std::string(x->get_string()) : "";
-}
 
 int64_t Int(const json::value& v, const char* k) {
   if (!v.is_object()) return -1;

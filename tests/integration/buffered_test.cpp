@@ -39,11 +39,6 @@ int64_t Int(const json::value& v, const char* k) {
   return x && x->is_number() ? x->to_number<int64_t>() : -1;
 }
 
-std::string Str(const json::value& v, const char* k) {
-  if (!v.is_object()) return "";
-  auto* x = v.as_object().if_contains(k);
-  return x && x->is_string() ? std::string(x->get_string()) : "";
-}
 
 std::string Ndjson(const std::vector<std::string>& skus) {
   std::string out;

@@ -24,10 +24,6 @@ namespace {
 
 namespace json = boost::json;
 
-std::string Str(const json::value& v, const char* k) {
-  auto* x = v.is_object() ? v.as_object().if_contains(k) : nullptr;
-  return x && x->is_string() ? std::string(x->get_string()) : "";
-}
 std::string Header(const Response& r, const std::string& name) {
   auto v = FindHeader(r.headers, name);
   return v ? std::string(*v) : "";
@@ -164,8 +160,9 @@ TEST_F(CopyTest, SyncIntervalFoldsABurstIntoOneRequestAndRateSpacesTheChanges) {
     ASSERT_EQ(Call(writ_.port(), "PUT", "/customers/cus_1", "{\"name\":\"v" + std::to_string(i) + "\"}", h).status,
               200);
   auto burst = std::chrono::steady_clock::now() - first;
-  if (burst < std::chrono::milliseconds(1'000))  // a very slow machine could take the whole interval
+  if (burst < std::chrono::milliseconds(1'000)) {  // a very slow machine could take the whole interval
     EXPECT_TRUE(puts_of("/customers/cus_1").empty()) << "sent before sync.interval";
+  }
   ASSERT_TRUE(Eventually([&] { return Str(AtMaster("cus_1"), "name") == "v5"; }, 10'000));
   auto sent = puts_of("/customers/cus_1");
   ASSERT_EQ(sent.size(), 1u) << "the burst folds into one request";

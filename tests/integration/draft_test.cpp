@@ -47,10 +47,6 @@ RouteOptions DraftRoute(const std::string& draft_yaml = "", const std::string& e
   return r;
 }
 
-std::string Str(const json::value& v, const char* k) {
-  auto* x = v.is_object() ? v.as_object().if_contains(k) : nullptr;
-  return x && x->is_string() ? std::string(x->get_string()) : "";
-}
 int64_t Int(const json::value& v, const char* k) {
   auto* x = v.is_object() ? v.as_object().if_contains(k) : nullptr;
   return x && x->is_number() ? x->to_number<int64_t>() : -1;

@@ -19,10 +19,6 @@ namespace {
 
 namespace json = boost::json;
 
-std::string Str(const json::value& v, const char* k) {
-  auto* x = v.is_object() ? v.as_object().if_contains(k) : nullptr;
-  return x && x->is_string() ? std::string(x->get_string()) : "";
-}
 // The body of an entry of the mock master's log, parsed (null if none).
 json::value LoggedBody(const json::value& entry) {
   auto b = ParseJsonStrict(std::string(entry.as_object().at("body").as_string()));

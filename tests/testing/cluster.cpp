@@ -201,6 +201,11 @@ RawResult RawRequest(uint16_t port, const std::string& bytes, Millis timeout) {
   return out;
 }
 
+std::string Str(const boost::json::value& v, const char* k) {
+  auto* x = v.is_object() ? v.as_object().if_contains(k) : nullptr;
+  return x && x->is_string() ? std::string(x->get_string()) : "";
+}
+
 boost::json::value ParseBody(const Response& r) {
   boost::system::error_code ec;
   auto v = boost::json::parse(r.body, ec);
@@ -244,9 +249,9 @@ bool Eventually(const std::function<bool()>& pred, Millis timeout) {
 }
 
 bool RetryEachUntilAnswered(const std::vector<std::string>& keys, const std::string& target,
-                       const std::function<uint16_t(int round)>& port,
-                       const std::function<std::string(const std::string& key)>& body, int* unknown,
-                       Millis timeout) {
+                            const std::function<uint16_t(int round)>& port,
+                            const std::function<std::string(const std::string& key)>& body, int* unknown,
+                            Millis timeout) {
   std::map<std::string, bool> answered;
   int round = 0;
   return Eventually(

@@ -118,6 +118,9 @@ struct RawResult {
 RawResult RawRequest(uint16_t port, const std::string& bytes, Millis timeout = 3'000);
 
 boost::json::value ParseBody(const Response& r);
+// The string at key `k` of a JSON object ("" when absent, not a string, or
+// `v` is no object).
+std::string Str(const boost::json::value& v, const char* k);
 std::string ProblemType(const Response& r);
 
 // Opens the store read-only to look at what a server has committed: a

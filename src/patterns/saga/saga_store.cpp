@@ -287,6 +287,11 @@ Status SagaStore::OnRequestFinished(Conn& c, const AttemptOutcome& o, const Saga
   const char* outcome = "succeeded";
   if (o.status == SubmissionStatus::kSucceeded) {
     r.kind = SagaStepResult::kSucceeded;
+  } else if (o.status == SubmissionStatus::kFailed && g.state.status == SagaStatus::kCompensating &&
+             (o.response_status == 404 || o.response_status == 410)) {
+    // What a compensation would undo is not there (the step was never
+    // applied, or this compensation was, in an earlier life): done.
+    r.kind = SagaStepResult::kSucceeded;
   } else if (o.status == SubmissionStatus::kFailed) {
     r.kind = SagaStepResult::kRefused;
     outcome = "refused";
@@ -364,10 +369,9 @@ void SagaStore::Cancel(std::string id, Callback<Saga> done) {
         if (!g.ok()) return g.status();
         if (g->state.cancel_requested) return g;  // asked before: the same answer
         if (!SagaCancel(SagaDef{}, g->state))
-          return Status(Code::kConflict,
-                        g->state.status != SagaStatus::kRunning
-                            ? std::string("the saga is ") + SagaStatusName(g->state.status)
-                            : "the saga has passed its pivot: it is completed forward, never undone");
+          return Status(Code::kConflict, g->state.status != SagaStatus::kRunning
+                                             ? std::string("the saga is ") + SagaStatusName(g->state.status)
+                                             : "the saga has passed its pivot: it is completed forward, never undone");
         if (auto s = Save(c, *g, true, db.Now()); !s.ok()) return s;
         return g;
       },

@@ -81,7 +81,9 @@ class SagaStore {
   // The saga, its key record and its first request, in one transaction.
   void Start(SagaStartRequest req, Callback<SagaStartResult> done);
   // Inside the transaction that records command `o`'s final outcome: the
-  // saga waiting on it moves on (no saga waits on it: nothing happens).
+  // saga waiting on it moves on (no saga waits on it: nothing happens). A
+  // compensation answered 404 or 410 counts as done: what it would undo is
+  // not there (the step never applied, or the compensation did already).
   static Status OnRequestFinished(sql::Conn& c, const AttemptOutcome& o, const SagaDef& def, const SagaQueue& q,
                                   Millis now);
   // Inside the transaction that schedules a retry of command `o`: logged.

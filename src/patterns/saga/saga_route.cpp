@@ -1,0 +1,245 @@
+#include "patterns/saga/saga_route.h"
+
+#include <filesystem>
+
+#include <boost/json.hpp>
+
+#include "core/api_key.h"
+#include "core/api_params.h"
+#include "core/hash.h"
+#include "core/json.h"
+#include "core/log.h"
+#include "core/problem.h"
+#include "core/tenant.h"
+#include "patterns/idempotency/request.h"
+#include "queue/submissions_api.h"
+#include "store/commands.h"
+
+namespace writ {
+
+namespace json = boost::json;
+
+namespace {
+
+constexpr const char* kBase = "/v1/sagas";
+
+json::value Time(Millis ms) { return ms > 0 ? json::value(FormatTimestamp(ms)) : json::value(nullptr); }
+
+json::object SagaJson(const Saga& g) {
+  const SagaState& s = g.state;
+  json::array applied;
+  for (int i : s.applied) applied.push_back(i);
+  return {{"sagaId", g.id},
+          {"route", g.route},
+          {"status", SagaStatusName(s.status)},
+          {"step", s.step},
+          {"pivotPassed", s.pivot_passed},
+          {"cancelRequested", s.cancel_requested},
+          {"reason", s.reason.empty() ? json::value(nullptr) : json::value(s.reason)},
+          {"input", s.context.is_object() && s.context.as_object().contains("input") ? s.context.at("input")
+                                                                                     : json::value(nullptr)},
+          {"steps", s.context.is_object() && s.context.as_object().contains("steps") ? s.context.at("steps")
+                                                                                     : json::value(json::object{})},
+          {"createdAt", Time(g.created_at)},
+          {"updatedAt", Time(g.updated_at)},
+          {"finishedAt", Time(g.finished_at)}};
+}
+
+json::object AttemptJson(const SagaAttempt& a) {
+  return {{"step", a.step},
+          {"compensation", a.compensation},
+          {"attempt", a.attempt},
+          {"status", a.status},
+          {"outcome", a.outcome},
+          {"error", a.error.empty() ? json::value(nullptr) : json::value(a.error)},
+          {"submissionId", a.command_id},
+          {"at", Time(a.at)}};
+}
+
+Response NotFound(const std::string& id) {
+  return Problem(404, "saga-not-found", "No such saga", "no saga has the id '" + id.substr(0, 64) + "'");
+}
+
+}  // namespace
+
+SagaRoute::SagaRoute(RouteConfig route, const SagaSettings& settings, const UpstreamConfig& upstream, Store& store,
+                     UpstreamClient& client, Scheduler& scheduler, Metrics& m, Rng& rng, SubmissionsApi* submissions)
+    : route_(std::move(route)),
+      settings_(settings),
+      store_(store),
+      started_(m.GetCounter("writ_sagas_started_total", "Sagas started", RouteLabel(route_.name))) {
+  queue_.route = route_.name;
+  queue_.base_path = upstream.base_path;
+  queue_.headers = {{"Content-Type", "application/json"}};
+  queue_.upstream_key = [](const std::string& saga, const std::string& key) { return "writ:" + saga + ":" + key; };
+  queue_.again_delay = settings_.again_delay;
+  WorkerSpec spec = MakeWorkerSpec(route_, settings_.queue, false);
+  Store* s = &store_;
+  spec.on_terminal = [this, s](sql::Conn& c, const AttemptOutcome& o) {
+    return SagaStore::OnRequestFinished(c, o, settings_.def, queue_, s->Now());
+  };
+  spec.on_retry = [s](sql::Conn& c, const AttemptOutcome& o) { return SagaStore::OnRequestRetried(c, o, s->Now()); };
+  worker_ = std::make_unique<AsyncWorker>(std::move(spec), store, client, scheduler, m, rng);
+  if (submissions)
+    submissions->AddRoute(route_.name, {false, settings_.queue.retention, [this] { Wake(); }, false, &route_.redactor});
+}
+
+SagaRoute::~SagaRoute() = default;
+
+void SagaRoute::UpdateGauges(Scrape& scrape) {
+  if (const auto* stats = scrape.queue_stats())
+    AsyncWorker::UpdateQueueGauges(scrape.metrics(), route_.name, *stats, scrape.now());
+}
+
+std::string SagaRoute::ContractJson() const {
+  json::array steps;
+  for (const auto& s : settings_.def.steps)
+    steps.push_back({{"name", s.name}, {"compensated", s.compensate.has_value()}, {"pivot", s.pivot}});
+  return json::serialize(json::object{{"steps", std::move(steps)}, {"statusUrl", std::string(kBase) + "/{id}"}});
+}
+
+void SagaRoute::Finish(const Respond& respond, RequestInfo& info, Response resp, const std::string& outcome) {
+  info.outcome = outcome;
+  respond(std::move(resp), info);
+}
+
+void SagaRoute::Handle(Request req, PathParams params, Respond respond) {
+  (void)params;
+  RequestInfo info;
+  auto prepared = PrepareKeyedRequest(req, route_.idempotency, route_.name);
+  if (!prepared.keyed) return Finish(respond, info, std::move(prepared.problem), "rejected");
+  KeyedRequest keyed = std::move(*prepared.keyed);
+  if (keyed.has_key) info.key_hash = KeyHashForLog(keyed.id.tenant, route_.name, keyed.id.key);
+  auto doc = ParseJsonStrict(req.body);
+  if (!doc.ok())
+    return Finish(respond, info, Problem(400, "invalid-json", "Invalid JSON body", doc.status().message()), "rejected");
+  if (!doc->is_object())
+    return Finish(respond, info,
+                  Problem(422, "input-not-object", "Not a JSON object", "a saga's input is a JSON object"), "rejected");
+  if (settings_.schema) {
+    auto violations = settings_.schema->Validate(*doc);
+    if (!violations.empty()) {
+      json::array errors;
+      for (const auto& v : violations) errors.push_back({{"pointer", v.pointer}, {"reason", v.reason}});
+      return Finish(respond, info,
+                    Problem(422, "schema-violation", "Payload violates the route's schema",
+                            std::to_string(violations.size()) + " violation(s) of " +
+                                std::filesystem::path(settings_.validate).filename().string() + "; nothing was stored",
+                            {{"errors", std::move(errors)}}),
+                    "rejected");
+    }
+  }
+  SagaStartRequest start;
+  start.tenant = WriteTenant(req);
+  start.route = route_.name;
+  if (keyed.has_key) start.key = {true, keyed.id.key, keyed.fp.digest, keyed.fp.detail(), route_.idempotency.retention};
+  start.input = json::serialize(*doc);
+  start.def = &settings_.def;
+  start.queue = &queue_;
+  start.respond = [](const Saga& g) {
+    Response r = JsonResponse(202, json::object{{"sagaId", g.id},
+                                                {"status", SagaStatusName(g.state.status)},
+                                                {"statusUrl", std::string(kBase) + "/" + g.id}});
+    r.headers.emplace_back("Location", std::string(kBase) + "/" + g.id);
+    return StoredResponse{r.status, r.headers, r.body};
+  };
+  SagaStore(store_.db()).Start(std::move(start), [this, respond, info, keyed](Result<SagaStartResult> r) mutable {
+    if (!r.ok()) {
+      return Finish(respond, info,
+                    Problem(503, "store-unavailable", "Store unavailable",
+                            "nothing was stored (" + r.status().message() + "); retry (with the same Idempotency-Key)"),
+                    "error");
+    }
+    if (!r->created) {
+      std::string outcome;
+      Response resp = AnswerAcknowledged(r->existing, keyed.fp, outcome);
+      return Finish(respond, info, std::move(resp), outcome);
+    }
+    started_.Inc();
+    LogJson("info", "saga started", {{"route", route_.name}, {"saga", r->saga.id}});
+    Response resp;
+    resp.status = r->response.status;
+    resp.headers = std::move(r->response.headers);
+    resp.body = std::move(r->response.body);
+    Finish(respond, info, std::move(resp), "accepted");
+    Wake();
+  });
+}
+
+std::vector<ApiEndpoint> SagaApi::Endpoints() const {
+  const std::string one = std::string(kBase) + "/{id}";
+  return {{"GET", kBase, kRoleReader | kRoleOperator, false},
+          {"GET", one, kRoleClient | kRoleReader | kRoleOperator, false},
+          {"POST", one + "/cancel", kRoleClient | kRoleOperator, false},
+          {"POST", one + "/retry-compensation", kRoleOperator, true},
+          {"POST", one + "/mark-resolved", kRoleOperator, true}};
+}
+
+void SagaApi::Handle(const Request& req, std::function<void(Response)> done) {
+  SagaStore store(db_);
+  auto q = ParseQuery(req.target);
+  if (req.path == kBase) {
+    if (req.method != "GET") return done(Problem(405, "method-not-allowed", "Method not allowed", req.method));
+    auto limit = ParseLimit(q["limit"], 20);
+    if (!limit) return done(BadParameter("limit must be an integer from 1 to 1000"));
+    std::optional<SagaStatus> status;
+    if (!q["status"].empty()) {
+      status = ParseSagaStatus(q["status"]);
+      if (!status)
+        return done(BadParameter(
+            "status must be running, compensating, succeeded, compensated, compensation_failed or cancelled"));
+    }
+    auto rows = store.List(q["route"], status, *limit);
+    if (!rows.ok()) return done(StoreProblem(rows.status()));
+    json::array items;
+    for (const auto& g : *rows)
+      if (req.tenant.empty() || g.tenant == req.tenant) items.push_back(SagaJson(g));
+    return done(JsonResponse(200, {{"sagas", std::move(items)}}));
+  }
+  std::string rest = req.path.substr(std::string(kBase).size() + 1);
+  std::string id = rest.substr(0, rest.find('/'));
+  std::string action = rest.size() > id.size() ? rest.substr(id.size() + 1) : "";
+  auto found = store.Get(id);
+  if (!found.ok()) return done(StoreProblem(found.status()));
+  if (!found->has_value() || (!req.tenant.empty() && (*found)->tenant != req.tenant)) return done(NotFound(id));
+  const Saga& g = **found;
+  auto answer = [done](Result<Saga> r) {
+    if (!r.ok() && r.status().code() == Code::kConflict)
+      return done(Problem(409, "saga-state", "Not in this state", r.status().message()));
+    if (!r.ok()) return done(StoreProblem(r.status()));
+    done(JsonResponse(200, SagaJson(*r)));
+  };
+  if (action.empty()) {
+    if (req.method != "GET") return done(Problem(405, "method-not-allowed", "Method not allowed", req.method));
+    auto log = store.Attempts(id);
+    if (!log.ok()) return done(StoreProblem(log.status()));
+    json::object o = SagaJson(g);
+    json::array attempts;
+    for (const auto& a : *log) attempts.push_back(AttemptJson(a));
+    o["attempts"] = std::move(attempts);
+    return done(JsonResponse(200, o));
+  }
+  if (req.method != "POST") return done(Problem(405, "method-not-allowed", "Method not allowed", req.method));
+  if (action == "cancel") return store.Cancel(id, answer);
+  if (action == "mark-resolved") {
+    auto body = req.body.empty() ? Result<json::value>(json::value(json::object{})) : ParseJsonStrict(req.body);
+    if (!body.ok() || !body->is_object()) return done(BadParameter("the body is {\"note\": \"...\"} or empty"));
+    const auto* note = body->as_object().if_contains("note");
+    return store.MarkResolved(id, note && note->is_string() ? std::string(note->get_string()) : "", answer);
+  }
+  if (action == "retry-compensation") {
+    auto it = routes_.find(g.route);
+    if (it == routes_.end())
+      return done(Problem(409, "saga-route-gone", "The saga's route is not configured",
+                          "route '" + g.route + "' is not in this config: its steps are unknown"));
+    SagaRoute* route = it->second;
+    return store.RetryCompensation(id, &route->def(), &route->queue(), false, [answer, route](Result<Saga> r) {
+      if (r.ok()) route->Wake();
+      answer(std::move(r));
+    });
+  }
+  done(Problem(404, "not-found", "No such action",
+               "'" + action.substr(0, 40) + "' (cancel, retry-compensation, mark-resolved)"));
+}
+
+}  // namespace writ

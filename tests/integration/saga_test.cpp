@@ -1,0 +1,180 @@
+// Sagas end to end: real mock master and writ processes over loopback. A trip
+// (flight, hotel, car) is booked step by step, each step with a key derived
+// from the saga and the step; a car the master refuses unwinds the hotel and
+// the flight in reverse, each once; a cancel before the pivot compensates;
+// bad input is refused with nothing stored; the key replays the same saga.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "core/json.h"
+#include "testing/cluster.h"
+
+namespace writ::testing {
+namespace {
+
+namespace json = boost::json;
+
+
+RouteOptions Trips(const std::string& more = "") {
+  RouteOptions r;
+  r.path = "/trips";
+  r.mode = "saga";
+  r.extra =
+      "async: {lease: 4s, poll_interval: 50ms, backoff_base: 20ms, backoff_max: 200ms, max_attempts: 25}\n"
+      "saga:\n"
+      "  compensation_retry: 200ms\n"
+      "  steps:\n"
+      "    - name: flight\n"
+      "      path: /flights\n"
+      "      body: {trip: \"{{/input/trip}}\", from: \"{{/input/from}}\"}\n"
+      "      compensate: {method: DELETE, path: \"/flights/{{/steps/flight/body/id}}\"}\n"
+      "    - name: hotel\n"
+      "      path: /hotels\n"
+      "      body: {trip: \"{{/input/trip}}\", flight: \"{{/steps/flight/body/id}}\", nights: \"{{/input/nights}}\"}\n"
+      "      compensate: {method: DELETE, path: \"/hotels/{{/steps/hotel/body/id}}\"}\n"
+      "    - name: car\n"
+      "      path: /cars\n"
+      "      body: {trip: \"{{/input/trip}}\", invalid: \"{{/input/noCar}}\"}\n" +
+      more;
+  return r;
+}
+
+class SagaTest : public ::testing::Test {
+ protected:
+  void Start(const std::vector<std::string>& master_flags = {"--honor-idempotency-key"}) {
+    master_.Start(dir_.path(), master_flags);
+    writ_.Start(dir_.path(), master_.port(), {Trips()});
+  }
+  Response Book(const std::string& key, const std::string& body) {
+    return Call(writ_.port(), "POST", "/trips", body, {{"Content-Type", "application/json"}, {"Idempotency-Key", key}});
+  }
+  json::value Saga(const std::string& id) { return ParseBody(Call(writ_.port(), "GET", "/v1/sagas/" + id)); }
+  json::value Finished(const std::string& id) {
+    json::value s;
+    EXPECT_TRUE(Eventually(
+        [&] {
+          s = Saga(id);
+          std::string st = Str(s, "status");
+          return st != "running" && st != "compensating";
+        },
+        20'000))
+        << json::serialize(s);
+    return s;
+  }
+  int64_t AtMaster(const std::string& collection) {
+    int64_t n = 0;
+    auto log = ParseBody(Call(master_.port(), "GET", "/_log"));
+    for (const auto& e : log.at("requests").as_array())
+      if (Str(e, "method") == "POST" && Str(e, "path") == "/" + collection && e.at("status").as_int64() < 300) ++n;
+    return n;
+  }
+  TempDir dir_;
+  MockMasterProcess master_;
+  WritProcess writ_;
+};
+
+TEST_F(SagaTest, ATripIsBookedStepByStepWithEarlierAnswersAndDerivedKeys) {
+  Start();
+  auto r = Book("trip-1", R"({"trip":"t-1","from":"OSL","nights":2,"noCar":false})");
+  ASSERT_EQ(r.status, 202) << r.body;
+  std::string id = Str(ParseBody(r), "sagaId");
+  auto location = FindHeader(r.headers, "Location");
+  ASSERT_TRUE(location);
+  EXPECT_EQ(std::string(*location), "/v1/sagas/" + id);
+  auto s = Finished(id);
+  EXPECT_EQ(Str(s, "status"), "succeeded") << json::serialize(s);
+  std::string flight = Str(s.at("steps").at("flight").at("body"), "id");
+  auto hotel = s.at("steps").at("hotel").at("body");
+  EXPECT_EQ(Str(hotel, "flight"), flight) << "the hotel's body names the flight's answer";
+  EXPECT_EQ(hotel.at("nights"), 2) << "a whole placeholder keeps the value's type";
+  auto log = ParseBody(Call(master_.port(), "GET", "/_log"));
+  std::vector<std::string> keys;
+  for (const auto& e : log.at("requests").as_array())
+    if (Str(e, "method") == "POST") keys.push_back(Str(e, "key"));
+  EXPECT_EQ(keys, (std::vector<std::string>{"writ:" + id + ":flight", "writ:" + id + ":hotel", "writ:" + id + ":car"}));
+  EXPECT_EQ(s.at("attempts").as_array().size(), 3u);
+
+  auto late = Call(writ_.port(), "POST", "/v1/sagas/" + id + "/cancel");
+  EXPECT_EQ(late.status, 409) << "a succeeded saga is not cancelled";
+  EXPECT_EQ(ProblemType(late), "saga-state");
+  // The same key: the same saga, nothing booked again.
+  auto again = Book("trip-1", R"({"trip":"t-1","from":"OSL","nights":2,"noCar":false})");
+  EXPECT_EQ(again.status, 202);
+  EXPECT_EQ(Str(ParseBody(again), "sagaId"), id);
+  EXPECT_EQ(AtMaster("flights"), 1);
+  auto contract = ParseBody(Call(writ_.port(), "GET", "/.well-known/writ/routes"));
+  EXPECT_EQ(contract.at("routes").at(0).at("promises").at("steps").as_array().size(), 3u);
+}
+
+TEST_F(SagaTest, ARefusedCarUnwindsTheHotelAndTheFlightInReverseOnce) {
+  Start();
+  auto r = Book("trip-2", R"({"trip":"t-2","from":"OSL","nights":1,"noCar":true})");
+  ASSERT_EQ(r.status, 202) << r.body;
+  std::string id = Str(ParseBody(r), "sagaId");
+  auto s = Finished(id);
+  EXPECT_EQ(Str(s, "status"), "compensated") << json::serialize(s);
+  EXPECT_NE(Str(s, "reason").find("step 'car' was refused (422)"), std::string::npos) << Str(s, "reason");
+  std::vector<std::string> deletes;
+  auto log = ParseBody(Call(master_.port(), "GET", "/_log"));
+  for (const auto& e : log.at("requests").as_array())
+    if (Str(e, "method") == "DELETE") deletes.push_back(Str(e, "path").substr(0, 7) + " " + Str(e, "key"));
+  EXPECT_EQ(deletes, (std::vector<std::string>{"/hotels writ:" + id + ":hotel/compensate",
+                                               "/flight writ:" + id + ":flight/compensate"}));
+  auto stats = ParseBody(Call(master_.port(), "GET", "/_stats"));
+  EXPECT_EQ(stats.at("records").as_int64(), 0) << "no flight or hotel left booked";
+  EXPECT_EQ(stats.at("duplicateApplies").as_int64(), 0);
+  auto list = ParseBody(Call(writ_.port(), "GET", "/v1/sagas?status=compensated"));
+  ASSERT_EQ(list.at("sagas").as_array().size(), 1u);
+}
+
+TEST_F(SagaTest, AMasterThatFailsAndDropsAnswersStillBooksEachStepOnce) {
+  Start({"--honor-idempotency-key", "--error-rate", "0.3", "--drop-after-commit", "0.2", "--seed", "7"});
+  std::vector<std::string> ids;
+  for (int i = 0; i < 10; ++i) {
+    auto r = Book("trip-f" + std::to_string(i), R"({"trip":"f)" + std::to_string(i) +
+                                                    R"(","from":"OSL","nights":1,"noCar":)" +
+                                                    (i % 3 == 0 ? "true" : "false") + "}");
+    ASSERT_EQ(r.status, 202) << r.body;
+    ids.push_back(Str(ParseBody(r), "sagaId"));
+  }
+  int succeeded = 0, compensated = 0;
+  for (const auto& id : ids) {
+    auto s = Finished(id);
+    std::string st = Str(s, "status");
+    succeeded += st == "succeeded";
+    compensated += st == "compensated";
+    EXPECT_TRUE(st == "succeeded" || st == "compensated") << json::serialize(s);
+  }
+  EXPECT_EQ(compensated, 4) << "trips 0, 3, 6, 9 have no car";
+  auto stats = ParseBody(Call(master_.port(), "GET", "/_stats"));
+  EXPECT_EQ(stats.at("duplicateApplies").as_int64(), 0);
+  EXPECT_EQ(stats.at("records").as_int64(), 3 * succeeded) << "a compensated trip leaves nothing booked";
+}
+
+TEST_F(SagaTest, ACancelBeforeThePivotCompensatesAndBadInputStoresNothing) {
+  master_.Start(dir_.path(), {"--honor-idempotency-key", "--latency", "300ms"});
+  writ_.Start(dir_.path(), master_.port(), {Trips()});
+  auto r = Book("trip-c", R"({"trip":"t-c","from":"OSL","nights":1,"noCar":false})");
+  ASSERT_EQ(r.status, 202) << r.body;
+  std::string id = Str(ParseBody(r), "sagaId");
+  auto cancel = Call(writ_.port(), "POST", "/v1/sagas/" + id + "/cancel");
+  ASSERT_EQ(cancel.status, 200) << cancel.body;
+  auto s = Finished(id);
+  EXPECT_EQ(Str(s, "status"), "cancelled") << json::serialize(s);
+  EXPECT_EQ(ParseBody(Call(master_.port(), "GET", "/_stats")).at("records").as_int64(), 0);
+  auto twice = Call(writ_.port(), "POST", "/v1/sagas/" + id + "/cancel");
+  EXPECT_EQ(twice.status, 200) << "a cancel is idempotent";
+  EXPECT_EQ(Str(ParseBody(twice), "status"), "cancelled");
+
+  EXPECT_EQ(Book("bad-1", "{nope").status, 400);
+  EXPECT_EQ(Book("bad-2", "[1,2]").status, 422);
+  EXPECT_EQ(Call(writ_.port(), "POST", "/trips", "{}", {{"Content-Type", "application/json"}}).status, 400)
+      << "the key is required";
+  auto list = ParseBody(Call(writ_.port(), "GET", "/v1/sagas"));
+  EXPECT_EQ(list.at("sagas").as_array().size(), 1u) << "refused input stores no saga";
+  EXPECT_EQ(Call(writ_.port(), "GET", "/v1/sagas/saga_nope").status, 404);
+}
+
+}  // namespace
+}  // namespace writ::testing
