@@ -15,7 +15,6 @@ namespace {
 
 namespace json = boost::json;
 
-
 RouteOptions Trips(const std::string& more = "") {
   RouteOptions r;
   r.path = "/trips";
@@ -169,6 +168,10 @@ TEST_F(SagaTest, ACancelBeforeThePivotCompensatesAndBadInputStoresNothing) {
 
   EXPECT_EQ(Book("bad-1", "{nope").status, 400);
   EXPECT_EQ(Book("bad-2", "[1,2]").status, 422);
+  auto incomplete = Book("bad-3", R"({"trip":"t-x"})");
+  EXPECT_EQ(incomplete.status, 422) << incomplete.body;
+  EXPECT_EQ(ProblemType(incomplete), "input-incomplete");
+  EXPECT_EQ(json::serialize(ParseBody(incomplete).at("missing")), R"(["/input/from","/input/nights","/input/noCar"])");
   EXPECT_EQ(Call(writ_.port(), "POST", "/trips", "{}", {{"Content-Type", "application/json"}}).status, 400)
       << "the key is required";
   auto list = ParseBody(Call(writ_.port(), "GET", "/v1/sagas"));

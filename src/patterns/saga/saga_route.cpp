@@ -1,6 +1,7 @@
 #include "patterns/saga/saga_route.h"
 
 #include <filesystem>
+#include <set>
 
 #include <boost/json.hpp>
 
@@ -73,6 +74,18 @@ SagaRoute::SagaRoute(RouteConfig route, const SagaSettings& settings, const Upst
   queue_.headers = {{"Content-Type", "application/json"}};
   queue_.upstream_key = [](const std::string& saga, const std::string& key) { return "writ:" + saga + ":" + key; };
   queue_.again_delay = settings_.again_delay;
+  std::set<std::string> seen;
+  auto add = [&](const SagaRequestDef& r) {
+    std::vector<std::string> ptrs = r.path.pointers();
+    if (r.body)
+      for (auto& p : r.body->pointers()) ptrs.push_back(std::move(p));
+    for (auto& p : ptrs)
+      if ((p == "/input" || p.rfind("/input/", 0) == 0) && seen.insert(p).second) input_pointers_.push_back(p);
+  };
+  for (const auto& step : settings_.def.steps) {
+    add(step.request);
+    if (step.compensate) add(*step.compensate);
+  }
   WorkerSpec spec = MakeWorkerSpec(route_, settings_.queue, false);
   Store* s = &store_;
   spec.on_terminal = [this, s](sql::Conn& c, const AttemptOutcome& o) {
@@ -129,6 +142,18 @@ void SagaRoute::Handle(Request req, PathParams params, Respond respond) {
                     "rejected");
     }
   }
+  // Every value the steps take from the input must be there: a step that
+  // cannot be built would only fail later, after others were applied.
+  json::array missing;
+  json::value context = json::object{{"input", *doc}};
+  for (const auto& p : input_pointers_)
+    if (!SagaLookup(context, p).ok()) missing.push_back(json::string(p));
+  if (!missing.empty())
+    return Finish(respond, info,
+                  Problem(422, "input-incomplete", "The input lacks values the steps need",
+                          std::to_string(missing.size()) + " value(s) missing; nothing was stored",
+                          {{"missing", std::move(missing)}}),
+                  "rejected");
   SagaStartRequest start;
   start.tenant = WriteTenant(req);
   start.route = route_.name;

@@ -1,7 +1,8 @@
 // mode: saga: a write that spans several calls to the master (reserve stock,
 // charge a card, book a courier), run as a saga (saga_machine.h):
 //   POST {path}   (Idempotency-Key, a JSON object: the saga's input)
-//     -> schema check -> the saga, its key and its first request committed
+//     -> schema check, and every /input/... the steps name present (else
+//        422 input-incomplete) -> the saga, its key and its first request committed
 //        in one transaction -> 202, Location: /v1/sagas/{id}
 // Each step is a command on the route's queue (retries, backoff, leases,
 // take-over, derived keys "writ:{sagaId}:{step}"); its final outcome moves
@@ -13,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "patterns/route.h"
 #include "patterns/saga/saga_config.h"
@@ -51,6 +53,7 @@ class SagaRoute : public Route {
   Store& store_;
   SagaQueue queue_;
   std::unique_ptr<AsyncWorker> worker_;
+  std::vector<std::string> input_pointers_;  // every /input/... the steps name: checked at POST
   Counter& started_;
 };
 
