@@ -129,17 +129,22 @@ std::string AppliedText(const std::vector<int>& applied) {
   return json::serialize(a);
 }
 
-Result<std::optional<Saga>> SelectSaga(Conn& c, const char* where, const std::string& value) {
+// `lock`: in a write transaction, the row is locked until it ends
+// (PostgreSQL; SQLite's one writer serializes them anyway), so that a
+// step's outcome and a cancel from another instance never overwrite each
+// other.
+Result<std::optional<Saga>> SelectSaga(Conn& c, const char* where, const std::string& value, bool lock = false) {
   auto rows = QueryRows<Saga>(
-      c, std::string("SELECT ") + kColumns + " FROM sagas WHERE " + where, [&](Stmt& s) { s.Bind(1, value); },
-      &ReadSaga);
+      c, std::string("SELECT ") + kColumns + " FROM sagas WHERE " + where + (lock && c.postgres() ? " FOR UPDATE" : ""),
+      [&](Stmt& s) { s.Bind(1, value); }, &ReadSaga);
   if (!rows.ok()) return rows.status();
   if (rows->empty()) return std::optional<Saga>();
   return std::optional<Saga>(std::move(rows->front()));
 }
 
+// The saga, locked for the rest of the write transaction.
 Result<Saga> MustSaga(Conn& c, const std::string& id) {
-  auto s = SelectSaga(c, "id=?1", id);
+  auto s = SelectSaga(c, "id=?1", id, true);
   if (!s.ok()) return s.status();
   if (!s->has_value()) return Status(Code::kNotFound, "no saga '" + id + "'");
   return std::move(**s);
@@ -276,7 +281,7 @@ void SagaStore::Start(SagaStartRequest req, Callback<SagaStartResult> done) {
 
 Status SagaStore::OnRequestFinished(Conn& c, const AttemptOutcome& o, const SagaDef& def, const SagaQueue& q,
                                     Millis now) {
-  auto found = SelectSaga(c, "command_id=?1 AND command_id != ''", o.id);
+  auto found = SelectSaga(c, "command_id=?1 AND command_id != ''", o.id, true);
   if (!found.ok()) return found.status();
   if (!found->has_value()) return Status::Ok();
   Saga g = std::move(**found);
