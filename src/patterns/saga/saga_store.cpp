@@ -212,7 +212,9 @@ Status LogAttempt(Conn& c, const std::string& command_id, int status, const std:
       c, "SELECT attempts FROM commands WHERE id=?1", [&](Stmt& s) { s.Bind(1, command_id); },
       +[](Stmt& s) { return s.Int(0); });
   if (!attempts.ok()) return attempts.status();
-  const auto& [saga, step] = rows->front();
+  // Named, not bound: clang 14 cannot capture structured bindings.
+  const std::string& saga = rows->front().first;
+  const std::pair<std::string, int64_t>& step = rows->front().second;
   auto n = Change(c,
                   "INSERT INTO saga_attempts (saga_id, step, compensation, attempt, status, outcome, error, "
                   "command_id, at) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)",
