@@ -38,6 +38,13 @@ bool SagaTerminal(SagaStatus s) {
          s == SagaStatus::kCompensationFailed;
 }
 
+std::vector<std::string> SagaRequestDef::pointers() const {
+  std::vector<std::string> out = path.pointers();
+  if (body)
+    for (auto& p : body->pointers()) out.push_back(std::move(p));
+  return out;
+}
+
 int SagaDef::pivot() const {
   for (size_t i = 0; i < steps.size(); ++i)
     if (steps[i].pivot) return static_cast<int>(i);

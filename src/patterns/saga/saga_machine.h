@@ -47,6 +47,8 @@ struct SagaRequestDef {
   std::string method = "POST";
   SagaTemplate path;
   std::optional<SagaBodyTemplate> body;  // none: no body
+  // Every pointer its path and body name (config checks, input checks).
+  std::vector<std::string> pointers() const;
 };
 
 struct SagaStepDef {

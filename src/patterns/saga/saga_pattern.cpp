@@ -126,22 +126,16 @@ void ReadSaga(Reader& r, const YAML::Node& n, SagaSettings& s) {
     }
     if (names.count(d.name)) r.Error(st["name"], "two steps are named '" + d.name + "'");
     if (!ReadRequest(r, st, "steps[" + d.name + "]", d.request, {"name", "compensate", "pivot"})) continue;
-    std::vector<std::string> ptrs = d.request.path.pointers();
-    if (d.request.body)
-      for (auto& p : d.request.body->pointers()) ptrs.push_back(p);
-    CheckPointers(r, st, ptrs, names, "step '" + d.name + "'");
+    CheckPointers(r, st, d.request.pointers(), names, "step '" + d.name + "'");
     r.Bool(st, "pivot", d.pivot);
     pivots += d.pivot;
     if (auto c = st["compensate"]) {
       SagaRequestDef comp;
       comp.method = "DELETE";
       if (ReadRequest(r, c, "steps[" + d.name + "].compensate", comp, {})) {
-        std::vector<std::string> cp = comp.path.pointers();
-        if (comp.body)
-          for (auto& p : comp.body->pointers()) cp.push_back(p);
         auto with_self = names;
         with_self.insert(d.name);
-        CheckPointers(r, c, cp, with_self, "the compensation of '" + d.name + "'");
+        CheckPointers(r, c, comp.pointers(), with_self, "the compensation of '" + d.name + "'");
         d.compensate = std::move(comp);
       }
     }

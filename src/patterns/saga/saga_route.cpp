@@ -76,10 +76,7 @@ SagaRoute::SagaRoute(RouteConfig route, const SagaSettings& settings, const Upst
   queue_.again_delay = settings_.again_delay;
   std::set<std::string> seen;
   auto add = [&](const SagaRequestDef& r) {
-    std::vector<std::string> ptrs = r.path.pointers();
-    if (r.body)
-      for (auto& p : r.body->pointers()) ptrs.push_back(std::move(p));
-    for (auto& p : ptrs)
+    for (auto& p : r.pointers())
       if ((p == "/input" || p.rfind("/input/", 0) == 0) && seen.insert(p).second) input_pointers_.push_back(p);
   };
   for (const auto& step : settings_.def.steps) {

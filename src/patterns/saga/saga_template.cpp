@@ -66,7 +66,7 @@ std::vector<std::string> SagaTemplate::pointers() const {
   return out;
 }
 
-Result<std::string> SagaTemplate::ExpandPath(const json::value& context) const {
+Result<std::string> SagaTemplate::Expand(const json::value& context, const Piece& piece) const {
   std::string out;
   for (const auto& p : parts_) {
     if (!p.pointer) {
@@ -75,33 +75,30 @@ Result<std::string> SagaTemplate::ExpandPath(const json::value& context) const {
     }
     auto v = SagaLookup(context, p.text);
     if (!v.ok()) return v.status();
-    const json::value& x = **v;
+    auto text = piece(p.text, **v);
+    if (!text.ok()) return text.status();
+    out += *text;
+  }
+  return out;
+}
+
+Result<std::string> SagaTemplate::ExpandPath(const json::value& context) const {
+  return Expand(context, [](const std::string& pointer, const json::value& x) -> Result<std::string> {
     if (!x.is_string() && !x.is_number())
-      return Invalid("'" + p.text + "' is " +
+      return Invalid("'" + pointer + "' is " +
                      (x.is_object()  ? "an object"
                       : x.is_array() ? "an array"
                                      : "not text") +
                      ": a path takes a string or a number");
     std::string text = ValueText(x);
     if (text.empty() || text == "." || text == "..")
-      return Invalid("'" + p.text + "' is \"" + text + "\": a path segment cannot be empty, '.' or '..'");
-    out += PercentEncode(text);
-  }
-  return out;
+      return Invalid("'" + pointer + "' is \"" + text + "\": a path segment cannot be empty, '.' or '..'");
+    return PercentEncode(text);
+  });
 }
 
 Result<std::string> SagaTemplate::ExpandText(const json::value& context) const {
-  std::string out;
-  for (const auto& p : parts_) {
-    if (!p.pointer) {
-      out += p.text;
-      continue;
-    }
-    auto v = SagaLookup(context, p.text);
-    if (!v.ok()) return v.status();
-    out += ValueText(**v);
-  }
-  return out;
+  return Expand(context, [](const std::string&, const json::value& x) -> Result<std::string> { return ValueText(x); });
 }
 
 Result<SagaBodyTemplate> SagaBodyTemplate::Parse(const json::value& body) {

@@ -22,6 +22,7 @@
 // path value that is not a string or a number.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -51,6 +52,9 @@ class SagaTemplate {
   const std::string& text() const { return text_; }
 
  private:
+  // Each value's text as `piece` makes it (or its refusal).
+  using Piece = std::function<Result<std::string>(const std::string& pointer, const boost::json::value& value)>;
+  Result<std::string> Expand(const boost::json::value& context, const Piece& piece) const;
   struct Part {
     bool pointer = false;
     std::string text;  // literal text, or the JSON Pointer
