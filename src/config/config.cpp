@@ -473,7 +473,7 @@ class ConfigLoader {
                                          ") must exceed the upstream connect_timeout + request_timeout (" +
                                          FormatDuration(up->connect_timeout + up->request_timeout) + ")");
     if (mode) {
-      ModeContext ctx{r_, n, rt, up};
+      ModeContext ctx{r_, n, rt, up, &c_.upstreams};
       rt.settings = mode->parse(ctx);
     }
 

@@ -262,6 +262,16 @@ struct ModeContext {
   const YAML::Node& node;                   // the route's mapping
   RouteConfig& route;                       // its common settings, already read
   const UpstreamConfig* upstream = nullptr;  // the route's upstream, if it names a known one
+  // Every upstream of the config (read before the routes), for modes whose
+  // parts name other upstreams (a saga's steps).
+  const std::vector<UpstreamConfig>* upstreams = nullptr;
+  // The upstream named `name`, or null.
+  const UpstreamConfig* FindUpstream(const std::string& name) const {
+    if (upstreams)
+      for (const auto& u : *upstreams)
+        if (u.name == name) return &u;
+    return nullptr;
+  }
 };
 struct ModeSpec {
   std::string name;                // mode: NAME

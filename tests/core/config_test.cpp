@@ -398,7 +398,8 @@ TEST(Config, ASagaNamesItsStepsTheirTemplatesAndOnePivot) {
   auto ok = LoadConfigText(base +
                                "    saga:\n      compensation_retry: 1m\n      steps:\n"
                                "        - {name: a, path: /a, body: {x: '{{/input/x}}', n: 3, t: true}}\n"
-                               "        - name: b\n          path: '/b/{{/steps/a/body/id}}'\n          pivot: true\n"
+                               "        - name: b\n          upstream: m\n          path: '/b/{{/steps/a/body/id}}'\n"
+                               "          pivot: true\n"
                                "          compensate: {path: '/b/{{/steps/b/body/id}}'}\n",
                            "ok.yaml", ModeSpecs());
   ASSERT_TRUE(ok.errors.empty()) << ok.errors[0].ToString();
@@ -407,6 +408,7 @@ TEST(Config, ASagaNamesItsStepsTheirTemplatesAndOnePivot) {
   EXPECT_EQ(s.def.pivot(), 1);
   EXPECT_EQ(s.again_delay, 60'000);
   EXPECT_EQ(s.def.steps[1].compensate->method, "DELETE") << "a compensation deletes unless told";
+  EXPECT_EQ(s.def.steps[1].upstream, "") << "the route's own upstream, named";
   auto body = s.def.steps[0].request.body->Expand(ParseJsonStrict(R"({"input":{"x":"y"}})").value());
   ASSERT_TRUE(body.ok());
   EXPECT_EQ(*body, ParseJsonStrict(R"({"x":"y","n":3,"t":true})").value()) << "plain YAML scalars keep their type";
@@ -416,7 +418,8 @@ TEST(Config, ASagaNamesItsStepsTheirTemplatesAndOnePivot) {
                                 "        - {name: b, path: /b, method: GET, pivot: true}\n"
                                 "        - {name: a, path: 'no-slash'}\n"
                                 "        - {name: c, path: '/c/{{input}}'}\n"
-                                "        - {name: d, path: /d, body: {x: '{{/secrets/k}}'}}\n",
+                                "        - {name: d, path: /d, body: {x: '{{/secrets/k}}'}}\n"
+                                "        - {name: e, path: /e, upstream: nowhere}\n",
                             "bad.yaml", ModeSpecs());
   std::string all;
   for (const auto& e : bad.errors) all += e.ToString() + "\n";
@@ -427,6 +430,7 @@ TEST(Config, ASagaNamesItsStepsTheirTemplatesAndOnePivot) {
   EXPECT_NE(all.find("is no JSON Pointer"), std::string::npos) << all;
   EXPECT_NE(all.find("names neither /input nor /steps/NAME"), std::string::npos) << all;
   EXPECT_NE(all.find("at most one pivot"), std::string::npos) << all;
+  EXPECT_NE(all.find("step 'e' names unknown upstream 'nowhere'"), std::string::npos) << all;
   auto none = LoadConfigText(base, "none.yaml", ModeSpecs());
   ASSERT_EQ(none.errors.size(), 1u);
   EXPECT_NE(none.errors[0].message.find("needs 'saga' with its 'steps'"), std::string::npos);

@@ -5,6 +5,8 @@
 // bad input is refused with nothing stored; the key replays the same saga.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <map>
 #include <string>
 
 #include "core/json.h"
@@ -15,7 +17,9 @@ namespace {
 
 namespace json = boost::json;
 
-RouteOptions Trips(const std::string& more = "") {
+// `three`: the hotel and the car are booked at masters of their own
+// (upstreams "hotels" and "cars"); the flight at the route's.
+RouteOptions Trips(const std::string& more = "", bool three = false) {
   RouteOptions r;
   r.path = "/trips";
   r.mode = "saga";
@@ -28,11 +32,13 @@ RouteOptions Trips(const std::string& more = "") {
       "      path: /flights\n"
       "      body: {trip: \"{{/input/trip}}\", from: \"{{/input/from}}\"}\n"
       "      compensate: {method: DELETE, path: \"/flights/{{/steps/flight/body/id}}\"}\n"
-      "    - name: hotel\n"
+      "    - name: hotel\n" +
+      std::string(three ? "      upstream: hotels\n" : "") +
       "      path: /hotels\n"
       "      body: {trip: \"{{/input/trip}}\", flight: \"{{/steps/flight/body/id}}\", nights: \"{{/input/nights}}\"}\n"
       "      compensate: {method: DELETE, path: \"/hotels/{{/steps/hotel/body/id}}\"}\n"
-      "    - name: car\n"
+      "    - name: car\n" +
+      std::string(three ? "      upstream: cars\n" : "") +
       "      path: /cars\n"
       "      body: {trip: \"{{/input/trip}}\", invalid: \"{{/input/noCar}}\"}\n" +
       more;
@@ -177,6 +183,48 @@ TEST_F(SagaTest, ACancelBeforeThePivotCompensatesAndBadInputStoresNothing) {
   auto list = ParseBody(Call(writ_.port(), "GET", "/v1/sagas"));
   EXPECT_EQ(list.at("sagas").as_array().size(), 1u) << "refused input stores no saga";
   EXPECT_EQ(Call(writ_.port(), "GET", "/v1/sagas/saga_nope").status, 404);
+}
+
+TEST_F(SagaTest, StepsOnThreeMastersGoEachToItsOwnAndUnwindThere) {
+  MockMasterProcess hotels, cars;
+  master_.Start(dir_.path(), {"--honor-idempotency-key"});
+  std::filesystem::create_directories(dir_.path() + "/hotels");
+  std::filesystem::create_directories(dir_.path() + "/cars");
+  hotels.Start(dir_.path() + "/hotels", {"--honor-idempotency-key"});
+  cars.Start(dir_.path() + "/cars", {"--honor-idempotency-key", "--error-rate", "0.3", "--seed", "3"});
+  writ_.add_upstream("hotels", hotels.port());
+  writ_.add_upstream("cars", cars.port());
+  writ_.Start(dir_.path(), master_.port(), {Trips("", true)});
+  auto booked = Book("trip-3a", R"({"trip":"t-3a","from":"OSL","nights":1,"noCar":false})");
+  auto refused = Book("trip-3b", R"({"trip":"t-3b","from":"OSL","nights":1,"noCar":true})");
+  ASSERT_EQ(booked.status, 202) << booked.body;
+  ASSERT_EQ(refused.status, 202) << refused.body;
+  std::string ok_id = Str(ParseBody(booked), "sagaId"), bad_id = Str(ParseBody(refused), "sagaId");
+  EXPECT_EQ(Str(Finished(ok_id), "status"), "succeeded");
+  auto s = Finished(bad_id);
+  EXPECT_EQ(Str(s, "status"), "compensated") << json::serialize(s);
+  // Each master saw only its own collection: POSTs of both trips, and the
+  // refused trip's compensation.
+  auto paths = [](const MockMasterProcess& m) {
+    std::vector<std::string> out;
+    auto log = ParseBody(Call(m.port(), "GET", "/_log"));
+    for (const auto& e : log.at("requests").as_array())
+      if (e.at("status").as_int64() < 500) out.push_back(Str(e, "method") + " " + Str(e, "path").substr(0, 7));
+    return out;
+  };
+  EXPECT_EQ(paths(master_), (std::vector<std::string>{"POST /flight", "POST /flight", "DELETE /flight"}));
+  EXPECT_EQ(paths(hotels), (std::vector<std::string>{"POST /hotels", "POST /hotels", "DELETE /hotels"}));
+  auto car_paths = paths(cars);
+  EXPECT_EQ(car_paths, (std::vector<std::string>{"POST /cars", "POST /cars"}));
+  for (auto* m : {&master_, &hotels, &cars}) EXPECT_EQ(m->Stat("duplicateApplies"), 0);
+  EXPECT_EQ(master_.Stat("records") + hotels.Stat("records") + cars.Stat("records"), 3)
+      << "the booked trip's three, nothing of the compensated one";
+  // The steps of the other masters are queued under "{route}@{upstream}".
+  auto subs = ParseBody(Call(writ_.port(), "GET", "/v1/submissions?limit=100"));
+  std::map<std::string, int> by_route;
+  for (const auto& item : subs.at("items").as_array()) ++by_route[Str(item, "route")];
+  EXPECT_EQ(by_route, (std::map<std::string, int>{{"POST /trips", 3}, {"POST /trips@hotels", 3}, {"POST /trips@cars", 2}}))
+      << json::serialize(subs);
 }
 
 }  // namespace

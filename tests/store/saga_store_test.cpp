@@ -49,8 +49,8 @@ class SagaStoreTest : public testing::StoreTest {
       s.compensate = Req("DELETE", std::string("/") + n + "s/{{/steps/" + n + "/body/id}}");
       def_.steps.push_back(std::move(s));
     }
-    queue_.route = kRoute;
-    queue_.base_path = "/api";
+    queue_.target.route = kRoute;
+    queue_.target.base_path = "/api";
     queue_.headers = {{"Content-Type", "application/json"}};
     queue_.upstream_key = [](const std::string& saga, const std::string& key) { return "writ-" + saga + "-" + key; };
     queue_.again_delay = 60'000;

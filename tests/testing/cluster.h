@@ -68,6 +68,9 @@ class WritProcess {
   // The upstream's scheme and host, e.g. "https://localhost" (default
   // "http://127.0.0.1"); the master's port is added. Call before Start.
   void set_upstream_origin(std::string origin) { upstream_origin_ = std::move(origin); }
+  // More upstreams beside "master", as {name, port} (http://127.0.0.1:port,
+  // the same timeouts). Call before Start.
+  void add_upstream(std::string name, uint16_t port) { more_upstreams_.emplace_back(std::move(name), port); }
   void Signal(int sig) { proc_.Signal(sig); }
   // Starts again with the same config and store (after a crash or Stop).
   void Restart(const std::vector<std::string>& env = {});
@@ -98,6 +101,7 @@ class WritProcess {
   ChildProcess proc_;
   std::string dir_, config_, db_, store_extra_, server_extra_, store_url_, top_extra_;
   std::string upstream_origin_ = "http://127.0.0.1";
+  std::vector<std::pair<std::string, uint16_t>> more_upstreams_;
   uint16_t port_ = 0;
   int restarts_ = 0;
 };

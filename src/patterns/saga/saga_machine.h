@@ -53,6 +53,7 @@ struct SagaRequestDef {
 
 struct SagaStepDef {
   std::string name;
+  std::string upstream;  // the master it is sent to (and its compensation); empty: the route's
   SagaRequestDef request;
   std::optional<SagaRequestDef> compensate;  // may use the step's own answer (/steps/NAME/...)
   bool pivot = false;

@@ -101,7 +101,8 @@ void CheckPointers(Reader& r, const YAML::Node& at, const std::vector<std::strin
   }
 }
 
-void ReadSaga(Reader& r, const YAML::Node& n, SagaSettings& s) {
+void ReadSaga(ModeContext& ctx, const YAML::Node& n, SagaSettings& s) {
+  Reader& r = ctx.reader;
   if (!r.CheckMap(n, "saga", {"steps", "compensation_retry"})) return;
   r.Duration(n, "compensation_retry", s.again_delay);
   if (n["compensation_retry"] && s.again_delay < 100)
@@ -116,7 +117,7 @@ void ReadSaga(Reader& r, const YAML::Node& n, SagaSettings& s) {
   for (const auto& st : steps) {
     SagaStepDef d;
     if (!st.IsMap()) {
-      r.Error(st, "a saga step is a mapping: {name, method, path, body, compensate, pivot}");
+      r.Error(st, "a saga step is a mapping: {name, upstream, method, path, body, compensate, pivot}");
       continue;
     }
     r.Str(st, "name", d.name);
@@ -125,7 +126,12 @@ void ReadSaga(Reader& r, const YAML::Node& n, SagaSettings& s) {
       continue;
     }
     if (names.count(d.name)) r.Error(st["name"], "two steps are named '" + d.name + "'");
-    if (!ReadRequest(r, st, "steps[" + d.name + "]", d.request, {"name", "compensate", "pivot"})) continue;
+    if (!ReadRequest(r, st, "steps[" + d.name + "]", d.request, {"name", "upstream", "compensate", "pivot"}))
+      continue;
+    r.Str(st, "upstream", d.upstream);
+    if (!d.upstream.empty() && ctx.upstreams && !ctx.FindUpstream(d.upstream))
+      r.Error(st["upstream"], "step '" + d.name + "' names unknown upstream '" + d.upstream + "'");
+    if (d.upstream == ctx.route.upstream) d.upstream.clear();  // the route's own
     CheckPointers(r, st, d.request.pointers(), names, "step '" + d.name + "'");
     r.Bool(st, "pivot", d.pivot);
     pivots += d.pivot;
@@ -154,7 +160,7 @@ ModeSpec SagaSpec() {
   m.parse = [](ModeContext& ctx) -> std::shared_ptr<const ModeConfig> {
     auto s = std::make_shared<SagaSettings>();
     if (auto n = ctx.node["saga"])
-      ReadSaga(ctx.reader, n, *s);
+      ReadSaga(ctx, n, *s);
     else
       ctx.reader.Error(ctx.node, "a saga route needs 'saga' with its 'steps'");
     if (auto a = ctx.node["async"]) {
@@ -164,6 +170,10 @@ ModeSpec SagaSpec() {
     }
     ReadSchemaKey(ctx, s->validate, s->schema);
     CheckQueueLease(ctx.reader, ctx.node, s->queue, ctx.upstream);
+    std::set<std::string> others;  // a lease must outlast a request to every upstream a step names
+    for (const auto& st : s->def.steps)
+      if (!st.upstream.empty() && others.insert(st.upstream).second)
+        CheckQueueLease(ctx.reader, ctx.node, s->queue, ctx.FindUpstream(st.upstream));
     CheckQueueRetention(ctx.reader, ctx.node, ctx.route.idempotency, s->queue);
     return s;
   };
@@ -176,9 +186,7 @@ Pattern SagaPattern() {
   p.make = [](const RouteConfig& rc, RouteServices& s) -> std::unique_ptr<Route> {
     Store& store = s.store();
     auto& api = static_cast<SagaApi&>(s.Api("sagas", [&store] { return std::make_unique<SagaApi>(store.db()); }));
-    auto route =
-        std::make_unique<SagaRoute>(rc, rc.settings_as<SagaSettings>(), s.upstream(rc.upstream), store,
-                                    s.client(rc.upstream), s.scheduler(), s.metrics(), s.rng(), &s.submissions());
+    auto route = std::make_unique<SagaRoute>(rc, rc.settings_as<SagaSettings>(), s);
     api.AddRoute(route.get());
     return route;
   };

@@ -63,14 +63,12 @@ Response NotFound(const std::string& id) {
 
 }  // namespace
 
-SagaRoute::SagaRoute(RouteConfig route, const SagaSettings& settings, const UpstreamConfig& upstream, Store& store,
-                     UpstreamClient& client, Scheduler& scheduler, Metrics& m, Rng& rng, SubmissionsApi* submissions)
+SagaRoute::SagaRoute(RouteConfig route, const SagaSettings& settings, RouteServices& services)
     : route_(std::move(route)),
       settings_(settings),
-      store_(store),
-      started_(m.GetCounter("writ_sagas_started_total", "Sagas started", RouteLabel(route_.name))) {
-  queue_.route = route_.name;
-  queue_.base_path = upstream.base_path;
+      store_(services.store()),
+      started_(services.metrics().GetCounter("writ_sagas_started_total", "Sagas started", RouteLabel(route_.name))) {
+  queue_.target = {route_.name, services.upstream(route_.upstream).base_path};
   queue_.headers = {{"Content-Type", "application/json"}};
   queue_.upstream_key = [](const std::string& saga, const std::string& key) { return "writ:" + saga + ":" + key; };
   queue_.again_delay = settings_.again_delay;
@@ -79,26 +77,54 @@ SagaRoute::SagaRoute(RouteConfig route, const SagaSettings& settings, const Upst
     for (auto& p : r.pointers())
       if ((p == "/input" || p.rfind("/input/", 0) == 0) && seen.insert(p).second) input_pointers_.push_back(p);
   };
+  // One queue (and worker) per upstream the steps name.
+  std::map<std::string, std::string> queues;  // upstream -> the commands' route
   for (const auto& step : settings_.def.steps) {
     add(step.request);
     if (step.compensate) add(*step.compensate);
+    const std::string& upstream = step.upstream.empty() ? route_.upstream : step.upstream;
+    auto& name = queues[upstream];
+    if (name.empty()) name = upstream == route_.upstream ? route_.name : route_.name + "@" + upstream;
+    if (!step.upstream.empty()) queue_.steps[step.name] = {name, services.upstream(upstream).base_path};
   }
-  WorkerSpec spec = MakeWorkerSpec(route_, settings_.queue, false);
   Store* s = &store_;
-  spec.on_terminal = [this, s](sql::Conn& c, const AttemptOutcome& o) {
-    return SagaStore::OnRequestFinished(c, o, settings_.def, queue_, s->Now());
-  };
-  spec.on_retry = [s](sql::Conn& c, const AttemptOutcome& o) { return SagaStore::OnRequestRetried(c, o, s->Now()); };
-  worker_ = std::make_unique<AsyncWorker>(std::move(spec), store, client, scheduler, m, rng);
-  if (submissions)
-    submissions->AddRoute(route_.name, {false, settings_.queue.retention, [this] { Wake(); }, false, &route_.redactor});
+  for (const auto& [upstream, name] : queues) {
+    WorkerSpec spec = MakeWorkerSpec(route_, settings_.queue, false);
+    spec.route = name;
+    spec.on_terminal = [this, s](sql::Conn& c, const AttemptOutcome& o) {
+      return SagaStore::OnRequestFinished(c, o, settings_.def, queue_, s->Now());
+    };
+    spec.on_retry = [s](sql::Conn& c, const AttemptOutcome& o) { return SagaStore::OnRequestRetried(c, o, s->Now()); };
+    workers_.push_back(std::make_unique<AsyncWorker>(std::move(spec), store_, services.client(upstream),
+                                                     services.scheduler(), services.metrics(), services.rng()));
+    services.submissions().AddRoute(name,
+                                    {false, settings_.queue.retention, [this] { Wake(); }, false, &route_.redactor});
+  }
 }
 
 SagaRoute::~SagaRoute() = default;
 
+void SagaRoute::Start() {
+  for (auto& w : workers_) w->Start();
+}
+
+void SagaRoute::Stop() {
+  for (auto& w : workers_) w->Stop();
+}
+
+int SagaRoute::in_flight() const {
+  int n = 0;
+  for (const auto& w : workers_) n += w->in_flight();
+  return n;
+}
+
+void SagaRoute::Wake() {
+  for (auto& w : workers_) w->Wake();
+}
+
 void SagaRoute::UpdateGauges(Scrape& scrape) {
   if (const auto* stats = scrape.queue_stats())
-    AsyncWorker::UpdateQueueGauges(scrape.metrics(), route_.name, *stats, scrape.now());
+    for (const auto& w : workers_) AsyncWorker::UpdateQueueGauges(scrape.metrics(), w->route_name(), *stats, scrape.now());
 }
 
 std::string SagaRoute::ContractJson() const {

@@ -4,9 +4,11 @@
 //     -> schema check, and every /input/... the steps name present (else
 //        422 input-incomplete) -> the saga, its key and its first request committed
 //        in one transaction -> 202, Location: /v1/sagas/{id}
-// Each step is a command on the route's queue (retries, backoff, leases,
+// Each step is a command on a queue of the route (retries, backoff, leases,
 // take-over, derived keys "writ:{sagaId}:{step}"); its final outcome moves
-// the saga in the same transaction (saga_store.h). The sagas API
+// the saga in the same transaction (saga_store.h). A step may name its own
+// upstream: the route runs one queue per upstream its steps name, the
+// route's own under the route's name, another as "{route}@{upstream}". The sagas API
 // (/v1/sagas) shows a saga with its step log, cancels it, and lets an
 // operator retry a parked compensation or mark it resolved.
 #pragma once
@@ -24,20 +26,17 @@
 
 namespace writ {
 
-class SubmissionsApi;
-
 class SagaRoute : public Route {
  public:
-  SagaRoute(RouteConfig route, const SagaSettings& settings, const UpstreamConfig& upstream, Store& store,
-            UpstreamClient& client, Scheduler& scheduler, Metrics& metrics, Rng& rng, SubmissionsApi* submissions);
+  SagaRoute(RouteConfig route, const SagaSettings& settings, RouteServices& services);
   ~SagaRoute() override;
 
   const RouteConfig& config() const override { return route_; }
   void Handle(Request req, PathParams params, Respond respond) override;
-  void Start() override { worker_->Start(); }
-  void Stop() override { worker_->Stop(); }
-  int in_flight() const override { return worker_->in_flight(); }
-  void Wake() override { worker_->Wake(); }
+  void Start() override;
+  void Stop() override;
+  int in_flight() const override;
+  void Wake() override;
   bool QueuesWork() const override { return true; }
   void UpdateGauges(Scrape& scrape) override;
   std::string ContractJson() const override;
@@ -52,7 +51,7 @@ class SagaRoute : public Route {
   const SagaSettings& settings_;
   Store& store_;
   SagaQueue queue_;
-  std::unique_ptr<AsyncWorker> worker_;
+  std::vector<std::unique_ptr<AsyncWorker>> workers_;  // one per upstream the steps name
   std::vector<std::string> input_pointers_;  // every /input/... the steps name: checked at POST
   Counter& started_;
 };

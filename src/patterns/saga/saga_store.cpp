@@ -156,10 +156,11 @@ Status Send(Conn& c, Saga& g, const SagaAction& a, const SagaQueue& q, bool noti
   Command cmd;
   cmd.id = TimeOrderedId("sub_", now);
   cmd.tenant = g.tenant;
-  cmd.route = q.route;
+  const SagaQueue::Target& to = q.For(a.step);
+  cmd.route = to.route;
   cmd.ordering_key = g.id;
   cmd.method = a.method;
-  cmd.target = q.base_path + a.path;
+  cmd.target = to.base_path + a.path;
   cmd.body = a.body;
   cmd.headers = q.headers;
   cmd.upstream_key = q.upstream_key ? q.upstream_key(g.id, a.key()) : g.id + "/" + a.key();

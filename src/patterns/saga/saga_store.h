@@ -13,6 +13,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -46,8 +47,18 @@ struct SagaAttempt {
 
 // How a saga route's requests become commands.
 struct SagaQueue {
-  std::string route;      // the commands' route: the worker that sends them
-  std::string base_path;  // the upstream's, before each request's path
+  // Where a step's requests (and its compensation's) go: the queue (the
+  // worker that sends them to one upstream) and that upstream's base path.
+  struct Target {
+    std::string route;      // the commands' route: the worker that sends them
+    std::string base_path;  // the upstream's, before each request's path
+  };
+  Target target;                          // a step not in `steps`
+  std::map<std::string, Target> steps;    // by step name: steps sent to another upstream
+  const Target& For(const std::string& step) const {
+    auto it = steps.find(step);
+    return it == steps.end() ? target : it->second;
+  }
   Headers headers;        // sent with every request (Content-Type, ...)
   // The upstream Idempotency-Key of a saga's request: stable per (saga,
   // action key), so a re-sent step or compensation carries the same key.
