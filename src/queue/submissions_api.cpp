@@ -239,13 +239,7 @@ void SubmissionsApi::Events(const std::string& scope, const std::string& id, con
   Response r;
   r.headers.emplace_back("Content-Type", "text/event-stream");
   r.headers.emplace_back("Cache-Control", "no-store");
-  r.body = "retry: 500\n\n";
-  for (size_t i = from; i < events->size(); ++i) {
-    const auto& e = (*events)[i];
-    r.body += "id: " + e.id + "\nevent: " + e.type + "\ndata: " + RedactedEventPayload(e.payload, RedactorFor(e.route)) +
-              "\n\n";
-  }
-  if (from == events->size()) r.body += ": no new events; reconnect with Last-Event-ID\n\n";
+  r.body = EventStreamBody(*events, from, RedactorFor((*c)->route));
   done(std::move(r));
 }
 

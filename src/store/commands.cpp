@@ -96,4 +96,14 @@ std::string RedactedEventPayload(const std::string& payload, const Redactor* red
   return boost::json::serialize(v);
 }
 
+std::string EventStreamBody(const std::vector<StatusEvent>& events, size_t from, const Redactor* redact) {
+  std::string body = "retry: 500\n\n";
+  for (size_t i = from; i < events.size(); ++i) {
+    const auto& e = events[i];
+    body += "id: " + e.id + "\nevent: " + e.type + "\ndata: " + RedactedEventPayload(e.payload, redact) + "\n\n";
+  }
+  if (from >= events.size()) body += ": no new events; reconnect with Last-Event-ID\n\n";
+  return body;
+}
+
 }  // namespace writ

@@ -164,5 +164,9 @@ boost::json::object SubmissionToJson(const Command& c, const Redactor* redact = 
 // An event's payload (type, timestamp, data: a submission's view) with the
 // route's redacted fields replaced in data.response.body.
 std::string RedactedEventPayload(const std::string& payload, const Redactor* redact);
+// `events` from index `from` as a text/event-stream body (id, event, data
+// per event; a comment when there is none), for EventSource clients that
+// reconnect with Last-Event-ID.
+std::string EventStreamBody(const std::vector<StatusEvent>& events, size_t from, const Redactor* redact);
 
 }  // namespace writ

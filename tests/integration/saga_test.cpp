@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <map>
+#include <sstream>
 #include <string>
 
 #include "core/json.h"
@@ -225,6 +226,98 @@ TEST_F(SagaTest, StepsOnThreeMastersGoEachToItsOwnAndUnwindThere) {
   for (const auto& item : subs.at("items").as_array()) ++by_route[Str(item, "route")];
   EXPECT_EQ(by_route, (std::map<std::string, int>{{"POST /trips", 3}, {"POST /trips@hotels", 3}, {"POST /trips@cars", 2}}))
       << json::serialize(subs);
+}
+
+// A refund the master refuses parks the saga for an operator: listed, on
+// /metrics, sent again at once by retry-compensation, closed by
+// mark-resolved. Every move is an event in the saga's stream and, with
+// notify:, a signed webhook, in order.
+TEST_F(SagaTest, AParkedCompensationIsAnOperatorsAndEveryMoveIsAnEvent) {
+  MockMasterProcess receiver;
+  std::filesystem::create_directories(dir_.path() + "/receiver");
+  receiver.Start(dir_.path() + "/receiver");
+  master_.Start(dir_.path(), {"--honor-idempotency-key"});
+  RouteOptions orders;
+  orders.path = "/orders";
+  orders.mode = "saga";
+  orders.extra =
+      "async: {lease: 4s, poll_interval: 50ms, backoff_base: 20ms, backoff_max: 200ms, max_attempts: 5}\n"
+      "notify: {url: 'http://127.0.0.1:" + std::to_string(receiver.port()) + "/hooks', secret: 'whsec_dGVzdHNlY3JldA=='}\n"
+      "saga:\n"
+      "  compensation_retry: 200ms\n"
+      "  steps:\n"
+      "    - name: pay\n"
+      "      path: /payments\n"
+      "      body: {order: \"{{/input/order}}\"}\n"
+      "      compensate: {method: POST, path: /refunds, body: {payment: \"{{/steps/pay/body/id}}\", invalid: true}}\n"
+      "    - name: ship\n"
+      "      path: /shipments\n"
+      "      body: {order: \"{{/input/order}}\", invalid: true}\n";
+  writ_.Start(dir_.path(), master_.port(), {orders});
+  auto r = Call(writ_.port(), "POST", "/orders", R"({"order":"o-1"})",
+                {{"Content-Type", "application/json"}, {"Idempotency-Key", "o-1"}});
+  ASSERT_EQ(r.status, 202) << r.body;
+  std::string id = Str(ParseBody(r), "sagaId");
+  auto s = Finished(id);
+  ASSERT_EQ(Str(s, "status"), "compensation_failed") << json::serialize(s);
+  EXPECT_NE(Str(s, "reason").find("the compensation of 'pay' was refused (422)"), std::string::npos);
+  auto parked = ParseBody(Call(writ_.admin_port(), "GET", "/v1/sagas?status=compensation_failed"));
+  ASSERT_EQ(parked.at("sagas").as_array().size(), 1u);
+  auto metrics = Call(writ_.admin_port(), "GET", "/metrics").body;
+  EXPECT_NE(metrics.find("writ_sagas{route=\"POST /orders\",status=\"compensation_failed\"} 1"), std::string::npos)
+      << metrics.substr(0, 2000);
+
+  // A client may not act for an operator.
+  EXPECT_EQ(Call(writ_.port(), "POST", "/v1/sagas/" + id + "/mark-resolved").status, 404)
+      << "operator actions are on the admin listener";
+  auto refund_posts = [&] {
+    int n = 0;
+    auto log = ParseBody(Call(master_.port(), "GET", "/_log"));
+    for (const auto& e : log.at("requests").as_array()) n += Str(e, "path") == "/refunds";
+    return n;
+  };
+  EXPECT_EQ(refund_posts(), 1);
+  auto retried = Call(writ_.admin_port(), "POST", "/v1/sagas/" + id + "/retry-compensation");
+  ASSERT_EQ(retried.status, 200) << retried.body;
+  EXPECT_EQ(Str(ParseBody(retried), "status"), "compensating");
+  s = Finished(id);
+  EXPECT_EQ(Str(s, "status"), "compensation_failed") << "refused again";
+  EXPECT_EQ(refund_posts(), 2) << "sent again at once, with the same key";
+  auto resolved = Call(writ_.admin_port(), "POST", "/v1/sagas/" + id + "/mark-resolved", R"({"note":"refunded by hand"})");
+  ASSERT_EQ(resolved.status, 200) << resolved.body;
+  EXPECT_EQ(Str(ParseBody(resolved), "status"), "compensated");
+  EXPECT_NE(Str(ParseBody(resolved), "reason").find("refunded by hand"), std::string::npos);
+  EXPECT_EQ(Call(writ_.admin_port(), "POST", "/v1/sagas/" + id + "/mark-resolved").status, 409);
+
+  const std::vector<std::string> moves = {"saga.started",      "saga.step.succeeded",     "saga.compensating",
+                                          "saga.compensation_failed", "saga.compensating", "saga.compensation_failed",
+                                          "saga.compensated"};
+  // The saga's stream: every event, then 204 once it has ended and all is seen.
+  auto stream = Call(writ_.port(), "GET", "/v1/sagas/" + id + "/events");
+  ASSERT_EQ(stream.status, 200) << stream.body;
+  std::vector<std::string> seen;
+  std::string last;
+  std::istringstream lines(stream.body);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind("event: ", 0) == 0) seen.push_back(line.substr(7));
+    if (line.rfind("id: ", 0) == 0) last = line.substr(4);
+  }
+  EXPECT_EQ(seen, moves) << stream.body;
+  EXPECT_EQ(Call(writ_.port(), "GET", "/v1/sagas/" + id + "/events", "", {{"Last-Event-ID", last}}).status, 204);
+  // The webhooks: the same events, in order, each with its id.
+  std::vector<std::string> hooks;
+  EXPECT_TRUE(Eventually(
+      [&] {
+        hooks.clear();
+        auto log = ParseBody(Call(receiver.port(), "GET", "/_log"));
+        for (const auto& e : log.at("requests").as_array()) {
+          auto body = ParseJsonStrict(Str(e, "body"));
+          if (body.ok() && e.at("status").as_int64() == 201) hooks.push_back(Str(*body, "type"));
+        }
+        return hooks.size() >= moves.size();
+      },
+      10'000));
+  EXPECT_EQ(hooks, moves);
 }
 
 }  // namespace

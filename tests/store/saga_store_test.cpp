@@ -98,6 +98,21 @@ class SagaStoreTest : public testing::StoreTest {
     EXPECT_TRUE(r.ok()) << r.status().message();
     return r.ok() && *r;
   }
+  // The saga's events, in order: type, and the step where one is named.
+  std::vector<std::string> Events(const std::string& id) {
+    auto events = store_->queue().ListEvents(id, 0);
+    EXPECT_TRUE(events.ok());
+    std::vector<std::string> out;
+    if (!events.ok()) return out;
+    for (const auto& e : *events) {
+      auto p = ParseJsonStrict(e.payload);
+      std::string step;
+      if (p.ok())
+        if (const auto* s = p->at("data").as_object().if_contains("step")) step = " " + std::string(s->as_string());
+      out.push_back(e.type + step);
+    }
+    return out;
+  }
   Saga Get(const std::string& id) {
     auto g = sagas().Get(id);
     EXPECT_TRUE(g.ok() && g->has_value());
@@ -189,6 +204,11 @@ TEST_P(SagaStoreTest, AnswersFeedTheNextStepAndARefusalCompensatesInReverse) {
   ASSERT_TRUE(listed.ok());
   ASSERT_EQ(listed->size(), 1u);
   EXPECT_EQ(listed->front().id, id);
+  // Its events, written with each move (the outbox: the relay sends them).
+  EXPECT_EQ(Events(id), (std::vector<std::string>{"saga.started", "saga.step.succeeded flight",
+                                                  "saga.step.succeeded hotel", "saga.compensating",
+                                                  "saga.step.compensated hotel", "saga.step.compensated flight",
+                                                  "saga.compensated"}));
 }
 
 TEST_P(SagaStoreTest, AnOutcomeUnderALostLeaseMovesNothing) {
@@ -239,12 +259,15 @@ TEST_P(SagaStoreTest, ASpentCompensationIsQueuedAgainAndARefusedOneParksForAnOpe
   ASSERT_EQ(c.size(), 1u);
   ASSERT_TRUE(Finish(c[0], SubmissionStatus::kFailed, 422, ""));
   // ... and refused again: marked resolved by hand.
-  auto resolved = Wait<Saga>([&](auto cb) { sagas().MarkResolved(id, "refunded by phone", cb); });
+  auto resolved = Wait<Saga>([&](auto cb) { sagas().MarkResolved(id, "refunded by phone", false, cb); });
   ASSERT_TRUE(resolved.ok());
   EXPECT_EQ(resolved->state.status, SagaStatus::kCompensated);
   EXPECT_NE(resolved->state.reason.find("resolved by an operator: refunded by phone"), std::string::npos);
-  auto twice = Wait<Saga>([&](auto cb) { sagas().MarkResolved(id, "", cb); });
+  auto twice = Wait<Saga>([&](auto cb) { sagas().MarkResolved(id, "", false, cb); });
   EXPECT_EQ(twice.status().code(), Code::kConflict);
+  EXPECT_EQ(Events(id), (std::vector<std::string>{"saga.started", "saga.step.succeeded flight", "saga.compensating",
+                                                  "saga.compensation_failed", "saga.compensating",
+                                                  "saga.compensation_failed", "saga.compensated"}));
 }
 
 // A compensation answered 404 or 410: what it would undo is not there

@@ -9,11 +9,13 @@
 //         compensate: {method: DELETE, path: "/flights/{{/steps/flight/body/id}}"}
 //       - {name: payment, path: /payments, body: {amount: "{{/input/amount}}"}, pivot: true}
 //     compensation_retry: 30s   # a spent compensation is sent again after this
+//   notify: {url: ..., secret: ...}  # the saga's events (saga.started, ...) as webhooks
 #pragma once
 
 #include <memory>
 #include <string>
 
+#include "outbox/notify_config.h"
 #include "patterns/saga/saga_machine.h"
 #include "patterns/validate/schema.h"
 #include "queue/queue_config.h"
@@ -25,6 +27,7 @@ struct SagaSettings : QueuedSettings {
   Millis again_delay = 30'000;  // a spent compensation (or a step past the pivot) waits this long
   std::string validate;         // JSON Schema file for the saga's input
   std::shared_ptr<const JsonSchema> schema;
+  NotifyConfig notify_config;  // empty url: events are kept (GET /v1/sagas/{id}/events), not sent
 };
 
 ModeSpec SagaSpec();

@@ -1,5 +1,5 @@
-// mode: saga in the pattern registry: the `saga:`, `async:` and `validate:`
-// keys, the route, and the saga store's schema (version 17).
+// mode: saga in the pattern registry: the `saga:`, `async:`, `notify:` and
+// `validate:` keys, the route, and the saga store's schema (version 17).
 #include <set>
 
 #include <yaml-cpp/yaml.h>
@@ -156,7 +156,7 @@ void ReadSaga(ModeContext& ctx, const YAML::Node& n, SagaSettings& s) {
 ModeSpec SagaSpec() {
   ModeSpec m;
   m.name = "saga";
-  m.keys = {"saga", "async", "validate"};
+  m.keys = {"saga", "async", "notify", "validate"};
   m.parse = [](ModeContext& ctx) -> std::shared_ptr<const ModeConfig> {
     auto s = std::make_shared<SagaSettings>();
     if (auto n = ctx.node["saga"])
@@ -168,6 +168,7 @@ ModeSpec SagaSpec() {
       if (a.IsMap() && a["ordering_key"])
         ctx.reader.Error(a["ordering_key"], "a saga runs its steps one at a time already; drop async.ordering_key");
     }
+    if (auto a = ctx.node["notify"]) ReadNotifyConfig(ctx.reader, a, s->notify_config);
     ReadSchemaKey(ctx, s->validate, s->schema);
     CheckQueueLease(ctx.reader, ctx.node, s->queue, ctx.upstream);
     std::set<std::string> others;  // a lease must outlast a request to every upstream a step names
@@ -186,8 +187,10 @@ Pattern SagaPattern() {
   p.make = [](const RouteConfig& rc, RouteServices& s) -> std::unique_ptr<Route> {
     Store& store = s.store();
     auto& api = static_cast<SagaApi&>(s.Api("sagas", [&store] { return std::make_unique<SagaApi>(store.db()); }));
-    auto route = std::make_unique<SagaRoute>(rc, rc.settings_as<SagaSettings>(), s);
+    const auto& settings = rc.settings_as<SagaSettings>();
+    auto route = std::make_unique<SagaRoute>(rc, settings, s);
     api.AddRoute(route.get());
+    if (settings.notify_config.enabled()) s.AddWebhook(rc.name, settings.notify_config);
     return route;
   };
   p.schema = {SagaStore::Schema()};

@@ -14,6 +14,7 @@
 #include "core/tenant.h"
 #include "patterns/idempotency/request.h"
 #include "queue/submissions_api.h"
+#include "store/command_queue.h"
 #include "store/commands.h"
 
 namespace writ {
@@ -72,6 +73,7 @@ SagaRoute::SagaRoute(RouteConfig route, const SagaSettings& settings, RouteServi
   queue_.headers = {{"Content-Type", "application/json"}};
   queue_.upstream_key = [](const std::string& saga, const std::string& key) { return "writ:" + saga + ":" + key; };
   queue_.again_delay = settings_.again_delay;
+  queue_.deliver_events = settings_.notify_config.enabled();
   std::set<std::string> seen;
   auto add = [&](const SagaRequestDef& r) {
     for (auto& p : r.pointers())
@@ -125,6 +127,19 @@ void SagaRoute::Wake() {
 void SagaRoute::UpdateGauges(Scrape& scrape) {
   if (const auto* stats = scrape.queue_stats())
     for (const auto& w : workers_) AsyncWorker::UpdateQueueGauges(scrape.metrics(), w->route_name(), *stats, scrape.now());
+  auto counts = SagaStore(store_.db()).CountByStatus(route_.name);
+  if (!counts.ok()) return;
+  for (auto st : {SagaStatus::kRunning, SagaStatus::kCompensating, SagaStatus::kSucceeded, SagaStatus::kCompensated,
+                  SagaStatus::kCompensationFailed, SagaStatus::kCancelled}) {
+    int64_t n = 0;
+    for (const auto& c : *counts)
+      if (c.first == st) n = c.second;
+    // compensation_failed above 0 needs an operator (examples/alerts.yaml).
+    scrape.metrics()
+        .GetGauge("writ_sagas", "Sagas by route and status",
+                  RouteLabel(route_.name) + ",status=\"" + SagaStatusName(st) + "\"")
+        .Set(n);
+  }
 }
 
 std::string SagaRoute::ContractJson() const {
@@ -218,6 +233,7 @@ std::vector<ApiEndpoint> SagaApi::Endpoints() const {
   const std::string one = std::string(kBase) + "/{id}";
   return {{"GET", kBase, kRoleReader | kRoleOperator, false},
           {"GET", one, kRoleClient | kRoleReader | kRoleOperator, false},
+          {"GET", one + "/events", kRoleClient | kRoleReader | kRoleOperator, false},
           {"POST", one + "/cancel", kRoleClient | kRoleOperator, false},
           {"POST", one + "/retry-compensation", kRoleOperator, true},
           {"POST", one + "/mark-resolved", kRoleOperator, true}};
@@ -257,6 +273,29 @@ void SagaApi::Handle(const Request& req, std::function<void(Response)> done) {
     if (!r.ok()) return done(StoreProblem(r.status()));
     done(JsonResponse(200, SagaJson(*r)));
   };
+  auto route = routes_.find(g.route);
+  SagaRoute* configured = route == routes_.end() ? nullptr : route->second;
+  if (action == "events") {
+    if (req.method != "GET") return done(Problem(405, "method-not-allowed", "Method not allowed", req.method));
+    auto events = CommandQueue(db_).ListEvents(id, 0);
+    if (!events.ok()) return done(StoreProblem(events.status()));
+    std::string last(FindHeader(req.headers, "Last-Event-ID").value_or(""));
+    if (last.empty()) last = q["lastEventId"];
+    size_t from = 0;
+    if (!last.empty())
+      for (size_t i = 0; i < events->size(); ++i)
+        if ((*events)[i].id == last) from = i + 1;
+    if (from == events->size() && SagaTerminal(g.state.status)) {
+      Response r;  // everything seen and nothing more will come: EventSource stops
+      r.status = 204;
+      return done(std::move(r));
+    }
+    Response r;
+    r.headers.emplace_back("Content-Type", "text/event-stream");
+    r.headers.emplace_back("Cache-Control", "no-store");
+    r.body = EventStreamBody(*events, from, configured ? &configured->config().redactor : nullptr);
+    return done(std::move(r));
+  }
   if (action.empty()) {
     if (req.method != "GET") return done(Problem(405, "method-not-allowed", "Method not allowed", req.method));
     auto log = store.Attempts(id);
@@ -273,21 +312,21 @@ void SagaApi::Handle(const Request& req, std::function<void(Response)> done) {
     auto body = req.body.empty() ? Result<json::value>(json::value(json::object{})) : ParseJsonStrict(req.body);
     if (!body.ok() || !body->is_object()) return done(BadParameter("the body is {\"note\": \"...\"} or empty"));
     const auto* note = body->as_object().if_contains("note");
-    return store.MarkResolved(id, note && note->is_string() ? std::string(note->get_string()) : "", answer);
+    return store.MarkResolved(id, note && note->is_string() ? std::string(note->get_string()) : "",
+                              configured && configured->queue().deliver_events, answer);
   }
   if (action == "retry-compensation") {
-    auto it = routes_.find(g.route);
-    if (it == routes_.end())
+    if (!configured)
       return done(Problem(409, "saga-route-gone", "The saga's route is not configured",
                           "route '" + g.route + "' is not in this config: its steps are unknown"));
-    SagaRoute* route = it->second;
-    return store.RetryCompensation(id, &route->def(), &route->queue(), false, [answer, route](Result<Saga> r) {
-      if (r.ok()) route->Wake();
-      answer(std::move(r));
-    });
+    return store.RetryCompensation(id, &configured->def(), &configured->queue(), false,
+                                   [answer, configured](Result<Saga> r) {
+                                     if (r.ok()) configured->Wake();
+                                     answer(std::move(r));
+                                   });
   }
   done(Problem(404, "not-found", "No such action",
-               "'" + action.substr(0, 40) + "' (cancel, retry-compensation, mark-resolved)"));
+               "'" + action.substr(0, 40) + "' (events, cancel, retry-compensation, mark-resolved)"));
 }
 
 }  // namespace writ

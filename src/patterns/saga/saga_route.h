@@ -59,6 +59,7 @@ class SagaRoute : public Route {
 // The sagas API, shared by every saga route:
 //   GET  /v1/sagas?route=&status=&limit=            newest first
 //   GET  /v1/sagas/{id}                             the saga, its step log
+//   GET  /v1/sagas/{id}/events                      its events (text/event-stream, Last-Event-ID)
 //   POST /v1/sagas/{id}/cancel                      before the pivot: compensates
 //   POST /v1/sagas/{id}/retry-compensation          operators: a parked compensation again
 //   POST /v1/sagas/{id}/mark-resolved {"note"}      operators: parked -> compensated

@@ -201,6 +201,26 @@ Status Save(Conn& c, Saga& g, bool waiting, Millis now) {
   return Status::Ok();
 }
 
+// Saga event `type` in the outbox (the events table, in the saga's own
+// stream: keyed by its id), delivered to the route's webhook when `deliver`.
+// Written in the transaction that makes the move it tells of.
+Status Emit(Conn& c, const Saga& g, const std::string& type, json::object data, bool deliver, Millis now) {
+  data["sagaId"] = g.id;
+  data["route"] = g.route;
+  data["status"] = SagaStatusName(g.state.status);
+  return InsertNamedEvent(c, g.id, g.route, type, json::serialize(data), deliver, now);
+}
+
+// The event of the saga's move from `before` to its status now
+// (saga.compensating, saga.succeeded, saga.compensated,
+// saga.compensation_failed, saga.cancelled); none when it did not move.
+Status EmitMove(Conn& c, const Saga& g, SagaStatus before, bool deliver, Millis now) {
+  if (g.state.status == before) return Status::Ok();
+  json::object data;
+  if (!g.state.reason.empty()) data["reason"] = g.state.reason;
+  return Emit(c, g, std::string("saga.") + SagaStatusName(g.state.status), std::move(data), deliver, now);
+}
+
 Status LogAttempt(Conn& c, const std::string& command_id, int status, const std::string& outcome,
                   const std::string& error, Millis now) {
   auto rows = QueryRows<std::pair<std::string, std::pair<std::string, int64_t>>>(
@@ -271,10 +291,13 @@ void SagaStore::Start(SagaStartRequest req, Callback<SagaStartResult> done) {
                               .Bind(6, now);
                         });
         if (!n.ok()) return n.status();
+        bool deliver = req.queue->deliver_events;
+        if (auto s = Emit(c, g, "saga.started", {}, deliver, now); !s.ok()) return s;
         SagaAction a = SagaStart(*req.def, g.state);
         if (a.send)
           if (auto s = Send(c, g, a, *req.queue, req.notify, now); !s.ok()) return s;
         if (auto s = Save(c, g, a.send, now); !s.ok()) return s;
+        if (auto s = EmitMove(c, g, SagaStatus::kRunning, deliver, now); !s.ok()) return s;
         if (!req.key.has_key && req.respond) out.response = req.respond(g);
         out.created = true;
         return out;
@@ -313,10 +336,25 @@ Status SagaStore::OnRequestFinished(Conn& c, const AttemptOutcome& o, const Saga
     r.possibly_applied = o.outcome_unknown || (!unknown->empty() && unknown->front() > 0);
   }
   if (auto s = LogAttempt(c, o.id, o.response_status, outcome, o.error, now); !s.ok()) return s;
+  SagaStatus before = g.state.status;
+  // The request answered: the step at `step`, forward while running, its
+  // compensation while compensating.
+  std::string step = g.state.step >= 0 && g.state.step < static_cast<int>(def.steps.size())
+                         ? def.steps[static_cast<size_t>(g.state.step)].name
+                         : "";
   SagaAction a = SagaAdvance(def, g.state, r);
   if (a.send)
     if (auto s = Send(c, g, a, q, o.notify, now); !s.ok()) return s;
-  return Save(c, g, a.send, now);
+  if (auto s = Save(c, g, a.send, now); !s.ok()) return s;
+  if (r.kind == SagaStepResult::kSucceeded && !step.empty()) {
+    bool compensation = before == SagaStatus::kCompensating;
+    json::object data{{"step", step}, {"httpStatus", o.response_status}, {"submissionId", o.id}};
+    if (auto s = Emit(c, g, compensation ? "saga.step.compensated" : "saga.step.succeeded", std::move(data),
+                      q.deliver_events, now);
+        !s.ok())
+      return s;
+  }
+  return EmitMove(c, g, before, q.deliver_events, now);
 }
 
 Status SagaStore::OnRequestRetried(Conn& c, const AttemptOutcome& o, Millis now) {
@@ -347,6 +385,15 @@ Result<std::vector<SagaAttempt>> SagaStore::Attempts(const std::string& id) {
           a.at = s.Int(8);
           return a;
         });
+  });
+}
+
+Result<std::vector<std::pair<SagaStatus, int64_t>>> SagaStore::CountByStatus(const std::string& route) {
+  using Row = std::pair<SagaStatus, int64_t>;
+  return ReadFor<std::vector<Row>>(db_, [&](Conn& c) {
+    return QueryRows<Row>(
+        c, "SELECT status, COUNT(*) FROM sagas WHERE route=?1 GROUP BY status", [&](Stmt& s) { s.Bind(1, route); },
+        +[](Stmt& s) { return Row(ParseSagaStatus(s.Text(0)).value_or(SagaStatus::kRunning), s.Int(1)); });
   });
 }
 
@@ -408,16 +455,17 @@ void SagaStore::RetryCompensation(std::string id, const SagaDef* def, const Saga
         if (a.send)
           if (auto s = Send(c, *g, a, *q, notify, now); !s.ok()) return s;
         if (auto s = Save(c, *g, a.send, now); !s.ok()) return s;
+        if (auto s = EmitMove(c, *g, SagaStatus::kCompensationFailed, q->deliver_events, now); !s.ok()) return s;
         return g;
       },
       std::move(done));
 }
 
-void SagaStore::MarkResolved(std::string id, std::string note, Callback<Saga> done) {
+void SagaStore::MarkResolved(std::string id, std::string note, bool deliver, Callback<Saga> done) {
   Database& db = db_;
   SubmitFor<Saga>(
       db_,
-      [&db, id, note](Conn& c) -> Result<Saga> {
+      [&db, id, note, deliver](Conn& c) -> Result<Saga> {
         auto g = MustSaga(c, id);
         if (!g.ok()) return g.status();
         if (g->state.status != SagaStatus::kCompensationFailed)
@@ -426,6 +474,7 @@ void SagaStore::MarkResolved(std::string id, std::string note, Callback<Saga> do
         g->state.status = SagaStatus::kCompensated;
         g->state.reason += "; resolved by an operator" + (note.empty() ? "" : ": " + note);
         if (auto s = Save(c, *g, false, db.Now()); !s.ok()) return s;
+        if (auto s = EmitMove(c, *g, SagaStatus::kCompensationFailed, deliver, db.Now()); !s.ok()) return s;
         return g;
       },
       std::move(done));

@@ -64,6 +64,9 @@ struct SagaQueue {
   // action key), so a re-sent step or compensation carries the same key.
   std::function<std::string(const std::string& saga_id, const std::string& action_key)> upstream_key;
   Millis again_delay = 5'000;  // a request sent once more waits this long
+  // The route has a webhook: the saga's events (saga.started,
+  // saga.step.succeeded, ...) are delivered to it, not only kept.
+  bool deliver_events = false;
 };
 
 struct SagaStartRequest {
@@ -92,7 +95,8 @@ class SagaStore {
   // The saga, its key record and its first request, in one transaction.
   void Start(SagaStartRequest req, Callback<SagaStartResult> done);
   // Inside the transaction that records command `o`'s final outcome: the
-  // saga waiting on it moves on (no saga waits on it: nothing happens). A
+  // saga waiting on it moves on (no saga waits on it: nothing happens),
+  // with its events (saga.step.succeeded, saga.compensating, ...). A
   // compensation answered 404 or 410 counts as done: what it would undo is
   // not there (the step never applied, or the compensation did already).
   static Status OnRequestFinished(sql::Conn& c, const AttemptOutcome& o, const SagaDef& def, const SagaQueue& q,
@@ -102,6 +106,8 @@ class SagaStore {
 
   Result<std::optional<Saga>> Get(const std::string& id);
   Result<std::vector<SagaAttempt>> Attempts(const std::string& id);
+  // How many sagas of `route` are in each status (statuses with none left out).
+  Result<std::vector<std::pair<SagaStatus, int64_t>>> CountByStatus(const std::string& route);
   // Newest first; route "" every route; status nullopt any.
   Result<std::vector<Saga>> List(const std::string& route, std::optional<SagaStatus> status, int limit);
 
@@ -110,8 +116,9 @@ class SagaStore {
   // Operator: compensation_failed -> compensating, the parked compensation
   // queued again (after the master was fixed).
   void RetryCompensation(std::string id, const SagaDef* def, const SagaQueue* q, bool notify, Callback<Saga> done);
-  // Operator: compensation_failed -> compensated, with the operator's note.
-  void MarkResolved(std::string id, std::string note, Callback<Saga> done);
+  // Operator: compensation_failed -> compensated, with the operator's note
+  // (its event delivered to the route's webhook when `deliver`).
+  void MarkResolved(std::string id, std::string note, bool deliver, Callback<Saga> done);
 
   static SchemaStep Schema();  // version 17
 
