@@ -103,6 +103,22 @@ int RunDraftsShow(const DraftsOptions& o);
 // Erases each draft (not while a submit is in progress).
 int RunDraftsDelete(const DraftsOptions& o);
 
+// `writ sagas list|show|cancel|retry-compensation|mark-resolved`
+// (cli/sagas.cpp): sagas and their step logs, straight on the store; a
+// running `writ serve` picks up what they queue at its next poll.
+struct SagasOptions {
+  std::string config_path;
+  std::string route, status, note;
+  int limit = 50;
+  bool json = false;
+  std::vector<std::string> ids;
+};
+int RunSagasList(const SagasOptions& o);
+int RunSagasShow(const SagasOptions& o);
+int RunSagasCancel(const SagasOptions& o);
+int RunSagasRetryCompensation(const SagasOptions& o);
+int RunSagasMarkResolved(const SagasOptions& o);
+
 // `writ edge list|conflicts|show|resolve|resync` (cli/edge.cpp): edge
 // records and their conflicts, straight on the store.
 struct EdgeOptions {

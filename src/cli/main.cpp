@@ -255,6 +255,27 @@ int Run(int argc, char** argv) {
     c->add_option("-c,--config", dro.config_path, "Config file (names the store)")->required();
   for (auto* c : {drafts_show, drafts_delete}) c->add_option("ids", dro.ids, "Draft ids")->required();
 
+  writ::SagasOptions sgo;
+  auto* sagas = app.add_subcommand("sagas", "Inspect sagas and act on parked ones (straight on the store)");
+  sagas->require_subcommand(1);
+  auto* sagas_list = sagas->add_subcommand("list", "List sagas, newest first");
+  sagas_list->add_option("--route", sgo.route, "Route name, e.g. \"POST /trips\"");
+  sagas_list->add_option("--status", sgo.status, "running, compensating, succeeded, compensated, compensation_failed or cancelled")
+      ->check(CLI::IsMember({"running", "compensating", "succeeded", "compensated", "compensation_failed", "cancelled"}));
+  sagas_list->add_option("--limit", sgo.limit, "At most this many")->check(CLI::Range(1, 100000));
+  sagas_list->add_flag("--json", sgo.json, "One JSON array instead of a table");
+  auto* sagas_show = sagas->add_subcommand("show", "Show sagas as JSON: input, answers, every attempt");
+  auto* sagas_cancel = sagas->add_subcommand("cancel", "Cancel sagas before their pivot: applied steps are compensated");
+  auto* sagas_retry = sagas->add_subcommand(
+      "retry-compensation", "Send a parked (compensation_failed) saga's refused compensation again, at once");
+  auto* sagas_resolve = sagas->add_subcommand(
+      "mark-resolved", "Close a parked (compensation_failed) saga as compensated: you undid the step by hand");
+  sagas_resolve->add_option("--note", sgo.note, "What was done, kept in the saga's reason");
+  for (auto* c : {sagas_list, sagas_show, sagas_cancel, sagas_retry, sagas_resolve})
+    c->add_option("-c,--config", sgo.config_path, "Config file (names the store and the saga routes)")->required();
+  for (auto* c : {sagas_show, sagas_cancel, sagas_retry, sagas_resolve})
+    c->add_option("ids", sgo.ids, "Saga ids")->required();
+
   writ::EdgeOptions edo;
   auto* edge = app.add_subcommand("edge", "Edge records, their conflicts and resolutions (straight on the store)");
   edge->require_subcommand(1);
@@ -348,6 +369,9 @@ int Run(int argc, char** argv) {
                                                                          {ak_revoke, "apikeys revoke"},
                                                                          {ak_rotate, "apikeys rotate"},
                                                                          {drafts_delete, "drafts delete"},
+                                                                         {sagas_cancel, "sagas cancel"},
+                                                                         {sagas_retry, "sagas retry-compensation"},
+                                                                         {sagas_resolve, "sagas mark-resolved"},
                                                                          {keys_delete, "keys delete"},
                                                                          {keys_resolve, "keys resolve"},
                                                                          {subs_retry, "submissions retry"},
@@ -370,6 +394,11 @@ int Run(int argc, char** argv) {
   if (*drafts_list) return writ::RunDraftsList(dro);
   if (*drafts_show) return writ::RunDraftsShow(dro);
   if (*drafts_delete) return writ::RunDraftsDelete(dro);
+  if (*sagas_list) return writ::RunSagasList(sgo);
+  if (*sagas_show) return writ::RunSagasShow(sgo);
+  if (*sagas_cancel) return writ::RunSagasCancel(sgo);
+  if (*sagas_retry) return writ::RunSagasRetryCompensation(sgo);
+  if (*sagas_resolve) return writ::RunSagasMarkResolved(sgo);
   if (*edge_list) return writ::RunEdgeList(edo);
   if (*edge_conflicts) {
     edo.status = "conflict";

@@ -283,15 +283,32 @@ TEST_F(SagaTest, AParkedCompensationIsAnOperatorsAndEveryMoveIsAnEvent) {
   s = Finished(id);
   EXPECT_EQ(Str(s, "status"), "compensation_failed") << "refused again";
   EXPECT_EQ(refund_posts(), 2) << "sent again at once, with the same key";
+  // The same from the command line, beside the running server.
+  std::string out;
+  ASSERT_EQ(RunWrit({"sagas", "list", "--config", writ_.config_path(), "--status", "compensation_failed"}, &out), 0)
+      << out;
+  EXPECT_NE(out.find(id + "\tPOST /orders\tcompensation_failed"), std::string::npos) << out;
+  ASSERT_EQ(RunWrit({"sagas", "retry-compensation", "--config", writ_.config_path(), id}, &out), 0) << out;
+  EXPECT_NE(out.find(id + ": compensating"), std::string::npos) << out;
+  s = Finished(id);
+  EXPECT_EQ(refund_posts(), 3) << "the server's worker took the CLI's request";
+  EXPECT_EQ(RunWrit({"sagas", "retry-compensation", "--config", writ_.config_path(), "saga_nope"}, &out), 1);
+  EXPECT_NE(out.find("saga_nope: no such saga"), std::string::npos) << out;
+  out.clear();
+  ASSERT_EQ(RunWrit({"sagas", "show", "--config", writ_.config_path(), id}, &out), 0) << out;
+  auto shown = ParseJsonStrict(out.substr(out.find("{\"sagaId"), out.find('\n', out.find("{\"sagaId")) - out.find("{\"sagaId")));
+  ASSERT_TRUE(shown.ok()) << out;
+  EXPECT_EQ(shown->at("attempts").as_array().size(), 5u) << out;
   auto resolved = Call(writ_.admin_port(), "POST", "/v1/sagas/" + id + "/mark-resolved", R"({"note":"refunded by hand"})");
   ASSERT_EQ(resolved.status, 200) << resolved.body;
   EXPECT_EQ(Str(ParseBody(resolved), "status"), "compensated");
   EXPECT_NE(Str(ParseBody(resolved), "reason").find("refunded by hand"), std::string::npos);
   EXPECT_EQ(Call(writ_.admin_port(), "POST", "/v1/sagas/" + id + "/mark-resolved").status, 409);
 
-  const std::vector<std::string> moves = {"saga.started",      "saga.step.succeeded",     "saga.compensating",
-                                          "saga.compensation_failed", "saga.compensating", "saga.compensation_failed",
-                                          "saga.compensated"};
+  const std::vector<std::string> moves = {
+      "saga.started",      "saga.step.succeeded",     "saga.compensating", "saga.compensation_failed",
+      "saga.compensating", "saga.compensation_failed", "saga.compensating", "saga.compensation_failed",
+      "saga.compensated"};
   // The saga's stream: every event, then 204 once it has ended and all is seen.
   auto stream = Call(writ_.port(), "GET", "/v1/sagas/" + id + "/events");
   ASSERT_EQ(stream.status, 200) << stream.body;

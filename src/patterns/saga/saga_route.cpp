@@ -27,6 +27,8 @@ constexpr const char* kBase = "/v1/sagas";
 
 json::value Time(Millis ms) { return ms > 0 ? json::value(FormatTimestamp(ms)) : json::value(nullptr); }
 
+}  // namespace
+
 json::object SagaJson(const Saga& g) {
   const SagaState& s = g.state;
   json::array applied;
@@ -58,36 +60,48 @@ json::object AttemptJson(const SagaAttempt& a) {
           {"at", Time(a.at)}};
 }
 
+namespace {
+
 Response NotFound(const std::string& id) {
   return Problem(404, "saga-not-found", "No such saga", "no saga has the id '" + id.substr(0, 64) + "'");
 }
 
 }  // namespace
 
+SagaQueue MakeSagaQueue(const RouteConfig& route, const SagaSettings& settings,
+                        const std::function<const UpstreamConfig&(const std::string&)>& upstream) {
+  SagaQueue q;
+  q.target = {route.name, upstream(route.upstream).base_path};
+  q.headers = {{"Content-Type", "application/json"}};
+  q.upstream_key = [](const std::string& saga, const std::string& key) { return "writ:" + saga + ":" + key; };
+  q.again_delay = settings.again_delay;
+  q.deliver_events = settings.notify_config.enabled();
+  for (const auto& step : settings.def.steps)
+    if (!step.upstream.empty())
+      q.steps[step.name] = {route.name + "@" + step.upstream, upstream(step.upstream).base_path};
+  return q;
+}
+
 SagaRoute::SagaRoute(RouteConfig route, const SagaSettings& settings, RouteServices& services)
     : route_(std::move(route)),
       settings_(settings),
       store_(services.store()),
+      queue_(MakeSagaQueue(route_, settings_,
+                           [&services](const std::string& name) -> const UpstreamConfig& {
+                             return services.upstream(name);
+                           })),
       started_(services.metrics().GetCounter("writ_sagas_started_total", "Sagas started", RouteLabel(route_.name))) {
-  queue_.target = {route_.name, services.upstream(route_.upstream).base_path};
-  queue_.headers = {{"Content-Type", "application/json"}};
-  queue_.upstream_key = [](const std::string& saga, const std::string& key) { return "writ:" + saga + ":" + key; };
-  queue_.again_delay = settings_.again_delay;
-  queue_.deliver_events = settings_.notify_config.enabled();
   std::set<std::string> seen;
   auto add = [&](const SagaRequestDef& r) {
     for (auto& p : r.pointers())
       if ((p == "/input" || p.rfind("/input/", 0) == 0) && seen.insert(p).second) input_pointers_.push_back(p);
   };
-  // One queue (and worker) per upstream the steps name.
+  // One worker per queue: per upstream the steps name.
   std::map<std::string, std::string> queues;  // upstream -> the commands' route
   for (const auto& step : settings_.def.steps) {
     add(step.request);
     if (step.compensate) add(*step.compensate);
-    const std::string& upstream = step.upstream.empty() ? route_.upstream : step.upstream;
-    auto& name = queues[upstream];
-    if (name.empty()) name = upstream == route_.upstream ? route_.name : route_.name + "@" + upstream;
-    if (!step.upstream.empty()) queue_.steps[step.name] = {name, services.upstream(upstream).base_path};
+    queues[step.upstream.empty() ? route_.upstream : step.upstream] = queue_.For(step.name).route;
   }
   Store* s = &store_;
   for (const auto& [upstream, name] : queues) {

@@ -26,6 +26,17 @@
 
 namespace writ {
 
+// A saga as the API (and `writ sagas`) shows it: status, input, answers.
+boost::json::object SagaJson(const Saga& g);
+// One attempt of the step log.
+boost::json::object AttemptJson(const SagaAttempt& a);
+
+// How the route's requests become commands: each step's queue (the route's
+// own, or "{route}@{upstream}" for a step on another upstream) and base
+// path. `upstream` looks an upstream up by name. The CLI builds the same.
+SagaQueue MakeSagaQueue(const RouteConfig& route, const SagaSettings& settings,
+                        const std::function<const UpstreamConfig&(const std::string&)>& upstream);
+
 class SagaRoute : public Route {
  public:
   SagaRoute(RouteConfig route, const SagaSettings& settings, RouteServices& services);

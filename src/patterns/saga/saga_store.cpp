@@ -446,6 +446,7 @@ void SagaStore::RetryCompensation(std::string id, const SagaDef* def, const Saga
                         std::string("the saga is ") + SagaStatusName(g->state.status) + ", not compensation_failed");
         Millis now = db.Now();
         g->state.status = SagaStatus::kCompensating;
+        g->finished_at = 0;  // unfinished again
         // The compensation that was refused is at the top of `applied`: a
         // spent result sends it once more.
         SagaStepResult again;
