@@ -19,6 +19,7 @@ void CrashPointHit(const char* name);
 //   "after_upstream_response"  master answered, record not yet updated
 //   "after_commit_before_response"  record committed, response not yet written
 //   "after_claim"  in-flight record committed, master not yet called
+//   "after_outcome_commit"  a command's final outcome and its mode's move (a saga's next request) committed
 //   "after_delivery_before_mark"  webhook receiver answered 2xx, event not yet marked sent
 //   "edge_after_write_commit"  an edge record and its change committed, answer not yet written
 //   "edge_before_send"  an edge change claimed and prepared, master not yet called

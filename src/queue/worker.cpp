@@ -524,7 +524,11 @@ void AsyncWorker::Record(AttemptOutcome o, Millis created_at, int attempts) {
       return hook(c, copy);
     };
   }
-  store_.queue().FinishAttempt(std::move(o), [this, status, id, created_at, attempts](Result<bool> r) {
+  bool moves = hook != nullptr && IsTerminal(status);
+  store_.queue().FinishAttempt(std::move(o), [this, status, id, created_at, attempts, moves](Result<bool> r) {
+    // The outcome and the mode's move (a saga's next request) committed
+    // together; nothing after it taken yet.
+    if (moves && r.ok() && *r) WRIT_CRASH_POINT("after_outcome_commit");
     if (!r.ok()) {
       store_errors_.Inc();  // the lease expires and the command is attempted again
     } else if (!*r) {

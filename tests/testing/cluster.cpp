@@ -92,8 +92,13 @@ void WritProcess::Start(const std::string& dir, uint16_t master_port, const std:
   if (upstream_extra.find("request_timeout") == std::string::npos) y << "    request_timeout: 2s\n";
   std::istringstream ue(upstream_extra);
   for (std::string line; std::getline(ue, line);) y << "    " << line << "\n";
-  for (const auto& [name, port] : more_upstreams_)
-    y << "  " << name << ":\n    url: http://127.0.0.1:" << port << "\n    connect_timeout: 1s\n    request_timeout: 2s\n";
+  for (const auto& [name, port] : more_upstreams_) {  // the same settings as "master"
+    y << "  " << name << ":\n    url: http://127.0.0.1:" << port << "\n";
+    if (upstream_extra.find("connect_timeout") == std::string::npos) y << "    connect_timeout: 1s\n";
+    if (upstream_extra.find("request_timeout") == std::string::npos) y << "    request_timeout: 2s\n";
+    std::istringstream more(upstream_extra);
+    for (std::string line; std::getline(more, line);) y << "    " << line << "\n";
+  }
   y << "routes:\n";
   for (const auto& r : routes) {
     y << "  - path: " << r.path << "\n    mode: " << r.mode << "\n    upstream: master\n";

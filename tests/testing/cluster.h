@@ -69,7 +69,7 @@ class WritProcess {
   // "http://127.0.0.1"); the master's port is added. Call before Start.
   void set_upstream_origin(std::string origin) { upstream_origin_ = std::move(origin); }
   // More upstreams beside "master", as {name, port} (http://127.0.0.1:port,
-  // the same timeouts). Call before Start.
+  // with Start's upstream_extra as master's). Call before Start.
   void add_upstream(std::string name, uint16_t port) { more_upstreams_.emplace_back(std::move(name), port); }
   void Signal(int sig) { proc_.Signal(sig); }
   // Starts again with the same config and store (after a crash or Stop).

@@ -7,6 +7,7 @@
 
 #include "core/api_key.h"
 #include "core/api_params.h"
+#include "core/crash_point.h"
 #include "core/hash.h"
 #include "core/json.h"
 #include "core/log.h"
@@ -232,6 +233,7 @@ void SagaRoute::Handle(Request req, PathParams params, Respond respond) {
       Response resp = AnswerAcknowledged(r->existing, keyed.fp, outcome);
       return Finish(respond, info, std::move(resp), outcome);
     }
+    WRIT_CRASH_POINT("after_commit_before_response");
     started_.Inc();
     LogJson("info", "saga started", {{"route", route_.name}, {"saga", r->saga.id}});
     Response resp;
