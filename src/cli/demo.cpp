@@ -223,7 +223,8 @@ std::vector<std::string> MasterArgs(const Scenario& s, uint64_t seed, bool fault
   return margs;
 }
 
-Result<Running> StartPair(const std::string& dir, const Scenario& s, uint64_t seed, bool faults) {
+Result<Running> StartPair(const std::string& dir, const Scenario& s, uint64_t seed, bool faults,
+                          const DemoConfigFn& config) {
   Running r;
   auto m = ChildProcess::Spawn(MasterArgs(s, seed, faults), dir + "/mock-master.log");
   if (!m.ok()) return m.status();
@@ -241,7 +242,8 @@ Result<Running> StartPair(const std::string& dir, const Scenario& s, uint64_t se
     std::ofstream(pepper_file) << hex << "\n";
     std::filesystem::permissions(pepper_file, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
   }
-  std::ofstream(r.config) << DemoConfig(r.master_port, dir + "/writ.db", s.on_unknown, s.probe, pepper_file);
+  std::ofstream(r.config) << (config ? config(r.master_port, dir + "/writ.db", pepper_file)
+                                     : DemoConfig(r.master_port, dir + "/writ.db", s.on_unknown, s.probe, pepper_file));
   auto w = ChildProcess::Spawn({SelfExe(), "serve", "--config", r.config}, dir + "/writ.log");
   if (!w.ok()) return w.status();
   r.writ = std::move(*w);
@@ -449,6 +451,7 @@ int RunDemo(const DemoOptions& o) {
   rc |= RunDraftScenario(dir + "/drafts", o, seed);
   rc |= RunEdgeScenario(dir + "/edge", o, seed);
   rc |= RunCopyScenario(dir + "/copy", o, seed);
+  rc |= RunSagaScenario(dir + "/trips", o, seed);
   if (rc == 0 && temporary && !o.serve) {
     std::error_code ec;
     std::filesystem::remove_all(dir, ec);  // logs are kept when --data-dir is given or the demo failed

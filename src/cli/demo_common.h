@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <random>
 #include <string>
 #include <vector>
@@ -48,7 +49,11 @@ Result<Response> Send(uint16_t port, const std::string& method, const std::strin
                       Headers headers);
 // The mock master's command line (port 0: any free one), and the pair started.
 std::vector<std::string> MasterArgs(const Scenario& s, uint64_t seed, bool faults, uint16_t port = 0);
-Result<Running> StartPair(const std::string& dir, const Scenario& s, uint64_t seed, bool faults);
+// `config` writes writ's config (the master's port, the store's file, the
+// pepper's file); unset: the demo's config of every other scenario.
+using DemoConfigFn = std::function<std::string(uint16_t master_port, const std::string& db, const std::string& pepper)>;
+Result<Running> StartPair(const std::string& dir, const Scenario& s, uint64_t seed, bool faults,
+                          const DemoConfigFn& config = {});
 boost::json::object MasterStats(uint16_t port);
 int64_t Num(const boost::json::object& o, const char* k);
 // A string field of a JSON body ("" if none).
@@ -59,5 +64,6 @@ int RunBulkScenario(const std::string& dir, const DemoOptions& o, uint64_t seed)
 int RunDraftScenario(const std::string& dir, const DemoOptions& o, uint64_t seed);
 int RunEdgeScenario(const std::string& dir, const DemoOptions& o, uint64_t seed);
 int RunCopyScenario(const std::string& dir, const DemoOptions& o, uint64_t seed);
+int RunSagaScenario(const std::string& dir, const DemoOptions& o, uint64_t seed);
 
 }  // namespace writ::demo
