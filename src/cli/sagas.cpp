@@ -48,6 +48,23 @@ int ForEach(const SagasOptions& o, Config* config,
   return rc;
 }
 
+const RouteConfig* SagaRouteOf(const Config& config, const std::string& name) {
+  for (const auto& rc : config.routes)
+    if (rc.name == name && rc.mode == "saga") return &rc;
+  return nullptr;
+}
+
+// How the saga route `name` of `config` queues its requests, as the server
+// does; nullopt when the config has no such route.
+std::optional<SagaQueue> QueueOf(const Config& config, const std::string& name) {
+  const RouteConfig* route = SagaRouteOf(config, name);
+  if (!route) return std::nullopt;
+  return MakeSagaQueue(*route, route->settings_as<SagaSettings>(),
+                       [&config](const std::string& upstream) -> const UpstreamConfig& {
+                         return *config.FindUpstream(upstream);
+                       });
+}
+
 }  // namespace
 
 int RunSagasList(const SagasOptions& o) {
@@ -105,27 +122,21 @@ int RunSagasRetryCompensation(const SagasOptions& o) {
   Config config;
   return ForEach(o, &config, [&config](SagaStore& sagas, const Saga& g) -> Result<Saga> {
     // The steps come from the config: the saga's route must still be there.
-    const RouteConfig* route = nullptr;
-    for (const auto& rc : config.routes)
-      if (rc.name == g.route && rc.mode == "saga") route = &rc;
+    const RouteConfig* route = SagaRouteOf(config, g.route);
     if (!route)
       return Status(Code::kConflict,
                     "route '" + g.route + "' is not a saga route of this config: its steps are unknown");
-    const auto& settings = route->settings_as<SagaSettings>();
-    SagaQueue q = MakeSagaQueue(*route, settings, [&config](const std::string& name) -> const UpstreamConfig& {
-      return *config.FindUpstream(name);
-    });
-    return Wait<Saga>([&](auto cb) { sagas.RetryCompensation(g.id, &settings.def, &q, false, cb); });
+    SagaQueue q = *QueueOf(config, g.route);
+    return Wait<Saga>(
+        [&](auto cb) { sagas.RetryCompensation(g.id, &route->settings_as<SagaSettings>().def, &q, false, cb); });
   });
 }
 
 int RunSagasMarkResolved(const SagasOptions& o) {
   Config config;
   return ForEach(o, &config, [&config, &o](SagaStore& sagas, const Saga& g) {
-    bool deliver = false;
-    for (const auto& rc : config.routes)
-      if (rc.name == g.route && rc.mode == "saga") deliver = rc.settings_as<SagaSettings>().notify_config.enabled();
-    return Wait<Saga>([&](auto cb) { sagas.MarkResolved(g.id, o.note, deliver, cb); });
+    std::optional<SagaQueue> q = QueueOf(config, g.route);
+    return Wait<Saga>([&](auto cb) { sagas.MarkResolved(g.id, o.note, q ? &*q : nullptr, cb); });
   });
 }
 

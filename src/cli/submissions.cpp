@@ -34,6 +34,14 @@ const RouteConfig* FindRoute(const Config& config, const std::string& route) {
   return nullptr;
 }
 
+// The saga whose request `c` is ("" when none): a command of a saga route
+// (its own queue, or "{route}@{upstream}"), its ordering key the saga's id.
+std::string SagaOf(const Config& config, const Command& c) {
+  for (const auto& r : config.routes)
+    if (r.mode == "saga" && (c.route == r.name || c.route.rfind(r.name + "@", 0) == 0)) return c.ordering_key;
+  return "";
+}
+
 }  // namespace
 
 int RunSubmissionsList(const SubmissionsOptions& o) {
@@ -94,6 +102,12 @@ int RunSubmissionsAction(const SubmissionsOptions& o, const std::string& action)
   int rc = 0;
   for (const auto& id : o.ids) {
     auto c = store->queue().GetCommand(id);
+    if (std::string saga = c.ok() && c->has_value() ? SagaOf(config, **c) : ""; !saga.empty()) {
+      std::cerr << id << ": a request of saga " << saga << ", which retries and compensates it itself; use writ sagas "
+                << (action == "retry" ? "retry-compensation" : "cancel") << " " << saga << "\n";
+      rc = 1;
+      continue;
+    }
     const RouteConfig* route = c.ok() && c->has_value() ? FindRoute(config, (*c)->route) : nullptr;
     const auto* queued = route ? dynamic_cast<const QueuedSettings*>(route->settings.get()) : nullptr;
     bool notify = queued && queued->notify();
@@ -128,8 +142,10 @@ int RunSubmissionsAction(const SubmissionsOptions& o, const std::string& action)
 int RunDeadReplay(const SubmissionsOptions& o) {
   if (!o.all) return RunSubmissionsAction(o, "retry");
   SubmissionsOptions every = o;
+  int sagas = 0;
   {
-    auto store = OpenStoreOrSay(o.config_path, true);
+    Config config;
+    auto store = OpenStoreOrSay(o.config_path, true, &config);
     if (!store) return 1;
     CommandFilter f;
     f.route = o.route;
@@ -142,10 +158,18 @@ int RunDeadReplay(const SubmissionsOptions& o) {
         return 1;
       }
       if (rows->empty()) break;
-      for (const auto& c : *rows) every.ids.push_back(c.id);
+      for (const auto& c : *rows) {
+        if (!SagaOf(config, c).empty()) {
+          ++sagas;  // a saga moved past it: its own (writ sagas)
+          continue;
+        }
+        every.ids.push_back(c.id);
+      }
       f.after_seq = rows->back().seq;
     }
   }
+  if (sagas > 0)
+    std::cerr << sagas << " dead request(s) of sagas left alone: each saga moved on past it (writ sagas list)\n";
   if (every.ids.empty()) {
     std::cout << "no dead submissions\n";
     return 0;

@@ -176,6 +176,15 @@ void SubmissionsApi::Action(const std::string& scope, const std::string& id, con
   // Re-sending is safe where the master honours keys (the same derived key
   // again); on park routes only after a probe or an operator said so.
   bool allow_unknown = force || hooks == routes_.end() || !hooks->second.park;
+  if (hooks != routes_.end() && hooks->second.saga) {
+    std::string saga = (*c)->ordering_key;
+    return done(Problem(409, "submission-owned-by-saga", "The submission is a saga's request",
+                        "it is a step or compensation of saga " + saga + ", which retries and compensates it itself; " +
+                            (action == "retry" ? "for a parked compensation use POST /v1/sagas/" + saga +
+                                                     "/retry-compensation"
+                                               : "to stop the saga use POST /v1/sagas/" + saga + "/cancel"),
+                        {{"sagaId", saga}}));
+  }
   int unknown_attempt = (*c)->unknown_attempt;
   auto after = [this, id, action, route, force, unknown_attempt, done = std::move(done)](Result<ActionResult> r) {
     if (!r.ok()) return done(StoreProblem(r.status()));

@@ -37,6 +37,10 @@ class SubmissionsApi {
     // only with ?force=unknown.
     bool park = false;
     const Redactor* redact = nullptr;  // the route's redacted fields (routes[].redact)
+    // The commands are a saga's requests (their ordering key is the saga's
+    // id): a retry or cancel here would go around the saga, so both are
+    // refused (409 submission-owned-by-saga), pointing to /v1/sagas/{id}.
+    bool saga = false;
   };
   SubmissionsApi(Store& store, Scheduler& scheduler);
   // Before serving: the routes whose submissions this API shows.

@@ -648,7 +648,8 @@ TEST(Config, AsyncKeysOnSyncRoutesAndShortLeasesAreRefused) {
   EXPECT_NE(c.errors[0].message.find("'async' applies to mode: async, buffered, draft, edge, dual-copy and saga routes only"),
             std::string::npos)
       << c.errors[0].message;
-  EXPECT_NE(c.errors[1].message.find("mode: async routes only"), std::string::npos) << c.errors[1].message;
+  EXPECT_NE(c.errors[1].message.find("'notify' applies to mode: async and saga routes only"), std::string::npos)
+      << c.errors[1].message;
   std::string lease = kAsync;
   lease.replace(lease.find("max_age: 10m"), 12, "lease: 2s");
   auto l = LoadConfigText(lease, "l.yaml", ModeSpecs());

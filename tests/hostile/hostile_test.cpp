@@ -10,6 +10,7 @@
 #include "http/server.h"
 #include "patterns/draft/draft_store.h"
 #include "patterns/local_copy/edge_store.h"
+#include "patterns/saga/saga_store.h"
 #include "testing/cluster.h"
 
 namespace writ::testing {
@@ -48,6 +49,7 @@ std::string Bulk(const std::string& headers, const std::string& body, const std:
 const std::string kDrafts = "/applications/drafts";
 const std::string kVisits = "/visits";  // an edge route whose clients choose ids (/visitId)
 const std::string kPrices = "/prices";  // a dual copy of the master's (empty) /prices
+const std::string kTrips = "/trips";    // a saga route (two steps that name /input/trip)
 // A request to the draft route; `extra` lines end with \r\n.
 std::string DraftReq(const std::string& method, const std::string& target, const std::string& extra,
                      const std::string& body = "") {
@@ -253,6 +255,18 @@ std::vector<Case> Catalogue() {
       {"jobs_replay_unknown", Req("", "", "/v1/jobs/job_0000/replay", "POST"), 404},
       {"jobs_items_unknown_job", Req("", "", "/v1/jobs/job_0000/items", "GET"), 404},
       {"jobs_unknown_action", Req("", "", "/v1/jobs/job_0000/delete", "POST"), 404},
+      // Saga route: no saga is started for any of these.
+      {"saga_deep_json", KeyedTo(kTrips, "s1", deep_object), 400},
+      {"saga_input_not_an_object", KeyedTo(kTrips, "s2", "[1]"), 422},
+      {"saga_input_incomplete", KeyedTo(kTrips, "s3", R"({"from":"OSL"})"), 422},
+      {"saga_input_against_schema", KeyedTo(kTrips, "s4", R"({"trip":7})"), 422},
+      {"saga_without_key", Req(kJson + Len("{}"), "{}", kTrips), 400},
+      {"saga_unknown", Req("", "", "/v1/sagas/saga_nope", "GET"), 404},
+      {"saga_events_unknown", Req("", "", "/v1/sagas/saga_nope/events", "GET"), 404},
+      {"saga_cancel_unknown", Req("", "", "/v1/sagas/saga_nope/cancel", "POST"), 404},
+      {"saga_id_traversal", Req("", "", "/v1/sagas/..%2F..%2Fv1%2Froutes", "GET"), 404},
+      {"saga_list_bad_status", Req("", "", "/v1/sagas?status=%00", "GET"), 400},
+      {"saga_list_huge_limit", Req("", "", "/v1/sagas?limit=100000", "GET"), 400},
       {"routes_unknown", Req("", "", "/v1/routes/nope/pause", "POST"), 404},
       {"routes_get_pause", Req("", "", "/v1/routes/bulk/pause", "GET"), 405},
       {"routes_unknown_action", Req("", "", "/v1/routes/bulk/drop", "POST"), 404},
@@ -296,12 +310,28 @@ class HostileTest : public ::testing::TestWithParam<Case> {
     prices.extra =
         "copy: {refresh: {path: \"/prices?updatedSince={cursor}&limit=100\", interval: 1s, data: /data}}\n"
         "async: {lease: 5s}\n";
-    writ_->Start(dir_->path(), master_->port(), {RouteOptions{}, async, bulk, drafts, visits, prices});
+    std::ofstream(dir_->path() + "/trip.json") << R"({"type":"object","properties":{"trip":{"type":"string"}}})";
+    RouteOptions trips;
+    trips.path = kTrips;
+    trips.mode = "saga";
+    trips.extra = "validate: " + dir_->path() +
+                  "/trip.json\nasync: {lease: 5s}\nsaga:\n  steps:\n"
+                  "    - {name: flight, path: /flights, body: {trip: '{{/input/trip}}'},\n"
+                  "       compensate: {path: '/flights/{{/steps/flight/body/id}}'}}\n"
+                  "    - {name: hotel, path: '/hotels/{{/input/trip}}', method: PUT}\n";
+    writ_->Start(dir_->path(), master_->port(), {RouteOptions{}, async, bulk, drafts, visits, prices, trips});
   }
   static void TearDownTestSuite() {
     delete writ_;
     delete master_;
     delete dir_;
+  }
+  // How many sagas are stored.
+  static size_t Sagas() {
+    auto store = OpenStoreReadOnly(writ_->db_path());
+    auto sagas = SagaStore(store->db()).List("", std::nullopt, 1000);
+    EXPECT_TRUE(sagas.ok()) << sagas.status().message();
+    return sagas.ok() ? sagas->size() : 0;
   }
   // Every draft's id and version, as stored.
   static std::string Drafts() {
@@ -359,6 +389,7 @@ TEST_P(HostileTest, RefusedPreciselyAndNothingChanges) {
   EXPECT_EQ(Drafts(), drafts_before) << "no draft created or changed";
   EXPECT_EQ(Visits(), visits_before) << "no edge record created or changed";
   EXPECT_EQ(Visits(kPrices), prices_before) << "the dual copy unchanged";
+  EXPECT_EQ(Sagas(), 0u) << "no saga started";
   EXPECT_EQ(master_->Stat("requests"), 0) << "nothing reached the master";
   // A normal client is still served (its request is then undone from the counts' view
   // by using a unique key per case; the master count is checked before it).

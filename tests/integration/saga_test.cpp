@@ -267,6 +267,15 @@ TEST_F(SagaTest, AParkedCompensationIsAnOperatorsAndEveryMoveIsAnEvent) {
   EXPECT_NE(metrics.find("writ_sagas{route=\"POST /orders\",status=\"compensation_failed\"} 1"), std::string::npos)
       << metrics.substr(0, 2000);
 
+  // Its requests are the saga's: the submissions API does not go around it.
+  std::string ship = Str(Saga(id).at("attempts").at(1), "submissionId");
+  auto redrive = Call(writ_.admin_port(), "POST", "/v1/submissions/" + ship + "/retry");
+  EXPECT_EQ(redrive.status, 409) << redrive.body;
+  EXPECT_EQ(ProblemType(redrive), "submission-owned-by-saga");
+  EXPECT_NE(redrive.body.find("/v1/sagas/" + id + "/retry-compensation"), std::string::npos) << redrive.body;
+  std::string cli;
+  EXPECT_EQ(RunWrit({"submissions", "retry", "--config", writ_.config_path(), ship}, &cli), 1);
+  EXPECT_NE(cli.find("a request of saga " + id), std::string::npos) << cli;
   // A client may not act for an operator.
   EXPECT_EQ(Call(writ_.port(), "POST", "/v1/sagas/" + id + "/mark-resolved").status, 404)
       << "operator actions are on the admin listener";

@@ -259,15 +259,56 @@ TEST_P(SagaStoreTest, ASpentCompensationIsQueuedAgainAndARefusedOneParksForAnOpe
   ASSERT_EQ(c.size(), 1u);
   ASSERT_TRUE(Finish(c[0], SubmissionStatus::kFailed, 422, ""));
   // ... and refused again: marked resolved by hand.
-  auto resolved = Wait<Saga>([&](auto cb) { sagas().MarkResolved(id, "refunded by phone", false, cb); });
+  auto resolved = Wait<Saga>([&](auto cb) { sagas().MarkResolved(id, "refunded by phone", &queue_, cb); });
   ASSERT_TRUE(resolved.ok());
   EXPECT_EQ(resolved->state.status, SagaStatus::kCompensated);
   EXPECT_NE(resolved->state.reason.find("resolved by an operator: refunded by phone"), std::string::npos);
-  auto twice = Wait<Saga>([&](auto cb) { sagas().MarkResolved(id, "", false, cb); });
+  auto twice = Wait<Saga>([&](auto cb) { sagas().MarkResolved(id, "", &queue_, cb); });
   EXPECT_EQ(twice.status().code(), Code::kConflict);
   EXPECT_EQ(Events(id), (std::vector<std::string>{"saga.started", "saga.step.succeeded flight", "saga.compensating",
                                                   "saga.compensation_failed", "saga.compensating",
                                                   "saga.compensation_failed", "saga.compensated"}));
+}
+
+// An ended saga is kept for the route's retention, then the garbage
+// collector deletes it with its step log and events; a parked one
+// (compensation_failed) stays until an operator acts.
+TEST_P(SagaStoreTest, EndedSagasExpireWithTheirLogAndEventsParkedOnesStay) {
+  queue_.retention = 3'600'000;
+  store_->AddCollector(&SagaStore::CollectExpired);
+  std::string ended = Start("k1").saga.id;
+  auto c = Claim();
+  ASSERT_TRUE(Finish(c[0], SubmissionStatus::kSucceeded, 201, R"({"id":"F1"})"));
+  c = Claim();
+  ASSERT_TRUE(Finish(c[0], SubmissionStatus::kFailed, 409, "{}"));
+  c = Claim();
+  ASSERT_TRUE(Finish(c[0], SubmissionStatus::kSucceeded, 204, ""));  // the flight undone
+  Saga g = Get(ended);
+  ASSERT_EQ(g.state.status, SagaStatus::kCompensated);
+  EXPECT_EQ(g.expires_at, g.finished_at + queue_.retention);
+  std::string parked = Start("k2").saga.id;
+  c = Claim();
+  ASSERT_TRUE(Finish(c[0], SubmissionStatus::kSucceeded, 201, R"({"id":"F2"})"));
+  c = Claim();
+  ASSERT_TRUE(Finish(c[0], SubmissionStatus::kFailed, 409, "{}"));
+  c = Claim();
+  ASSERT_TRUE(Finish(c[0], SubmissionStatus::kFailed, 422, "{}"));
+  ASSERT_EQ(Get(parked).state.status, SagaStatus::kCompensationFailed);
+  EXPECT_EQ(Get(parked).expires_at, 0);
+  auto collect = [&] { return Wait<int>([&](auto cb) { store_->CollectGarbage(100, cb); }); };
+  ASSERT_TRUE(collect().ok());
+  EXPECT_TRUE(sagas().Get(ended).value().has_value()) << "kept for its retention";
+  clock_.Advance(queue_.retention + 1);
+  ASSERT_TRUE(collect().ok());
+  EXPECT_FALSE(sagas().Get(ended).value().has_value()) << "deleted after it";
+  EXPECT_TRUE(sagas().Attempts(ended).value().empty()) << "with its step log";
+  EXPECT_TRUE(Events(ended).empty()) << "and its events";
+  EXPECT_TRUE(sagas().Get(parked).value().has_value()) << "a parked saga waits for its operator";
+  EXPECT_FALSE(Events(parked).empty());
+  // Resolved: it ends, and expires in its turn.
+  auto resolved = Wait<Saga>([&](auto cb) { sagas().MarkResolved(parked, "", &queue_, cb); });
+  ASSERT_TRUE(resolved.ok());
+  EXPECT_EQ(resolved->expires_at, resolved->finished_at + queue_.retention);
 }
 
 // A compensation answered 404 or 410: what it would undo is not there

@@ -193,7 +193,8 @@ Pattern SagaPattern() {
     if (settings.notify_config.enabled()) s.AddWebhook(rc.name, settings.notify_config);
     return route;
   };
-  p.schema = {SagaStore::Schema()};
+  p.schema = {SagaStore::Schema(), SagaStore::ExpirySchema()};
+  p.collect = &SagaStore::CollectExpired;
   return p;
 }
 

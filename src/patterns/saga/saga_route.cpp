@@ -77,6 +77,7 @@ SagaQueue MakeSagaQueue(const RouteConfig& route, const SagaSettings& settings,
   q.upstream_key = [](const std::string& saga, const std::string& key) { return "writ:" + saga + ":" + key; };
   q.again_delay = settings.again_delay;
   q.deliver_events = settings.notify_config.enabled();
+  q.retention = settings.queue.retention;
   for (const auto& step : settings.def.steps)
     if (!step.upstream.empty())
       q.steps[step.name] = {route.name + "@" + step.upstream, upstream(step.upstream).base_path};
@@ -114,8 +115,8 @@ SagaRoute::SagaRoute(RouteConfig route, const SagaSettings& settings, RouteServi
     spec.on_retry = [s](sql::Conn& c, const AttemptOutcome& o) { return SagaStore::OnRequestRetried(c, o, s->Now()); };
     workers_.push_back(std::make_unique<AsyncWorker>(std::move(spec), store_, services.client(upstream),
                                                      services.scheduler(), services.metrics(), services.rng()));
-    services.submissions().AddRoute(name,
-                                    {false, settings_.queue.retention, [this] { Wake(); }, false, &route_.redactor});
+    services.submissions().AddRoute(
+        name, {false, settings_.queue.retention, [this] { Wake(); }, false, &route_.redactor, /*saga=*/true});
   }
 }
 
@@ -329,7 +330,7 @@ void SagaApi::Handle(const Request& req, std::function<void(Response)> done) {
     if (!body.ok() || !body->is_object()) return done(BadParameter("the body is {\"note\": \"...\"} or empty"));
     const auto* note = body->as_object().if_contains("note");
     return store.MarkResolved(id, note && note->is_string() ? std::string(note->get_string()) : "",
-                              configured && configured->queue().deliver_events, answer);
+                              configured ? &configured->queue() : nullptr, answer);
   }
   if (action == "retry-compensation") {
     if (!configured)

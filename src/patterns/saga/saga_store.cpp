@@ -96,7 +96,7 @@ CREATE INDEX IF NOT EXISTS saga_attempts_of ON saga_attempts(saga_id, seq);
 
 constexpr const char* kColumns =
     "id, tenant, route, idem_key, status, step, pivot_passed, cancel_requested, cancelled, context, applied, reason, "
-    "command_id, created_at, updated_at, finished_at";
+    "command_id, created_at, updated_at, finished_at, expires_at";
 
 Saga ReadSaga(Stmt& s) {
   Saga g;
@@ -120,6 +120,7 @@ Saga ReadSaga(Stmt& s) {
   g.created_at = s.Int(13);
   g.updated_at = s.Int(14);
   g.finished_at = s.Int(15);
+  g.expires_at = s.Int(16);
   return g;
 }
 
@@ -175,13 +176,18 @@ Status Send(Conn& c, Saga& g, const SagaAction& a, const SagaQueue& q, bool noti
 
 // Writes the saga's state (and, when the action is no request, leaves it
 // waiting on nothing).
-Status Save(Conn& c, Saga& g, bool waiting, Millis now) {
+Status Save(Conn& c, Saga& g, bool waiting, Millis now, Millis retention) {
   g.updated_at = now;
   if (SagaTerminal(g.state.status) && g.finished_at == 0) g.finished_at = now;
+  if (!SagaTerminal(g.state.status)) g.finished_at = 0;
+  // Ended sagas expire; a parked one waits for its operator.
+  bool ended = SagaTerminal(g.state.status) && g.state.status != SagaStatus::kCompensationFailed;
+  g.expires_at = ended && retention > 0 ? g.finished_at + retention : 0;
   if (!waiting) g.command_id.clear();
   auto n = Change(c,
                   "UPDATE sagas SET status=?2, step=?3, pivot_passed=?4, cancel_requested=?5, cancelled=?6, "
-                  "context=?7, applied=?8, reason=?9, command_id=?10, updated_at=?11, finished_at=?12 WHERE id=?1",
+                  "context=?7, applied=?8, reason=?9, command_id=?10, updated_at=?11, finished_at=?12, expires_at=?13 "
+                  "WHERE id=?1",
                   [&](Stmt& s) {
                     s.Bind(1, g.id)
                         .Bind(2, std::string(SagaStatusName(g.state.status)))
@@ -194,7 +200,8 @@ Status Save(Conn& c, Saga& g, bool waiting, Millis now) {
                         .Bind(9, g.state.reason)
                         .Bind(10, g.command_id)
                         .Bind(11, now)
-                        .Bind(12, g.finished_at);
+                        .Bind(12, g.finished_at)
+                        .Bind(13, g.expires_at);
                   });
   if (!n.ok()) return n.status();
   if (*n != 1) return Status(Code::kNotFound, "saga '" + g.id + "' vanished");
@@ -296,7 +303,7 @@ void SagaStore::Start(SagaStartRequest req, Callback<SagaStartResult> done) {
         SagaAction a = SagaStart(*req.def, g.state);
         if (a.send)
           if (auto s = Send(c, g, a, *req.queue, req.notify, now); !s.ok()) return s;
-        if (auto s = Save(c, g, a.send, now); !s.ok()) return s;
+        if (auto s = Save(c, g, a.send, now, req.queue->retention); !s.ok()) return s;
         if (auto s = EmitMove(c, g, SagaStatus::kRunning, deliver, now); !s.ok()) return s;
         if (!req.key.has_key && req.respond) out.response = req.respond(g);
         out.created = true;
@@ -345,7 +352,7 @@ Status SagaStore::OnRequestFinished(Conn& c, const AttemptOutcome& o, const Saga
   SagaAction a = SagaAdvance(def, g.state, r);
   if (a.send)
     if (auto s = Send(c, g, a, q, o.notify, now); !s.ok()) return s;
-  if (auto s = Save(c, g, a.send, now); !s.ok()) return s;
+  if (auto s = Save(c, g, a.send, now, q.retention); !s.ok()) return s;
   if (r.kind == SagaStepResult::kSucceeded && !step.empty()) {
     bool compensation = before == SagaStatus::kCompensating;
     json::object data{{"step", step}, {"httpStatus", o.response_status}, {"submissionId", o.id}};
@@ -427,7 +434,7 @@ void SagaStore::Cancel(std::string id, Callback<Saga> done) {
           return Status(Code::kConflict, g->state.status != SagaStatus::kRunning
                                              ? std::string("the saga is ") + SagaStatusName(g->state.status)
                                              : "the saga has passed its pivot: it is completed forward, never undone");
-        if (auto s = Save(c, *g, true, db.Now()); !s.ok()) return s;
+        if (auto s = Save(c, *g, true, db.Now(), 0); !s.ok()) return s;
         return g;
       },
       std::move(done));
@@ -446,7 +453,6 @@ void SagaStore::RetryCompensation(std::string id, const SagaDef* def, const Saga
                         std::string("the saga is ") + SagaStatusName(g->state.status) + ", not compensation_failed");
         Millis now = db.Now();
         g->state.status = SagaStatus::kCompensating;
-        g->finished_at = 0;  // unfinished again
         // The compensation that was refused is at the top of `applied`: a
         // spent result sends it once more.
         SagaStepResult again;
@@ -455,18 +461,18 @@ void SagaStore::RetryCompensation(std::string id, const SagaDef* def, const Saga
         a.again = false;  // an operator asked: at once
         if (a.send)
           if (auto s = Send(c, *g, a, *q, notify, now); !s.ok()) return s;
-        if (auto s = Save(c, *g, a.send, now); !s.ok()) return s;
+        if (auto s = Save(c, *g, a.send, now, q->retention); !s.ok()) return s;
         if (auto s = EmitMove(c, *g, SagaStatus::kCompensationFailed, q->deliver_events, now); !s.ok()) return s;
         return g;
       },
       std::move(done));
 }
 
-void SagaStore::MarkResolved(std::string id, std::string note, bool deliver, Callback<Saga> done) {
+void SagaStore::MarkResolved(std::string id, std::string note, const SagaQueue* q, Callback<Saga> done) {
   Database& db = db_;
   SubmitFor<Saga>(
       db_,
-      [&db, id, note, deliver](Conn& c) -> Result<Saga> {
+      [&db, id, note, q](Conn& c) -> Result<Saga> {
         auto g = MustSaga(c, id);
         if (!g.ok()) return g.status();
         if (g->state.status != SagaStatus::kCompensationFailed)
@@ -474,13 +480,38 @@ void SagaStore::MarkResolved(std::string id, std::string note, bool deliver, Cal
                         std::string("the saga is ") + SagaStatusName(g->state.status) + ", not compensation_failed");
         g->state.status = SagaStatus::kCompensated;
         g->state.reason += "; resolved by an operator" + (note.empty() ? "" : ": " + note);
-        if (auto s = Save(c, *g, false, db.Now()); !s.ok()) return s;
-        if (auto s = EmitMove(c, *g, SagaStatus::kCompensationFailed, deliver, db.Now()); !s.ok()) return s;
+        if (auto s = Save(c, *g, false, db.Now(), q ? q->retention : 0); !s.ok()) return s;
+        if (auto s = EmitMove(c, *g, SagaStatus::kCompensationFailed, q && q->deliver_events, db.Now()); !s.ok())
+          return s;
         return g;
       },
       std::move(done));
 }
 
 SchemaStep SagaStore::Schema() { return {17, "sagas", kSqliteSchema, kPostgresSchema}; }
+
+SchemaStep SagaStore::ExpirySchema() {
+  return {18, "sagas",
+          "ALTER TABLE sagas ADD COLUMN expires_at BIGINT NOT NULL DEFAULT 0;\n"
+          "CREATE INDEX IF NOT EXISTS sagas_expiry ON sagas(expires_at) WHERE expires_at > 0;\n",
+          "ALTER TABLE sagas ADD COLUMN IF NOT EXISTS expires_at BIGINT NOT NULL DEFAULT 0;\n"
+          "CREATE INDEX IF NOT EXISTS sagas_expiry ON sagas(expires_at) WHERE expires_at > 0;\n"};
+}
+
+Result<int> SagaStore::CollectExpired(Conn& c, int batch, Millis now) {
+  auto due = QueryRows<std::string>(
+      c,
+      "SELECT id FROM sagas g WHERE expires_at > 0 AND expires_at <= ?1 AND NOT EXISTS (SELECT 1 FROM events e "
+      "WHERE e.submission_id = g.id AND e.deliver = 1 AND e.delivered_at IS NULL) ORDER BY expires_at LIMIT ?2",
+      [&](Stmt& s) { s.Bind(1, now).Bind(2, int64_t{batch}); }, +[](Stmt& s) { return s.Text(0); });
+  if (!due.ok()) return due.status();
+  for (const auto& id : *due)
+    for (const char* sql : {"DELETE FROM saga_attempts WHERE saga_id=?1", "DELETE FROM events WHERE submission_id=?1",
+                            "DELETE FROM sagas WHERE id=?1"}) {
+      auto n = Change(c, sql, [&](Stmt& s) { s.Bind(1, id); });
+      if (!n.ok()) return n.status();
+    }
+  return static_cast<int>(due->size());
+}
 
 }  // namespace writ

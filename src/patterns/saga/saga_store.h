@@ -30,6 +30,7 @@ struct Saga {
   SagaState state;
   std::string command_id;  // the request in flight ("" when none)
   Millis created_at = 0, updated_at = 0, finished_at = 0;
+  Millis expires_at = 0;  // ended (not parked): deleted after this; 0 never
 };
 
 // One attempt of one of a saga's requests, as the step log shows it.
@@ -67,6 +68,10 @@ struct SagaQueue {
   // The route has a webhook: the saga's events (saga.started,
   // saga.step.succeeded, ...) are delivered to it, not only kept.
   bool deliver_events = false;
+  // An ended saga (succeeded, compensated, cancelled) is kept this long,
+  // with its step log and events; 0 without end. A parked one
+  // (compensation_failed) is kept until an operator acts.
+  Millis retention = 0;
 };
 
 struct SagaStartRequest {
@@ -117,10 +122,16 @@ class SagaStore {
   // queued again (after the master was fixed).
   void RetryCompensation(std::string id, const SagaDef* def, const SagaQueue* q, bool notify, Callback<Saga> done);
   // Operator: compensation_failed -> compensated, with the operator's note
-  // (its event delivered to the route's webhook when `deliver`).
-  void MarkResolved(std::string id, std::string note, bool deliver, Callback<Saga> done);
+  // (its event delivered and its retention as `q` says; null: the route is
+  // gone, kept without end).
+  void MarkResolved(std::string id, std::string note, const SagaQueue* q, Callback<Saga> done);
+  // The garbage collector's: deletes up to `batch` sagas past their
+  // retention, with their step logs and events (not while an event still
+  // waits for its webhook).
+  static Result<int> CollectExpired(sql::Conn& c, int batch, Millis now);
 
   static SchemaStep Schema();  // version 17
+  static SchemaStep ExpirySchema();  // version 18: sagas.expires_at
 
  private:
   Database& db_;
