@@ -43,7 +43,12 @@ class AuthTest : public ::testing::Test {
     drafts.path = "/applications/drafts";
     drafts.mode = "draft";
     drafts.extra = "upstream_path: /applications\n";
-    writ_.Start(dir_.path(), master_.port(), {orders, payments, bulk, drafts});
+    RouteOptions trips;
+    trips.path = "/trips";
+    trips.mode = "saga";
+    trips.extra = "async: {poll_interval: 50ms}\nsaga:\n  steps:\n"
+                  "    - {name: flight, path: /flights, body: {trip: '{{/input/trip}}'}}\n";
+    writ_.Start(dir_.path(), master_.port(), {orders, payments, bulk, drafts, trips});
   }
 
   // `writ apikeys create`: the key it prints once.
@@ -60,7 +65,11 @@ class AuthTest : public ::testing::Test {
   // The listener an endpoint is on: /metrics and changes under /v1/ are on
   // the admin listener (server.admin_listen), the rest on the public one.
   uint16_t PortFor(const std::string& method, const std::string& target) const {
-    bool admin = target == "/metrics" || target == "/v1/endpoints" || (method != "GET" && target.rfind("/v1/", 0) == 0);
+    // A saga's client cancels it on the public listener.
+    bool saga_cancel = target.rfind("/v1/sagas/", 0) == 0 && target.size() > 7 &&
+                       target.compare(target.size() - 7, 7, "/cancel") == 0;
+    bool admin = target == "/metrics" || target == "/v1/endpoints" ||
+                 (method != "GET" && target.rfind("/v1/", 0) == 0 && !saga_cancel);
     return admin ? writ_.admin_port() : writ_.port();
   }
   static Headers Bearer(const std::string& key) { return {{"Authorization", "Bearer " + key}}; }
@@ -103,7 +112,10 @@ TEST_F(AuthTest, EachEndpointAnswersOnlyTheRolesItNeeds) {
   std::string sub = Field(as(client, "POST", "/payments", R"({"amount":1})"), "submissionId");
   std::string job = Field(as(client, "POST", "/products/bulk", "{\"sku\":\"s1\"}\n", "application/x-ndjson"), "jobId");
   std::string draft = Field(as(client, "POST", "/applications/drafts", R"({"name":"a"})"), "draftId");
-  ASSERT_FALSE(sub.empty() || job.empty() || draft.empty());
+  std::string saga = Field(as(client, "POST", "/trips", R"({"trip":"a-1"})"), "sagaId");
+  ASSERT_FALSE(sub.empty() || job.empty() || draft.empty() || saga.empty());
+  ASSERT_TRUE(Eventually([&] { return Field(as(client, "GET", "/v1/sagas/" + saga), "status") == "succeeded"; },
+                         10'000));
   ASSERT_TRUE(Eventually([&] { return Field(as(client, "GET", "/v1/submissions/" + sub), "status") == "succeeded"; },
                          10'000));
   ASSERT_TRUE(Eventually([&] { return Field(as(client, "GET", "/v1/jobs/" + job), "status") == "completed"; },
@@ -148,6 +160,16 @@ TEST_F(AuthTest, EachEndpointAnswersOnlyTheRolesItNeeds) {
       {"PATCH", "/applications/drafts/{draftId}", d, R"({"name":"e"})", 0, 200, 404, 403, 403, 403},
       {"POST", "/applications/drafts/{draftId}/submit", d + "/submit", "", 0, 201, 404, 403, 403, 403},
       {"DELETE", "/applications/drafts/{draftId}", d, "", 0, 204, 404, 403, 403, 403},
+      {"GET", "/v1/sagas", "/v1/sagas", "", 0, 403, 403, 200, 200, 200},
+      {"GET", "/v1/sagas/{id}", "/v1/sagas/" + saga, "", 0, 200, 404, 200, 200, 200},
+      {"GET", "/v1/sagas/{id}/events", "/v1/sagas/" + saga + "/events", "", 0, 200, 404, 200, 200, 200},
+      // The saga has succeeded: nothing to cancel, retry or resolve.
+      {"POST", "/v1/sagas/{id}/cancel", "/v1/sagas/" + saga + "/cancel", "", 0, 409, 404, 403, 409, 409},
+      {"POST", "/v1/sagas/{id}/retry-compensation", "/v1/sagas/" + saga + "/retry-compensation", "", 0, 403, 403,
+       403, 409, 409},
+      {"POST", "/v1/sagas/{id}/mark-resolved", "/v1/sagas/" + saga + "/mark-resolved", "", 0, 403, 403, 403, 409,
+       409},
+      {"POST", "/trips", "/trips", R"({"trip":"a-2"})", 0, 202, 202, 403, 403, 403},
   };
 
   // The table is complete: exactly the endpoints the gateway serves.
@@ -329,6 +351,12 @@ TEST_F(AuthTest, AnotherTenantsRecordsAreNotFoundAndUntouched) {
   std::string d_etag(FindHeader(draft.headers, "ETag").value_or(""));
   ASSERT_TRUE(Eventually([&] { return Field(call(g_client, "GET", "/v1/jobs/" + j), "status") == "completed"; },
                          10'000));
+  auto saga = call(g_client, "POST", "/trips", R"({"trip":"g-1"})", "t1");
+  ASSERT_EQ(saga.status, 202) << saga.body;
+  std::string g = Field(saga, "sagaId");
+  ASSERT_TRUE(Eventually([&] { return Field(call(g_client, "GET", "/v1/sagas/" + g), "status") == "succeeded"; },
+                         10'000));
+  auto before_saga = call(g_client, "GET", "/v1/sagas/" + g).body;
   auto before_sub = call(g_client, "GET", "/v1/submissions/" + s).body;
   auto before_job = call(g_client, "GET", "/v1/jobs/" + j + "/items").body;
 
@@ -351,6 +379,11 @@ TEST_F(AuthTest, AnotherTenantsRecordsAreNotFoundAndUntouched) {
       {"client", a_client, "DELETE", "/applications/drafts/" + d, ""},
       {"client", a_client, "POST", "/applications/drafts/" + d + "/submit", ""},
       {"client", a_client, "GET", "/applications/drafts/" + d + "/versions", ""},
+      {"client", a_client, "GET", "/v1/sagas/" + g, ""},
+      {"reader", a_reader, "GET", "/v1/sagas/" + g + "/events", ""},
+      {"client", a_client, "POST", "/v1/sagas/" + g + "/cancel", ""},
+      {"operator", a_op, "POST", "/v1/sagas/" + g + "/retry-compensation", ""},
+      {"operator", a_op, "POST", "/v1/sagas/" + g + "/mark-resolved", ""},
   };
   for (const auto& t : tries) {
     Headers h = Bearer(t.key);
@@ -361,6 +394,11 @@ TEST_F(AuthTest, AnotherTenantsRecordsAreNotFoundAndUntouched) {
     EXPECT_EQ(r.status, 404) << t.method << " " << t.target << " as acme's " << t.who << ": " << r.body;
   }
   EXPECT_EQ(call(g_client, "GET", "/v1/submissions/" + s).body, before_sub) << "globex's submission unchanged";
+  EXPECT_EQ(call(g_client, "GET", "/v1/sagas/" + g).body, before_saga) << "globex's saga unchanged";
+  auto listed = call(a_reader, "GET", "/v1/sagas");
+  EXPECT_EQ(listed.status, 200) << listed.body;
+  EXPECT_EQ(ParseBody(listed).at("sagas").as_array().size(), 0u) << "globex's saga is not listed";
+  EXPECT_EQ(ParseBody(call(all, "GET", "/v1/sagas")).at("sagas").as_array().size(), 1u) << "every tenant's key sees it";
   EXPECT_EQ(call(g_client, "GET", "/v1/jobs/" + j + "/items").body, before_job) << "globex's job unchanged";
   auto mine = call(g_client, "GET", "/applications/drafts/" + d);
   EXPECT_EQ(mine.status, 200) << mine.body;

@@ -259,6 +259,7 @@ std::vector<ApiEndpoint> SagaApi::Endpoints() const {
 void SagaApi::Handle(const Request& req, std::function<void(Response)> done) {
   SagaStore store(db_);
   auto q = ParseQuery(req.target);
+  const std::string scope = ReadScope(req);  // "" every tenant
   if (req.path == kBase) {
     if (req.method != "GET") return done(Problem(405, "method-not-allowed", "Method not allowed", req.method));
     auto limit = ParseLimit(q["limit"], 20);
@@ -274,7 +275,7 @@ void SagaApi::Handle(const Request& req, std::function<void(Response)> done) {
     if (!rows.ok()) return done(StoreProblem(rows.status()));
     json::array items;
     for (const auto& g : *rows)
-      if (req.tenant.empty() || g.tenant == req.tenant) items.push_back(SagaJson(g));
+      if (InScope(scope, g.tenant)) items.push_back(SagaJson(g));
     return done(JsonResponse(200, {{"sagas", std::move(items)}}));
   }
   std::string rest = req.path.substr(std::string(kBase).size() + 1);
@@ -282,7 +283,7 @@ void SagaApi::Handle(const Request& req, std::function<void(Response)> done) {
   std::string action = rest.size() > id.size() ? rest.substr(id.size() + 1) : "";
   auto found = store.Get(id);
   if (!found.ok()) return done(StoreProblem(found.status()));
-  if (!found->has_value() || (!req.tenant.empty() && (*found)->tenant != req.tenant)) return done(NotFound(id));
+  if (!found->has_value() || !InScope(scope, (*found)->tenant)) return done(NotFound(id));
   const Saga& g = **found;
   auto answer = [done](Result<Saga> r) {
     if (!r.ok() && r.status().code() == Code::kConflict)
