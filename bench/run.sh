@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Benchmarks, each against a peer measured in the same run.
-#   bench/run.sh [s1|s2|s3|s4|s5|s6|s7|s8|s9|s10|all]  (default: all; s3 includes s4)
+#   bench/run.sh [s1|s2|s3|s4|s5|s6|s7|s8|s9|s10|s11|all]  (default: all; s3 includes s4)
 # Environment: BENCH_DURATION (s per measurement, 10), BENCH_ROUNDS (3),
 # BENCH_CONNECTIONS (64). Needs root or sudo for the first install of
 # nginx-light and wrk (Debian packages).
@@ -45,6 +45,13 @@
 #             different and with 1% changed behind the feed, vs reading the
 #             master's collection page by page (bench/peers/page_master.js,
 #             node, without it when node is missing)
+# S11 sagas:  trips of three steps (flight, hotel, car: three POSTs to the
+#             master, each taking the previous answer's id) on a saga route,
+#             sagas/s from the first request until every saga has ended, vs
+#             Restate running the same three calls as a service (ctx.run per
+#             call, invoked with `send` and an idempotency key); then, at a
+#             fixed rate (BENCH_SAGA_RATE, 50/s), each saga's time from the
+#             client's send to its last call's arrival at the master
 #
 # Placement: the load generator (wrk) runs on core 0, every server on core 1
 # (taskset), so each system gets the same single core. Measurements
@@ -126,6 +133,21 @@ routes:
   - {path: /applications/drafts, mode: draft, upstream: master, upstream_path: /applications, max_body: 64KiB}
   - {path: /edge/orders, mode: edge, upstream: master, upstream_path: /orders,
      async: {concurrency: 64, poll_interval: 50ms, backoff_base: 200ms, backoff_max: 2s}}
+  - {method: POST, path: /trips, mode: saga, upstream: master, async: {concurrency: 64, poll_interval: 50ms},
+     saga: {steps: [
+       {name: flight, path: /flights, body: {account: "{{/input/accountId}}", amount: "{{/input/amount}}"},
+        compensate: {path: "/flights/{{/steps/flight/body/id}}"}},
+       {name: hotel, path: /hotels, body: {account: "{{/input/accountId}}", flight: "{{/steps/flight/body/id}}"},
+        compensate: {path: "/hotels/{{/steps/hotel/body/id}}"}},
+       {name: car, path: /cars, body: {account: "{{/input/accountId}}", hotel: "{{/steps/hotel/body/id}}"}}]}}
+  - {method: POST, path: /trips/timed, mode: saga, upstream: master, async: {concurrency: 64, poll_interval: 50ms},
+     saga: {steps: [
+       {name: flight, path: /flights, body: {account: "{{/input/accountId}}", amount: "{{/input/amount}}"},
+        compensate: {path: "/flights/{{/steps/flight/body/id}}"}},
+       {name: hotel, path: /hotels, body: {account: "{{/input/accountId}}", flight: "{{/steps/flight/body/id}}"},
+        compensate: {path: "/hotels/{{/steps/hotel/body/id}}"}},
+       {name: car, path: /cars,
+        body: {account: "{{/input/accountId}}", hotel: "{{/steps/hotel/body/id}}", sentAt: "{{/input/sentAt}}"}}]}}
   - {path: /customers, mode: dual-copy, upstream: master,
      copy: {refresh: {path: "/customers?updatedSince={cursor}&limit=5000", interval: 1s, data: /data},
             max_staleness: 1h, on_stale: serve, on_conflict: master_wins,
@@ -288,6 +310,7 @@ peer_depth() { curl -s "http://127.0.0.1:$1/_depth" | sed -E 's/.*"depth":([0-9]
 RESTATE_VERSION=1.7.12; RESTATE_SDK_VERSION=1.9.1  # the newest SDK that runs on Debian's Node 20
 restate_depth() { peer_depth 18394; }
 start_restate() {
+  [[ ${RESTATE_UP:-0} == 1 ]] && return 0  # started by an earlier scenario of this run
   [[ ${BENCH_PEERS:-1} == 1 ]] && command -v npm >/dev/null || return 1
   mkdir -p "$WORK/restate"
   (cd "$WORK/restate" && npm install --silent --no-audit --no-fund "@restatedev/restate-server@$RESTATE_VERSION" \
@@ -308,7 +331,7 @@ start_restate() {
   local _
   for _ in $(seq 100); do
     curl -sf -X POST http://127.0.0.1:19070/deployments -H 'Content-Type: application/json' \
-      -d '{"uri":"http://127.0.0.1:19080"}' >/dev/null && wait_port 18393 && return 0
+      -d '{"uri":"http://127.0.0.1:19080"}' >/dev/null && wait_port 18393 && RESTATE_UP=1 && return 0
     sleep 0.2
   done
   return 1
@@ -697,6 +720,60 @@ if [[ $SCENARIO == s10 || $SCENARIO == all ]]; then
     echo "  (no node: the peer was not run)"
   fi
   echo "  (report only: the 1% stay different, so every 1% round finds them again)"
+  echo
+fi
+if [[ $SCENARIO == s11 || $SCENARIO == all ]]; then
+  echo "## S11 sagas of three steps (flight, hotel, car: three calls to the master, each with the previous answer)"
+  saga_depth() {  # sagas not yet ended (at most 1000 counted: > 0 is all that matters)
+    curl -s "http://127.0.0.1:$1/v1/sagas?status=running&limit=1000" | grep -o '"sagaId"' | wc -l
+  }
+  SAGA_PEERS=()
+  if start_restate; then
+    SAGA_PEERS=(s11-restate)
+    echo "  (peer: Restate $RESTATE_VERSION + restate-sdk $RESTATE_SDK_VERSION, service trips/book: three ctx.run calls)"
+  else
+    echo "  (Restate peer not available: no npm registry, BENCH_PEERS=0, or it did not start)"
+  fi
+  saga_round() {  # NAME PORT ROUND PATH DEPTH_FN: sagas/s from the first request until every one has ended
+    local name=$1 port=$2 r=$3 path=$4 depth=$5 before after t0 t1
+    before=$(master_applied)
+    t0=$(date +%s.%N)
+    run "s11-$name-accept" "$port" async_submit.lua "t$name$r" "$path" >/dev/null
+    while (($($depth "$port") > 0)); do sleep 0.1; done
+    t1=$(date +%s.%N)
+    after=$(master_applied)
+    local sagas=$(((after - before) / 3))
+    echo "0 0 $(awk -v n=$sagas -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", n / (b - a) }')" >>"$WORK/s11-$name.txt"
+    printf '  %-16s %10s sagas/s  (%d sagas, %d calls at the master, until every saga had ended)\n' "s11-$name" \
+      "$(tail -1 "$WORK/s11-$name.txt" | cut -d' ' -f3)" "$sagas" $((after - before))
+  }
+  for r in $(seq "$ROUNDS"); do
+    saga_round writ $WRIT_PORT "$r" /trips saga_depth
+    ((${#SAGA_PEERS[@]})) && saga_round restate 18393 "$r" /trips/book/send restate_depth
+  done
+  summary "${SAGA_PEERS[@]}" s11-writ
+  echo "  (sagas/s end to end: from the first request until every saga had ended, the drain included)"
+  SAGA_RATE=${BENCH_SAGA_RATE:-50}
+  echo "  per saga at $SAGA_RATE sagas/s: client send -> the car's call at the master"
+  for r in $(seq "$ROUNDS"); do
+    for sys in "writ $WRIT_PORT saga_depth /trips/timed" ${SAGA_PEERS[@]:+"restate 18393 restate_depth /trips/book/send"}; do
+      read -r name port depth path <<<"$sys"
+      curl -s -X POST http://127.0.0.1:$MASTER_PORT/_reset >/dev/null
+      run "s11l-$name-accept" "$port" paced_async_submit.lua "s$name$r" "$path" "$SAGA_RATE" >/dev/null
+      while (($($depth "$port") > 0)); do sleep 0.1; done
+      lat=$(curl -s http://127.0.0.1:$MASTER_PORT/_latency)
+      p50=$(sed -E 's/.*"p50Ms":([0-9.eE+-]+).*/\1/' <<<"$lat"); p99=$(sed -E 's/.*"p99Ms":([0-9.eE+-]+).*/\1/' <<<"$lat")
+      n=$(sed -E 's/.*"count":([0-9]+).*/\1/' <<<"$lat")
+      p50=$(awk -v v="$p50" 'BEGIN { printf "%.2f", v }'); p99=$(awk -v v="$p99" 'BEGIN { printf "%.2f", v }')
+      echo "$p50 $p99 $n" >>"$WORK/s11l-$name.txt"
+      printf '  %-16s per saga p50 %8s ms  p99 %8s ms  (%s sagas)\n' "s11l-$name" "$p50" "$p99" "$n"
+    done
+  done
+  printf '\n  %-16s %14s %14s\n' system "p50 ms (median)" "p99 ms (median)"
+  for name in writ ${SAGA_PEERS[@]:+restate}; do
+    printf '  %-16s %14s %14s\n' "s11l-$name" "$(median "s11l-$name" 1)" "$(median "s11l-$name" 2)"
+  done
+  echo "  (bar: writ sagas/s >= 5x Restate's)"
   echo
 fi
 echo "logs and configs: $WORK"

@@ -96,7 +96,7 @@ CREATE INDEX IF NOT EXISTS saga_attempts_of ON saga_attempts(saga_id, seq);
 
 constexpr const char* kColumns =
     "id, tenant, route, idem_key, status, step, pivot_passed, cancel_requested, cancelled, context, applied, reason, "
-    "command_id, created_at, updated_at, finished_at, expires_at";
+    "command_id, created_at, updated_at, finished_at, expires_at, command_step, command_compensation";
 
 Saga ReadSaga(Stmt& s) {
   Saga g;
@@ -121,6 +121,8 @@ Saga ReadSaga(Stmt& s) {
   g.updated_at = s.Int(14);
   g.finished_at = s.Int(15);
   g.expires_at = s.Int(16);
+  g.command_step = s.Text(17);
+  g.command_compensation = s.Int(18) != 0;
   return g;
 }
 
@@ -152,7 +154,7 @@ Result<Saga> MustSaga(Conn& c, const std::string& id) {
 }
 
 // Queues `a` for saga `g` (a new command, due at once or after the pause of
-// a request sent once more) and points the saga at it.
+// a request sent once more) and points the saga at it (Save writes that).
 Status Send(Conn& c, Saga& g, const SagaAction& a, const SagaQueue& q, bool notify, Millis now) {
   Command cmd;
   cmd.id = TimeOrderedId("sub_", now);
@@ -167,11 +169,10 @@ Status Send(Conn& c, Saga& g, const SagaAction& a, const SagaQueue& q, bool noti
   cmd.upstream_key = q.upstream_key ? q.upstream_key(g.id, a.key()) : g.id + "/" + a.key();
   auto queued = CommandQueue::Enqueue(c, std::move(cmd), notify, now, a.again ? now + q.again_delay : 0);
   if (!queued.ok()) return queued.status();
-  g.command_id = queued->id;
-  auto n = Change(
-      c, "UPDATE sagas SET command_id=?2, command_step=?3, command_compensation=?4 WHERE id=?1",
-      [&](Stmt& s) { s.Bind(1, g.id).Bind(2, g.command_id).Bind(3, a.step).Bind(4, int64_t{a.compensation ? 1 : 0}); });
-  return n.ok() ? Status::Ok() : n.status();
+  g.command_id = queued->id;  // written by Save, which follows every Send
+  g.command_step = a.step;
+  g.command_compensation = a.compensation;
+  return Status::Ok();
 }
 
 // Writes the saga's state (and, when the action is no request, leaves it
@@ -186,8 +187,8 @@ Status Save(Conn& c, Saga& g, bool waiting, Millis now, Millis retention) {
   if (!waiting) g.command_id.clear();
   auto n = Change(c,
                   "UPDATE sagas SET status=?2, step=?3, pivot_passed=?4, cancel_requested=?5, cancelled=?6, "
-                  "context=?7, applied=?8, reason=?9, command_id=?10, updated_at=?11, finished_at=?12, expires_at=?13 "
-                  "WHERE id=?1",
+                  "context=?7, applied=?8, reason=?9, command_id=?10, updated_at=?11, finished_at=?12, expires_at=?13, "
+                  "command_step=?14, command_compensation=?15 WHERE id=?1",
                   [&](Stmt& s) {
                     s.Bind(1, g.id)
                         .Bind(2, std::string(SagaStatusName(g.state.status)))
@@ -201,7 +202,9 @@ Status Save(Conn& c, Saga& g, bool waiting, Millis now, Millis retention) {
                         .Bind(10, g.command_id)
                         .Bind(11, now)
                         .Bind(12, g.finished_at)
-                        .Bind(13, g.expires_at);
+                        .Bind(13, g.expires_at)
+                        .Bind(14, g.command_step)
+                        .Bind(15, int64_t{g.command_compensation ? 1 : 0});
                   });
   if (!n.ok()) return n.status();
   if (*n != 1) return Status(Code::kNotFound, "saga '" + g.id + "' vanished");
@@ -228,28 +231,21 @@ Status EmitMove(Conn& c, const Saga& g, SagaStatus before, bool deliver, Millis 
   return Emit(c, g, std::string("saga.") + SagaStatusName(g.state.status), std::move(data), deliver, now);
 }
 
-Status LogAttempt(Conn& c, const std::string& command_id, int status, const std::string& outcome,
-                  const std::string& error, Millis now) {
-  auto rows = QueryRows<std::pair<std::string, std::pair<std::string, int64_t>>>(
-      c, "SELECT id, command_step, command_compensation FROM sagas WHERE command_id=?1 AND command_id != ''",
-      [&](Stmt& s) { s.Bind(1, command_id); },
-      +[](Stmt& s) { return std::make_pair(s.Text(0), std::make_pair(s.Text(1), s.Int(2))); });
-  if (!rows.ok()) return rows.status();
-  if (rows->empty()) return Status::Ok();
+// A log row for the attempt of `g`'s request in flight (command_id).
+Status LogAttempt(Conn& c, const Saga& g, int status, const std::string& outcome, const std::string& error,
+                  Millis now) {
+  const std::string& command_id = g.command_id;
   auto attempts = QueryRows<int64_t>(
       c, "SELECT attempts FROM commands WHERE id=?1", [&](Stmt& s) { s.Bind(1, command_id); },
       +[](Stmt& s) { return s.Int(0); });
   if (!attempts.ok()) return attempts.status();
-  // Named, not bound: clang 14 cannot capture structured bindings.
-  const std::string& saga = rows->front().first;
-  const std::pair<std::string, int64_t>& step = rows->front().second;
   auto n = Change(c,
                   "INSERT INTO saga_attempts (saga_id, step, compensation, attempt, status, outcome, error, "
                   "command_id, at) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)",
                   [&](Stmt& s) {
-                    s.Bind(1, saga)
-                        .Bind(2, step.first)
-                        .Bind(3, step.second)
+                    s.Bind(1, g.id)
+                        .Bind(2, g.command_step)
+                        .Bind(3, int64_t{g.command_compensation ? 1 : 0})
                         .Bind(4, attempts->empty() ? int64_t{0} : attempts->front())
                         .Bind(5, int64_t{status})
                         .Bind(6, outcome)
@@ -258,6 +254,25 @@ Status LogAttempt(Conn& c, const std::string& command_id, int status, const std:
                         .Bind(9, now);
                   });
   return n.ok() ? Status::Ok() : n.status();
+}
+
+// The same for command `command_id`, whichever saga waits on it (none: nothing).
+Status LogAttempt(Conn& c, const std::string& command_id, int status, const std::string& outcome,
+                  const std::string& error, Millis now) {
+  auto rows = QueryRows<Saga>(
+      c, "SELECT id, command_step, command_compensation FROM sagas WHERE command_id=?1 AND command_id != ''",
+      [&](Stmt& s) { s.Bind(1, command_id); },
+      +[](Stmt& s) {
+        Saga g;
+        g.id = s.Text(0);
+        g.command_step = s.Text(1);
+        g.command_compensation = s.Int(2) != 0;
+        return g;
+      });
+  if (!rows.ok()) return rows.status();
+  if (rows->empty()) return Status::Ok();
+  rows->front().command_id = command_id;
+  return LogAttempt(c, rows->front(), status, outcome, error, now);
 }
 
 }  // namespace
@@ -342,7 +357,7 @@ Status SagaStore::OnRequestFinished(Conn& c, const AttemptOutcome& o, const Saga
     if (!unknown.ok()) return unknown.status();
     r.possibly_applied = o.outcome_unknown || (!unknown->empty() && unknown->front() > 0);
   }
-  if (auto s = LogAttempt(c, o.id, o.response_status, outcome, o.error, now); !s.ok()) return s;
+  if (auto s = LogAttempt(c, g, o.response_status, outcome, o.error, now); !s.ok()) return s;
   SagaStatus before = g.state.status;
   // The request answered: the step at `step`, forward while running, its
   // compensation while compensating.

@@ -29,6 +29,8 @@ struct Saga {
   std::string id, tenant, route, idem_key;
   SagaState state;
   std::string command_id;  // the request in flight ("" when none)
+  std::string command_step;           // ... of this step
+  bool command_compensation = false;  // ... its compensation
   Millis created_at = 0, updated_at = 0, finished_at = 0;
   Millis expires_at = 0;  // ended (not parked): deleted after this; 0 never
 };
