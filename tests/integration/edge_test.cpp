@@ -38,7 +38,8 @@ RouteOptions EdgeRoute(const std::string& path, const std::string& edge_yaml = "
 class EdgeTest : public ::testing::Test {
  protected:
   void Start(const std::vector<std::string>& env = {}) {
-    master_.Start(dir_.path(), {"--honor-idempotency-key"});
+    // Some tests stop the master and start it again on its port.
+    master_.Start(dir_.path(), {"--honor-idempotency-key"}, RestartablePort());
     writ_.Start(dir_.path(), master_.port(),
                 {EdgeRoute("/orders"), EdgeRoute("/lines", "{references: [{pointer: /orderId, route: /orders}]}")},
                 "", env);
@@ -320,7 +321,7 @@ TEST_F(EdgeTest, EachConflictPolicyMeetsAMasterThatChangedTheRecord) {
 // The staleness window is explicit: published with the route, and a record
 // waiting past it makes the route degraded (still ready: writes are taken).
 TEST_F(EdgeTest, ARecordWaitingPastTheWindowDegradesTheRouteButNotReadiness) {
-  master_.Start(dir_.path(), {"--honor-idempotency-key"});
+  master_.Start(dir_.path(), {"--honor-idempotency-key"}, RestartablePort());
   writ_.Start(dir_.path(), master_.port(), {EdgeRoute("/orders", "{max_sync_delay: 1s, on_conflict: local_wins}")});
   auto contract = ParseBody(Call(writ_.port(), "GET", "/.well-known/writ/routes"));
   const auto& route = contract.at("routes").at(0);

@@ -28,6 +28,12 @@ class TempDir {
   std::string path_;
 };
 
+// A loopback port that is free now, below the kernel's ephemeral range
+// (32768-60999), so no process binding port 0 is handed it: for a master a
+// test stops and starts again on the same port (a port-0 one could be
+// taken by a test running beside it while it is down).
+uint16_t RestartablePort();
+
 class MockMasterProcess {
  public:
   // `flags` are extra mock-master flags, e.g. {"--honor-idempotency-key"}.
