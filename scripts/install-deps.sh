@@ -10,6 +10,7 @@ PACKAGES=(
   libsqlite3-dev libssl-dev libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev
   libpq-dev                   # PostgreSQL store (libpq)
   libjwt-dev                  # auth.jwt: JWT verification (HS256, RS256, ES256)
+  libnats-dev                 # the NATS JetStream event sink (nats.c)
   postgresql                  # the tests start their own server (initdb + pg_ctl), never the system one
   nlohmann-json3-dev          # JSON patch and merge patch of drafts (one .cpp)
   libgtest-dev libgmock-dev
@@ -35,24 +36,27 @@ install_valijson() {
   rm -rf "$tmp"
   echo "install-deps: valijson headers unpacked into $dest"
 }
-# promtool checks examples/alerts.yaml (a test). It ships in Debian's
-# prometheus package, whose install would also set up the Prometheus server
-# as a system service: we fetch the .deb and unpack only promtool into .deps/.
-install_promtool() {
-  local dest=.deps/prometheus
-  [[ -x $dest/usr/bin/promtool ]] && return 0
+# Unpacks one binary of a Debian package into .deps/<dir>/usr/bin without
+# installing the package: promtool (package prometheus) checks
+# examples/alerts.yaml, and nats-server (package nats-server) runs JetStream
+# for the NATS sink's tests. Both packages would set their server up as a
+# system service; the tests start their own on loopback instead.
+unpack_binary() {
+  local package=$1 path=$2 dir=$3
+  local dest=.deps/$dir name
+  name=$(basename "$path")
+  [[ -x $dest/usr/bin/$name ]] && return 0
   local tmp
   tmp=$(mktemp -d)
-  (cd "$tmp" && apt-get download prometheus >/dev/null 2>&1) || {
+  (cd "$tmp" && apt-get download "$package" >/dev/null 2>&1) || {
     $SUDO apt-get update -qq
-    (cd "$tmp" && apt-get download prometheus >/dev/null)
+    (cd "$tmp" && apt-get download "$package" >/dev/null)
   }
-  mkdir -p "$dest"
-  dpkg -x "$tmp"/prometheus_*.deb "$tmp/x"
+  dpkg -x "$tmp"/"$package"_*.deb "$tmp/x"
   mkdir -p "$dest/usr/bin"
-  cp "$tmp/x/usr/bin/promtool" "$dest/usr/bin/promtool"
+  cp "$tmp/x/$path" "$dest/usr/bin/$name"
   rm -rf "$tmp"
-  echo "install-deps: promtool unpacked into $dest"
+  echo "install-deps: $name unpacked into $dest"
 }
 cd "$(dirname "$0")/.."
 SUDO=""
@@ -70,4 +74,5 @@ else
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 install_valijson
-install_promtool
+unpack_binary prometheus usr/bin/promtool prometheus
+unpack_binary nats-server usr/sbin/nats-server nats

@@ -110,7 +110,7 @@ int RunSubmissionsAction(const SubmissionsOptions& o, const std::string& action)
     }
     const RouteConfig* route = c.ok() && c->has_value() ? FindRoute(config, (*c)->route) : nullptr;
     const auto* queued = route ? dynamic_cast<const QueuedSettings*>(route->settings.get()) : nullptr;
-    bool notify = queued && queued->notify();
+    EventSinks notify = queued ? queued->event_sinks() : 0;
     Millis retention = queued ? queued->queue.retention : QueueConfig().retention;
     bool park = route && route->idempotency.on_unknown == OnUnknown::kPark;
     auto r = action == "retry" ? RedriveSync(store->queue(), id, notify, o.unknown_ok || !park)

@@ -1,6 +1,7 @@
 #include "config/config.h"
 
 #include "core/api_key.h"
+#include "core/units.h"
 
 #include <algorithm>
 #include <cstdlib>
@@ -242,6 +243,43 @@ void ReadStore(Reader& r, const YAML::Node& n, StoreConfig& s) {
   }
 }
 
+void ReadNats(Reader& r, const YAML::Node& n, NatsConfig& c) {
+  if (!r.CheckMap(n, "nats", {"url", "stream", "subjects", "create_stream", "duplicate_window", "timeout",
+                              "max_backoff", "batch"}))
+    return;
+  r.Str(n, "url", c.url);
+  r.Str(n, "stream", c.stream);
+  r.StrList(n, "subjects", c.subjects);
+  r.Bool(n, "create_stream", c.create_stream);
+  r.Duration(n, "duplicate_window", c.duplicate_window);
+  r.Duration(n, "timeout", c.timeout);
+  r.Duration(n, "max_backoff", c.max_backoff);
+  r.Int(n, "batch", c.batch, 1, 10'000);
+  if (!n["url"]) return r.Error(n, "nats needs a url, e.g. nats://127.0.0.1:4222");
+  for (size_t from = 0; from <= c.url.size();) {
+    size_t comma = std::min(c.url.find(',', from), c.url.size());
+    std::string part = c.url.substr(from, comma - from);
+    from = comma + 1;
+    if (part.rfind("nats://", 0) == 0 && part.size() > 7) continue;
+    return r.Error(n["url"], "nats url must be nats://host:port (comma-separated for a cluster), got '" + c.url + "'");
+  }
+  bool stream_ok = !c.stream.empty();
+  for (char ch : c.stream)
+    if (ch == '.' || ch == '*' || ch == '>' || ch == ' ' || ch == '/' || ch == '\\') stream_ok = false;
+  if (!stream_ok) r.Error(At(n, "stream"), "nats stream must be a name without '.', '*', '>', '/' or spaces, got '" + c.stream + "'");
+  if (c.subjects.empty()) r.Error(At(n, "subjects"), "nats subjects must name at least one subject, e.g. writ.events.>");
+  if (c.duplicate_window < 1'000) r.Error(At(n, "duplicate_window"), "nats duplicate_window must be at least 1s");
+  if (c.timeout < 100) r.Error(At(n, "timeout"), "nats timeout must be at least 100ms");
+  // A publish whose acknowledgement was lost is sent again within timeout +
+  // max_backoff; later than the stream's duplicate window, JetStream would
+  // keep it twice.
+  if (c.timeout + c.max_backoff >= c.duplicate_window)
+    r.Warn(At(n, "duplicate_window"),
+           "nats duplicate_window (" + FormatDuration(c.duplicate_window) + ") is not longer than timeout + max_backoff (" +
+               FormatDuration(c.timeout + c.max_backoff) +
+               "): a publish retried after its acknowledgement was lost could be stored twice");
+}
+
 void ReadUpstream(Reader& r, const std::string& name, const YAML::Node& n, UpstreamConfig& u) {
   u.name = name;
   if (!r.CheckMap(n, "upstream '" + name + "'",
@@ -356,11 +394,12 @@ class ConfigLoader {
   }
 
   void Top(const YAML::Node& root) {
-    if (!r_.CheckMap(root, "the top level", {"server", "auth", "quotas", "store", "upstreams", "routes"})) return;
+    if (!r_.CheckMap(root, "the top level", {"server", "auth", "quotas", "store", "nats", "upstreams", "routes"})) return;
     if (auto s = root["server"]) ReadServer(r_, s, c_.server);
     if (auto s = root["auth"]) ReadAuth(r_, s, c_.auth);
     if (auto s = root["quotas"]) ReadQuotas(r_, s, c_.quotas);
     if (auto s = root["store"]) ReadStore(r_, s, c_.store);
+    if (auto s = root["nats"]) ReadNats(r_, s, c_.nats);
     Upstreams(root, root["upstreams"]);
     Routes(root, root["routes"]);
   }
@@ -473,7 +512,7 @@ class ConfigLoader {
                                          ") must exceed the upstream connect_timeout + request_timeout (" +
                                          FormatDuration(up->connect_timeout + up->request_timeout) + ")");
     if (mode) {
-      ModeContext ctx{r_, n, rt, up, &c_.upstreams};
+      ModeContext ctx{r_, n, rt, up, &c_.upstreams, &c_.nats};
       rt.settings = mode->parse(ctx);
     }
 
@@ -620,9 +659,10 @@ bool Recover(const std::string& text, Reader& r, ConfigLoader& loader, Config& c
       else if (k == "auth") ReadAuth(r, it->second, c.auth);
       else if (k == "quotas") ReadQuotas(r, it->second, c.quotas);
       else if (k == "store") ReadStore(r, it->second, c.store);
+      else if (k == "nats") ReadNats(r, it->second, c.nats);
       else if (k == "upstreams") loader.Upstreams(doc, it->second);
       else if (k == "routes") loader.Routes(doc, it->second);
-      else r.Error(it->first, "unknown key '" + k + "' in the top level (expected one of: auth, quotas, routes, server, store, upstreams)");
+      else r.Error(it->first, "unknown key '" + k + "' in the top level (expected one of: auth, nats, quotas, routes, server, store, upstreams)");
     }
   }
   return found;

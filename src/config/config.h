@@ -226,12 +226,27 @@ struct StoreConfig {
   int gc_batch = 1'000;  // records deleted per GC transaction
 };
 
+// The NATS server the `sinks.nats` of routes publish to (a `nats:` block):
+// JetStream, one stream for every route's events.
+struct NatsConfig {
+  std::string url;                     // nats://host:port, comma-separated for a cluster; "": no NATS
+  std::string stream = "WRIT_EVENTS";  // checked at start; created if missing and create_stream
+  std::vector<std::string> subjects = {"writ.events.>"};  // the stream's subjects when Writ creates it
+  bool create_stream = true;
+  Millis duplicate_window = 120'000;  // JetStream drops a second message with the same Nats-Msg-Id within it
+  Millis timeout = 5'000;             // a publish not acknowledged by then is tried again
+  Millis max_backoff = 30'000;        // longest wait between tries while NATS fails
+  int batch = 512;                    // events published per round (one per submission)
+  bool enabled() const { return !url.empty(); }
+};
+
 struct Config {
   std::string file;
   ServerConfig server;
   AuthConfig auth;
   QuotaConfig quotas;
   StoreConfig store;
+  NatsConfig nats;
   std::vector<UpstreamConfig> upstreams;
   std::vector<RouteConfig> routes;
 
@@ -265,6 +280,7 @@ struct ModeContext {
   // Every upstream of the config (read before the routes), for modes whose
   // parts name other upstreams (a saga's steps).
   const std::vector<UpstreamConfig>* upstreams = nullptr;
+  const NatsConfig* nats = nullptr;  // the top-level `nats:` (read before the routes)
   // The upstream named `name`, or null.
   const UpstreamConfig* FindUpstream(const std::string& name) const {
     if (upstreams)

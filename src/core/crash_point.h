@@ -21,6 +21,7 @@ void CrashPointHit(const char* name);
 //   "after_claim"  in-flight record committed, master not yet called
 //   "after_outcome_commit"  a command's final outcome and its mode's move (a saga's next request) committed
 //   "after_delivery_before_mark"  webhook receiver answered 2xx, event not yet marked sent
+//   "nats_after_publish_before_mark"  JetStream acknowledged a round of events, not yet marked published
 //   "edge_after_write_commit"  an edge record and its change committed, answer not yet written
 //   "edge_before_send"  an edge change claimed and prepared, master not yet called
 //   "copy_before_page_apply"  a page of the master's change feed read, not yet applied to the copy

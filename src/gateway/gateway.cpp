@@ -53,6 +53,7 @@ Gateway::Gateway(const Config& config, Runtime& rt, Store& store, Metrics& metri
   }
   if (!webhook_targets_.empty())
     relay_ = std::make_unique<WebhookRelay>(webhook_targets_, store, rt.scheduler(), metrics, rng_);
+  if (!nats_targets_.empty()) nats_relay_ = std::make_unique<NatsRelay>(config.nats, nats_targets_, store, metrics);
   // Writ's own API. Routes come first in Dispatch only for paths no
   // endpoint here fits; the loader keeps routes out of /v1/.
   for (const char* open : {"/healthz", "/readyz", "/.well-known/writ/routes", "/.well-known/writ/idempotency"})
@@ -114,6 +115,13 @@ void Gateway::AddWebhook(const std::string& route, const NotifyConfig& notify) {
   webhook_targets_[route] = {&notify, webhook_clients_.back().get(), redact};
 }
 
+void Gateway::AddNatsSink(const std::string& route, const NatsSinkConfig& sink) {
+  const Redactor* redact = nullptr;
+  for (const auto& rc : config_.routes)
+    if (rc.name == route && sink.redact) redact = &rc.redactor;
+  nats_targets_[route] = {&sink, redact};
+}
+
 OperatorApi& Gateway::Api(const std::string& name, const std::function<std::unique_ptr<OperatorApi>()>& make) {
   auto& api = apis_[name];
   if (!api) api = make();
@@ -124,6 +132,7 @@ int Gateway::active() const {
   int n = active_.load();
   for (const auto& r : routes_) n += r->in_flight();
   if (relay_ && !relay_->idle()) n += 1;
+  if (nats_relay_ && !nats_relay_->idle()) n += 1;
   return n;
 }
 
@@ -131,6 +140,7 @@ void Gateway::StopBackground() {
   stopping_ = true;
   for (auto& r : routes_) r->Stop();
   if (relay_) relay_->Stop();
+  if (nats_relay_) nats_relay_->Stop();
 }
 
 Gateway::~Gateway() { stopping_ = true; }
@@ -353,6 +363,7 @@ void Gateway::StartBackground() {
   });
   for (auto& r : routes_) r->Start();
   if (relay_) relay_->Start();
+  if (nats_relay_) nats_relay_->Start();
 }
 
 void Gateway::UpdateGauges() const {

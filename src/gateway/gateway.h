@@ -25,6 +25,7 @@
 #include "http/runtime.h"
 #include "http/server.h"
 #include "metrics/metrics.h"
+#include "outbox/nats_relay.h"
 #include "outbox/webhook.h"
 #include "patterns/route.h"
 #include "queue/submissions_api.h"
@@ -68,6 +69,7 @@ class Gateway : private RouteServices {
   const QuotaConfig& quotas() override { return config_.quotas; }
   SubmissionsApi& submissions() override { return *submissions_; }
   void AddWebhook(const std::string& route, const NotifyConfig& notify) override;
+  void AddNatsSink(const std::string& route, const NatsSinkConfig& sink) override;
   OperatorApi& Api(const std::string& name, const std::function<std::unique_ptr<OperatorApi>()>& make) override;
 
   // One endpoint of Writ's own API and what serves it: the gateway itself
@@ -107,6 +109,8 @@ class Gateway : private RouteServices {
   std::vector<size_t> endpoint_route_;  // router index -> routes_ index
   std::vector<Served> endpoints_;       // Writ's own API, built once routes made their APIs
   std::unique_ptr<WebhookRelay> relay_;
+  std::map<std::string, NatsTarget> nats_targets_;
+  std::unique_ptr<NatsRelay> nats_relay_;
   std::unique_ptr<Authenticator> auth_;  // auth.api_keys: every call but the open ones needs a key
   std::unique_ptr<Quotas> quotas_;       // quotas: requests per second per tenant
   std::unique_ptr<PendingQuota> pending_;  // quotas.max_pending

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "core/clock.h"
+#include "core/event_sinks.h"
 
 namespace YAML {
 class Node;
@@ -32,5 +33,28 @@ struct NotifyConfig {
 
 // Reads a `notify:` block into `c`; reports errors through `r`.
 void ReadNotifyConfig(Reader& r, const YAML::Node& n, NotifyConfig& c);
+
+// A route's events published to NATS JetStream (`sinks: {nats: ...}`), on
+// the server of the config's `nats:` block.
+struct NatsSinkConfig {
+  bool enabled = false;
+  // The subject of each event; {route} is the route's name as a subject
+  // token (e.g. POST_orders), {type} the event's type (submission.succeeded).
+  std::string subject = "writ.events.{route}.{type}";
+  bool redact = true;  // as notify.redact
+};
+
+// `{route}` and `{type}` of `subject` filled in: the route's name with every
+// character that is not a letter, digit, '-' or '_' as '_' (runs folded).
+std::string NatsSubject(const std::string& subject, const std::string& route, const std::string& type);
+// Whether NATS subject `subject` matches `pattern` (tokens, '*' one token,
+// '>' the rest).
+bool NatsSubjectMatches(const std::string& pattern, const std::string& subject);
+
+// A route's event sinks: `notify:` (the webhook, as before) or `sinks:` with
+// `webhook:` and `nats:`, not both. `nats` is the config's top-level block
+// (a nats sink needs it). Returns the sinks as bits.
+EventSinks ReadEventSinks(Reader& r, const YAML::Node& route, const struct NatsConfig* nats, NotifyConfig& webhook,
+                          NatsSinkConfig& nats_sink);
 
 }  // namespace writ

@@ -110,6 +110,8 @@ class RouteServices {
   virtual SubmissionsApi& submissions() = 0;
   // Status events of `route` go to this webhook (one relay for all routes).
   virtual void AddWebhook(const std::string& route, const struct NotifyConfig& notify) = 0;
+  // ... and are published to NATS JetStream (one relay for all routes).
+  virtual void AddNatsSink(const std::string& route, const struct NatsSinkConfig& sink) = 0;
   // The operator API named `name`, made by `make` on first use.
   virtual OperatorApi& Api(const std::string& name, const std::function<std::unique_ptr<OperatorApi>()>& make) = 0;
 };

@@ -7,6 +7,8 @@
 
 #include "config/config.h"
 #include "core/clock.h"
+#include "core/event_sinks.h"
+#include "outbox/notify_config.h"
 
 namespace YAML {
 class Node;
@@ -34,8 +36,13 @@ struct QueueConfig {
 // dynamic_cast<const QueuedSettings*>(route.settings.get()).
 struct QueuedSettings : ModeConfig {
   QueueConfig queue;
-  // The route's status events go to a webhook.
-  virtual bool notify() const { return false; }
+  // Where the route's status events go (`notify:` or `sinks:`); modes
+  // without events leave both empty.
+  NotifyConfig notify_config;  // empty url: no webhook
+  NatsSinkConfig nats_sink;
+  EventSinks event_sinks() const {
+    return (notify_config.enabled() ? kWebhookSink : 0) | (nats_sink.enabled ? kNatsSink : 0);
+  }
 };
 
 // Reads an `async:` block into `q`; reports errors through `r`.

@@ -171,7 +171,7 @@ void SubmissionsApi::Action(const std::string& scope, const std::string& id, con
   if (!c->has_value() || !InScope(scope, (*c)->tenant)) return done(NotFound(id));
   std::string route = (*c)->route;
   auto hooks = routes_.find(route);
-  bool notify = hooks != routes_.end() && hooks->second.notify;
+  EventSinks notify = hooks != routes_.end() ? hooks->second.notify : 0;
   Millis retention = hooks != routes_.end() ? hooks->second.retention : QueueConfig().retention;
   // Re-sending is safe where the master honours keys (the same derived key
   // again); on park routes only after a probe or an operator said so.

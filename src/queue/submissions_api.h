@@ -30,7 +30,7 @@ namespace writ {
 class SubmissionsApi {
  public:
   struct RouteHooks {
-    bool notify = false;        // the route has a webhook (events to deliver)
+    EventSinks notify = false;        // the route has a webhook (events to deliver)
     Millis retention = 0;       // finished submissions are kept this long
     std::function<void()> wake;  // wake the route's worker after a re-drive
     // on_unknown: park: a submission that may have been applied is re-driven

@@ -569,7 +569,7 @@ void AsyncWorker::Heartbeat() {
 
 namespace writ {
 
-WorkerSpec MakeWorkerSpec(const RouteConfig& route, const QueueConfig& queue, bool notify) {
+WorkerSpec MakeWorkerSpec(const RouteConfig& route, const QueueConfig& queue, EventSinks notify) {
   WorkerSpec s;
   s.route = route.name;
   s.idempotency = route.idempotency;

@@ -75,7 +75,7 @@ struct WorkerSpec {
   std::string route;              // route name: the commands it claims, metric labels
   IdempotencyConfig idempotency;  // upstream_header, final_statuses, on_unknown
   QueueConfig queue;
-  bool notify = false;  // the route has a webhook: events are to be delivered
+  EventSinks notify = false;  // the route has a webhook: events are to be delivered
   int batch_size = 1;   // with a codec: items per master request
   int burst = 1;        // with a limiter: most items taken at once
   // Optional: work for the transaction that records a command's terminal
@@ -97,7 +97,7 @@ struct WorkerSpec {
   std::string base_path;  // the upstream's, for the probe's path
   Redactor redact;        // the route's redacted fields, kept out of lastError
 };
-WorkerSpec MakeWorkerSpec(const RouteConfig& route, const QueueConfig& queue, bool notify);
+WorkerSpec MakeWorkerSpec(const RouteConfig& route, const QueueConfig& queue, EventSinks notify);
 
 class AsyncWorker {
  public:

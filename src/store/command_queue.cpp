@@ -1,5 +1,7 @@
 #include "store/command_queue.h"
 
+#include <set>
+
 #include "store/sql/keys.h"
 #include "store/sql/queue.h"
 
@@ -11,8 +13,10 @@ SchemaStep QueueSchemaStep();         // queue_schema.cpp
 SchemaStep QueueUnknownSchemaStep();  // queue_schema.cpp
 SchemaStep CommandQueue::Schema() { return QueueSchemaStep(); }
 SchemaStep CommandQueue::UnknownSchema() { return QueueUnknownSchemaStep(); }
+SchemaStep QueueSinkSchemaStep();  // queue_schema.cpp
+SchemaStep CommandQueue::SinkSchema() { return QueueSinkSchemaStep(); }
 
-Result<Command> CommandQueue::Enqueue(Conn& c, Command command, bool notify, Millis now, Millis not_before) {
+Result<Command> CommandQueue::Enqueue(Conn& c, Command command, EventSinks notify, Millis now, Millis not_before) {
   auto cmd = InsertCommand(c, std::move(command), now, not_before);
   if (!cmd.ok()) return cmd.status();
   if (auto s = InsertEvent(c, *cmd, notify, now); !s.ok()) return s;
@@ -52,7 +56,7 @@ void CommandQueue::Accept(AcceptRequest req, Callback<ClaimResult> done) {
       std::move(done));
 }
 
-void CommandQueue::ClaimCommands(std::string route, int limit, Millis lease, bool notify,
+void CommandQueue::ClaimCommands(std::string route, int limit, Millis lease, EventSinks notify,
                                  Callback<std::vector<Command>> done) {
   Database& db = db_;
   SubmitFor<std::vector<Command>>(
@@ -88,7 +92,7 @@ void CommandQueue::FinishAttempt(AttemptOutcome o, Callback<bool> done) {
       std::move(done), durable);
 }
 
-void CommandQueue::Redrive(std::string id, bool notify, bool allow_unknown, Callback<ActionResult> done,
+void CommandQueue::Redrive(std::string id, EventSinks notify, bool allow_unknown, Callback<ActionResult> done,
                            std::string note) {
   Database& db = db_;
   SubmitFor<ActionResult>(
@@ -100,7 +104,7 @@ void CommandQueue::Redrive(std::string id, bool notify, bool allow_unknown, Call
 }
 
 void CommandQueue::ResolveApplied(std::string id, int status, Headers headers, std::string body,
-                                  std::string canonical_id, bool notify, Millis retention,
+                                  std::string canonical_id, EventSinks notify, Millis retention,
                                   Callback<ActionResult> done) {
   Database& db = db_;
   SubmitFor<ActionResult>(
@@ -112,7 +116,7 @@ void CommandQueue::ResolveApplied(std::string id, int status, Headers headers, s
       std::move(done));
 }
 
-void CommandQueue::Cancel(std::string id, bool notify, Millis retention, Callback<ActionResult> done) {
+void CommandQueue::Cancel(std::string id, EventSinks notify, Millis retention, Callback<ActionResult> done) {
   Database& db = db_;
   SubmitFor<ActionResult>(
       db_,
@@ -152,22 +156,47 @@ void CommandQueue::MarkEvent(int64_t seq, bool delivered, Millis next_at, std::s
       std::move(done), /*durable=*/delivered);
 }
 
+Result<std::vector<StatusEvent>> CommandQueue::UnpublishedEvents(const std::vector<std::string>& routes, int limit,
+                                                                 int scan) {
+  auto rows =
+      ReadFor<std::vector<StatusEvent>>(db_, [&](Conn& c) { return SelectUnpublishedEvents(c, routes, scan); });
+  if (!rows.ok()) return rows;
+  std::vector<StatusEvent> out;
+  std::set<std::string> seen;
+  for (auto& e : *rows) {
+    if (!seen.insert(e.submission_id).second) continue;
+    out.push_back(std::move(e));
+    if (static_cast<int>(out.size()) >= limit) break;
+  }
+  return out;
+}
+
+void CommandQueue::MarkPublished(std::vector<int64_t> seqs, std::string error, Callback<int> done) {
+  Database& db = db_;
+  SubmitFor<int>(
+      db_,
+      [&db, seqs = std::move(seqs), error = std::move(error)](Conn& c) {
+        return UpdatePublished(c, seqs, error, db.Now());
+      },
+      std::move(done), /*durable=*/error.empty());
+}
+
 Result<int> CommandQueue::DeleteExpired(Conn& c, int batch, Millis now) { return DeleteExpiredCommands(c, batch, now); }
 
 Result<ClaimResult> AcceptSync(CommandQueue& q, AcceptRequest req) {
   return Wait<ClaimResult>([&](auto cb) { q.Accept(std::move(req), cb); });
 }
 Result<std::vector<Command>> ClaimCommandsSync(CommandQueue& q, std::string route, int limit, Millis lease,
-                                               bool notify) {
+                                               EventSinks notify) {
   return Wait<std::vector<Command>>([&](auto cb) { q.ClaimCommands(std::move(route), limit, lease, notify, cb); });
 }
 Result<bool> FinishAttemptSync(CommandQueue& q, AttemptOutcome outcome) {
   return Wait<bool>([&](auto cb) { q.FinishAttempt(std::move(outcome), cb); });
 }
-Result<ActionResult> RedriveSync(CommandQueue& q, std::string id, bool notify, bool allow_unknown) {
+Result<ActionResult> RedriveSync(CommandQueue& q, std::string id, EventSinks notify, bool allow_unknown) {
   return Wait<ActionResult>([&](auto cb) { q.Redrive(std::move(id), notify, allow_unknown, cb); });
 }
-Result<ActionResult> CancelSync(CommandQueue& q, std::string id, bool notify, Millis retention) {
+Result<ActionResult> CancelSync(CommandQueue& q, std::string id, EventSinks notify, Millis retention) {
   return Wait<ActionResult>([&](auto cb) { q.Cancel(std::move(id), notify, retention, cb); });
 }
 

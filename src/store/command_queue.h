@@ -29,22 +29,22 @@ class CommandQueue {
   // retry, or processing with an expired lease), oldest first; a command
   // whose ordering key has an older unfinished command is skipped. Each
   // claim bumps attempts and the fence. Not fsynced on its own.
-  void ClaimCommands(std::string route, int limit, Millis lease, bool notify, Callback<std::vector<Command>> done);
+  void ClaimCommands(std::string route, int limit, Millis lease, EventSinks notify, Callback<std::vector<Command>> done);
   // Extends the leases of commands still held with these fences.
   void ExtendLeases(std::vector<std::pair<std::string, int64_t>> held, Millis lease, Callback<int> done);
   // Records an attempt's outcome (and its event) if the fence still holds.
   void FinishAttempt(AttemptOutcome outcome, Callback<bool> done);
   // Operator: failed/dead -> accepted with a fresh attempt budget; one that
   // may have been applied only with `allow_unknown` (else kPossiblyApplied).
-  void Redrive(std::string id, bool notify, bool allow_unknown, Callback<ActionResult> done,
+  void Redrive(std::string id, EventSinks notify, bool allow_unknown, Callback<ActionResult> done,
                std::string note = "redriven by an operator");
   // A probe found a dead, possibly applied command applied at the master:
   // dead -> succeeded with the reconstructed answer, and its event.
   void ResolveApplied(std::string id, int status, Headers headers, std::string body, std::string canonical_id,
-                      bool notify, Millis retention, Callback<ActionResult> done);
+                      EventSinks notify, Millis retention, Callback<ActionResult> done);
   // Operator or client: accepted and never attempted -> cancelled, kept for
   // `retention`.
-  void Cancel(std::string id, bool notify, Millis retention, Callback<ActionResult> done);
+  void Cancel(std::string id, EventSinks notify, Millis retention, Callback<ActionResult> done);
   Result<std::optional<Command>> GetCommand(const std::string& id);
   Result<std::vector<Command>> ListCommands(const CommandFilter& filter);
   Result<std::vector<QueueStat>> QueueStats();
@@ -57,17 +57,25 @@ class CommandQueue {
   Result<std::vector<StatusEvent>> DueEvents(int limit);
   // delivered: marks the event sent; otherwise records the error and next try.
   void MarkEvent(int64_t seq, bool delivered, Millis next_at, std::string error, Callback<bool> done);
+  // NATS relay: the oldest unpublished event of each submission (a later
+  // one waits until its predecessor is published), oldest first, among the
+  // `scan` oldest unpublished events of `routes`; at most `limit`.
+  Result<std::vector<StatusEvent>> UnpublishedEvents(const std::vector<std::string>& routes, int limit, int scan);
+  // Marks events published (acknowledged by JetStream), or records a failed
+  // try (`error`), in one transaction; returns how many rows changed.
+  void MarkPublished(std::vector<int64_t> seqs, std::string error, Callback<int> done);
 
   // Inside the caller's transaction: the command, its first event and the
   // wake-up of other instances (for concerns that queue a command together
   // with their own state change, like a draft's submit). It is claimed no
   // sooner than `not_before`. Returns it as stored.
-  static Result<Command> Enqueue(sql::Conn& c, Command cmd, bool notify, Millis now, Millis not_before = 0);
+  static Result<Command> Enqueue(sql::Conn& c, Command cmd, EventSinks notify, Millis now, Millis not_before = 0);
   // Deletes up to `batch` finished commands past their retention, with their
   // events, inside the caller's transaction.
   static Result<int> DeleteExpired(sql::Conn& c, int batch, Millis now);
   static SchemaStep Schema();         // version 2
   static SchemaStep UnknownSchema();  // version 6: unknown_attempt
+  static SchemaStep SinkSchema();     // version 19: the NATS sink's delivery state of each event
 
  private:
   Database& db_;
@@ -75,9 +83,9 @@ class CommandQueue {
 
 Result<ClaimResult> AcceptSync(CommandQueue& q, AcceptRequest req);
 Result<std::vector<Command>> ClaimCommandsSync(CommandQueue& q, std::string route, int limit, Millis lease,
-                                               bool notify = false);
+                                               EventSinks notify = false);
 Result<bool> FinishAttemptSync(CommandQueue& q, AttemptOutcome outcome);
-Result<ActionResult> RedriveSync(CommandQueue& q, std::string id, bool notify, bool allow_unknown = false);
-Result<ActionResult> CancelSync(CommandQueue& q, std::string id, bool notify, Millis retention);
+Result<ActionResult> RedriveSync(CommandQueue& q, std::string id, EventSinks notify, bool allow_unknown = false);
+Result<ActionResult> CancelSync(CommandQueue& q, std::string id, EventSinks notify, Millis retention);
 
 }  // namespace writ

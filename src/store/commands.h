@@ -21,6 +21,7 @@
 #include <boost/json/object.hpp>
 
 #include "core/clock.h"
+#include "core/event_sinks.h"
 #include "core/redact.h"
 #include "core/http_types.h"
 #include "core/status.h"
@@ -104,7 +105,7 @@ struct AcceptRequest {
   int status = 202;               // the acknowledgement stored for replay
   Headers response_headers;
   std::string response_body;
-  bool notify = false;            // the route has a webhook: events are to be delivered
+  EventSinks notify = 0;              // the route has a webhook: events are to be delivered
 };
 
 // What the worker records after one attempt. Applied only if `fence` holds.
@@ -118,7 +119,7 @@ struct AttemptOutcome {
   int response_status = 0;
   Headers response_headers;
   std::string response_body;
-  bool notify = false;
+  EventSinks notify = 0;
   bool event = true;             // write a status event for this change
   Millis retention = 604'800'000;  // terminal: kept this long, then deleted by GC
   int attempts = -1;               // >= 0: corrects the attempt count (a claim that made no attempt)

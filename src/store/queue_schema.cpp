@@ -128,4 +128,26 @@ SchemaStep QueueUnknownSchemaStep() {
   return {6, "commands", kSql, kSql};
 }
 
+// Schema version 19: `deliver` holds the route's sinks as bits (1 webhook,
+// 2 NATS), and the NATS sink keeps its own delivery state per event.
+SchemaStep QueueSinkSchemaStep() {
+  static const char* const kSqlite = R"sql(
+ALTER TABLE events ADD COLUMN published_at INTEGER;
+ALTER TABLE events ADD COLUMN publish_attempts INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE events ADD COLUMN publish_error TEXT NOT NULL DEFAULT '';
+DROP INDEX IF EXISTS events_pending;
+CREATE INDEX IF NOT EXISTS events_webhook_pending ON events(next_at) WHERE deliver IN (1,3) AND delivered_at IS NULL;
+CREATE INDEX IF NOT EXISTS events_unpublished ON events(seq) WHERE deliver IN (2,3) AND published_at IS NULL;
+)sql";
+  static const char* const kPostgres = R"sql(
+ALTER TABLE events ADD COLUMN IF NOT EXISTS published_at BIGINT;
+ALTER TABLE events ADD COLUMN IF NOT EXISTS publish_attempts BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE events ADD COLUMN IF NOT EXISTS publish_error TEXT NOT NULL DEFAULT '';
+DROP INDEX IF EXISTS events_pending;
+CREATE INDEX IF NOT EXISTS events_webhook_pending ON events(next_at) WHERE deliver IN (1,3) AND delivered_at IS NULL;
+CREATE INDEX IF NOT EXISTS events_unpublished ON events(seq) WHERE deliver IN (2,3) AND published_at IS NULL;
+)sql";
+  return {19, "events", kSqlite, kPostgres};
+}
+
 }  // namespace writ

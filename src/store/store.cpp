@@ -8,7 +8,7 @@ namespace writ {
 std::vector<SchemaStep> CoreSchemaSteps() {
   return {KeyStore::Schema(), CommandQueue::Schema(), JobStore::Schema(), KeyStore::GenerationSchema(),
           CommandQueue::UnknownSchema(), KeyStore::OpenIndexSchema(),
-          KeyStore::RequestSchema(), ApiKeyStore::Schema()};
+          KeyStore::RequestSchema(), ApiKeyStore::Schema(), CommandQueue::SinkSchema()};
 }
 
 Result<std::unique_ptr<Database>> OpenDatabase(const StoreOptions& options) {

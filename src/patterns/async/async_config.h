@@ -13,8 +13,6 @@
 namespace writ {
 
 struct AsyncSettings : QueuedSettings {
-  NotifyConfig notify_config;  // empty url: no webhook
-  bool notify() const override { return notify_config.enabled(); }
   std::string validate;  // JSON Schema file (draft 7), resolved against the config's folder
   std::shared_ptr<const JsonSchema> schema;  // compiled from `validate` at load; null without
 };

@@ -14,11 +14,11 @@ ModeSpec AsyncSpec() {
   ModeSpec m;
   m.name = "async";
   m.probes = true;
-  m.keys = {"async", "notify", "validate"};
+  m.keys = {"async", "notify", "sinks", "validate"};
   m.parse = [](ModeContext& ctx) -> std::shared_ptr<const ModeConfig> {
     auto s = std::make_shared<AsyncSettings>();
     if (auto a = ctx.node["async"]) ReadQueueConfig(ctx.reader, a, s->queue);
-    if (auto a = ctx.node["notify"]) ReadNotifyConfig(ctx.reader, a, s->notify_config);
+    ReadEventSinks(ctx.reader, ctx.node, ctx.nats, s->notify_config, s->nats_sink);
     ReadSchemaKey(ctx, s->validate, s->schema);
     CheckQueueLease(ctx.reader, ctx.node, s->queue, ctx.upstream);
     CheckQueueRetention(ctx.reader, ctx.node, ctx.route.idempotency, s->queue);
@@ -41,12 +41,13 @@ class AsyncMode : public Route {
  public:
   AsyncMode(const RouteConfig& rc, RouteServices& s)
       : settings_(rc.settings_as<AsyncSettings>()),
-        worker_(ProbingSpec(MakeWorkerSpec(rc, settings_.queue, settings_.notify()), s.upstream(rc.upstream)),
+        worker_(ProbingSpec(MakeWorkerSpec(rc, settings_.queue, settings_.event_sinks()), s.upstream(rc.upstream)),
                 s.store(), s.client(rc.upstream), s.scheduler(), s.metrics(), s.rng()),
         route_(rc, settings_, s.upstream(rc.upstream), s.store(), s.metrics(), [this] { worker_.Wake(); }) {
-    s.submissions().AddRoute(rc.name, {settings_.notify(), settings_.queue.retention, [this] { Wake(); },
+    s.submissions().AddRoute(rc.name, {settings_.event_sinks(), settings_.queue.retention, [this] { Wake(); },
                                        rc.idempotency.on_unknown == OnUnknown::kPark, &route_.config().redactor});
-    if (settings_.notify()) s.AddWebhook(rc.name, settings_.notify_config);
+    if (settings_.notify_config.enabled()) s.AddWebhook(rc.name, settings_.notify_config);
+    if (settings_.nats_sink.enabled) s.AddNatsSink(rc.name, settings_.nats_sink);
   }
 
   const RouteConfig& config() const override { return route_.config(); }

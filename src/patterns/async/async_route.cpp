@@ -141,7 +141,7 @@ void AsyncRoute::Handle(Request req, PathParams params, Respond respond) {
   a.response_headers = {{"Content-Type", "application/json"}, {"Location", status_url}};
   a.response_body = json::serialize(
       json::object{{"submissionId", cmd.id}, {"status", "accepted"}, {"statusUrl", status_url}});
-  a.notify = settings_.notify();
+  a.notify = settings_.event_sinks();
   Response ack;
   ack.status = 202;
   ack.headers = a.response_headers;

@@ -145,7 +145,7 @@ struct DraftSubmitAccept {
   int64_t expected_version = 0;
   DraftKey key;  // required
   Command command;  // filled in by the store from the draft: body, upstream_key; the rest by the caller
-  bool notify = false;
+  EventSinks notify = 0;
   std::function<StoredResponse(const Draft&, const Command&)> respond;
 };
 

@@ -27,7 +27,6 @@ struct SagaSettings : QueuedSettings {
   Millis again_delay = 30'000;  // a spent compensation (or a step past the pivot) waits this long
   std::string validate;         // JSON Schema file for the saga's input
   std::shared_ptr<const JsonSchema> schema;
-  NotifyConfig notify_config;  // empty url: events are kept (GET /v1/sagas/{id}/events), not sent
 };
 
 ModeSpec SagaSpec();

@@ -156,7 +156,7 @@ void ReadSaga(ModeContext& ctx, const YAML::Node& n, SagaSettings& s) {
 ModeSpec SagaSpec() {
   ModeSpec m;
   m.name = "saga";
-  m.keys = {"saga", "async", "notify", "validate"};
+  m.keys = {"saga", "async", "notify", "sinks", "validate"};
   m.parse = [](ModeContext& ctx) -> std::shared_ptr<const ModeConfig> {
     auto s = std::make_shared<SagaSettings>();
     if (auto n = ctx.node["saga"])
@@ -168,7 +168,7 @@ ModeSpec SagaSpec() {
       if (a.IsMap() && a["ordering_key"])
         ctx.reader.Error(a["ordering_key"], "a saga runs its steps one at a time already; drop async.ordering_key");
     }
-    if (auto a = ctx.node["notify"]) ReadNotifyConfig(ctx.reader, a, s->notify_config);
+    ReadEventSinks(ctx.reader, ctx.node, ctx.nats, s->notify_config, s->nats_sink);
     ReadSchemaKey(ctx, s->validate, s->schema);
     CheckQueueLease(ctx.reader, ctx.node, s->queue, ctx.upstream);
     std::set<std::string> others;  // a lease must outlast a request to every upstream a step names
@@ -191,6 +191,7 @@ Pattern SagaPattern() {
     auto route = std::make_unique<SagaRoute>(rc, settings, s);
     api.AddRoute(route.get());
     if (settings.notify_config.enabled()) s.AddWebhook(rc.name, settings.notify_config);
+    if (settings.nats_sink.enabled) s.AddNatsSink(rc.name, settings.nats_sink);
     return route;
   };
   p.schema = {SagaStore::Schema(), SagaStore::ExpirySchema()};

@@ -76,7 +76,7 @@ SagaQueue MakeSagaQueue(const RouteConfig& route, const SagaSettings& settings,
   q.headers = {{"Content-Type", "application/json"}};
   q.upstream_key = [](const std::string& saga, const std::string& key) { return "writ:" + saga + ":" + key; };
   q.again_delay = settings.again_delay;
-  q.deliver_events = settings.notify_config.enabled();
+  q.deliver_events = settings.event_sinks();
   q.retention = settings.queue.retention;
   for (const auto& step : settings.def.steps)
     if (!step.upstream.empty())

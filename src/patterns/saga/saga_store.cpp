@@ -155,7 +155,7 @@ Result<Saga> MustSaga(Conn& c, const std::string& id) {
 
 // Queues `a` for saga `g` (a new command, due at once or after the pause of
 // a request sent once more) and points the saga at it (Save writes that).
-Status Send(Conn& c, Saga& g, const SagaAction& a, const SagaQueue& q, bool notify, Millis now) {
+Status Send(Conn& c, Saga& g, const SagaAction& a, const SagaQueue& q, EventSinks notify, Millis now) {
   Command cmd;
   cmd.id = TimeOrderedId("sub_", now);
   cmd.tenant = g.tenant;
@@ -214,7 +214,7 @@ Status Save(Conn& c, Saga& g, bool waiting, Millis now, Millis retention) {
 // Saga event `type` in the outbox (the events table, in the saga's own
 // stream: keyed by its id), delivered to the route's webhook when `deliver`.
 // Written in the transaction that makes the move it tells of.
-Status Emit(Conn& c, const Saga& g, const std::string& type, json::object data, bool deliver, Millis now) {
+Status Emit(Conn& c, const Saga& g, const std::string& type, json::object data, EventSinks deliver, Millis now) {
   data["sagaId"] = g.id;
   data["route"] = g.route;
   data["status"] = SagaStatusName(g.state.status);
@@ -224,7 +224,7 @@ Status Emit(Conn& c, const Saga& g, const std::string& type, json::object data, 
 // The event of the saga's move from `before` to its status now
 // (saga.compensating, saga.succeeded, saga.compensated,
 // saga.compensation_failed, saga.cancelled); none when it did not move.
-Status EmitMove(Conn& c, const Saga& g, SagaStatus before, bool deliver, Millis now) {
+Status EmitMove(Conn& c, const Saga& g, SagaStatus before, EventSinks deliver, Millis now) {
   if (g.state.status == before) return Status::Ok();
   json::object data;
   if (!g.state.reason.empty()) data["reason"] = g.state.reason;
@@ -313,7 +313,7 @@ void SagaStore::Start(SagaStartRequest req, Callback<SagaStartResult> done) {
                               .Bind(6, now);
                         });
         if (!n.ok()) return n.status();
-        bool deliver = req.queue->deliver_events;
+        EventSinks deliver = req.queue->deliver_events;
         if (auto s = Emit(c, g, "saga.started", {}, deliver, now); !s.ok()) return s;
         SagaAction a = SagaStart(*req.def, g.state);
         if (a.send)
@@ -455,7 +455,7 @@ void SagaStore::Cancel(std::string id, Callback<Saga> done) {
       std::move(done));
 }
 
-void SagaStore::RetryCompensation(std::string id, const SagaDef* def, const SagaQueue* q, bool notify,
+void SagaStore::RetryCompensation(std::string id, const SagaDef* def, const SagaQueue* q, EventSinks notify,
                                   Callback<Saga> done) {
   Database& db = db_;
   SubmitFor<Saga>(
@@ -496,7 +496,7 @@ void SagaStore::MarkResolved(std::string id, std::string note, const SagaQueue* 
         g->state.status = SagaStatus::kCompensated;
         g->state.reason += "; resolved by an operator" + (note.empty() ? "" : ": " + note);
         if (auto s = Save(c, *g, false, db.Now(), q ? q->retention : 0); !s.ok()) return s;
-        if (auto s = EmitMove(c, *g, SagaStatus::kCompensationFailed, q && q->deliver_events, db.Now()); !s.ok())
+        if (auto s = EmitMove(c, *g, SagaStatus::kCompensationFailed, q ? q->deliver_events : 0, db.Now()); !s.ok())
           return s;
         return g;
       },
@@ -517,7 +517,7 @@ Result<int> SagaStore::CollectExpired(Conn& c, int batch, Millis now) {
   auto due = QueryRows<std::string>(
       c,
       "SELECT id FROM sagas g WHERE expires_at > 0 AND expires_at <= ?1 AND NOT EXISTS (SELECT 1 FROM events e "
-      "WHERE e.submission_id = g.id AND e.deliver = 1 AND e.delivered_at IS NULL) ORDER BY expires_at LIMIT ?2",
+      "WHERE e.submission_id = g.id AND " + sql::kEventUnsent + ") ORDER BY expires_at LIMIT ?2",
       [&](Stmt& s) { s.Bind(1, now).Bind(2, int64_t{batch}); }, +[](Stmt& s) { return s.Text(0); });
   if (!due.ok()) return due.status();
   for (const auto& id : *due)

@@ -69,7 +69,7 @@ struct SagaQueue {
   Millis again_delay = 5'000;  // a request sent once more waits this long
   // The route has a webhook: the saga's events (saga.started,
   // saga.step.succeeded, ...) are delivered to it, not only kept.
-  bool deliver_events = false;
+  EventSinks deliver_events = 0;
   // An ended saga (succeeded, compensated, cancelled) is kept this long,
   // with its step log and events; 0 without end. A parked one
   // (compensation_failed) is kept until an operator acts.
@@ -82,7 +82,7 @@ struct SagaStartRequest {
   std::string input;  // the saga's input: a JSON object's text
   const SagaDef* def = nullptr;
   const SagaQueue* queue = nullptr;
-  bool notify = false;
+  EventSinks notify = 0;
   // The answer stored with the key (202 with Location); runs inside the
   // transaction, so it must only format.
   std::function<StoredResponse(const Saga&)> respond;
@@ -122,7 +122,7 @@ class SagaStore {
   void Cancel(std::string id, Callback<Saga> done);
   // Operator: compensation_failed -> compensating, the parked compensation
   // queued again (after the master was fixed).
-  void RetryCompensation(std::string id, const SagaDef* def, const SagaQueue* q, bool notify, Callback<Saga> done);
+  void RetryCompensation(std::string id, const SagaDef* def, const SagaQueue* q, EventSinks notify, Callback<Saga> done);
   // Operator: compensation_failed -> compensated, with the operator's note
   // (its event delivered and its retention as `q` says; null: the route is
   // gone, kept without end).

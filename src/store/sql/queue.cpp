@@ -119,7 +119,7 @@ namespace {
 
 // One multi-row INSERT of the events of `n` commands starting at `cmds`:
 // ?1 created_at and next_at, ?2 deliver, then five parameters per row.
-Status InsertEventRows(Conn& c, const Command* const* cmds, size_t n, bool deliver, Millis now,
+Status InsertEventRows(Conn& c, const Command* const* cmds, size_t n, EventSinks deliver, Millis now,
                        const std::string& note) {
   std::string sql =
       "INSERT INTO events (id, submission_id, route, type, payload, created_at, deliver, next_at) VALUES ";
@@ -130,7 +130,7 @@ Status InsertEventRows(Conn& c, const Command* const* cmds, size_t n, bool deliv
   }
   auto st = c.Prepare(sql);
   if (!st.ok()) return st.status();
-  st->Bind(1, now).Bind(2, int64_t{deliver ? 1 : 0});
+  st->Bind(1, now).Bind(2, static_cast<int64_t>(deliver));
   for (size_t i = 0; i < n; ++i) {
     const Command& cmd = *cmds[i];
     std::string type = std::string("submission.") + SubmissionStatusName(cmd.status);
@@ -148,7 +148,7 @@ Status InsertEventRows(Conn& c, const Command* const* cmds, size_t n, bool deliv
 
 }  // namespace
 
-Status InsertEvents(Conn& c, const std::vector<const Command*>& cmds, bool deliver, Millis now,
+Status InsertEvents(Conn& c, const std::vector<const Command*>& cmds, EventSinks deliver, Millis now,
                     const std::string& note) {
   // At most kEventRows rows per INSERT: few round trips on PostgreSQL, and few
   // statement shapes to prepare.
@@ -160,11 +160,11 @@ Status InsertEvents(Conn& c, const std::vector<const Command*>& cmds, bool deliv
   return Status::Ok();
 }
 
-Status InsertEvent(Conn& c, const Command& cmd, bool deliver, Millis now, const std::string& note) {
+Status InsertEvent(Conn& c, const Command& cmd, EventSinks deliver, Millis now, const std::string& note) {
   return InsertEvents(c, {&cmd}, deliver, now, note);
 }
 
-Status InsertEventFor(Conn& c, const std::string& submission_id, bool deliver, Millis now, const std::string& note) {
+Status InsertEventFor(Conn& c, const std::string& submission_id, EventSinks deliver, Millis now, const std::string& note) {
   auto cur = SelectCommand(c, submission_id);
   if (!cur.ok()) return cur.status();
   if (!cur->has_value()) return Status(Code::kNotFound, "event for unknown submission " + submission_id);
@@ -172,7 +172,7 @@ Status InsertEventFor(Conn& c, const std::string& submission_id, bool deliver, M
 }
 
 Status InsertNamedEvent(Conn& c, const std::string& submission_id, const std::string& route, const std::string& type,
-                        const std::string& data, bool deliver, Millis now) {
+                        const std::string& data, EventSinks deliver, Millis now) {
   boost::system::error_code ec;
   auto parsed = boost::json::parse(data, ec);
   std::string payload = boost::json::serialize(boost::json::object{
@@ -182,12 +182,12 @@ Status InsertNamedEvent(Conn& c, const std::string& submission_id, const std::st
                   "VALUES (?1,?2,?3,?4,?5,?6,?7,?6)",
                   [&](Stmt& s) {
                     s.Bind(1, TimeOrderedId("evt_", now)).Bind(2, submission_id).Bind(3, route).Bind(4, type);
-                    s.Bind(5, payload).Bind(6, now).Bind(7, int64_t{deliver ? 1 : 0});
+                    s.Bind(5, payload).Bind(6, now).Bind(7, static_cast<int64_t>(deliver));
                   });
   return n.ok() ? Status::Ok() : n.status();
 }
 
-Result<std::vector<Command>> ClaimDue(Conn& c, const std::string& route, int limit, Millis lease, bool notify,
+Result<std::vector<Command>> ClaimDue(Conn& c, const std::string& route, int limit, Millis lease, EventSinks notify,
                                       Millis now) {
   // Due and unfinished, earliest due first (acceptance order among equals);
   // a command waits while an older one with the same ordering key is
@@ -298,7 +298,7 @@ Result<bool> ApplyOutcome(Conn& c, const AttemptOutcome& o, Millis now) {
   return true;
 }
 
-Result<ActionResult> RedriveCommand(Conn& c, const std::string& id, bool notify, Millis now, bool allow_unknown,
+Result<ActionResult> RedriveCommand(Conn& c, const std::string& id, EventSinks notify, Millis now, bool allow_unknown,
                                     const std::string& note) {
   auto cur = SelectCommand(c, id);
   if (!cur.ok()) return cur.status();
@@ -323,7 +323,7 @@ Result<ActionResult> RedriveCommand(Conn& c, const std::string& id, bool notify,
 }
 
 Result<ActionResult> ResolveCommandApplied(Conn& c, const std::string& id, int status, const Headers& headers,
-                                           const std::string& body, const std::string& canonical_id, bool notify,
+                                           const std::string& body, const std::string& canonical_id, EventSinks notify,
                                            Millis retention, Millis now) {
   auto n = Change(c,
                   "UPDATE commands SET status='succeeded', response_status=?2, response_headers=?3, "
@@ -340,7 +340,7 @@ Result<ActionResult> ResolveCommandApplied(Conn& c, const std::string& id, int s
   return ActionResult::kDone;
 }
 
-Result<ActionResult> CancelCommand(Conn& c, const std::string& id, bool notify, Millis retention, Millis now) {
+Result<ActionResult> CancelCommand(Conn& c, const std::string& id, EventSinks notify, Millis retention, Millis now) {
   auto cur = SelectCommand(c, id);
   if (!cur.ok()) return cur.status();
   if (!cur->has_value()) return ActionResult::kNotFound;
@@ -355,11 +355,11 @@ Result<ActionResult> CancelCommand(Conn& c, const std::string& id, bool notify, 
 }
 
 Result<int> DeleteExpiredCommands(Conn& c, int batch, Millis now) {
-  // A command stays while one of its events still waits for its webhook.
+  // A command stays while one of its events still waits for a sink.
   auto st = c.Prepare(
       "DELETE FROM commands WHERE seq IN (SELECT seq FROM commands c WHERE expires_at > 0 AND expires_at <= ?1 "
-      "AND NOT EXISTS (SELECT 1 FROM events e WHERE e.submission_id = c.id AND e.deliver = 1 "
-      "AND e.delivered_at IS NULL) LIMIT ?2) RETURNING id");
+      "AND NOT EXISTS (SELECT 1 FROM events e WHERE e.submission_id = c.id AND " + kEventUnsent + ") LIMIT ?2) "
+      "RETURNING id");
   if (!st.ok()) return st.status();
   st->Bind(1, now).Bind(2, static_cast<int64_t>(batch));
   std::vector<std::string> ids;
@@ -462,9 +462,40 @@ Result<std::vector<StatusEvent>> SelectEvents(Conn& c, const std::string& submis
 Result<std::vector<StatusEvent>> SelectDueEvents(Conn& c, int limit, Millis now) {
   return QueryEvents(c,
                      std::string("SELECT ") + kEventColumns +
-                         " FROM events WHERE deliver = 1 AND delivered_at IS NULL AND next_at <= ?1 "
+                         " FROM events WHERE deliver IN (1,3) AND delivered_at IS NULL AND next_at <= ?1 "
                          "ORDER BY next_at, seq LIMIT ?2",
                      [&](Stmt& s) { s.Bind(1, now).Bind(2, static_cast<int64_t>(limit)); });
+}
+
+Result<std::vector<StatusEvent>> SelectUnpublishedEvents(Conn& c, const std::vector<std::string>& routes, int limit) {
+  std::string in;
+  for (size_t i = 0; i < routes.size(); ++i) in += (i ? ",?" : "?") + std::to_string(i + 2);
+  if (in.empty()) return std::vector<StatusEvent>{};
+  return QueryEvents(c,
+                     std::string("SELECT ") + kEventColumns +
+                         " FROM events WHERE deliver IN (2,3) AND published_at IS NULL AND route IN (" + in +
+                         ") ORDER BY seq LIMIT ?1",
+                     [&](Stmt& s) {
+                       s.Bind(1, static_cast<int64_t>(limit));
+                       for (size_t i = 0; i < routes.size(); ++i) s.Bind(static_cast<int>(i + 2), routes[i]);
+                     });
+}
+
+Result<int> UpdatePublished(Conn& c, const std::vector<int64_t>& seqs, const std::string& error, Millis now) {
+  const std::string sql = error.empty()
+                              ? "UPDATE events SET published_at=?2, publish_attempts=publish_attempts+1 WHERE seq=?1"
+                              : "UPDATE events SET publish_error=?2, publish_attempts=publish_attempts+1 WHERE seq=?1";
+  int changed = 0;
+  for (int64_t seq : seqs) {
+    auto n = Change(c, sql, [&](Stmt& s) {
+      s.Bind(1, seq);
+      if (error.empty()) s.Bind(2, now);
+      else s.Bind(2, error);
+    });
+    if (!n.ok()) return n.status();
+    changed += *n;
+  }
+  return changed;
 }
 
 Result<bool> UpdateEvent(Conn& c, int64_t seq, bool delivered, Millis next_at, const std::string& error, Millis now) {
