@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Benchmarks, each against a peer measured in the same run.
-#   bench/run.sh [s1|s2|s3|s4|s5|s6|s7|s8|s9|s10|s11|all]  (default: all; s3 includes s4)
+#   bench/run.sh [s1|s2|s3|s4|s5|s6|s7|s8|s9|s10|s11|s12|all]  (default: all; s3 includes s4)
 # Environment: BENCH_DURATION (s per measurement, 10), BENCH_ROUNDS (3),
 # BENCH_CONNECTIONS (64). Needs root or sudo for the first install of
 # nginx-light and wrk (Debian packages).
@@ -52,6 +52,14 @@
 #             call, invoked with `send` and an idempotency key); then, at a
 #             fixed rate (BENCH_SAGA_RATE, 50/s), each saga's time from the
 #             client's send to its last call's arrival at the master
+# S12 NATS:   events/s the outbox relay publishes to JetStream: async
+#             submissions (BENCH_NATS_FILL s of wrk, 3 events each) written
+#             while nats-server is down, then drained once it is up (from the
+#             first published event to the last), vs a libnats publisher
+#             (bench_nats_publisher: js_PublishMsgAsync, 4096 in flight,
+#             the way `nats bench --js` publishes) sending as many messages
+#             of the same stored size to the same stream. nats-server runs on
+#             the load core here, so writ and the peer each get the other one.
 #
 # Placement: the load generator (wrk) runs on core 0, every server on core 1
 # (taskset), so each system gets the same single core. Measurements
@@ -774,6 +782,72 @@ if [[ $SCENARIO == s11 || $SCENARIO == all ]]; then
     printf '  %-16s %14s %14s\n' "s11l-$name" "$(median "s11l-$name" 1)" "$(median "s11l-$name" 2)"
   done
   echo "  (bar: writ sagas/s >= 5x Restate's)"
+  echo
+fi
+if [[ $SCENARIO == s12 || $SCENARIO == all ]]; then
+  echo "## S12 events from the outbox to NATS JetStream (async submissions, 3 events each)"
+  NATS_BIN=""
+  for c in "$ROOT/.deps/nats/usr/bin/nats-server" "$(command -v nats-server || true)" /usr/sbin/nats-server; do
+    [[ -n $c && -x $c ]] && { NATS_BIN=$c; break; }
+  done
+  PUBLISHER="$BUILD/bench_nats_publisher"
+  if [[ -z $NATS_BIN || ! -x $PUBLISHER ]]; then
+    echo "  (no nats-server or $PUBLISHER: run scripts/install-deps.sh and build)"
+  else
+    NATS_PORT=14222; S12_PORT=18087; NATS_URL=nats://127.0.0.1:$NATS_PORT
+    NATS_FILL=${BENCH_NATS_FILL:-$(((DURATION + 1) / 2))}
+    nats_start() {
+      taskset -c $CORE_LOAD "$NATS_BIN" -js -a 127.0.0.1 -p $NATS_PORT -sd "$WORK/nats" >>"$WORK/nats.log" 2>&1 &
+      NATS_PID=$!
+      PIDS+=($NATS_PID)
+      wait_port $NATS_PORT
+    }
+    published() { curl -s http://127.0.0.1:$S12_PORT/metrics | awk '/^writ_nats_published_total/ {n += $NF} END {print n + 0}'; }
+    for r in $(seq "$ROUNDS"); do
+      cat >"$WORK/s12.yaml" <<YAML
+server: {listen: 127.0.0.1:$S12_PORT, threads: 1, admin_listen: off}
+store: {url: sqlite:$WORK/s12-$r.db}
+nats: {url: "$NATS_URL", timeout: 5s, max_backoff: 200ms}
+upstreams: {master: {url: http://127.0.0.1:$MASTER_PORT, pool_size: 256}}
+routes:
+  - {method: POST, path: /payments, mode: async, upstream: master, async: {concurrency: 64, poll_interval: 50ms},
+     sinks: {nats: {}}}
+YAML
+      taskset -c $CORE_SRV "$WRIT" serve --config "$WORK/s12.yaml" >"$WORK/s12-$r.log" 2>&1 &
+      S12_PID=$!
+      PIDS+=($S12_PID)
+      wait_port $S12_PORT
+      # The backlog: written while nats-server is down.
+      out=$(taskset -c $CORE_LOAD wrk -t1 -c"$CONNS" -d"${NATS_FILL}s" -s bench/async_submit.lua \
+        "http://127.0.0.1:$S12_PORT" -- "e$r")
+      while (($(queue_depth $S12_PORT) > 0)); do sleep 0.1; done
+      events=$("$PUBLISHER" events "$WORK/s12-$r.db")
+      nats_start
+      t0="" first=0
+      while :; do
+        n=$(published)
+        if [[ -z $t0 ]] && ((n > 0)); then t0=$(date +%s.%N); first=$n; fi
+        ((n >= events)) && break
+        sleep 0.02
+      done
+      t1=$(date +%s.%N)
+      rate=$(awk -v n=$((events - first)) -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", (b > a && n > 0) ? n / (b - a) : 0 }')
+      echo "0 0 $rate" >>"$WORK/s12-writ.txt"
+      printf '  %-16s %10s events/s  (%d events of %s submissions; timed from the first published: %d)\n' \
+        "s12-writ" "$rate" "$events" "$((events / 3))" "$first"
+      kill "$S12_PID" 2>/dev/null; wait "$S12_PID" 2>/dev/null || true
+      # The peer: as many messages, of the average size writ's took in the stream.
+      read -r msgs bytes <<<"$("$PUBLISHER" stream-bytes "$NATS_URL" WRIT_EVENTS)"
+      size=$((bytes / (msgs > 0 ? msgs : 1)))
+      read -r sent secs <<<"$(taskset -c $CORE_SRV "$PUBLISHER" publish "$NATS_URL" WRIT_EVENTS writ.events.peer "$events" "$size")"
+      rate=$(awk -v n="$sent" -v s="$secs" 'BEGIN { printf "%.0f", s > 0 ? n / s : 0 }')
+      echo "0 0 $rate" >>"$WORK/s12-libnats.txt"
+      printf '  %-16s %10s events/s  (%d messages of %d bytes, each acknowledged)\n' "s12-libnats" "$rate" "$sent" "$size"
+      kill "$NATS_PID" 2>/dev/null; wait "$NATS_PID" 2>/dev/null || true
+    done
+    summary s12-libnats s12-writ
+    echo "  (bar: writ >= 0.5x the libnats publisher)"
+  fi
   echo
 fi
 echo "logs and configs: $WORK"

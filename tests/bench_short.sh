@@ -18,7 +18,8 @@ for want in 'fdatasync/s' '^  s1-writ ' '^  s1h-writ ' 'p99 added by writ over d
             's4l-writ ' 's6-recovery median' 'bytes per record' 'GC deleted' 'median req/s: A .*B/A' \
             '^  s8-save ' '^  s8-raw-upsert-1 ' '^  s8-submit ' '^  s9-edge ' '^  s9l-edge ' '^  s9-edge-down ' 's9-sync: ' \
             's10-load: ' '^  s10-read-copy ' '^  s10-healthz ' '^  s10-write-copy ' '^  s10-reconcile-equal ' \
-            '^  s10-reconcile-1pct .* 20 mismatches' '^  s11-writ .* sagas/s' '^  s11l-writ .* per saga p50'; do
+            '^  s10-reconcile-1pct .* 20 mismatches' '^  s11-writ .* sagas/s' '^  s11l-writ .* per saga p50' \
+            '^  s12-writ .* events/s' '^  s12-libnats .* events/s'; do
   grep -qE -- "$want" "$log" || { echo "bench_short: no line matching '$want'"; missing=1; }
 done
 rm -f "$log"

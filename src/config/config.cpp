@@ -249,6 +249,7 @@ void ReadNats(Reader& r, const YAML::Node& n, NatsConfig& c) {
     return;
   r.Str(n, "url", c.url);
   r.Str(n, "stream", c.stream);
+  if (n["subjects"]) c.subjects.clear();  // given: replaces the default
   r.StrList(n, "subjects", c.subjects);
   r.Bool(n, "create_stream", c.create_stream);
   r.Duration(n, "duplicate_window", c.duplicate_window);

@@ -191,31 +191,54 @@ bool NatsRelay::CheckStream() {
   return true;
 }
 
+namespace {
+
+// One message of a round: a status event or a domain event.
+struct Item {
+  bool domain = false;
+  int64_t seq = 0;
+  std::string id, submission, route, type, subject, body, aggregate_type, aggregate_id;
+  Millis created_at = 0;
+};
+
+}  // namespace
+
 int NatsRelay::Round() {
   auto due = store_.queue().UnpublishedEvents(routes_, config_.batch, config_.batch * 4);
-  if (!due.ok()) {
+  auto domain = store_.queue().UnpublishedDomainEvents(routes_, config_.batch, config_.batch * 4);
+  if (!due.ok() || !domain.ok()) {
     store_errors_.Inc();
     return -1;
   }
-  lag_.Set(due->empty() ? 0 : std::max<Millis>(0, store_.Now() - due->front().created_at) / 1000);
-  if (due->empty()) return 0;
+  std::vector<Item> items;
+  for (const auto& e : *due) {
+    const NatsTarget& t = targets_.at(e.route);  // the query reads only the relay's routes
+    items.push_back({false, e.seq, e.id, e.submission_id, e.route, e.type, NatsSubject(t.sink->subject, e.route, e.type),
+                     RedactedEventPayload(e.payload, t.redact), "", "", e.created_at});
+  }
+  for (const auto& d : *domain)
+    items.push_back({true, d.seq, d.id, d.submission_id, d.route, d.type, d.subject, d.payload, d.aggregatetype,
+                     d.aggregateid, d.created_at});
+  Millis oldest = 0;
+  for (const auto& it : items) oldest = oldest == 0 ? it.created_at : std::min(oldest, it.created_at);
+  lag_.Set(items.empty() ? 0 : std::max<Millis>(0, store_.Now() - oldest) / 1000);
+  if (items.empty()) return 0;
   {
     std::lock_guard lock(acks_mu_);
     acks_.clear();
   }
   std::map<std::string, std::string> send_errors;  // event id -> why it was not sent
-  for (const auto& e : *due) {
-    const NatsTarget& t = targets_.at(e.route);  // the query reads only the relay's routes
-    std::string subject = NatsSubject(t.sink->subject, e.route, e.type);
-    std::string body = RedactedEventPayload(e.payload, t.redact);
+  for (const auto& it : items) {
     natsMsg* msg = nullptr;
-    natsStatus s = natsMsg_Create(&msg, subject.c_str(), nullptr, body.data(), static_cast<int>(body.size()));
-    if (s == NATS_OK) s = natsMsgHeader_Set(msg, "Nats-Msg-Id", e.id.c_str());
-    if (s == NATS_OK) s = natsMsgHeader_Set(msg, "Writ-Event-Type", e.type.c_str());
-    if (s == NATS_OK) s = natsMsgHeader_Set(msg, "Writ-Submission-Id", e.submission_id.c_str());
-    if (s == NATS_OK) s = natsMsgHeader_Set(msg, "Writ-Route", e.route.c_str());
+    natsStatus s = natsMsg_Create(&msg, it.subject.c_str(), nullptr, it.body.data(), static_cast<int>(it.body.size()));
+    if (s == NATS_OK) s = natsMsgHeader_Set(msg, "Nats-Msg-Id", it.id.c_str());
+    if (s == NATS_OK) s = natsMsgHeader_Set(msg, "Writ-Event-Type", it.type.c_str());
+    if (s == NATS_OK) s = natsMsgHeader_Set(msg, "Writ-Submission-Id", it.submission.c_str());
+    if (s == NATS_OK) s = natsMsgHeader_Set(msg, "Writ-Route", it.route.c_str());
+    if (s == NATS_OK && it.domain) s = natsMsgHeader_Set(msg, "Writ-Aggregate-Type", it.aggregate_type.c_str());
+    if (s == NATS_OK && it.domain) s = natsMsgHeader_Set(msg, "Writ-Aggregate-Id", it.aggregate_id.c_str());
     if (s == NATS_OK) s = js_PublishMsgAsync(js_, &msg, nullptr);
-    if (s != NATS_OK) send_errors[e.id] = NatsError(s);
+    if (s != NATS_OK) send_errors[it.id] = NatsError(s);
     natsMsg_Destroy(msg);  // null once the library took it
   }
   jsPubOptions po;
@@ -227,55 +250,57 @@ int NatsRelay::Round() {
     natsMsgList pending{};
     if (js_PublishAsyncGetPendingList(&pending, js_) == NATS_OK) natsMsgList_Destroy(&pending);
   }
-  std::vector<int64_t> published, failed;
+  // published/failed seqs, [0] status events, [1] domain events.
+  std::vector<int64_t> published[2], failed[2];
+  std::vector<bool> ok(items.size());
   std::string first_error;
   int duplicates = 0;
   {
     std::lock_guard lock(acks_mu_);
-    for (const auto& e : *due) {
-      auto it = acks_.find(e.id);
-      std::string error = send_errors.count(e.id) ? send_errors[e.id]
-                          : it == acks_.end()     ? "no acknowledgement within " + FormatDuration(config_.timeout)
-                                                  : it->second.error;
-      if (error.empty()) {
-        published.push_back(e.seq);
-        duplicates += it->second.duplicate ? 1 : 0;
+    for (size_t i = 0; i < items.size(); ++i) {
+      const Item& it = items[i];
+      auto ack = acks_.find(it.id);
+      std::string error = send_errors.count(it.id) ? send_errors[it.id]
+                          : ack == acks_.end()     ? "no acknowledgement within " + FormatDuration(config_.timeout)
+                                                   : ack->second.error;
+      ok[i] = error.empty();
+      (ok[i] ? published : failed)[it.domain].push_back(it.seq);
+      if (ok[i]) {
+        duplicates += ack->second.duplicate ? 1 : 0;
         continue;
       }
-      failed.push_back(e.seq);
       if (first_error.empty()) first_error = error;
       LogJson("warn", "nats publish failed",
-              {{"event", e.id}, {"submission", e.submission_id}, {"route", e.route}, {"reason", error}});
+              {{"event", it.id}, {"submission", it.submission}, {"route", it.route}, {"reason", error}});
     }
   }
   // JetStream holds these; a crash here publishes them again under the
   // same Nats-Msg-Id, which the stream drops as duplicates.
-  if (!published.empty()) WRIT_CRASH_POINT("nats_after_publish_before_mark");
-  for (const auto& e : *due) {
-    bool ok = std::find(published.begin(), published.end(), e.seq) != published.end();
+  if (!published[0].empty() || !published[1].empty()) WRIT_CRASH_POINT("nats_after_publish_before_mark");
+  for (size_t i = 0; i < items.size(); ++i)
     metrics_
-        .GetCounter(ok ? "writ_nats_published_total" : "writ_nats_publish_failures_total",
-                    ok ? "Events published to NATS JetStream (acknowledged)" : "NATS publishes that failed",
-                    RouteLabel(e.route))
+        .GetCounter(ok[i] ? "writ_nats_published_total" : "writ_nats_publish_failures_total",
+                    ok[i] ? "Events published to NATS JetStream (acknowledged)" : "NATS publishes that failed",
+                    RouteLabel(items[i].route))
         .Inc();
-  }
   if (duplicates > 0)
     metrics_.GetCounter("writ_nats_duplicates_total", "Publishes JetStream acknowledged as duplicates (already stored)")
         .Inc(duplicates);
-  auto mark = [&](std::vector<int64_t> seqs, std::string error) {
-    if (seqs.empty()) return true;
-    auto r = Wait<int>([&](auto cb) { store_.queue().MarkPublished(std::move(seqs), std::move(error), cb); });
-    if (!r.ok()) store_errors_.Inc();
-    return r.ok();
-  };
-  bool any_failed = !failed.empty();
-  bool marked = mark(std::move(published), "");
-  mark(std::move(failed), first_error);
+  bool any_failed = !failed[0].empty() || !failed[1].empty();
+  bool marked = true;
+  for (bool d : {false, true})
+    for (auto* seqs : {&published[d], &failed[d]}) {
+      if (seqs->empty()) continue;
+      std::string error = seqs == &published[d] ? "" : first_error;
+      auto r = Wait<int>([&](auto cb) { store_.queue().MarkPublished(d, std::move(*seqs), std::move(error), cb); });
+      if (!r.ok()) store_errors_.Inc();
+      marked = marked && r.ok();
+    }
   if (any_failed || s != NATS_OK) {
     // The connection may be gone for good (a server replaced): start over.
     if (natsConnection_Status(nc_) == NATS_CONN_STATUS_CLOSED) Disconnect();
   }
-  return marked && !any_failed ? static_cast<int>(due->size()) : -1;
+  return marked && !any_failed ? static_cast<int>(items.size()) : -1;
 }
 
 }  // namespace writ

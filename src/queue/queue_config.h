@@ -8,6 +8,7 @@
 #include "config/config.h"
 #include "core/clock.h"
 #include "core/event_sinks.h"
+#include "outbox/domain_events.h"
 #include "outbox/notify_config.h"
 
 namespace YAML {
@@ -40,6 +41,9 @@ struct QueuedSettings : ModeConfig {
   // without events leave both empty.
   NotifyConfig notify_config;  // empty url: no webhook
   NatsSinkConfig nats_sink;
+  // Async routes: the route's domain events (`events:`), written to the
+  // outbox table with the outcome they follow.
+  std::vector<DomainEventDef> domain_events;
   EventSinks event_sinks() const {
     return (notify_config.enabled() ? kWebhookSink : 0) | (nats_sink.enabled ? kNatsSink : 0);
   }

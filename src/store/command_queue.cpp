@@ -156,12 +156,14 @@ void CommandQueue::MarkEvent(int64_t seq, bool delivered, Millis next_at, std::s
       std::move(done), /*durable=*/delivered);
 }
 
-Result<std::vector<StatusEvent>> CommandQueue::UnpublishedEvents(const std::vector<std::string>& routes, int limit,
-                                                                 int scan) {
-  auto rows =
-      ReadFor<std::vector<StatusEvent>>(db_, [&](Conn& c) { return SelectUnpublishedEvents(c, routes, scan); });
+namespace {
+
+// The first (oldest) row of each submission, at most `limit`: the next of a
+// submission waits until the one before it is published.
+template <typename Row>
+Result<std::vector<Row>> OnePerSubmission(Result<std::vector<Row>> rows, int limit) {
   if (!rows.ok()) return rows;
-  std::vector<StatusEvent> out;
+  std::vector<Row> out;
   std::set<std::string> seen;
   for (auto& e : *rows) {
     if (!seen.insert(e.submission_id).second) continue;
@@ -171,12 +173,28 @@ Result<std::vector<StatusEvent>> CommandQueue::UnpublishedEvents(const std::vect
   return out;
 }
 
-void CommandQueue::MarkPublished(std::vector<int64_t> seqs, std::string error, Callback<int> done) {
+}  // namespace
+
+Result<std::vector<StatusEvent>> CommandQueue::UnpublishedEvents(const std::vector<std::string>& routes, int limit,
+                                                                 int scan) {
+  return OnePerSubmission(
+      ReadFor<std::vector<StatusEvent>>(db_, [&](Conn& c) { return SelectUnpublishedEvents(c, routes, scan); }),
+      limit);
+}
+
+Result<std::vector<DomainEventRow>> CommandQueue::UnpublishedDomainEvents(const std::vector<std::string>& routes,
+                                                                         int limit, int scan) {
+  return OnePerSubmission(ReadFor<std::vector<DomainEventRow>>(
+                              db_, [&](Conn& c) { return SelectUnpublishedDomainEvents(c, routes, scan); }),
+                          limit);
+}
+
+void CommandQueue::MarkPublished(bool domain, std::vector<int64_t> seqs, std::string error, Callback<int> done) {
   Database& db = db_;
   SubmitFor<int>(
       db_,
-      [&db, seqs = std::move(seqs), error = std::move(error)](Conn& c) {
-        return UpdatePublished(c, seqs, error, db.Now());
+      [&db, domain, seqs = std::move(seqs), error = std::move(error)](Conn& c) {
+        return UpdatePublished(c, domain ? "outbox" : "events", seqs, error, db.Now());
       },
       std::move(done), /*durable=*/error.empty());
 }

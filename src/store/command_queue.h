@@ -61,9 +61,14 @@ class CommandQueue {
   // one waits until its predecessor is published), oldest first, among the
   // `scan` oldest unpublished events of `routes`; at most `limit`.
   Result<std::vector<StatusEvent>> UnpublishedEvents(const std::vector<std::string>& routes, int limit, int scan);
-  // Marks events published (acknowledged by JetStream), or records a failed
-  // try (`error`), in one transaction; returns how many rows changed.
-  void MarkPublished(std::vector<int64_t> seqs, std::string error, Callback<int> done);
+  // The same for domain events (table outbox): the oldest unpublished one of
+  // each submission.
+  Result<std::vector<DomainEventRow>> UnpublishedDomainEvents(const std::vector<std::string>& routes, int limit,
+                                                             int scan);
+  // Marks events (`domain`: domain events) published (acknowledged by
+  // JetStream), or records a failed try (`error`), in one transaction;
+  // returns how many rows changed.
+  void MarkPublished(bool domain, std::vector<int64_t> seqs, std::string error, Callback<int> done);
 
   // Inside the caller's transaction: the command, its first event and the
   // wake-up of other instances (for concerns that queue a command together

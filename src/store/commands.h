@@ -91,6 +91,15 @@ struct StatusEvent {
   std::string last_error;
 };
 
+// A domain event (table outbox, outbox/domain_events.h): Debezium's outbox
+// columns, and where the NATS sink publishes it.
+struct DomainEventRow {
+  int64_t seq = 0;
+  std::string id, aggregatetype, aggregateid, type, payload;
+  std::string submission_id, route, subject;
+  Millis created_at = 0;
+};
+
 // Accept: the idempotency record (completed with the 202 answer), the command
 // and its first event, in one transaction.
 struct AcceptRequest {

@@ -129,7 +129,10 @@ SchemaStep QueueUnknownSchemaStep() {
 }
 
 // Schema version 19: `deliver` holds the route's sinks as bits (1 webhook,
-// 2 NATS), and the NATS sink keeps its own delivery state per event.
+// 2 NATS), and the NATS sink keeps its own delivery state per event. The
+// `outbox` table holds the routes' domain events (outbox/domain_events.h):
+// Debezium's outbox columns (id, aggregatetype, aggregateid, type, payload)
+// and the NATS sink's delivery state.
 SchemaStep QueueSinkSchemaStep() {
   static const char* const kSqlite = R"sql(
 ALTER TABLE events ADD COLUMN published_at INTEGER;
@@ -138,6 +141,24 @@ ALTER TABLE events ADD COLUMN publish_error TEXT NOT NULL DEFAULT '';
 DROP INDEX IF EXISTS events_pending;
 CREATE INDEX IF NOT EXISTS events_webhook_pending ON events(next_at) WHERE deliver IN (1,3) AND delivered_at IS NULL;
 CREATE INDEX IF NOT EXISTS events_unpublished ON events(seq) WHERE deliver IN (2,3) AND published_at IS NULL;
+CREATE TABLE IF NOT EXISTS outbox (
+  seq INTEGER PRIMARY KEY,
+  id TEXT NOT NULL UNIQUE,
+  aggregatetype TEXT NOT NULL,
+  aggregateid TEXT NOT NULL,
+  type TEXT NOT NULL,
+  payload TEXT NOT NULL,
+  submission_id TEXT NOT NULL,
+  route TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  publish INTEGER NOT NULL,            -- 1: the route has a NATS sink
+  published_at INTEGER,
+  publish_attempts INTEGER NOT NULL DEFAULT 0,
+  publish_error TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS outbox_submission ON outbox(submission_id, seq);
+CREATE INDEX IF NOT EXISTS outbox_unpublished ON outbox(seq) WHERE publish = 1 AND published_at IS NULL;
 )sql";
   static const char* const kPostgres = R"sql(
 ALTER TABLE events ADD COLUMN IF NOT EXISTS published_at BIGINT;
@@ -146,6 +167,24 @@ ALTER TABLE events ADD COLUMN IF NOT EXISTS publish_error TEXT NOT NULL DEFAULT 
 DROP INDEX IF EXISTS events_pending;
 CREATE INDEX IF NOT EXISTS events_webhook_pending ON events(next_at) WHERE deliver IN (1,3) AND delivered_at IS NULL;
 CREATE INDEX IF NOT EXISTS events_unpublished ON events(seq) WHERE deliver IN (2,3) AND published_at IS NULL;
+CREATE TABLE IF NOT EXISTS outbox (
+  seq BIGSERIAL PRIMARY KEY,
+  id TEXT NOT NULL UNIQUE,
+  aggregatetype TEXT NOT NULL,
+  aggregateid TEXT NOT NULL,
+  type TEXT NOT NULL,
+  payload TEXT NOT NULL,
+  submission_id TEXT NOT NULL,
+  route TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  publish BIGINT NOT NULL,
+  published_at BIGINT,
+  publish_attempts BIGINT NOT NULL DEFAULT 0,
+  publish_error TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS outbox_submission ON outbox(submission_id, seq);
+CREATE INDEX IF NOT EXISTS outbox_unpublished ON outbox(seq) WHERE publish = 1 AND published_at IS NULL;
 )sql";
   return {19, "events", kSqlite, kPostgres};
 }

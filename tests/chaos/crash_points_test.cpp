@@ -17,6 +17,7 @@
 
 #include "core/json.h"
 #include "testing/cluster.h"
+#include "testing/nats.h"
 
 namespace writ::testing {
 namespace {
@@ -577,6 +578,66 @@ TEST_P(SagaCrashPoints, EverySagaEndsAndEachStepIsAppliedOnce) {
 INSTANTIATE_TEST_SUITE_P(Points, SagaCrashPoints,
                          ::testing::Values("after_commit_before_response", "after_upstream_response",
                                            "after_outcome_commit"));
+
+// Every event published, and `orders` submissions succeeded.
+bool AllPublished(const std::string& store_url, int orders) {
+  int succeeded = 0;
+  for (const auto& r : StoredEvents(store_url)) {
+    if (!r.published) return false;
+    succeeded += r.type == "submission.succeeded";
+  }
+  return succeeded == orders;
+}
+
+// The NATS sink: JetStream acknowledged a round of events and writ is
+// killed before marking them published. The restarted relay publishes them
+// again under the same Nats-Msg-Id, which the stream drops: a consumer
+// reading the stream sees every event exactly once (by count and by id).
+TEST(NatsCrashPoint, AConsumerSeesEveryEventOnceThroughKills) {
+  TempDir dir;
+  NatsServerProcess nats;
+  nats.Start(dir.path());
+  MockMasterProcess master;
+  master.Start(dir.path());
+  RouteOptions route;
+  route.path = "/orders";
+  route.mode = "async";
+  route.extra = "async: {lease: 4s, poll_interval: 50ms, backoff_base: 10ms, backoff_max: 100ms}\nsinks: {nats: {}}\n";
+  WritProcess writ;
+  writ.set_top_extra("nats: {url: '" + nats.url() + "', timeout: 1s, max_backoff: 500ms}\n");
+  writ.Start(dir.path(), master.port(), {route});
+  int n = Iterations();
+  for (int i = 0; i < n; ++i) {
+    std::string key = "order-" + std::to_string(i);
+    std::string body = "{\"n\":" + std::to_string(i) + "}";
+    writ.Stop();
+    // Each order makes at least two events (accepted, succeeded), each
+    // published in its own round: the 1st or 2nd round is the one cut.
+    writ.Restart({"WRIT_CRASH_AT=nats_after_publish_before_mark", "WRIT_CRASH_AFTER=" + std::to_string(i % 2)});
+    auto first = PostJson(writ.port(), "/orders", key, body);
+    ASSERT_TRUE(first.status == 202 || first.status == 0) << "cycle " << i << ": " << first.body;
+    ASSERT_EQ(writ.WaitExit(), 128 + 9) << "cycle " << i << ": the crash point was not reached";
+    writ.Restart();
+    ASSERT_TRUE(Eventually([&] { return PostJson(writ.port(), "/orders", key, body).status == 202; }));
+    // Settled before the next cycle, so its kill cuts this cycle's order.
+    ASSERT_TRUE(Eventually([&] { return AllPublished(writ.store_url(), i + 1); }, 30'000)) << "cycle " << i;
+  }
+  std::vector<EventRow> rows = StoredEvents(writ.store_url());
+  std::vector<StreamMessage> msgs;
+  Eventually([&] {
+    msgs = ReadStream(nats.url(), "WRIT_EVENTS");
+    return msgs.size() >= rows.size();
+  });
+  std::map<std::string, int> seen;
+  for (const auto& m : msgs) ++seen[m.id];
+  for (const auto& r : rows) EXPECT_EQ(seen[r.id], 1) << r.id << " (" << r.type << ")";
+  EXPECT_EQ(msgs.size(), rows.size()) << "no message beside the store's events";
+  EXPECT_EQ(master.Stat("duplicateApplies"), 0);
+  auto metrics = Call(writ.admin_port(), "GET", "/metrics").body;
+  EXPECT_NE(metrics.find("writ_nats_duplicates_total"), std::string::npos)
+      << "the restarted relay published again what JetStream held";
+  std::printf("nats: %d cycles, %zu events, each once in the stream\n", n, rows.size());
+}
 
 #endif
 

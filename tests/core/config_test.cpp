@@ -663,6 +663,110 @@ TEST(Config, AsyncKeysOnSyncRoutesAndShortLeasesAreRefused) {
       << sc.errors[0].message;
 }
 
+std::string Errors(const LoadedConfig& c) {
+  std::string all;
+  for (const auto& e : c.errors) all += e.ToString() + "\n";
+  return all;
+}
+
+const char* kNatsYaml = R"(nats:
+  url: nats://127.0.0.1:4222
+  duplicate_window: 5m
+upstreams:
+  master: {url: "http://127.0.0.1:9090"}
+routes:
+  - method: POST
+    path: /payments
+    mode: async
+    upstream: master
+    sinks:
+      nats: {subject: "payments.{type}"}
+      webhook: {url: http://127.0.0.1:9999/hooks, secret: whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw}
+)";
+
+TEST(Config, SinksTakeAWebhookAndNats) {
+  std::string text = kNatsYaml;
+  text.replace(text.find("url: nats"), 3, "subjects: [payments.>]\n  url");
+  auto c = LoadConfigText(text, "nats.yaml", ModeSpecs());
+  ASSERT_TRUE(c.errors.empty()) << c.errors[0].ToString();
+  EXPECT_TRUE(c.warnings.empty()) << c.warnings[0].ToString();
+  EXPECT_EQ(c.config.nats.url, "nats://127.0.0.1:4222");
+  EXPECT_EQ(c.config.nats.stream, "WRIT_EVENTS");
+  EXPECT_EQ(c.config.nats.duplicate_window, 300'000);
+  EXPECT_EQ(c.config.nats.subjects, std::vector<std::string>{"payments.>"}) << "given, they replace the default";
+  const auto& a = c.config.routes[0].settings_as<AsyncSettings>();
+  EXPECT_EQ(a.event_sinks(), kWebhookSink | kNatsSink);
+  EXPECT_EQ(a.nats_sink.subject, "payments.{type}");
+  EXPECT_EQ(NatsSubject(a.nats_sink.subject, "POST /payments", "submission.succeeded"), "payments.submission.succeeded");
+  EXPECT_EQ(NatsSubject("writ.events.{route}.{type}", "POST /v2/pay-ments/{id}", "t"), "writ.events.POST_v2_pay-ments_id.t");
+  EXPECT_TRUE(NatsSubjectMatches("writ.events.>", "writ.events.POST_orders.submission.accepted"));
+  EXPECT_TRUE(NatsSubjectMatches("writ.*.x", "writ.events.x"));
+  EXPECT_FALSE(NatsSubjectMatches("writ.*.x", "writ.events.x.y"));
+  EXPECT_FALSE(NatsSubjectMatches("writ.events", "writ.events.x"));
+}
+
+TEST(Config, NatsSinkErrorsArePositioned) {
+  // A nats sink without the server block; a subject with a wildcard; both
+  // notify: and sinks:.
+  std::string no_server = kNatsYaml;
+  no_server.erase(0, no_server.find("upstreams:"));
+  auto c = LoadConfigText(no_server, "n.yaml", ModeSpecs());
+  ASSERT_EQ(c.errors.size(), 1u) << Errors(c);
+  EXPECT_NE(c.errors[0].message.find("sinks.nats needs the NATS server"), std::string::npos) << Errors(c);
+  std::string wild = kNatsYaml;
+  wild.replace(wild.find("payments.{type}"), 15, "payments.*");
+  c = LoadConfigText(wild, "w.yaml", ModeSpecs());
+  ASSERT_EQ(c.errors.size(), 1u) << Errors(c);
+  EXPECT_EQ(c.errors[0].line, 12) << Errors(c);
+  EXPECT_NE(c.errors[0].message.find("without spaces or wildcards"), std::string::npos) << Errors(c);
+  // The default stream subjects (writ.events.>) do not take payments.*.
+  c = LoadConfigText(kNatsYaml, "s.yaml", ModeSpecs());
+  ASSERT_EQ(c.errors.size(), 1u) << Errors(c);
+  EXPECT_NE(c.errors[0].message.find("not among the stream's subjects"), std::string::npos) << Errors(c);
+  std::string both = kNatsYaml;
+  both.replace(both.find("    sinks:"), 10,
+               "    notify: {url: http://127.0.0.1:9999/h, secret: whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw}\n    sinks:");
+  c = LoadConfigText(both, "b.yaml", ModeSpecs());
+  EXPECT_NE(Errors(c).find("not both"), std::string::npos) << Errors(c);
+  std::string url = kNatsYaml;
+  url.replace(url.find("nats://127.0.0.1:4222"), 21, "http://127.0.0.1:4222");
+  c = LoadConfigText(url, "u.yaml", ModeSpecs());
+  EXPECT_NE(Errors(c).find("u.yaml:2:8: nats url must be nats://host:port"), std::string::npos) << Errors(c);
+}
+
+TEST(Config, DomainEventsAreCheckedAndDefaulted) {
+  std::string text = kNatsYaml;
+  text.replace(text.find("    sinks:"), 10,
+               "    events:\n"
+               "      - {on: succeeded, type: order.created, payload: /response/body}\n"
+               "      - {on: processing, type: x}\n"
+               "      - {on: dead, subject: a.b, payload: response}\n"
+               "    sinks:");
+  auto c = LoadConfigText(text, "e.yaml", ModeSpecs());
+  ASSERT_EQ(c.errors.size(), 4u) << Errors(c);  // the last: the stream's default subjects miss payments.{type}
+  EXPECT_NE(c.errors[0].message.find("events[].on must be succeeded, failed, dead or cancelled, got 'processing'"),
+            std::string::npos) << Errors(c);
+  EXPECT_NE(Errors(c).find("e.yaml:14:9: events[] needs a type"), std::string::npos) << Errors(c);
+  EXPECT_NE(Errors(c).find("events[].payload must be a JSON Pointer"), std::string::npos) << Errors(c);
+  text.replace(text.find("      - {on: processing"), std::string("      - {on: processing, type: x}\n      - {on: dead, subject: a.b, payload: response}\n").size(), "");
+  c = LoadConfigText(text, "e.yaml", ModeSpecs());
+  ASSERT_EQ(c.errors.size(), 1u) << Errors(c);  // the stream's default subjects do not take payments.{type}
+  const auto& d = c.config.routes[0].settings_as<AsyncSettings>().domain_events;
+  ASSERT_EQ(d.size(), 1u);
+  EXPECT_EQ(d[0].subject, "order.created") << "the type, by default";
+  EXPECT_EQ(d[0].aggregate_type, "POST_payments");
+  EXPECT_EQ(d[0].on, SubmissionStatus::kSucceeded);
+}
+
+TEST(Config, ADuplicateWindowShorterThanARetryIsWarnedAbout) {
+  std::string text = kNatsYaml;
+  text.replace(text.find("duplicate_window: 5m"), 20, "duplicate_window: 10s\n  subjects: [payments.>]");
+  auto c = LoadConfigText(text, "d.yaml", ModeSpecs());
+  ASSERT_TRUE(c.errors.empty()) << Errors(c);
+  ASSERT_EQ(c.warnings.size(), 1u);
+  EXPECT_NE(c.warnings[0].message.find("could be stored twice"), std::string::npos) << c.warnings[0].message;
+}
+
 }  // namespace
 }  // namespace writ
 

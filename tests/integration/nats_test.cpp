@@ -20,33 +20,6 @@ namespace {
 
 namespace json = boost::json;
 
-// One events row as the store holds it.
-struct EventRow {
-  int64_t seq = 0;
-  std::string id, submission, type;
-  bool published = false, delivered = false;
-};
-
-std::vector<EventRow> StoredEvents(const std::string& store_url) {
-  auto store = OpenStoreReadOnly(store_url);
-  std::vector<EventRow> rows;
-  auto s = store->db().Read([&](sql::Conn& c) -> Status {
-    auto r = sql::QueryRows<EventRow>(
-        c,
-        "SELECT seq, id, submission_id, type, CASE WHEN published_at IS NULL THEN 0 ELSE 1 END, "
-        "CASE WHEN delivered_at IS NULL THEN 0 ELSE 1 END FROM events "
-        "ORDER BY seq",
-        [](sql::Stmt&) {}, +[](sql::Stmt& st) {
-          return EventRow{st.Int(0), st.Text(1), st.Text(2), st.Text(3), st.Int(4) != 0, st.Int(5) != 0};
-        });
-    if (!r.ok()) return r.status();
-    rows = std::move(*r);
-    return Status::Ok();
-  });
-  EXPECT_TRUE(s.ok()) << s.message();
-  return rows;
-}
-
 RouteOptions NatsRoute(const std::string& sinks = "sinks: {nats: {}}") {
   RouteOptions r;
   r.path = "/orders";
@@ -238,6 +211,55 @@ TEST_P(NatsSink, WebhookAndNatsKeepTheirOwnDeliveryState) {
       },
       20'000));
   EXPECT_EQ(WaitForStream(3).size(), 3u) << "published once, not again with the webhook";
+}
+
+// Domain events: each succeeded order writes order.created (the master's
+// answer as payload) to the outbox table with the outcome, in Debezium's
+// columns; the relay publishes each once on its own subject.
+TEST_P(NatsSink, DomainEventsLandInTheOutboxTableAndOnTheirSubject) {
+  writ_.set_top_extra(NatsBlock(nats_.url(), "  subjects: [writ.events.>, orders.>]\n"));
+  writ_.Start(dir_.path(), master_.port(),
+              {NatsRoute("sinks: {nats: {}}\nevents: [{on: succeeded, type: order.created, subject: orders.created}]")});
+  PostAndSettle(0, 6);  // the odd ones are refused: no order.created
+  struct Row {
+    std::string id, aggregatetype, aggregateid, type, payload;
+    bool published;
+  };
+  std::vector<Row> rows;
+  ASSERT_TRUE(Eventually([&] {
+    auto store = OpenStoreReadOnly(writ_.store_url());
+    rows.clear();
+    auto s = store->db().Read([&](sql::Conn& c) -> Status {
+      auto r = sql::QueryRows<Row>(
+          c,
+          "SELECT id, aggregatetype, aggregateid, type, payload, CASE WHEN published_at IS NULL THEN 0 ELSE 1 END "
+          "FROM outbox ORDER BY seq",
+          [](sql::Stmt&) {}, +[](sql::Stmt& st) {
+            return Row{st.Text(0), st.Text(1), st.Text(2), st.Text(3), st.Text(4), st.Int(5) != 0};
+          });
+      if (r.ok()) rows = std::move(*r);
+      return r.status();
+    });
+    return s.ok() && rows.size() == 3 && rows.back().published;
+  }));
+  std::map<std::string, std::string> by_id;  // outbox id -> payload
+  for (const auto& r : rows) {
+    EXPECT_EQ(r.aggregatetype, "POST_orders");
+    EXPECT_EQ(r.type, "order.created");
+    auto payload = json::parse(r.payload).as_object();
+    EXPECT_EQ(r.aggregateid, payload["id"].as_string()) << "the master's id (the canonical id)";
+    EXPECT_TRUE(payload.contains("n")) << r.payload << ": the master's answer";
+    by_id[r.id] = r.payload;
+  }
+  std::map<std::string, int> seen;
+  for (const auto& m : WaitForStream(18 + 3)) {
+    if (m.subject != "orders.created") continue;
+    ++seen[m.id];
+    EXPECT_EQ(m.type, "order.created");
+    EXPECT_EQ(m.data, by_id[m.id]);
+  }
+  EXPECT_EQ(seen.size(), 3u);
+  for (const auto& [id, n] : seen) EXPECT_EQ(n, 1) << id;
 }
 
 INSTANTIATE_TEST_SUITE_P(Stores, NatsSink, ::testing::ValuesIn(AllBackends()),

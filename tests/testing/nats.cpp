@@ -6,6 +6,7 @@
 #include <chrono>
 #include <thread>
 
+#include "store/sql/conn.h"
 #include "testing/cluster.h"
 
 namespace writ::testing {
@@ -92,6 +93,26 @@ std::vector<StreamMessage> ReadStream(const std::string& url, const std::string&
   if (js) jsCtx_Destroy(js);
   natsConnection_Destroy(nc);
   return out;
+}
+
+std::vector<EventRow> StoredEvents(const std::string& store_url) {
+  auto store = OpenStoreReadOnly(store_url);
+  std::vector<EventRow> rows;
+  auto s = store->db().Read([&](sql::Conn& c) -> Status {
+    auto r = sql::QueryRows<EventRow>(
+        c,
+        "SELECT seq, id, submission_id, type, CASE WHEN published_at IS NULL THEN 0 ELSE 1 END, "
+        "CASE WHEN delivered_at IS NULL THEN 0 ELSE 1 END FROM events "
+        "ORDER BY seq",
+        [](sql::Stmt&) {}, +[](sql::Stmt& st) {
+          return EventRow{st.Int(0), st.Text(1), st.Text(2), st.Text(3), st.Int(4) != 0, st.Int(5) != 0};
+        });
+    if (!r.ok()) return r.status();
+    rows = std::move(*r);
+    return Status::Ok();
+  });
+  EXPECT_TRUE(s.ok()) << s.message();
+  return rows;
 }
 
 int64_t StreamDuplicateWindow(const std::string& url, const std::string& stream) {

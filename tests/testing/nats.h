@@ -44,6 +44,15 @@ struct StreamMessage {
 // Every message `stream` holds, in stream order; empty (and a test failure)
 // when the stream cannot be read.
 std::vector<StreamMessage> ReadStream(const std::string& url, const std::string& stream);
+// One row of the store's events table, with its two sinks' states.
+struct EventRow {
+  int64_t seq = 0;
+  std::string id, submission, type;
+  bool published = false, delivered = false;
+};
+// Every event the store at `store_url` holds, in write order.
+std::vector<EventRow> StoredEvents(const std::string& store_url);
+
 // The stream's duplicate window in milliseconds (-1 if it cannot be read).
 int64_t StreamDuplicateWindow(const std::string& url, const std::string& stream);
 

@@ -14,11 +14,12 @@ ModeSpec AsyncSpec() {
   ModeSpec m;
   m.name = "async";
   m.probes = true;
-  m.keys = {"async", "notify", "sinks", "validate"};
+  m.keys = {"async", "notify", "sinks", "events", "validate"};
   m.parse = [](ModeContext& ctx) -> std::shared_ptr<const ModeConfig> {
     auto s = std::make_shared<AsyncSettings>();
     if (auto a = ctx.node["async"]) ReadQueueConfig(ctx.reader, a, s->queue);
     ReadEventSinks(ctx.reader, ctx.node, ctx.nats, s->notify_config, s->nats_sink);
+    if (auto e = ctx.node["events"]) ReadDomainEvents(ctx.reader, e, ctx.route.name, s->domain_events);
     ReadSchemaKey(ctx, s->validate, s->schema);
     CheckQueueLease(ctx.reader, ctx.node, s->queue, ctx.upstream);
     CheckQueueRetention(ctx.reader, ctx.node, ctx.route.idempotency, s->queue);
@@ -37,11 +38,26 @@ WorkerSpec ProbingSpec(WorkerSpec spec, const UpstreamConfig& upstream) {
   return spec;
 }
 
+// The route's domain events (`events:`) go into the outbox table in the
+// transaction that records the outcome they follow.
+WorkerSpec DomainEventSpec(WorkerSpec spec, const AsyncSettings& settings) {
+  if (settings.domain_events.empty()) return spec;
+  const auto* defs = &settings.domain_events;
+  bool publish = settings.nats_sink.enabled;
+  std::string route = spec.route;
+  spec.on_terminal = [defs, publish, route](sql::Conn& c, const AttemptOutcome& o) {
+    return InsertDomainEvents(c, o, route, *defs, publish);
+  };
+  return spec;
+}
+
 class AsyncMode : public Route {
  public:
   AsyncMode(const RouteConfig& rc, RouteServices& s)
       : settings_(rc.settings_as<AsyncSettings>()),
-        worker_(ProbingSpec(MakeWorkerSpec(rc, settings_.queue, settings_.event_sinks()), s.upstream(rc.upstream)),
+        worker_(DomainEventSpec(ProbingSpec(MakeWorkerSpec(rc, settings_.queue, settings_.event_sinks()),
+                                            s.upstream(rc.upstream)),
+                                settings_),
                 s.store(), s.client(rc.upstream), s.scheduler(), s.metrics(), s.rng()),
         route_(rc, settings_, s.upstream(rc.upstream), s.store(), s.metrics(), [this] { worker_.Wake(); }) {
     s.submissions().AddRoute(rc.name, {settings_.event_sinks(), settings_.queue.retention, [this] { Wake(); },

@@ -358,8 +358,9 @@ Result<int> DeleteExpiredCommands(Conn& c, int batch, Millis now) {
   // A command stays while one of its events still waits for a sink.
   auto st = c.Prepare(
       "DELETE FROM commands WHERE seq IN (SELECT seq FROM commands c WHERE expires_at > 0 AND expires_at <= ?1 "
-      "AND NOT EXISTS (SELECT 1 FROM events e WHERE e.submission_id = c.id AND " + kEventUnsent + ") LIMIT ?2) "
-      "RETURNING id");
+      "AND NOT EXISTS (SELECT 1 FROM events e WHERE e.submission_id = c.id AND " + kEventUnsent + ") "
+      "AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.submission_id = c.id AND o.publish = 1 "
+      "AND o.published_at IS NULL) LIMIT ?2) RETURNING id");
   if (!st.ok()) return st.status();
   st->Bind(1, now).Bind(2, static_cast<int64_t>(batch));
   std::vector<std::string> ids;
@@ -373,8 +374,10 @@ Result<int> DeleteExpiredCommands(Conn& c, int batch, Millis now) {
       return c.Error("delete expired commands");
   }
   for (const auto& id : ids) {
-    auto n = Change(c, "DELETE FROM events WHERE submission_id = ?1", [&](Stmt& s) { s.Bind(1, id); });
-    if (!n.ok()) return n.status();
+    for (const char* sql : {"DELETE FROM events WHERE submission_id = ?1", "DELETE FROM outbox WHERE submission_id = ?1"}) {
+      auto n = Change(c, sql, [&](Stmt& s) { s.Bind(1, id); });
+      if (!n.ok()) return n.status();
+    }
   }
   return static_cast<int>(ids.size());
 }
@@ -481,10 +484,31 @@ Result<std::vector<StatusEvent>> SelectUnpublishedEvents(Conn& c, const std::vec
                      });
 }
 
-Result<int> UpdatePublished(Conn& c, const std::vector<int64_t>& seqs, const std::string& error, Millis now) {
-  const std::string sql = error.empty()
-                              ? "UPDATE events SET published_at=?2, publish_attempts=publish_attempts+1 WHERE seq=?1"
-                              : "UPDATE events SET publish_error=?2, publish_attempts=publish_attempts+1 WHERE seq=?1";
+Result<std::vector<DomainEventRow>> SelectUnpublishedDomainEvents(Conn& c, const std::vector<std::string>& routes,
+                                                                  int limit) {
+  std::string in;
+  for (size_t i = 0; i < routes.size(); ++i) in += (i ? ",?" : "?") + std::to_string(i + 2);
+  if (in.empty()) return std::vector<DomainEventRow>{};
+  return QueryRows<DomainEventRow>(
+      c,
+      "SELECT seq, id, aggregatetype, aggregateid, type, payload, submission_id, route, subject, created_at "
+      "FROM outbox WHERE publish = 1 AND published_at IS NULL AND route IN (" + in + ") ORDER BY seq LIMIT ?1",
+      [&](Stmt& s) {
+        s.Bind(1, static_cast<int64_t>(limit));
+        for (size_t i = 0; i < routes.size(); ++i) s.Bind(static_cast<int>(i + 2), routes[i]);
+      },
+      +[](Stmt& s) {
+        return DomainEventRow{s.Int(0),  s.Text(1), s.Text(2), s.Text(3), s.Text(4),
+                              s.Text(5), s.Text(6), s.Text(7), s.Text(8), s.Int(9)};
+      });
+}
+
+Result<int> UpdatePublished(Conn& c, const std::string& table, const std::vector<int64_t>& seqs,
+                            const std::string& error, Millis now) {
+  const std::string sql =
+      "UPDATE " + table +
+      (error.empty() ? " SET published_at=?2, publish_attempts=publish_attempts+1 WHERE seq=?1"
+                     : " SET publish_error=?2, publish_attempts=publish_attempts+1 WHERE seq=?1");
   int changed = 0;
   for (int64_t seq : seqs) {
     auto n = Change(c, sql, [&](Stmt& s) {

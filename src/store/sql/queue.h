@@ -67,8 +67,13 @@ Result<std::vector<StatusEvent>> SelectDueEvents(Conn& c, int limit, Millis now)
 // Up to `limit` unpublished events of `routes` (routes with a NATS sink),
 // oldest first.
 Result<std::vector<StatusEvent>> SelectUnpublishedEvents(Conn& c, const std::vector<std::string>& routes, int limit);
-// `error` empty: the events are published; else one more failed try.
-Result<int> UpdatePublished(Conn& c, const std::vector<int64_t>& seqs, const std::string& error, Millis now);
+// Up to `limit` unpublished domain events (table outbox) of `routes`, oldest first.
+Result<std::vector<DomainEventRow>> SelectUnpublishedDomainEvents(Conn& c, const std::vector<std::string>& routes,
+                                                                  int limit);
+// `table` "events" or "outbox": `error` empty, the rows are published; else
+// one more failed try.
+Result<int> UpdatePublished(Conn& c, const std::string& table, const std::vector<int64_t>& seqs,
+                            const std::string& error, Millis now);
 Result<bool> UpdateEvent(Conn& c, int64_t seq, bool delivered, Millis next_at, const std::string& error, Millis now);
 
 }  // namespace writ::sql
