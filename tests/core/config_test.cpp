@@ -663,7 +663,8 @@ TEST(Config, AsyncKeysOnSyncRoutesAndShortLeasesAreRefused) {
       << sc.errors[0].message;
 }
 
-std::string Errors(const LoadedConfig& c) {
+// Every error of `c`, one per line.
+std::string All(const LoadedConfig& c) {
   std::string all;
   for (const auto& e : c.errors) all += e.ToString() + "\n";
   return all;
@@ -711,27 +712,27 @@ TEST(Config, NatsSinkErrorsArePositioned) {
   std::string no_server = kNatsYaml;
   no_server.erase(0, no_server.find("upstreams:"));
   auto c = LoadConfigText(no_server, "n.yaml", ModeSpecs());
-  ASSERT_EQ(c.errors.size(), 1u) << Errors(c);
-  EXPECT_NE(c.errors[0].message.find("sinks.nats needs the NATS server"), std::string::npos) << Errors(c);
+  ASSERT_EQ(c.errors.size(), 1u) << All(c);
+  EXPECT_NE(c.errors[0].message.find("sinks.nats needs the NATS server"), std::string::npos) << All(c);
   std::string wild = kNatsYaml;
   wild.replace(wild.find("payments.{type}"), 15, "payments.*");
   c = LoadConfigText(wild, "w.yaml", ModeSpecs());
-  ASSERT_EQ(c.errors.size(), 1u) << Errors(c);
-  EXPECT_EQ(c.errors[0].line, 12) << Errors(c);
-  EXPECT_NE(c.errors[0].message.find("without spaces or wildcards"), std::string::npos) << Errors(c);
+  ASSERT_EQ(c.errors.size(), 1u) << All(c);
+  EXPECT_EQ(c.errors[0].line, 12) << All(c);
+  EXPECT_NE(c.errors[0].message.find("without spaces or wildcards"), std::string::npos) << All(c);
   // The default stream subjects (writ.events.>) do not take payments.*.
   c = LoadConfigText(kNatsYaml, "s.yaml", ModeSpecs());
-  ASSERT_EQ(c.errors.size(), 1u) << Errors(c);
-  EXPECT_NE(c.errors[0].message.find("not among the stream's subjects"), std::string::npos) << Errors(c);
+  ASSERT_EQ(c.errors.size(), 1u) << All(c);
+  EXPECT_NE(c.errors[0].message.find("not among the stream's subjects"), std::string::npos) << All(c);
   std::string both = kNatsYaml;
   both.replace(both.find("    sinks:"), 10,
                "    notify: {url: http://127.0.0.1:9999/h, secret: whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw}\n    sinks:");
   c = LoadConfigText(both, "b.yaml", ModeSpecs());
-  EXPECT_NE(Errors(c).find("not both"), std::string::npos) << Errors(c);
+  EXPECT_NE(All(c).find("not both"), std::string::npos) << All(c);
   std::string url = kNatsYaml;
   url.replace(url.find("nats://127.0.0.1:4222"), 21, "http://127.0.0.1:4222");
   c = LoadConfigText(url, "u.yaml", ModeSpecs());
-  EXPECT_NE(Errors(c).find("u.yaml:2:8: nats url must be nats://host:port"), std::string::npos) << Errors(c);
+  EXPECT_NE(All(c).find("u.yaml:2:8: nats url must be nats://host:port"), std::string::npos) << All(c);
 }
 
 TEST(Config, DomainEventsAreCheckedAndDefaulted) {
@@ -743,14 +744,14 @@ TEST(Config, DomainEventsAreCheckedAndDefaulted) {
                "      - {on: dead, subject: a.b, payload: response}\n"
                "    sinks:");
   auto c = LoadConfigText(text, "e.yaml", ModeSpecs());
-  ASSERT_EQ(c.errors.size(), 4u) << Errors(c);  // the last: the stream's default subjects miss payments.{type}
+  ASSERT_EQ(c.errors.size(), 4u) << All(c);  // the last: the stream's default subjects miss payments.{type}
   EXPECT_NE(c.errors[0].message.find("events[].on must be succeeded, failed, dead or cancelled, got 'processing'"),
-            std::string::npos) << Errors(c);
-  EXPECT_NE(Errors(c).find("e.yaml:14:9: events[] needs a type"), std::string::npos) << Errors(c);
-  EXPECT_NE(Errors(c).find("events[].payload must be a JSON Pointer"), std::string::npos) << Errors(c);
+            std::string::npos) << All(c);
+  EXPECT_NE(All(c).find("e.yaml:14:9: events[] needs a type"), std::string::npos) << All(c);
+  EXPECT_NE(All(c).find("events[].payload must be a JSON Pointer"), std::string::npos) << All(c);
   text.replace(text.find("      - {on: processing"), std::string("      - {on: processing, type: x}\n      - {on: dead, subject: a.b, payload: response}\n").size(), "");
   c = LoadConfigText(text, "e.yaml", ModeSpecs());
-  ASSERT_EQ(c.errors.size(), 1u) << Errors(c);  // the stream's default subjects do not take payments.{type}
+  ASSERT_EQ(c.errors.size(), 1u) << All(c);  // the stream's default subjects do not take payments.{type}
   const auto& d = c.config.routes[0].settings_as<AsyncSettings>().domain_events;
   ASSERT_EQ(d.size(), 1u);
   EXPECT_EQ(d[0].subject, "order.created") << "the type, by default";
@@ -762,7 +763,7 @@ TEST(Config, ADuplicateWindowShorterThanARetryIsWarnedAbout) {
   std::string text = kNatsYaml;
   text.replace(text.find("duplicate_window: 5m"), 20, "duplicate_window: 10s\n  subjects: [payments.>]");
   auto c = LoadConfigText(text, "d.yaml", ModeSpecs());
-  ASSERT_TRUE(c.errors.empty()) << Errors(c);
+  ASSERT_TRUE(c.errors.empty()) << All(c);
   ASSERT_EQ(c.warnings.size(), 1u);
   EXPECT_NE(c.warnings[0].message.find("could be stored twice"), std::string::npos) << c.warnings[0].message;
 }
@@ -772,12 +773,6 @@ TEST(Config, ADuplicateWindowShorterThanARetryIsWarnedAbout) {
 
 namespace writ {
 namespace {
-
-std::string All(const LoadedConfig& c) {
-  std::string all;
-  for (const auto& e : c.errors) all += e.ToString() + "\n";
-  return all;
-}
 
 TEST(ConfigErrors, EveryIndependentErrorOnceInLineOrder) {
   // No upstreams section, a bad async block, the same route twice: each
