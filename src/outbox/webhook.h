@@ -3,7 +3,8 @@
 // the relay POSTs each one at least once, signed per the Standard Webhooks
 // spec, and marks it sent only after a 2xx. Failures are retried with
 // exponential backoff (capped at 5 minutes), forever: an event is never
-// dropped, and writ_webhook_pending shows how many wait.
+// dropped, and writ_webhook_pending shows how many wait. A submission's events
+// go in order: the store hands out only the oldest undelivered one of each.
 //
 // Headers sent: webhook-id (the event's stable id), webhook-timestamp (Unix
 // seconds), webhook-signature: v1,<base64 HMAC-SHA256 of "id.timestamp.body">.

@@ -53,7 +53,8 @@ class CommandQueue {
   Result<std::map<std::string, int64_t>> PendingByTenant();
   // Events of one submission with seq > after_seq, oldest first.
   Result<std::vector<StatusEvent>> ListEvents(const std::string& submission_id, int64_t after_seq);
-  // Webhook relay: undelivered events due now, oldest first.
+  // Webhook relay: undelivered events due now, oldest first, only the oldest
+  // undelivered one of each submission (a submission's events in order).
   Result<std::vector<StatusEvent>> DueEvents(int limit);
   // delivered: marks the event sent; otherwise records the error and next try.
   void MarkEvent(int64_t seq, bool delivered, Millis next_at, std::string error, Callback<bool> done);

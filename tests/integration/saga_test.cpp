@@ -334,21 +334,25 @@ TEST_F(SagaTest, AParkedCompensationIsAnOperatorsAndEveryMoveIsAnEvent) {
   }
   EXPECT_EQ(seen, moves) << stream.body;
   EXPECT_EQ(Call(writ_.port(), "GET", "/v1/sagas/" + id + "/events", "", {{"Last-Event-ID", last}}).status, 204);
-  // The webhooks: every event at least once, under its id (the relay sends
-  // a batch at once: their order is not kept; the stream's is).
+  // The webhooks: every event at least once, under its id, in the saga's
+  // order (the next one waits until the one before it was delivered).
   std::map<std::string, std::string> hooks;  // webhook-id -> type
+  std::vector<std::string> arrived;          // types, in the order first delivered
   EXPECT_TRUE(Eventually(
       [&] {
         hooks.clear();
+        arrived.clear();
         auto log = ParseBody(Call(receiver.port(), "GET", "/_log"));
         for (const auto& e : log.at("requests").as_array()) {
           auto body = ParseJsonStrict(Str(e, "body"));
-          if (body.ok() && e.at("status").as_int64() == 201) hooks[Str(e, "webhook-id")] = Str(*body, "type");
+          if (!body.ok() || e.at("status").as_int64() != 201) continue;
+          if (hooks.emplace(Str(e, "webhook-id"), Str(*body, "type")).second) arrived.push_back(Str(*body, "type"));
         }
         return hooks.size() >= ids.size();
       },
       10'000));
   EXPECT_EQ(hooks, ids);
+  EXPECT_EQ(arrived, seen) << "webhooks in the saga's order";
 }
 
 }  // namespace

@@ -261,19 +261,93 @@ TEST_P(CommandQueueTest, EveryStateChangeWritesAnEventForDeliveryWhenAsked) {
   EXPECT_EQ(events[1].type, "submission.processing");
   EXPECT_EQ(events[2].type, "submission.succeeded");
   EXPECT_NE(events[2].payload.find("\"status\":\"succeeded\""), std::string::npos);
+  // One submission's events go one at a time, in order: the next is due
+  // only once the one before it was delivered.
+  auto mark = [&](int64_t seq, bool delivered, Millis next_at) {
+    std::promise<Result<bool>> p;
+    store_->queue().MarkEvent(seq, delivered, next_at, delivered ? "" : "receiver answered 503",
+                              [&](Result<bool> r) { p.set_value(r); });
+    EXPECT_TRUE(*p.get_future().get());
+  };
   auto due = store_->queue().DueEvents(10).value();
-  ASSERT_EQ(due.size(), 3u);
-  std::promise<Result<bool>> p1, p2;
-  store_->queue().MarkEvent(due[0].seq, true, 0, "", [&](Result<bool> r) { p1.set_value(r); });
-  store_->queue().MarkEvent(due[1].seq, false, clock_.NowMs() + 1'000, "receiver answered 503",
-                    [&](Result<bool> r) { p2.set_value(r); });
-  EXPECT_TRUE(*p1.get_future().get());
-  EXPECT_TRUE(*p2.get_future().get());
-  auto left = store_->queue().DueEvents(10).value();
-  ASSERT_EQ(left.size(), 1u) << "delivered events and events not yet due are skipped";
-  EXPECT_EQ(left[0].id, due[2].id);
+  ASSERT_EQ(due.size(), 1u);
+  EXPECT_EQ(due[0].id, events[0].id);
+  mark(due[0].seq, true, 0);
+  due = store_->queue().DueEvents(10).value();
+  ASSERT_EQ(due.size(), 1u);
+  EXPECT_EQ(due[0].id, events[1].id);
+  mark(due[0].seq, false, clock_.NowMs() + 1'000);
+  EXPECT_TRUE(store_->queue().DueEvents(10).value().empty())
+      << "succeeded waits behind processing, which is not due yet";
+  // Another submission's events are not held back by this one.
+  AcceptRequest b = Accept("sub_2");
+  b.notify = true;
+  ASSERT_TRUE(AcceptSync(store_->queue(), b).ok());
+  due = store_->queue().DueEvents(10).value();
+  ASSERT_EQ(due.size(), 1u);
+  EXPECT_EQ(due[0].submission_id, "sub_2");
   clock_.Advance(1'000);
-  EXPECT_EQ(store_->queue().DueEvents(10).value().size(), 2u);
+  due = store_->queue().DueEvents(10).value();
+  ASSERT_EQ(due.size(), 2u);  // sub_2's accepted and sub_1's processing, retried
+  const StatusEvent& retried = due[0].submission_id == "sub_1" ? due[0] : due[1];
+  EXPECT_EQ(retried.id, events[1].id);
+  mark(retried.seq, true, 0);
+  due = store_->queue().DueEvents(10).value();
+  ASSERT_EQ(due.size(), 2u);
+  EXPECT_TRUE(due[0].id == events[2].id || due[1].id == events[2].id) << "then the next";
+}
+
+TEST_P(CommandQueueTest, TheNatsSinkKeepsItsOwnStateAndOrderPerSubmission) {
+  // The route's sinks as bits: a webhook and NATS.
+  for (const char* id : {"sub_1", "sub_2"}) {
+    AcceptRequest a = Accept(id);
+    a.notify = kWebhookSink | kNatsSink;
+    ASSERT_TRUE(AcceptSync(store_->queue(), a).ok());
+  }
+  auto c = ClaimCommandsSync(store_->queue(), "POST /payments", 2, 5'000, kWebhookSink | kNatsSink).value();
+  ASSERT_EQ(c.size(), 2u);
+  const std::vector<std::string> routes = {"POST /payments"};
+  auto publish = [&](const std::vector<StatusEvent>& events, const std::string& error) {
+    std::vector<int64_t> seqs;
+    for (const auto& e : events) seqs.push_back(e.seq);
+    auto n = Wait<int>([&](auto cb) { store_->queue().MarkPublished(false, seqs, error, cb); });
+    EXPECT_EQ(*n, static_cast<int>(seqs.size()));
+  };
+  auto round = store_->queue().UnpublishedEvents(routes, 10, 40).value();
+  ASSERT_EQ(round.size(), 2u) << "the oldest of each submission";
+  EXPECT_EQ(round[0].type, "submission.accepted");
+  EXPECT_EQ(round[1].type, "submission.accepted");
+  EXPECT_TRUE(store_->queue().UnpublishedEvents({"POST /other"}, 10, 40).value().empty()) << "only the relay's routes";
+  publish(round, "nats: timeout");
+  EXPECT_EQ(store_->queue().UnpublishedEvents(routes, 10, 40).value().size(), 2u) << "a failed try changes nothing";
+  publish(round, "");
+  round = store_->queue().UnpublishedEvents(routes, 10, 40).value();
+  ASSERT_EQ(round.size(), 2u);
+  EXPECT_EQ(round[0].type, "submission.processing");
+  EXPECT_EQ(store_->queue().UnpublishedEvents(routes, 1, 40).value().size(), 1u) << "at most limit";
+  // The webhook's state is its own: the accepted events are published, not delivered.
+  auto due = store_->queue().DueEvents(10).value();
+  ASSERT_EQ(due.size(), 2u);
+  EXPECT_EQ(due[0].type, "submission.accepted");
+  // A finished submission stays while an event waits for NATS.
+  for (const auto& cmd : c) {
+    AttemptOutcome o = Outcome(cmd, SubmissionStatus::kSucceeded);
+    o.retention = 1'000;
+    o.notify = kWebhookSink | kNatsSink;
+    ASSERT_TRUE(*FinishAttemptSync(store_->queue(), o));
+  }
+  for (int i = 0; i < 3; ++i)  // sub_2's webhooks, one at a time
+    for (const auto& e : store_->queue().DueEvents(10).value()) {
+      if (e.submission_id != "sub_2") continue;
+      std::promise<Result<bool>> p;
+      store_->queue().MarkEvent(e.seq, true, 0, "", [&](Result<bool> r) { p.set_value(r); });
+      ASSERT_TRUE(*p.get_future().get());
+    }
+  clock_.Advance(1'000);
+  EXPECT_EQ(*CollectGarbageSync(*store_, 100), 0) << "sub_2's events wait for NATS";
+  for (int i = 0; i < 2; ++i) publish(store_->queue().UnpublishedEvents(routes, 10, 40).value(), "");
+  EXPECT_TRUE(store_->queue().UnpublishedEvents(routes, 10, 40).value().empty());
+  EXPECT_EQ(*CollectGarbageSync(*store_, 100), 1) << "sub_2; sub_1 still waits for its webhook";
 }
 
 TEST_P(CommandQueueTest, ListPagesWithCursorAndFilters) {
@@ -343,14 +417,15 @@ TEST_P(CommandQueueTest, FinishedCommandsAreCollectedAfterRetentionOnceTheirWebh
   EXPECT_FALSE(store_->queue().GetCommand("sub_2").value().has_value());
   EXPECT_TRUE(store_->queue().ListEvents("sub_2", 0).value().empty());
   EXPECT_TRUE(store_->queue().GetCommand("sub_1").value().has_value());
-  auto due = store_->queue().DueEvents(100);
-  ASSERT_TRUE(due.ok());
-  ASSERT_EQ(due->size(), 2u);
-  for (auto& e : *due) {
+  for (int delivered = 0; delivered < 2; ++delivered) {  // one at a time, in order
+    auto due = store_->queue().DueEvents(100);
+    ASSERT_TRUE(due.ok());
+    ASSERT_EQ(due->size(), 1u);
     std::promise<Result<bool>> p;
-    store_->queue().MarkEvent(e.seq, true, 0, "", [&](Result<bool> r) { p.set_value(r); });
+    store_->queue().MarkEvent(due->front().seq, true, 0, "", [&](Result<bool> r) { p.set_value(r); });
     ASSERT_TRUE(*p.get_future().get());
   }
+  EXPECT_TRUE(store_->queue().DueEvents(100).value().empty());
   EXPECT_EQ(*CollectGarbageSync(*store_, 100), 1);
   EXPECT_FALSE(store_->queue().GetCommand("sub_1").value().has_value());
   EXPECT_TRUE(store_->queue().GetCommand("sub_3").value().has_value());

@@ -463,9 +463,14 @@ Result<std::vector<StatusEvent>> SelectEvents(Conn& c, const std::string& submis
 }
 
 Result<std::vector<StatusEvent>> SelectDueEvents(Conn& c, int limit, Millis now) {
+  // Only the oldest undelivered event of each submission: the next one
+  // waits until it is delivered, so a receiver gets a submission's (or a
+  // saga's) events in order.
   return QueryEvents(c,
                      std::string("SELECT ") + kEventColumns +
-                         " FROM events WHERE deliver IN (1,3) AND delivered_at IS NULL AND next_at <= ?1 "
+                         " FROM events e WHERE deliver IN (1,3) AND delivered_at IS NULL AND next_at <= ?1 "
+                         "AND NOT EXISTS (SELECT 1 FROM events p WHERE p.submission_id = e.submission_id "
+                         "AND p.seq < e.seq AND p.deliver IN (1,3) AND p.delivered_at IS NULL) "
                          "ORDER BY next_at, seq LIMIT ?2",
                      [&](Stmt& s) { s.Bind(1, now).Bind(2, static_cast<int64_t>(limit)); });
 }
