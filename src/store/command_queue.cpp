@@ -196,7 +196,9 @@ void CommandQueue::MarkPublished(bool domain, std::vector<int64_t> seqs, std::st
       [&db, domain, seqs = std::move(seqs), error = std::move(error)](Conn& c) {
         return UpdatePublished(c, domain ? "outbox" : "events", seqs, error, db.Now());
       },
-      std::move(done), /*durable=*/error.empty());
+      // Not fsynced: a mark lost to a machine crash publishes the events
+      // again under their ids, which JetStream drops as duplicates.
+      std::move(done), /*durable=*/false);
 }
 
 Result<int> CommandQueue::DeleteExpired(Conn& c, int batch, Millis now) { return DeleteExpiredCommands(c, batch, now); }

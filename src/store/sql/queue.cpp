@@ -510,19 +510,24 @@ Result<std::vector<DomainEventRow>> SelectUnpublishedDomainEvents(Conn& c, const
 
 Result<int> UpdatePublished(Conn& c, const std::string& table, const std::vector<int64_t>& seqs,
                             const std::string& error, Millis now) {
-  const std::string sql =
-      "UPDATE " + table +
-      (error.empty() ? " SET published_at=?2, publish_attempts=publish_attempts+1 WHERE seq=?1"
-                     : " SET publish_error=?2, publish_attempts=publish_attempts+1 WHERE seq=?1");
+  // Up to kRows rows per statement: few statements, few shapes to prepare.
+  constexpr size_t kRows = 128;
   int changed = 0;
-  for (int64_t seq : seqs) {
-    auto n = Change(c, sql, [&](Stmt& s) {
-      s.Bind(1, seq);
-      if (error.empty()) s.Bind(2, now);
-      else s.Bind(2, error);
-    });
-    if (!n.ok()) return n.status();
-    changed += *n;
+  for (size_t from = 0; from < seqs.size(); from += kRows) {
+    size_t n = std::min(kRows, seqs.size() - from);
+    std::string in;
+    for (size_t i = 0; i < n; ++i) in += (i ? ",?" : "?") + std::to_string(i + 2);
+    auto rows = Change(c,
+                       "UPDATE " + table +
+                           (error.empty() ? " SET published_at=?1" : " SET publish_error=?1") +
+                           ", publish_attempts=publish_attempts+1 WHERE seq IN (" + in + ")",
+                       [&](Stmt& s) {
+                         if (error.empty()) s.Bind(1, now);
+                         else s.Bind(1, error);
+                         for (size_t i = 0; i < n; ++i) s.Bind(static_cast<int>(i + 2), seqs[from + i]);
+                       });
+    if (!rows.ok()) return rows.status();
+    changed += *rows;
   }
   return changed;
 }
