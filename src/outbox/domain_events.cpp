@@ -41,8 +41,11 @@ void ReadDomainEvents(Reader& r, const YAML::Node& list, const std::string& rout
     r.Str(n, "aggregate_type", d.aggregate_type);
     r.Str(n, "aggregate_id", d.aggregate_id);
     auto status = ParseSubmissionStatus(on);
-    if (!status || !IsTerminal(*status) || *status == SubmissionStatus::kDuplicate)
-      r.Error(At(n, "on"), "events[].on must be succeeded, failed, dead or cancelled, got '" + on + "'");
+    // The worker's outcomes: a cancel (an operator's, before any attempt)
+    // and a probe's "found applied" write no domain event.
+    if (!status || (*status != SubmissionStatus::kSucceeded && *status != SubmissionStatus::kFailed &&
+                    *status != SubmissionStatus::kDead))
+      r.Error(At(n, "on"), "events[].on must be succeeded, failed or dead, got '" + on + "'");
     else
       d.on = *status;
     if (d.type.empty()) r.Error(n, "events[] needs a type, e.g. type: order.created");

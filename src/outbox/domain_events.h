@@ -25,7 +25,7 @@ namespace writ {
 class Reader;
 
 struct DomainEventDef {
-  SubmissionStatus on = SubmissionStatus::kSucceeded;  // succeeded, failed, dead or cancelled
+  SubmissionStatus on = SubmissionStatus::kSucceeded;  // succeeded, failed or dead (a worker's outcome)
   std::string type;            // Debezium `type`, e.g. order.created
   std::string subject;         // NATS subject; default: the type
   std::string payload = "/response/body";  // JSON Pointer into {request, response, submission}

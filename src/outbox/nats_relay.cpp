@@ -92,8 +92,9 @@ void NatsRelay::Run() {
     } else {
       backoff = 0;
     }
-    // A full round: more may wait. Otherwise poll (or back off).
-    Millis wait = published < 0 ? backoff : published >= config_.batch ? 0 : 100;
+    // Something published: the next of those submissions may be due now
+    // (a saga's events go one per round). Nothing: poll (or back off).
+    Millis wait = published < 0 ? backoff : published > 0 ? 0 : 100;
     if (wait > 0 && !Sleep(wait)) break;
   }
   std::lock_guard lock(mu_);

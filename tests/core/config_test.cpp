@@ -745,7 +745,7 @@ TEST(Config, DomainEventsAreCheckedAndDefaulted) {
                "    sinks:");
   auto c = LoadConfigText(text, "e.yaml", ModeSpecs());
   ASSERT_EQ(c.errors.size(), 4u) << All(c);  // the last: the stream's default subjects miss payments.{type}
-  EXPECT_NE(c.errors[0].message.find("events[].on must be succeeded, failed, dead or cancelled, got 'processing'"),
+  EXPECT_NE(c.errors[0].message.find("events[].on must be succeeded, failed or dead, got 'processing'"),
             std::string::npos) << All(c);
   EXPECT_NE(All(c).find("e.yaml:14:9: events[] needs a type"), std::string::npos) << All(c);
   EXPECT_NE(All(c).find("events[].payload must be a JSON Pointer"), std::string::npos) << All(c);

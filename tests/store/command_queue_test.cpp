@@ -336,13 +336,15 @@ TEST_P(CommandQueueTest, TheNatsSinkKeepsItsOwnStateAndOrderPerSubmission) {
     o.notify = kWebhookSink | kNatsSink;
     ASSERT_TRUE(*FinishAttemptSync(store_->queue(), o));
   }
-  for (int i = 0; i < 3; ++i)  // sub_2's webhooks, one at a time
-    for (const auto& e : store_->queue().DueEvents(10).value()) {
+  for (int i = 0; i < 3; ++i) {  // sub_2's webhooks, one at a time
+    auto due_now = store_->queue().DueEvents(10).value();  // kept: a loop over a temporary's value() dangles
+    for (const auto& e : due_now) {
       if (e.submission_id != "sub_2") continue;
       std::promise<Result<bool>> p;
       store_->queue().MarkEvent(e.seq, true, 0, "", [&](Result<bool> r) { p.set_value(r); });
       ASSERT_TRUE(*p.get_future().get());
     }
+  }
   clock_.Advance(1'000);
   EXPECT_EQ(*CollectGarbageSync(*store_, 100), 0) << "sub_2's events wait for NATS";
   for (int i = 0; i < 2; ++i) publish(store_->queue().UnpublishedEvents(routes, 10, 40).value(), "");
