@@ -4,6 +4,7 @@
 
 #include <boost/json.hpp>
 
+#include "config/config.h"
 #include "config/reader.h"
 #include "core/hash.h"
 #include "core/json.h"
@@ -27,7 +28,8 @@ json::value BodyValue(const std::string& body) {
 
 }  // namespace
 
-void ReadDomainEvents(Reader& r, const YAML::Node& list, const std::string& route, std::vector<DomainEventDef>& out) {
+void ReadDomainEvents(Reader& r, const YAML::Node& list, const std::string& route, const NatsConfig* nats,
+                      std::vector<DomainEventDef>& out) {
   if (!list.IsSequence())
     return r.Error(list, "events must be a list, e.g. [{on: succeeded, type: order.created, payload: /response/body}]");
   for (const auto& n : list) {
@@ -50,14 +52,7 @@ void ReadDomainEvents(Reader& r, const YAML::Node& list, const std::string& rout
       d.on = *status;
     if (d.type.empty()) r.Error(n, "events[] needs a type, e.g. type: order.created");
     if (d.subject.empty()) d.subject = d.type;
-    std::string sample = NatsSubject(d.subject, route, "t");
-    bool subject_ok = !sample.empty() && sample.front() != '.' && sample.back() != '.' &&
-                      sample.find("..") == std::string::npos;
-    for (char ch : sample)
-      if (ch == '*' || ch == '>' || ch == '{' || ch == '}' || static_cast<unsigned char>(ch) < 0x21) subject_ok = false;
-    if (!subject_ok)
-      r.Error(At(n, n["subject"] ? "subject" : "type"),
-              "events[] subject must be dot-separated tokens without spaces or wildcards, got '" + d.subject + "'");
+    if (!d.type.empty()) CheckNatsSubject(r, At(n, n["subject"] ? "subject" : "type"), "events[]", d.subject, nats);
     for (const char* k : {"payload", "aggregate_id"}) {
       const std::string& p = k[0] == 'p' ? d.payload : d.aggregate_id;
       if (!ValidPointer(p))

@@ -33,8 +33,11 @@ struct DomainEventDef {
   std::string aggregate_id;    // JSON Pointer as payload; default: the canonical id, else the submission id
 };
 
-// Reads a route's `events:` list (errors through `r`).
-void ReadDomainEvents(Reader& r, const YAML::Node& list, const std::string& route, std::vector<DomainEventDef>& out);
+// Reads a route's `events:` list (errors through `r`). `nats`: the config's
+// block when the route publishes to NATS (its subjects are checked against
+// the stream's), else null.
+void ReadDomainEvents(Reader& r, const YAML::Node& list, const std::string& route, const struct NatsConfig* nats,
+                      std::vector<DomainEventDef>& out);
 
 // Inside the transaction that records `o` (a terminal outcome of a command
 // of `route`): a row in `outbox` for each def whose `on` is o.status.

@@ -123,7 +123,7 @@ bool NatsRelay::Connect() {
   jo.Wait = config_.timeout;
   jo.PublishAsync.AckHandler = &AckHandler;
   jo.PublishAsync.AckHandlerClosure = this;
-  jo.PublishAsync.MaxPending = config_.batch;
+  jo.PublishAsync.MaxPending = 2 * config_.batch;  // a round: up to `batch` status and `batch` domain events
   s = natsConnection_JetStream(&js_, nc_, &jo);
   if (s != NATS_OK || !CheckStream()) {
     if (s != NATS_OK) LogJson("warn", "nats jetstream context failed", {{"reason", NatsError(s)}});

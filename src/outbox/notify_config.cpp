@@ -72,24 +72,26 @@ void ReadNatsSink(Reader& r, const YAML::Node& n, const NatsConfig* nats, NatsSi
   }
   if (!nats || !nats->enabled())
     r.Error(n, "sinks.nats needs the NATS server: add a top-level nats: {url: nats://127.0.0.1:4222}");
-  // The subject, with sample values, must be a valid literal subject.
-  std::string sample = NatsSubject(c.subject, "r", "t.u");
-  bool ok = !sample.empty() && sample.front() != '.' && sample.back() != '.' &&
-            sample.find("..") == std::string::npos;
-  for (char ch : sample)
-    if (ch == ' ' || ch == '*' || ch == '>' || ch == '{' || ch == '}' || ch < 0x21) ok = false;
-  if (!ok)
-    return r.Error(At(n, "subject"), "sinks.nats subject must be dot-separated tokens without spaces or wildcards "
-                                     "({route} and {type} are filled in), got '" + c.subject + "'");
-  if (nats && nats->enabled()) {
-    bool covered = false;
-    for (const auto& p : nats->subjects) covered = covered || NatsSubjectMatches(p, sample);
-    if (!covered && nats->create_stream)
-      r.Error(At(n, "subject"), "sinks.nats subject '" + c.subject + "' is not among the stream's subjects (nats.subjects)");
-  }
+  CheckNatsSubject(r, At(n, "subject"), "sinks.nats", c.subject, nats);
 }
 
 }  // namespace
+
+void CheckNatsSubject(Reader& r, const YAML::Node& at, const std::string& what, const std::string& subject,
+                      const NatsConfig* nats) {
+  // With sample values filled in, a valid literal subject.
+  std::string sample = NatsSubject(subject, "r", "t.u");
+  bool ok = !sample.empty() && sample.front() != '.' && sample.back() != '.' && sample.find("..") == std::string::npos;
+  for (char ch : sample)
+    if (ch == '*' || ch == '>' || ch == '{' || ch == '}' || static_cast<unsigned char>(ch) < 0x21) ok = false;
+  if (!ok)
+    return r.Error(at, what + " subject must be dot-separated tokens without spaces or wildcards ({route} and "
+                              "{type} are filled in), got '" + subject + "'");
+  if (!nats || !nats->enabled() || !nats->create_stream) return;
+  bool covered = false;
+  for (const auto& p : nats->subjects) covered = covered || NatsSubjectMatches(p, sample);
+  if (!covered) r.Error(at, what + " subject '" + subject + "' is not among the stream's subjects (nats.subjects)");
+}
 
 EventSinks ReadEventSinks(Reader& r, const YAML::Node& route, const NatsConfig* nats, NotifyConfig& webhook,
                           NatsSinkConfig& nats_sink) {

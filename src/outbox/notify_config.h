@@ -51,6 +51,13 @@ std::string NatsSubject(const std::string& subject, const std::string& route, co
 // '>' the rest).
 bool NatsSubjectMatches(const std::string& pattern, const std::string& subject);
 
+// Reports at `at` a `subject` (of `what`: "sinks.nats", "events[]") that is
+// no valid literal subject once {route} and {type} are filled in, or, when
+// Writ creates the stream, one the stream's subjects would not take (its
+// publishes would fail). `nats` may be null (no check against the stream).
+void CheckNatsSubject(Reader& r, const YAML::Node& at, const std::string& what, const std::string& subject,
+                      const struct NatsConfig* nats);
+
 // A route's event sinks: `notify:` (the webhook, as before) or `sinks:` with
 // `webhook:` and `nats:`, not both. `nats` is the config's top-level block
 // (a nats sink needs it). Returns the sinks as bits.

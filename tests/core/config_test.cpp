@@ -744,14 +744,19 @@ TEST(Config, DomainEventsAreCheckedAndDefaulted) {
                "      - {on: dead, subject: a.b, payload: response}\n"
                "    sinks:");
   auto c = LoadConfigText(text, "e.yaml", ModeSpecs());
-  ASSERT_EQ(c.errors.size(), 4u) << All(c);  // the last: the stream's default subjects miss payments.{type}
-  EXPECT_NE(c.errors[0].message.find("events[].on must be succeeded, failed or dead, got 'processing'"),
+  // Besides the three below: the stream's default subjects (writ.events.>)
+  // take neither order.created, nor x, nor the sink's payments.{type}.
+  ASSERT_EQ(c.errors.size(), 6u) << All(c);
+  EXPECT_NE(c.errors[1].message.find("events[].on must be succeeded, failed or dead, got 'processing'"),
+            std::string::npos) << All(c);
+  EXPECT_NE(All(c).find("e.yaml:12:31: events[] subject 'order.created' is not among the stream's subjects"),
             std::string::npos) << All(c);
   EXPECT_NE(All(c).find("e.yaml:14:9: events[] needs a type"), std::string::npos) << All(c);
   EXPECT_NE(All(c).find("events[].payload must be a JSON Pointer"), std::string::npos) << All(c);
   text.replace(text.find("      - {on: processing"), std::string("      - {on: processing, type: x}\n      - {on: dead, subject: a.b, payload: response}\n").size(), "");
+  text.replace(text.find("  duplicate_window: 5m"), 0, "  subjects: [payments.>, order.>]\n");
   c = LoadConfigText(text, "e.yaml", ModeSpecs());
-  ASSERT_EQ(c.errors.size(), 1u) << All(c);  // the stream's default subjects do not take payments.{type}
+  ASSERT_TRUE(c.errors.empty()) << All(c);
   const auto& d = c.config.routes[0].settings_as<AsyncSettings>().domain_events;
   ASSERT_EQ(d.size(), 1u);
   EXPECT_EQ(d[0].subject, "order.created") << "the type, by default";

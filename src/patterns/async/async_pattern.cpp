@@ -19,7 +19,8 @@ ModeSpec AsyncSpec() {
     auto s = std::make_shared<AsyncSettings>();
     if (auto a = ctx.node["async"]) ReadQueueConfig(ctx.reader, a, s->queue);
     ReadEventSinks(ctx.reader, ctx.node, ctx.nats, s->notify_config, s->nats_sink);
-    if (auto e = ctx.node["events"]) ReadDomainEvents(ctx.reader, e, ctx.route.name, s->domain_events);
+    if (auto e = ctx.node["events"])
+      ReadDomainEvents(ctx.reader, e, ctx.route.name, s->nats_sink.enabled ? ctx.nats : nullptr, s->domain_events);
     ReadSchemaKey(ctx, s->validate, s->schema);
     CheckQueueLease(ctx.reader, ctx.node, s->queue, ctx.upstream);
     CheckQueueRetention(ctx.reader, ctx.node, ctx.route.idempotency, s->queue);
