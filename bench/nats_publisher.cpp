@@ -6,6 +6,9 @@
 //     "<count> <seconds>"; the way `nats bench --js --pub` publishes.
 //   bench_nats_publisher events SQLITE_PATH
 //     prints how many events of a writ store wait for or went to a NATS sink.
+//   bench_nats_publisher published-span SQLITE_PATH
+//     prints "<count> <first> <last>": how many of them are marked published,
+//     and the first and last mark's time (ms), the relay's own clock.
 //   bench_nats_publisher stream-bytes URL STREAM
 //     prints the stream's "<messages> <bytes>".
 #include <nats/nats.h>
@@ -78,16 +81,19 @@ int StreamBytes(const char* url, const char* stream) {
   return 0;
 }
 
-int Events(const char* path) {
+// Prints the one row of `sql` over a writ store, its columns space-separated.
+int QueryStore(const char* path, const char* sql) {
   sqlite3* db = nullptr;
   sqlite3_stmt* st = nullptr;
   if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK ||
-      sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM events WHERE deliver IN (2,3)", -1, &st, nullptr) != SQLITE_OK) {
+      sqlite3_prepare_v2(db, sql, -1, &st, nullptr) != SQLITE_OK || sqlite3_step(st) != SQLITE_ROW) {
     std::fprintf(stderr, "%s: %s\n", path, sqlite3_errmsg(db));
+    sqlite3_close(db);
     return 1;
   }
-  sqlite3_step(st);
-  std::printf("%lld\n", static_cast<long long>(sqlite3_column_int64(st, 0)));
+  for (int i = 0; i < sqlite3_column_count(st); ++i)
+    std::printf(i ? " %lld" : "%lld", static_cast<long long>(sqlite3_column_int64(st, i)));
+  std::printf("\n");
   sqlite3_finalize(st);
   sqlite3_close(db);
   return 0;
@@ -98,10 +104,16 @@ int Events(const char* path) {
 int main(int argc, char** argv) {
   std::string mode = argc > 1 ? argv[1] : "";
   if (mode == "publish" && argc == 7) return Publish(argv[2], argv[4], std::atol(argv[5]), std::atoi(argv[6]));
-  if (mode == "events" && argc == 3) return Events(argv[2]);
+  if (mode == "events" && argc == 3)
+    return QueryStore(argv[2], "SELECT COUNT(*) FROM events WHERE deliver IN (2,3)");
+  if (mode == "published-span" && argc == 3)
+    return QueryStore(argv[2],
+                      "SELECT COUNT(*), MIN(published_at), MAX(published_at) FROM events "
+                      "WHERE deliver IN (2,3) AND published_at IS NOT NULL");
   if (mode == "stream-bytes" && argc == 4) return StreamBytes(argv[2], argv[3]);
   std::fprintf(stderr,
-               "usage: %s publish URL STREAM SUBJECT COUNT SIZE | events SQLITE_PATH | stream-bytes URL STREAM\n",
+               "usage: %s publish URL STREAM SUBJECT COUNT SIZE | events SQLITE_PATH | published-span SQLITE_PATH | "
+               "stream-bytes URL STREAM\n",
                argv[0]);
   return 2;
 }

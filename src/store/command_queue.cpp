@@ -15,6 +15,8 @@ SchemaStep CommandQueue::Schema() { return QueueSchemaStep(); }
 SchemaStep CommandQueue::UnknownSchema() { return QueueUnknownSchemaStep(); }
 SchemaStep QueueSinkSchemaStep();  // queue_schema.cpp
 SchemaStep CommandQueue::SinkSchema() { return QueueSinkSchemaStep(); }
+SchemaStep QueueRelayIndexSchemaStep();  // queue_schema.cpp
+SchemaStep CommandQueue::RelayIndexSchema() { return QueueRelayIndexSchemaStep(); }
 
 Result<Command> CommandQueue::Enqueue(Conn& c, Command command, EventSinks notify, Millis now, Millis not_before) {
   auto cmd = InsertCommand(c, std::move(command), now, not_before);
@@ -158,35 +160,31 @@ void CommandQueue::MarkEvent(int64_t seq, bool delivered, Millis next_at, std::s
 
 namespace {
 
-// The first (oldest) row of each submission, at most `limit`: the next of a
-// submission waits until the one before it is published.
-template <typename Row>
-Result<std::vector<Row>> OnePerSubmission(Result<std::vector<Row>> rows, int limit) {
-  if (!rows.ok()) return rows;
-  std::vector<Row> out;
-  std::set<std::string> seen;
-  for (auto& e : *rows) {
-    if (!seen.insert(e.submission_id).second) continue;
-    out.push_back(std::move(e));
-    if (static_cast<int>(out.size()) >= limit) break;
-  }
+// Runs `fn`'s reads in one read-only transaction: they see one snapshot.
+template <typename T, typename F>
+Result<T> InSnapshot(sql::Conn& c, F&& fn) {
+  if (auto s = c.Exec(c.postgres() ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" : "BEGIN"); !s.ok()) return s;
+  Result<T> out = fn(c);
+  if (auto s = c.Exec(out.ok() ? "COMMIT" : "ROLLBACK"); !s.ok() && out.ok()) return s;
   return out;
 }
 
 }  // namespace
 
-Result<std::vector<StatusEvent>> CommandQueue::UnpublishedEvents(const std::vector<std::string>& routes, int limit,
-                                                                 int scan) {
-  return OnePerSubmission(
-      ReadFor<std::vector<StatusEvent>>(db_, [&](Conn& c) { return SelectUnpublishedEvents(c, routes, scan); }),
-      limit);
+Result<UnpublishedPage<StatusEvent>> CommandQueue::UnpublishedEventsAfter(const std::vector<std::string>& routes,
+                                                                          int64_t after, int limit) {
+  return ReadFor<UnpublishedPage<StatusEvent>>(db_, [&](sql::Conn& c) {
+    return InSnapshot<UnpublishedPage<StatusEvent>>(
+        c, [&](sql::Conn& c) { return SelectUnpublishedEventsAfter(c, routes, after, limit); });
+  });
 }
 
-Result<std::vector<DomainEventRow>> CommandQueue::UnpublishedDomainEvents(const std::vector<std::string>& routes,
-                                                                         int limit, int scan) {
-  return OnePerSubmission(ReadFor<std::vector<DomainEventRow>>(
-                              db_, [&](Conn& c) { return SelectUnpublishedDomainEvents(c, routes, scan); }),
-                          limit);
+Result<UnpublishedPage<DomainEventRow>> CommandQueue::UnpublishedDomainEventsAfter(
+    const std::vector<std::string>& routes, int64_t after, int limit) {
+  return ReadFor<UnpublishedPage<DomainEventRow>>(db_, [&](sql::Conn& c) {
+    return InSnapshot<UnpublishedPage<DomainEventRow>>(
+        c, [&](sql::Conn& c) { return SelectUnpublishedDomainEventsAfter(c, routes, after, limit); });
+  });
 }
 
 void CommandQueue::MarkPublished(bool domain, std::vector<int64_t> seqs, std::string error, Callback<int> done) {

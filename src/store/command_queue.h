@@ -58,14 +58,14 @@ class CommandQueue {
   Result<std::vector<StatusEvent>> DueEvents(int limit);
   // delivered: marks the event sent; otherwise records the error and next try.
   void MarkEvent(int64_t seq, bool delivered, Millis next_at, std::string error, Callback<bool> done);
-  // NATS relay: the oldest unpublished event of each submission (a later
-  // one waits until its predecessor is published), oldest first, among the
-  // `scan` oldest unpublished events of `routes`; at most `limit`.
-  Result<std::vector<StatusEvent>> UnpublishedEvents(const std::vector<std::string>& routes, int limit, int scan);
-  // The same for domain events (table outbox): the oldest unpublished one of
-  // each submission.
-  Result<std::vector<DomainEventRow>> UnpublishedDomainEvents(const std::vector<std::string>& routes, int limit,
-                                                             int scan);
+  // NATS relay: the unpublished events of `routes` after seq `after`,
+  // oldest first, at most `limit`, and the seqs of those at or before
+  // `after`, read in one snapshot (see UnpublishedPage).
+  Result<UnpublishedPage<StatusEvent>> UnpublishedEventsAfter(const std::vector<std::string>& routes, int64_t after,
+                                                              int limit);
+  // The same for domain events (table outbox).
+  Result<UnpublishedPage<DomainEventRow>> UnpublishedDomainEventsAfter(const std::vector<std::string>& routes,
+                                                                       int64_t after, int limit);
   // Marks events (`domain`: domain events) published (acknowledged by
   // JetStream), or records a failed try (`error`), in one transaction;
   // returns how many rows changed.
@@ -82,6 +82,7 @@ class CommandQueue {
   static SchemaStep Schema();         // version 2
   static SchemaStep UnknownSchema();  // version 6: unknown_attempt
   static SchemaStep SinkSchema();     // version 19: the NATS sink's delivery state of each event
+  static SchemaStep RelayIndexSchema();  // version 20: the NATS relay's indexes carry the route
 
  private:
   Database& db_;

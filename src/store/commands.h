@@ -100,6 +100,15 @@ struct DomainEventRow {
   Millis created_at = 0;
 };
 
+// What the NATS relay reads on from `after`: the unpublished rows after it,
+// oldest first, and, from the same snapshot, the seqs of those at or before
+// it (the relay's own, and any that committed after it read past them).
+template <typename Row>
+struct UnpublishedPage {
+  std::vector<Row> rows;
+  std::vector<int64_t> before;
+};
+
 // Accept: the idempotency record (completed with the 202 answer), the command
 // and its first event, in one transaction.
 struct AcceptRequest {

@@ -153,7 +153,7 @@ Result<T> Wait(F&& start) {
 }
 
 // The steps of the core concerns: 1 keys, 2 commands and events, 3 jobs,
-// 5 keys' generation, 6 commands' unknown attempt, 7 keys' open index, 8 keys' request, 9 API keys. Versions are
+// 5 keys' generation, 6 commands' unknown attempt, 7 keys' open index, 8 keys' request, 9 API keys, 19 the events' sinks, 20 the NATS relay's indexes. Versions are
 // contiguous only with every mode's own steps (4 drafts): open stores with the registry's AllSchemaSteps().
 std::vector<SchemaStep> CoreSchemaSteps();
 // Opens the database named by options.url, creating and migrating it as

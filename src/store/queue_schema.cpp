@@ -189,4 +189,20 @@ CREATE INDEX IF NOT EXISTS outbox_unpublished ON outbox(seq) WHERE publish = 1 A
   return {19, "events", kSqlite, kPostgres};
 }
 
+// Schema version 20: the NATS relay's indexes of unpublished rows carry the
+// route (and the columns of their WHERE, which SQLite needs to see an index
+// as covering), so each read's check of the rows at or before its cursor
+// reads the index alone.
+SchemaStep QueueRelayIndexSchemaStep() {
+  static const char* const kSql = R"sql(
+DROP INDEX IF EXISTS events_unpublished;
+CREATE INDEX IF NOT EXISTS events_unpublished ON events(seq, route, deliver, published_at)
+  WHERE deliver IN (2,3) AND published_at IS NULL;
+DROP INDEX IF EXISTS outbox_unpublished;
+CREATE INDEX IF NOT EXISTS outbox_unpublished ON outbox(seq, route, publish, published_at)
+  WHERE publish = 1 AND published_at IS NULL;
+)sql";
+  return {20, "events", kSql, kSql};
+}
+
 }  // namespace writ

@@ -8,7 +8,8 @@ namespace writ {
 std::vector<SchemaStep> CoreSchemaSteps() {
   return {KeyStore::Schema(), CommandQueue::Schema(), JobStore::Schema(), KeyStore::GenerationSchema(),
           CommandQueue::UnknownSchema(), KeyStore::OpenIndexSchema(),
-          KeyStore::RequestSchema(), ApiKeyStore::Schema(), CommandQueue::SinkSchema()};
+          KeyStore::RequestSchema(), ApiKeyStore::Schema(), CommandQueue::SinkSchema(),
+          CommandQueue::RelayIndexSchema()};
 }
 
 Result<std::unique_ptr<Database>> OpenDatabase(const StoreOptions& options) {

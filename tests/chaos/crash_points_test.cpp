@@ -611,8 +611,9 @@ TEST(NatsCrashPoint, AConsumerSeesEveryEventOnceThroughKills) {
     std::string key = "order-" + std::to_string(i);
     std::string body = "{\"n\":" + std::to_string(i) + "}";
     writ.Stop();
-    // Each order makes at least two events (accepted, succeeded), each
-    // published in its own round: the 1st or 2nd round is the one cut.
+    // Each order makes at least two events (accepted, succeeded), the next
+    // sent only after the one before was acknowledged, so each is marked on
+    // its own: the 1st or 2nd mark is the one cut.
     writ.Restart({"WRIT_CRASH_AT=nats_after_publish_before_mark", "WRIT_CRASH_AFTER=" + std::to_string(i % 2)});
     auto first = PostJson(writ.port(), "/orders", key, body);
     ASSERT_TRUE(first.status == 202 || first.status == 0) << "cycle " << i << ": " << first.body;

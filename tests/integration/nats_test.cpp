@@ -10,6 +10,7 @@
 #include <set>
 #include <thread>
 
+#include "store/postgres/pg_conn.h"
 #include "store/sql/conn.h"
 #include "testing/cluster.h"
 #include "testing/nats.h"
@@ -216,6 +217,42 @@ TEST_P(NatsSink, WebhookAndNatsKeepTheirOwnDeliveryState) {
 // Domain events: each succeeded order writes order.created (the master's
 // answer as payload) to the outbox table with the outcome, in Debezium's
 // columns; the relay publishes each once on its own subject.
+// PostgreSQL hands out an event's seq when it is inserted, not when it
+// commits, so an event may commit after the relay has read past its seq.
+// The relay still publishes it, once, and before its submission's later
+// events.
+TEST_P(NatsSink, AnEventCommittedAfterLaterOnesIsPublishedInItsOrder) {
+  if (GetParam() != Backend::kPostgres) GTEST_SKIP() << "SQLite commits events in seq order";
+  writ_.set_top_extra(NatsBlock(nats_.url()));
+  writ_.Start(dir_.path(), master_.port(), {NatsRoute()});
+  auto first = PostAndSettle(0, 1);
+  ASSERT_FALSE(first.empty());
+  const std::string submission = first[0].submission;
+  auto insert = [&](const std::string& id, const std::string& type) {
+    return "INSERT INTO events (id, submission_id, route, type, payload, created_at, deliver) VALUES ('" + id +
+           "', '" + submission + "', 'POST /orders', '" + type + "', '{\"type\":\"" + type + "\"}', 0, 2)";
+  };
+  pg::PgConn late;
+  ASSERT_TRUE(late.Open(writ_.store_url()).ok());
+  ASSERT_TRUE(late.Exec("BEGIN").ok());
+  ASSERT_TRUE(late.Exec(insert("evt_late", "test.late")).ok());  // its seq is taken, it is not visible
+  // Later events commit and are published while it is open: the relay reads past its seq.
+  auto rows = PostAndSettle(1, 4);
+  ASSERT_EQ(WaitForStream(rows.size()).size(), rows.size());
+  ASSERT_TRUE(late.Exec("COMMIT").ok());
+  pg::PgConn next;  // the submission's next event, written once the late one committed
+  ASSERT_TRUE(next.Open(writ_.store_url()).ok());
+  ASSERT_TRUE(next.Exec(insert("evt_next", "test.next")).ok());
+  auto msgs = WaitForStream(rows.size() + 2);
+  std::vector<std::string> order;
+  for (const auto& m : msgs)
+    if (m.submission == submission) order.push_back(m.type);
+  ASSERT_GE(order.size(), 2u);
+  EXPECT_EQ(std::vector<std::string>(order.end() - 2, order.end()), (std::vector<std::string>{"test.late", "test.next"}))
+      << "the late event, once, before the one after it";
+  EXPECT_EQ(msgs.size(), rows.size() + 2) << "nothing twice";
+}
+
 TEST_P(NatsSink, DomainEventsLandInTheOutboxTableAndOnTheirSubject) {
   writ_.set_top_extra(NatsBlock(nats_.url(), "  subjects: [writ.events.>, orders.>]\n"));
   writ_.Start(dir_.path(), master_.port(),

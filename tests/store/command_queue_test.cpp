@@ -313,18 +313,30 @@ TEST_P(CommandQueueTest, TheNatsSinkKeepsItsOwnStateAndOrderPerSubmission) {
     auto n = Wait<int>([&](auto cb) { store_->queue().MarkPublished(false, seqs, error, cb); });
     EXPECT_EQ(*n, static_cast<int>(seqs.size()));
   };
-  auto round = store_->queue().UnpublishedEvents(routes, 10, 40).value();
-  ASSERT_EQ(round.size(), 2u) << "the oldest of each submission";
-  EXPECT_EQ(round[0].type, "submission.accepted");
-  EXPECT_EQ(round[1].type, "submission.accepted");
-  EXPECT_TRUE(store_->queue().UnpublishedEvents({"POST /other"}, 10, 40).value().empty()) << "only the relay's routes";
-  publish(round, "nats: timeout");
-  EXPECT_EQ(store_->queue().UnpublishedEvents(routes, 10, 40).value().size(), 2u) << "a failed try changes nothing";
-  publish(round, "");
-  round = store_->queue().UnpublishedEvents(routes, 10, 40).value();
-  ASSERT_EQ(round.size(), 2u);
-  EXPECT_EQ(round[0].type, "submission.processing");
-  EXPECT_EQ(store_->queue().UnpublishedEvents(routes, 1, 40).value().size(), 1u) << "at most limit";
+  auto after = [&](int64_t seq, int limit) { return store_->queue().UnpublishedEventsAfter(routes, seq, limit).value(); };
+  auto page = after(0, 10);
+  ASSERT_EQ(page.rows.size(), 4u) << "each submission's accepted and processing events";
+  EXPECT_TRUE(page.before.empty());
+  for (size_t i = 1; i < page.rows.size(); ++i) EXPECT_LT(page.rows[i - 1].seq, page.rows[i].seq) << "oldest first";
+  EXPECT_EQ(page.rows[0].type, "submission.accepted");
+  EXPECT_EQ(page.rows[0].submission_id, "sub_1");
+  EXPECT_EQ(page.rows[1].type, "submission.accepted");
+  EXPECT_EQ(page.rows[2].type, "submission.processing");
+  EXPECT_TRUE(store_->queue().UnpublishedEventsAfter({"POST /other"}, 0, 10).value().rows.empty())
+      << "only the relay's routes";
+  const std::vector<StatusEvent> all = page.rows;
+  EXPECT_EQ(after(0, 1).rows.size(), 1u) << "at most limit";
+  // Reading on: the rows after the cursor, and the seqs at or before it
+  // that still wait (the relay's own, or one that committed late).
+  page = after(all[1].seq, 10);
+  ASSERT_EQ(page.rows.size(), 2u);
+  EXPECT_EQ(page.rows[0].id, all[2].id);
+  EXPECT_EQ(page.before, (std::vector<int64_t>{all[0].seq, all[1].seq}));
+  publish({all[0]}, "nats: timeout");
+  EXPECT_EQ(after(all[1].seq, 10).before.size(), 2u) << "a failed try changes nothing";
+  publish({all[0]}, "");
+  EXPECT_EQ(after(all[1].seq, 10).before, std::vector<int64_t>{all[1].seq}) << "published: no longer waits";
+  EXPECT_EQ(after(0, 10).rows.size(), 3u);
   // The webhook's state is its own: the accepted events are published, not delivered.
   auto due = store_->queue().DueEvents(10).value();
   ASSERT_EQ(due.size(), 2u);
@@ -347,8 +359,8 @@ TEST_P(CommandQueueTest, TheNatsSinkKeepsItsOwnStateAndOrderPerSubmission) {
   }
   clock_.Advance(1'000);
   EXPECT_EQ(*CollectGarbageSync(*store_, 100), 0) << "sub_2's events wait for NATS";
-  for (int i = 0; i < 2; ++i) publish(store_->queue().UnpublishedEvents(routes, 10, 40).value(), "");
-  EXPECT_TRUE(store_->queue().UnpublishedEvents(routes, 10, 40).value().empty());
+  publish(after(0, 100).rows, "");
+  EXPECT_TRUE(after(0, 100).rows.empty());
   EXPECT_EQ(*CollectGarbageSync(*store_, 100), 1) << "sub_2; sub_1 still waits for its webhook";
 }
 

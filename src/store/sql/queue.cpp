@@ -475,37 +475,83 @@ Result<std::vector<StatusEvent>> SelectDueEvents(Conn& c, int limit, Millis now)
                      [&](Stmt& s) { s.Bind(1, now).Bind(2, static_cast<int64_t>(limit)); });
 }
 
-Result<std::vector<StatusEvent>> SelectUnpublishedEvents(Conn& c, const std::vector<std::string>& routes, int limit) {
+namespace {
+
+// The NATS relay's reads of `table` (events or outbox): `unpublished` says
+// which rows wait for NATS; the routes are bound from ?first on.
+std::string RoutesIn(const std::vector<std::string>& routes, int first) {
   std::string in;
-  for (size_t i = 0; i < routes.size(); ++i) in += (i ? ",?" : "?") + std::to_string(i + 2);
-  if (in.empty()) return std::vector<StatusEvent>{};
-  return QueryEvents(c,
-                     std::string("SELECT ") + kEventColumns +
-                         " FROM events WHERE deliver IN (2,3) AND published_at IS NULL AND route IN (" + in +
-                         ") ORDER BY seq LIMIT ?1",
-                     [&](Stmt& s) {
-                       s.Bind(1, static_cast<int64_t>(limit));
-                       for (size_t i = 0; i < routes.size(); ++i) s.Bind(static_cast<int>(i + 2), routes[i]);
-                     });
+  for (size_t i = 0; i < routes.size(); ++i) in += (i ? ",?" : "?") + std::to_string(first + static_cast<int>(i));
+  return in;
 }
 
-Result<std::vector<DomainEventRow>> SelectUnpublishedDomainEvents(Conn& c, const std::vector<std::string>& routes,
-                                                                  int limit) {
-  std::string in;
-  for (size_t i = 0; i < routes.size(); ++i) in += (i ? ",?" : "?") + std::to_string(i + 2);
-  if (in.empty()) return std::vector<DomainEventRow>{};
-  return QueryRows<DomainEventRow>(
+void BindRoutes(Stmt& s, const std::vector<std::string>& routes, int first) {
+  for (size_t i = 0; i < routes.size(); ++i) s.Bind(first + static_cast<int>(i), routes[i]);
+}
+
+// The seqs of `table`'s unpublished rows of `routes` at or before `after`.
+Result<std::vector<int64_t>> SelectUnpublishedSeqs(Conn& c, const std::string& table, const std::string& unpublished,
+                                                   const std::vector<std::string>& routes, int64_t after) {
+  std::vector<int64_t> out;
+  if (after <= 0) return out;
+  auto st = c.Prepare("SELECT seq FROM " + table + " WHERE " + unpublished + " AND seq <= ?1 AND route IN (" +
+                      RoutesIn(routes, 2) + ")");
+  if (!st.ok()) return st.status();
+  st->Bind(1, after);
+  BindRoutes(*st, routes, 2);
+  int rc;
+  while ((rc = st->Step()) == kRow) out.push_back(st->Int(0));
+  if (rc != kDone) return c.Error("select unpublished seqs");
+  return out;
+}
+
+}  // namespace
+
+Result<UnpublishedPage<StatusEvent>> SelectUnpublishedEventsAfter(Conn& c, const std::vector<std::string>& routes,
+                                                                  int64_t after, int limit) {
+  UnpublishedPage<StatusEvent> page;
+  if (routes.empty()) return page;
+  constexpr const char* kUnpublished = "deliver IN (2,3) AND published_at IS NULL";
+  auto rows = QueryEvents(c,
+                          std::string("SELECT ") + kEventColumns + " FROM events WHERE " + kUnpublished +
+                              " AND seq > ?1 AND route IN (" + RoutesIn(routes, 3) + ") ORDER BY seq LIMIT ?2",
+                          [&](Stmt& s) {
+                            s.Bind(1, after).Bind(2, static_cast<int64_t>(limit));
+                            BindRoutes(s, routes, 3);
+                          });
+  if (!rows.ok()) return rows.status();
+  page.rows = std::move(*rows);
+  auto held = SelectUnpublishedSeqs(c, "events", kUnpublished, routes, after);
+  if (!held.ok()) return held.status();
+  page.before = std::move(*held);
+  return page;
+}
+
+Result<UnpublishedPage<DomainEventRow>> SelectUnpublishedDomainEventsAfter(Conn& c,
+                                                                           const std::vector<std::string>& routes,
+                                                                           int64_t after, int limit) {
+  UnpublishedPage<DomainEventRow> page;
+  if (routes.empty()) return page;
+  constexpr const char* kUnpublished = "publish = 1 AND published_at IS NULL";
+  auto rows = QueryRows<DomainEventRow>(
       c,
-      "SELECT seq, id, aggregatetype, aggregateid, type, payload, submission_id, route, subject, created_at "
-      "FROM outbox WHERE publish = 1 AND published_at IS NULL AND route IN (" + in + ") ORDER BY seq LIMIT ?1",
+      std::string("SELECT seq, id, aggregatetype, aggregateid, type, payload, submission_id, route, subject, "
+                  "created_at FROM outbox WHERE ") +
+          kUnpublished + " AND seq > ?1 AND route IN (" + RoutesIn(routes, 3) + ") ORDER BY seq LIMIT ?2",
       [&](Stmt& s) {
-        s.Bind(1, static_cast<int64_t>(limit));
-        for (size_t i = 0; i < routes.size(); ++i) s.Bind(static_cast<int>(i + 2), routes[i]);
+        s.Bind(1, after).Bind(2, static_cast<int64_t>(limit));
+        BindRoutes(s, routes, 3);
       },
       +[](Stmt& s) {
         return DomainEventRow{s.Int(0),  s.Text(1), s.Text(2), s.Text(3), s.Text(4),
                               s.Text(5), s.Text(6), s.Text(7), s.Text(8), s.Int(9)};
       });
+  if (!rows.ok()) return rows.status();
+  page.rows = std::move(*rows);
+  auto held = SelectUnpublishedSeqs(c, "outbox", kUnpublished, routes, after);
+  if (!held.ok()) return held.status();
+  page.before = std::move(*held);
+  return page;
 }
 
 Result<int> UpdatePublished(Conn& c, const std::string& table, const std::vector<int64_t>& seqs,

@@ -64,12 +64,15 @@ Result<std::vector<QueueStat>> SelectQueueStats(Conn& c);
 Result<std::map<std::string, int64_t>> SelectPendingByTenant(Conn& c);
 Result<std::vector<StatusEvent>> SelectEvents(Conn& c, const std::string& submission_id, int64_t after_seq);
 Result<std::vector<StatusEvent>> SelectDueEvents(Conn& c, int limit, Millis now);
-// Up to `limit` unpublished events of `routes` (routes with a NATS sink),
-// oldest first.
-Result<std::vector<StatusEvent>> SelectUnpublishedEvents(Conn& c, const std::vector<std::string>& routes, int limit);
-// Up to `limit` unpublished domain events (table outbox) of `routes`, oldest first.
-Result<std::vector<DomainEventRow>> SelectUnpublishedDomainEvents(Conn& c, const std::vector<std::string>& routes,
-                                                                  int limit);
+// NATS relay: the unpublished events of `routes` (routes with a NATS sink)
+// after seq `after`, oldest first, at most `limit`, and the seqs of those at
+// or before `after`. Run them in one snapshot (CommandQueue does).
+Result<UnpublishedPage<StatusEvent>> SelectUnpublishedEventsAfter(Conn& c, const std::vector<std::string>& routes,
+                                                                  int64_t after, int limit);
+// The same for domain events (table outbox).
+Result<UnpublishedPage<DomainEventRow>> SelectUnpublishedDomainEventsAfter(Conn& c,
+                                                                           const std::vector<std::string>& routes,
+                                                                           int64_t after, int limit);
 // `table` "events" or "outbox": `error` empty, the rows are published; else
 // one more failed try.
 Result<int> UpdatePublished(Conn& c, const std::string& table, const std::vector<int64_t>& seqs,
