@@ -1,6 +1,5 @@
 #include "store/command_queue.h"
 
-#include <set>
 
 #include "store/sql/keys.h"
 #include "store/sql/queue.h"

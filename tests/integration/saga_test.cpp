@@ -228,6 +228,50 @@ TEST_F(SagaTest, StepsOnThreeMastersGoEachToItsOwnAndUnwindThere) {
       << json::serialize(subs);
 }
 
+// The car's master applies each booking and loses every answer: the car's
+// outcome is unknown, and its compensation needs its id. Writ sends the
+// car once more under the same key (the master, honouring it, answers as it
+// did), then cancels the car with that id, the hotel and the flight.
+TEST_F(SagaTest, ACarWhoseAnswerWasLostIsAskedForAgainUnderItsKeyThenUndone) {
+  MockMasterProcess hotels, cars;
+  master_.Start(dir_.path(), {"--honor-idempotency-key"});
+  std::filesystem::create_directories(dir_.path() + "/hotels");
+  std::filesystem::create_directories(dir_.path() + "/cars");
+  hotels.Start(dir_.path() + "/hotels", {"--honor-idempotency-key"});
+  cars.Start(dir_.path() + "/cars", {"--honor-idempotency-key", "--drop-after-commit", "1"});
+  writ_.add_upstream("hotels", hotels.port());
+  writ_.add_upstream("cars", cars.port());
+  RouteOptions route = Trips("      compensate: {method: DELETE, path: \"/cars/{{/steps/car/body/id}}\"}\n", true);
+  route.extra.replace(route.extra.find("max_attempts: 25"), 16, "max_attempts: 3");
+  route.extra.replace(route.extra.find("compensation_retry: 200ms"), 25, "compensation_retry: 1s");
+  writ_.Start(dir_.path(), master_.port(), {route});
+  auto r = Book("trip-lost", R"({"trip":"t-lost","from":"OSL","nights":1,"noCar":false})");
+  ASSERT_EQ(r.status, 202) << r.body;
+  std::string id = Str(ParseBody(r), "sagaId");
+  // The car's budget spent on lost answers: the saga compensates, and
+  // first asks for the car again (after compensation_retry).
+  json::value s;
+  ASSERT_TRUE(Eventually([&] { return Str(s = Saga(id), "status") == "compensating"; }, 20'000)) << json::serialize(s);
+  EXPECT_NE(Str(s, "reason").find("re-sent once to learn its answer"), std::string::npos) << json::serialize(s);
+  EXPECT_EQ(cars.Stat("records"), 1) << "applied once, its answer lost";
+  ASSERT_EQ(Call(cars.port(), "POST", "/_faults", R"({"dropAfterCommit":0})").status, 200);
+  s = Finished(id);
+  EXPECT_EQ(Str(s, "status"), "compensated") << json::serialize(s);
+  for (auto* m : {&master_, &hotels, &cars}) {
+    EXPECT_EQ(m->Stat("records"), 0) << "nothing left booked";
+    EXPECT_EQ(m->Stat("duplicateApplies"), 0);
+  }
+  // The step log: the car's tries, its re-send (a step, not a compensation)
+  // answered, then the three compensations in reverse.
+  std::vector<std::string> log;
+  for (const auto& a : s.at("attempts").as_array())
+    if (Str(a, "outcome") != "retry")
+      log.push_back(Str(a, "step") + (a.at("compensation").as_bool() ? " undo " : " ") + Str(a, "outcome"));
+  EXPECT_EQ(log, (std::vector<std::string>{"flight succeeded", "hotel succeeded", "car spent", "car succeeded",
+                                           "car undo succeeded", "hotel undo succeeded", "flight undo succeeded"}))
+      << json::serialize(s);
+}
+
 // A refund the master refuses parks the saga for an operator: listed, on
 // /metrics, sent again at once by retry-compensation, closed by
 // mark-resolved. Every move is an event in the saga's stream and, with

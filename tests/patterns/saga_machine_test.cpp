@@ -1,7 +1,8 @@
 // The saga's state machine (saga_machine.h): a trip of three steps (flight,
 // hotel, car) driven by scripted answers. Forward success; a final failure
 // at each step compensates the applied steps in reverse, each once; an
-// unknown outcome is compensated too; compensations are re-sent when their
+// unknown outcome is compensated too (its step first re-sent once, under its
+// key, when its compensation needs its answer); compensations are re-sent when their
 // budget is spent and park the saga when refused; nothing unwinds past the
 // pivot; a cancel compensates once the step in flight is answered.
 #include "patterns/saga/saga_machine.h"
@@ -117,6 +118,45 @@ TEST(SagaMachine, AStepWithAnUnknownOutcomeIsCompensatedToo) {
   SagaStart(d, t);
   EXPECT_EQ(Of(SagaAdvance(d, t, Spent(false))), "");
   EXPECT_EQ(t.status, SagaStatus::kCompensated) << "nothing was applied";
+}
+
+TEST(SagaMachine, AStepWhoseAnswerWasLostIsSentOnceMoreForItBeforeItIsCompensated) {
+  SagaDef d = Trip();  // each compensation names its step's own answer (/steps/<name>/body/id)
+  SagaState s = Fresh();
+  SagaStart(d, s);
+  SagaAdvance(d, s, Ok("F1"));
+  SagaAdvance(d, s, Ok("H1"));
+  auto a = SagaAdvance(d, s, Spent(true));
+  EXPECT_EQ(Of(a), "POST /cars") << "the car once more";
+  EXPECT_FALSE(a.compensation);
+  EXPECT_EQ(a.key(), "car") << "under the step's own key: a master honouring it answers as it did";
+  EXPECT_TRUE(a.again) << "after a pause";
+  EXPECT_EQ(s.status, SagaStatus::kCompensating);
+  EXPECT_TRUE(s.recovering);
+  EXPECT_NE(s.reason.find("re-sent once to learn its answer"), std::string::npos) << s.reason;
+  EXPECT_EQ(Of(a = SagaAdvance(d, s, Ok("C1"))), "DELETE /cars/C1") << "then undone, with that answer";
+  EXPECT_FALSE(s.recovering);
+  EXPECT_EQ(Of(a = SagaAdvance(d, s, Deleted())), "DELETE /hotels/H1");
+  EXPECT_EQ(Of(a = SagaAdvance(d, s, Deleted())), "DELETE /flights/F1");
+  SagaAdvance(d, s, Deleted());
+  EXPECT_EQ(s.status, SagaStatus::kCompensated);
+
+  // The re-send's outcome unknown too (or refused): the compensation
+  // cannot be built, and the saga is parked for an operator.
+  for (const SagaStepResult& second : {Spent(true), Refused()}) {
+    SagaState t = Fresh();
+    SagaStart(d, t);
+    EXPECT_EQ(Of(SagaAdvance(d, t, Spent(true))), "POST /flights");
+    EXPECT_EQ(Of(SagaAdvance(d, t, second)), "") << "re-sent once only";
+    EXPECT_EQ(t.status, SagaStatus::kCompensationFailed);
+    EXPECT_NE(t.reason.find("the compensation of 'flight' cannot be built"), std::string::npos) << t.reason;
+  }
+
+  // Spent without any unknown attempt: not applied, nothing re-sent.
+  SagaState u = Fresh();
+  SagaStart(d, u);
+  EXPECT_EQ(Of(SagaAdvance(d, u, Spent(false))), "");
+  EXPECT_EQ(u.status, SagaStatus::kCompensated);
 }
 
 TEST(SagaMachine, ACompensationIsResentUntilItSucceedsAndParkedWhenRefused) {

@@ -116,6 +116,16 @@ SagaAction NextCompensation(const SagaDef& def, SagaState& state) {
   return Finish(state, state.cancelled ? SagaStatus::kCancelled : SagaStatus::kCompensated);
 }
 
+// Whether `s`'s compensation names the step's own answer (/steps/<name>...).
+bool NeedsOwnAnswer(const SagaStepDef& s) {
+  if (!s.compensate) return false;
+  std::string own = "/steps/";
+  for (char c : s.name) own += c == '~' ? std::string("~0") : c == '/' ? std::string("~1") : std::string(1, c);
+  for (const auto& p : s.compensate->pointers())
+    if (p == own || p.rfind(own + "/", 0) == 0) return true;
+  return false;
+}
+
 SagaAction BeginCompensation(const SagaDef& def, SagaState& state, const std::string& reason) {
   state.status = SagaStatus::kCompensating;
   if (state.reason.empty()) state.reason = reason;
@@ -154,6 +164,14 @@ SagaAction SagaStart(const SagaDef& def, SagaState& state) {
 SagaAction SagaAdvance(const SagaDef& def, SagaState& state, const SagaStepResult& r) {
   if (SagaTerminal(state.status)) return SagaAction{};
   const SagaStepDef& s = def.steps[static_cast<size_t>(state.step)];
+  if (state.status == SagaStatus::kCompensating && state.recovering) {
+    // The answer to the step's re-send: its answer when the master kept it
+    // (or applied it now). Either way the compensations follow; one that
+    // still cannot be built parks the saga.
+    state.recovering = false;
+    if (r.kind == SagaStepResult::kSucceeded) Remember(state, s.name, r);
+    return NextCompensation(def, state);
+  }
   if (state.status == SagaStatus::kCompensating) {
     switch (r.kind) {
       case SagaStepResult::kSucceeded:
@@ -197,7 +215,21 @@ SagaAction SagaAdvance(const SagaDef& def, SagaState& state, const SagaStepResul
   std::string why = r.kind == SagaStepResult::kRefused
                         ? "step '" + s.name + "' was refused (" + std::to_string(r.status) + ")"
                         : "step '" + s.name + "' spent its budget" + (maybe ? " (its outcome unknown)" : "");
-  return BeginCompensation(def, state, why + (r.reason.empty() ? "" : ": " + r.reason));
+  why += r.reason.empty() ? "" : ": " + r.reason;
+  if (maybe && NeedsOwnAnswer(s)) {
+    // Its compensation needs its answer, which never came: the step once
+    // more, with the same key, to learn it before compensating.
+    std::string error;
+    if (auto again = Build(s.request, state.context, &error)) {
+      state.status = SagaStatus::kCompensating;
+      if (state.reason.empty()) state.reason = why + "; re-sent once to learn its answer";
+      state.recovering = true;
+      again->step = s.name;
+      again->again = true;  // after a pause: the master was not answering
+      return *again;
+    }
+  }
+  return BeginCompensation(def, state, why);
 }
 
 bool SagaCancel(const SagaDef& def, SagaState& state) {

@@ -10,6 +10,12 @@
 //     (a final status) or its budget     compensations in reverse order (step k
 //     spent, before the pivot passed     too when its outcome is unknown: it may
 //                                        have been applied)
+//   running, step k's outcome unknown -> compensating, but first step k once
+//     and its compensation needs its     more with the same key: a master that
+//     own answer (/steps/<k>/...)        honours keys answers as it did (or
+//                                        applies it now, which the compensation
+//                                        undoes); then the compensations, with
+//                                        that answer when it came
 //   running, after the pivot passed   -> step k again (forward recovery: the
 //     step k refused or spent            saga never unwinds past its pivot)
 //   compensating, compensation of j   -> the next lower step with a compensation,
@@ -77,6 +83,10 @@ struct SagaState {
   // what a compensation walks back through.
   std::vector<int> applied;
   std::string reason;  // why it compensates, or is parked
+  // Compensating, and the request in flight is step `step` itself, re-sent
+  // once because its outcome is unknown and its compensation needs its
+  // answer (the store derives it: compensating with a step's request in flight).
+  bool recovering = false;
 };
 
 // What the queue reports of one step's (or compensation's) request.

@@ -123,6 +123,8 @@ Saga ReadSaga(Stmt& s) {
   g.expires_at = s.Int(16);
   g.command_step = s.Text(17);
   g.command_compensation = s.Int(18) != 0;
+  g.state.recovering =
+      g.state.status == SagaStatus::kCompensating && !g.command_id.empty() && !g.command_compensation;
   return g;
 }
 
@@ -333,6 +335,7 @@ Status SagaStore::OnRequestFinished(Conn& c, const AttemptOutcome& o, const Saga
   if (!found.ok()) return found.status();
   if (!found->has_value()) return Status::Ok();
   Saga g = std::move(**found);
+  const bool compensation = g.command_compensation;  // what answered: a compensation, or a step
   SagaStepResult r;
   r.status = o.response_status;
   r.body = o.response_body;
@@ -340,7 +343,7 @@ Status SagaStore::OnRequestFinished(Conn& c, const AttemptOutcome& o, const Saga
   const char* outcome = "succeeded";
   if (o.status == SubmissionStatus::kSucceeded) {
     r.kind = SagaStepResult::kSucceeded;
-  } else if (o.status == SubmissionStatus::kFailed && g.state.status == SagaStatus::kCompensating &&
+  } else if (o.status == SubmissionStatus::kFailed && compensation &&
              (o.response_status == 404 || o.response_status == 410)) {
     // What a compensation would undo is not there (the step was never
     // applied, or this compensation was, in an earlier life): done.
@@ -369,7 +372,6 @@ Status SagaStore::OnRequestFinished(Conn& c, const AttemptOutcome& o, const Saga
     if (auto s = Send(c, g, a, q, o.notify, now); !s.ok()) return s;
   if (auto s = Save(c, g, a.send, now, q.retention); !s.ok()) return s;
   if (r.kind == SagaStepResult::kSucceeded && !step.empty()) {
-    bool compensation = before == SagaStatus::kCompensating;
     json::object data{{"step", step}, {"httpStatus", o.response_status}, {"submissionId", o.id}};
     if (auto s = Emit(c, g, compensation ? "saga.step.compensated" : "saga.step.succeeded", std::move(data),
                       q.deliver_events, now);
