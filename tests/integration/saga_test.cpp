@@ -52,6 +52,18 @@ class SagaTest : public ::testing::Test {
     master_.Start(dir_.path(), master_flags);
     writ_.Start(dir_.path(), master_.port(), {Trips()});
   }
+  // The flights at master_, the hotels and the cars at masters of their own
+  // (upstreams "hotels" and "cars", for Trips(..., true)); `car_faults` for the cars'.
+  void StartThreeMasters(MockMasterProcess& hotels, MockMasterProcess& cars, std::vector<std::string> car_faults) {
+    master_.Start(dir_.path(), {"--honor-idempotency-key"});
+    std::filesystem::create_directories(dir_.path() + "/hotels");
+    std::filesystem::create_directories(dir_.path() + "/cars");
+    hotels.Start(dir_.path() + "/hotels", {"--honor-idempotency-key"});
+    car_faults.insert(car_faults.begin(), "--honor-idempotency-key");
+    cars.Start(dir_.path() + "/cars", car_faults);
+    writ_.add_upstream("hotels", hotels.port());
+    writ_.add_upstream("cars", cars.port());
+  }
   Response Book(const std::string& key, const std::string& body) {
     return Call(writ_.port(), "POST", "/trips", body, {{"Content-Type", "application/json"}, {"Idempotency-Key", key}});
   }
@@ -188,13 +200,7 @@ TEST_F(SagaTest, ACancelBeforeThePivotCompensatesAndBadInputStoresNothing) {
 
 TEST_F(SagaTest, StepsOnThreeMastersGoEachToItsOwnAndUnwindThere) {
   MockMasterProcess hotels, cars;
-  master_.Start(dir_.path(), {"--honor-idempotency-key"});
-  std::filesystem::create_directories(dir_.path() + "/hotels");
-  std::filesystem::create_directories(dir_.path() + "/cars");
-  hotels.Start(dir_.path() + "/hotels", {"--honor-idempotency-key"});
-  cars.Start(dir_.path() + "/cars", {"--honor-idempotency-key", "--error-rate", "0.3", "--seed", "3"});
-  writ_.add_upstream("hotels", hotels.port());
-  writ_.add_upstream("cars", cars.port());
+  StartThreeMasters(hotels, cars, {"--error-rate", "0.3", "--seed", "3"});
   writ_.Start(dir_.path(), master_.port(), {Trips("", true)});
   auto booked = Book("trip-3a", R"({"trip":"t-3a","from":"OSL","nights":1,"noCar":false})");
   auto refused = Book("trip-3b", R"({"trip":"t-3b","from":"OSL","nights":1,"noCar":true})");
@@ -234,13 +240,7 @@ TEST_F(SagaTest, StepsOnThreeMastersGoEachToItsOwnAndUnwindThere) {
 // did), then cancels the car with that id, the hotel and the flight.
 TEST_F(SagaTest, ACarWhoseAnswerWasLostIsAskedForAgainUnderItsKeyThenUndone) {
   MockMasterProcess hotels, cars;
-  master_.Start(dir_.path(), {"--honor-idempotency-key"});
-  std::filesystem::create_directories(dir_.path() + "/hotels");
-  std::filesystem::create_directories(dir_.path() + "/cars");
-  hotels.Start(dir_.path() + "/hotels", {"--honor-idempotency-key"});
-  cars.Start(dir_.path() + "/cars", {"--honor-idempotency-key", "--drop-after-commit", "1"});
-  writ_.add_upstream("hotels", hotels.port());
-  writ_.add_upstream("cars", cars.port());
+  StartThreeMasters(hotels, cars, {"--drop-after-commit", "1"});
   RouteOptions route = Trips("      compensate: {method: DELETE, path: \"/cars/{{/steps/car/body/id}}\"}\n", true);
   route.extra.replace(route.extra.find("max_attempts: 25"), 16, "max_attempts: 3");
   route.extra.replace(route.extra.find("compensation_retry: 200ms"), 25, "compensation_retry: 1s");
