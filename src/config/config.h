@@ -236,7 +236,7 @@ struct NatsConfig {
   Millis duplicate_window = 120'000;  // JetStream drops a second message with the same Nats-Msg-Id within it
   Millis timeout = 5'000;             // a publish not acknowledged by then is tried again
   Millis max_backoff = 30'000;        // longest wait between tries while NATS fails
-  int batch = 512;                    // events published per round (one per submission)
+  int batch = 512;                    // events read per page; up to 8 x batch in flight, 12 x held
   bool enabled() const { return !url.empty(); }
 };
 
