@@ -57,9 +57,10 @@ class SagaStoreTest : public testing::StoreTest {
     StoreTest::SetUp();
   }
   SagaStore sagas() { return SagaStore(store_->db()); }
-  SagaStartResult Start(const std::string& key, const std::string& input = R"({"trip":"t-1"})") {
+  SagaStartResult Start(const std::string& key, const std::string& input = R"({"trip":"t-1"})",
+                        const std::string& tenant = "default") {
     SagaStartRequest r;
-    r.tenant = "default";
+    r.tenant = tenant;
     r.route = kRoute;
     r.key = {!key.empty(), key, "fp-" + key, "{}", 86'400'000};
     r.input = input;
@@ -155,6 +156,16 @@ TEST_P(SagaStoreTest, StartCommitsTheSagaItsKeyAndItsFirstRequestOnce) {
   auto all = sagas().List(kRoute, std::nullopt, 10);
   ASSERT_TRUE(all.ok());
   EXPECT_EQ(all->size(), 1u) << "a refused input stores nothing";
+  // A tenant's list holds its own sagas, `limit` of them, however many
+  // newer ones other tenants have.
+  std::string mine = Start("k-acme", R"({"trip":"t-2"})", "acme").saga.id;
+  for (int i = 0; i < 3; ++i) Start("k-other-" + std::to_string(i), R"({"trip":"t-3"})", "globex");
+  auto acme = sagas().List(kRoute, std::nullopt, 1, "acme");
+  ASSERT_TRUE(acme.ok());
+  ASSERT_EQ(acme->size(), 1u);
+  EXPECT_EQ(acme->front().id, mine);
+  EXPECT_EQ(sagas().List(kRoute, std::nullopt, 10, "globex")->size(), 3u);
+  EXPECT_EQ(sagas().List("", std::nullopt, 10)->size(), 5u) << "every tenant's";
 }
 
 TEST_P(SagaStoreTest, AnswersFeedTheNextStepAndARefusalCompensatesInReverse) {

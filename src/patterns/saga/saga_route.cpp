@@ -271,11 +271,11 @@ void SagaApi::Handle(const Request& req, std::function<void(Response)> done) {
         return done(BadParameter(
             "status must be running, compensating, succeeded, compensated, compensation_failed or cancelled"));
     }
-    auto rows = store.List(q["route"], status, *limit);
+    // The tenant in the query, so `limit` counts the caller's own sagas.
+    auto rows = store.List(q["route"], status, *limit, scope);
     if (!rows.ok()) return done(StoreProblem(rows.status()));
     json::array items;
-    for (const auto& g : *rows)
-      if (InScope(scope, g.tenant)) items.push_back(SagaJson(g));
+    for (const auto& g : *rows) items.push_back(SagaJson(g));
     return done(JsonResponse(200, {{"sagas", std::move(items)}}));
   }
   std::string rest = req.path.substr(std::string(kBase).size() + 1);

@@ -421,19 +421,22 @@ Result<std::vector<std::pair<SagaStatus, int64_t>>> SagaStore::CountByStatus(con
   });
 }
 
-Result<std::vector<Saga>> SagaStore::List(const std::string& route, std::optional<SagaStatus> status, int limit) {
+Result<std::vector<Saga>> SagaStore::List(const std::string& route, std::optional<SagaStatus> status, int limit,
+                                           const std::string& tenant) {
   return ReadFor<std::vector<Saga>>(db_, [&](Conn& c) {
     // Placeholders numbered without a gap (PostgreSQL types each one).
     std::string where = " FROM sagas WHERE 1=1";
-    int route_at = 0, status_at = 0, next = 2;
+    int route_at = 0, status_at = 0, tenant_at = 0, next = 2;
     if (!route.empty()) where += " AND route=?" + std::to_string(route_at = next++);
     if (status) where += " AND status=?" + std::to_string(status_at = next++);
+    if (!tenant.empty()) where += " AND tenant=?" + std::to_string(tenant_at = next++);
     return QueryRows<Saga>(
         c, std::string("SELECT ") + kColumns + where + " ORDER BY seq DESC LIMIT ?1",
         [&](Stmt& s) {
           s.Bind(1, int64_t{limit});
           if (route_at) s.Bind(route_at, route);
           if (status_at) s.Bind(status_at, std::string(SagaStatusName(*status)));
+          if (tenant_at) s.Bind(tenant_at, tenant);
         },
         &ReadSaga);
   });

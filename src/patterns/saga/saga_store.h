@@ -115,8 +115,9 @@ class SagaStore {
   Result<std::vector<SagaAttempt>> Attempts(const std::string& id);
   // How many sagas of `route` are in each status (statuses with none left out).
   Result<std::vector<std::pair<SagaStatus, int64_t>>> CountByStatus(const std::string& route);
-  // Newest first; route "" every route; status nullopt any.
-  Result<std::vector<Saga>> List(const std::string& route, std::optional<SagaStatus> status, int limit);
+  // Newest first; route "" every route; status nullopt any; tenant "" every tenant.
+  Result<std::vector<Saga>> List(const std::string& route, std::optional<SagaStatus> status, int limit,
+                                 const std::string& tenant = "");
 
   // A client's cancel: kConflict past the pivot or once finished.
   void Cancel(std::string id, Callback<Saga> done);
