@@ -53,11 +53,11 @@ struct Item {
   Millis created_at = 0;
 };
 
-// An event whose publish failed, for its mark.
+// An event whose publish failed (its slot, held until the relay starts
+// over), for its mark.
 struct Failed {
-  bool domain = false;
-  int64_t seq = 0;
-  std::string id, submission, route, error;
+  uint32_t slot = 0;
+  std::string error;
 };
 
 Millis SteadyMillis() {
@@ -411,8 +411,7 @@ std::string NatsRelay::TakeAcks(Millis wait) {
     State::Slot& slot = st.slots[at];
     slot.in_flight = false;
     if (!a.error.empty()) {
-      const Item& it = slot.item;
-      st.failed.push_back({it.domain, it.seq, it.id, it.submission, it.route, a.error});
+      st.failed.push_back({at, a.error});
       if (failure.empty()) failure = a.error;
       continue;  // its successors wait: the relay starts over
     }
@@ -430,6 +429,20 @@ std::string NatsRelay::TakeAcks(Millis wait) {
   return failure;
 }
 
+std::pair<Counter*, Counter*> NatsRelay::RouteCounters(const std::string& route) {
+  auto& counters = state_->counters;
+  auto c = counters.find(route);
+  if (c == counters.end())
+    c = counters
+            .emplace(route, std::make_pair(&metrics_.GetCounter("writ_nats_published_total",
+                                                                "Events published to NATS JetStream (acknowledged)",
+                                                                RouteLabel(route)),
+                                           &metrics_.GetCounter("writ_nats_publish_failures_total",
+                                                                "NATS publishes that failed", RouteLabel(route))))
+            .first;
+  return c->second;
+}
+
 void NatsRelay::MarkAcked() {
   State& st = *state_;
   if (st.acked.empty()) return;
@@ -442,17 +455,7 @@ void NatsRelay::MarkAcked() {
     const Item& it = st.slots[at].item;
     seqs[it.domain].push_back(it.seq);
     slots[it.domain].push_back(at);
-    auto c = st.counters.find(it.route);
-    if (c == st.counters.end())
-      c = st.counters
-              .emplace(it.route,
-                       std::make_pair(&metrics_.GetCounter("writ_nats_published_total",
-                                                           "Events published to NATS JetStream (acknowledged)",
-                                                           RouteLabel(it.route)),
-                                      &metrics_.GetCounter("writ_nats_publish_failures_total",
-                                                           "NATS publishes that failed", RouteLabel(it.route))))
-              .first;
-    c->second.first->Inc();
+    RouteCounters(it.route).first->Inc();
   }
   st.acked.clear();
   st.first_acked = 0;
@@ -508,7 +511,7 @@ int NatsRelay::Pump() {
     natsMsg_Destroy(msg);  // null once the library took it
     if (s != NATS_OK) {
       std::string error = NatsError(s);
-      st.failed.push_back({it.domain, it.seq, it.id, it.submission, it.route, error});
+      st.failed.push_back({at, error});
       return Abort(error);
     }
     slot.in_flight = true;
@@ -544,20 +547,18 @@ int NatsRelay::Abort(const std::string& why) {
       if (js_PublishAsyncGetPendingList(&pending, js_) == NATS_OK) natsMsgList_Destroy(&pending);
     }
     TakeAcks(0);
-    for (const auto& [id, at] : st.inflight) {
-      const Item& head = st.slots[at].item;
-      st.failed.push_back({head.domain, head.seq, head.id, head.submission, head.route,
-                           "no acknowledgement within " + FormatDuration(config_.timeout)});
-    }
+    for (const auto& [id, at] : st.inflight)
+      st.failed.push_back({at, "no acknowledgement within " + FormatDuration(config_.timeout)});
   }
   MarkAcked();
   while (st.marks_pending > 0) TakeAcks(50);
   std::vector<int64_t> seqs[2];
   for (const Failed& f : st.failed) {
-    seqs[f.domain].push_back(f.seq);
+    const Item& it = st.slots[f.slot].item;
+    seqs[it.domain].push_back(it.seq);
     LogJson("warn", "nats publish failed",
-            {{"event", f.id}, {"submission", f.submission}, {"route", f.route}, {"reason", f.error}});
-    metrics_.GetCounter("writ_nats_publish_failures_total", "NATS publishes that failed", RouteLabel(f.route)).Inc();
+            {{"event", it.id}, {"submission", it.submission}, {"route", it.route}, {"reason", f.error}});
+    RouteCounters(it.route).second->Inc();
   }
   if (st.failed.empty())
     LogJson("warn", "nats relay starts over", {{"reason", why}});

@@ -37,6 +37,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "config/config.h"
@@ -99,6 +100,8 @@ class NatsRelay {
   int Abort(const std::string& why);
   // Waits `ms` or until Stop; returns false once stopping.
   bool Sleep(Millis ms);
+  // writ_nats_published_total and writ_nats_publish_failures_total of a route (looked up once).
+  std::pair<Counter*, Counter*> RouteCounters(const std::string& route);
 
   const NatsConfig& config_;
   std::map<std::string, NatsTarget> targets_;
